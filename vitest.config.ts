@@ -1,0 +1,32 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Two projects: pure domain modules run in plain Node; everything that touches bindings runs
+// inside workerd through the Workers pool, against the real wrangler.toml and D1 migrations.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("schema");
+  return {
+    test: {
+      projects: [
+        {
+          test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node" },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: { AFORO_ADMIN_TOKEN: "test-admin-token", TEST_MIGRATIONS: migrations },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/workers/**/*.test.ts"],
+            setupFiles: ["./test/workers/apply-migrations.ts"],
+          },
+        },
+      ],
+    },
+  };
+});

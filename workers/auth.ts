@@ -1,0 +1,138 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./app";
+import { ApiError } from "./problem";
+
+// Keys look like `aforo_ik_<id>_<secret>` (ingest, /v1/*) or `aforo_op_<id>_<secret>`
+// (operator, /api/*). The id locates the row; only SHA-256(secret) is stored, and the digest is
+// compared in constant time. Secrets are 256 random bits, so a fast hash is the right tool.
+export type KeyKind = "ingest" | "operator";
+const KIND_PREFIX: Record<KeyKind, string> = { ingest: "ik", operator: "op" };
+const KEY_PATTERN = /^aforo_(ik|op)_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface IssuedKey {
+  id: string;
+  kind: KeyKind;
+  key: string;
+  secretHash: string;
+}
+
+const toHex = (bytes: ArrayBuffer | Uint8Array) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+
+export const randomHex = (bytes: number) => toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Constant-time comparison of two strings of any length (compares their digests). */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([sha256(a), sha256(b)]);
+  return crypto.subtle.timingSafeEqual(da, db);
+}
+
+export async function issueKey(kind: KeyKind): Promise<IssuedKey> {
+  const id = randomHex(8);
+  const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return {
+    id,
+    kind,
+    key: `aforo_${KIND_PREFIX[kind]}_${id}_${secret}`,
+    secretHash: toHex(await sha256(secret)),
+  };
+}
+
+export async function insertKey(db: D1Database, tenantId: string, key: IssuedKey, name?: string) {
+  await db
+    .prepare(
+      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.id, tenantId, key.kind, key.secretHash, name ?? null, Date.now())
+    .run();
+}
+
+interface KeyRecord {
+  tenantId: string;
+  kind: KeyKind;
+  secretHash: Uint8Array;
+  revoked: boolean;
+}
+
+// Per-isolate cache so the hot paths (ingest, gate) do not query D1 on every request.
+// Revocation is immediate in the isolate that revokes and takes up to KEY_CACHE_MS elsewhere.
+const KEY_CACHE_MS = 30_000;
+const keyCache = new Map<string, { record: KeyRecord | null; expires: number }>();
+
+export function forgetKey(id: string) {
+  keyCache.delete(id);
+}
+
+async function loadKey(db: D1Database, id: string): Promise<KeyRecord | null> {
+  const cached = keyCache.get(id);
+  if (cached && cached.expires > Date.now()) return cached.record;
+  const row = await db
+    .prepare("SELECT tenant_id, kind, secret_hash, revoked_at FROM api_keys WHERE id = ?")
+    .bind(id)
+    .first<{ tenant_id: string; kind: KeyKind; secret_hash: string; revoked_at: number | null }>();
+  const record = row
+    ? {
+        tenantId: row.tenant_id,
+        kind: row.kind,
+        secretHash: Uint8Array.from(row.secret_hash.match(/../g) ?? [], (h) => parseInt(h, 16)),
+        revoked: row.revoked_at !== null,
+      }
+    : null;
+  if (keyCache.size > 10_000) keyCache.clear();
+  keyCache.set(id, { record, expires: Date.now() + KEY_CACHE_MS });
+  return record;
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1];
+}
+
+/** Authenticates a tenant key of the given kind; sets `tenantId` and `keyId`. */
+export function requireKey(kind: KeyKind): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = bearer(c.req.header("authorization")) ?? c.req.header("x-api-key");
+    if (!token) throw new ApiError("unauthorized", "Send the key as 'Authorization: Bearer <key>'");
+    const m = KEY_PATTERN.exec(token);
+    if (!m) throw new ApiError("unauthorized", "Malformed key");
+    const [, prefix, id = "", secret = ""] = m;
+    const record = await loadKey(c.env.DB, id);
+    const presented = await sha256(secret);
+    const stored = record?.secretHash ?? new Uint8Array(32);
+    const matches = crypto.subtle.timingSafeEqual(presented, stored) && record !== null;
+    if (!record || !matches || record.revoked) {
+      throw new ApiError("unauthorized", "Unknown or revoked key");
+    }
+    if (record.kind !== kind || prefix !== KIND_PREFIX[kind]) {
+      throw new ApiError(
+        "wrong_key_kind",
+        kind === "ingest"
+          ? "This path takes an ingest key (aforo_ik_…); operator tokens work only on /api/*"
+          : "This path takes an operator token (aforo_op_…); ingest keys work only on /v1/*",
+      );
+    }
+    c.set("tenantId", record.tenantId);
+    c.set("keyId", id);
+    await next();
+  };
+}
+
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearer(c.req.header("authorization"));
+  const expected = c.env.AFORO_ADMIN_TOKEN;
+  if (!expected) throw new ApiError("internal", "AFORO_ADMIN_TOKEN is not configured");
+  if (!token || !(await secretsEqual(token, expected))) {
+    throw new ApiError("unauthorized", "This path takes the admin token (AFORO_ADMIN_TOKEN)");
+  }
+  await next();
+};

@@ -1,0 +1,79 @@
+import { createRouter, handleError } from "./app";
+import { requireKey } from "./auth";
+import { pokeTenantClocks } from "./periodic";
+import { problemResponse } from "./problem";
+import { handleQueue } from "./queues";
+import { admin } from "./routes/admin";
+import { costCatalog } from "./routes/cost-catalog";
+import { customers } from "./routes/customers";
+import { keys } from "./routes/keys";
+import { plans } from "./routes/plans";
+import { products } from "./routes/products";
+import { subscriptions } from "./routes/subscriptions";
+
+export { CustomerActor } from "../durable-objects/customer-actor";
+export { TenantClock } from "../durable-objects/tenant-clock";
+
+// The edge worker: one Hono app for the operator API (/api/*, operator tokens), the ingest and
+// gate endpoints (/v1/*, ingest keys) and platform administration (/admin/*, admin token).
+// Everything else is the dashboard, served from static assets.
+const app = createRouter();
+
+const api = createRouter();
+api.use("*", requireKey("operator"));
+api.route("/keys", keys);
+api.route("/products", products);
+api.route("/plans", plans);
+api.route("/customers", customers);
+api.route("/subscriptions", subscriptions);
+api.route("/cost-catalog", costCatalog);
+
+const v1 = createRouter();
+v1.use("*", requireKey("ingest"));
+
+app.route("/admin", admin);
+app.route("/api", api);
+app.route("/v1", v1);
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.openAPIRegistry.registerComponent("securitySchemes", "operatorToken", {
+  type: "http",
+  scheme: "bearer",
+  description: "Operator token (aforo_op_…), for /api/*",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "ingestKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "Ingest key (aforo_ik_…), for /v1/*",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+  type: "http",
+  scheme: "bearer",
+  description: "AFORO_ADMIN_TOKEN, for /admin/*",
+});
+app.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: {
+    title: "Aforo API",
+    version: "0.1.0",
+    description:
+      "Revenue intelligence for usage-priced APIs and AI products. Errors are application/problem+json with a stable `code`.",
+  },
+  servers: [{ url: new URL(c.req.url).origin }],
+}));
+
+app.notFound((c) =>
+  problemResponse("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+);
+app.onError(handleError);
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueue,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(pokeTenantClocks(env));
+  },
+} satisfies ExportedHandler<Env>;
+
+export { app };

@@ -1,0 +1,112 @@
+import { z } from "@hono/zod-openapi";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+// One error shape for the whole API: RFC 9457 problem+json with a stable `code` (SPEC §11).
+// Every code maps to exactly one HTTP status here; handlers throw ApiError, never build errors.
+export const PROBLEM_STATUS = {
+  validation_failed: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  wrong_key_kind: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ProblemCode = keyof typeof PROBLEM_STATUS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const TITLES: Record<ProblemCode, string> = {
+  validation_failed: "Request failed validation",
+  malformed_json: "Body is not valid JSON",
+  unauthorized: "Missing or invalid credentials",
+  forbidden: "Not allowed",
+  wrong_key_kind: "This key cannot be used on this path",
+  not_found: "Not found",
+  method_not_allowed: "Method not allowed",
+  conflict: "Conflict",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Unsupported media type",
+  rate_limited: "Too many requests",
+  internal: "Internal error",
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail);
+  }
+}
+
+export const notFound = (what: string, id: string) =>
+  new ApiError("not_found", `${what} '${id}' does not exist`);
+
+export const validationError = (errors: FieldError[], detail?: string) =>
+  new ApiError(
+    "validation_failed",
+    detail ?? errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "),
+    errors,
+  );
+
+export function problemBody(code: ProblemCode, detail: string, errors?: FieldError[]) {
+  return {
+    type: `https://aforo.dev/problems/${code.replaceAll("_", "-")}`,
+    title: TITLES[code],
+    status: PROBLEM_STATUS[code],
+    detail,
+    code,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+export function problemResponse(code: ProblemCode, detail: string, errors?: FieldError[]) {
+  return new Response(JSON.stringify(problemBody(code, detail, errors)), {
+    status: PROBLEM_STATUS[code],
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+/** zod issues → field errors with dotted paths (`components.2.tiers.0.up_to`). */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[], prefix = ""): FieldError[] {
+  return issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(PROBLEM_STATUS) as [ProblemCode, ...ProblemCode[]]),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+
+/** Standard error responses for route definitions, so /openapi.json lists them. */
+export const problemResponses = {
+  400: { description: "Invalid input", content: problemContent },
+  401: { description: "Missing or invalid credentials", content: problemContent },
+  403: { description: "Key of the wrong kind", content: problemContent },
+  404: { description: "Not found", content: problemContent },
+} as const;
+
+export const conflictResponse = {
+  409: { description: "Conflicts with existing state", content: problemContent },
+} as const;

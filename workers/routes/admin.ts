@@ -1,0 +1,121 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { type IssuedKey, issueKey, randomHex, requireAdmin } from "../auth";
+import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
+import { Id, iso, jsonBody, jsonResponse, Name } from "../schemas";
+import { TenantSettings } from "../tenant-settings";
+import { IssuedKeySchema, KeyKindSchema, keyInsert } from "./keys";
+
+// Platform administration: creating tenants and recovering their keys (admin token only).
+export const admin = createRouter();
+admin.use("*", requireAdmin);
+
+const TenantCreated = z
+  .object({
+    tenant_id: z.string(),
+    name: z.string(),
+    ingest_key: z.string().openapi({ description: "For /v1/*; shown once, stored only hashed" }),
+    operator_token: z.string().openapi({ description: "For /api/*; shown once, stored only hashed" }),
+  })
+  .openapi("TenantCreated");
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/tenants",
+    tags: ["admin"],
+    summary: "Create a tenant with its first ingest key and operator token",
+    security: [{ adminToken: [] }],
+    request: {
+      body: jsonBody(
+        z.object({
+          name: Name,
+          id: Id.optional().openapi({ description: "Defaults to a random id" }),
+          settings: TenantSettings.partial().optional(),
+        }),
+      ),
+    },
+    responses: {
+      201: jsonResponse(TenantCreated, "The tenant and its keys"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const tenantId = body.id ?? `ten_${randomHex(8)}`;
+    const settings = TenantSettings.parse(body.settings ?? {});
+    const [ingest, operator] = await Promise.all([issueKey("ingest"), issueKey("operator")]);
+    const db = c.env.DB;
+    try {
+      // One transaction: a tenant never exists without its keys.
+      await db.batch([
+        db
+          .prepare("INSERT INTO tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)")
+          .bind(tenantId, body.name, JSON.stringify(settings), Date.now()),
+        keyInsert(db, tenantId, ingest, "initial"),
+        keyInsert(db, tenantId, operator, "initial"),
+      ]);
+    } catch (err) {
+      if (String(err).includes("UNIQUE constraint failed")) {
+        throw new ApiError("conflict", `Tenant '${tenantId}' already exists`);
+      }
+      throw err;
+    }
+    return c.json(
+      { tenant_id: tenantId, name: body.name, ingest_key: ingest.key, operator_token: operator.key },
+      201,
+    );
+  },
+);
+
+const TenantSummary = z
+  .object({ id: z.string(), name: z.string(), created_at: z.string() })
+  .openapi("TenantSummary");
+
+admin.openapi(
+  createRoute({
+    method: "get",
+    path: "/tenants",
+    tags: ["admin"],
+    summary: "List tenants",
+    security: [{ adminToken: [] }],
+    responses: {
+      200: jsonResponse(z.object({ data: z.array(TenantSummary) }), "All tenants"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { results } = await c.env.DB.prepare(
+      "SELECT id, name, created_at FROM tenants ORDER BY created_at",
+    ).all<{ id: string; name: string; created_at: number }>();
+    return c.json(
+      { data: results.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.created_at) ?? "" })) },
+      200,
+    );
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/tenants/{id}/keys",
+    tags: ["admin"],
+    summary: "Issue a key for a tenant (recovery when its operator tokens are lost)",
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ id: Id }),
+      body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })),
+    },
+    responses: { 201: jsonResponse(IssuedKeySchema, "The new key, shown once"), ...problemResponses },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { kind, name } = c.req.valid("json");
+    const tenant = await c.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(id).first();
+    if (!tenant) throw notFound("Tenant", id);
+    const key: IssuedKey = await issueKey(kind);
+    await keyInsert(c.env.DB, id, key, name ?? "admin-issued").run();
+    return c.json({ id: key.id, kind, key: key.key, name: name ?? "admin-issued" }, 201);
+  },
+);

@@ -1,0 +1,135 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { forgetKey, type IssuedKey, issueKey } from "../auth";
+import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
+import { iso, jsonBody, jsonResponse, Name } from "../schemas";
+
+// Key rotation for a tenant's operators: issue a new key, then revoke the old one.
+export const keys = createRouter();
+
+export const KeyKindSchema = z.enum(["ingest", "operator"]);
+
+export const IssuedKeySchema = z
+  .object({
+    id: z.string(),
+    kind: KeyKindSchema,
+    name: z.string().nullable(),
+    key: z.string().openapi({ description: "The secret key, shown only in this response" }),
+  })
+  .openapi("IssuedKey");
+
+const KeySummary = z
+  .object({
+    id: z.string(),
+    kind: KeyKindSchema,
+    name: z.string().nullable(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("ApiKey");
+
+export const keyInsert = (db: D1Database, tenantId: string, key: IssuedKey, name: string | null) =>
+  db
+    .prepare(
+      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.id, tenantId, key.kind, key.secretHash, name, Date.now());
+
+interface KeyRow {
+  id: string;
+  kind: "ingest" | "operator";
+  name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+const toSummary = (k: KeyRow) => ({
+  id: k.id,
+  kind: k.kind,
+  name: k.name,
+  created_at: iso(k.created_at) ?? "",
+  revoked_at: iso(k.revoked_at),
+});
+
+keys.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["keys"],
+    summary: "List the tenant's keys (never their secrets)",
+    security: [{ operatorToken: [] }],
+    responses: { 200: jsonResponse(z.object({ data: z.array(KeySummary) }), "Keys"), ...problemResponses },
+  }),
+  async (c) => {
+    const { results } = await c.env.DB.prepare(
+      "SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
+    )
+      .bind(c.var.tenantId)
+      .all<KeyRow>();
+    return c.json({ data: results.map(toSummary) }, 200);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["keys"],
+    summary: "Issue a new ingest key or operator token",
+    security: [{ operatorToken: [] }],
+    request: { body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })) },
+    responses: { 201: jsonResponse(IssuedKeySchema, "The new key, shown once"), ...problemResponses },
+  }),
+  async (c) => {
+    const { kind, name } = c.req.valid("json");
+    const key = await issueKey(kind);
+    await keyInsert(c.env.DB, c.var.tenantId, key, name ?? null).run();
+    return c.json({ id: key.id, kind, name: name ?? null, key: key.key }, 201);
+  },
+);
+
+keys.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/revoke",
+    tags: ["keys"],
+    summary: "Revoke a key (the tenant's last operator token cannot be revoked)",
+    security: [{ operatorToken: [] }],
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: {
+      200: jsonResponse(KeySummary, "The revoked key"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.env.DB;
+    const tenantId = c.var.tenantId;
+    const key = await db
+      .prepare("SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? AND id = ?")
+      .bind(tenantId, id)
+      .first<KeyRow>();
+    if (!key) throw notFound("Key", id);
+    if (key.revoked_at === null) {
+      // The guard and the update are one statement, so two concurrent revocations cannot
+      // lock the tenant out.
+      const revoked = await db
+        .prepare(
+          `UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3 AND revoked_at IS NULL
+             AND (kind <> 'operator' OR (SELECT COUNT(*) FROM api_keys
+                  WHERE tenant_id = ?2 AND kind = 'operator' AND revoked_at IS NULL) > 1)`,
+        )
+        .bind(Date.now(), tenantId, id)
+        .run();
+      if (revoked.meta.changes === 0) {
+        throw new ApiError("conflict", "This is the tenant's last active operator token; issue another first");
+      }
+      forgetKey(id);
+    }
+    const after = await db
+      .prepare("SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE id = ?")
+      .bind(id)
+      .first<KeyRow>();
+    return c.json(toSummary(after ?? key), 200);
+  },
+);

@@ -1,0 +1,197 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { randomHex } from "../auth";
+import { ApiError, conflictResponse, notFound, problemResponses, validationError } from "../problem";
+import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, PageQuery, pageOf, Timestamp } from "../schemas";
+
+// Customer ↔ plan. A customer holds at most one live subscription per product at a time.
+export const subscriptions = createRouter();
+
+const Status = z.enum(["trialing", "active", "past_due", "suspended", "canceled"]);
+const DAY_MS = 86_400_000;
+
+const Subscription = z
+  .object({
+    id: z.string(),
+    customer: z.string(),
+    plan: z.string(),
+    product: z.string(),
+    status: Status,
+    start: z.string(),
+    trial_end: z.string().nullable(),
+    end: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Subscription");
+
+interface SubscriptionRow {
+  id: string;
+  customer_id: string;
+  plan_id: string;
+  product_id: string;
+  status: z.infer<typeof Status>;
+  start_at: number;
+  trial_end: number | null;
+  end_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Stored status is what was last decided; a trial that has ended reads as active. */
+export function effectiveStatus(row: Pick<SubscriptionRow, "status" | "trial_end" | "end_at">, now: number) {
+  if (row.end_at !== null && row.end_at <= now) return "canceled" as const;
+  if (row.status === "trialing" && row.trial_end !== null && row.trial_end <= now) return "active" as const;
+  return row.status;
+}
+
+const toSubscription = (r: SubscriptionRow, now = Date.now()) => ({
+  id: r.id,
+  customer: r.customer_id,
+  plan: r.plan_id,
+  product: r.product_id,
+  status: effectiveStatus(r, now),
+  start: iso(r.start_at) ?? "",
+  trial_end: iso(r.trial_end),
+  end: iso(r.end_at),
+  created_at: iso(r.created_at) ?? "",
+  updated_at: iso(r.updated_at) ?? "",
+});
+
+const SELECT = `SELECT s.id, s.customer_id, s.plan_id, p.product_id, s.status, s.start_at, s.trial_end,
+  s.end_at, s.created_at, s.updated_at
+  FROM subscriptions s JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id`;
+
+const security = [{ operatorToken: [] }];
+
+subscriptions.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["catalog"],
+    summary: "Subscribe a customer to a plan",
+    description:
+      "`start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days.",
+    security,
+    request: {
+      body: jsonBody(
+        z.object({
+          customer: Id,
+          plan: Id,
+          start: Timestamp,
+          trial_end: Timestamp.nullable().optional(),
+          id: Id.optional().openapi({ description: "Defaults to a random sub_… id" }),
+        }),
+      ),
+    },
+    responses: { 201: jsonResponse(Subscription, "Created"), ...problemResponses, ...conflictResponse },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const db = c.env.DB;
+    const tenantId = c.var.tenantId;
+    const [customer, plan] = await Promise.all([
+      db.prepare("SELECT id FROM customers WHERE tenant_id = ? AND id = ?").bind(tenantId, body.customer).first(),
+      db
+        .prepare("SELECT id, product_id, trial_days, status FROM plans WHERE tenant_id = ? AND id = ?")
+        .bind(tenantId, body.plan)
+        .first<{ id: string; product_id: string; trial_days: number; status: string }>(),
+    ]);
+    const errors = [];
+    if (!customer) errors.push({ path: "customer", message: `customer '${body.customer}' does not exist` });
+    if (!plan) errors.push({ path: "plan", message: `plan '${body.plan}' does not exist` });
+    else if (plan.status === "archived") errors.push({ path: "plan", message: `plan '${body.plan}' is archived` });
+    const trialEnd =
+      body.trial_end !== undefined
+        ? body.trial_end
+        : plan && plan.trial_days > 0
+          ? body.start + plan.trial_days * DAY_MS
+          : null;
+    if (trialEnd !== null && trialEnd <= body.start) {
+      errors.push({ path: "trial_end", message: "trial_end must be after start" });
+    }
+    if (errors.length > 0 || !plan) throw validationError(errors);
+
+    const live = await db
+      .prepare(
+        `SELECT s.id FROM subscriptions s JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
+         WHERE s.tenant_id = ? AND s.customer_id = ? AND p.product_id = ?
+           AND s.status <> 'canceled' AND (s.end_at IS NULL OR s.end_at > ?)`,
+      )
+      .bind(tenantId, body.customer, plan.product_id, body.start)
+      .first<{ id: string }>();
+    if (live) {
+      throw new ApiError(
+        "conflict",
+        `Customer '${body.customer}' already has subscription '${live.id}' to product '${plan.product_id}'; change its plan instead`,
+      );
+    }
+    const id = body.id ?? `sub_${randomHex(8)}`;
+    const now = Date.now();
+    const status = trialEnd !== null && trialEnd > now ? "trialing" : "active";
+    try {
+      await db
+        .prepare(
+          `INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, start_at, trial_end, anchor_at, end_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+        )
+        .bind(tenantId, id, body.customer, body.plan, status, body.start, trialEnd, body.start, now, now)
+        .run();
+    } catch (err) {
+      if (String(err).includes("UNIQUE constraint failed")) {
+        throw new ApiError("conflict", `Subscription '${id}' already exists`);
+      }
+      throw err;
+    }
+    const row = await db.prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`).bind(tenantId, id).first<SubscriptionRow>();
+    if (!row) throw notFound("Subscription", id);
+    return c.json(toSubscription(row, now), 201);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["catalog"],
+    summary: "List subscriptions",
+    security,
+    request: {
+      query: PageQuery.extend({ customer: Id.optional(), plan: Id.optional(), product: Id.optional() }),
+    },
+    responses: { 200: jsonResponse(page(Subscription), "A page of subscriptions"), ...problemResponses },
+  }),
+  async (c) => {
+    const { limit, cursor, customer, plan, product } = c.req.valid("query");
+    const after = decodeCursor(cursor, 1)?.[0] ?? "";
+    const { results } = await c.env.DB.prepare(
+      `${SELECT} WHERE s.tenant_id = ?1 AND s.id > ?2 AND (?3 IS NULL OR s.customer_id = ?3)
+         AND (?4 IS NULL OR s.plan_id = ?4) AND (?5 IS NULL OR p.product_id = ?5)
+       ORDER BY s.id LIMIT ?6`,
+    )
+      .bind(c.var.tenantId, after, customer ?? null, plan ?? null, product ?? null, limit + 1)
+      .all<SubscriptionRow>();
+    const now = Date.now();
+    return c.json(pageOf(results, limit, (r) => toSubscription(r, now), (r) => [r.id]), 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}",
+    tags: ["catalog"],
+    summary: "Get a subscription",
+    security,
+    request: { params: z.object({ id: Id }) },
+    responses: { 200: jsonResponse(Subscription, "The subscription"), ...problemResponses },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await c.env.DB.prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
+      .bind(c.var.tenantId, id)
+      .first<SubscriptionRow>();
+    if (!row) throw notFound("Subscription", id);
+    return c.json(toSubscription(row), 200);
+  },
+);
