@@ -354,7 +354,7 @@ function analyze(plan: PlanDefinition): { issues: PlanIssue[]; compiled: Compile
         included: d.included?.quantity ?? 0n,
         includedIndex: d.included?.index ?? null,
         discount: null,
-        memoQuantity: 0n,
+        memoQuantity: 0n, // nothing is charged for zero usage
         memoCharge: 0n,
       };
       const discount = d.discount && {
@@ -426,10 +426,10 @@ function compileTiers(
         ok = false;
       }
     }
-    if (unitPrice === null || flatFee === null) ok = false;
-    if (!ok || unitPrice === null || flatFee === null) return;
-    out.push({ from, upTo, unitPrice, flatFee });
-    if (upTo !== null) from = upTo;
+    if (ok && unitPrice !== null && flatFee !== null) {
+      out.push({ from, upTo, unitPrice, flatFee });
+    } else ok = false;
+    if (upTo !== null && upTo > from) from = upTo;
   });
   return ok ? out : null;
 }

@@ -1,0 +1,179 @@
+// Starting and talking to the local stack (wrangler dev with local D1/R2/Queues/DOs), shared by
+// `npm start`, the benchmarks and the browser tests.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+// Local observability makes DO SQLite writes 4–5× slower (PLATFORM.md); metrics need network.
+// node_modules/.bin first on PATH so wrangler and vite run on the Node 22 that `npm ci` brought.
+export const STACK_ENV = {
+  ...process.env,
+  PATH: `${BIN}${delimiter}${process.env.PATH ?? ""}`,
+  X_LOCAL_OBSERVABILITY: "false",
+  WRANGLER_SEND_METRICS: "false",
+  CI: process.env.CI ?? "",
+};
+
+/** Reads AFORO_ADMIN_TOKEN from .dev.vars, creating the file with a random token if needed. */
+export function ensureDevVars(root = ROOT) {
+  const file = join(root, ".dev.vars");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const match = /^AFORO_ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(text);
+  if (match?.[1]) return { adminToken: match[1], created: false };
+  const adminToken = `aforo_admin_${randomBytes(24).toString("base64url")}`;
+  const prefix = text && !text.endsWith("\n") ? `${text}\n` : text;
+  writeFileSync(file, `${prefix}AFORO_ADMIN_TOKEN="${adminToken}"\n`, { mode: 0o600 });
+  return { adminToken, created: true };
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(join(BIN, command), args, {
+    cwd: ROOT,
+    env: STACK_ENV,
+    stdio: options.quiet ? "pipe" : "inherit",
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    if (options.quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
+  }
+}
+
+export function applyMigrations(persistTo, quiet = false) {
+  mkdirSync(persistTo, { recursive: true });
+  run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], { quiet });
+}
+
+export function buildDashboard(quiet = false) {
+  run("vite", ["build", "pages", "--logLevel", quiet ? "warn" : "info"], { quiet });
+}
+
+/**
+ * Starts `wrangler dev` and resolves once /healthz answers.
+ * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>}} o
+ */
+export async function startWrangler(o) {
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(o.port),
+    "--persist-to",
+    o.persistTo,
+    "--inspector-port",
+    String(o.inspectorPort ?? o.port + 1000),
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    o.quiet ? "error" : "info",
+  ];
+  for (const [k, v] of Object.entries(o.vars ?? {})) args.push("--var", `${k}:${v}`);
+  const child = spawn(join(BIN, "wrangler"), args, {
+    cwd: ROOT,
+    env: STACK_ENV,
+    stdio: o.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    detached: process.platform !== "win32",
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output = (output + d).slice(-20_000);
+  });
+  child.stderr?.on("data", (d) => {
+    output = (output + d).slice(-20_000);
+  });
+  const url = `http://127.0.0.1:${o.port}`;
+  const deadline = Date.now() + 120_000;
+  let exited = false;
+  child.on("exit", () => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`wrangler dev exited before it was ready:\n${output}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (Date.now() >= deadline) throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
+  const stop = () =>
+    new Promise((resolve) => {
+      if (exited) return resolve(undefined);
+      child.once("exit", () => resolve(undefined));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        child.kill("SIGTERM");
+      }
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }, 5_000).unref();
+    });
+  return { url, child, stop, output: () => output };
+}
+
+/** JSON request helper that throws on non-2xx with the problem detail. */
+export async function request(url, { method = "GET", token, body } = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    const err = new Error(`${method} ${url} → ${res.status}: ${json?.detail ?? text}`);
+    err.status = res.status;
+    err.body = json;
+    throw err;
+  }
+  return json;
+}
+
+/**
+ * The demo tenant's keys are kept in `<persistTo>/aforo-demo.json` (secrets are stored only
+ * hashed in D1, so this file is the one place the local stack can find them again).
+ */
+export async function ensureDemoTenant(url, adminToken, persistTo) {
+  const file = join(persistTo, "aforo-demo.json");
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    try {
+      await request(`${url}/api/keys`, { token: saved.operator_token });
+      return { ...saved, created: false };
+    } catch {}
+  }
+  let keys;
+  try {
+    keys = await request(`${url}/admin/tenants`, {
+      method: "POST",
+      token: adminToken,
+      body: { id: "demo", name: "Demo Co" },
+    });
+  } catch (err) {
+    if (err.status !== 409) throw err;
+    // The tenant exists but its keys were lost: issue new ones.
+    const [ingest, operator] = await Promise.all(
+      ["ingest", "operator"].map((kind) =>
+        request(`${url}/admin/tenants/demo/keys`, {
+          method: "POST",
+          token: adminToken,
+          body: { kind, name: "npm start" },
+        }),
+      ),
+    );
+    keys = { tenant_id: "demo", name: "Demo Co", ingest_key: ingest.key, operator_token: operator.key };
+  }
+  writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  return { ...keys, created: true };
+}
