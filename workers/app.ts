@@ -11,7 +11,10 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const errors = fieldErrors(result.error.issues, result.target === "json" ? "" : result.target);
+        const errors = fieldErrors(
+          result.error.issues,
+          result.target === "json" ? "" : result.target,
+        );
         throw new ApiError(
           "validation_failed",
           errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "),

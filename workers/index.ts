@@ -6,12 +6,16 @@ import { handleQueue } from "./queues";
 import { admin } from "./routes/admin";
 import { costCatalog } from "./routes/cost-catalog";
 import { customers } from "./routes/customers";
+import { ingest } from "./routes/ingest";
 import { keys } from "./routes/keys";
 import { plans } from "./routes/plans";
 import { products } from "./routes/products";
 import { subscriptions } from "./routes/subscriptions";
+import { usage } from "./routes/usage";
+import { bumpCatalogOnWrite } from "./tenant-catalog";
 
 export { CustomerActor } from "../durable-objects/customer-actor";
+export { LiveHub } from "../durable-objects/live-hub";
 export { TenantClock } from "../durable-objects/tenant-clock";
 
 // The edge worker: one Hono app for the operator API (/api/*, operator tokens), the ingest and
@@ -22,14 +26,20 @@ const app = createRouter();
 const api = createRouter();
 api.use("*", requireKey("operator"));
 api.route("/keys", keys);
+for (const path of ["/products", "/plans", "/customers", "/subscriptions", "/cost-catalog"]) {
+  api.use(`${path}/*`, bumpCatalogOnWrite);
+  api.use(path, bumpCatalogOnWrite);
+}
 api.route("/products", products);
 api.route("/plans", plans);
 api.route("/customers", customers);
 api.route("/subscriptions", subscriptions);
 api.route("/cost-catalog", costCatalog);
+api.route("/", usage);
 
 const v1 = createRouter();
 v1.use("*", requireKey("ingest"));
+v1.route("/", ingest);
 
 app.route("/admin", admin);
 app.route("/api", api);

@@ -1,12 +1,98 @@
+import type { OutboxMessage } from "../durable-objects/customer-actor";
+
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
 const DEAD_LETTER_QUEUES = new Set(["aforo-events-dlq", "aforo-deliveries-dlq"]);
+const DAY_MS = 86_400_000;
+const ANALYTICS_POINTS_PER_INVOCATION = 250;
 
-export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> {
+export async function handleQueue(
+  batch: MessageBatch,
+  env: Env,
+  _ctx?: ExecutionContext,
+): Promise<void> {
+  if (batch.queue === "aforo-events")
+    return applyRollups(batch as MessageBatch<OutboxMessage>, env);
   if (DEAD_LETTER_QUEUES.has(batch.queue)) return recordDeadLetters(batch, env);
   // A queue without a consumer yet: leave messages to retry into the dead-letter queue.
   console.error(`no consumer for queue ${batch.queue}`);
   batch.retryAll();
+}
+
+const UPSERT = (table: string, start: string) => `
+  INSERT INTO ${table} (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
+  SELECT ?1, ${start}, ?2, value->>'product', value->>'metric', CAST(value->>'units' AS INTEGER),
+         CAST(value->>'revenue' AS INTEGER), CAST(value->>'cost' AS INTEGER), value->>'events'
+  FROM json_each(?3)
+  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = ?4)
+  ON CONFLICT (tenant_id, start, customer_id, product_id, metric_id) DO UPDATE SET
+    units = units + excluded.units, revenue = revenue + excluded.revenue,
+    cost = cost + excluded.cost, events = events + excluded.events`;
+const HOURLY = UPSERT("rollups_hourly", "value->>'hour'");
+const DAILY = UPSERT("rollups_daily", `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`);
+
+/**
+ * Applies outbox batches to the D1 rollups exactly once: each batch's upserts are guarded by
+ * "not yet in applied_batches", and its applied_batches row is written in the same D1
+ * transaction (one `batch()`), so a redelivered batch changes nothing.
+ */
+async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
+  const db = env.DB;
+  const ids = batch.messages.map((m) => m.body.batch_id);
+  const { results: already } = await db
+    .prepare(
+      "SELECT batch_id FROM applied_batches WHERE batch_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(JSON.stringify(ids))
+    .all<{ batch_id: string }>();
+  const applied = new Set(already.map((r) => r.batch_id));
+  const now = Date.now();
+  const fresh = batch.messages.filter((m) => !applied.has(m.body.batch_id));
+  const statements = fresh.flatMap(({ body }) => {
+    const deltas = JSON.stringify(body.deltas);
+    return [
+      db.prepare(HOURLY).bind(body.tenant_id, body.customer_id, deltas, body.batch_id),
+      db.prepare(DAILY).bind(body.tenant_id, body.customer_id, deltas, body.batch_id),
+      db
+        .prepare(
+          "INSERT INTO applied_batches (batch_id, tenant_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(body.batch_id, body.tenant_id, now),
+    ];
+  });
+  try {
+    if (statements.length > 0) await db.batch(statements);
+  } catch (err) {
+    console.error("applying rollups failed; the batch will be retried", err);
+    batch.retryAll({ delaySeconds: 2 });
+    return;
+  }
+  writeAnalytics(
+    env,
+    fresh.map((m) => m.body),
+  );
+  batch.ackAll();
+}
+
+/** Dashboards' approximation (sampled; a no-op locally). D1 stays the source of truth. */
+function writeAnalytics(env: Env, bodies: OutboxMessage[]) {
+  let written = 0;
+  for (const body of bodies) {
+    for (const d of body.deltas) {
+      if (written++ >= ANALYTICS_POINTS_PER_INVOCATION) return;
+      env.USAGE_ANALYTICS.writeDataPoint({
+        indexes: [body.tenant_id],
+        blobs: [body.customer_id, d.product, d.metric],
+        doubles: [
+          d.hour,
+          Number(d.units) / 1e6,
+          Number(d.revenue) / 1e9,
+          Number(d.cost) / 1e9,
+          d.events,
+        ],
+      });
+    }
+  }
 }
 
 /** Keeps dead letters in D1 (idempotent per message id) so operators can see and replay them. */

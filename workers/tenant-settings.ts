@@ -17,7 +17,10 @@ export const TenantSettings = z
 
 export type TenantSettings = z.infer<typeof TenantSettings>;
 
-export async function loadTenantSettings(db: D1Database, tenantId: string): Promise<TenantSettings> {
+export async function loadTenantSettings(
+  db: D1Database,
+  tenantId: string,
+): Promise<TenantSettings> {
   const row = await db
     .prepare("SELECT settings FROM tenants WHERE id = ?")
     .bind(tenantId)

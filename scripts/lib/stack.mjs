@@ -46,7 +46,9 @@ function run(command, args, options = {}) {
 
 export function applyMigrations(persistTo, quiet = false) {
   mkdirSync(persistTo, { recursive: true });
-  run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], { quiet });
+  run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+    quiet,
+  });
 }
 
 export function buildDashboard(quiet = false) {
@@ -172,7 +174,12 @@ export async function ensureDemoTenant(url, adminToken, persistTo) {
         }),
       ),
     );
-    keys = { tenant_id: "demo", name: "Demo Co", ingest_key: ingest.key, operator_token: operator.key };
+    keys = {
+      tenant_id: "demo",
+      name: "Demo Co",
+      ingest_key: ingest.key,
+      operator_token: operator.key,
+    };
   }
   writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   return { ...keys, created: true };

@@ -13,7 +13,12 @@ export interface Call {
 export async function call(
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Call> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -25,7 +30,11 @@ export async function call(
   const res = await exports.default.fetch(`http://aforo.test${path}`, { method, headers, body });
   const contentType = res.headers.get("content-type") ?? "";
   const text = await res.text();
-  return { status: res.status, contentType, body: text && contentType.includes("json") ? JSON.parse(text) : text };
+  return {
+    status: res.status,
+    contentType,
+    body: text && contentType.includes("json") ? JSON.parse(text) : text,
+  };
 }
 
 export interface Tenant {
@@ -78,7 +87,13 @@ export async function createCatalog(tenant: Tenant) {
 }
 
 export function expectProblem(res: Call, status: number, code: string) {
-  if (res.status !== status || !res.contentType.startsWith("application/problem+json") || res.body.code !== code) {
-    throw new Error(`expected ${status} ${code}, got ${res.status} ${res.contentType} ${JSON.stringify(res.body)}`);
+  if (
+    res.status !== status ||
+    !res.contentType.startsWith("application/problem+json") ||
+    res.body.code !== code
+  ) {
+    throw new Error(
+      `expected ${status} ${code}, got ${res.status} ${res.contentType} ${JSON.stringify(res.body)}`,
+    );
   }
 }

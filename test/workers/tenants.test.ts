@@ -25,7 +25,11 @@ describe("POST /admin/tenants", () => {
   });
 
   it("refuses without the admin token, or with a tenant key", async () => {
-    expectProblem(await call("POST", "/admin/tenants", { body: { name: "x" } }), 401, "unauthorized");
+    expectProblem(
+      await call("POST", "/admin/tenants", { body: { name: "x" } }),
+      401,
+      "unauthorized",
+    );
     const t = await createTenant();
     expectProblem(
       await call("POST", "/admin/tenants", { token: t.operator_token, body: { name: "x" } }),
@@ -44,9 +48,15 @@ describe("POST /admin/tenants", () => {
       headers: { "content-type": "application/json" },
     });
     expectProblem(notJson, 400, "malformed_json");
-    await call("POST", "/admin/tenants", { token: ADMIN_TOKEN, body: { name: "A", id: "acme-co" } });
+    await call("POST", "/admin/tenants", {
+      token: ADMIN_TOKEN,
+      body: { name: "A", id: "acme-co" },
+    });
     expectProblem(
-      await call("POST", "/admin/tenants", { token: ADMIN_TOKEN, body: { name: "A", id: "acme-co" } }),
+      await call("POST", "/admin/tenants", {
+        token: ADMIN_TOKEN,
+        body: { name: "A", id: "acme-co" },
+      }),
       409,
       "conflict",
     );
@@ -56,8 +66,16 @@ describe("POST /admin/tenants", () => {
 describe("key kinds and rotation", () => {
   it("keeps ingest keys off /api and operator tokens off /v1", async () => {
     const t = await createTenant();
-    expectProblem(await call("GET", "/api/products", { token: t.ingest_key }), 403, "wrong_key_kind");
-    expectProblem(await call("POST", "/v1/events", { token: t.operator_token, body: [] }), 403, "wrong_key_kind");
+    expectProblem(
+      await call("GET", "/api/products", { token: t.ingest_key }),
+      403,
+      "wrong_key_kind",
+    );
+    expectProblem(
+      await call("POST", "/v1/events", { token: t.operator_token, body: [] }),
+      403,
+      "wrong_key_kind",
+    );
   });
 
   it("rejects missing, malformed and forged keys", async () => {
@@ -70,14 +88,21 @@ describe("key kinds and rotation", () => {
 
   it("issues a new key and revokes the old one", async () => {
     const t = await createTenant();
-    const issued = await call("POST", "/api/keys", { token: t.operator_token, body: { kind: "operator", name: "ci" } });
+    const issued = await call("POST", "/api/keys", {
+      token: t.operator_token,
+      body: { kind: "operator", name: "ci" },
+    });
     expect(issued.status).toBe(201);
     const fresh = issued.body.key as string;
     const oldId = t.operator_token.split("_")[2];
     const revoked = await call("POST", `/api/keys/${oldId}/revoke`, { token: fresh });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revoked_at).not.toBeNull();
-    expectProblem(await call("GET", "/api/products", { token: t.operator_token }), 401, "unauthorized");
+    expectProblem(
+      await call("GET", "/api/products", { token: t.operator_token }),
+      401,
+      "unauthorized",
+    );
     expect((await call("GET", "/api/products", { token: fresh })).status).toBe(200);
     const list = await call("GET", "/api/keys", { token: fresh });
     expect(list.body.data).toHaveLength(3);
@@ -88,10 +113,22 @@ describe("key kinds and rotation", () => {
     const a = await createTenant("A");
     const b = await createTenant("B");
     const aOp = a.operator_token.split("_")[2];
-    expectProblem(await call("POST", `/api/keys/${aOp}/revoke`, { token: a.operator_token }), 409, "conflict");
-    expectProblem(await call("POST", `/api/keys/${aOp}/revoke`, { token: b.operator_token }), 404, "not_found");
+    expectProblem(
+      await call("POST", `/api/keys/${aOp}/revoke`, { token: a.operator_token }),
+      409,
+      "conflict",
+    );
+    expectProblem(
+      await call("POST", `/api/keys/${aOp}/revoke`, { token: b.operator_token }),
+      404,
+      "not_found",
+    );
     const bIngest = b.ingest_key.split("_")[2];
-    expectProblem(await call("POST", `/api/keys/${bIngest}/revoke`, { token: a.operator_token }), 404, "not_found");
+    expectProblem(
+      await call("POST", `/api/keys/${bIngest}/revoke`, { token: a.operator_token }),
+      404,
+      "not_found",
+    );
   });
 
   it("lets the admin issue a recovery key", async () => {
@@ -103,7 +140,10 @@ describe("key kinds and rotation", () => {
     expect(res.status).toBe(201);
     expect((await call("GET", "/api/keys", { token: res.body.key })).status).toBe(200);
     expectProblem(
-      await call("POST", "/admin/tenants/missing/keys", { token: ADMIN_TOKEN, body: { kind: "operator" } }),
+      await call("POST", "/admin/tenants/missing/keys", {
+        token: ADMIN_TOKEN,
+        body: { kind: "operator" },
+      }),
       404,
       "not_found",
     );
@@ -116,12 +156,21 @@ describe("platform routes", () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe("3.1.0");
     expect(Object.keys(res.body.paths)).toEqual(
-      expect.arrayContaining(["/admin/tenants", "/api/plans", "/api/subscriptions", "/api/cost-catalog"]),
+      expect.arrayContaining([
+        "/admin/tenants",
+        "/api/plans",
+        "/api/subscriptions",
+        "/api/cost-catalog",
+      ]),
     );
   });
 
   it("answers unknown API paths with problem+json", async () => {
     const t = await createTenant();
-    expectProblem(await call("GET", "/api/nothing-here", { token: t.operator_token }), 404, "not_found");
+    expectProblem(
+      await call("GET", "/api/nothing-here", { token: t.operator_token }),
+      404,
+      "not_found",
+    );
   });
 });

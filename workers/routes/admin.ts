@@ -15,7 +15,9 @@ const TenantCreated = z
     tenant_id: z.string(),
     name: z.string(),
     ingest_key: z.string().openapi({ description: "For /v1/*; shown once, stored only hashed" }),
-    operator_token: z.string().openapi({ description: "For /api/*; shown once, stored only hashed" }),
+    operator_token: z
+      .string()
+      .openapi({ description: "For /api/*; shown once, stored only hashed" }),
   })
   .openapi("TenantCreated");
 
@@ -63,7 +65,12 @@ admin.openapi(
       throw err;
     }
     return c.json(
-      { tenant_id: tenantId, name: body.name, ingest_key: ingest.key, operator_token: operator.key },
+      {
+        tenant_id: tenantId,
+        name: body.name,
+        ingest_key: ingest.key,
+        operator_token: operator.key,
+      },
       201,
     );
   },
@@ -90,7 +97,9 @@ admin.openapi(
       "SELECT id, name, created_at FROM tenants ORDER BY created_at",
     ).all<{ id: string; name: string; created_at: number }>();
     return c.json(
-      { data: results.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.created_at) ?? "" })) },
+      {
+        data: results.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.created_at) ?? "" })),
+      },
       200,
     );
   },
@@ -107,7 +116,10 @@ admin.openapi(
       params: z.object({ id: Id }),
       body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })),
     },
-    responses: { 201: jsonResponse(IssuedKeySchema, "The new key, shown once"), ...problemResponses },
+    responses: {
+      201: jsonResponse(IssuedKeySchema, "The new key, shown once"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const { id } = c.req.valid("param");

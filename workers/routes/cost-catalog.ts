@@ -64,7 +64,10 @@ costCatalog.openapi(
     summary: "Add or replace model and provider prices",
     security,
     request: { body: jsonBody(z.array(Entry).min(1).max(500)) },
-    responses: { 200: jsonResponse(List, "The whole catalog after the change"), ...problemResponses },
+    responses: {
+      200: jsonResponse(List, "The whole catalog after the change"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const entries = c.req.valid("json");
@@ -106,7 +109,10 @@ costCatalog.openapi(
     tags: ["catalog"],
     summary: "The cost catalog, every version",
     security,
-    responses: { 200: jsonResponse(List, "Entries by provider, model and effective date"), ...problemResponses },
+    responses: {
+      200: jsonResponse(List, "Entries by provider, model and effective date"),
+      ...problemResponses,
+    },
   }),
   async (c) => c.json({ data: (await loadCostCatalog(c.env.DB, c.var.tenantId)).map(toOut) }, 200),
 );

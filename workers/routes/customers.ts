@@ -1,7 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
-import { decodeCursor, Id, iso, jsonBody, jsonResponse, Name, page, PageQuery, pageOf } from "../schemas";
+import {
+  decodeCursor,
+  Id,
+  iso,
+  jsonBody,
+  jsonResponse,
+  Name,
+  PageQuery,
+  page,
+  pageOf,
+} from "../schemas";
 
 // The tenant's end customers, identified by the tenant's own id strings.
 export const customers = createRouter();
@@ -9,7 +19,10 @@ export const customers = createRouter();
 const Metadata = z
   .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
   .refine((m) => Object.keys(m).length <= 50, "at most 50 metadata keys")
-  .openapi({ description: "Free-form labels (segment, owner, …)", example: { segment: "enterprise" } });
+  .openapi({
+    description: "Free-form labels (segment, owner, …)",
+    example: { segment: "enterprise" },
+  });
 
 const Customer = z
   .object({
@@ -42,7 +55,9 @@ const toCustomer = (r: CustomerRow) => ({
 
 async function loadCustomer(db: D1Database, tenantId: string, id: string) {
   const row = await db
-    .prepare("SELECT id, name, email, metadata, created_at, updated_at FROM customers WHERE tenant_id = ? AND id = ?")
+    .prepare(
+      "SELECT id, name, email, metadata, created_at, updated_at FROM customers WHERE tenant_id = ? AND id = ?",
+    )
     .bind(tenantId, id)
     .first<CustomerRow>();
   if (!row) throw notFound("Customer", id);
@@ -60,7 +75,9 @@ customers.openapi(
     summary: "Create a customer",
     security,
     request: {
-      body: jsonBody(z.object({ id: Id, name: Name, email: Email.optional(), metadata: Metadata.optional() })),
+      body: jsonBody(
+        z.object({ id: Id, name: Name, email: Email.optional(), metadata: Metadata.optional() }),
+      ),
     },
     responses: { 201: jsonResponse(Customer, "Created"), ...problemResponses, ...conflictResponse },
   }),
@@ -71,9 +88,18 @@ customers.openapi(
       `INSERT INTO customers (tenant_id, id, name, email, metadata, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
-      .bind(c.var.tenantId, body.id, body.name, body.email ?? null, JSON.stringify(body.metadata ?? {}), now, now)
+      .bind(
+        c.var.tenantId,
+        body.id,
+        body.name,
+        body.email ?? null,
+        JSON.stringify(body.metadata ?? {}),
+        now,
+        now,
+      )
       .run();
-    if (inserted.meta.changes === 0) throw new ApiError("conflict", `Customer '${body.id}' already exists`);
+    if (inserted.meta.changes === 0)
+      throw new ApiError("conflict", `Customer '${body.id}' already exists`);
     return c.json(await loadCustomer(c.env.DB, c.var.tenantId, body.id), 201);
   },
 );
@@ -94,7 +120,7 @@ customers.openapi(
   }),
   async (c) => {
     const { limit, cursor, q } = c.req.valid("query");
-    const after = decodeCursor(cursor, 1)?.[0] ?? "";
+    const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
     const like = q ? `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
     const { results } = await c.env.DB.prepare(
       `SELECT id, name, email, metadata, created_at, updated_at FROM customers
@@ -104,7 +130,10 @@ customers.openapi(
     )
       .bind(c.var.tenantId, after, like, limit + 1)
       .all<CustomerRow>();
-    return c.json(pageOf(results, limit, toCustomer, (r) => [r.id]), 200);
+    return c.json(
+      pageOf(results, limit, toCustomer, (r) => [r.id]),
+      200,
+    );
   },
 );
 
@@ -134,7 +163,11 @@ customers.openapi(
       params: CustomerParams,
       body: jsonBody(
         z
-          .object({ name: Name.optional(), email: Email.nullable().optional(), metadata: Metadata.optional() })
+          .object({
+            name: Name.optional(),
+            email: Email.nullable().optional(),
+            metadata: Metadata.optional(),
+          })
           .strict()
           .refine((b) => Object.keys(b).length > 0, "send at least one of name, email, metadata"),
       ),

@@ -57,7 +57,10 @@ keys.openapi(
     tags: ["keys"],
     summary: "List the tenant's keys (never their secrets)",
     security: [{ operatorToken: [] }],
-    responses: { 200: jsonResponse(z.object({ data: z.array(KeySummary) }), "Keys"), ...problemResponses },
+    responses: {
+      200: jsonResponse(z.object({ data: z.array(KeySummary) }), "Keys"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const { results } = await c.env.DB.prepare(
@@ -77,7 +80,10 @@ keys.openapi(
     summary: "Issue a new ingest key or operator token",
     security: [{ operatorToken: [] }],
     request: { body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })) },
-    responses: { 201: jsonResponse(IssuedKeySchema, "The new key, shown once"), ...problemResponses },
+    responses: {
+      201: jsonResponse(IssuedKeySchema, "The new key, shown once"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const { kind, name } = c.req.valid("json");
@@ -106,7 +112,9 @@ keys.openapi(
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     const key = await db
-      .prepare("SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? AND id = ?")
+      .prepare(
+        "SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? AND id = ?",
+      )
       .bind(tenantId, id)
       .first<KeyRow>();
     if (!key) throw notFound("Key", id);
@@ -122,7 +130,10 @@ keys.openapi(
         .bind(Date.now(), tenantId, id)
         .run();
       if (revoked.meta.changes === 0) {
-        throw new ApiError("conflict", "This is the tenant's last active operator token; issue another first");
+        throw new ApiError(
+          "conflict",
+          "This is the tenant's last active operator token; issue another first",
+        );
       }
       forgetKey(id);
     }

@@ -1,22 +1,43 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type PlanDefinition, validatePlan } from "../../domain/pricing";
 import { createRouter } from "../app";
-import { ApiError, conflictResponse, notFound, problemResponses, validationError } from "../problem";
-import { Amount, decodeCursor, Id, iso, jsonBody, jsonResponse, Name, page, PageQuery, pageOf } from "../schemas";
+import {
+  ApiError,
+  conflictResponse,
+  notFound,
+  problemResponses,
+  validationError,
+} from "../problem";
+import {
+  Amount,
+  decodeCursor,
+  Id,
+  iso,
+  jsonBody,
+  jsonResponse,
+  Name,
+  PageQuery,
+  page,
+  pageOf,
+} from "../schemas";
 
 // Rate plans. Components are fixed at creation so a plan's prices never change under its
 // subscribers; a new price is a new plan. Name and status can change.
 export const plans = createRouter();
 
 const Tier = z.object({
-  up_to: Amount.nullable().openapi({ description: "Upper bound in billable units; null = open last tier" }),
+  up_to: Amount.nullable().openapi({
+    description: "Upper bound in billable units; null = open last tier",
+  }),
   unit_price: Amount,
   flat_fee: Amount.optional(),
 });
 
 export const PlanComponent = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("flat"), amount: Amount }).openapi({ description: "Fee per billing period, prorated by time" }),
+    z
+      .object({ type: z.literal("flat"), amount: Amount })
+      .openapi({ description: "Fee per billing period, prorated by time" }),
     z.object({ type: z.literal("per_unit"), metric: Id, unit_price: Amount }),
     z.object({
       type: z.literal("tiered"),
@@ -28,11 +49,20 @@ export const PlanComponent = z
     z.object({ type: z.literal("included"), metric: Id, quantity: Amount }).openapi({
       description: "Included quota: the metric's priced components apply above it",
     }),
-    z.object({ type: z.literal("discount"), metric: Id.optional(), above: Amount, percent: Amount }).openapi({
-      description:
-        "Volume discount: percent off the charge for units beyond `above` (with metric), or off the usage charge above `above` in currency (without)",
-    }),
-    z.object({ type: z.literal("minimum"), amount: Amount }).openapi({ description: "Minimum commitment per period" }),
+    z
+      .object({
+        type: z.literal("discount"),
+        metric: Id.optional(),
+        above: Amount,
+        percent: Amount,
+      })
+      .openapi({
+        description:
+          "Volume discount: percent off the charge for units beyond `above` (with metric), or off the usage charge above `above` in currency (without)",
+      }),
+    z
+      .object({ type: z.literal("minimum"), amount: Amount })
+      .openapi({ description: "Minimum commitment per period" }),
   ])
   .openapi("PlanComponent");
 
@@ -152,10 +182,16 @@ plans.openapi(
       .prepare("SELECT id FROM products WHERE tenant_id = ? AND id = ?")
       .bind(tenantId, body.product)
       .first();
-    if (!product) errors.push({ path: "product", message: `product '${body.product}' does not exist` });
+    if (!product)
+      errors.push({ path: "product", message: `product '${body.product}' does not exist` });
     const known = new Set(metricRows.map((m) => m.id));
     body.components.forEach((component, i) => {
-      if ("metric" in component && component.metric !== undefined && product && !known.has(component.metric)) {
+      if (
+        "metric" in component &&
+        component.metric !== undefined &&
+        product &&
+        !known.has(component.metric)
+      ) {
         errors.push({
           path: `components.${i}.metric`,
           message: `metric '${component.metric}' is not defined on product '${body.product}'`,
@@ -170,20 +206,41 @@ plans.openapi(
           `INSERT INTO plans (tenant_id, id, product_id, name, currency, interval, trial_days, status, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .bind(tenantId, body.id, body.product, body.name, body.currency, body.period, body.trial_days, body.status, now, now),
+        .bind(
+          tenantId,
+          body.id,
+          body.product,
+          body.name,
+          body.currency,
+          body.period,
+          body.trial_days,
+          body.status,
+          now,
+          now,
+        ),
       ...body.components.map((component, position) =>
         db
           .prepare(
             "INSERT INTO plan_components (tenant_id, plan_id, position, type, metric_id, spec) VALUES (?, ?, ?, ?, ?, ?)",
           )
-          .bind(tenantId, body.id, position, component.type, "metric" in component ? (component.metric ?? null) : null, JSON.stringify(component)),
+          .bind(
+            tenantId,
+            body.id,
+            position,
+            component.type,
+            "metric" in component ? (component.metric ?? null) : null,
+            JSON.stringify(component),
+          ),
       ),
     ];
     try {
       await db.batch(statements);
     } catch (err) {
       if (String(err).includes("UNIQUE constraint failed")) {
-        throw new ApiError("conflict", `Plan '${body.id}' already exists; a new price is a new plan`);
+        throw new ApiError(
+          "conflict",
+          `Plan '${body.id}' already exists; a new price is a new plan`,
+        );
       }
       throw err;
     }
@@ -207,14 +264,17 @@ plans.openapi(
   }),
   async (c) => {
     const { limit, cursor, product, status } = c.req.valid("query");
-    const after = decodeCursor(cursor, 1)?.[0] ?? "";
+    const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
     const { results } = await c.env.DB.prepare(
       `${PLAN_SELECT} WHERE p.tenant_id = ? AND p.id > ? AND (?3 IS NULL OR p.product_id = ?3)
          AND (?4 IS NULL OR p.status = ?4) ORDER BY p.id LIMIT ?5`,
     )
       .bind(c.var.tenantId, after, product ?? null, status ?? null, limit + 1)
       .all<PlanRow>();
-    return c.json(pageOf(results, limit, toPlan, (p) => [p.id]), 200);
+    return c.json(
+      pageOf(results, limit, toPlan, (p) => [p.id]),
+      200,
+    );
   },
 );
 

@@ -1,7 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
-import { Id, iso, jsonBody, jsonResponse, Name, PageQuery, page, pageOf, decodeCursor } from "../schemas";
+import {
+  decodeCursor,
+  Id,
+  iso,
+  jsonBody,
+  jsonResponse,
+  Name,
+  PageQuery,
+  page,
+  pageOf,
+} from "../schemas";
 
 // Products and their billable metrics.
 export const products = createRouter();
@@ -80,7 +90,9 @@ const toProduct = (p: ProductRow, metrics: MetricRow[]) => ({
 
 async function loadProduct(db: D1Database, tenantId: string, id: string) {
   const row = await db
-    .prepare("SELECT id, name, description, created_at, updated_at FROM products WHERE tenant_id = ? AND id = ?")
+    .prepare(
+      "SELECT id, name, description, created_at, updated_at FROM products WHERE tenant_id = ? AND id = ?",
+    )
     .bind(tenantId, id)
     .first<ProductRow>();
   if (!row) throw notFound("Product", id);
@@ -98,7 +110,9 @@ products.openapi(
     summary: "Create a product",
     security,
     request: {
-      body: jsonBody(z.object({ id: Id, name: Name, description: z.string().max(2000).optional() })),
+      body: jsonBody(
+        z.object({ id: Id, name: Name, description: z.string().max(2000).optional() }),
+      ),
     },
     responses: { 201: jsonResponse(Product, "Created"), ...problemResponses, ...conflictResponse },
   }),
@@ -111,7 +125,8 @@ products.openapi(
     )
       .bind(c.var.tenantId, body.id, body.name, body.description ?? null, now, now)
       .run();
-    if (inserted.meta.changes === 0) throw new ApiError("conflict", `Product '${body.id}' already exists`);
+    if (inserted.meta.changes === 0)
+      throw new ApiError("conflict", `Product '${body.id}' already exists`);
     return c.json(await loadProduct(c.env.DB, c.var.tenantId, body.id), 201);
   },
 );
@@ -128,16 +143,25 @@ products.openapi(
   }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const after = decodeCursor(cursor, 1)?.[0] ?? "";
+    const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
     const { results } = await c.env.DB.prepare(
       `SELECT id, name, description, created_at, updated_at FROM products
        WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
     )
       .bind(c.var.tenantId, after, limit + 1)
       .all<ProductRow>();
-    const metrics = await metricsOf(c.env.DB, c.var.tenantId, results.map((p) => p.id));
+    const metrics = await metricsOf(
+      c.env.DB,
+      c.var.tenantId,
+      results.map((p) => p.id),
+    );
     return c.json(
-      pageOf(results, limit, (p) => toProduct(p, metrics.get(p.id) ?? []), (p) => [p.id]),
+      pageOf(
+        results,
+        limit,
+        (p) => toProduct(p, metrics.get(p.id) ?? []),
+        (p) => [p.id],
+      ),
       200,
     );
   },
@@ -167,7 +191,11 @@ products.openapi(
       params: ProductParams,
       body: jsonBody(
         z
-          .object({ name: Name.optional(), description: z.string().max(2000).nullable().optional() })
+          .object({
+            name: Name.optional(),
+            description: z.string().max(2000).nullable().optional(),
+          })
+          .strict()
           .refine((b) => Object.keys(b).length > 0, "send at least one of name, description"),
       ),
     },
@@ -233,10 +261,20 @@ products.openapi(
       .bind(c.var.tenantId, productId, body.id, body.name ?? null, body.unit, body.aggregation, now)
       .run();
     if (inserted.meta.changes === 0) {
-      throw new ApiError("conflict", `Metric '${body.id}' already exists on product '${productId}'`);
+      throw new ApiError(
+        "conflict",
+        `Metric '${body.id}' already exists on product '${productId}'`,
+      );
     }
     return c.json(
-      toMetric({ product_id: productId, id: body.id, name: body.name ?? null, unit: body.unit, aggregation: body.aggregation, created_at: now }),
+      toMetric({
+        product_id: productId,
+        id: body.id,
+        name: body.name ?? null,
+        unit: body.unit,
+        aggregation: body.aggregation,
+        created_at: now,
+      }),
       201,
     );
   },
@@ -250,7 +288,10 @@ products.openapi(
     summary: "List a product's metrics",
     security,
     request: { params: ProductParams },
-    responses: { 200: jsonResponse(z.object({ data: z.array(Metric) }), "Metrics"), ...problemResponses },
+    responses: {
+      200: jsonResponse(z.object({ data: z.array(Metric) }), "Metrics"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const { id } = c.req.valid("param");

@@ -1,8 +1,24 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { randomHex } from "../auth";
-import { ApiError, conflictResponse, notFound, problemResponses, validationError } from "../problem";
-import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, PageQuery, pageOf, Timestamp } from "../schemas";
+import {
+  ApiError,
+  conflictResponse,
+  notFound,
+  problemResponses,
+  validationError,
+} from "../problem";
+import {
+  decodeCursor,
+  Id,
+  iso,
+  jsonBody,
+  jsonResponse,
+  PageQuery,
+  page,
+  pageOf,
+  Timestamp,
+} from "../schemas";
 
 // Customer ↔ plan. A customer holds at most one live subscription per product at a time.
 export const subscriptions = createRouter();
@@ -39,9 +55,13 @@ interface SubscriptionRow {
 }
 
 /** Stored status is what was last decided; a trial that has ended reads as active. */
-export function effectiveStatus(row: Pick<SubscriptionRow, "status" | "trial_end" | "end_at">, now: number) {
+export function effectiveStatus(
+  row: Pick<SubscriptionRow, "status" | "trial_end" | "end_at">,
+  now: number,
+) {
   if (row.end_at !== null && row.end_at <= now) return "canceled" as const;
-  if (row.status === "trialing" && row.trial_end !== null && row.trial_end <= now) return "active" as const;
+  if (row.status === "trialing" && row.trial_end !== null && row.trial_end <= now)
+    return "active" as const;
   return row.status;
 }
 
@@ -84,23 +104,34 @@ subscriptions.openapi(
         }),
       ),
     },
-    responses: { 201: jsonResponse(Subscription, "Created"), ...problemResponses, ...conflictResponse },
+    responses: {
+      201: jsonResponse(Subscription, "Created"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     const [customer, plan] = await Promise.all([
-      db.prepare("SELECT id FROM customers WHERE tenant_id = ? AND id = ?").bind(tenantId, body.customer).first(),
       db
-        .prepare("SELECT id, product_id, trial_days, status FROM plans WHERE tenant_id = ? AND id = ?")
+        .prepare("SELECT id FROM customers WHERE tenant_id = ? AND id = ?")
+        .bind(tenantId, body.customer)
+        .first(),
+      db
+        .prepare(
+          "SELECT id, product_id, trial_days, status FROM plans WHERE tenant_id = ? AND id = ?",
+        )
         .bind(tenantId, body.plan)
         .first<{ id: string; product_id: string; trial_days: number; status: string }>(),
     ]);
     const errors = [];
-    if (!customer) errors.push({ path: "customer", message: `customer '${body.customer}' does not exist` });
+    if (!customer)
+      errors.push({ path: "customer", message: `customer '${body.customer}' does not exist` });
     if (!plan) errors.push({ path: "plan", message: `plan '${body.plan}' does not exist` });
-    else if (plan.status === "archived") errors.push({ path: "plan", message: `plan '${body.plan}' is archived` });
+    else if (plan.status === "archived")
+      errors.push({ path: "plan", message: `plan '${body.plan}' is archived` });
     const trialEnd =
       body.trial_end !== undefined
         ? body.trial_end
@@ -135,7 +166,18 @@ subscriptions.openapi(
           `INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, start_at, trial_end, anchor_at, end_at, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
         )
-        .bind(tenantId, id, body.customer, body.plan, status, body.start, trialEnd, body.start, now, now)
+        .bind(
+          tenantId,
+          id,
+          body.customer,
+          body.plan,
+          status,
+          body.start,
+          trialEnd,
+          body.start,
+          now,
+          now,
+        )
         .run();
     } catch (err) {
       if (String(err).includes("UNIQUE constraint failed")) {
@@ -143,7 +185,10 @@ subscriptions.openapi(
       }
       throw err;
     }
-    const row = await db.prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`).bind(tenantId, id).first<SubscriptionRow>();
+    const row = await db
+      .prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
+      .bind(tenantId, id)
+      .first<SubscriptionRow>();
     if (!row) throw notFound("Subscription", id);
     return c.json(toSubscription(row, now), 201);
   },
@@ -157,13 +202,20 @@ subscriptions.openapi(
     summary: "List subscriptions",
     security,
     request: {
-      query: PageQuery.extend({ customer: Id.optional(), plan: Id.optional(), product: Id.optional() }),
+      query: PageQuery.extend({
+        customer: Id.optional(),
+        plan: Id.optional(),
+        product: Id.optional(),
+      }),
     },
-    responses: { 200: jsonResponse(page(Subscription), "A page of subscriptions"), ...problemResponses },
+    responses: {
+      200: jsonResponse(page(Subscription), "A page of subscriptions"),
+      ...problemResponses,
+    },
   }),
   async (c) => {
     const { limit, cursor, customer, plan, product } = c.req.valid("query");
-    const after = decodeCursor(cursor, 1)?.[0] ?? "";
+    const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
     const { results } = await c.env.DB.prepare(
       `${SELECT} WHERE s.tenant_id = ?1 AND s.id > ?2 AND (?3 IS NULL OR s.customer_id = ?3)
          AND (?4 IS NULL OR s.plan_id = ?4) AND (?5 IS NULL OR p.product_id = ?5)
@@ -172,7 +224,15 @@ subscriptions.openapi(
       .bind(c.var.tenantId, after, customer ?? null, plan ?? null, product ?? null, limit + 1)
       .all<SubscriptionRow>();
     const now = Date.now();
-    return c.json(pageOf(results, limit, (r) => toSubscription(r, now), (r) => [r.id]), 200);
+    return c.json(
+      pageOf(
+        results,
+        limit,
+        (r) => toSubscription(r, now),
+        (r) => [r.id],
+      ),
+      200,
+    );
   },
 );
 

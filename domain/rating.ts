@@ -1,0 +1,99 @@
+// Rating one usage event: which subscription phase it falls in, its marginal revenue under that
+// plan given the period's usage so far, and its cost. Pure: the customer actor supplies the
+// terms (phases, compiled plans, cost index) and the period-to-date ledger.
+//
+// Rules:
+// - The phase whose product matches and whose [start, end) holds the event time applies. None:
+//   revenue 0, flagged `no_subscription` (or `unknown_customer` when the catalog does not know
+//   the customer at all). The event is still stored, costed and counted in usage rollups.
+// - Usage before a trial's end is free and does not count toward the period's tiers (flag
+//   `trial`); paid usage in a period starts at the trial end.
+// - Revenue is marginal: charge(usage before + this event) − charge(usage before), so the events
+//   of a period sum exactly to its usage charge, whatever order they arrive in.
+
+import { periodContaining } from "./billing-period";
+import { type CostIndex, type CostResult, costEvent } from "./costing";
+import { toMicros } from "./money";
+import { type CompiledPlan, marginalRevenue } from "./pricing";
+import type { EventFlag, UsageEvent } from "./usage-event";
+
+export interface Phase {
+  subscription_id: string;
+  plan_id: string;
+  product_id: string;
+  start: number;
+  end: number | null;
+  trial_end: number | null;
+  /** Billing periods are counted from here. */
+  anchor: number;
+}
+
+export interface CustomerTerms {
+  /** Whether the tenant's catalog has this customer. */
+  known: boolean;
+  phases: Phase[];
+  plans: ReadonlyMap<string, CompiledPlan>;
+  costs: CostIndex;
+}
+
+/** Period-to-date usage per (subscription, period start): metric → micros. */
+export interface UsageLedger {
+  usage(subscriptionId: string, periodStart: number): Map<string, bigint>;
+}
+
+export interface Rating {
+  quantity: bigint;
+  revenue: bigint;
+  cost: CostResult;
+  subscription_id: string | null;
+  period_start: number | null;
+  flags: EventFlag[];
+}
+
+export function findPhase(terms: CustomerTerms, product: string, time: number): Phase | undefined {
+  for (const phase of terms.phases) {
+    if (
+      phase.product_id === product &&
+      phase.start <= time &&
+      (phase.end === null || time < phase.end)
+    ) {
+      return phase;
+    }
+  }
+  return undefined;
+}
+
+export function rateEvent(terms: CustomerTerms, ledger: UsageLedger, event: UsageEvent): Rating {
+  const quantity = toMicros(event.quantity);
+  const cost = costEvent(terms.costs, event.cost, event.time);
+  const flags: EventFlag[] = cost.status === "uncosted" ? ["uncosted"] : [];
+  const phase = findPhase(terms, event.product, event.time);
+  const plan = phase ? terms.plans.get(phase.plan_id) : undefined;
+  if (!phase || !plan) {
+    flags.push(terms.known ? "no_subscription" : "unknown_customer");
+    return { quantity, revenue: 0n, cost, subscription_id: null, period_start: null, flags };
+  }
+  const { start } = periodContaining(phase.anchor, plan.interval, event.time);
+  if (phase.trial_end !== null && event.time < phase.trial_end) {
+    flags.push("trial");
+    return {
+      quantity,
+      revenue: 0n,
+      cost,
+      subscription_id: phase.subscription_id,
+      period_start: start,
+      flags,
+    };
+  }
+  const usage = ledger.usage(phase.subscription_id, start);
+  const revenue = marginalRevenue(plan, usage, event.metric, quantity);
+  usage.set(event.metric, (usage.get(event.metric) ?? 0n) + quantity);
+  return {
+    quantity,
+    revenue,
+    cost,
+    subscription_id: phase.subscription_id,
+    period_start: start,
+    flags,
+  };
+}

@@ -1,0 +1,42 @@
+import type { EventCost } from "./costing";
+
+/** A usage event after edge validation: what the customer actor rates, costs and stores. */
+export interface UsageEvent {
+  id: string;
+  customer: string;
+  product: string;
+  metric: string;
+  /** Units, a finite non-negative number with at most 6 decimal places. */
+  quantity: number;
+  /** Event time, epoch ms. */
+  time: number;
+  /** Where it came from (CloudEvents `source`, or "api"). */
+  source: string;
+  cost?: EventCost;
+  properties?: Record<string, string | number | boolean | null>;
+}
+
+/** Flags that travel with a stored event: why it earns or costs nothing. */
+export type EventFlag = "unknown_customer" | "no_subscription" | "trial" | "uncosted";
+
+/** What ingestion decided for one accepted event. */
+export interface RatedEvent {
+  id: string;
+  customer: string;
+  product: string;
+  metric: string;
+  quantity: number;
+  time: number;
+  source: string;
+  /** Decimal strings, exact. */
+  revenue: string;
+  cost: string;
+  cost_status: "supplied" | "catalog" | "uncosted" | "none";
+  subscription_id: string | null;
+  flags: EventFlag[];
+}
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+export const hourStart = (t: number) => t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+export const dayStart = (t: number) => t - (((t % DAY_MS) + DAY_MS) % DAY_MS);

@@ -1,0 +1,110 @@
+import type { RatedEvent } from "../domain/usage-event";
+import type { FieldError } from "./problem";
+
+// The live ingestion stream (SPEC §8 Live Ingestion View): what one item looks like, how a
+// client's filter matches it, and publishing from the ingest path without slowing it down.
+
+export interface LiveItem {
+  status: "accepted" | "rejected";
+  id: string | null;
+  customer: string | null;
+  product: string | null;
+  metric: string | null;
+  quantity: number | null;
+  time: string | null;
+  source: string | null;
+  revenue?: string;
+  cost?: string;
+  cost_status?: string;
+  flags?: string[];
+  errors?: FieldError[];
+  index?: number;
+  received_at: string;
+}
+
+export interface LiveFilter {
+  product?: string;
+  customer?: string;
+  metric?: string;
+  status?: "accepted" | "rejected";
+}
+
+export function matchesFilter(f: LiveFilter, item: LiveItem): boolean {
+  return (
+    (f.product === undefined || f.product === item.product) &&
+    (f.customer === undefined || f.customer === item.customer) &&
+    (f.metric === undefined || f.metric === item.metric) &&
+    (f.status === undefined || f.status === item.status)
+  );
+}
+
+const hubFor = (env: Env, tenantId: string) => env.LIVE_HUB.getByName(tenantId);
+
+// Per isolate: which tenants had nobody watching at the last publish, so the hot path skips the
+// hub for a second at a time when nobody is.
+const idleUntil = new Map<string, number>();
+const IDLE_RECHECK_MS = 1_000;
+
+export function markWatched(tenantId: string) {
+  idleUntil.delete(tenantId);
+}
+
+const str = (v: unknown, max = 128) => (typeof v === "string" ? v.slice(0, max) : null);
+
+export async function publishLive(
+  env: Env,
+  tenantId: string,
+  batch: {
+    accepted: RatedEvent[];
+    rejected: { index: number; id: string | null; errors: FieldError[]; item: unknown }[];
+  },
+): Promise<void> {
+  if ((idleUntil.get(tenantId) ?? 0) > Date.now()) return;
+  if (batch.accepted.length === 0 && batch.rejected.length === 0) return;
+  const receivedAt = new Date().toISOString();
+  const items: LiveItem[] = [
+    ...batch.accepted.map((e) => ({
+      status: "accepted" as const,
+      id: e.id,
+      customer: e.customer,
+      product: e.product,
+      metric: e.metric,
+      quantity: e.quantity,
+      time: new Date(e.time).toISOString(),
+      source: e.source,
+      revenue: e.revenue,
+      cost: e.cost,
+      cost_status: e.cost_status,
+      flags: e.flags,
+      received_at: receivedAt,
+    })),
+    ...batch.rejected.map((r) => {
+      const raw = (r.item ?? {}) as Record<string, unknown>;
+      const data = (raw.data ?? {}) as Record<string, unknown>;
+      return {
+        status: "rejected" as const,
+        id: r.id,
+        customer: str(raw.customer) ?? str(raw.subject),
+        product: str(raw.product) ?? str(data.product),
+        metric: str(raw.metric) ?? str(raw.type),
+        quantity: typeof raw.quantity === "number" ? raw.quantity : null,
+        time: str(raw.time, 64),
+        source: str(raw.source, 256) ?? "api",
+        errors: r.errors,
+        index: r.index,
+        received_at: receivedAt,
+      };
+    }),
+  ];
+  try {
+    const watchers = await hubFor(env, tenantId).publish(items);
+    if (watchers === 0) idleUntil.set(tenantId, Date.now() + IDLE_RECHECK_MS);
+  } catch (err) {
+    console.error("live publish failed", err);
+  }
+}
+
+export async function subscribeLive(env: Env, tenantId: string, filter: LiveFilter) {
+  markWatched(tenantId);
+  return hubFor(env, tenantId).subscribe(filter);
+}

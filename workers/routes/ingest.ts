@@ -1,0 +1,246 @@
+import { z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import type { UsageEvent } from "../../domain/usage-event";
+import type { IngestResult } from "../../durable-objects/customer-actor";
+import { actorName } from "../../durable-objects/customer-actor";
+import { createRouter } from "../app";
+import { CloudEvent, NativeEvent } from "../ingest/event-schema";
+import { publishLive } from "../live";
+import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
+import { jsonResponse } from "../schemas";
+import { tenantCatalog } from "../tenant-catalog";
+
+// POST /v1/events (SPEC §4): validate each event on its own, hand the good ones to their
+// customers' actors (one RPC per customer, in parallel), and answer only once every accepted
+// event is durable. A bad event never costs a good one its place.
+
+export const MAX_EVENTS = 1_000;
+export const MAX_BYTES = 1024 * 1024;
+const FUTURE_SLACK_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+
+export const ingest = createRouter();
+
+const Rejection = z.object({
+  index: z.number().int(),
+  id: z.string().nullable(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+export const IngestResponse = z
+  .object({
+    accepted: z.number().int(),
+    duplicates: z.number().int(),
+    rejected: z.array(Rejection),
+  })
+  .openapi("IngestResponse");
+
+type Rejected = z.infer<typeof Rejection>;
+
+ingest.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/events",
+  tags: ["ingest"],
+  summary: "Send usage events (JSON array, {events:[…]}, or CloudEvents 1.0)",
+  description: `At most ${MAX_EVENTS} events and 1 MiB. Each event is validated on its own; good events are kept and bad ones reported by index. An id already received within 35 days is a duplicate and changes nothing. Events for a customer the catalog does not know are accepted and flagged \`unknown_customer\` (no subscription, so no revenue). Times may be up to 5 minutes ahead and as old as the tenant's backfill horizon (default 400 days).`,
+  security: [{ ingestKey: [] }],
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.union([z.array(NativeEvent), z.object({ events: z.array(NativeEvent) })]),
+        },
+        "application/cloudevents-batch+json": { schema: z.array(CloudEvent) },
+        "application/cloudevents+json": { schema: CloudEvent },
+      },
+    },
+  },
+  responses: {
+    200: jsonResponse(IngestResponse, "Every accepted event is durable in its customer's actor"),
+    ...problemResponses,
+    413: { description: "More than 1,000 events or 1 MiB" },
+    415: { description: "Not a JSON or CloudEvents content type" },
+    503: { description: "Some customers' actors were unavailable; retry the batch (ids dedupe)" },
+  },
+});
+
+ingest.post(
+  "/events",
+  bodyLimit({
+    maxSize: MAX_BYTES,
+    onError: () => {
+      throw new ApiError(
+        "payload_too_large",
+        "The body is larger than 1 MiB; send smaller batches",
+      );
+    },
+  }),
+  async (c) => {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    const isCloudEventsBatch = mediaType === "application/cloudevents-batch+json";
+    const isCloudEvent = mediaType === "application/cloudevents+json";
+    if (mediaType !== "application/json" && !isCloudEventsBatch && !isCloudEvent) {
+      throw new ApiError(
+        "unsupported_media_type",
+        "Send application/json, application/cloudevents-batch+json or application/cloudevents+json",
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      throw new ApiError("malformed_json", "The body is not valid JSON");
+    }
+    const items = isCloudEvent
+      ? [body]
+      : Array.isArray(body)
+        ? body
+        : !isCloudEventsBatch &&
+            body !== null &&
+            typeof body === "object" &&
+            Array.isArray((body as { events?: unknown }).events)
+          ? (body as { events: unknown[] }).events
+          : null;
+    if (!items) {
+      throw new ApiError(
+        "validation_failed",
+        'The body must be an array of events or {"events": [...]}',
+        [{ path: "", message: "expected an array of events or an object with an events array" }],
+      );
+    }
+    if (items.length > MAX_EVENTS) {
+      throw new ApiError(
+        "payload_too_large",
+        `${items.length} events in one request; the limit is ${MAX_EVENTS}`,
+      );
+    }
+
+    const tenantId = c.var.tenantId;
+    const catalog = await tenantCatalog(c.env.DB, tenantId);
+    const now = Date.now();
+    const oldest = now - catalog.settings.backfill_horizon_days * DAY_MS;
+    const rejected: Rejected[] = [];
+    const good: { index: number; event: UsageEvent }[] = [];
+    items.forEach((item, index) => {
+      const id =
+        item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string"
+          ? (item as { id: string }).id.slice(0, 128)
+          : null;
+      const parsed = toUsageEvent(item, isCloudEvent || isCloudEventsBatch);
+      if (!parsed.ok) {
+        rejected.push({ index, id, errors: parsed.errors });
+        return;
+      }
+      const event = parsed.event;
+      const errors: FieldError[] = [];
+      if (!catalog.products.has(event.product)) {
+        errors.push({ path: "product", message: `unknown product '${event.product}'` });
+      } else if (!catalog.metrics.has(`${event.product}\u0000${event.metric}`)) {
+        errors.push({
+          path: "metric",
+          message: `product '${event.product}' has no metric '${event.metric}'`,
+        });
+      }
+      if (event.time > now + FUTURE_SLACK_MS) {
+        errors.push({ path: "time", message: "more than 5 minutes in the future" });
+      } else if (event.time < oldest) {
+        errors.push({
+          path: "time",
+          message: `older than the backfill horizon of ${catalog.settings.backfill_horizon_days} days`,
+        });
+      }
+      if (errors.length > 0) rejected.push({ index, id: event.id, errors });
+      else good.push({ index, event });
+    });
+
+    const byCustomer = new Map<string, { index: number; event: UsageEvent }[]>();
+    for (const g of good) {
+      const list = byCustomer.get(g.event.customer);
+      if (list) list.push(g);
+      else byCustomer.set(g.event.customer, [g]);
+    }
+    const outcomes = await Promise.allSettled(
+      [...byCustomer].map(async ([customerId, list]) => {
+        const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customerId));
+        return stub.ingest({
+          tenantId,
+          customerId,
+          catalogVersion: catalog.version,
+          rawRetentionDays: catalog.settings.raw_retention_days,
+          events: list.map((g) => g.event),
+        }) as Promise<IngestResult>;
+      }),
+    );
+    let accepted = 0;
+    let duplicates = 0;
+    const failed: string[] = [];
+    const results: IngestResult[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === "fulfilled") {
+        accepted += outcome.value.accepted.length;
+        duplicates += outcome.value.duplicates.length;
+        results.push(outcome.value);
+      } else {
+        const customer = [...byCustomer.keys()][i] ?? "?";
+        console.error(`ingest for customer ${customer} failed`, outcome.reason);
+        failed.push(customer);
+      }
+    });
+    c.executionCtx.waitUntil(
+      publishLive(c.env, tenantId, {
+        accepted: results.flatMap((r) => r.accepted),
+        rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
+      }),
+    );
+    if (failed.length > 0) {
+      throw new ApiError(
+        "unavailable",
+        `Events for ${failed.length} customer(s) (${failed.slice(0, 5).join(", ")}) could not be stored right now; retry the whole batch — events already stored come back as duplicates`,
+      );
+    }
+    return c.json({ accepted, duplicates, rejected }, 200);
+  },
+);
+
+type Parsed = { ok: true; event: UsageEvent } | { ok: false; errors: FieldError[] };
+
+function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
+  const looksCloud =
+    cloudEvents || (item !== null && typeof item === "object" && "specversion" in (item as object));
+  if (looksCloud) {
+    const r = CloudEvent.safeParse(item);
+    if (!r.success) return { ok: false, errors: fieldErrors(r.error.issues) };
+    const e = r.data;
+    return {
+      ok: true,
+      event: {
+        id: e.id,
+        customer: e.subject,
+        product: e.data.product,
+        metric: e.type,
+        quantity: e.data.quantity,
+        time: Date.parse(e.time),
+        source: e.source,
+        ...(e.data.cost ? { cost: e.data.cost } : {}),
+        ...(e.data.properties ? { properties: e.data.properties } : {}),
+      },
+    };
+  }
+  const r = NativeEvent.safeParse(item);
+  if (!r.success) return { ok: false, errors: fieldErrors(r.error.issues) };
+  const e = r.data;
+  return {
+    ok: true,
+    event: {
+      id: e.id,
+      customer: e.customer,
+      product: e.product,
+      metric: e.metric,
+      quantity: e.quantity,
+      time: Date.parse(e.time),
+      source: "api",
+      ...(e.cost ? { cost: e.cost } : {}),
+      ...(e.properties ? { properties: e.properties } : {}),
+    },
+  };
+}
