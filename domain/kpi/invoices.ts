@@ -1,0 +1,124 @@
+// Outstanding invoices at any instant, with aging buckets (docs/metrics.md).
+
+import { checkInstant, dayIndex } from "./time";
+import type { InvoiceRecord } from "./types";
+
+export type AgingBucket = "current" | "days_1_30" | "days_31_60" | "days_61_90" | "days_over_90";
+
+export const AGING_BUCKETS: readonly AgingBucket[] = [
+  "current",
+  "days_1_30",
+  "days_31_60",
+  "days_61_90",
+  "days_over_90",
+];
+
+/** Whole UTC calendar days from the due date to the date of t: 0 on the due date, 1 the day
+ * after, negative before it. */
+export const daysPastDue = (dueAt: number, t: number): number => dayIndex(t) - dayIndex(dueAt);
+
+/** current (≤ 0 days past due: not yet due, or due today), 1–30, 31–60, 61–90, over 90. */
+export function agingBucket(days: number): AgingBucket {
+  if (days <= 0) return "current";
+  if (days <= 30) return "days_1_30";
+  if (days <= 60) return "days_31_60";
+  if (days <= 90) return "days_61_90";
+  return "days_over_90";
+}
+
+/** Issued at or before t, and neither paid nor voided at or before t. Drafts never are; a paid
+ * invoice without paid_at counts as paid on issue, a void one without voided_at as void on
+ * issue. */
+export function isOutstandingAt(inv: InvoiceRecord, t: number): boolean {
+  if (inv.status === "draft" || inv.issued_at === null || inv.issued_at > t) return false;
+  return t < closedAt(inv);
+}
+
+export interface BucketTotal {
+  count: number;
+  /** Nanos. */
+  total: bigint;
+}
+
+export interface OutstandingInvoices {
+  at: number;
+  count: number;
+  /** Nanos. */
+  total: bigint;
+  buckets: Record<AgingBucket, BucketTotal>;
+}
+
+/** When an invoice stops being outstanding (paid or voided); Infinity while neither. */
+export function closedAt(inv: InvoiceRecord): number {
+  const issued = inv.issued_at ?? Number.NEGATIVE_INFINITY;
+  const paidAt = inv.paid_at ?? (inv.status === "paid" ? issued : null);
+  const voidedAt = inv.voided_at ?? (inv.status === "void" ? issued : null);
+  return Math.min(paidAt ?? Number.POSITIVE_INFINITY, voidedAt ?? Number.POSITIVE_INFINITY);
+}
+
+/** An issued invoice's outstanding interval [issued, closed). */
+export interface InvoiceInterval {
+  readonly issued: number;
+  readonly closed: number;
+  readonly due: number;
+  readonly total: bigint;
+}
+
+/** Outstanding intervals of the issued invoices, sorted by `closed` (drafts dropped). */
+export function invoiceIntervals(invoices: readonly InvoiceRecord[]): InvoiceInterval[] {
+  const out: InvoiceInterval[] = [];
+  for (const inv of invoices) {
+    if (inv.status === "draft" || inv.issued_at === null) continue;
+    checkInstant(`invoice ${inv.id} issued_at`, inv.issued_at);
+    checkInstant(`invoice ${inv.id} due_at`, inv.due_at);
+    const closed = closedAt(inv);
+    if (closed <= inv.issued_at) continue; // never outstanding
+    out.push({ issued: inv.issued_at, closed, due: inv.due_at, total: inv.total });
+  }
+  return out.sort((a, b) => a.closed - b.closed);
+}
+
+function emptyBuckets(): Record<AgingBucket, BucketTotal> {
+  return Object.fromEntries(AGING_BUCKETS.map((b) => [b, { count: 0, total: 0n }])) as Record<
+    AgingBucket,
+    BucketTotal
+  >;
+}
+
+/** Outstanding invoices at t over intervals sorted by `closed` (see invoiceIntervals): only the
+ * invoices still unpaid after t are visited (binary search), so a sparkline of past dates costs
+ * the invoices open at some point of it, not every invoice ever issued. */
+export function outstandingOfIntervals(
+  intervals: readonly InvoiceInterval[],
+  t: number,
+): OutstandingInvoices {
+  checkInstant("t", t);
+  let lo = 0;
+  let hi = intervals.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((intervals[mid] as InvoiceInterval).closed <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  const buckets = emptyBuckets();
+  let count = 0;
+  let total = 0n;
+  for (let i = lo; i < intervals.length; i++) {
+    const inv = intervals[i] as InvoiceInterval;
+    if (inv.issued > t) continue;
+    const b = buckets[agingBucket(daysPastDue(inv.due, t))];
+    b.count++;
+    b.total += inv.total;
+    count++;
+    total += inv.total;
+  }
+  return { at: t, count, total, buckets };
+}
+
+/** Outstanding invoices at t, from plain invoice records in any order. */
+export function outstandingInvoicesAt(
+  invoices: readonly InvoiceRecord[],
+  t: number,
+): OutstandingInvoices {
+  return outstandingOfIntervals(invoiceIntervals(invoices), t);
+}

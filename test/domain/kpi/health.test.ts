@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import {
+  activeSubscriptionsAt,
+  buildKpiIndex,
+  type SubscriptionHistory,
+  subscriptionHealthAt,
+  subscriptionStatusAt,
+} from "../../../domain/kpi";
+import { toNanos } from "../../../domain/money";
+
+const d = (date: string) => Date.parse(`${date}T00:00:00Z`);
+
+const sub = (
+  id: string,
+  customer: string,
+  start: string,
+  end: string | null,
+  extra: Partial<SubscriptionHistory> = {},
+): SubscriptionHistory => ({
+  subscription_id: id,
+  customer_id: customer,
+  phases: [{ plan_id: "p", start: d(start), end: end === null ? null : d(end) }],
+  ...extra,
+});
+
+describe("subscription status as of a date", () => {
+  const s = sub("s", "c", "2025-01-01", "2025-06-01", {
+    trial_end: d("2025-01-15"),
+    status_changes: [
+      { at: d("2025-03-01"), status: "past_due" },
+      { at: d("2025-03-10"), status: "active" },
+      { at: d("2025-04-01"), status: "suspended" },
+    ],
+  });
+  it("not started → null; trial; active; past_due; back to active; suspended; canceled", () => {
+    const at = (date: string) => subscriptionStatusAt(s, d(date));
+    expect([
+      at("2024-12-31"),
+      at("2025-01-01"),
+      at("2025-01-15"),
+      at("2025-03-05"),
+      at("2025-03-10"),
+      at("2025-04-15"),
+      at("2025-06-01"),
+    ]).toEqual([null, "trialing", "active", "past_due", "active", "suspended", "canceled"]);
+  });
+
+  it("a gap between phases reads as canceled until the next phase", () => {
+    const gap: SubscriptionHistory = {
+      subscription_id: "g",
+      customer_id: "c",
+      phases: [
+        { plan_id: "p", start: d("2025-01-01"), end: d("2025-02-01") },
+        { plan_id: "p", start: d("2025-03-01"), end: null },
+      ],
+    };
+    expect(subscriptionStatusAt(gap, d("2025-02-10"))).toBe("canceled");
+    expect(subscriptionStatusAt(gap, d("2025-03-01"))).toBe("active");
+  });
+});
+
+describe("active subscriptions and the health donut", () => {
+  const index = buildKpiIndex({
+    plans: [{ plan_id: "p", interval: "month", committed: toNanos(10) }],
+    subscriptions: [
+      sub("a1", "a", "2025-01-01", null),
+      sub("a2", "b", "2025-01-01", null),
+      sub("tr", "c", "2025-05-20", null, { trial_end: d("2025-06-10") }),
+      sub("pd", "e", "2025-01-01", null, {
+        status_changes: [{ at: d("2025-05-25"), status: "past_due" }],
+      }),
+      sub("su", "f", "2025-01-01", null, {
+        status_changes: [{ at: d("2025-05-25"), status: "suspended" }],
+      }),
+      sub("risk", "g", "2025-01-01", null),
+      sub("recent", "h", "2025-01-01", "2025-05-15"), // canceled 17 days before Jun 1
+      sub("old", "i", "2025-01-01", "2025-04-01"), // canceled 61 days before Jun 1
+      sub("future", "j", "2025-07-01", null), // not started
+    ],
+    signals: [
+      { customer_id: "g", opened_at: d("2025-05-28"), resolved_at: null },
+      { customer_id: "e", opened_at: d("2025-05-28"), resolved_at: null }, // past_due wins
+      { customer_id: "a", opened_at: d("2025-04-01"), resolved_at: d("2025-04-10") }, // resolved
+    ],
+  });
+
+  it("active subscriptions = active + past_due; trialing and suspended apart", () => {
+    // active: a1, a2, risk (3); past_due: pd (1) → 4
+    expect(activeSubscriptionsAt(index, d("2025-06-01"))).toEqual({
+      at: d("2025-06-01"),
+      count: 4,
+      active: 3,
+      past_due: 1,
+      trialing: 1,
+      suspended: 1,
+    });
+  });
+
+  it("one slice per subscription: canceled (last 30 days), suspended, past_due, at_risk, trialing, active", () => {
+    const h = subscriptionHealthAt(index, d("2025-06-01"));
+    expect(h.slices).toEqual({
+      active: 2, // a1, a2
+      trialing: 1, // tr
+      past_due: 1, // pd (its customer's open signal does not move it)
+      at_risk: 1, // risk
+      suspended: 1, // su
+      canceled: 1, // recent; "old" left the donut after 30 days
+    });
+    expect([h.total, h.at_risk_customers, h.canceled_window_days]).toEqual([7, 2, 30]);
+  });
+
+  it("as of an earlier date the signals and cancellations are those of that date", () => {
+    // Apr 5: a's signal open → a1 at risk; "old" canceled 4 days earlier; pd, su still active
+    const h = subscriptionHealthAt(index, d("2025-04-05"));
+    expect(h.slices).toEqual({
+      active: 5, // a2, pd, su, risk, recent
+      trialing: 0,
+      past_due: 0,
+      at_risk: 1,
+      suspended: 0,
+      canceled: 1,
+    });
+  });
+});
