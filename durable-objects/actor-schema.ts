@@ -2,7 +2,7 @@
 // once, in order, inside a transaction (CustomerActor.ensureSchema). Changes are additive:
 // append a new entry, never edit an old one.
 export const ACTOR_MIGRATIONS: readonly string[] = [
-  // v1: raw events, dedupe keys, period-to-date usage, buckets, outbox, timers.
+  // v1: raw events (also the dedupe keys), period-to-date usage, buckets, outbox, timers.
   `CREATE TABLE events (
      seq                  INTEGER PRIMARY KEY,
      id                   TEXT NOT NULL,
@@ -25,11 +25,9 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
      properties           TEXT               -- JSON object or NULL
    );
    CREATE INDEX events_by_time ON events (time DESC, seq DESC);
-   CREATE INDEX events_by_id ON events (id);
-
-   -- Dedupe: an id seen within the last 35 days of first receipt is a duplicate.
-   CREATE TABLE seen (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE INDEX seen_by_received ON seen (received_at);
+   -- Dedupe: an id already here is a duplicate. Rows stay at least 35 days after receipt
+   -- (and as long as the tenant's raw retention), so that is the dedupe window.
+   CREATE UNIQUE INDEX events_by_id ON events (id);
 
    CREATE TABLE usage_ptd (
      subscription_id  TEXT NOT NULL,
@@ -39,20 +37,27 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (subscription_id, period_start, metric)
    ) WITHOUT ROWID;
 
-   -- Hourly ('h') and daily ('d') totals per product and metric.
+   -- Hourly ('h') and daily ('d') totals per product and metric. The pending_* columns of the
+   -- hourly rows hold what has not yet been handed to the outbox.
    CREATE TABLE buckets (
-     granularity  TEXT NOT NULL,
-     start        INTEGER NOT NULL,
-     product      TEXT NOT NULL,
-     metric       TEXT NOT NULL,
-     units        INTEGER NOT NULL,
-     revenue      INTEGER NOT NULL,
-     cost         INTEGER NOT NULL,
-     events       INTEGER NOT NULL,
+     granularity      TEXT NOT NULL,
+     start            INTEGER NOT NULL,
+     product          TEXT NOT NULL,
+     metric           TEXT NOT NULL,
+     units            INTEGER NOT NULL,
+     revenue          INTEGER NOT NULL,
+     cost             INTEGER NOT NULL,
+     events           INTEGER NOT NULL,
+     pending_units    INTEGER NOT NULL DEFAULT 0,
+     pending_revenue  INTEGER NOT NULL DEFAULT 0,
+     pending_cost     INTEGER NOT NULL DEFAULT 0,
+     pending_events   INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (granularity, start, product, metric)
    ) WITHOUT ROWID;
+   CREATE INDEX buckets_pending ON buckets (start) WHERE pending_events > 0;
 
-   -- Durable outbox to the events queue; rows leave only after the queue has them.
+   -- Durable outbox to the events queue; rows leave only after the queue has them. Each row is
+   -- one queue message whose batch id is built from its seq.
    -- AUTOINCREMENT: a seq is never reused, so batch ids built from it stay unique.
    CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at INTEGER NOT NULL);
 

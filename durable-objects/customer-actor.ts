@@ -19,11 +19,14 @@ export interface IngestRequest {
   catalogVersion: number;
   rawRetentionDays: number;
   events: UsageEvent[];
+  /** Return each accepted event's rating (for the live stream); counts only otherwise. */
+  detail?: boolean;
 }
 
 export interface IngestResult {
-  accepted: RatedEvent[];
-  duplicates: string[];
+  accepted: number;
+  duplicates: number;
+  rated?: RatedEvent[];
 }
 
 export interface StoredEvent {
@@ -65,10 +68,20 @@ export interface OutboxMessage {
   deltas: RollupDelta[];
 }
 
+interface Delta {
+  hour: number;
+  product: string;
+  metric: string;
+  units: bigint;
+  revenue: bigint;
+  cost: bigint;
+  events: number;
+}
+
 const DEDUPE_WINDOW_MS = 35 * DAY_MS;
 const HOURLY_BUCKET_DAYS = 35;
 const DAILY_BUCKET_DAYS = 400;
-const FLUSH_DELAY_MS = 200;
+const FLUSH_DELAY_MS = 2_000;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
 const INSERT_CHUNK = 250;
 const DELTAS_PER_MESSAGE = 200;
@@ -78,13 +91,24 @@ const SEND_BATCH_BYTES = 200_000;
 export class CustomerActor extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private terms: { version: number; value: CustomerTerms } | null = null;
+  /** Mirrors the timers table, so the hot path never queries it. */
+  private readonly timers = new Map<string, number>();
+  private alarmAt: number | null = null;
   /** Period-to-date usage, LRU-bounded: memory does not grow with history. */
   private readonly ledger = new Map<string, Map<string, bigint>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => this.ensureSchema());
+    ctx.blockConcurrencyWhile(async () => {
+      this.ensureSchema();
+      for (const t of this.sql.exec<{ name: string; due: number }>(
+        "SELECT name, due FROM timers",
+      )) {
+        this.timers.set(t.name, t.due);
+      }
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   private ensureSchema() {
@@ -111,9 +135,8 @@ export class CustomerActor extends DurableObject<Env> {
     const now = Date.now();
     try {
       const result = this.ctx.storage.transactionSync(() => this.ingestSync(req, terms, now));
-      if (result.accepted.length > 0) this.scheduleTimer("flush", now + FLUSH_DELAY_MS);
-      if (this.timerDue("retention") === null)
-        this.scheduleTimer("retention", now + RETENTION_EVERY_MS);
+      if (result.accepted > 0) this.scheduleTimer("flush", now + FLUSH_DELAY_MS);
+      if (!this.timers.has("retention")) this.scheduleTimer("retention", now + RETENTION_EVERY_MS);
       return result;
     } catch (err) {
       // The transaction rolled back; the in-memory ledger may be ahead of storage.
@@ -123,26 +146,25 @@ export class CustomerActor extends DurableObject<Env> {
   }
 
   private ingestSync(req: IngestRequest, terms: CustomerTerms, now: number): IngestResult {
-    const duplicates: string[] = [];
+    let duplicates = 0;
     const seenBefore = new Set(
       this.sql
         .exec<{ id: string }>(
-          "SELECT id FROM seen WHERE id IN (SELECT value FROM json_each(?)) AND received_at > ?",
+          "SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))",
           JSON.stringify(req.events.map((e) => e.id)),
-          now - DEDUPE_WINDOW_MS,
         )
         .toArray()
         .map((r) => r.id),
     );
     const fresh: UsageEvent[] = [];
     for (const event of req.events) {
-      if (seenBefore.has(event.id)) duplicates.push(event.id);
+      if (seenBefore.has(event.id)) duplicates++;
       else {
         seenBefore.add(event.id); // a repeat inside the same batch is a duplicate too
         fresh.push(event);
       }
     }
-    if (fresh.length === 0) return { accepted: [], duplicates };
+    if (fresh.length === 0) return { accepted: 0, duplicates };
 
     const dirty = new Set<string>();
     const ledger: UsageLedger = {
@@ -152,46 +174,32 @@ export class CustomerActor extends DurableObject<Env> {
         return this.ledgerEntry(key, subscriptionId, periodStart);
       },
     };
-    const retainFrom = now - req.rawRetentionDays * DAY_MS;
     const rows: unknown[][] = [];
-    const accepted: RatedEvent[] = [];
-    const deltas = new Map<
-      string,
-      {
-        hour: number;
-        product: string;
-        metric: string;
-        units: bigint;
-        revenue: bigint;
-        cost: bigint;
-        events: number;
-      }
-    >();
+    const rated: RatedEvent[] | undefined = req.detail ? [] : undefined;
+    const deltas = new Map<string, Delta>();
     for (const event of fresh) {
       const rating = rateEvent(terms, ledger, event);
       const c = event.cost;
-      if (event.time >= retainFrom) {
-        rows.push([
-          event.id,
-          event.time,
-          now,
-          event.product,
-          event.metric,
-          Number(rating.quantity),
-          Number(rating.revenue),
-          Number(rating.cost.nanos),
-          rating.cost.status,
-          rating.cost.provider ?? c?.provider ?? null,
-          rating.cost.model ?? c?.model ?? null,
-          c?.input_tokens ?? null,
-          c?.output_tokens ?? null,
-          c?.cached_input_tokens ?? null,
-          rating.subscription_id,
-          rating.flags.join(","),
-          event.source,
-          event.properties ? JSON.stringify(event.properties) : null,
-        ]);
-      }
+      rows.push([
+        event.id,
+        event.time,
+        now,
+        event.product,
+        event.metric,
+        Number(rating.quantity),
+        Number(rating.revenue),
+        Number(rating.cost.nanos),
+        rating.cost.status,
+        rating.cost.provider ?? c?.provider ?? null,
+        rating.cost.model ?? c?.model ?? null,
+        c?.input_tokens ?? null,
+        c?.output_tokens ?? null,
+        c?.cached_input_tokens ?? null,
+        rating.subscription_id,
+        rating.flags.join(","),
+        event.source,
+        event.properties ? JSON.stringify(event.properties) : null,
+      ]);
       const hour = hourStart(event.time);
       const key = `${hour}\u0000${event.product}\u0000${event.metric}`;
       let delta = deltas.get(key);
@@ -211,7 +219,7 @@ export class CustomerActor extends DurableObject<Env> {
       delta.revenue += rating.revenue;
       delta.cost += rating.cost.nanos;
       delta.events += 1;
-      accepted.push({
+      rated?.push({
         id: event.id,
         customer: event.customer,
         product: event.product,
@@ -228,32 +236,9 @@ export class CustomerActor extends DurableObject<Env> {
     }
 
     this.insertEvents(rows);
-    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-      this.sql.exec(
-        "INSERT OR REPLACE INTO seen (id, received_at) SELECT value, ? FROM json_each(?)",
-        now,
-        JSON.stringify(fresh.slice(i, i + INSERT_CHUNK).map((e) => e.id)),
-      );
-    }
     this.writeLedger(dirty);
-    this.writeBuckets([...deltas.values()]);
-    const rollups = [...deltas.values()].map((d) => ({
-      hour: d.hour,
-      product: d.product,
-      metric: d.metric,
-      units: d.units.toString(),
-      revenue: d.revenue.toString(),
-      cost: d.cost.toString(),
-      events: d.events,
-    }));
-    for (let i = 0; i < rollups.length; i += DELTAS_PER_MESSAGE) {
-      this.sql.exec(
-        "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-        JSON.stringify(rollups.slice(i, i + DELTAS_PER_MESSAGE)),
-        now,
-      );
-    }
-    return { accepted, duplicates };
+    this.writeDeltas([...deltas.values()]);
+    return { accepted: fresh.length, duplicates, ...(rated ? { rated } : {}) };
   }
 
   private insertEvents(rows: unknown[][]) {
@@ -294,55 +279,54 @@ export class CustomerActor extends DurableObject<Env> {
   }
 
   private writeLedger(dirty: Set<string>) {
+    const rows: [string, number, string, string][] = [];
     for (const key of dirty) {
       const usage = this.ledger.get(key);
       if (!usage) continue;
-      const [subscriptionId, periodStart] = key.split("\u0000");
+      const [subscriptionId = "", periodStart] = key.split("\u0000");
       for (const [metric, quantity] of usage) {
-        this.sql.exec(
-          "INSERT OR REPLACE INTO usage_ptd (subscription_id, period_start, metric, quantity) VALUES (?, ?, ?, ?)",
-          subscriptionId ?? "",
-          Number(periodStart),
-          metric,
-          quantity.toString(),
-        );
+        rows.push([subscriptionId, Number(periodStart), metric, quantity.toString()]);
       }
     }
+    if (rows.length === 0) return;
+    this.sql.exec(
+      `INSERT OR REPLACE INTO usage_ptd (subscription_id, period_start, metric, quantity)
+       SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?)`,
+      JSON.stringify(rows),
+    );
   }
 
-  private writeBuckets(
-    deltas: {
-      hour: number;
-      product: string;
-      metric: string;
-      units: bigint;
-      revenue: bigint;
-      cost: bigint;
-      events: number;
-    }[],
-  ) {
-    const rows = deltas.flatMap((d) => {
-      const values = [
-        d.product,
-        d.metric,
-        String(d.units),
-        String(d.revenue),
-        String(d.cost),
-        d.events,
-      ];
-      return [
-        ["h", d.hour, ...values],
-        ["d", d.hour - (d.hour % DAY_MS), ...values],
-      ];
-    });
+  /** Adds the batch's usage to the hourly and daily buckets; the hourly rows also gather it as
+   * pending for the next outbox flush. Amounts travel as decimal text: exact whatever their size. */
+  private writeDeltas(deltas: Delta[]) {
+    const rows = deltas.map((d) => [
+      d.hour,
+      d.product,
+      d.metric,
+      String(d.units),
+      String(d.revenue),
+      String(d.cost),
+      d.events,
+    ]);
     this.sql.exec(
-      `INSERT INTO buckets (granularity, start, product, metric, units, revenue, cost, events)
-       SELECT value->>0, value->>1, value->>2, value->>3, CAST(value->>4 AS INTEGER),
-         CAST(value->>5 AS INTEGER), CAST(value->>6 AS INTEGER), value->>7
-       FROM json_each(?) WHERE true
+      `INSERT INTO buckets (granularity, start, product, metric, units, revenue, cost, events,
+         pending_units, pending_revenue, pending_cost, pending_events)
+       SELECT g.value, CASE g.value WHEN 'h' THEN hour ELSE hour - (hour % ${DAY_MS}) END,
+         product, metric, units, revenue, cost, events,
+         CASE g.value WHEN 'h' THEN units ELSE 0 END, CASE g.value WHEN 'h' THEN revenue ELSE 0 END,
+         CASE g.value WHEN 'h' THEN cost ELSE 0 END, CASE g.value WHEN 'h' THEN events ELSE 0 END
+       FROM (SELECT value->>0 AS hour, value->>1 AS product, value->>2 AS metric,
+               CAST(value->>3 AS INTEGER) AS units, CAST(value->>4 AS INTEGER) AS revenue,
+               CAST(value->>5 AS INTEGER) AS cost, value->>6 AS events FROM json_each(?)),
+            json_each('["h","d"]') g
+       WHERE true
        ON CONFLICT (granularity, start, product, metric) DO UPDATE SET
          units = units + excluded.units, revenue = revenue + excluded.revenue,
-         cost = cost + excluded.cost, events = events + excluded.events`,
+         cost = cost + excluded.cost, events = events + excluded.events,
+         pending_units = pending_units + excluded.pending_units,
+         pending_revenue = pending_revenue + excluded.pending_revenue,
+         pending_cost = pending_cost + excluded.pending_cost,
+         pending_events = pending_events + excluded.pending_events`,
       JSON.stringify(rows),
     );
   }
@@ -421,46 +405,48 @@ export class CustomerActor extends DurableObject<Env> {
       .toArray();
   }
 
+  /** Usage not yet handed to the events queue: pending deltas plus unsent outbox rows. */
   async pendingOutbox(): Promise<number> {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM buckets WHERE pending_events > 0) AS n",
+      )
+      .one().n;
   }
 
   // ---------------------------------------------------------------------------------------
   // Timers: one alarm runs whatever is due and re-arms for the earliest remaining timer.
 
-  private timerDue(name: string): number | null {
-    const row = this.sql
-      .exec<{ due: number }>("SELECT due FROM timers WHERE name = ?", name)
-      .toArray()[0];
-    return row?.due ?? null;
-  }
-
   private scheduleTimer(name: string, due: number) {
-    const current = this.timerDue(name);
-    if (current !== null && current <= due) return;
+    const current = this.timers.get(name);
+    if (current !== undefined && current <= due) return;
     this.sql.exec("INSERT OR REPLACE INTO timers (name, due) VALUES (?, ?)", name, due);
-    this.armAlarm();
+    this.timers.set(name, due);
+    if (this.alarmAt === null || due < this.alarmAt) {
+      this.alarmAt = due;
+      void this.ctx.storage.setAlarm(due);
+    }
   }
 
-  private armAlarm() {
-    const next = this.sql
-      .exec<{ due: number | null }>("SELECT MIN(due) AS due FROM timers")
-      .one().due;
-    if (next !== null) void this.ctx.storage.setAlarm(next);
+  private clearTimer(name: string) {
+    this.sql.exec("DELETE FROM timers WHERE name = ?", name);
+    this.timers.delete(name);
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const now = Date.now();
-    const due = this.sql
-      .exec<{ name: string }>("SELECT name FROM timers WHERE due <= ? ORDER BY due", now)
-      .toArray()
-      .map((r) => r.name);
-    for (const name of due) {
-      this.sql.exec("DELETE FROM timers WHERE name = ?", name);
+    const due = [...this.timers].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+    for (const [name] of due) {
+      this.clearTimer(name);
       if (name === "flush") await this.flushOutbox();
       else if (name === "retention") this.applyRetention(now);
     }
-    this.armAlarm();
+    const next = Math.min(...this.timers.values());
+    if (Number.isFinite(next)) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 
   /** Sends outbox rows to the events queue with stable batch ids, then deletes them. A crash
@@ -469,6 +455,7 @@ export class CustomerActor extends DurableObject<Env> {
     const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
     const customerId = this.ctx.storage.kv.get<string>("customer_id");
     if (!tenantId || !customerId) return;
+    this.sealPendingDeltas();
     for (;;) {
       const rows = this.sql
         .exec<{ seq: number; body: string }>("SELECT seq, body FROM outbox ORDER BY seq LIMIT 100")
@@ -500,12 +487,45 @@ export class CustomerActor extends DurableObject<Env> {
     }
   }
 
+  /** Moves the deltas gathered since the last flush into outbox rows, in one transaction: from
+   * here on each row's seq, and so its batch id, is fixed. */
+  private sealPendingDeltas() {
+    this.ctx.storage.transactionSync(() => {
+      const deltas = this.sql
+        .exec<RollupDelta & Record<string, SqlStorageValue>>(
+          `SELECT start AS hour, product, metric, CAST(pending_units AS TEXT) AS units,
+             CAST(pending_revenue AS TEXT) AS revenue, CAST(pending_cost AS TEXT) AS cost,
+             pending_events AS events
+           FROM buckets WHERE pending_events > 0 ORDER BY start, product, metric`,
+        )
+        .toArray();
+      if (deltas.length === 0) return;
+      const now = Date.now();
+      for (let i = 0; i < deltas.length; i += DELTAS_PER_MESSAGE) {
+        this.sql.exec(
+          "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
+          JSON.stringify(deltas.slice(i, i + DELTAS_PER_MESSAGE)),
+          now,
+        );
+      }
+      this.sql.exec(
+        `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0
+         WHERE pending_events > 0`,
+      );
+    });
+  }
+
   private applyRetention(now: number) {
     const days = Number(this.ctx.storage.kv.get<number>("raw_retention_days") ?? 90);
-    this.sql.exec("DELETE FROM events WHERE time < ?", now - days * DAY_MS);
-    this.sql.exec("DELETE FROM seen WHERE received_at <= ?", now - DEDUPE_WINDOW_MS);
+    // A row is also the event's dedupe key, so it stays 35 days after receipt even when the
+    // event itself is older than the raw retention (a backfill).
     this.sql.exec(
-      "DELETE FROM buckets WHERE granularity = 'h' AND start < ?",
+      "DELETE FROM events WHERE time < ? AND received_at < ?",
+      now - days * DAY_MS,
+      now - DEDUPE_WINDOW_MS,
+    );
+    this.sql.exec(
+      "DELETE FROM buckets WHERE granularity = 'h' AND pending_events = 0 AND start < ?",
       now - HOURLY_BUCKET_DAYS * DAY_MS,
     );
     this.sql.exec(

@@ -45,6 +45,11 @@ const hubFor = (env: Env, tenantId: string) => env.LIVE_HUB.getByName(tenantId);
 const idleUntil = new Map<string, number>();
 const IDLE_RECHECK_MS = 1_000;
 
+/** False while the last publish found nobody watching (then the actors skip per-event detail). */
+export function liveIsWatched(tenantId: string): boolean {
+  return (idleUntil.get(tenantId) ?? 0) <= Date.now();
+}
+
 export function markWatched(tenantId: string) {
   idleUntil.delete(tenantId);
 }
@@ -59,7 +64,7 @@ export async function publishLive(
     rejected: { index: number; id: string | null; errors: FieldError[]; item: unknown }[];
   },
 ): Promise<void> {
-  if ((idleUntil.get(tenantId) ?? 0) > Date.now()) return;
+  if (!liveIsWatched(tenantId)) return;
   if (batch.accepted.length === 0 && batch.rejected.length === 0) return;
   const receivedAt = new Date().toISOString();
   const items: LiveItem[] = [

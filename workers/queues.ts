@@ -19,22 +19,28 @@ export async function handleQueue(
   batch.retryAll();
 }
 
+// One statement per table for a whole queue batch: every delta carries its batch id, and a
+// delta is applied only if its batch is not yet in applied_batches.
 const UPSERT = (table: string, start: string) => `
   INSERT INTO ${table} (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
-  SELECT ?1, ${start}, ?2, value->>'product', value->>'metric', CAST(value->>'units' AS INTEGER),
-         CAST(value->>'revenue' AS INTEGER), CAST(value->>'cost' AS INTEGER), value->>'events'
-  FROM json_each(?3)
-  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = ?4)
+  SELECT value->>'tenant', ${start}, value->>'customer', value->>'product', value->>'metric',
+         CAST(value->>'units' AS INTEGER), CAST(value->>'revenue' AS INTEGER),
+         CAST(value->>'cost' AS INTEGER), value->>'events'
+  FROM json_each(?1)
+  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
   ON CONFLICT (tenant_id, start, customer_id, product_id, metric_id) DO UPDATE SET
     units = units + excluded.units, revenue = revenue + excluded.revenue,
     cost = cost + excluded.cost, events = events + excluded.events`;
 const HOURLY = UPSERT("rollups_hourly", "value->>'hour'");
 const DAILY = UPSERT("rollups_daily", `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`);
+const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
+  SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
+const DELTAS_PER_STATEMENT = 2_000;
 
 /**
- * Applies outbox batches to the D1 rollups exactly once: each batch's upserts are guarded by
- * "not yet in applied_batches", and its applied_batches row is written in the same D1
- * transaction (one `batch()`), so a redelivered batch changes nothing.
+ * Applies outbox batches to the D1 rollups exactly once: the upserts skip deltas whose batch is
+ * already in applied_batches, and the batches are marked applied in the same D1 transaction
+ * (one `batch()`), so a redelivered batch changes nothing.
  */
 async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
   const db = env.DB;
@@ -46,20 +52,27 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     .bind(JSON.stringify(ids))
     .all<{ batch_id: string }>();
   const applied = new Set(already.map((r) => r.batch_id));
-  const now = Date.now();
-  const fresh = batch.messages.filter((m) => !applied.has(m.body.batch_id));
-  const statements = fresh.flatMap(({ body }) => {
-    const deltas = JSON.stringify(body.deltas);
-    return [
-      db.prepare(HOURLY).bind(body.tenant_id, body.customer_id, deltas, body.batch_id),
-      db.prepare(DAILY).bind(body.tenant_id, body.customer_id, deltas, body.batch_id),
+  const fresh = batch.messages.map((m) => m.body).filter((b) => !applied.has(b.batch_id));
+  const rows = fresh.flatMap((b) =>
+    b.deltas.map((d) => ({
+      ...d,
+      batch: b.batch_id,
+      tenant: b.tenant_id,
+      customer: b.customer_id,
+    })),
+  );
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
+    const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
+    statements.push(db.prepare(HOURLY).bind(json), db.prepare(DAILY).bind(json));
+  }
+  if (fresh.length > 0) {
+    statements.push(
       db
-        .prepare(
-          "INSERT INTO applied_batches (batch_id, tenant_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(body.batch_id, body.tenant_id, now),
-    ];
-  });
+        .prepare(MARK_APPLIED)
+        .bind(JSON.stringify(fresh.map((b) => [b.batch_id, b.tenant_id])), Date.now()),
+    );
+  }
   try {
     if (statements.length > 0) await db.batch(statements);
   } catch (err) {
@@ -67,10 +80,7 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     batch.retryAll({ delaySeconds: 2 });
     return;
   }
-  writeAnalytics(
-    env,
-    fresh.map((m) => m.body),
-  );
+  writeAnalytics(env, fresh);
   batch.ackAll();
 }
 

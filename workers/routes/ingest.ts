@@ -5,7 +5,7 @@ import type { IngestResult } from "../../durable-objects/customer-actor";
 import { actorName } from "../../durable-objects/customer-actor";
 import { createRouter } from "../app";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
-import { publishLive } from "../live";
+import { liveIsWatched, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
 import { jsonResponse } from "../schemas";
 import { tenantCatalog } from "../tenant-catalog";
@@ -159,6 +159,7 @@ ingest.post(
       if (list) list.push(g);
       else byCustomer.set(g.event.customer, [g]);
     }
+    const watched = liveIsWatched(tenantId);
     const outcomes = await Promise.allSettled(
       [...byCustomer].map(async ([customerId, list]) => {
         const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customerId));
@@ -168,6 +169,7 @@ ingest.post(
           catalogVersion: catalog.version,
           rawRetentionDays: catalog.settings.raw_retention_days,
           events: list.map((g) => g.event),
+          detail: watched,
         }) as Promise<IngestResult>;
       }),
     );
@@ -177,8 +179,8 @@ ingest.post(
     const results: IngestResult[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome.status === "fulfilled") {
-        accepted += outcome.value.accepted.length;
-        duplicates += outcome.value.duplicates.length;
+        accepted += outcome.value.accepted;
+        duplicates += outcome.value.duplicates;
         results.push(outcome.value);
       } else {
         const customer = [...byCustomer.keys()][i] ?? "?";
@@ -188,7 +190,7 @@ ingest.post(
     });
     c.executionCtx.waitUntil(
       publishLive(c.env, tenantId, {
-        accepted: results.flatMap((r) => r.accepted),
+        accepted: results.flatMap((r) => r.rated ?? []),
         rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
       }),
     );
@@ -244,3 +246,25 @@ function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
     },
   };
 }
+
+// The benchmark ceiling (SPEC §10): the same request path, but each customer's actor only inserts
+// its events into SQLite. Exists only when AFORO_BENCH is "1" (never in wrangler.toml).
+ingest.post("/bench/raw-insert", async (c) => {
+  if (c.env.AFORO_BENCH !== "1")
+    throw new ApiError("not_found", "No route for POST /v1/bench/raw-insert");
+  const items = JSON.parse(await c.req.text()) as unknown[];
+  const byCustomer = new Map<string, UsageEvent[]>();
+  for (const item of items) {
+    const parsed = toUsageEvent(item, false);
+    if (!parsed.ok) continue;
+    const list = byCustomer.get(parsed.event.customer) ?? [];
+    list.push(parsed.event);
+    byCustomer.set(parsed.event.customer, list);
+  }
+  const counts = await Promise.all(
+    [...byCustomer].map(([customer, events]) =>
+      c.env.CUSTOMER_ACTOR.getByName(`bench:${c.var.tenantId}:${customer}`).benchInsert(events),
+    ),
+  );
+  return c.json({ inserted: counts.reduce((a, b) => a + b, 0) }, 200);
+});

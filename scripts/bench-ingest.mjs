@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// `npm run bench:ingest` — ingest throughput on the embedded default (SPEC §10).
+// Starts its own local stack (fresh state, its own port), pushes 1,000-event batches from several
+// concurrent clients through POST /v1/events, and compares with the bare ceiling measured in the
+// same run: the same request path where each customer's actor only inserts the batch into SQLite.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/stack.mjs";
+
+const PORT = Number(process.env.BENCH_PORT ?? 8791);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 25); // per client per round
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100);
+const BATCH_SIZE = 1000;
+
+const persistTo = mkdtempSync(join(tmpdir(), "aforo-bench-"));
+const { adminToken } = ensureDevVars();
+applyMigrations(persistTo, true);
+const stack = await startWrangler({
+  port: PORT,
+  persistTo,
+  quiet: true,
+  vars: { AFORO_BENCH: "1" },
+});
+
+try {
+  const tenant = await request(`${stack.url}/admin/tenants`, {
+    method: "POST",
+    token: adminToken,
+    body: { name: "Bench" },
+  });
+  const op = { token: tenant.operator_token };
+  const post = (path, body) => request(`${stack.url}${path}`, { method: "POST", ...op, body });
+  await post("/api/products", { id: "chat-api", name: "Chat API" });
+  await post("/api/products/chat-api/metrics", { id: "input_tokens", unit: "token" });
+  await post("/api/products/chat-api/metrics", { id: "output_tokens", unit: "token" });
+  await post("/api/plans", {
+    id: "pro",
+    product: "chat-api",
+    name: "Pro",
+    components: [
+      { type: "flat", amount: "500" },
+      { type: "included", metric: "input_tokens", quantity: 1_000_000 },
+      {
+        type: "tiered",
+        metric: "input_tokens",
+        mode: "graduated",
+        tiers: [
+          { up_to: 10_000_000, unit_price: "0.000003" },
+          { up_to: null, unit_price: "0.0000025" },
+        ],
+      },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.000015" },
+      { type: "discount", metric: "output_tokens", above: 5_000_000, percent: 10 },
+    ],
+  });
+  await request(`${stack.url}/api/cost-catalog`, {
+    method: "PUT",
+    ...op,
+    body: [
+      {
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+        input_per_million: "3",
+        output_per_million: "15",
+        cached_input_per_million: "0.3",
+        effective_from: "2025-01-01T00:00:00Z",
+      },
+    ],
+  });
+  for (let i = 0; i < CUSTOMERS; i++) {
+    await post("/api/customers", { id: `c${i}`, name: `Customer ${i}` });
+    await post("/api/subscriptions", {
+      customer: `c${i}`,
+      plan: "pro",
+      start: "2026-01-01T00:00:00Z",
+    });
+  }
+
+  let serial = 0;
+  const makeBatch = () => {
+    const now = Date.now();
+    return Array.from({ length: BATCH_SIZE }, (_, i) => {
+      const output = i % 2 === 1;
+      return {
+        id: `b${serial++}`,
+        customer: `c${i % CUSTOMERS}`,
+        product: "chat-api",
+        metric: output ? "output_tokens" : "input_tokens",
+        quantity: 200 + (i % 1500),
+        time: new Date(now - (i % 3600) * 1000).toISOString(),
+        cost: {
+          provider: "anthropic",
+          model: "claude-sonnet-4-5",
+          input_tokens: 1200,
+          output_tokens: 300,
+        },
+        properties: { endpoint: "/v1/chat", region: "fra" },
+      };
+    });
+  };
+
+  const send = async (path, batch) => {
+    const res = await fetch(`${stack.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.ingest_key}`, "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+    const stored = body.accepted ?? body.inserted;
+    if (stored !== batch.length) throw new Error(`${path}: stored ${stored} of ${batch.length}`);
+  };
+
+  const measure = async (path) => {
+    const batches = Array.from({ length: CLIENTS }, () =>
+      Array.from({ length: BATCHES }, makeBatch),
+    );
+    const started = performance.now();
+    await Promise.all(
+      batches.map(async (mine) => {
+        for (const b of mine) await send(path, b);
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return (CLIENTS * BATCHES * BATCH_SIZE) / seconds;
+  };
+
+  // Warm both paths (actors created, code JIT-compiled) before measuring.
+  await measure("/v1/events");
+  await measure("/v1/bench/raw-insert");
+  const full = [];
+  const ceiling = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    ceiling.push(await measure("/v1/bench/raw-insert"));
+    full.push(await measure("/v1/events"));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const fullRate = median(full);
+  const ceilingRate = median(ceiling);
+
+  // Fan-out lag: how long until the D1 rollups hold every accepted event.
+  const expected = (1 + ROUNDS) * CLIENTS * BATCHES * BATCH_SIZE;
+  const lagStart = performance.now();
+  let rolled = 0;
+  while (performance.now() - lagStart < 120_000) {
+    const rows = await request(
+      `${stack.url}/api/rollups?granularity=day&from=2026-01-01T00:00:00Z`,
+      op,
+    );
+    rolled = rows.data.reduce((s, r) => s + r.events, 0);
+    if (rolled >= expected) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const lag = (performance.now() - lagStart) / 1000;
+
+  const fmt = (n) => Math.round(n).toLocaleString("en-US");
+  console.log(`
+Ingest benchmark — ${CLIENTS} concurrent clients × ${BATCHES} batches × ${BATCH_SIZE} events per round, ${CUSTOMERS} customers, median of ${ROUNDS} rounds
+  end to end (validated, deduplicated, rated, costed, durable):  ${fmt(fullRate)} events/s   [${full.map(fmt).join(", ")}]
+  bare ceiling (same path, actor only inserts into SQLite):       ${fmt(ceilingRate)} events/s   [${ceiling.map(fmt).join(", ")}]
+  ratio:                                                          ${(fullRate / ceilingRate).toFixed(2)}   (target ≥ 0.50)
+  D1 rollups caught up with all ${fmt(expected)} events ${rolled >= expected ? `${lag.toFixed(1)} s after the last batch` : `— NOT within 120 s (${fmt(rolled)})`}
+`);
+} finally {
+  await stack.stop();
+  rmSync(persistTo, { recursive: true, force: true });
+}
