@@ -12,6 +12,16 @@ export default defineConfig(async () => {
           test: { name: "domain", include: ["test/domain/**/*.test.ts"], environment: "node" },
         },
         {
+          // Against a real `wrangler dev` (started by the tests themselves).
+          test: {
+            name: "stack",
+            include: ["test/stack/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 240_000,
+            hookTimeout: 180_000,
+          },
+        },
+        {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },

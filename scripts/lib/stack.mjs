@@ -81,6 +81,13 @@ export async function startWrangler(o) {
     stdio: o.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
     detached: process.platform !== "win32",
   });
+  // Never leave a wrangler behind when this process ends, however it ends.
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
+  process.once("exit", killOnExit);
   let output = "";
   child.stdout?.on("data", (d) => {
     output = (output + d).slice(-20_000);
@@ -103,14 +110,15 @@ export async function startWrangler(o) {
     await new Promise((r) => setTimeout(r, 250));
   }
   if (Date.now() >= deadline) throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
-  const stop = () =>
+  /** Stops the stack (SIGKILL simulates a crash: no chance to flush anything). */
+  const stop = (signal = "SIGTERM") =>
     new Promise((resolve) => {
       if (exited) return resolve(undefined);
       child.once("exit", () => resolve(undefined));
       try {
-        process.kill(-child.pid, "SIGTERM");
+        process.kill(-child.pid, signal);
       } catch {
-        child.kill("SIGTERM");
+        child.kill(signal);
       }
       setTimeout(() => {
         try {

@@ -64,6 +64,8 @@ admin.openapi(
       }
       throw err;
     }
+    // Start the tenant's periodic work (a DO alarm; the cron only re-arms it).
+    c.executionCtx.waitUntil(c.env.TENANT_CLOCK.getByName(tenantId).tick(tenantId));
     return c.json(
       {
         tenant_id: tenantId,

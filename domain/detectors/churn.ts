@@ -1,0 +1,212 @@
+// WeeklyChurnSignalDetector (SPEC §5): usage over the last 7 days fell ≥ drop_pct (50 %) versus
+// the 7 days before, evaluated at each UTC day close; one signal per (customer, product, ISO week).
+//
+// What "usage" is (decided here): the caller passes the day's UNITS PER METRIC of the product.
+// Summing units across metrics would let the biggest-scale metric (tokens) drown the others
+// (calls, sessions), and revenue is blind to customers inside an included quota or on a flat
+// fee, who are exactly the ones who churn quietly. So the detector keeps a 14-day ring per metric
+// and compares week over week per metric; the product's activity index is the mean of the
+// per-metric ratios last-7 / previous-7 (each capped at 2, so one growing metric cannot hide the
+// collapse of the others), over the metrics with at least min_prev_week_units (overridable per
+// metric) in either week: near-zero usage is noise, not churn, and a metric that newly took the
+// load counts at the cap (usage moving from `api_calls` to `batch_calls` is not churn). Fires
+// when 1 − index ≥ drop_pct / 100. A gentle decline (−30 %) does not fire.
+//
+// - Needs min_history_days (≥ 14) closed days. Days missing between the watermark and the day
+//   passed are closed with no usage first: a customer that stops entirely is caught.
+// - Once per ISO week of the closing day, and once per episode: after firing it re-arms only when
+//   the index has recovered above the threshold, so a customer who stops raises one signal, not
+//   one per week while the comparison window slides over the stop.
+// - Bounded state: at most MAX_METRICS rings of 14 numbers (metrics idle for 14 days are evicted
+//   first); ~0.2 KB per metric as JSON.
+
+import type { ChurnPolicy } from "./policy";
+import { DEFAULT_CHURN_POLICY } from "./policy";
+import { DAY_MS, isoDay, isoWeek } from "./time";
+import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./types";
+
+const DETECTOR = "WeeklyChurnSignalDetector";
+const RING = 14;
+export const MAX_METRICS = 16;
+const RATIO_CAP = 2;
+
+export interface ChurnState {
+  v: 1;
+  /** Watermark: UTC midnight of the last closed day; null before any. */
+  last_day: number | null;
+  /** Days closed so far (capped). */
+  days_seen: number;
+  /** Per metric (sorted by name): units of the last 14 closed days, oldest first. An array, not
+   * a map, so a metric called "__proto__" is just a name. */
+  metrics: MetricRing[];
+  /** ISO week of the last signal, e.g. "2026-W48". */
+  fired_week: string | null;
+  /** False after a signal until the index recovers above the threshold. */
+  armed: boolean;
+}
+
+export interface MetricRing {
+  metric: string;
+  days: number[];
+}
+
+export interface ClosedDay {
+  customer: string;
+  product: string;
+  /** Any instant of the closed UTC day (floored to midnight). */
+  day: number;
+  /** The day's units per metric of the product; a missing metric had none. */
+  units: Record<string, number>;
+  /** Ids of representative events of the window (e.g. the last events before the drop). */
+  source_event_ids?: string[];
+}
+
+export type ChurnDetails = Record<string, number | string | null> & {
+  drop_pct: number;
+  activity_index: number;
+  threshold_pct: number;
+  metrics: string;
+  iso_week: string;
+};
+
+export type ChurnSignal = Signal<ChurnDetails>;
+
+export function newChurnState(): ChurnState {
+  return { v: 1, last_day: null, days_seen: 0, metrics: [], fired_week: null, armed: true };
+}
+
+/**
+ * Closes one UTC day for a (customer, product). Days at or before the watermark are ignored;
+ * skipped days are closed first with no usage. Never mutates `state`.
+ */
+export function evaluateDay(
+  state: ChurnState,
+  input: ClosedDay,
+  policy: ChurnPolicy = DEFAULT_CHURN_POLICY,
+): DetectorResult<ChurnState, ChurnDetails> {
+  const day = Math.floor(input.day / DAY_MS) * DAY_MS;
+  if (state.last_day !== null && day <= state.last_day) return { state, signals: [] };
+  const s: ChurnState = {
+    ...state,
+    metrics: state.metrics.map((r) => ({ metric: r.metric, days: r.days.slice() })),
+  };
+  const signals: ChurnSignal[] = [];
+  if (s.last_day !== null) {
+    // Beyond RING + 1 silent days the rings are all zeros: only the last ones matter.
+    let next = Math.max(s.last_day + DAY_MS, day - (RING + 1) * DAY_MS);
+    for (; next < day; next += DAY_MS) {
+      const sig = step(s, { ...input, day: next, units: {}, source_event_ids: [] }, policy);
+      if (sig) signals.push(sig);
+    }
+  }
+  const sig = step(s, { ...input, day }, policy);
+  if (sig) signals.push(sig);
+  return { state: s, signals };
+}
+
+/** Week-over-week comparison as it stands in `state` (for dashboards); null if not enough
+ * history or no metric with material previous-week usage. */
+export function activityIndex(
+  state: ChurnState,
+  policy: ChurnPolicy = DEFAULT_CHURN_POLICY,
+): { index: number; metrics: string[] } | null {
+  if (state.days_seen < policy.min_history_days) return null;
+  let sum = 0;
+  const used: string[] = [];
+  for (const { metric, days } of state.metrics) {
+    const prev = sumRange(days, 0, 7);
+    const last = sumRange(days, 7, 14);
+    const floor = floorFor(policy, metric);
+    // A metric counts when either week is material; a new one counts at the cap, so usage that
+    // moved from one metric to another is not mistaken for churn.
+    if (Math.max(prev, last) <= 0 || Math.max(prev, last) < floor) continue;
+    sum += prev > 0 ? Math.min(last / prev, RATIO_CAP) : RATIO_CAP;
+    used.push(metric);
+  }
+  return used.length === 0 ? null : { index: sum / used.length, metrics: used };
+}
+
+function step(s: ChurnState, input: ClosedDay, policy: ChurnPolicy): ChurnSignal | null {
+  push(s, input.units);
+  s.days_seen = Math.min(s.days_seen + 1, 100_000);
+  s.last_day = input.day;
+  const a = activityIndex(s, policy);
+  if (!a) return null;
+  const threshold = 1 - policy.drop_pct / 100;
+  if (a.index > threshold) {
+    s.armed = true;
+    return null;
+  }
+  const week = isoWeek(input.day);
+  if (!s.armed || s.fired_week === week) return null;
+  s.armed = false;
+  s.fired_week = week;
+  const dropPct = round((1 - a.index) * 100, 2);
+  const details: ChurnDetails = {
+    drop_pct: dropPct,
+    activity_index: round(a.index, 4),
+    threshold_pct: policy.drop_pct,
+    metrics: a.metrics.join(","),
+    iso_week: week,
+    day: isoDay(input.day),
+  };
+  for (const { metric, days } of s.metrics) {
+    if (!a.metrics.includes(metric)) continue;
+    details[`prev_7:${metric}`] = sumRange(days, 0, 7);
+    details[`last_7:${metric}`] = sumRange(days, 7, 14);
+  }
+  return {
+    detector: DETECTOR,
+    idempotency_key: idempotencyKey([DETECTOR, input.customer, input.product, week]),
+    customer: input.customer,
+    product: input.product,
+    window: { start: input.day - (RING - 1) * DAY_MS, end: input.day + DAY_MS },
+    magnitude: dropPct,
+    direction: "drop",
+    details,
+    source_event_ids: capIds(input.source_event_ids),
+  };
+}
+
+/** Shifts every ring by one day and appends the day's units (new metrics start at zeros). */
+function push(s: ChurnState, units: Record<string, number>) {
+  const today = new Map<string, number>();
+  for (const [m, raw] of Object.entries(units)) {
+    if (Number.isFinite(raw) && raw > 0) today.set(m, raw);
+  }
+  for (const m of [...today.keys()].sort()) {
+    if (s.metrics.some((r) => r.metric === m)) continue;
+    if (s.metrics.length >= MAX_METRICS && !evictIdle(s)) continue;
+    s.metrics.push({ metric: m, days: new Array<number>(RING).fill(0) });
+    s.metrics.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0));
+  }
+  for (const r of s.metrics) {
+    r.days.shift();
+    r.days.push(today.get(r.metric) ?? 0);
+  }
+}
+
+/** Drops the first metric (in name order) idle for the whole ring; false if none. */
+function evictIdle(s: ChurnState): boolean {
+  const i = s.metrics.findIndex((r) => sumRange(r.days, 0, RING) === 0);
+  if (i < 0) return false;
+  s.metrics.splice(i, 1);
+  return true;
+}
+
+function floorFor(policy: ChurnPolicy, metric: string): number {
+  const by = policy.min_prev_week_units_by_metric;
+  const x = Object.hasOwn(by, metric) ? by[metric] : undefined;
+  return typeof x === "number" ? x : policy.min_prev_week_units;
+}
+
+function sumRange(a: number[], from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += a[i] ?? 0;
+  return s;
+}
+
+const round = (x: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
