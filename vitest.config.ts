@@ -22,6 +22,17 @@ export default defineConfig(async () => {
           },
         },
         {
+          // The dashboard in Debian's chromium (playwright-core) against a real, seeded
+          // `wrangler dev` on ports 8820–8829 (started by the tests themselves).
+          test: {
+            name: "browser",
+            include: ["test/browser/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 120_000,
+            hookTimeout: 600_000,
+          },
+        },
+        {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
@@ -34,6 +45,8 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
+            // A real HTTP receiver for the delivery tests (Node; its port is provided).
+            globalSetup: ["./test/global-setup-receiver.ts"],
           },
         },
       ],

@@ -97,3 +97,32 @@ export function rateEvent(terms: CustomerTerms, ledger: UsageLedger, event: Usag
     flags,
   };
 }
+
+/**
+ * Committed recurring revenue (the plans' flat fees) earned in [from, to), per product, in
+ * currency units: each billing period's fee spread evenly over its time, trials excluded. Usage
+ * revenue is per event; this is the part of revenue that accrues with time (MarginGuard adds it
+ * so a customer on a platform fee is not judged on usage revenue alone).
+ */
+export function committedRevenue(
+  terms: CustomerTerms,
+  from: number,
+  to: number,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const phase of terms.phases) {
+    const plan = terms.plans.get(phase.plan_id);
+    if (!plan?.flat || plan.flat.amount <= 0n) continue;
+    const start = Math.max(from, phase.start, phase.trial_end ?? Number.NEGATIVE_INFINITY);
+    const end = Math.min(to, phase.end ?? Number.POSITIVE_INFINITY);
+    let earned = 0;
+    for (let t = start; t < end; ) {
+      const period = periodContaining(phase.anchor, plan.interval, t);
+      const until = Math.min(end, period.end);
+      earned += (Number(plan.flat.amount) / 1e9) * ((until - t) / (period.end - period.start));
+      t = until;
+    }
+    if (earned > 0) out.set(phase.product_id, (out.get(phase.product_id) ?? 0) + earned);
+  }
+  return out;
+}

@@ -65,4 +65,14 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
    CREATE TABLE timers (name TEXT PRIMARY KEY, due INTEGER NOT NULL) WITHOUT ROWID;
 
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // v2: signals, one per idempotency key however often events are replayed.
+  `CREATE TABLE signals (
+     idempotency_key  TEXT PRIMARY KEY,
+     detector         TEXT NOT NULL,
+     body             TEXT NOT NULL,
+     created_at       INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+  // v3: outbox rows stay after sending until D1 shows their batch applied (a local queue can
+  // lose sent messages on a restart; a deployed one can redeliver: both are covered).
+  `ALTER TABLE outbox ADD COLUMN sent_at INTEGER;`,
 ];

@@ -1,8 +1,27 @@
 import { DurableObject } from "cloudflare:workers";
+import { periodContaining } from "../domain/billing-period";
+import {
+  ALLOWED_LATENESS_MS,
+  type BatchSummary,
+  CustomerDetection,
+  type DetectionReader,
+  monthStart,
+  type PacingUpdate,
+} from "../domain/detection";
+import type { Signal } from "../domain/detectors";
+import { fullBucket, type GateAnswer, type TokenBucket, takeTokens } from "../domain/gate";
+import type { GateTier, PolicyDocument } from "../domain/ladder";
 import { formatMoney, formatQuantity } from "../domain/money";
-import { type CustomerTerms, rateEvent, type UsageLedger } from "../domain/rating";
+import {
+  type CustomerTerms,
+  committedRevenue,
+  findPhase,
+  rateEvent,
+  type UsageLedger,
+} from "../domain/rating";
 import { DAY_MS, hourStart, type RatedEvent, type UsageEvent } from "../domain/usage-event";
 import { loadCustomerTerms } from "../workers/customer-terms";
+import { defaultPolicies, loadCustomerPolicies, type PolicyResolver } from "../workers/policies";
 import { ACTOR_MIGRATIONS } from "./actor-schema";
 
 // One actor per (tenant, customer), named `${tenant}:${customer}`. It owns that customer's
@@ -66,6 +85,20 @@ export interface OutboxMessage {
   tenant_id: string;
   customer_id: string;
   deltas: RollupDelta[];
+  signals?: Signal[];
+}
+
+export interface GateRequest {
+  tenantId: string;
+  customerId: string;
+  product?: string;
+  units: number;
+}
+
+export interface GateResult extends GateAnswer {
+  tier: GateTier;
+  /** The rate (units per second) the customer is held to right now; 0 when blocked. */
+  limit: number;
 }
 
 interface Delta {
@@ -82,15 +115,33 @@ const DEDUPE_WINDOW_MS = 35 * DAY_MS;
 const HOURLY_BUCKET_DAYS = 35;
 const DAILY_BUCKET_DAYS = 400;
 const FLUSH_DELAY_MS = 2_000;
+const SIGNAL_FLUSH_DELAY_MS = 100;
+/** Sent outbox rows are checked against D1 after this long, and sent again after RESEND_AFTER_MS
+ * without a trace of their batch in applied_batches. */
+const RECONCILE_AFTER_MS = 15_000;
+const RESEND_AFTER_MS = 60_000;
+/** Hours of a customer that went quiet close on the wall clock once it has been silent this long
+ * (so a backfill in progress is never mistaken for silence). */
+const SILENCE_GRACE_MS = 15 * 60_000;
+const POLICY_TTL_MS = 30_000;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
 const INSERT_CHUNK = 250;
 const DELTAS_PER_MESSAGE = 200;
+const SIGNALS_PER_MESSAGE = 40;
 const LEDGER_CACHE_SIZE = 64;
 const SEND_BATCH_BYTES = 200_000;
 
 export class CustomerActor extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private terms: { version: number; value: CustomerTerms } | null = null;
+  private terms: {
+    version: number;
+    value: CustomerTerms;
+    policies: PolicyResolver;
+    loadedAt: number;
+  } | null = null;
+  private bucket: TokenBucket | null = null;
+  /** The gate tier, mirrored from storage so the gate path reads no storage at all. */
+  private tier: GateTier | null = null;
   /** Mirrors the timers table, so the hot path never queries it. */
   private readonly timers = new Map<string, number>();
   private alarmAt: number | null = null;
@@ -134,10 +185,20 @@ export class CustomerActor extends DurableObject<Env> {
     const terms = await this.loadTerms(req);
     const now = Date.now();
     try {
-      const result = this.ctx.storage.transactionSync(() => this.ingestSync(req, terms, now));
-      if (result.accepted > 0) this.scheduleTimer("flush", now + FLUSH_DELAY_MS);
+      const { result, signals } = this.ctx.storage.transactionSync(() => {
+        const result = this.ingestSync(req, terms.value, terms.policies, now);
+        return { result, signals: result.signals };
+      });
+      this.ctx.storage.kv.put("last_ingest_at", now);
+      if (signals > 0) this.scheduleTimer("flush", now + SIGNAL_FLUSH_DELAY_MS);
+      else if (result.accepted > 0) this.scheduleTimer("flush", now + FLUSH_DELAY_MS);
+      this.scheduleSilenceCheck(now);
       if (!this.timers.has("retention")) this.scheduleTimer("retention", now + RETENTION_EVERY_MS);
-      return result;
+      return {
+        accepted: result.accepted,
+        duplicates: result.duplicates,
+        ...(result.rated ? { rated: result.rated } : {}),
+      };
     } catch (err) {
       // The transaction rolled back; the in-memory ledger may be ahead of storage.
       this.ledger.clear();
@@ -145,7 +206,12 @@ export class CustomerActor extends DurableObject<Env> {
     }
   }
 
-  private ingestSync(req: IngestRequest, terms: CustomerTerms, now: number): IngestResult {
+  private ingestSync(
+    req: IngestRequest,
+    terms: CustomerTerms,
+    policies: PolicyResolver,
+    now: number,
+  ): IngestResult & { signals: number } {
     let duplicates = 0;
     const seenBefore = new Set(
       this.sql
@@ -164,7 +230,7 @@ export class CustomerActor extends DurableObject<Env> {
         fresh.push(event);
       }
     }
-    if (fresh.length === 0) return { accepted: 0, duplicates };
+    if (fresh.length === 0) return { accepted: 0, duplicates, signals: 0 };
 
     const dirty = new Set<string>();
     const ledger: UsageLedger = {
@@ -177,8 +243,55 @@ export class CustomerActor extends DurableObject<Env> {
     const rows: unknown[][] = [];
     const rated: RatedEvent[] | undefined = req.detail ? [] : undefined;
     const deltas = new Map<string, Delta>();
+    const summary: BatchSummary = {
+      minTime: Infinity,
+      maxTime: -Infinity,
+      months: new Map(),
+      pacing: [],
+    };
+    const paced = new Map<
+      string,
+      {
+        subscription: string;
+        periodStart: number;
+        product: string;
+        metric: string;
+        at: number;
+        ids: string[];
+      }
+    >();
     for (const event of fresh) {
       const rating = rateEvent(terms, ledger, event);
+      summary.minTime = Math.min(summary.minTime, event.time);
+      summary.maxTime = Math.max(summary.maxTime, event.time);
+      const month = monthStart(event.time);
+      const seen = summary.months.get(month);
+      if (!seen) summary.months.set(month, { at: event.time, ids: [event.id] });
+      else {
+        seen.at = Math.max(seen.at, event.time);
+        if (seen.ids.length < 5) seen.ids.push(event.id);
+      }
+      if (
+        rating.subscription_id !== null &&
+        rating.period_start !== null &&
+        !rating.flags.includes("trial")
+      ) {
+        const key = `${rating.subscription_id}|${rating.period_start}|${event.metric}`;
+        const p = paced.get(key);
+        if (!p) {
+          paced.set(key, {
+            subscription: rating.subscription_id,
+            periodStart: rating.period_start,
+            product: event.product,
+            metric: event.metric,
+            at: event.time,
+            ids: [event.id],
+          });
+        } else {
+          p.at = Math.max(p.at, event.time);
+          if (p.ids.length < 5) p.ids.push(event.id);
+        }
+      }
       const c = event.cost;
       rows.push([
         event.id,
@@ -238,8 +351,130 @@ export class CustomerActor extends DurableObject<Env> {
     this.insertEvents(rows);
     this.writeLedger(dirty);
     this.writeDeltas([...deltas.values()]);
-    return { accepted: fresh.length, duplicates, ...(rated ? { rated } : {}) };
+    summary.pacing = this.pacingUpdates(terms, paced);
+    const signals = this.detection(req.customerId, terms, policies).afterBatch(summary);
+    const stored = this.storeSignals(signals, now);
+    return { accepted: fresh.length, duplicates, signals: stored, ...(rated ? { rated } : {}) };
   }
+
+  /** Period-to-date usage of every metric with an included quota that this batch touched. */
+  private pacingUpdates(
+    terms: CustomerTerms,
+    paced: Map<
+      string,
+      {
+        subscription: string;
+        periodStart: number;
+        product: string;
+        metric: string;
+        at: number;
+        ids: string[];
+      }
+    >,
+  ): PacingUpdate[] {
+    const updates: PacingUpdate[] = [];
+    for (const p of paced.values()) {
+      const phase = findPhase(terms, p.product, p.at);
+      const plan = phase ? terms.plans.get(phase.plan_id) : undefined;
+      const metric = plan?.metrics.get(p.metric);
+      if (!phase || !plan || !metric || metric.includedIndex === null || metric.included <= 0n)
+        continue;
+      const usage = this.ledger.get(`${p.subscription}\u0000${p.periodStart}`)?.get(p.metric) ?? 0n;
+      updates.push({
+        subscription_id: p.subscription,
+        product: p.product,
+        metric: p.metric,
+        usage: Number(usage) / 1e6,
+        quota: Number(metric.included) / 1e6,
+        period: periodContaining(phase.anchor, plan.interval, p.at),
+        at: p.at,
+        source_event_ids: p.ids,
+      });
+    }
+    return updates;
+  }
+
+  private detection(
+    customerId: string,
+    terms: CustomerTerms,
+    policies: PolicyResolver,
+  ): CustomerDetection {
+    const kv = this.ctx.storage.kv;
+    return new CustomerDetection(
+      customerId,
+      { get: (key) => kv.get(key), put: (key, value) => kv.put(key, value) },
+      { ...this.reader, committed: (from, to) => committedRevenue(terms, from, to) },
+      (product) => policies(product).detectors,
+    );
+  }
+
+  /** Keeps each signal once per idempotency key and queues the new ones for the outbox. */
+  private storeSignals(signals: Signal[], now: number): number {
+    const fresh: Signal[] = [];
+    for (const signal of signals) {
+      const inserted = this.sql.exec(
+        "INSERT INTO signals (idempotency_key, detector, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        signal.idempotency_key,
+        signal.detector,
+        JSON.stringify(signal),
+        now,
+      ).rowsWritten;
+      if (inserted > 0) fresh.push(signal);
+    }
+    // Queue messages are capped at 128 KB: a backfill can close many hours at once.
+    for (let i = 0; i < fresh.length; i += SIGNALS_PER_MESSAGE) {
+      this.sql.exec(
+        "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
+        JSON.stringify({ signals: fresh.slice(i, i + SIGNALS_PER_MESSAGE) }),
+        now,
+      );
+    }
+    return fresh.length;
+  }
+
+  private readonly reader: Omit<DetectionReader, "committed"> = {
+    hours: (from, to) =>
+      this.sql
+        .exec<{ start: number; product: string; metric: string; units: number; events: number }>(
+          `SELECT start, product, metric, units / 1e6 AS units, events FROM buckets
+           WHERE granularity = 'h' AND start >= ? AND start < ?`,
+          from,
+          to,
+        )
+        .toArray(),
+    days: (from, to) =>
+      this.sql
+        .exec<{ start: number; product: string; metric: string; units: number }>(
+          `SELECT start, product, metric, units / 1e6 AS units FROM buckets
+           WHERE granularity = 'd' AND start >= ? AND start < ?`,
+          from,
+          to,
+        )
+        .toArray(),
+    totals: (from, to) =>
+      this.sql
+        .exec<{ product: string; revenue: number; cost: number }>(
+          `SELECT product, SUM(revenue) / 1e9 AS revenue, SUM(cost) / 1e9 AS cost FROM buckets
+           WHERE granularity = 'd' AND start >= ? AND start < ? GROUP BY product`,
+          from,
+          to,
+        )
+        .toArray(),
+    largestEvents: (from, to, limit, product, metric) =>
+      this.sql
+        .exec<{ id: string }>(
+          `SELECT id FROM events WHERE time >= ?1 AND time < ?2
+             AND (?3 IS NULL OR product = ?3) AND (?4 IS NULL OR metric = ?4)
+           ORDER BY quantity DESC LIMIT ?5`,
+          from,
+          to,
+          product ?? null,
+          metric ?? null,
+          limit,
+        )
+        .toArray()
+        .map((r) => r.id),
+  };
 
   private insertEvents(rows: unknown[][]) {
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -331,14 +566,17 @@ export class CustomerActor extends DurableObject<Env> {
     );
   }
 
-  private async loadTerms(req: IngestRequest): Promise<CustomerTerms> {
-    if (this.terms && this.terms.version >= req.catalogVersion) return this.terms.value;
-    const value = await loadCustomerTerms(this.env.DB, req.tenantId, req.customerId);
+  private async loadTerms(req: { tenantId: string; customerId: string; catalogVersion: number }) {
+    if (this.terms && this.terms.version >= req.catalogVersion) return this.terms;
+    const [value, policies] = await Promise.all([
+      loadCustomerTerms(this.env.DB, req.tenantId, req.customerId),
+      loadCustomerPolicies(this.env.DB, req.tenantId, req.customerId),
+    ]);
     // A concurrent load may have finished first with a newer version; keep the newest.
     if (!this.terms || this.terms.version < req.catalogVersion) {
-      this.terms = { version: req.catalogVersion, value };
+      this.terms = { version: req.catalogVersion, value, policies, loadedAt: Date.now() };
     }
-    return this.terms.value;
+    return this.terms;
   }
 
   private rememberIdentity(req: IngestRequest) {
@@ -386,6 +624,20 @@ export class CustomerActor extends DurableObject<Env> {
     };
   }
 
+  /** Stored events by id (a signal's source events). */
+  async eventsByIds(ids: string[]): Promise<StoredEvent[]> {
+    return this.sql
+      .exec<Record<string, string | number | null>>(
+        `SELECT seq, id, time, received_at, product, metric, quantity, revenue, cost, cost_status,
+           provider, model, input_tokens, output_tokens, cached_input_tokens, subscription_id,
+           flags, source, properties
+         FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY time DESC`,
+        JSON.stringify(ids.slice(0, 50)),
+      )
+      .toArray()
+      .map(toStoredEvent);
+  }
+
   /** Totals of the stored buckets (tests and reconciliation: rollups must equal these). */
   async bucketTotals(granularity: "h" | "d" = "h") {
     return this.sql
@@ -405,11 +657,25 @@ export class CustomerActor extends DurableObject<Env> {
       .toArray();
   }
 
+  /** The usage a billing period was rated on (metric → micro-units as decimal text): what the
+   * invoice for that period is computed from, so invoice and events agree. */
+  async periodUsage(subscriptionId: string, periodStart: number): Promise<Record<string, string>> {
+    const usage: Record<string, string> = {};
+    for (const row of this.sql.exec<{ metric: string; quantity: string }>(
+      "SELECT metric, quantity FROM usage_ptd WHERE subscription_id = ? AND period_start = ?",
+      subscriptionId,
+      periodStart,
+    )) {
+      usage[row.metric] = row.quantity;
+    }
+    return usage;
+  }
+
   /** Usage not yet handed to the events queue: pending deltas plus unsent outbox rows. */
   async pendingOutbox(): Promise<number> {
     return this.sql
       .exec<{ n: number }>(
-        "SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM buckets WHERE pending_events > 0) AS n",
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM buckets WHERE pending_events > 0) AS n",
       )
       .one().n;
   }
@@ -439,8 +705,16 @@ export class CustomerActor extends DurableObject<Env> {
     const due = [...this.timers].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
     for (const [name] of due) {
       this.clearTimer(name);
-      if (name === "flush") await this.flushOutbox();
-      else if (name === "retention") this.applyRetention(now);
+      try {
+        if (name === "flush") await this.flushOutbox();
+        else if (name === "retention") this.applyRetention(now);
+        else if (name === "silence") await this.closeSilentHours(now);
+        else if (name === "reconcile") await this.reconcileOutbox(now);
+      } catch (err) {
+        // Each timer is idempotent: run it again shortly rather than lose it.
+        console.error(`actor timer ${name} failed; retrying`, err);
+        this.scheduleTimer(name, Date.now() + 5_000);
+      }
     }
     const next = Math.min(...this.timers.values());
     if (Number.isFinite(next)) {
@@ -449,8 +723,8 @@ export class CustomerActor extends DurableObject<Env> {
     }
   }
 
-  /** Sends outbox rows to the events queue with stable batch ids, then deletes them. A crash
-   * between the two resends the same ids, which the consumer recognises and skips. */
+  /** Sends unsent outbox rows to the events queue with stable batch ids and marks them sent;
+   * reconcileOutbox deletes them once D1 has applied them. */
   private async flushOutbox() {
     const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
     const customerId = this.ctx.storage.kv.get<string>("customer_id");
@@ -458,20 +732,24 @@ export class CustomerActor extends DurableObject<Env> {
     this.sealPendingDeltas();
     for (;;) {
       const rows = this.sql
-        .exec<{ seq: number; body: string }>("SELECT seq, body FROM outbox ORDER BY seq LIMIT 100")
+        .exec<{ seq: number; body: string }>(
+          "SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 100",
+        )
         .toArray();
-      if (rows.length === 0) return;
+      if (rows.length === 0) break;
       const messages: { body: OutboxMessage }[] = [];
       let bytes = 0;
       for (const row of rows) {
         if (messages.length > 0 && bytes + row.body.length > SEND_BATCH_BYTES) break;
         bytes += row.body.length;
+        const content = JSON.parse(row.body) as { deltas?: RollupDelta[]; signals?: Signal[] };
         messages.push({
           body: {
             batch_id: `${actorName(tenantId, customerId)}:${row.seq}`,
             tenant_id: tenantId,
             customer_id: customerId,
-            deltas: JSON.parse(row.body) as RollupDelta[],
+            deltas: content.deltas ?? [],
+            ...(content.signals ? { signals: content.signals } : {}),
           },
         });
       }
@@ -483,8 +761,53 @@ export class CustomerActor extends DurableObject<Env> {
         return;
       }
       const lastSeq = rows[messages.length - 1]?.seq ?? 0;
-      this.sql.exec("DELETE FROM outbox WHERE seq <= ?", lastSeq);
+      this.sql.exec(
+        "UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND seq <= ?",
+        Date.now(),
+        lastSeq,
+      );
     }
+    this.scheduleTimer("reconcile", Date.now() + RECONCILE_AFTER_MS);
+  }
+
+  /** Drops the sent outbox rows D1 shows as applied; sends again those that have waited too long
+   * (lost in a queue, e.g. by a restart of the local stack). The consumer skips a batch it has
+   * already applied, so a second send can never count twice. */
+  private async reconcileOutbox(now: number) {
+    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
+    const customerId = this.ctx.storage.kv.get<string>("customer_id");
+    if (!tenantId || !customerId) return;
+    const sent = this.sql
+      .exec<{ seq: number; sent_at: number }>(
+        "SELECT seq, sent_at FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq LIMIT 500",
+      )
+      .toArray();
+    if (sent.length === 0) return;
+    const prefix = `${actorName(tenantId, customerId)}:`;
+    const { results } = await this.env.DB.prepare(
+      "SELECT batch_id FROM applied_batches WHERE batch_id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(sent.map((r) => `${prefix}${r.seq}`)))
+      .all<{ batch_id: string }>();
+    const applied = results.map((r) => Number(r.batch_id.slice(prefix.length)));
+    if (applied.length > 0) {
+      this.sql.exec(
+        "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))",
+        JSON.stringify(applied),
+      );
+    }
+    const done = new Set(applied);
+    const lost = sent
+      .filter((r) => !done.has(r.seq) && now - r.sent_at > RESEND_AFTER_MS)
+      .map((r) => r.seq);
+    if (lost.length > 0) {
+      this.sql.exec(
+        "UPDATE outbox SET sent_at = NULL WHERE seq IN (SELECT value FROM json_each(?))",
+        JSON.stringify(lost),
+      );
+      this.scheduleTimer("flush", now);
+    }
+    if (sent.length > applied.length) this.scheduleTimer("reconcile", now + RECONCILE_AFTER_MS);
   }
 
   /** Moves the deltas gathered since the last flush into outbox rows, in one transaction: from
@@ -504,7 +827,7 @@ export class CustomerActor extends DurableObject<Env> {
       for (let i = 0; i < deltas.length; i += DELTAS_PER_MESSAGE) {
         this.sql.exec(
           "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-          JSON.stringify(deltas.slice(i, i + DELTAS_PER_MESSAGE)),
+          JSON.stringify({ deltas: deltas.slice(i, i + DELTAS_PER_MESSAGE) }),
           now,
         );
       }
@@ -513,6 +836,109 @@ export class CustomerActor extends DurableObject<Env> {
          WHERE pending_events > 0`,
       );
     });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Detection on the wall clock: a customer that went quiet still has its hours closed.
+
+  private scheduleSilenceCheck(now: number) {
+    const nextHourEnd = hourStart(now) + 3_600_000;
+    this.scheduleTimer(
+      "silence",
+      Math.max(nextHourEnd + ALLOWED_LATENESS_MS, now + SILENCE_GRACE_MS),
+    );
+  }
+
+  private async closeSilentHours(now: number) {
+    const last = this.ctx.storage.kv.get<number>("last_ingest_at") ?? 0;
+    if (now - last < SILENCE_GRACE_MS) {
+      this.scheduleTimer("silence", last + SILENCE_GRACE_MS);
+      return;
+    }
+    await this.closeThrough(now - ALLOWED_LATENESS_MS);
+    // Keep closing hour by hour while the customer stays quiet.
+    this.scheduleTimer("silence", hourStart(now) + 3_600_000 + ALLOWED_LATENESS_MS);
+  }
+
+  /** Closes every hour and day of this customer that ends at or before `asOf` (replay,
+   * backfill, silence). Returns how many new signals that produced. */
+  async closeThrough(asOf: number, catalogVersion = 0): Promise<number> {
+    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
+    const customerId = this.ctx.storage.kv.get<string>("customer_id");
+    if (!tenantId || !customerId) return 0;
+    const terms = await this.loadTerms({ tenantId, customerId, catalogVersion });
+    const now = Date.now();
+    const stored = this.ctx.storage.transactionSync(() =>
+      this.storeSignals(
+        this.detection(customerId, terms.value, terms.policies).closeThrough(asOf),
+        now,
+      ),
+    );
+    if (stored > 0) this.scheduleTimer("flush", now + SIGNAL_FLUSH_DELAY_MS);
+    return stored;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The gate (SPEC §7): answered from memory; the tier is pushed here by the action ladder.
+
+  async gate(req: GateRequest): Promise<GateResult> {
+    if (this.tier === null) {
+      await this.identify(req.tenantId, req.customerId);
+      this.tier = this.ctx.storage.kv.get<GateTier>("gate_tier") ?? "normal";
+    }
+    const tier = this.tier;
+    const policy = await this.gatePolicy();
+    if (tier === "blocked") {
+      return { allow: false, tier, limit: 0, remaining: 0, retry_after_ms: -1 };
+    }
+    const rate = tier === "throttled" ? policy.throttled_rate_per_second : policy.rate_per_second;
+    const burst =
+      tier === "throttled" ? Math.max(1, policy.throttled_rate_per_second) : policy.burst;
+    const now = Date.now();
+    this.bucket ??= fullBucket(burst, now);
+    const answer = takeTokens(this.bucket, now, rate, burst, req.units);
+    return { ...answer, tier, limit: rate };
+  }
+
+  /** Sets the gate tier (the ladder calls this on execute and reverse). Persisted, so it
+   * survives eviction; the bucket restarts so a new rate applies at once. */
+  async setGateTier(tier: GateTier): Promise<GateTier> {
+    this.ctx.storage.kv.put("gate_tier", tier);
+    this.tier = tier;
+    this.bucket = null;
+    return tier;
+  }
+
+  private async gatePolicy(): Promise<PolicyDocument["gate"]> {
+    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
+    const customerId = this.ctx.storage.kv.get<string>("customer_id");
+    if (!this.terms && tenantId && customerId) {
+      await this.loadTerms({ tenantId, customerId, catalogVersion: 0 });
+    } else if (
+      this.terms &&
+      Date.now() - this.terms.loadedAt > POLICY_TTL_MS &&
+      tenantId &&
+      customerId
+    ) {
+      // Refresh in the background; the gate never waits on D1 after the first call.
+      const stale = this.terms;
+      this.terms = { ...stale, loadedAt: Date.now() };
+      this.ctx.waitUntil(
+        loadCustomerPolicies(this.env.DB, tenantId, customerId).then((policies) => {
+          if (this.terms) this.terms = { ...this.terms, policies };
+        }),
+      );
+    }
+    return (this.terms?.policies ?? defaultPolicies)().gate;
+  }
+
+  /** Binds this actor to its tenant and customer (the gate may be the first to reach it). */
+  async identify(tenantId: string, customerId: string): Promise<void> {
+    const kv = this.ctx.storage.kv;
+    if (kv.get("tenant_id") === undefined) {
+      kv.put("tenant_id", tenantId);
+      kv.put("customer_id", customerId);
+    }
   }
 
   private applyRetention(now: number) {
@@ -539,6 +965,11 @@ export class CustomerActor extends DurableObject<Env> {
   // ---------------------------------------------------------------------------------------
   // Benchmark ceiling: the same batch insert with nothing else (no dedupe, rating, buckets,
   // outbox). Reached only through /v1/bench/raw-insert, which exists when AFORO_BENCH is set.
+
+  /** The bare Worker → DO RPC round trip the gate is measured against. */
+  async ping(): Promise<{ ok: true; at: number }> {
+    return { ok: true, at: Date.now() };
+  }
 
   async benchInsert(events: UsageEvent[]): Promise<number> {
     const now = Date.now();

@@ -3,7 +3,13 @@
 // missing, applies D1 migrations, builds the dashboard, starts wrangler dev on 127.0.0.1:8787
 // (PORT overrides), makes sure the demo tenant exists, and prints where everything is.
 // Safe to re-run: state persists under .wrangler/state.
+//
+// Then it fills the demo tenant with demo data (scripts/lib/demo-data.mjs: three products, ~200
+// customers, 90 days of usage) through the real API, showing progress; the dashboard is usable
+// while the last days arrive. Seeding runs once per state directory (it resumes if interrupted);
+// AFORO_SEED=0 skips it. A seeding failure is reported but leaves the stack running.
 import { join } from "node:path";
+import { seedDemo, seedPending } from "./lib/demo-data.mjs";
 import {
   applyMigrations,
   buildDashboard,
@@ -22,10 +28,20 @@ console.log("Applying D1 migrations…");
 applyMigrations(persistTo, true);
 console.log("Building the dashboard…");
 buildDashboard(true);
+const seeding = process.env.AFORO_SEED !== "0" && seedPending(persistTo);
 console.log(`Starting wrangler dev on 127.0.0.1:${port}…`);
-const stack = await startWrangler({ port, persistTo });
+// While the demo data is being seeded (the first run on a state directory), wrangler logs only
+// errors, so its per-request lines do not bury the banner and the seeding progress; other runs
+// show the usual request log.
+const stack = await startWrangler({ port, persistTo, quiet: seeding });
+if (seeding) {
+  stack.child.stdout?.pipe(process.stdout);
+  stack.child.stderr?.pipe(process.stderr);
+}
 
+let stopping = false;
 const stop = async () => {
+  stopping = true;
   await stack.stop();
   process.exit(0);
 };
@@ -38,7 +54,8 @@ const demo = await ensureDemoTenant(stack.url, adminToken, persistTo);
 console.log(`
   Aforo is running.
 
-  Dashboard      ${stack.url}/
+  Dashboard      ${stack.url}/#token=${demo.operator_token}
+                 (signs you in as the demo tenant's operator; ${stack.url}/ asks for a token)
   API document   ${stack.url}/openapi.json
   Admin token    ${adminToken}   (AFORO_ADMIN_TOKEN in .dev.vars)
 
@@ -46,7 +63,31 @@ console.log(`
   Operator token ${demo.operator_token}   (for /api/*)
   Ingest key     ${demo.ingest_key}   (for /v1/*)
 
-  Try: curl -H "authorization: Bearer ${demo.operator_token}" ${stack.url}/api/products
+  Try: curl -H "authorization: Bearer ${demo.operator_token}" ${stack.url}/api/signals
+       curl -N -H "authorization: Bearer ${demo.operator_token}" ${stack.url}/api/live
 
   Ctrl-C stops it; state is kept in .wrangler/state.
 `);
+
+if (process.env.AFORO_SEED === "0") {
+  console.log("AFORO_SEED=0: demo data not seeded.");
+} else if (!seeding) {
+  console.log("Demo data already seeded (to start over: stop, delete .wrangler/state, npm start).");
+} else {
+  try {
+    await seedDemo({
+      url: stack.url,
+      operatorToken: demo.operator_token,
+      ingestKey: demo.ingest_key,
+      persistTo,
+    });
+  } catch (err) {
+    // After Ctrl-C the requests in flight fail: not worth a message, the seed resumes next time.
+    if (!stopping) {
+      console.error(
+        `\nSeeding the demo data failed: ${err instanceof Error ? err.message : String(err)}\n` +
+          "The stack keeps running. Restart npm start to resume seeding (AFORO_SEED=0 skips it).",
+      );
+    }
+  }
+}

@@ -1,9 +1,11 @@
 import { compileCostCatalog } from "../domain/costing";
 import { type CompiledPlan, compilePlan, type PlanComponent } from "../domain/pricing";
-import type { CustomerTerms, Phase } from "../domain/rating";
+import type { CustomerTerms } from "../domain/rating";
+import { ratingPhases } from "../domain/subscription-phases";
+import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./billing/history";
 
-/** Loads what rating needs for one customer from D1: its subscriptions, their plans, and the
- * tenant's cost catalog. One D1 round trip (a batch of reads). */
+/** Loads what rating needs for one customer from D1: its subscriptions' plan phases, their
+ * plans, and the tenant's cost catalog. One D1 round trip (a batch of reads). */
 export async function loadCustomerTerms(
   db: D1Database,
   tenantId: string,
@@ -14,12 +16,7 @@ export async function loadCustomerTerms(
       .prepare("SELECT 1 AS known FROM customers WHERE tenant_id = ? AND id = ?")
       .bind(tenantId, customerId),
     db
-      .prepare(
-        `SELECT s.id AS subscription_id, s.plan_id, p.product_id, s.start_at AS start, s.end_at AS "end",
-                s.trial_end, s.anchor_at AS anchor
-         FROM subscriptions s JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
-         WHERE s.tenant_id = ? AND s.customer_id = ? ORDER BY s.start_at`,
-      )
+      .prepare(`${PHASES_SQL} WHERE s.tenant_id = ?1 AND s.customer_id = ?2 ${PHASES_ORDER}`)
       .bind(tenantId, customerId),
     db
       .prepare(
@@ -27,7 +24,10 @@ export async function loadCustomerTerms(
            (SELECT json_group_array(json(spec)) FROM (SELECT spec FROM plan_components c
               WHERE c.tenant_id = p.tenant_id AND c.plan_id = p.id ORDER BY position)) AS components
          FROM plans p WHERE p.tenant_id = ?1 AND p.id IN
-           (SELECT plan_id FROM subscriptions WHERE tenant_id = ?1 AND customer_id = ?2)`,
+           (SELECT plan_id FROM subscriptions WHERE tenant_id = ?1 AND customer_id = ?2
+            UNION SELECT ph.plan_id FROM subscription_phases ph JOIN subscriptions s
+              ON s.tenant_id = ph.tenant_id AND s.id = ph.subscription_id
+            WHERE ph.tenant_id = ?1 AND s.customer_id = ?2)`,
       )
       .bind(tenantId, customerId),
     db
@@ -58,7 +58,10 @@ export async function loadCustomerTerms(
   }
   return {
     known: (customer?.results.length ?? 0) > 0,
-    phases: (phases?.results ?? []) as unknown as Phase[],
+    // Plan changes mid-period rate against a ledger of their own (domain/subscription-phases.ts).
+    phases: groupPhases((phases?.results ?? []) as unknown as PhaseRow[]).flatMap((sub) =>
+      ratingPhases(sub, (id) => compiled.get(id)?.interval),
+    ),
     plans: compiled,
     costs: compileCostCatalog(
       (costs?.results ?? []) as unknown as Parameters<typeof compileCostCatalog>[0],

@@ -4,10 +4,16 @@ import { pokeTenantClocks } from "./periodic";
 import { problemResponse } from "./problem";
 import { handleQueue } from "./queues";
 import { admin } from "./routes/admin";
+import { channels, deliveries } from "./routes/channels";
 import { costCatalog } from "./routes/cost-catalog";
 import { customers } from "./routes/customers";
+import { detection } from "./routes/detection";
+import { gate } from "./routes/gate";
 import { ingest } from "./routes/ingest";
+import { invoices } from "./routes/invoices";
 import { keys } from "./routes/keys";
+import { margin } from "./routes/margin";
+import { metrics } from "./routes/metrics";
 import { plans } from "./routes/plans";
 import { products } from "./routes/products";
 import { subscriptions } from "./routes/subscriptions";
@@ -35,11 +41,18 @@ api.route("/plans", plans);
 api.route("/customers", customers);
 api.route("/subscriptions", subscriptions);
 api.route("/cost-catalog", costCatalog);
+api.route("/invoices", invoices);
+api.route("/margin", margin);
+api.route("/", metrics);
 api.route("/", usage);
+api.route("/", detection);
+api.route("/channels", channels);
+api.route("/deliveries", deliveries);
 
 const v1 = createRouter();
 v1.use("*", requireKey("ingest"));
 v1.route("/", ingest);
+v1.route("/", gate);
 
 app.route("/admin", admin);
 app.route("/api", api);
@@ -82,6 +95,7 @@ export default {
   fetch: app.fetch,
   queue: handleQueue,
   async scheduled(_controller, env, ctx) {
+    // Each tenant's clock runs its periodic work (deliveries repair included) on its own alarm.
     ctx.waitUntil(pokeTenantClocks(env));
   },
 } satisfies ExportedHandler<Env>;

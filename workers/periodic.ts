@@ -1,24 +1,21 @@
 // Periodic work, per tenant. Called by each tenant's TenantClock alarm (every 5 minutes) and
 // idempotent, so a cron poke, a retried alarm or a manual run changes nothing twice.
 
+import { settleSubscriptions } from "./billing/history";
+import { runBillingJobs } from "./billing/jobs";
+import { requeueStalledDeliveries } from "./deliveries";
+
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
-  await settleSubscriptionStatuses(env.DB, tenantId, now);
+  // Subscription statuses, invoices at period close, cockpit snapshot, margin read models.
+  await runBillingJobs(env, tenantId, now);
+  // Deliveries whose queue message was lost after their signal committed.
+  await requeueStalledDeliveries(env, now, tenantId);
 }
 
-/** Persists status changes that time alone decides: a trial that ended, an end date passed. */
+/** Persists what time alone decides: a trial that ended, an end date passed, a scheduled status
+ * or plan change that took effect (from the subscription history, workers/billing/history.ts). */
 export async function settleSubscriptionStatuses(db: D1Database, tenantId: string, now: number) {
-  await db.batch([
-    db
-      .prepare(
-        "UPDATE subscriptions SET status = 'active', updated_at = ?1 WHERE tenant_id = ?2 AND status = 'trialing' AND trial_end <= ?1",
-      )
-      .bind(now, tenantId),
-    db
-      .prepare(
-        "UPDATE subscriptions SET status = 'canceled', updated_at = ?1 WHERE tenant_id = ?2 AND status <> 'canceled' AND end_at <= ?1",
-      )
-      .bind(now, tenantId),
-  ]);
+  await settleSubscriptions(db, tenantId, now);
 }
 
 /** The cron trigger: make sure every tenant's clock is ticking. */

@@ -1,4 +1,6 @@
 import type { OutboxMessage } from "../durable-objects/customer-actor";
+import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
+import { decideRung, executeAction, signalStatements } from "./ladder";
 
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
@@ -13,6 +15,7 @@ export async function handleQueue(
 ): Promise<void> {
   if (batch.queue === "aforo-events")
     return applyRollups(batch as MessageBatch<OutboxMessage>, env);
+  if (batch.queue === "aforo-deliveries") return handleDeliveries(batch, env);
   if (DEAD_LETTER_QUEUES.has(batch.queue)) return recordDeadLetters(batch, env);
   // A queue without a consumer yet: leave messages to retry into the dead-letter queue.
   console.error(`no consumer for queue ${batch.queue}`);
@@ -66,6 +69,26 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
     statements.push(db.prepare(HOURLY).bind(json), db.prepare(DAILY).bind(json));
   }
+  // New signals, with their action at the rung the policy maps them to, in the same transaction.
+  const ladder: { actionId: string; signalId: string; tenantId: string; auto: boolean }[] = [];
+  const now = Date.now();
+  for (const b of fresh) {
+    for (const signal of b.signals ?? []) {
+      const { rung, auto } = await decideRung(db, b.tenant_id, signal);
+      const recorded = await signalStatements(db, b.tenant_id, signal, rung, now);
+      // The signal and its pending deliveries are written together (detection ≠ delivery).
+      statements.push(
+        ...recorded.statements,
+        ...pendingDeliveryStatements(db, b.tenant_id, recorded.signalId, now),
+      );
+      ladder.push({
+        actionId: recorded.actionId,
+        signalId: recorded.signalId,
+        tenantId: b.tenant_id,
+        auto,
+      });
+    }
+  }
   if (fresh.length > 0) {
     statements.push(
       db
@@ -81,6 +104,24 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     return;
   }
   writeAnalytics(env, fresh);
+  const byTenant = new Map<string, string[]>();
+  for (const l of ladder)
+    byTenant.set(l.tenantId, [...(byTenant.get(l.tenantId) ?? []), l.signalId]);
+  for (const [tenantId, ids] of byTenant) {
+    // A lost enqueue is repaired by the periodic requeue of stalled deliveries.
+    await enqueueDeliveries(env, tenantId, ids).catch((err) =>
+      console.error("enqueue deliveries failed", err),
+    );
+  }
+  // Rungs the policy runs automatically; a failure is recorded on the action, never retried
+  // here (the signal is stored; an operator can execute it by hand).
+  for (const step of ladder.filter((l) => l.auto)) {
+    try {
+      await executeAction(env, step.tenantId, step.actionId, "policy");
+    } catch (err) {
+      console.error(`automatic action ${step.actionId} did not run`, err);
+    }
+  }
   batch.ackAll();
 }
 

@@ -353,7 +353,12 @@ function makeSignal(
   const spreadUnits = 2 * Math.sqrt(expected + 0.375) * sigma;
   return {
     detector: DETECTOR,
-    idempotency_key: idempotencyKey([DETECTOR, input.customer, input.metric, isoHour(hour)]),
+    idempotency_key: idempotencyKey([
+      DETECTOR,
+      input.customer,
+      input.product ? `${input.product}:${input.metric}` : input.metric,
+      isoHour(hour),
+    ]),
     customer: input.customer,
     ...(input.product !== undefined ? { product: input.product } : {}),
     metric: input.metric,

@@ -332,6 +332,21 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
     draft.usageRevenue.push(u.revenue);
     if (day * DAY_MS < earliest) earliest = day * DAY_MS;
   }
+  for (const u of input.usage_by_customer ?? []) {
+    if (u.days.length !== u.revenue.length) {
+      throw new RangeError(`usage of ${u.customer_id}: days and revenue differ in length`);
+    }
+    const draft = drafts[ordinal(u.customer_id)];
+    if (draft === undefined) throw new Error("unreachable");
+    for (let i = 0; i < u.days.length; i++) {
+      const t = u.days[i] as number;
+      checkInstant(`usage of ${u.customer_id} day`, t);
+      const day = dayIndex(t);
+      draft.usageDays.push(day);
+      draft.usageRevenue.push(u.revenue[i] as bigint);
+      if (day * DAY_MS < earliest) earliest = day * DAY_MS;
+    }
+  }
   for (const s of input.signals ?? []) {
     checkInstant(`signal of ${s.customer_id} opened_at`, s.opened_at);
     const draft = drafts[ordinal(s.customer_id)];

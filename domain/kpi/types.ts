@@ -70,6 +70,14 @@ export interface DailyUsageRevenue {
   revenue: bigint;
 }
 
+/** One customer's daily usage revenue: days[i] (any instant in the UTC day) earned revenue[i]
+ * nanos. */
+export interface CustomerDailyUsage {
+  customer_id: string;
+  days: readonly Instant[];
+  revenue: readonly bigint[];
+}
+
 export type InvoiceStatus = "draft" | "open" | "paid" | "void";
 
 export interface InvoiceRecord {
@@ -99,6 +107,9 @@ export interface KpiInput {
   plans: readonly RecurringTerms[];
   subscriptions: readonly SubscriptionHistory[];
   usage?: readonly DailyUsageRevenue[];
+  /** The same kind of rows as `usage`, grouped per customer in parallel arrays (compact: a
+   * large tenant's daily usage without one object per row). Both may be given; rows add up. */
+  usage_by_customer?: readonly CustomerDailyUsage[];
   invoices?: readonly InvoiceRecord[];
   signals?: readonly CustomerSignal[];
   /** Earliest instant the data covers (NRR window choice, movement grid). Default: the earliest

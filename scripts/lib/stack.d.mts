@@ -19,10 +19,10 @@ export function startWrangler(options: {
   quiet?: boolean;
   vars?: Record<string, string>;
 }): Promise<Stack>;
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 export function request(
   url: string,
   options?: { method?: string; token?: string; body?: unknown },
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 ): Promise<any>;
 export interface DemoTenant {
   tenant_id: string;

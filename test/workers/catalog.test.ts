@@ -174,6 +174,7 @@ describe("products and metrics", () => {
       id: "chat-api",
       name: "Chat API",
       description: "LLM",
+      proxy: null,
       metrics: [],
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),

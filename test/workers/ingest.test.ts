@@ -37,20 +37,29 @@ const actor = (customer = "acme") =>
     `${tenant.tenant_id}:${customer}`,
   ) as DurableObjectStub<CustomerActor>;
 
-/** Runs the actor's alarm (outbox flush) and waits until the queue consumer has applied it. */
+/** Runs the actors' alarms (outbox flush) and waits until the queue consumer has applied every
+ * batch they sent: no unsent usage left and each sent batch recorded in applied_batches. */
 async function settle(customers: string[] = ["acme"]) {
   for (const c of customers) await runDurableObjectAlarm(actor(c));
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const pending = await Promise.all(customers.map((c) => actor(c).pendingOutbox()));
-    const { results } = await env.DB.prepare(
-      "SELECT COUNT(*) AS n FROM applied_batches WHERE tenant_id = ?",
+    const sent = await Promise.all(
+      customers.map((c) =>
+        runInDurableObject(actor(c), (_i: CustomerActor, state) =>
+          state.storage.sql
+            .exec<{ seq: number }>("SELECT seq FROM outbox WHERE sent_at IS NOT NULL")
+            .toArray()
+            .map((r) => `${tenant.tenant_id}:${c}:${r.seq}`),
+        ),
+      ),
+    );
+    const ids = sent.flat();
+    const applied = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM applied_batches WHERE batch_id IN (SELECT value FROM json_each(?))",
     )
-      .bind(tenant.tenant_id)
-      .all<{ n: number }>();
-    if (pending.every((p) => p === 0) && (results[0]?.n ?? 0) > 0) {
-      await new Promise((r) => setTimeout(r, 50));
-      return;
-    }
+      .bind(JSON.stringify(ids))
+      .first<{ n: number }>();
+    if (pending.every((p) => p === 0) && applied?.n === ids.length) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error("outbox did not drain");
@@ -239,6 +248,43 @@ describe("fan-out to D1", () => {
         r.customer === "acme" && r.metric === "input_tokens",
     );
     expect(acmeInput.reduce((s: number, r: { events: number }) => s + r.events, 0)).toBe(2);
+  });
+
+  it("a sent batch the queue lost (a restart of the local stack) is sent again, and counted once", async () => {
+    await send([event({ quantity: 11 }), event({ quantity: 22 })]);
+    // Seal the batch and pretend it went out two minutes ago but never reached the consumer.
+    await runInDurableObject(actor(), (instance: CustomerActor) => {
+      const a = instance as unknown as { sealPendingDeltas(): void; sql: SqlStorage };
+      a.sealPendingDeltas();
+      a.sql.exec("UPDATE outbox SET sent_at = ?", Date.now() - 120_000);
+    });
+    expect(await rollupTotals()).toEqual([]);
+    await runInDurableObject(actor(), (instance: CustomerActor) =>
+      (instance as unknown as { reconcileOutbox(now: number): Promise<void> }).reconcileOutbox(
+        Date.now(),
+      ),
+    );
+    await settle();
+    const fromActor = (await actor().bucketTotals()).map((r) => ({
+      ...r,
+      events: Number(r.events),
+    }));
+    expect((await rollupTotals()).map((r) => ({ ...r, events: Number(r.events) }))).toEqual(
+      fromActor,
+    );
+    // Reconciling again after the consumer applied it deletes the rows and sends nothing more.
+    await runInDurableObject(actor(), (instance: CustomerActor) =>
+      (instance as unknown as { reconcileOutbox(now: number): Promise<void> }).reconcileOutbox(
+        Date.now() + 120_000,
+      ),
+    );
+    const left = await runInDurableObject(
+      actor(),
+      (_i: CustomerActor, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n,
+    );
+    expect(left).toBe(0);
+    expect((await rollupTotals())[0]?.events).toBe(2);
   });
 
   it("applying the same outbox batch twice leaves rollups unchanged", async () => {

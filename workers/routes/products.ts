@@ -21,6 +21,10 @@ const Product = z
     id: z.string(),
     name: z.string(),
     description: z.string().nullable(),
+    proxy: z.object({ origin: z.string(), metric: z.string() }).nullable().openapi({
+      description:
+        "Proxy mode: /v1/proxy/:product/* forwards here and meters each call as this metric",
+    }),
     metrics: z.array(z.lazy(() => Metric)),
     created_at: z.string(),
     updated_at: z.string(),
@@ -44,6 +48,8 @@ interface ProductRow {
   id: string;
   name: string;
   description: string | null;
+  proxy_origin: string | null;
+  proxy_metric: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -83,6 +89,8 @@ const toProduct = (p: ProductRow, metrics: MetricRow[]) => ({
   id: p.id,
   name: p.name,
   description: p.description,
+  proxy:
+    p.proxy_origin && p.proxy_metric ? { origin: p.proxy_origin, metric: p.proxy_metric } : null,
   metrics: metrics.map(toMetric),
   created_at: iso(p.created_at) ?? "",
   updated_at: iso(p.updated_at) ?? "",
@@ -91,7 +99,7 @@ const toProduct = (p: ProductRow, metrics: MetricRow[]) => ({
 async function loadProduct(db: D1Database, tenantId: string, id: string) {
   const row = await db
     .prepare(
-      "SELECT id, name, description, created_at, updated_at FROM products WHERE tenant_id = ? AND id = ?",
+      "SELECT id, name, description, proxy_origin, proxy_metric, created_at, updated_at FROM products WHERE tenant_id = ? AND id = ?",
     )
     .bind(tenantId, id)
     .first<ProductRow>();
@@ -145,7 +153,7 @@ products.openapi(
     const { limit, cursor } = c.req.valid("query");
     const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
     const { results } = await c.env.DB.prepare(
-      `SELECT id, name, description, created_at, updated_at FROM products
+      `SELECT id, name, description, proxy_origin, proxy_metric, created_at, updated_at FROM products
        WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
     )
       .bind(c.var.tenantId, after, limit + 1)
@@ -194,9 +202,19 @@ products.openapi(
           .object({
             name: Name.optional(),
             description: z.string().max(2000).nullable().optional(),
+            proxy: z
+              .object({
+                origin: z.url({ protocol: /^https?$/ }).max(2048),
+                metric: Id,
+              })
+              .nullable()
+              .optional(),
           })
           .strict()
-          .refine((b) => Object.keys(b).length > 0, "send at least one of name, description"),
+          .refine(
+            (b) => Object.keys(b).length > 0,
+            "send at least one of name, description, proxy",
+          ),
       ),
     },
     responses: { 200: jsonResponse(Product, "Updated"), ...problemResponses },
@@ -204,15 +222,39 @@ products.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    if (body.proxy) {
+      const metric = await c.env.DB.prepare(
+        "SELECT 1 FROM metrics WHERE tenant_id = ? AND product_id = ? AND id = ?",
+      )
+        .bind(c.var.tenantId, id, body.proxy.metric)
+        .first();
+      if (!metric) {
+        throw new ApiError(
+          "validation_failed",
+          `product '${id}' has no metric '${body.proxy.metric}'`,
+          [
+            {
+              path: "proxy.metric",
+              message: `product '${id}' has no metric '${body.proxy.metric}'`,
+            },
+          ],
+        );
+      }
+    }
     const updated = await c.env.DB.prepare(
-      `UPDATE products SET name = COALESCE(?, name),
-         description = CASE WHEN ? THEN ? ELSE description END, updated_at = ?
-       WHERE tenant_id = ? AND id = ?`,
+      `UPDATE products SET name = COALESCE(?1, name),
+         description = CASE WHEN ?2 THEN ?3 ELSE description END,
+         proxy_origin = CASE WHEN ?4 THEN ?5 ELSE proxy_origin END,
+         proxy_metric = CASE WHEN ?4 THEN ?6 ELSE proxy_metric END, updated_at = ?7
+       WHERE tenant_id = ?8 AND id = ?9`,
     )
       .bind(
         body.name ?? null,
         body.description !== undefined ? 1 : 0,
         body.description ?? null,
+        body.proxy !== undefined ? 1 : 0,
+        body.proxy?.origin ?? null,
+        body.proxy?.metric ?? null,
         Date.now(),
         c.var.tenantId,
         id,

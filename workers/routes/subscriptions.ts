@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { randomHex } from "../auth";
+import { cancelSubscription, changePlan, phasesOf } from "../billing/history";
+import { recordStatusChange, statusChangesOf } from "../billing/status";
 import {
   ApiError,
   conflictResponse,
@@ -38,6 +40,30 @@ const Subscription = z
     end: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
+    phases: z
+      .array(
+        z.object({
+          plan: z.string(),
+          start: z.string(),
+          end: z.string().nullable(),
+          billing_anchor: z.string(),
+        }),
+      )
+      .optional()
+      .openapi({
+        description:
+          "Plan history, oldest first (with include=history, and after a change, cancel or status change)",
+      }),
+    status_changes: z
+      .array(
+        z.object({
+          at: z.string(),
+          status: z.enum(["active", "past_due", "suspended"]),
+          reason: z.string().nullable(),
+        }),
+      )
+      .optional()
+      .openapi({ description: "Effective-dated billing states, oldest first" }),
   })
   .openapi("Subscription");
 
@@ -161,24 +187,32 @@ subscriptions.openapi(
     const now = Date.now();
     const status = trialEnd !== null && trialEnd > now ? "trialing" : "active";
     try {
-      await db
-        .prepare(
-          `INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, start_at, trial_end, anchor_at, end_at, created_at, updated_at)
+      await db.batch([
+        db
+          .prepare(
+            `INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, start_at, trial_end, anchor_at, end_at, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-        )
-        .bind(
-          tenantId,
-          id,
-          body.customer,
-          body.plan,
-          status,
-          body.start,
-          trialEnd,
-          body.start,
-          now,
-          now,
-        )
-        .run();
+          )
+          .bind(
+            tenantId,
+            id,
+            body.customer,
+            body.plan,
+            status,
+            body.start,
+            trialEnd,
+            body.start,
+            now,
+            now,
+          ),
+        // The history's first phase (workers/billing/history.ts).
+        db
+          .prepare(
+            `INSERT INTO subscription_phases (tenant_id, subscription_id, start_at, end_at, plan_id, anchor_at, created_at)
+             VALUES (?, ?, ?, NULL, ?, ?, ?)`,
+          )
+          .bind(tenantId, id, body.start, body.plan, body.start, now),
+      ]);
     } catch (err) {
       if (String(err).includes("UNIQUE constraint failed")) {
         throw new ApiError("conflict", `Subscription '${id}' already exists`);
@@ -242,16 +276,142 @@ subscriptions.openapi(
     path: "/{id}",
     tags: ["catalog"],
     summary: "Get a subscription",
+    description: "`include=history` adds its plan phases and status changes.",
     security,
-    request: { params: z.object({ id: Id }) },
+    request: {
+      params: z.object({ id: Id }),
+      query: z.object({ include: z.enum(["history"]).optional() }),
+    },
     responses: { 200: jsonResponse(Subscription, "The subscription"), ...problemResponses },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    const { include } = c.req.valid("query");
     const row = await c.env.DB.prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
       .bind(c.var.tenantId, id)
       .first<SubscriptionRow>();
     if (!row) throw notFound("Subscription", id);
+    if (include === "history") return c.json(await withHistory(c.env.DB, c.var.tenantId, row), 200);
     return c.json(toSubscription(row), 200);
+  },
+);
+
+/** A subscription with its plan phases and status changes. */
+async function withHistory(db: D1Database, tenantId: string, row: SubscriptionRow) {
+  const [phases, changes] = await Promise.all([
+    phasesOf(db, tenantId, row.id),
+    statusChangesOf(db, tenantId, row.id),
+  ]);
+  return {
+    ...toSubscription(row),
+    phases,
+    status_changes: changes.map((ch) => ({ ...ch, at: iso(ch.at) ?? "" })),
+  };
+}
+
+async function readSubscription(db: D1Database, tenantId: string, id: string) {
+  const row = await db
+    .prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
+    .bind(tenantId, id)
+    .first<SubscriptionRow>();
+  if (!row) throw notFound("Subscription", id);
+  return withHistory(db, tenantId, row);
+}
+
+// Effective-dated history (workers/billing/history.ts; rules in domain/subscription-phases.ts).
+// These writes go through bumpCatalogOnWrite, so the customer actors reload their phases.
+
+subscriptions.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/change",
+    tags: ["catalog"],
+    summary: "Change the plan, effective at a date",
+    description:
+      "The new plan must be for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.",
+    security,
+    request: {
+      params: z.object({ id: Id }),
+      body: jsonBody(z.object({ plan: Id, at: Timestamp })),
+    },
+    responses: {
+      200: jsonResponse(Subscription, "The subscription with its history"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { plan, at } = c.req.valid("json");
+    await changePlan(c.env.DB, c.var.tenantId, id, plan, at, Date.now());
+    return c.json(await readSubscription(c.env.DB, c.var.tenantId, id), 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/cancel",
+    tags: ["catalog"],
+    summary: "Cancel, effective at a date",
+    description:
+      "`at` (default: now) may be in the past or the future (a scheduled cancel, movable until it has passed). Service ends at `at`: the last period is invoiced at `at`, its flat fee prorated. A change scheduled after `at` is dropped.",
+    security,
+    request: {
+      params: z.object({ id: Id }),
+      body: jsonBody(z.object({ at: Timestamp.optional() })),
+    },
+    responses: {
+      200: jsonResponse(Subscription, "The subscription with its history"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { at } = c.req.valid("json");
+    const now = Date.now();
+    await cancelSubscription(c.env.DB, c.var.tenantId, id, at ?? now, now);
+    return c.json(await readSubscription(c.env.DB, c.var.tenantId, id), 200);
+  },
+);
+
+subscriptions.openapi(
+  createRoute({
+    method: "post",
+    path: "/{id}/status",
+    tags: ["catalog"],
+    summary: "Record a billing state (past_due, suspended, back to active) at a date",
+    description:
+      "Effective-dated; the cockpit at a past date shows the state as it was. Idempotent: recording the state already in force changes nothing. The action ladder and invoice dunning record the same changes.",
+    security,
+    request: {
+      params: z.object({ id: Id }),
+      body: jsonBody(
+        z.object({
+          status: z.enum(["active", "past_due", "suspended"]),
+          at: Timestamp.optional(),
+          reason: z.string().max(500).optional(),
+        }),
+      ),
+    },
+    responses: {
+      200: jsonResponse(Subscription, "The subscription with its history"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const res = await recordStatusChange(
+      c.env.DB,
+      c.var.tenantId,
+      id,
+      body.status,
+      body.at ?? Date.now(),
+      body.reason ?? "operator",
+    );
+    if (!res) throw notFound("Subscription", id);
+    return c.json(await readSubscription(c.env.DB, c.var.tenantId, id), 200);
   },
 );

@@ -1,0 +1,157 @@
+// The one API client of the dashboard: same origin, operator token as a Bearer header, JSON in
+// and out, problem+json errors turned into ApiError (with the field errors of a 422), and an
+// AbortSignal on every call so a navigation cancels what the previous view still had in flight.
+
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly errors: FieldError[];
+  constructor(status: number, code: string, message: string, errors: FieldError[] = []) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+export type QueryValue = string | number | boolean | null | undefined;
+export type Query = Record<string, QueryValue>;
+
+/** `/api/x` + the query's non-empty values, in insertion order (stable keys for caching). */
+export function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === "" || v === false) continue;
+    params.set(k, String(v));
+  }
+  const qs = params.toString();
+  return qs ? `${path}${path.includes("?") ? "&" : "?"}${qs}` : path;
+}
+
+export const isAbort = (err: unknown) =>
+  err instanceof DOMException ? err.name === "AbortError" : (err as Error)?.name === "AbortError";
+
+interface Problem {
+  title?: string;
+  detail?: string;
+  code?: string;
+  errors?: FieldError[];
+}
+
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    /** Called when the server refuses the token (revoked, or a wrong one). */
+    private readonly onUnauthorized: () => void = () => {},
+  ) {}
+
+  async request<T>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: "application/json",
+          ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+        signal: opts.signal ?? null,
+      });
+    } catch (err) {
+      if (isAbort(err)) throw err;
+      throw new ApiError(0, "network", "The API did not answer. Is the local stack running?");
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    if (!res.ok) {
+      const p = (json ?? {}) as Problem;
+      if (res.status === 401) this.onUnauthorized();
+      throw new ApiError(
+        res.status,
+        p.code ?? `http_${res.status}`,
+        p.detail ?? p.title ?? `${method} ${path} answered ${res.status}`,
+        Array.isArray(p.errors) ? p.errors : [],
+      );
+    }
+    return json as T;
+  }
+
+  get<T>(path: string, signal?: AbortSignal) {
+    return this.request<T>("GET", path, { signal });
+  }
+
+  post<T>(path: string, body?: unknown, signal?: AbortSignal) {
+    return this.request<T>("POST", path, { body: body ?? {}, signal });
+  }
+
+  put<T>(path: string, body: unknown, signal?: AbortSignal) {
+    return this.request<T>("PUT", path, { body, signal });
+  }
+
+  /** A streaming GET (Server-Sent Events): the raw response, for a reader. */
+  async stream(path: string, signal: AbortSignal): Promise<Response> {
+    const res = await fetch(path, {
+      headers: { authorization: `Bearer ${this.token}`, accept: "text/event-stream" },
+      signal,
+      cache: "no-store",
+    });
+    if (!res.ok) {
+      if (res.status === 401) this.onUnauthorized();
+      let detail = `GET ${path} answered ${res.status}`;
+      try {
+        detail = ((await res.json()) as Problem).detail ?? detail;
+      } catch {}
+      throw new ApiError(res.status, `http_${res.status}`, detail);
+    }
+    return res;
+  }
+}
+
+export const ApiContext = createContext<ApiClient | null>(null);
+
+export function useApi(): ApiClient {
+  const api = useContext(ApiContext);
+  if (!api) throw new Error("useApi outside of a signed-in session");
+  return api;
+}
+
+/** Every page of a cursor-paginated list (catalog lists are small; capped for safety). */
+export async function fetchAll<T>(
+  api: ApiClient,
+  path: string,
+  query: Query,
+  signal?: AbortSignal,
+  maxPages = 20,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const page: { data: T[]; next_cursor: string | null } = await api.get(
+      withQuery(path, { ...query, limit: 200, cursor }),
+      signal,
+    );
+    out.push(...page.data);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+// The tenant's catalog (products with their metrics, plans), loaded once per session by the
+// shell: filters, plan descriptions and the reporting currency read it from context.
+
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import type { PlanComponent } from "./plans";
+
+export interface Metric {
+  id: string;
+  product: string;
+  name: string | null;
+  unit: string;
+  aggregation: string;
+}
+export interface Product {
+  id: string;
+  name: string;
+  description: string | null;
+  metrics: Metric[];
+}
+export interface Plan {
+  id: string;
+  product: string;
+  name: string;
+  currency: string;
+  period: "month" | "year";
+  trial_days: number;
+  status: string;
+  components: PlanComponent[];
+}
+
+export interface Catalog {
+  products: Product[];
+  plans: Plan[];
+  /** The currency most plans are priced in: the one money is shown in. */
+  currency: string;
+  loaded: boolean;
+}
+
+export const EMPTY_CATALOG: Catalog = { products: [], plans: [], currency: "USD", loaded: false };
+
+export function reportingCurrency(plans: readonly Plan[]): string {
+  const counts = new Map<string, number>();
+  for (const p of plans) counts.set(p.currency, (counts.get(p.currency) ?? 0) + 1);
+  let best = "USD";
+  let n = 0;
+  for (const [c, k] of counts) {
+    if (k > n) {
+      best = c;
+      n = k;
+    }
+  }
+  return best;
+}
+
+export const CatalogContext = createContext<Catalog>(EMPTY_CATALOG);
+export const useCatalog = () => useContext(CatalogContext);
+
+export const allMetrics = (c: Catalog) => c.products.flatMap((p) => p.metrics);

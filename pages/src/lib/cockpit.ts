@@ -1,0 +1,219 @@
+// GET /api/metrics/cockpit and /api/metrics/mrr as tiles and chart rows (SPEC §8, §11;
+// docs/metrics.md). Pure and tolerant of representation: money may come as decimal strings or
+// numbers, instants as ISO strings or epoch ms.
+
+import { instant, num } from "./format";
+
+// biome-ignore lint/suspicious/noExplicitAny: raw JSON from the API, read defensively
+type Raw = any;
+
+export type KpiKind = "money" | "ratio" | "count";
+
+export interface Kpi {
+  key: string;
+  label: string;
+  kind: KpiKind;
+  value: number | null;
+  /** Whether a rise is good news (churn, outstanding invoices: it is not). */
+  upIsGood: boolean;
+  delta: {
+    change: number | null;
+    ratio: number | null;
+    previous: number | null;
+    label: string;
+  } | null;
+  series: { at: number; value: number | null }[];
+  /** Context under the value ("committed $x + usage $y", "window 90d"). */
+  facts: { label: string; value: number | null; kind: KpiKind }[];
+  note?: string;
+}
+
+export interface CockpitModel {
+  asOf: number | null;
+  comparisonLabel: string;
+  currency: string | null;
+  kpis: Kpi[];
+  health: { slice: string; count: number }[];
+  atRiskCustomers: number | null;
+}
+
+const HEALTH_ORDER = ["active", "trialing", "past_due", "at_risk", "suspended", "canceled"];
+
+const rank = (slice: string) => {
+  const i = HEALTH_ORDER.indexOf(slice);
+  return i < 0 ? HEALTH_ORDER.length : i;
+};
+
+function series(raw: Raw): { at: number; value: number | null }[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .map((p: Raw) => ({
+      at: instant(p?.at ?? p?.date ?? p?.t) ?? Number.NaN,
+      value: num(p?.value ?? p?.v),
+    }))
+    .filter((p) => Number.isFinite(p.at));
+}
+
+function delta(raw: Raw, fallbackLabel: string): Kpi["delta"] {
+  if (!raw || typeof raw !== "object") return null;
+  return {
+    change: num(raw.change),
+    ratio: num(raw.change_ratio ?? raw.ratio),
+    previous: num(raw.previous),
+    label: typeof raw.label === "string" ? raw.label : fallbackLabel,
+  };
+}
+
+export function cockpitModel(raw: Raw): CockpitModel {
+  const r = raw ?? {};
+  const cmpLabel: string =
+    typeof r.comparison?.label === "string" ? r.comparison.label : "vs 30 days earlier";
+  const kpi = (
+    key: string,
+    label: string,
+    kind: KpiKind,
+    upIsGood: boolean,
+    facts: Kpi["facts"] = [],
+    note?: string,
+  ): Kpi => {
+    const k = r[key] ?? {};
+    const value = num(k.value ?? (key === "outstanding_invoices" ? k.total : undefined));
+    return {
+      key,
+      label,
+      kind,
+      value,
+      upIsGood,
+      delta: delta(k.delta, cmpLabel),
+      series: series(k.series),
+      facts,
+      ...(note ? { note } : {}),
+    };
+  };
+  const m = r.mrr ?? {};
+  const nrr = r.nrr ?? {};
+  const churn = r.customer_churn ?? {};
+  const trials = r.trial_conversion ?? {};
+  const active = r.active_subscriptions ?? {};
+  const inv = r.outstanding_invoices ?? {};
+  const buckets = inv.buckets ?? {};
+  const bucket = (b: string) => num(buckets[b]?.total ?? buckets[b]);
+  const kpis: Kpi[] = [
+    kpi("mrr", "MRR", "money", true, [
+      { label: "Committed", value: num(m.committed), kind: "money" },
+      { label: "Usage (trailing 30 d)", value: num(m.usage), kind: "money" },
+    ]),
+    kpi("arr", "ARR", "money", true, [], "12 × MRR"),
+    kpi("arpu", "ARPU", "money", true, [
+      { label: "Paying customers", value: num(r.arpu?.paying_customers), kind: "count" },
+    ]),
+    kpi(
+      "nrr",
+      "Net revenue retention",
+      "ratio",
+      true,
+      [{ label: "Cohort customers", value: num(nrr.cohort_customers), kind: "count" }],
+      nrr.window ? `${nrr.window} window` : undefined,
+    ),
+    kpi(
+      "customer_churn",
+      "Customer churn rate",
+      "ratio",
+      false,
+      [
+        { label: "Churned", value: num(churn.churned), kind: "count" },
+        { label: "Paying at start", value: num(churn.paying_at_start), kind: "count" },
+      ],
+      churn.window_days ? `last ${churn.window_days} days` : undefined,
+    ),
+    kpi(
+      "trial_conversion",
+      "Trial conversion",
+      "ratio",
+      true,
+      [
+        { label: "Converted", value: num(trials.converted), kind: "count" },
+        { label: "Trials ended", value: num(trials.ended), kind: "count" },
+      ],
+      trials.window_days ? `last ${trials.window_days} days` : undefined,
+    ),
+    kpi("active_subscriptions", "Active subscriptions", "count", true, [
+      { label: "Trialing (apart)", value: num(active.trialing), kind: "count" },
+      { label: "Past due", value: num(active.past_due), kind: "count" },
+    ]),
+    kpi("outstanding_invoices", "Outstanding invoices", "money", false, [
+      { label: "Invoices", value: num(inv.count), kind: "count" },
+      { label: "Current", value: bucket("current"), kind: "money" },
+      { label: "1–30 days", value: bucket("days_1_30"), kind: "money" },
+      { label: "31–60 days", value: bucket("days_31_60"), kind: "money" },
+      { label: "61–90 days", value: bucket("days_61_90"), kind: "money" },
+      { label: "90+ days", value: bucket("days_over_90"), kind: "money" },
+    ]),
+  ];
+  const slices = r.health?.slices ?? r.health ?? {};
+  const health = Object.keys(slices)
+    .filter((k) => typeof num(slices[k]) === "number")
+    .sort((a, b) => rank(a) - rank(b))
+    .map((slice) => ({ slice, count: num(slices[slice]) ?? 0 }));
+  return {
+    asOf: instant(r.as_of),
+    comparisonLabel: cmpLabel,
+    currency: typeof r.currency === "string" ? r.currency : null,
+    kpis,
+    health,
+    atRiskCustomers: num(r.health?.at_risk_customers),
+  };
+}
+
+export const MOVEMENTS = ["new", "expansion", "reactivation", "contraction", "churn"] as const;
+export type Movement = (typeof MOVEMENTS)[number];
+
+export interface MrrMonth {
+  label: string;
+  mrr: number | null;
+  movements: Record<Movement, number>;
+  net: number;
+}
+
+/** The months of GET /api/metrics/mrr; contraction and churn are negative. */
+export function mrrMonths(raw: Raw): MrrMonth[] {
+  const list: Raw[] = Array.isArray(raw)
+    ? raw
+    : (raw?.data ?? raw?.periods ?? raw?.months ?? raw?.series ?? []);
+  if (!Array.isArray(list)) return [];
+  const months = list.map((p) => {
+    const t = p?.totals ?? p?.movements ?? p ?? {};
+    const movements = Object.fromEntries(
+      MOVEMENTS.map((m) => {
+        const v = Math.abs(num(t[m]) ?? 0);
+        // Contraction and churn lower MRR: drawn below zero (and never as "-0").
+        return [m, v === 0 ? 0 : m === "contraction" || m === "churn" ? -v : v];
+      }),
+    ) as Record<Movement, number>;
+    const label = String(p?.label ?? p?.month ?? p?.period ?? p?.end ?? p?.start ?? "");
+    return {
+      label,
+      mrr: num(p?.end_mrr ?? p?.mrr ?? p?.value),
+      movements,
+      net: num(t.net) ?? MOVEMENTS.reduce((s, m) => s + movements[m], 0),
+    };
+  });
+  // Months before the first revenue say nothing: start at the first month with MRR or movement.
+  const first = months.findIndex(
+    (m) => (m.mrr ?? 0) !== 0 || MOVEMENTS.some((k) => m.movements[k] !== 0),
+  );
+  return first < 0 ? months : months.slice(first);
+}
+
+/** as_of for a date in the URL: the end of that UTC day, or now if that is still ahead. */
+export function asOfInstant(date: string | null, now = Date.now()): number {
+  if (!date) return now;
+  const end = Date.parse(`${date}T23:59:59.999Z`);
+  return Math.min(end, now);
+}
+
+/** First day of the month `months` months before `t` (UTC), for the movements chart. */
+export function monthsBefore(t: number, months: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - months, 1);
+}

@@ -1,0 +1,703 @@
+// COGS & Margin (SPEC §8): revenue vs COGS over 30/60/90 days, the P&L per product, customers
+// ranked by contribution margin with those costing more than they pay highlighted, and a
+// customer's drill-down: daily trend and every event with model, provider, tokens, revenue, cost.
+
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ChartView, COLORS } from "../components/charts";
+import {
+  Badge,
+  Empty,
+  ErrorState,
+  FilterSelect,
+  Loading,
+  PageHeader,
+  QueryView,
+} from "../components/ui";
+import { type ApiClient, withQuery } from "../lib/api";
+import { useCatalog } from "../lib/catalog";
+import {
+  dateTime,
+  dateTimeSeconds,
+  dayLabel,
+  decimal,
+  instant,
+  integer,
+  money,
+  moneyCompact,
+  percent,
+  words,
+} from "../lib/format";
+import {
+  dailyTrend,
+  listOf,
+  type MarginModel,
+  type PnlRow,
+  rankCustomers,
+  rowFromApi,
+  sumRollups,
+  totalsOf,
+} from "../lib/margin";
+import { Link, navigate } from "../lib/router";
+import { hrefFor, type MarginState, marginSpec, parseState } from "../lib/url-state";
+import { isNotFound, useQuery } from "../lib/use-query";
+import type { ViewProps } from "./cockpit";
+
+const DAY_MS = 86_400_000;
+const PAGE = 25;
+
+/** [from, to) covering the last `days` UTC days, today included. */
+export function windowRange(days: number, now = Date.now()) {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return { from: today - (days - 1) * DAY_MS, to: today + DAY_MS };
+}
+
+interface MarginList {
+  window?: { built_at?: string };
+  totals?: Record<string, unknown> & {
+    trend?: unknown[];
+    customers?: number;
+    unprofitable_customers?: number;
+  };
+  data?: unknown[];
+}
+
+async function loadMargin(
+  api: ApiClient,
+  q: { days: number; product: string | null; rank: MarginState["rank"]; only: MarginState["only"] },
+  signal: AbortSignal,
+): Promise<MarginModel> {
+  try {
+    const [products, customers] = await Promise.all([
+      api.get<MarginList>(
+        withQuery("/api/margin/products", { days: q.days, product: q.product }),
+        signal,
+      ),
+      api.get<MarginList>(
+        withQuery("/api/margin/customers", {
+          days: q.days,
+          product: q.product,
+          unprofitable: q.only === "losing" ? "true" : null,
+          sort: "contribution_margin",
+          order: q.rank === "worst" ? "asc" : "desc",
+          limit: 500,
+        }),
+        signal,
+      ),
+    ]);
+    const totals = rowFromApi(products.totals ?? {}, "product");
+    return {
+      source: "margin-api",
+      products: listOf(products).map((r) => rowFromApi(r, "product")),
+      customers: listOf(customers).map((r) => rowFromApi(r, "customer")),
+      customerCount: customers.totals?.customers ?? listOf(customers).length,
+      losingCount: customers.totals?.unprofitable_customers ?? 0,
+      trend: dailyTrend(products.totals?.trend ?? []),
+      totals: {
+        revenue: totals.revenue,
+        cost: totals.cost,
+        margin: totals.margin,
+        marginPct: totals.marginPct,
+      },
+      builtAt: instant(products.window?.built_at),
+    };
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  // A server without the margin read models: usage revenue and COGS from the rollups.
+  const { from, to } = windowRange(q.days);
+  const range = {
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    product: q.product,
+  };
+  const [byProduct, byCustomer] = await Promise.all([
+    api.get<{ data: unknown[] }>(
+      withQuery("/api/rollups", { group_by: "product", granularity: "day", ...range }),
+      signal,
+    ),
+    api.get<{ data: unknown[] }>(
+      withQuery("/api/rollups", { group_by: "customer", granularity: "day", ...range }),
+      signal,
+    ),
+  ]);
+  const products = sumRollups(byProduct.data, "product");
+  const all = sumRollups(byCustomer.data, "customer");
+  const customers = rankCustomers(q.only === "losing" ? all.filter((c) => c.losing) : all, q.rank);
+  return {
+    source: "rollups",
+    products,
+    customers,
+    customerCount: customers.length,
+    losingCount: all.filter((c) => c.losing).length,
+    trend: dailyTrend(byProduct.data),
+    totals: totalsOf(products),
+    builtAt: null,
+  };
+}
+
+export function MarginView(props: ViewProps) {
+  const state = parseState(marginSpec, props.search);
+  const go = (changes: Partial<MarginState>, replace = false) =>
+    navigate(hrefFor(props.path, marginSpec, { ...state, ...changes }), { replace });
+  const catalog = useCatalog();
+  const currency = catalog.currency;
+  const days = Number(state.days);
+
+  const margin = useQuery<MarginModel>(
+    `margin:${days}:${state.product ?? ""}:${state.rank}:${state.only}`,
+    (api, signal) =>
+      loadMargin(api, { days, product: state.product, rank: state.rank, only: state.only }, signal),
+  );
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="COGS & Margin"
+        subtitle={
+          margin.data
+            ? margin.data.source === "margin-api"
+              ? `Last ${days} days · revenue = usage + recognised platform fees${margin.data.builtAt ? ` · computed ${dateTime(margin.data.builtAt)}` : ""}`
+              : `Last ${days} days · from usage rollups (usage revenue; the margin API is not available on this server yet)`
+            : `Last ${days} days`
+        }
+        actions={
+          <>
+            <fieldset class="segmented">
+              <legend class="sr-only">Window</legend>
+              {(["30", "60", "90"] as const).map((d) => (
+                <button
+                  key={d}
+                  type="button"
+                  class={state.days === d ? "active" : undefined}
+                  aria-pressed={state.days === d}
+                  onClick={() => go({ days: d, cursor: null })}
+                >
+                  {d} days
+                </button>
+              ))}
+            </fieldset>
+            <FilterSelect
+              label="Product"
+              name="product"
+              value={state.product}
+              anyLabel="All products"
+              options={catalog.products.map((p) => ({ value: p.id, label: p.name }))}
+              onChange={(v) => go({ product: v, cursor: null })}
+            />
+          </>
+        }
+      />
+      <QueryView q={margin} what="margin">
+        {(m) => (
+          <>
+            <div class="summary-cards">
+              <Summary
+                label="Revenue"
+                value={money(m.totals.revenue, currency)}
+                testid="total-revenue"
+              />
+              <Summary label="COGS" value={money(m.totals.cost, currency)} testid="total-cogs" />
+              <Summary
+                label="Contribution margin"
+                value={money(m.totals.margin, currency)}
+                tone={m.totals.margin < 0 ? "bad" : "good"}
+                testid="total-margin"
+              />
+              <Summary
+                label="Margin %"
+                value={percent(m.totals.marginPct)}
+                testid="total-margin-pct"
+              />
+            </div>
+            {state.customer ? (
+              <CustomerDrill
+                customer={state.customer}
+                days={days}
+                cursor={state.cursor}
+                currency={currency}
+                row={m.customers.find((c) => c.id === state.customer)}
+                onCursor={(c) => go({ cursor: c })}
+                onClose={() => go({ customer: null, cursor: null })}
+              />
+            ) : null}
+            <div class="grid-2">
+              <section class="panel" aria-labelledby="trend-title">
+                <h2 id="trend-title">Revenue vs COGS, daily</h2>
+                <TrendChart points={m.trend} currency={currency} label="Revenue and COGS per day" />
+              </section>
+              <ProductTable rows={m.products} currency={currency} />
+            </div>
+            <CustomerRanking
+              model={m}
+              rank={state.rank}
+              only={state.only}
+              currency={currency}
+              selected={state.customer}
+              onRank={(r) => go({ rank: r })}
+              onOnly={(o) => go({ only: o })}
+              hrefOf={(id) =>
+                hrefFor(props.path, marginSpec, { ...state, customer: id, cursor: null })
+              }
+            />
+          </>
+        )}
+      </QueryView>
+    </section>
+  );
+}
+
+function Summary(props: { label: string; value: string; tone?: string; testid?: string }) {
+  return (
+    <div class={`summary ${props.tone ? `tone-${props.tone}` : ""}`}>
+      <div class="summary-label">{props.label}</div>
+      <div class="summary-value" data-testid={props.testid}>
+        {props.value}
+      </div>
+    </div>
+  );
+}
+
+function TrendChart(props: { points: MarginModel["trend"]; currency: string; label: string }) {
+  const { points, currency } = props;
+  const config = useMemo(
+    () => ({
+      type: "line" as const,
+      data: {
+        labels: points.map((p) => dayLabel(p.day)),
+        datasets: [
+          {
+            label: "Revenue",
+            data: points.map((p) => p.revenue),
+            borderColor: COLORS.revenue,
+            backgroundColor: `${COLORS.revenue}22`,
+            fill: false,
+            pointRadius: 0,
+            borderWidth: 2,
+            tension: 0.2,
+          },
+          {
+            label: "COGS",
+            data: points.map((p) => p.cost),
+            borderColor: COLORS.cost,
+            backgroundColor: `${COLORS.cost}22`,
+            fill: false,
+            pointRadius: 0,
+            borderWidth: 2,
+            tension: 0.2,
+          },
+        ],
+      },
+      options: {
+        interaction: { intersect: false, mode: "index" as const },
+        plugins: {
+          legend: { position: "bottom" as const, labels: { boxWidth: 12 } },
+          tooltip: {
+            callbacks: {
+              label: (ctx: { dataset: { label?: string }; parsed: { y: number } }) =>
+                `${ctx.dataset.label}: ${money(ctx.parsed.y, currency)}`,
+            },
+          },
+        },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxTicksLimit: 8 } },
+          y: {
+            beginAtZero: true,
+            ticks: { callback: (v: string | number) => moneyCompact(v, currency) },
+          },
+        },
+      },
+    }),
+    [points, currency],
+  );
+  if (points.length === 0) return <Empty title="No usage in this window" />;
+  return <ChartView config={config} label={props.label} height={240} />;
+}
+
+function ProductTable(props: { rows: PnlRow[]; currency: string }) {
+  const catalog = useCatalog();
+  const name = (id: string) => catalog.products.find((p) => p.id === id)?.name ?? id;
+  const rows = [...props.rows].sort((a, b) => b.revenue - a.revenue);
+  return (
+    <section class="panel" aria-labelledby="pnl-title">
+      <h2 id="pnl-title">P&amp;L per product</h2>
+      {rows.length === 0 ? (
+        <Empty title="No revenue or COGS in this window" />
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="product-pnl">
+            <thead>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col" class="num">
+                  Revenue
+                </th>
+                <th scope="col" class="num">
+                  COGS
+                </th>
+                <th scope="col" class="num">
+                  Margin
+                </th>
+                <th scope="col" class="num">
+                  Margin %
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.id} data-product={r.id} class={r.losing ? "row-losing" : undefined}>
+                  <th scope="row">{name(r.id)}</th>
+                  <td class="num" data-field="revenue">
+                    {money(r.revenue, props.currency)}
+                  </td>
+                  <td class="num" data-field="cost">
+                    {money(r.cost, props.currency)}
+                  </td>
+                  <td class="num" data-field="margin">
+                    {money(r.margin, props.currency)}
+                  </td>
+                  <td class="num">{percent(r.marginPct)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function CustomerRanking(props: {
+  model: MarginModel;
+  rank: MarginState["rank"];
+  only: MarginState["only"];
+  currency: string;
+  selected: string | null;
+  onRank: (r: MarginState["rank"]) => void;
+  onOnly: (o: MarginState["only"]) => void;
+  hrefOf: (id: string) => string;
+}) {
+  const [showAll, setShowAll] = useState(false);
+  // The API ranks (by contribution margin, in the chosen order); the fallback is ranked too.
+  const ranked = props.model.customers;
+  const losing = props.model.losingCount;
+  const shown = showAll ? ranked : ranked.slice(0, PAGE);
+  return (
+    <section class="panel" aria-labelledby="customers-title">
+      <div class="panel-head">
+        <h2 id="customers-title">Customers by contribution margin</h2>
+        <div class="panel-tools">
+          <FilterSelect
+            label="Order"
+            value={props.rank}
+            options={[
+              { value: "worst", label: "Worst first" },
+              { value: "best", label: "Best first" },
+            ]}
+            onChange={(v) => props.onRank((v ?? "worst") as MarginState["rank"])}
+          />
+          <label class="field field-inline">
+            <input
+              type="checkbox"
+              name="only"
+              checked={props.only === "losing"}
+              onChange={(e) =>
+                props.onOnly((e.currentTarget as HTMLInputElement).checked ? "losing" : "all")
+              }
+            />
+            <span>Only those costing more than they pay</span>
+          </label>
+        </div>
+      </div>
+      <p class="muted">
+        {integer(props.model.customerCount)} customers ·{" "}
+        <strong class={losing ? "text-bad" : undefined} data-testid="losing-count">
+          {integer(losing)}
+        </strong>{" "}
+        cost more than they pay (highlighted). Select a customer for their trend and events.
+      </p>
+      {ranked.length === 0 ? (
+        <Empty
+          title={
+            props.only === "losing"
+              ? "No customer costs more than they pay in this window"
+              : "No customer usage in this window"
+          }
+        />
+      ) : (
+        <>
+          <div class="table-wrap">
+            <table data-testid="customer-ranking">
+              <thead>
+                <tr>
+                  <th scope="col" class="num">
+                    #
+                  </th>
+                  <th scope="col">Customer</th>
+                  <th scope="col" class="num">
+                    Revenue
+                  </th>
+                  <th scope="col" class="num">
+                    COGS
+                  </th>
+                  <th scope="col" class="num">
+                    Margin
+                  </th>
+                  <th scope="col" class="num">
+                    Margin %
+                  </th>
+                  <th scope="col" class="num">
+                    Events
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((r, i) => (
+                  <tr
+                    key={r.id}
+                    data-customer={r.id}
+                    class={`${r.losing ? "row-losing" : ""} ${props.selected === r.id ? "row-selected" : ""}`}
+                  >
+                    <td class="num">{i + 1}</td>
+                    <th scope="row">
+                      <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
+                      {r.losing ? (
+                        <>
+                          {" "}
+                          <Badge tone="bad" title="COGS above revenue in this window">
+                            costs more than it pays
+                          </Badge>
+                        </>
+                      ) : null}
+                    </th>
+                    <td class="num" data-field="revenue">
+                      {money(r.revenue, props.currency)}
+                    </td>
+                    <td class="num" data-field="cost">
+                      {money(r.cost, props.currency)}
+                    </td>
+                    <td class="num" data-field="margin">
+                      {money(r.margin, props.currency)}
+                    </td>
+                    <td class="num">{percent(r.marginPct)}</td>
+                    <td class="num">{integer(r.events)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {ranked.length > PAGE ? (
+            <button type="button" class="btn" onClick={() => setShowAll(!showAll)}>
+              {showAll ? `Show the first ${PAGE}` : `Show all ${integer(ranked.length)}`}
+            </button>
+          ) : null}
+        </>
+      )}
+    </section>
+  );
+}
+
+interface StoredEvent {
+  id: string;
+  time: string;
+  product: string;
+  metric: string;
+  quantity: string;
+  revenue: string;
+  cost: string;
+  cost_status: string;
+  model: string | null;
+  provider: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  flags: string[];
+  source: string;
+}
+
+function CustomerDrill(props: {
+  customer: string;
+  days: number;
+  cursor: string | null;
+  currency: string;
+  row: PnlRow | undefined;
+  onCursor: (c: string | null) => void;
+  onClose: () => void;
+}) {
+  const { customer, days, currency } = props;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, [customer]);
+  // The customer's own P&L trend (usage + fees) from the margin API, else usage from rollups.
+  const trend = useQuery<{ points: MarginModel["trend"]; source: string }>(
+    `drill-trend:${customer}:${days}`,
+    async (api, signal) => {
+      try {
+        const detail = await api.get<{ trend?: unknown[] }>(
+          withQuery(`/api/margin/customers/${encodeURIComponent(customer)}`, { days }),
+          signal,
+        );
+        return { points: dailyTrend(detail.trend ?? []), source: "margin" };
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      const { from, to } = windowRange(days);
+      const rows = await api.get<{ data: unknown[] }>(
+        withQuery("/api/rollups", {
+          granularity: "day",
+          customer,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+        }),
+        signal,
+      );
+      return { points: dailyTrend(rows.data), source: "rollups" };
+    },
+  );
+  const info = useQuery<{ name: string; email: string | null }>(
+    `/api/customers/${encodeURIComponent(customer)}`,
+  );
+  const events = useQuery<{ data: StoredEvent[]; next_cursor: string | null }>(
+    withQuery(`/api/customers/${encodeURIComponent(customer)}/events`, {
+      limit: PAGE,
+      cursor: props.cursor,
+    }),
+  );
+  const points = trend.data?.points ?? [];
+  const name = info.data?.name ?? props.row?.name ?? customer;
+  return (
+    <section class="panel drill" aria-labelledby="drill-title" data-testid="customer-drill">
+      <div class="panel-head">
+        <h2 id="drill-title" ref={heading} tabIndex={-1}>
+          {name} <span class="muted">({customer})</span>
+          {props.row?.losing ? (
+            <>
+              {" "}
+              <Badge tone="bad">costs more than it pays</Badge>
+            </>
+          ) : null}
+        </h2>
+        <button type="button" class="btn" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      {info.error && isNotFound(info.error) ? (
+        <p class="muted">
+          Not in the catalog: usage for this customer id is counted without revenue.
+        </p>
+      ) : null}
+      {props.row ? (
+        <p>
+          Last {days} days: revenue {money(props.row.revenue, currency)}, COGS{" "}
+          {money(props.row.cost, currency)}, margin {money(props.row.margin, currency)} (
+          {percent(props.row.marginPct)}).
+        </p>
+      ) : null}
+      <div class="grid-2">
+        <div>
+          <h3>Daily trend</h3>
+          {trend.error ? (
+            <ErrorState error={trend.error} onRetry={trend.reload} what="the trend" />
+          ) : !trend.data ? (
+            <Loading />
+          ) : (
+            <TrendChart
+              points={points}
+              currency={currency}
+              label={`Revenue and COGS of ${name} per day`}
+            />
+          )}
+        </div>
+        <div>
+          <h3>Events</h3>
+          <QueryView q={events} what="events">
+            {(page) =>
+              page.data.length === 0 ? (
+                <Empty title="No events kept for this customer" />
+              ) : (
+                <>
+                  <div class="table-wrap">
+                    <table class="compact" data-testid="drill-events">
+                      <thead>
+                        <tr>
+                          <th scope="col">Time</th>
+                          <th scope="col">Metric</th>
+                          <th scope="col" class="num">
+                            Quantity
+                          </th>
+                          <th scope="col">Model</th>
+                          <th scope="col">Provider</th>
+                          <th scope="col" class="num">
+                            Tokens in / out
+                          </th>
+                          <th scope="col" class="num">
+                            Revenue
+                          </th>
+                          <th scope="col" class="num">
+                            Cost
+                          </th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {page.data.map((e) => (
+                          <tr key={e.id} data-event={e.id} title={e.id}>
+                            <td>{dateTimeSeconds(e.time)}</td>
+                            <td>
+                              {words(e.metric)}
+                              {e.flags.length ? (
+                                <div class="flags">
+                                  {e.flags.map((f) => (
+                                    <Badge key={f} tone="warn">
+                                      {words(f)}
+                                    </Badge>
+                                  ))}
+                                </div>
+                              ) : null}
+                            </td>
+                            <td class="num">{decimal(e.quantity, 6)}</td>
+                            <td>{e.model ?? "—"}</td>
+                            <td>{e.provider ?? "—"}</td>
+                            <td class="num">
+                              {e.input_tokens === null && e.output_tokens === null
+                                ? "—"
+                                : `${integer(e.input_tokens)} / ${integer(e.output_tokens)}`}
+                            </td>
+                            <td class="num">{money(e.revenue, currency, { digits: 4 })}</td>
+                            <td class="num">
+                              {money(e.cost, currency, { digits: 4 })}
+                              {e.cost_status !== "costed" && e.cost_status ? (
+                                <div class="muted">{words(e.cost_status)}</div>
+                              ) : null}
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  <div class="pager">
+                    <button
+                      type="button"
+                      class="btn"
+                      disabled={!props.cursor}
+                      onClick={() => props.onCursor(null)}
+                    >
+                      Newest
+                    </button>
+                    <button
+                      type="button"
+                      class="btn"
+                      disabled={!page.next_cursor}
+                      onClick={() => props.onCursor(page.next_cursor)}
+                    >
+                      Older events →
+                    </button>
+                  </div>
+                </>
+              )
+            }
+          </QueryView>
+        </div>
+      </div>
+    </section>
+  );
+}

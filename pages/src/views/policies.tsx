@@ -1,0 +1,493 @@
+// Policies (SPEC §5–§6): detector thresholds, margin levels, the ladder mapping, gate rates and
+// the auto-action switches, per scope (tenant, a product, a customer). Auto-actions that touch
+// customers are off by default; switching one on asks first. Errors from the API show by field.
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ConfirmDialog, Empty, FilterSelect, PageHeader, QueryView } from "../components/ui";
+import { ApiError, type FieldError, useApi, withQuery } from "../lib/api";
+import { useCatalog } from "../lib/catalog";
+import { percent, words } from "../lib/format";
+import {
+  type Doc,
+  diff,
+  errorBelongsTo,
+  fieldPath,
+  getIn,
+  leafCount,
+  leafPaths,
+  merge,
+  parseNumber,
+  parseNumberList,
+  setIn,
+} from "../lib/policy";
+import { navigate } from "../lib/router";
+import { hrefFor, type PoliciesState, parseState, policiesSpec } from "../lib/url-state";
+import { useQuery } from "../lib/use-query";
+import type { ViewProps } from "./cockpit";
+import { effectOf, RUNG_LABELS } from "./signals";
+
+interface PolicyView {
+  defaults: Doc;
+  tenant: Doc | null;
+  products: Record<string, Doc>;
+  customers: Record<string, Doc>;
+  effective: Doc;
+}
+
+const GATE_RUNGS = ["ALERT", "THROTTLE", "BLOCK"];
+const CHURN_RUNGS = ["ALERT", "extend_trial", "apply_coupon", "escalate"];
+const AUTO_RUNGS = ["ALERT", "THROTTLE", "BLOCK", "extend_trial", "apply_coupon", "escalate"];
+
+/** Help for the detector thresholds (domain/detectors/policy.ts). */
+const HELP: Record<string, string> = {
+  "detectors.anomaly.k": "σ multiple: an hour deviating more than k σ from the baseline fires",
+  "detectors.anomaly.min_history_days": "days of history before the detector speaks",
+  "detectors.anomaly.min_slot_observations": "days seen in the same hour-of-week slot first",
+  "detectors.anomaly.min_spike_pct": "a spike must also exceed expected by this %",
+  "detectors.anomaly.min_drop_pct": "a drop must also fall below expected by this %",
+  "detectors.anomaly.min_delta_events": "minimum size of the deviation, in events",
+  "detectors.anomaly.regime_shift_hours": "after this many flagged hours the baseline re-levels",
+  "detectors.churn.drop_pct": "fires when the last 7 days fell this % vs the 7 before",
+  "detectors.churn.min_history_days": "days of history first (≥ 14)",
+  "detectors.churn.min_prev_week_units": "ignore metrics with less usage in the previous week",
+  "detectors.quota_pacing.thresholds": "percent of the included quota, comma-separated",
+  "detectors.quota_pacing.min_elapsed_fraction": "do not project before this share of the period",
+  "detectors.quota_pacing.min_profile_weeks": "weeks of weekday profile before weighting",
+  "detectors.quota_pacing.confidence_z": "standard errors past the threshold before firing",
+  "detectors.margin.min_revenue": "no judgement below this period-to-date revenue",
+  "detectors.margin.min_cogs": "…unless COGS reaches this",
+  "detectors.margin.min_elapsed_fraction": "wait for this share of the period (0 = off)",
+  "gate.rate_per_second": "sustained calls (or units) per second per customer",
+  "gate.burst": "token bucket size",
+  "gate.throttled_rate_per_second": "the rate while THROTTLE is in force",
+  "actions.extend_trial_days": "days added by extend_trial",
+  "actions.coupon_percent": "percent off by apply_coupon",
+  "actions.coupon_days": "how long the coupon lasts",
+};
+
+export function PoliciesView(props: ViewProps) {
+  const state = parseState(policiesSpec, props.search);
+  const go = (changes: Partial<PoliciesState>) =>
+    navigate(hrefFor(props.path, policiesSpec, { ...state, ...changes }));
+  const catalog = useCatalog();
+  const needsId = state.scope !== "tenant";
+  const q = useQuery<PolicyView>(
+    needsId && !state.id
+      ? null
+      : withQuery("/api/policies", {
+          product: state.scope === "product" ? state.id : null,
+          customer: state.scope === "customer" ? state.id : null,
+        }),
+  );
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="Policies"
+        subtitle="Detector thresholds, margin levels, the action ladder and its automatic actions — for the whole tenant, or overridden per product or customer."
+      />
+      <form class="filters" aria-label="Scope" onSubmit={(e) => e.preventDefault()}>
+        <FilterSelect
+          label="Scope"
+          name="scope"
+          value={state.scope}
+          options={[
+            { value: "tenant", label: "Whole tenant" },
+            { value: "product", label: "A product" },
+            { value: "customer", label: "A customer" },
+          ]}
+          onChange={(v) => go({ scope: (v ?? "tenant") as PoliciesState["scope"], id: null })}
+        />
+        {state.scope === "product" ? (
+          <FilterSelect
+            label="Product"
+            name="id"
+            value={state.id}
+            anyLabel="Choose a product"
+            options={catalog.products.map((p) => ({ value: p.id, label: p.name }))}
+            onChange={(v) => go({ id: v })}
+          />
+        ) : null}
+        {state.scope === "customer" ? (
+          <label class="field">
+            <span>Customer id</span>
+            <input
+              name="id"
+              value={state.id ?? ""}
+              placeholder="customer id"
+              onChange={(e) =>
+                go({ id: (e.currentTarget as HTMLInputElement).value.trim() || null })
+              }
+            />
+          </label>
+        ) : null}
+      </form>
+      {needsId && !state.id ? (
+        <Empty title={`Choose a ${state.scope}`}>
+          Its override applies on top of the tenant policy.
+        </Empty>
+      ) : (
+        <QueryView q={q} what="policies">
+          {(view) => (
+            <Editor
+              key={`${state.scope}:${state.id ?? ""}`}
+              view={view}
+              scope={state.scope}
+              id={state.id}
+              onSaved={q.reload}
+            />
+          )}
+        </QueryView>
+      )}
+    </section>
+  );
+}
+
+function Editor(props: {
+  view: PolicyView;
+  scope: PoliciesState["scope"];
+  id: string | null;
+  onSaved: () => void;
+}) {
+  const api = useApi();
+  const { view, scope, id } = props;
+  const parent = useMemo(
+    () => (scope === "tenant" ? view.defaults : merge(view.defaults, view.tenant)),
+    [view, scope],
+  );
+  const own = useMemo(
+    () =>
+      (scope === "tenant"
+        ? view.tenant
+        : scope === "product"
+          ? view.products[id ?? ""]
+          : view.customers[id ?? ""]) ?? {},
+    [view, scope, id],
+  );
+  const saved = useMemo(() => merge(parent, own), [parent, own]);
+  const [draft, setDraft] = useState<Doc>(saved);
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmRung, setConfirmRung] = useState<string | null>(null);
+  useEffect(() => setDraft(saved), [saved]);
+
+  const override = useMemo(() => diff(draft, parent), [draft, parent]);
+  const dirty = JSON.stringify(diff(draft, saved)) !== "{}";
+  const errorOf = (path: string) =>
+    errors
+      .filter((e) => errorBelongsTo(fieldPath(e.path), path))
+      .map((e) => e.message)
+      .join("; ") || null;
+  const set = (path: string, value: unknown) => {
+    setDraft((d) => setIn(d, path.split("."), value));
+    setMessage(null);
+  };
+
+  const save = async (doc: Doc = override) => {
+    setBusy(true);
+    setErrors([]);
+    setMessage(null);
+    try {
+      await api.put("/api/policies", { scope, ...(scope === "tenant" ? {} : { id }), policy: doc });
+      setMessage(`Saved. This scope now overrides ${leafCount(doc)} setting(s).`);
+      props.onSaved();
+    } catch (err) {
+      if (err instanceof ApiError && err.errors.length) setErrors(err.errors);
+      else setErrors([{ path: "", message: err instanceof Error ? err.message : String(err) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const num = (path: string, label?: string, opts: { step?: string; hint?: string } = {}) => (
+    <NumberField
+      key={path}
+      path={path}
+      label={label ?? words(path.split(".").at(-1) ?? path)}
+      value={getIn(draft, path.split("."))}
+      inherited={getIn(parent, path.split("."))}
+      error={errorOf(path)}
+      help={opts.hint ?? HELP[path]}
+      step={opts.step}
+      onChange={(v) => set(path, v)}
+    />
+  );
+  const rungSelect = (path: string, label: string, allowed: string[]) => (
+    <label class="field" key={path}>
+      <span>{label}</span>
+      <select
+        name={path}
+        value={String(getIn(draft, path.split(".")) ?? "")}
+        aria-invalid={errorOf(path) ? true : undefined}
+        onChange={(e) => set(path, (e.currentTarget as HTMLSelectElement).value)}
+      >
+        {allowed.map((r) => (
+          <option key={r} value={r}>
+            {RUNG_LABELS[r] ?? r}
+          </option>
+        ))}
+      </select>
+      {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
+    </label>
+  );
+
+  const detectors = (draft.detectors ?? {}) as Doc;
+  const scalarKeys = (section: string) =>
+    Object.entries((detectors[section] ?? {}) as Doc)
+      .filter(([, v]) => typeof v === "number" || typeof v === "string")
+      .map(([k]) => `detectors.${section}.${k}`);
+  const quotaMap = (getIn(draft, ["ladder", "quota_pacing"]) ?? {}) as Record<string, string>;
+  const thresholds = getIn(draft, ["detectors", "quota_pacing", "thresholds"]);
+  const known = leafPaths(draft);
+  const generalErrors = errors.filter(
+    (e) => !e.path || !known.some((p) => errorBelongsTo(fieldPath(e.path), p)),
+  );
+
+  return (
+    <form
+      class="policy-editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save();
+      }}
+      aria-describedby="policy-status"
+    >
+      <div class="editor-bar" id="policy-status">
+        <span>
+          {scope === "tenant" ? "Tenant policy" : `${words(scope)} ${id}`}: overrides{" "}
+          <strong>{leafCount(own)}</strong> inherited setting(s)
+          {dirty
+            ? ` · unsaved changes (${leafCount(override)} setting(s) would be overridden)`
+            : ""}
+        </span>
+        <span class="editor-actions">
+          <button
+            type="button"
+            class="btn"
+            disabled={!dirty || busy}
+            onClick={() => {
+              setDraft(saved);
+              setErrors([]);
+              setMessage(null);
+            }}
+          >
+            Discard changes
+          </button>
+          {leafCount(own) > 0 ? (
+            <button type="button" class="btn" disabled={busy} onClick={() => save({})}>
+              Reset to inherited
+            </button>
+          ) : null}
+          <button type="submit" class="btn btn-primary" disabled={busy || !dirty}>
+            {busy ? "Saving…" : "Save policy"}
+          </button>
+        </span>
+      </div>
+      {message ? (
+        <p class="notice" role="status">
+          {message}
+        </p>
+      ) : null}
+      {errors.length ? (
+        <div class="state state-error" role="alert">
+          <strong>
+            The API refused the policy ({errors.length} problem{errors.length > 1 ? "s" : ""}).
+          </strong>
+          {generalErrors.length ? (
+            <ul>
+              {generalErrors.map((e) => (
+                <li key={e.path + e.message}>
+                  {e.path ? <code>{fieldPath(e.path)}</code> : null} {e.message}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <div>Each problem is shown beside its field below.</div>
+          )}
+        </div>
+      ) : null}
+
+      <Fieldset legend="Automatic actions">
+        <p class="muted">
+          Off: the ladder records the action as <em>queued</em> and an operator executes it from
+          Health Signals. On: Aforo runs it as soon as a signal maps to it. Everything that touches
+          customers is off by default.
+        </p>
+        <div class="switches">
+          {AUTO_RUNGS.map((rung) => {
+            const path = `auto_actions.${rung}`;
+            const on = getIn(draft, ["auto_actions", rung]) === true;
+            return (
+              <label class="switch" key={rung}>
+                <input
+                  type="checkbox"
+                  role="switch"
+                  name={path}
+                  checked={on}
+                  aria-checked={on}
+                  onChange={(e) => {
+                    const want = (e.currentTarget as HTMLInputElement).checked;
+                    (e.currentTarget as HTMLInputElement).checked = on;
+                    if (want) setConfirmRung(rung);
+                    else set(path, false);
+                  }}
+                />
+                <span class="switch-track" aria-hidden="true" />
+                <span>
+                  {RUNG_LABELS[rung] ?? rung}{" "}
+                  <small class="muted">{on ? "automatic" : "queued for an operator"}</small>
+                </span>
+                {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
+              </label>
+            );
+          })}
+        </div>
+      </Fieldset>
+
+      <Fieldset legend="Action ladder: which rung each signal maps to">
+        <div class="field-grid">
+          {rungSelect("ladder.anomaly.spike", "Usage spike", GATE_RUNGS)}
+          {rungSelect("ladder.anomaly.drop", "Usage drop", GATE_RUNGS)}
+          {rungSelect("ladder.churn", "Weekly churn", CHURN_RUNGS)}
+          {Object.keys(quotaMap)
+            .sort((a, b) => Number(a) - Number(b))
+            .map((pct) =>
+              rungSelect(`ladder.quota_pacing.${pct}`, `Quota pacing ${pct}%`, GATE_RUNGS),
+            )}
+          {rungSelect("ladder.margin.L1", "Margin below L1", GATE_RUNGS)}
+          {rungSelect("ladder.margin.L2", "Margin below L2", GATE_RUNGS)}
+          {rungSelect("ladder.margin.L3", "Margin below L3", GATE_RUNGS)}
+        </div>
+      </Fieldset>
+
+      <Fieldset legend="Margin levels">
+        <p class="muted">
+          Margin fractions, L1 &gt; L2 &gt; L3 (0.30 = 30 %). Period-to-date margin below a level
+          fires it.
+        </p>
+        <div class="field-grid">
+          {["L1", "L2", "L3"].map((l) =>
+            num(`detectors.margin.levels.${l}`, `Level ${l}`, {
+              step: "0.01",
+              hint: `= ${percent(getIn(draft, ["detectors", "margin", "levels", l]), 0)}`,
+            }),
+          )}
+        </div>
+      </Fieldset>
+
+      {["anomaly", "churn", "quota_pacing", "margin"].map((section) => (
+        <Fieldset key={section} legend={`Detector thresholds: ${words(section)}`}>
+          <div class="field-grid">
+            {scalarKeys(section).map((p) => num(p, undefined, { step: "any" }))}
+            {section === "quota_pacing" ? (
+              <label class="field">
+                <span>Thresholds (%)</span>
+                <input
+                  name="detectors.quota_pacing.thresholds"
+                  value={
+                    Array.isArray(thresholds) ? thresholds.join(", ") : String(thresholds ?? "")
+                  }
+                  aria-invalid={errorOf("detectors.quota_pacing.thresholds") ? true : undefined}
+                  onChange={(e) =>
+                    set(
+                      "detectors.quota_pacing.thresholds",
+                      parseNumberList((e.currentTarget as HTMLInputElement).value),
+                    )
+                  }
+                />
+                <small class="muted">{HELP["detectors.quota_pacing.thresholds"]}</small>
+                {errorOf("detectors.quota_pacing.thresholds") ? (
+                  <small class="field-error">{errorOf("detectors.quota_pacing.thresholds")}</small>
+                ) : null}
+              </label>
+            ) : null}
+          </div>
+        </Fieldset>
+      ))}
+
+      <Fieldset legend="Gate">
+        <div class="field-grid">
+          {num("gate.rate_per_second", "Rate per second")}
+          {num("gate.burst", "Burst")}
+          {num("gate.throttled_rate_per_second", "Throttled rate per second")}
+        </div>
+      </Fieldset>
+
+      <Fieldset legend="Churn actions">
+        <div class="field-grid">
+          {num("actions.extend_trial_days", "Trial extension (days)")}
+          {num("actions.coupon_percent", "Coupon (%)")}
+          {num("actions.coupon_days", "Coupon duration (days)")}
+        </div>
+      </Fieldset>
+
+      <ConfirmDialog
+        open={confirmRung !== null}
+        title={`Run “${RUNG_LABELS[confirmRung ?? ""] ?? confirmRung}” automatically?`}
+        confirmLabel="Switch on"
+        danger={confirmRung !== "ALERT"}
+        onConfirm={() => {
+          if (confirmRung) set(`auto_actions.${confirmRung}`, true);
+          setConfirmRung(null);
+        }}
+        onCancel={() => setConfirmRung(null)}
+      >
+        <p class="warning">
+          <strong>Warning:</strong> from the moment you save, every new signal that maps to{" "}
+          {RUNG_LABELS[confirmRung ?? ""] ?? confirmRung}
+          {scope === "tenant" ? " for any customer" : ` for ${scope} ${id}`} runs without an
+          operator looking at it first.
+        </p>
+        <p>{confirmRung ? effectOf(confirmRung, "execute", "the customer") : null}</p>
+        <p class="muted">
+          Signals already queued stay queued. You can switch it off again at any time.
+        </p>
+      </ConfirmDialog>
+    </form>
+  );
+}
+
+function Fieldset(props: { legend: string; children: ComponentChildren }) {
+  return (
+    <fieldset class="panel">
+      <legend>{props.legend}</legend>
+      {props.children}
+    </fieldset>
+  );
+}
+
+function NumberField(props: {
+  path: string;
+  label: string;
+  value: unknown;
+  inherited: unknown;
+  error: string | null;
+  help: string | undefined;
+  step: string | undefined;
+  onChange: (v: number | string) => void;
+}) {
+  const overridden = JSON.stringify(props.value) !== JSON.stringify(props.inherited);
+  const id = `f-${props.path.replace(/\./g, "-")}`;
+  return (
+    <div class={`field ${overridden ? "field-overridden" : ""}`}>
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.path}
+        type="text"
+        inputMode="decimal"
+        value={props.value === undefined || props.value === null ? "" : String(props.value)}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={`${id}-help`}
+        onChange={(e) => props.onChange(parseNumber((e.currentTarget as HTMLInputElement).value))}
+      />
+      <small id={`${id}-help`} class="muted">
+        {props.help ? `${props.help}. ` : ""}
+        {overridden ? `Overrides ${String(props.inherited ?? "—")}` : "Inherited"}
+      </small>
+      {props.error ? <small class="field-error">{props.error}</small> : null}
+    </div>
+  );
+}

@@ -1,0 +1,646 @@
+// Customer Health Signals (SPEC §5, §6, §8): on the left every customer's signals sorted by
+// magnitude (detector, magnitude, window, source event); on the right the selected signal's
+// ladder (queued / executed / reversed) with execute and reverse behind a confirmation, and its
+// orchestration_actions trail.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import {
+  Badge,
+  ConfirmDialog,
+  Empty,
+  ErrorState,
+  FilterSelect,
+  Loading,
+  PageHeader,
+  QueryView,
+} from "../components/ui";
+import { ApiError, useApi, withQuery } from "../lib/api";
+import { useCatalog } from "../lib/catalog";
+import {
+  dateTime,
+  decimal,
+  detectorLabel,
+  money,
+  percent,
+  signedPercent,
+  span,
+  words,
+} from "../lib/format";
+import { Link, navigate } from "../lib/router";
+import { DETECTORS, hrefFor, parseState, type SignalsState, signalsSpec } from "../lib/url-state";
+import { useQuery } from "../lib/use-query";
+import type { ViewProps } from "./cockpit";
+
+export interface Action {
+  id: string;
+  signal_id: string;
+  customer: string;
+  product: string | null;
+  rung: string;
+  state: "queued" | "executed" | "reversed" | "failed";
+  detail: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+export interface Signal {
+  id: string;
+  detector: string;
+  customer: string;
+  product: string | null;
+  metric: string | null;
+  window: { start: string; end: string };
+  magnitude: number;
+  direction: string | null;
+  details: Record<string, unknown>;
+  source_event_ids: string[];
+  status: "open" | "resolved";
+  created_at: string;
+  action: Action | null;
+}
+interface Step {
+  id: number;
+  action_id: string;
+  signal_id: string;
+  customer: string;
+  rung: string;
+  step: string;
+  actor: string;
+  detail: Record<string, unknown>;
+  at: string;
+}
+interface SignalDetail extends Signal {
+  source_events: Record<string, unknown>[];
+  trail: Step[];
+}
+
+const GATE_RUNGS = ["ALERT", "THROTTLE", "BLOCK"];
+const CHURN_RUNGS = ["ALERT", "extend_trial", "apply_coupon", "escalate"];
+
+export const RUNG_LABELS: Record<string, string> = {
+  ALERT: "Alert",
+  THROTTLE: "Throttle",
+  BLOCK: "Block",
+  extend_trial: "Extend trial",
+  apply_coupon: "Apply coupon",
+  escalate: "Escalate",
+};
+
+const STATE_TONES: Record<string, string> = {
+  queued: "warn",
+  executed: "bad",
+  reversed: "neutral",
+  failed: "bad",
+};
+
+/** What executing or reversing a rung does, in the operator's words. */
+export function effectOf(rung: string, verb: "execute" | "reverse", customer: string): string {
+  if (verb === "reverse") {
+    switch (rung) {
+      case "THROTTLE":
+        return `The gate goes back to ${customer}'s normal rate.`;
+      case "BLOCK":
+        return `The gate lets ${customer} through again and their suspended subscriptions resume.`;
+      case "extend_trial":
+        return `${customer}'s trial goes back to its original end.`;
+      case "apply_coupon":
+        return `The coupon is removed from ${customer}.`;
+      default:
+        return "The action is marked as reversed in the trail.";
+    }
+  }
+  switch (rung) {
+    case "ALERT":
+      return `Aforo notifies your channels (Slack, email, webhook) about ${customer} now.`;
+    case "THROTTLE":
+      return `The gate (POST /v1/gate) holds ${customer} to the policy's throttled rate until you reverse it.`;
+    case "BLOCK":
+      return `The gate refuses every call from ${customer} and their subscriptions are suspended until you reverse it.`;
+    case "extend_trial":
+      return `${customer}'s trial is extended by the policy's number of days.`;
+    case "apply_coupon":
+      return `The policy's coupon is applied to ${customer}'s subscription.`;
+    case "escalate":
+      return `The signal is escalated to ${customer}'s account owner.`;
+    default:
+      return "The action runs now.";
+  }
+}
+
+/** The gate tier in force for a customer from their trail: the latest step of each action. */
+export function gateTierOf(steps: Step[]): "normal" | "throttled" | "blocked" {
+  const latest = new Map<string, Step>();
+  for (const s of steps) {
+    const prev = latest.get(s.action_id);
+    if (!prev || s.id > prev.id) latest.set(s.action_id, s);
+  }
+  const inForce = [...latest.values()].filter((s) => s.step === "executed").map((s) => s.rung);
+  if (inForce.includes("BLOCK")) return "blocked";
+  if (inForce.includes("THROTTLE")) return "throttled";
+  return "normal";
+}
+
+/** A signal's magnitude in its detector's own terms, with the context that explains it. */
+export function magnitudeText(
+  s: Pick<Signal, "detector" | "magnitude" | "details">,
+  currency = "USD",
+): { main: string; sub: string | null } {
+  const m = s.magnitude;
+  const d = s.details;
+  switch (s.detector) {
+    case "BillableUnitAnomalyDetector":
+      return {
+        main: `${decimal(m, 1)} σ`,
+        sub:
+          typeof d.pct_change === "number"
+            ? `${signedPercent(d.pct_change / 100, 0)} vs expected`
+            : null,
+      };
+    case "WeeklyChurnSignalDetector":
+      return { main: `${decimal(m, 0)}% drop`, sub: "last 7 days vs the 7 before" };
+    case "QuotaPacingProjectionService":
+      return {
+        main: `${percent(m, 0)} of quota`,
+        sub:
+          typeof d.threshold_pct === "number"
+            ? `projected · crosses ${d.threshold_pct}%`
+            : "projected",
+      };
+    case "MarginGuard":
+      return {
+        main: `${money(m, currency)} short`,
+        sub:
+          typeof d.margin_pct === "number"
+            ? `margin ${decimal(d.margin_pct, 1)}% · below ${String(d.level ?? "")}`
+            : null,
+      };
+    default:
+      return { main: decimal(m, 2), sub: null };
+  }
+}
+
+/** Executed gate rungs are the serious ones; an executed alert only notified. */
+export function stateTone(rung: string, state: string): string {
+  if (state === "executed") return rung === "THROTTLE" || rung === "BLOCK" ? "bad" : "info";
+  return STATE_TONES[state] ?? "neutral";
+}
+
+export function SignalsView(props: ViewProps) {
+  const state = parseState(signalsSpec, props.search);
+  const go = (changes: Partial<SignalsState>, replace = false) =>
+    navigate(hrefFor(props.path, signalsSpec, { ...state, ...changes }), { replace });
+  const api = useApi();
+  const catalog = useCatalog();
+
+  const listKey = withQuery("/api/signals", {
+    detector: state.detector,
+    status: state.status === "all" ? null : state.status,
+    direction: state.direction,
+    customer: state.customer,
+    sort: state.sort,
+    limit: 50,
+  });
+  const list = useQuery<{ data: Signal[]; next_cursor: string | null }>(listKey);
+  const [more, setMore] = useState<{ key: string; rows: Signal[]; cursor: string | null }>({
+    key: "",
+    rows: [],
+    cursor: null,
+  });
+  const extra = more.key === listKey ? more : { key: listKey, rows: [], cursor: null };
+  const rows = [...(list.data?.data ?? []), ...extra.rows];
+  const nextCursor = extra.rows.length ? extra.cursor : (list.data?.next_cursor ?? null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const loadMore = async () => {
+    if (!nextCursor) return;
+    setLoadingMore(true);
+    try {
+      const page = await api.get<{ data: Signal[]; next_cursor: string | null }>(
+        withQuery(listKey, { cursor: nextCursor }),
+      );
+      setMore({ key: listKey, rows: [...extra.rows, ...page.data], cursor: page.next_cursor });
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader
+        title="Customer Health Signals"
+        subtitle="Every customer's drops, spikes, churn, pacing and margin signals, largest first, beside the action ladder."
+        actions={
+          <button type="button" class="btn" onClick={list.reload} disabled={list.loading}>
+            {list.loading && list.data ? "Refreshing…" : "Refresh"}
+          </button>
+        }
+      />
+      <form class="filters" aria-label="Filter signals" onSubmit={(e) => e.preventDefault()}>
+        <FilterSelect
+          label="Detector"
+          name="detector"
+          value={state.detector}
+          anyLabel="All detectors"
+          options={DETECTORS.map((d) => ({ value: d, label: detectorLabel(d) }))}
+          onChange={(v) => go({ detector: v as SignalsState["detector"], signal: null })}
+        />
+        <FilterSelect
+          label="Status"
+          name="status"
+          value={state.status}
+          options={[
+            { value: "open", label: "Open" },
+            { value: "resolved", label: "Resolved" },
+            { value: "all", label: "All" },
+          ]}
+          onChange={(v) => go({ status: (v ?? "open") as SignalsState["status"], signal: null })}
+        />
+        <FilterSelect
+          label="Direction"
+          name="direction"
+          value={state.direction}
+          anyLabel="Spikes and drops"
+          options={[
+            { value: "drop", label: "Drops" },
+            { value: "spike", label: "Spikes" },
+          ]}
+          onChange={(v) => go({ direction: v as SignalsState["direction"], signal: null })}
+        />
+        <label class="field">
+          <span>Customer</span>
+          <input
+            name="customer"
+            placeholder="customer id"
+            value={state.customer ?? ""}
+            onChange={(e) =>
+              go({
+                customer: (e.currentTarget as HTMLInputElement).value.trim() || null,
+                signal: null,
+              })
+            }
+          />
+        </label>
+        <FilterSelect
+          label="Sort"
+          name="sort"
+          value={state.sort}
+          options={[
+            { value: "magnitude", label: "Largest first" },
+            { value: "time", label: "Newest first" },
+          ]}
+          onChange={(v) => go({ sort: (v ?? "magnitude") as SignalsState["sort"] })}
+        />
+      </form>
+      <div class="split">
+        <div class="split-main">
+          <QueryView q={list} what="signals">
+            {() =>
+              rows.length === 0 ? (
+                <Empty title="No signals match">
+                  Signals appear when hours and days close (the detectors run on event time). Try
+                  “All” statuses or another detector.
+                </Empty>
+              ) : (
+                <>
+                  <div class="table-wrap">
+                    <table data-testid="signals-table">
+                      <caption class="sr-only">Signals</caption>
+                      <thead>
+                        <tr>
+                          <th scope="col">Customer</th>
+                          <th scope="col">Detector</th>
+                          <th scope="col" class="num">
+                            Magnitude
+                          </th>
+                          <th scope="col">Window</th>
+                          <th scope="col">Source event</th>
+                          <th scope="col">Action</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {rows.map((s) => (
+                          <tr
+                            key={s.id}
+                            data-signal={s.id}
+                            class={state.signal === s.id ? "row-selected" : undefined}
+                          >
+                            <th scope="row">
+                              <Link
+                                href={hrefFor(props.path, signalsSpec, { ...state, signal: s.id })}
+                                aria-current={state.signal === s.id ? "true" : undefined}
+                              >
+                                {s.customer}
+                              </Link>
+                              <div class="muted">
+                                {[s.product, s.metric]
+                                  .filter(Boolean)
+                                  .map((x) => words(String(x)))
+                                  .join(" · ")}
+                              </div>
+                            </th>
+                            <td>
+                              {detectorLabel(s.detector)}
+                              {s.direction ? <div class="muted">{s.direction}</div> : null}
+                            </td>
+                            <td class="num">
+                              {magnitudeText(s, catalog.currency).main}
+                              <div class="muted small">
+                                {magnitudeText(s, catalog.currency).sub}
+                              </div>
+                            </td>
+                            <td>
+                              {dateTime(s.window.start)}
+                              <div class="muted">{span(s.window.start, s.window.end)}</div>
+                            </td>
+                            <td class="mono small">{s.source_event_ids[0] ?? "—"}</td>
+                            <td>
+                              {s.action ? (
+                                <>
+                                  {RUNG_LABELS[s.action.rung] ?? s.action.rung}{" "}
+                                  <Badge tone={stateTone(s.action.rung, s.action.state)}>
+                                    {s.action.state}
+                                  </Badge>
+                                </>
+                              ) : (
+                                "—"
+                              )}
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                  {nextCursor ? (
+                    <button type="button" class="btn" onClick={loadMore} disabled={loadingMore}>
+                      {loadingMore ? "Loading…" : "Load more signals"}
+                    </button>
+                  ) : null}
+                </>
+              )
+            }
+          </QueryView>
+        </div>
+        <aside class="split-side" aria-label="Selected signal">
+          {state.signal ? (
+            <SignalPanel id={state.signal} onChanged={list.reload} />
+          ) : (
+            <Empty title="Select a signal">Its ladder, source events and trail appear here.</Empty>
+          )}
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+function SignalPanel(props: { id: string; onChanged: () => void }) {
+  const api = useApi();
+  const { currency } = useCatalog();
+  const detail = useQuery<SignalDetail>(`/api/signals/${encodeURIComponent(props.id)}`);
+  const customer = detail.data?.customer ?? null;
+  const trail = useQuery<{ data: Step[] }>(
+    customer ? withQuery("/api/actions", { customer, limit: 500 }) : null,
+  );
+  const [pending, setPending] = useState<{ verb: "execute" | "reverse"; action: Action } | null>(
+    null,
+  );
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  // Reset when the selection changes.
+  useEffect(() => {
+    setDone(null);
+    setPending(null);
+  }, [props.id]);
+
+  const run = async () => {
+    if (!pending) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const a = await api.post<Action>(
+        `/api/actions/${encodeURIComponent(pending.action.id)}/${pending.verb}`,
+      );
+      setDone(`${RUNG_LABELS[a.rung] ?? a.rung} is now ${a.state}.`);
+      setPending(null);
+      detail.reload();
+      trail.reload();
+      props.onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const tier = useMemo(() => (trail.data ? gateTierOf(trail.data.data) : null), [trail.data]);
+
+  return (
+    <QueryView q={detail} what="the signal">
+      {(s) => {
+        const ladder = s.detector === "WeeklyChurnSignalDetector" ? CHURN_RUNGS : GATE_RUNGS;
+        const a = s.action;
+        return (
+          <div class="panel signal-panel" data-testid="signal-panel">
+            <h2>
+              {detectorLabel(s.detector)} · {s.customer}
+            </h2>
+            <dl class="facts">
+              <div>
+                <dt>Magnitude</dt>
+                <dd>
+                  {magnitudeText(s, currency).main}
+                  {magnitudeText(s, currency).sub ? (
+                    <div class="muted small">{magnitudeText(s, currency).sub}</div>
+                  ) : null}
+                </dd>
+              </div>
+              <div>
+                <dt>Window</dt>
+                <dd>
+                  {dateTime(s.window.start)} – {dateTime(s.window.end)}
+                </dd>
+              </div>
+              <div>
+                <dt>Status</dt>
+                <dd>{s.status}</dd>
+              </div>
+              {s.metric || s.product ? (
+                <div>
+                  <dt>Where</dt>
+                  <dd>{[s.product, s.metric].filter(Boolean).join(" · ")}</dd>
+                </div>
+              ) : null}
+              {Object.entries(s.details)
+                .filter(([, v]) => typeof v === "number" || typeof v === "string")
+                .slice(0, 8)
+                .map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{words(k)}</dt>
+                    <dd>{typeof v === "number" ? decimal(v, 3) : String(v)}</dd>
+                  </div>
+                ))}
+            </dl>
+
+            <h3>Ladder</h3>
+            <p class="muted">
+              Gate for {s.customer}: <strong data-testid="gate-tier">{tier ?? "…"}</strong> (from
+              the actions in force)
+            </p>
+            <ol class="ladder" data-testid="ladder">
+              {ladder.map((rung) => {
+                const mine = a && a.rung === rung;
+                return (
+                  <li
+                    key={rung}
+                    class={mine ? `rung rung-active state-${a.state}` : "rung"}
+                    data-rung={rung}
+                  >
+                    <span class="rung-name">{RUNG_LABELS[rung] ?? rung}</span>
+                    {mine ? (
+                      <>
+                        <Badge tone={stateTone(a.rung, a.state)}>
+                          <span data-testid="action-state">{a.state}</span>
+                        </Badge>
+                        <span class="rung-actions">
+                          {a.state !== "executed" ? (
+                            <button
+                              type="button"
+                              class="btn btn-primary btn-small"
+                              onClick={() => {
+                                setError(null);
+                                setPending({ verb: "execute", action: a });
+                              }}
+                            >
+                              Execute
+                            </button>
+                          ) : (
+                            <button
+                              type="button"
+                              class="btn btn-small"
+                              onClick={() => {
+                                setError(null);
+                                setPending({ verb: "reverse", action: a });
+                              }}
+                            >
+                              Reverse
+                            </button>
+                          )}
+                        </span>
+                      </>
+                    ) : (
+                      <span class="muted small">not this signal's rung</span>
+                    )}
+                  </li>
+                );
+              })}
+            </ol>
+            {!a ? <p class="muted">No action was recorded for this signal.</p> : null}
+            {done ? (
+              <p class="notice" role="status">
+                {done}
+              </p>
+            ) : null}
+
+            <h3>Source events</h3>
+            {s.source_events.length === 0 ? (
+              <p class="muted">
+                {s.source_event_ids.length
+                  ? `${s.source_event_ids.join(", ")} (no longer kept)`
+                  : "None recorded."}
+              </p>
+            ) : (
+              <div class="table-wrap">
+                <table class="compact">
+                  <thead>
+                    <tr>
+                      <th scope="col">Event</th>
+                      <th scope="col">Time</th>
+                      <th scope="col">Metric</th>
+                      <th scope="col" class="num">
+                        Quantity
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {s.source_events.map((e) => (
+                      <tr key={String(e.id)}>
+                        <td class="mono small">{String(e.id)}</td>
+                        <td>{dateTime(e.time)}</td>
+                        <td>{words(String(e.metric ?? ""))}</td>
+                        <td class="num">{decimal(e.quantity, 2)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+
+            <h3>Trail (orchestration_actions)</h3>
+            {s.trail.length === 0 ? (
+              <p class="muted">No steps yet.</p>
+            ) : (
+              <div class="table-wrap">
+                <table class="compact" data-testid="trail">
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Rung</th>
+                      <th scope="col">Step</th>
+                      <th scope="col">By</th>
+                      <th scope="col">Detail</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {s.trail.map((t) => (
+                      <tr key={t.id}>
+                        <td>{dateTime(t.at)}</td>
+                        <td>{RUNG_LABELS[t.rung] ?? t.rung}</td>
+                        <td>
+                          <Badge tone={stateTone(t.rung, t.step)}>{t.step}</Badge>
+                        </td>
+                        <td class="small">{t.actor}</td>
+                        <td class="small">{detailText(t.detail)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            {trail.error ? <ErrorState error={trail.error} what="the customer's actions" /> : null}
+            {!trail.data && !trail.error && customer ? (
+              <Loading label="Loading the gate state…" />
+            ) : null}
+
+            <ConfirmDialog
+              open={pending !== null}
+              title={
+                pending
+                  ? `${pending.verb === "execute" ? "Execute" : "Reverse"} ${RUNG_LABELS[pending.action.rung] ?? pending.action.rung} for ${s.customer}?`
+                  : ""
+              }
+              confirmLabel={pending?.verb === "execute" ? "Execute" : "Reverse"}
+              danger={
+                pending?.verb === "execute" && ["THROTTLE", "BLOCK"].includes(pending.action.rung)
+              }
+              busy={busy}
+              error={error}
+              onConfirm={run}
+              onCancel={() => setPending(null)}
+            >
+              <p>{pending ? effectOf(pending.action.rung, pending.verb, s.customer) : null}</p>
+              <p class="muted">
+                The step is recorded in the orchestration_actions trail with your token's id.
+              </p>
+            </ConfirmDialog>
+          </div>
+        );
+      }}
+    </QueryView>
+  );
+}
+
+function detailText(d: Record<string, unknown>): string {
+  const parts = Object.entries(d)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
+    .slice(0, 4)
+    .map(([k, v]) => `${words(k)}: ${String(v)}`);
+  return parts.join(" · ") || "—";
+}

@@ -1,0 +1,689 @@
+#!/usr/bin/env node
+// Fills a local stack with a realistic large tenant for the read benchmarks (SPEC §10:
+// "each cockpit/margin API call under 100 ms p95 with 10,000 customers × 90 days"):
+//   10,000 customers, their subscriptions (plan changes, trials, cancels, an annual plan, a
+//   usage-only plan, a second product for some), 90 days of daily rollups (about 1.3 million
+//   rows), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
+//   hundred open signals.
+// The tenant and its catalog go through the real API (`wrangler dev`); the bulk goes straight
+// into local D1 with `wrangler d1 execute --local --file` (generated SQL, deterministic: a
+// seeded PRNG), as the benchmark allows.
+//
+//   node scripts/generate-scale-data.mjs [dir]      (default: a new temp dir; prints it)
+//   SCALE_CUSTOMERS=2000 SCALE_DAYS=90 to shrink it.
+// The keys are written to <dir>/aforo-scale.json; `npm run bench:read` reads them.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  applyMigrations,
+  ensureDevVars,
+  ROOT,
+  request,
+  STACK_ENV,
+  startWrangler,
+} from "./lib/stack.mjs";
+
+const DAY = 86_400_000;
+const NANOS = 1_000_000_000;
+const ROWS_PER_STATEMENT = 500;
+const STATEMENTS_PER_FILE = 400;
+
+/** Deterministic PRNG (mulberry32), so two runs generate the same data. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PLANS = [
+  {
+    id: "starter",
+    product: "chat-api",
+    name: "Starter",
+    period: "month",
+    flat: 49,
+    prices: { input_tokens: 0.000002, output_tokens: 0.000008 },
+    components: [
+      { type: "flat", amount: "49" },
+      { type: "included", metric: "input_tokens", quantity: 1_000_000 },
+      { type: "per_unit", metric: "input_tokens", unit_price: "0.000002" },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.000008" },
+    ],
+  },
+  {
+    id: "growth",
+    product: "chat-api",
+    name: "Growth",
+    period: "month",
+    flat: 299,
+    prices: { input_tokens: 0.0000015, output_tokens: 0.000006 },
+    components: [
+      { type: "flat", amount: "299" },
+      {
+        type: "tiered",
+        metric: "input_tokens",
+        mode: "graduated",
+        tiers: [
+          { up_to: 20_000_000, unit_price: "0.0000015" },
+          { up_to: null, unit_price: "0.000001" },
+        ],
+      },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.000006" },
+    ],
+  },
+  {
+    id: "scale-annual",
+    product: "chat-api",
+    name: "Scale (annual)",
+    period: "year",
+    flat: 24_000,
+    prices: { input_tokens: 0.000001, output_tokens: 0.000004 },
+    components: [
+      { type: "flat", amount: "24000" },
+      { type: "per_unit", metric: "input_tokens", unit_price: "0.000001" },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.000004" },
+    ],
+  },
+  {
+    id: "payg",
+    product: "chat-api",
+    name: "Pay as you go",
+    period: "month",
+    flat: 0,
+    prices: { input_tokens: 0.000003, output_tokens: 0.00001 },
+    components: [
+      { type: "per_unit", metric: "input_tokens", unit_price: "0.000003" },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.00001" },
+    ],
+  },
+  {
+    id: "agents-pro",
+    product: "agents",
+    name: "Agents Pro",
+    period: "month",
+    flat: 99,
+    prices: { agent_sessions: 0.05 },
+    components: [
+      { type: "flat", amount: "99" },
+      { type: "per_unit", metric: "agent_sessions", unit_price: "0.05" },
+    ],
+  },
+];
+
+/** Month arithmetic like domain/billing-period.ts (day clamped, time of day kept). */
+function addMonths(t, n) {
+  const d = new Date(t);
+  const total = d.getUTCMonth() + n;
+  const y = d.getUTCFullYear() + Math.floor(total / 12);
+  const m = ((total % 12) + 12) % 12;
+  const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return Date.UTC(y, m, Math.min(d.getUTCDate(), last)) + (t % DAY);
+}
+
+const PARENTS = {
+  subscriptions: ["customers"],
+  subscription_phases: ["subscriptions"],
+  subscription_status_changes: ["subscriptions"],
+  invoices: ["subscriptions"],
+  invoice_lines: ["invoices"],
+};
+
+class SqlWriter {
+  constructor(dir) {
+    this.dir = dir;
+    this.files = [];
+    this.buffer = [];
+    this.statements = 0;
+    this.pending = new Map(); // table → { columns, rows }
+  }
+  row(table, columns, values) {
+    let p = this.pending.get(table);
+    if (!p) {
+      p = { columns, rows: [] };
+      this.pending.set(table, p);
+    }
+    p.rows.push(`(${values.map(sqlValue).join(",")})`);
+    if (p.rows.length >= ROWS_PER_STATEMENT) this.flushTable(table);
+  }
+  raw(sql) {
+    this.buffer.push(sql);
+    this.bump();
+  }
+  flushTable(table) {
+    // Parents first, so every foreign key points at a row already written.
+    for (const parent of PARENTS[table] ?? []) this.flushTable(parent);
+    const p = this.pending.get(table);
+    if (!p || p.rows.length === 0) return;
+    this.buffer.push(`INSERT INTO ${table} (${p.columns.join(",")}) VALUES ${p.rows.join(",")};`);
+    p.rows = [];
+    this.bump();
+  }
+  bump() {
+    if (++this.statements >= STATEMENTS_PER_FILE) this.flushFile();
+  }
+  flushFile() {
+    if (this.buffer.length === 0) return;
+    const file = join(this.dir, `scale-${String(this.files.length).padStart(3, "0")}.sql`);
+    writeFileSync(file, `${this.buffer.join("\n")}\n`);
+    this.files.push(file);
+    this.buffer = [];
+    this.statements = 0;
+  }
+  close() {
+    for (const table of this.pending.keys()) this.flushTable(table);
+    this.flushFile();
+    return this.files;
+  }
+}
+
+function sqlValue(v) {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.round(v));
+  if (typeof v === "bigint") return v.toString();
+  return `'${String(v).replaceAll("'", "''")}'`;
+}
+
+function d1Execute(persistTo, file) {
+  const res = spawnSync(
+    join(ROOT, "node_modules", ".bin", "wrangler"),
+    ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", file],
+    {
+      cwd: ROOT,
+      env: { ...STACK_ENV, CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+    },
+  );
+  if (res.status !== 0) {
+    throw new Error(
+      `d1 execute ${file} failed:\n${(res.stdout ?? "").slice(-2000)}${(res.stderr ?? "").slice(-2000)}`,
+    );
+  }
+}
+
+/**
+ * Generates the data set into `persistTo` (fresh local state) and returns the tenant's keys.
+ * @param {{persistTo: string, customers?: number, days?: number, port?: number, quiet?: boolean}} o
+ */
+export async function generateScaleData(o) {
+  const customers = o.customers ?? Number(process.env.SCALE_CUSTOMERS ?? 10_000);
+  const days = o.days ?? Number(process.env.SCALE_DAYS ?? 90);
+  const port = o.port ?? Number(process.env.SCALE_PORT ?? 8800);
+  const log = o.quiet ? () => {} : (m) => console.log(m);
+  const { adminToken } = ensureDevVars();
+  applyMigrations(o.persistTo, true);
+
+  // 1. Tenant and catalog through the API.
+  log("generate: tenant and catalog through the API…");
+  const stack = await startWrangler({ port, persistTo: o.persistTo, quiet: true });
+  let tenant;
+  try {
+    tenant = await request(`${stack.url}/admin/tenants`, {
+      method: "POST",
+      token: adminToken,
+      body: { id: "scale", name: "Scale Co" },
+    });
+    const post = (path, body) =>
+      request(`${stack.url}${path}`, { method: "POST", token: tenant.operator_token, body });
+    await post("/api/products", { id: "chat-api", name: "Chat API" });
+    await post("/api/products/chat-api/metrics", { id: "input_tokens", unit: "token" });
+    await post("/api/products/chat-api/metrics", { id: "output_tokens", unit: "token" });
+    await post("/api/products", { id: "agents", name: "Agents" });
+    await post("/api/products/agents/metrics", {
+      id: "agent_sessions",
+      unit: "session",
+      aggregation: "count",
+    });
+    for (const p of PLANS) {
+      await post("/api/plans", {
+        id: p.id,
+        product: p.product,
+        name: p.name,
+        currency: "USD",
+        period: p.period,
+        components: p.components,
+      });
+    }
+  } finally {
+    await stack.stop();
+  }
+
+  // 2. The bulk, as SQL.
+  log(`generate: ${customers.toLocaleString("en-US")} customers × ${days} days as SQL…`);
+  const sqlDir = join(o.persistTo, "scale-sql");
+  mkdirSync(sqlDir, { recursive: true });
+  const w = new SqlWriter(sqlDir);
+  const T = tenant.tenant_id;
+  const rand = prng(42);
+  const now = Date.now();
+  const today = Math.floor(now / DAY) * DAY;
+  const firstDay = today - (days - 1) * DAY;
+  const plan = Object.fromEntries(PLANS.map((p) => [p.id, p]));
+  let rollupRows = 0;
+  let invoiceCount = 0;
+  let seq = 0;
+
+  for (let i = 0; i < customers; i++) {
+    const cid = `c${String(i).padStart(5, "0")}`;
+    const created = today - Math.floor(rand() * 400 + 5) * DAY;
+    w.row(
+      "customers",
+      ["tenant_id", "id", "name", "email", "metadata", "created_at", "updated_at"],
+      [T, cid, `Customer ${i}`, `billing+${cid}@example.com`, "{}", created, created],
+    );
+    const r = rand();
+    const chatPlan = r < 0.4 ? "starter" : r < 0.65 ? "growth" : r < 0.75 ? "scale-annual" : "payg";
+    const subs = [{ product: "chat-api", plan: chatPlan }];
+    if (rand() < 0.1) subs.push({ product: "agents", plan: "agents-pro" });
+    const size = Math.exp(rand() * 5) * 20_000; // tokens per day, lognormal-ish
+    const costFactor = 0.25 + rand() * 1.2; // some customers cost more than they pay
+    for (const [k, s] of subs.entries()) {
+      const sid = `sub_${cid}_${k}`;
+      const recent = rand() < 0.05;
+      const start = recent
+        ? today - Math.floor(rand() * 20 + 1) * DAY + Math.floor(rand() * 24) * 3_600_000
+        : created + Math.floor(rand() * 3) * DAY;
+      const trialEnd = recent ? start + 14 * DAY : null;
+      const cancelAt = today - Math.floor(rand() * 120) * DAY;
+      const canceled = !recent && rand() < 0.06 && cancelAt > start + 7 * DAY;
+      const end = canceled ? cancelAt : null;
+      // Phases: some starters upgraded to growth at some point.
+      const phases = [{ plan: s.plan, start, end, anchor: start }];
+      if (s.plan === "starter" && rand() < 0.12) {
+        const at =
+          start +
+          Math.floor((rand() * Math.max(1, (end ?? today) - start)) / DAY) * DAY +
+          3_600_000;
+        if (at > start && (end === null || at < end)) {
+          phases[0].end = at;
+          phases.push({ plan: "growth", start: at, end, anchor: start });
+        }
+      }
+      const current = phases.filter((p) => p.start <= now).at(-1) ?? phases[0];
+      // Invoices for periods closed in the last ~6 months, with dunning history.
+      let pastDueAt = null;
+      const invoiceRows = new Map(); // period start → row (a mid-period change shares it)
+      for (const ph of phases) {
+        const p = plan[ph.plan];
+        const step = p.period === "year" ? 12 : 1;
+        for (let n = 0; ; n++) {
+          const ps = addMonths(ph.anchor, n * step);
+          const pe = addMonths(ph.anchor, (n + 1) * step);
+          if (ps >= (ph.end ?? Number.POSITIVE_INFINITY) || ps >= now) break;
+          const from = Math.max(ps, ph.start);
+          const to = Math.min(pe, ph.end ?? pe);
+          const close = to;
+          if (close > now - 3_600_000 || close < now - 190 * DAY || to <= from) continue;
+          if (trialEnd !== null && to <= trialEnd) continue;
+          const share = (to - from) / (pe - ps);
+          const usage = Math.round(
+            size * 30 * share * (p.prices.input_tokens ?? 0.05 / 1000) * NANOS,
+          );
+          const total = Math.round((p.flat * share * NANOS + usage) / 10_000_000) * 10_000_000;
+          const due = close + 30 * DAY;
+          const age = now - close;
+          const x = rand();
+          let status = "paid";
+          if (x < 0.005) status = "void";
+          else if (age < 45 * DAY ? x < 0.4 : x < 0.03) status = "open";
+          const paidAt =
+            status === "paid" ? Math.min(now - 1, close + Math.floor(rand() * 25 + 1) * DAY) : null;
+          if (status === "open" && due <= now && (pastDueAt === null || due < pastDueAt))
+            pastDueAt = due;
+          const prev = invoiceRows.get(ps);
+          if (prev) {
+            prev[10] += total;
+            prev[14] += total;
+            prev[15] += usage;
+            prev[8] = close;
+            continue;
+          }
+          invoiceRows.set(ps, [
+            T,
+            `inv_${cid}_${k}_${ps}`,
+            sid,
+            cid,
+            s.product,
+            "USD",
+            ps,
+            pe,
+            close,
+            status,
+            total,
+            0,
+            0,
+            0,
+            total,
+            usage,
+            close,
+            due,
+            close + 3_600_000,
+            paidAt,
+            null,
+            status === "void" ? close + DAY : null,
+            status === "void" ? "duplicate" : null,
+            close,
+            close,
+          ]);
+        }
+      }
+      const status =
+        end !== null && end <= now
+          ? "canceled"
+          : pastDueAt !== null
+            ? "past_due"
+            : trialEnd !== null && trialEnd > now
+              ? "trialing"
+              : "active";
+      w.row(
+        "subscriptions",
+        [
+          "tenant_id",
+          "id",
+          "customer_id",
+          "plan_id",
+          "status",
+          "start_at",
+          "trial_end",
+          "anchor_at",
+          "end_at",
+          "created_at",
+          "updated_at",
+        ],
+        [T, sid, cid, current.plan, status, start, trialEnd, current.anchor, end, start, start],
+      );
+      for (const ph of phases) {
+        w.row(
+          "subscription_phases",
+          [
+            "tenant_id",
+            "subscription_id",
+            "start_at",
+            "end_at",
+            "plan_id",
+            "anchor_at",
+            "created_at",
+          ],
+          [T, sid, ph.start, ph.end, ph.plan, ph.anchor, ph.start],
+        );
+      }
+      for (const row of invoiceRows.values()) {
+        invoiceCount++;
+        w.row(
+          "invoices",
+          [
+            "tenant_id",
+            "id",
+            "subscription_id",
+            "customer_id",
+            "product_id",
+            "currency",
+            "period_start",
+            "period_end",
+            "closes_at",
+            "status",
+            "subtotal",
+            "minimum_topup",
+            "discount_total",
+            "rounding",
+            "total",
+            "usage_total",
+            "issued_at",
+            "due_at",
+            "finalized_at",
+            "paid_at",
+            "payment_reference",
+            "voided_at",
+            "void_reason",
+            "created_at",
+            "updated_at",
+          ],
+          row,
+        );
+        const flat = row[10] - row[15];
+        w.row(
+          "invoice_lines",
+          [
+            "tenant_id",
+            "invoice_id",
+            "position",
+            "plan_id",
+            "service_from",
+            "service_to",
+            "component_index",
+            "type",
+            "metric_id",
+            "quantity",
+            "amount",
+            "description",
+          ],
+          [
+            T,
+            row[1],
+            0,
+            current.plan,
+            row[6],
+            row[8],
+            0,
+            "flat",
+            null,
+            "1000000",
+            flat,
+            "Flat fee",
+          ],
+        );
+        w.row(
+          "invoice_lines",
+          [
+            "tenant_id",
+            "invoice_id",
+            "position",
+            "plan_id",
+            "service_from",
+            "service_to",
+            "component_index",
+            "type",
+            "metric_id",
+            "quantity",
+            "amount",
+            "description",
+          ],
+          [
+            T,
+            row[1],
+            1,
+            current.plan,
+            row[6],
+            row[8],
+            1,
+            "per_unit",
+            "input_tokens",
+            "0",
+            row[15],
+            "Usage",
+          ],
+        );
+      }
+      if (pastDueAt !== null && status === "past_due") {
+        w.row(
+          "subscription_status_changes",
+          ["tenant_id", "subscription_id", "at", "seq", "status", "reason", "created_at"],
+          [T, sid, pastDueAt, 1, "past_due", "invoice overdue", pastDueAt],
+        );
+      }
+      // Daily rollups while the subscription is live (free during the trial: cost, no revenue).
+      for (let d = Math.max(firstDay, Math.floor(start / DAY) * DAY); d <= today; d += DAY) {
+        if (end !== null && d >= end) break;
+        const ph = phases.filter((p) => p.start <= d + DAY - 1).at(-1) ?? phases[0];
+        const p = plan[ph.plan];
+        const weekday = new Date(d).getUTCDay();
+        const season = weekday === 0 || weekday === 6 ? 0.6 : 1;
+        const part = d === today ? (now - today) / DAY : 1;
+        const inTrial = trialEnd !== null && d < trialEnd;
+        if (s.product === "chat-api") {
+          const input = Math.round(size * season * part * (0.7 + rand() * 0.6));
+          const events = Math.max(1, Math.round(input / 1500));
+          const rev = inTrial ? 0 : Math.round(input * p.prices.input_tokens * NANOS);
+          const cost = Math.round(input * 3e-6 * costFactor * NANOS);
+          w.row(
+            "rollups_daily",
+            [
+              "tenant_id",
+              "start",
+              "customer_id",
+              "product_id",
+              "metric_id",
+              "units",
+              "revenue",
+              "cost",
+              "events",
+            ],
+            [T, d, cid, "chat-api", "input_tokens", input * 1_000_000, rev, cost, events],
+          );
+          rollupRows++;
+          if (chatPlan === "growth" || chatPlan === "scale-annual") {
+            const output = Math.round(input * 0.25);
+            w.row(
+              "rollups_daily",
+              [
+                "tenant_id",
+                "start",
+                "customer_id",
+                "product_id",
+                "metric_id",
+                "units",
+                "revenue",
+                "cost",
+                "events",
+              ],
+              [
+                T,
+                d,
+                cid,
+                "chat-api",
+                "output_tokens",
+                output * 1_000_000,
+                inTrial ? 0 : Math.round(output * p.prices.output_tokens * NANOS),
+                Math.round(output * 15e-6 * costFactor * NANOS),
+                events,
+              ],
+            );
+            rollupRows++;
+          }
+        } else {
+          const sessions = Math.round((size / 2000) * season * part * (0.5 + rand()));
+          w.row(
+            "rollups_daily",
+            [
+              "tenant_id",
+              "start",
+              "customer_id",
+              "product_id",
+              "metric_id",
+              "units",
+              "revenue",
+              "cost",
+              "events",
+            ],
+            [
+              T,
+              d,
+              cid,
+              "agents",
+              "agent_sessions",
+              sessions * 1_000_000,
+              inTrial ? 0 : Math.round(sessions * 0.05 * NANOS),
+              Math.round(sessions * 0.04 * costFactor * NANOS),
+              sessions,
+            ],
+          );
+          rollupRows++;
+        }
+      }
+    }
+    // A few hundred open signals (the at-risk slice).
+    if (rand() < 0.03) {
+      const at = today - Math.floor(rand() * 20) * DAY;
+      w.row(
+        "signals",
+        [
+          "tenant_id",
+          "id",
+          "idempotency_key",
+          "detector",
+          "customer_id",
+          "product_id",
+          "metric_id",
+          "window_start",
+          "window_end",
+          "magnitude",
+          "direction",
+          "details",
+          "source_event_ids",
+          "status",
+          "created_at",
+        ],
+        [
+          T,
+          `sig_${++seq}`,
+          `churn:${cid}:${at}`,
+          "WeeklyChurnSignalDetector",
+          cid,
+          "chat-api",
+          null,
+          at - 7 * DAY,
+          at,
+          0.6,
+          "drop",
+          "{}",
+          "[]",
+          "open",
+          at,
+        ],
+      );
+    }
+  }
+  w.raw(`UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = '${T}';`);
+  const files = w.close();
+
+  // 3. Load.
+  log(
+    `generate: loading ${rollupRows.toLocaleString("en-US")} rollup rows, ${invoiceCount.toLocaleString("en-US")} invoices (${files.length} files)…`,
+  );
+  const t0 = Date.now();
+  for (const [n, file] of files.entries()) {
+    d1Execute(o.persistTo, file);
+    if (!o.quiet && n % 10 === 9) log(`  ${n + 1}/${files.length} files`);
+  }
+  rmSync(sqlDir, { recursive: true, force: true });
+  log(`generate: loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const keys = {
+    ...tenant,
+    customers,
+    days,
+    rollup_rows: rollupRows,
+    invoices: invoiceCount,
+    generated_at: new Date(now).toISOString(),
+  };
+  writeFileSync(join(o.persistTo, "aforo-scale.json"), `${JSON.stringify(keys, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  return keys;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), "aforo-scale-"));
+  const keys = await generateScaleData({ persistTo: dir });
+  console.log(
+    `\nScale data in ${dir} (tenant '${keys.tenant_id}'); keys in ${join(dir, "aforo-scale.json")}.`,
+  );
+  console.log(`Serve it: npx wrangler dev --persist-to ${dir} --port 8800`);
+}

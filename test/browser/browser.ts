@@ -1,0 +1,72 @@
+// Debian's chromium driven by playwright-core (no downloaded browsers), with the launch flags of
+// PLATFORM.md and a fresh user-data dir per run; console errors and page errors are collected.
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+export const SCREENSHOTS = join(import.meta.dirname, "..", "..", "test-results", "screenshots");
+
+export interface Browser {
+  context: BrowserContext;
+  /** Console errors and uncaught page errors of every tracked page. */
+  errors: string[];
+  newPage: (opts?: { track?: boolean }) => Promise<Page>;
+  close: () => Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `chromium not found at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  const profile = mkdtempSync(join(tmpdir(), "aforo-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1440, height: 900 },
+    locale: "en-US",
+    timezoneId: "Europe/Madrid",
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const errors: string[] = [];
+  const track = (page: Page) => {
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`console: ${m.text()} (${m.location().url})`);
+    });
+    page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  };
+  const first = context.pages()[0];
+  if (first) await first.close();
+  return {
+    context,
+    errors,
+    newPage: async ({ track: tracked = true } = {}) => {
+      const page = await context.newPage();
+      if (tracked) track(page);
+      return page;
+    },
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

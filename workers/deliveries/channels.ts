@@ -1,0 +1,99 @@
+import { z } from "@hono/zod-openapi";
+
+// Notification channels as stored in D1 (schema/0005_deliveries.sql) and their secrets.
+// A channel's secret (webhook signing secret, Slack URL) is read only by the sender; nothing
+// that builds an API answer selects the `secret` column.
+
+export type ChannelType = "slack" | "email" | "webhook";
+
+export interface ChannelRow {
+  tenant_id: string;
+  id: string;
+  type: ChannelType;
+  name: string;
+  config: string;
+  secret: string | null;
+  link_base: string | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The shown part of a channel's configuration (never secret). */
+export const ChannelConfig = z.object({
+  /** webhook: the endpoint; slack: a redacted hint of the incoming-webhook URL. */
+  url: z.string().optional(),
+  /** email: recipient and optional sender. */
+  to: z.string().optional(),
+  from: z.string().optional(),
+});
+export type ChannelConfig = z.infer<typeof ChannelConfig>;
+
+/** Parses the stored config; a row that does not parse is treated as empty (and fails to send). */
+export function parseConfig(text: string): ChannelConfig {
+  try {
+    const parsed = ChannelConfig.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The columns API answers may read: everything but `secret`. */
+export const PUBLIC_COLUMNS =
+  "tenant_id, id, type, name, config, secret IS NOT NULL AS secret_set, link_base, enabled, created_at, updated_at";
+
+export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * URL policy for outgoing alerts (Slack and webhooks alike): https anywhere; plain http only to
+ * a loopback host, so local receivers work under `wrangler dev` and in tests while nothing
+ * leaves the machine unencrypted (alerts carry customer names and revenue figures). Credentials
+ * in the URL are refused (they would be shown back in listings).
+ */
+export function checkAlertUrl(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "not a valid URL";
+  }
+  if (url.username || url.password) return "credentials in the URL are not allowed";
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:") {
+    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith("127.")
+      ? null
+      : "use https (plain http is allowed only to a loopback address such as 127.0.0.1)";
+  }
+  return "use an https URL";
+}
+
+/** `https://hooks.slack.com/services/T0/B0/XXXX` → `https://hooks.slack.com/…/…XXXX` (shown in
+ * listings so operators can tell channels apart without the credential). */
+export function slackUrlHint(raw: string): string {
+  const url = new URL(raw);
+  const path = url.pathname + url.search;
+  const tail = path.length > 12 ? path.slice(-4) : "";
+  return `${url.origin}/…${tail ? `/…${tail}` : ""}`;
+}
+
+const base64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+
+/** A new Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */
+export function newWebhookSecret(): string {
+  return `whsec_${base64(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+/** Decodes a `whsec_…` secret to its key bytes, or null when it is not one (the Standard
+ * Webhooks convention: base64 after the prefix, 24 to 64 bytes). */
+export function webhookSecretKey(secret: string): Uint8Array | null {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!m?.[1]) return null;
+  try {
+    const bin = atob(m[1]);
+    if (bin.length < 24 || bin.length > 64) return null;
+    return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  DEFAULT_POLICY,
+  type PolicyDocument,
+  type PolicyOverrideDocument,
+  resolvePolicy,
+} from "../domain/ladder";
+
+// Loading a tenant's policy documents from D1 and resolving them for one customer
+// (defaults ← tenant ← product ← customer; domain/ladder.ts).
+
+/** The effective policy for this customer, optionally for one of its products. */
+export type PolicyResolver = (product?: string) => PolicyDocument;
+
+export const defaultPolicies: PolicyResolver = () => DEFAULT_POLICY;
+
+interface PolicyRow {
+  scope: "tenant" | "product" | "customer";
+  scope_id: string;
+  body: string;
+}
+
+export async function loadCustomerPolicies(
+  db: D1Database,
+  tenantId: string,
+  customerId: string,
+): Promise<PolicyResolver> {
+  const { results } = await db
+    .prepare(
+      `SELECT scope, scope_id, body FROM policies
+       WHERE tenant_id = ? AND (scope <> 'customer' OR scope_id = ?)`,
+    )
+    .bind(tenantId, customerId)
+    .all<PolicyRow>();
+  return resolverFrom(results);
+}
+
+export function resolverFrom(rows: PolicyRow[]): PolicyResolver {
+  let tenant: PolicyOverrideDocument | undefined;
+  let customer: PolicyOverrideDocument | undefined;
+  const products = new Map<string, PolicyOverrideDocument>();
+  for (const row of rows) {
+    const body = JSON.parse(row.body) as PolicyOverrideDocument;
+    if (row.scope === "tenant") tenant = body;
+    else if (row.scope === "customer") customer = body;
+    else products.set(row.scope_id, body);
+  }
+  const memo = new Map<string, PolicyDocument>();
+  return (product) => {
+    const key = product ?? "";
+    let doc = memo.get(key);
+    if (!doc) {
+      doc = resolvePolicy([tenant, product ? products.get(product) : undefined, customer]);
+      memo.set(key, doc);
+    }
+    return doc;
+  };
+}
+
+/** Every policy row of a tenant (the API shows them as stored). */
+export async function loadTenantPolicyRows(db: D1Database, tenantId: string) {
+  const { results } = await db
+    .prepare(
+      "SELECT scope, scope_id, body, updated_at FROM policies WHERE tenant_id = ? ORDER BY scope, scope_id",
+    )
+    .bind(tenantId)
+    .all<PolicyRow & { updated_at: number }>();
+  return results;
+}

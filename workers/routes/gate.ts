@@ -1,0 +1,154 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { actorName } from "../../durable-objects/customer-actor";
+import { createRouter } from "../app";
+import { ApiError, problemResponse, problemResponses } from "../problem";
+import { Id, jsonBody, jsonResponse } from "../schemas";
+import { tenantCatalog } from "../tenant-catalog";
+
+// The gate (SPEC §7): one RPC to the customer's actor, answered from its memory. No D1 on this
+// path: keys are cached per isolate and the actor holds the tier and the token bucket.
+export const gate = createRouter();
+
+const GateAnswer = z
+  .object({
+    allow: z.boolean(),
+    tier: z.enum(["normal", "throttled", "blocked"]),
+    limit: z
+      .number()
+      .openapi({ description: "Units per second the customer is held to (0 when blocked)" }),
+    remaining: z.number().int(),
+    retry_after_ms: z.number().int().openapi({
+      description: "-1 when waiting will not help (blocked, or units above the burst)",
+    }),
+  })
+  .openapi("GateAnswer");
+
+gate.openapi(
+  createRoute({
+    method: "post",
+    path: "/gate",
+    tags: ["gate"],
+    summary: "May this customer make this call now?",
+    description:
+      "A token bucket per customer (rate and burst from the policy's gate settings). THROTTLE holds the customer to the throttled rate; BLOCK refuses.",
+    security: [{ ingestKey: [] }],
+    request: {
+      body: jsonBody(
+        z.object({
+          customer: Id,
+          product: Id.optional(),
+          units: z.number().positive().max(1e9).default(1),
+        }),
+      ),
+    },
+    responses: { 200: jsonResponse(GateAnswer, "The decision"), ...problemResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const tenantId = c.var.tenantId;
+    const answer = await c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, body.customer)).gate({
+      tenantId,
+      customerId: body.customer,
+      units: body.units,
+      ...(body.product ? { product: body.product } : {}),
+    });
+    return c.json(answer, 200);
+  },
+);
+
+// Proxy mode: gate, forward to the product's configured origin, then meter the call as a usage
+// event of the product's proxy metric. The customer is named by the x-aforo-customer header.
+gate.openAPIRegistry.registerPath({
+  method: "get",
+  path: "/proxy/{product}/{path}",
+  tags: ["gate"],
+  summary: "Gate, forward to the product's origin, and meter the call (any method)",
+  description:
+    "Set the product's proxy_origin and proxy_metric (PATCH /api/products/:id). The caller names the customer in `x-aforo-customer`. Refused calls get 429 (throttled) or 403 (blocked) problem+json with Retry-After.",
+  security: [{ ingestKey: [] }],
+  request: { params: z.object({ product: Id, path: z.string() }) },
+  responses: { 200: { description: "The origin's response" }, ...problemResponses },
+});
+
+gate.all("/proxy/:product/*", async (c) => {
+  const tenantId = c.var.tenantId;
+  const product = c.req.param("product");
+  const customer = c.req.header("x-aforo-customer");
+  if (!customer || !Id.safeParse(customer).success) {
+    throw new ApiError("validation_failed", "Name the customer in the x-aforo-customer header", [
+      { path: "header.x-aforo-customer", message: "required; letters, digits and . _ : @ -" },
+    ]);
+  }
+  const config = await c.env.DB.prepare(
+    "SELECT proxy_origin, proxy_metric FROM products WHERE tenant_id = ? AND id = ?",
+  )
+    .bind(tenantId, product)
+    .first<{ proxy_origin: string | null; proxy_metric: string | null }>();
+  if (!config?.proxy_origin || !config.proxy_metric) {
+    throw new ApiError("not_found", `Product '${product}' has no proxy origin configured`);
+  }
+  const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customer));
+  const decision = await stub.gate({ tenantId, customerId: customer, product, units: 1 });
+  if (!decision.allow) {
+    const blocked = decision.tier === "blocked";
+    const res = problemResponse(
+      blocked ? "forbidden" : "rate_limited",
+      blocked
+        ? `Customer '${customer}' is blocked`
+        : `Customer '${customer}' is over its rate (${decision.limit}/s)`,
+    );
+    if (decision.retry_after_ms > 0)
+      res.headers.set("retry-after", String(Math.ceil(decision.retry_after_ms / 1000)));
+    return res;
+  }
+  const url = new URL(c.req.url);
+  const rest = url.pathname.split(`/v1/proxy/${product}`)[1] ?? "/";
+  // The origin may carry a base path: /v1/proxy/:product/<rest> → <origin>/<rest>.
+  const target = new URL(config.proxy_origin.replace(/\/+$/, "") + rest + url.search);
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("authorization");
+  headers.delete("x-aforo-customer");
+  const upstream = await fetch(target, {
+    method: c.req.method,
+    headers,
+    body: ["GET", "HEAD"].includes(c.req.method) ? undefined : c.req.raw.body,
+    redirect: "manual",
+  });
+  // Meter after the call, off the response path.
+  c.executionCtx.waitUntil(
+    (async () => {
+      const catalog = await tenantCatalog(c.env.DB, tenantId);
+      await stub.ingest({
+        tenantId,
+        customerId: customer,
+        catalogVersion: catalog.version,
+        rawRetentionDays: catalog.settings.raw_retention_days,
+        events: [
+          {
+            id: `proxy_${crypto.randomUUID()}`,
+            customer,
+            product,
+            metric: config.proxy_metric ?? "",
+            quantity: 1,
+            time: Date.now(),
+            source: "proxy",
+            properties: { path: rest.slice(0, 512), method: c.req.method, status: upstream.status },
+          },
+        ],
+      });
+    })().catch((err) => console.error("proxy metering failed", err)),
+  );
+  return new Response(upstream.body, upstream);
+});
+
+// Benchmark baseline (SPEC §10): a bare Worker → DO RPC round trip on the same path as the gate.
+// Exists only when AFORO_BENCH is "1" (never in wrangler.toml).
+gate.post("/bench/ping", async (c) => {
+  if (c.env.AFORO_BENCH !== "1")
+    throw new ApiError("not_found", "No route for POST /v1/bench/ping");
+  const { customer } = (await c.req.json()) as { customer: string };
+  return c.json(
+    await c.env.CUSTOMER_ACTOR.getByName(actorName(c.var.tenantId, customer)).ping(),
+    200,
+  );
+});

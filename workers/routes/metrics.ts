@@ -1,0 +1,277 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { computeCockpit, freshSnapshot, mrrByMonth, snapshotCockpit } from "../billing/cockpit";
+import { buildMargin } from "../billing/margin";
+import { problemResponses, validationError } from "../problem";
+import { iso, jsonResponse } from "../schemas";
+
+// Revenue Cockpit and MRR movements (SPEC §8; formulas in docs/metrics.md).
+export const metrics = createRouter();
+const security = [{ operatorToken: [] }];
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An instant given as an ISO date-time, a date (its UTC midnight) or a month (its 1st). */
+const Instant = z
+  .string()
+  .max(40)
+  .transform((s, ctx) => {
+    const m = MONTH.exec(s);
+    const t = m
+      ? Date.UTC(Number(m[1]), Number(m[2]) - 1, 1)
+      : DATE.test(s) || s.includes("T")
+        ? Date.parse(s)
+        : Number.NaN;
+    if (!Number.isFinite(t)) {
+      ctx.addIssue({ code: "custom", message: "an ISO date-time, YYYY-MM-DD or YYYY-MM" });
+      return z.NEVER;
+    }
+    return t;
+  })
+  .openapi({ type: "string", example: "2026-11-01T00:00:00Z" });
+
+const MoneyText = z.string().openapi({ example: "12500.00" });
+const Delta = z
+  .object({
+    current: z.union([MoneyText, z.number()]).nullable(),
+    previous: z.union([MoneyText, z.number()]).nullable(),
+    change: z.union([MoneyText, z.number()]).nullable(),
+    change_ratio: z.number().nullable(),
+    previous_at: z.string(),
+    days: z.number().int(),
+    label: z.string(),
+  })
+  .openapi("KpiDelta");
+const Point = z.object({ at: z.string(), value: z.union([MoneyText, z.number()]).nullable() });
+const Kpi = z
+  .object({ delta: Delta, series: z.array(Point) })
+  .catchall(z.unknown())
+  .openapi("Kpi");
+
+const Cockpit = z
+  .object({
+    as_of: z.string(),
+    computed_at: z.string(),
+    source: z.enum(["snapshot", "computed"]),
+    currency: z.string(),
+    excluded_currencies: z.array(z.string()),
+    comparison: z.object({ previous_at: z.string(), days: z.number(), label: z.string() }),
+    mrr: Kpi.openapi({ description: "value = committed + usage (trailing 30 days)" }),
+    arr: Kpi,
+    arpu: Kpi,
+    nrr: Kpi,
+    customer_churn: Kpi,
+    trial_conversion: Kpi,
+    active_subscriptions: Kpi,
+    outstanding_invoices: Kpi,
+    health: z.object({
+      at: z.string(),
+      slices: z.record(z.string(), z.number()),
+      total: z.number(),
+      at_risk_customers: z.number(),
+      canceled_window_days: z.number(),
+    }),
+  })
+  .openapi("Cockpit");
+
+metrics.openapi(
+  createRoute({
+    method: "get",
+    path: "/metrics/cockpit",
+    tags: ["metrics"],
+    summary: "The eight Revenue Cockpit KPIs with sparklines, deltas and the health donut",
+    description:
+      "Without `as_of`: the latest snapshot of the periodic job (every 5 minutes), or a fresh computation when the catalog or billing changed since. With `as_of` (a past instant): computed from the history. Money as decimal strings in `currency`; ratios as numbers (0.95 = 95 %).",
+    security,
+    request: {
+      query: z.object({ as_of: Instant.optional() }),
+    },
+    responses: { 200: jsonResponse(Cockpit, "The cockpit"), ...problemResponses },
+  }),
+  async (c) => {
+    const { as_of } = c.req.valid("query");
+    const db = c.env.DB;
+    const now = Date.now();
+    if (as_of !== undefined) {
+      if (as_of > now) {
+        throw validationError([
+          { path: "query.as_of", message: "as_of must not be in the future" },
+        ]);
+      }
+      const { body } = await computeCockpit(db, c.var.tenantId, as_of);
+      return c.json({ ...body, source: "computed" as const }, 200) as never;
+    }
+    const snap = await freshSnapshot(db, c.var.tenantId, now);
+    // The stored JSON is sent as is (no re-parse): splice the source in front.
+    const text = snap ? snap.body : (await snapshotCockpit(db, c.var.tenantId, now)).text;
+    const source = snap ? "snapshot" : "computed";
+    return new Response(`{"source":"${source}",${text.slice(1)}`, {
+      headers: { "content-type": "application/json" },
+    }) as never;
+  },
+);
+
+const MovementTotals = z.object({
+  new: MoneyText,
+  expansion: MoneyText,
+  contraction: MoneyText,
+  churn: MoneyText,
+  reactivation: MoneyText,
+  net: MoneyText,
+});
+
+const MrrPeriod = z
+  .object({
+    label: z.string().openapi({ example: "2026-03" }),
+    start: z.string(),
+    end: z.string(),
+    basis: z.enum(["total", "committed"]),
+    start_mrr: MoneyText,
+    end_mrr: MoneyText,
+    mrr: z.object({ total: MoneyText, committed: MoneyText, usage: MoneyText }),
+    totals: MovementTotals,
+    counts: z.record(z.string(), z.number()),
+    customers: z
+      .array(
+        z.object({
+          customer_id: z.string(),
+          type: z.string(),
+          start_mrr: MoneyText,
+          end_mrr: MoneyText,
+          change: MoneyText,
+        }),
+      )
+      .optional(),
+  })
+  .openapi("MrrPeriod");
+
+metrics.openapi(
+  createRoute({
+    method: "get",
+    path: "/metrics/mrr",
+    tags: ["metrics"],
+    summary: "MRR and its movements per month",
+    description:
+      "One period per month start m in [from, to]: MRR at the previous month start vs at m (label = m's month), with new, expansion, contraction, churn and reactivation. `basis=committed` leaves usage out (the mrr-playbook's definition). `include=customers` lists each customer that moved.",
+    security,
+    request: {
+      query: z.object({
+        from: Instant.optional().openapi({ description: "Default: 12 months before `to`" }),
+        to: Instant.optional().openapi({ description: "Default: now" }),
+        granularity: z.enum(["month"]).default("month"),
+        basis: z.enum(["total", "committed"]).default("total"),
+        include: z.enum(["customers"]).optional(),
+      }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          currency: z.string(),
+          excluded_currencies: z.array(z.string()),
+          granularity: z.literal("month"),
+          basis: z.enum(["total", "committed"]),
+          from: z.string(),
+          to: z.string(),
+          periods: z.array(MrrPeriod),
+        }),
+        "MRR movements per month",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const to = q.to ?? Date.now();
+    const d = new Date(to);
+    const from = q.from ?? Date.UTC(d.getUTCFullYear() - 1, d.getUTCMonth(), 1);
+    if (from > to)
+      throw validationError([{ path: "query.from", message: "from must not be after to" }]);
+    if (to - from > 20 * 366 * 86_400_000) {
+      throw validationError([{ path: "query.from", message: "at most 20 years at a time" }]);
+    }
+    const res = await mrrByMonth(c.env.DB, c.var.tenantId, {
+      from,
+      to,
+      basis: q.basis,
+      customers: q.include === "customers",
+    });
+    return c.json(
+      {
+        ...res,
+        granularity: "month" as const,
+        basis: q.basis,
+        from: iso(from) ?? "",
+        to: iso(to) ?? "",
+      },
+      200,
+    ) as never;
+  },
+);
+
+metrics.openapi(
+  createRoute({
+    method: "post",
+    path: "/metrics/refresh",
+    tags: ["metrics"],
+    summary: "Recompute the cockpit snapshot and the margin read models now",
+    description: "What the periodic job does every 5 minutes.",
+    security,
+    responses: {
+      200: jsonResponse(
+        z.object({ cockpit_as_of: z.string(), margin_built_at: z.string() }),
+        "Done",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const now = Date.now();
+    const { body } = await snapshotCockpit(c.env.DB, c.var.tenantId, now);
+    const built = await buildMargin(c.env.DB, c.var.tenantId, now, { force: true });
+    return c.json({ cockpit_as_of: body.as_of, margin_built_at: iso(built.built_at) ?? "" }, 200);
+  },
+);
+
+metrics.openapi(
+  createRoute({
+    method: "get",
+    path: "/metrics/snapshots",
+    tags: ["metrics"],
+    summary: "Stored cockpit snapshots (headline MRR), newest first",
+    description:
+      "Every snapshot of the last two days, then the last one of each UTC day. Fetch one in full with GET /api/metrics/cockpit?as_of=<its as_of> (recomputed from history).",
+    security,
+    request: {
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          data: z.array(z.object({ as_of: z.string(), computed_at: z.string(), mrr: MoneyText })),
+        }),
+        "Snapshots",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { limit } = c.req.valid("query");
+    const { results } = await c.env.DB.prepare(
+      `SELECT as_of, computed_at, mrr FROM cockpit_snapshots WHERE tenant_id = ?
+       ORDER BY as_of DESC LIMIT ?`,
+    )
+      .bind(c.var.tenantId, limit)
+      .all<{ as_of: number; computed_at: number; mrr: string }>();
+    return c.json(
+      {
+        data: results.map((r) => ({
+          as_of: iso(r.as_of) ?? "",
+          computed_at: iso(r.computed_at) ?? "",
+          mrr: r.mrr,
+        })),
+      },
+      200,
+    );
+  },
+);
