@@ -110,6 +110,8 @@ try {
   await latency("/v1/bench/ping", key, 4, 500);
 
   const lat = await latency("/v1/gate", key, 4, LATENCY_REQUESTS);
+  const floor = await latency("/v1/bench/ping", key, 4, LATENCY_REQUESTS);
+  const single = await latency("/v1/gate", key, 1, 1000);
   const gateRates = [];
   const pingRates = [];
   for (let r = 0; r < 2; r++) {
@@ -123,6 +125,8 @@ try {
   console.log(`
 Gate benchmark — ${CUSTOMERS} customers, loopback, load generator on the same machine
   latency at 4 connections (${fmt(LATENCY_REQUESTS)} requests):  p50 ${lat.p50.toFixed(2)} ms   p99 ${lat.p99.toFixed(2)} ms   (target p99 < 5 ms)
+    same, bare Worker → DO RPC:                p50 ${floor.p50.toFixed(2)} ms   p99 ${floor.p99.toFixed(2)} ms
+    gate at 1 connection:                      p50 ${single.p50.toFixed(2)} ms   p99 ${single.p99.toFixed(2)} ms
   throughput at 50 connections:  gate ${fmt(gateRate)} req/s [${gateRates.map(fmt).join(", ")}]
                                   bare Worker → DO RPC ${fmt(pingRate)} req/s [${pingRates.map(fmt).join(", ")}]
   ratio:                          ${(gateRate / pingRate).toFixed(2)}   (target ≥ 0.80)
