@@ -78,9 +78,5 @@ export const formatMoney = (nanos: bigint, minDecimals = 2): string =>
   formatScaled(nanos, MONEY_SCALE, minDecimals);
 export const formatQuantity = (micros: bigint): string => formatScaled(micros, QUANTITY_SCALE);
 
-/** Lossy conversion for charts and detectors, never for sums that end on an invoice. */
-export const nanosToNumber = (nanos: bigint): number => Number(nanos) / 1e9;
-export const microsToNumber = (micros: bigint): number => Number(micros) / 1e6;
-
 export const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 export const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);

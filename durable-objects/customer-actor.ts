@@ -171,10 +171,6 @@ export class CustomerActor extends DurableObject<Env> {
     });
   }
 
-  async schemaVersion(): Promise<number> {
-    return this.ctx.storage.kv.get<number>("schema_version") ?? 0;
-  }
-
   // ---------------------------------------------------------------------------------------
   // Ingest
 

@@ -60,10 +60,6 @@ export class LiveHub extends DurableObject<Env> {
     return stream;
   }
 
-  async subscriberCount(): Promise<number> {
-    return this.subscribers.size;
-  }
-
   private send(sub: Subscriber, text: string) {
     try {
       sub.controller.enqueue(encoder.encode(text));

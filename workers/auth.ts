@@ -48,15 +48,6 @@ export async function issueKey(kind: KeyKind): Promise<IssuedKey> {
   };
 }
 
-export async function insertKey(db: D1Database, tenantId: string, key: IssuedKey, name?: string) {
-  await db
-    .prepare(
-      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(key.id, tenantId, key.kind, key.secretHash, name ?? null, Date.now())
-    .run();
-}
-
 interface KeyRecord {
   tenantId: string;
   kind: KeyKind;

@@ -1,7 +1,6 @@
 // Periodic work, per tenant. Called by each tenant's TenantClock alarm (every 5 minutes) and
 // idempotent, so a cron poke, a retried alarm or a manual run changes nothing twice.
 
-import { settleSubscriptions } from "./billing/history";
 import { runBillingJobs } from "./billing/jobs";
 import { requeueStalledDeliveries } from "./deliveries";
 
@@ -10,12 +9,6 @@ export async function runTenantJobs(env: Env, tenantId: string, now: number): Pr
   await runBillingJobs(env, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.
   await requeueStalledDeliveries(env, now, tenantId);
-}
-
-/** Persists what time alone decides: a trial that ended, an end date passed, a scheduled status
- * or plan change that took effect (from the subscription history, workers/billing/history.ts). */
-export async function settleSubscriptionStatuses(db: D1Database, tenantId: string, now: number) {
-  await settleSubscriptions(db, tenantId, now);
 }
 
 /** The cron trigger: make sure every tenant's clock is ticking. */
