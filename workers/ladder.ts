@@ -1,6 +1,7 @@
 import type { Signal } from "../domain/detectors";
 import { type GateTier, type Rung, rungFor, tierFor } from "../domain/ladder";
 import { actorName } from "../durable-objects/customer-actor";
+import { recordStatusChange } from "./billing/status";
 import { loadCustomerPolicies } from "./policies";
 import { ApiError, notFound } from "./problem";
 
@@ -258,7 +259,10 @@ async function applyEffect(
         }),
       };
     case "BLOCK": {
+      // Suspension goes into the subscription history (the cockpit reads it from there);
+      // reversing restores the standing each subscription had before.
       const now = Date.now();
+      const reason = `ladder:BLOCK ${action.signal_id}`;
       if (on) {
         const { results } = await db
           .prepare(
@@ -266,17 +270,8 @@ async function applyEffect(
           )
           .bind(tenantId, action.customer_id)
           .all<{ id: string; status: string }>();
-        if (results.length > 0) {
-          await db.batch(
-            results.map((r) =>
-              db
-                .prepare(
-                  "UPDATE subscriptions SET status = 'suspended', updated_at = ? WHERE tenant_id = ? AND id = ?",
-                )
-                .bind(now, tenantId, r.id),
-            ),
-          );
-        }
+        for (const r of results)
+          await recordStatusChange(db, tenantId, r.id, "suspended", now, reason);
         const tier = await syncGate(env, tenantId, action.customer_id, {
           id: action.id,
           rung: action.rung,
@@ -290,16 +285,9 @@ async function applyEffect(
       }
       const suspended =
         (previous.suspended as { id: string; previous_status: string }[] | undefined) ?? [];
-      if (suspended.length > 0) {
-        await db.batch(
-          suspended.map((r) =>
-            db
-              .prepare(
-                "UPDATE subscriptions SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND status = 'suspended'",
-              )
-              .bind(r.previous_status, now, tenantId, r.id),
-          ),
-        );
+      for (const r of suspended) {
+        const standing = r.previous_status === "past_due" ? "past_due" : "active";
+        await recordStatusChange(db, tenantId, r.id, standing, now, `${reason} reversed`);
       }
       const tier = await syncGate(env, tenantId, action.customer_id, {
         id: action.id,

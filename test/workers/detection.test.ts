@@ -175,6 +175,13 @@ describe("the ladder", () => {
     expect((await gate()).body).toMatchObject({ allow: false, tier: "blocked", limit: 0 });
     const subs = await call("GET", "/api/subscriptions?customer=acme", op());
     expect(subs.body.data[0].status).toBe("suspended");
+    // The suspension is in the subscription's history, where the cockpit reads it.
+    const history = await call(
+      "GET",
+      `/api/subscriptions/${subs.body.data[0].id}?include=history`,
+      op(),
+    );
+    expect(JSON.stringify(history.body)).toContain("ladder:BLOCK");
     expectProblem(
       await call("POST", `/api/actions/${l3.action.id}/execute`, op()),
       409,
