@@ -140,6 +140,8 @@ export class CustomerActor extends DurableObject<Env> {
     loadedAt: number;
   } | null = null;
   private bucket: TokenBucket | null = null;
+  /** Month start → product → revenue and COGS (currency units) of the months detection read. */
+  private readonly monthTotals = new Map<number, Map<string, { revenue: number; cost: number }>>();
   /** The gate tier, mirrored from storage so the gate path reads no storage at all. */
   private tier: GateTier | null = null;
   /** Mirrors the timers table, so the hot path never queries it. */
@@ -198,6 +200,7 @@ export class CustomerActor extends DurableObject<Env> {
     } catch (err) {
       // The transaction rolled back; the in-memory ledger may be ahead of storage.
       this.ledger.clear();
+      this.monthTotals.clear();
       throw err;
     }
   }
@@ -347,10 +350,22 @@ export class CustomerActor extends DurableObject<Env> {
     this.insertEvents(rows);
     this.writeLedger(dirty);
     this.writeDeltas([...deltas.values()]);
+    this.addToMonthTotals(deltas.values());
     summary.pacing = this.pacingUpdates(terms, paced);
     const signals = this.detection(req.customerId, terms, policies).afterBatch(summary);
     const stored = this.storeSignals(signals, now);
     return { accepted: fresh.length, duplicates, signals: stored, ...(rated ? { rated } : {}) };
+  }
+
+  private addToMonthTotals(deltas: Iterable<Delta>) {
+    for (const d of deltas) {
+      const month = this.monthTotals.get(monthStart(d.hour));
+      if (!month) continue; // not read yet: the first read includes this batch from the buckets
+      const t = month.get(d.product) ?? { revenue: 0, cost: 0 };
+      t.revenue += Number(d.revenue) / 1e9;
+      t.cost += Number(d.cost) / 1e9;
+      month.set(d.product, t);
+    }
   }
 
   /** Period-to-date usage of every metric with an included quota that this batch touched. */
@@ -447,15 +462,25 @@ export class CustomerActor extends DurableObject<Env> {
           to,
         )
         .toArray(),
-    totals: (from, to) =>
-      this.sql
-        .exec<{ product: string; revenue: number; cost: number }>(
+    // Calendar-month totals, read from the daily buckets once and then kept up to date in memory
+    // by each batch (see addToMonthTotals), so MarginGuard costs no query per batch.
+    totals: (from, to) => {
+      let month = this.monthTotals.get(from);
+      if (!month) {
+        month = new Map();
+        for (const r of this.sql.exec<{ product: string; revenue: number; cost: number }>(
           `SELECT product, SUM(revenue) / 1e9 AS revenue, SUM(cost) / 1e9 AS cost FROM buckets
            WHERE granularity = 'd' AND start >= ? AND start < ? GROUP BY product`,
           from,
           to,
-        )
-        .toArray(),
+        )) {
+          month.set(r.product, { revenue: r.revenue, cost: r.cost });
+        }
+        if (this.monthTotals.size >= 4) this.monthTotals.clear();
+        this.monthTotals.set(from, month);
+      }
+      return [...month].map(([product, t]) => ({ product, revenue: t.revenue, cost: t.cost }));
+    },
     largestEvents: (from, to, limit, product, metric) =>
       this.sql
         .exec<{ id: string }>(

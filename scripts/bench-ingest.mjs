@@ -11,7 +11,7 @@ import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/st
 const PORT = Number(process.env.BENCH_PORT ?? 8791);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 25); // per client per round
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100);
 const BATCH_SIZE = 1000;
 
