@@ -140,6 +140,7 @@ export class CustomerActor extends DurableObject<Env> {
     loadedAt: number;
   } | null = null;
   private bucket: TokenBucket | null = null;
+  private who: { tenantId: string; customerId: string } | null = null;
   /** Month start → product → revenue and COGS (currency units) of the months detection read. */
   private readonly monthTotals = new Map<number, Map<string, { revenue: number; cost: number }>>();
   /** The gate tier, mirrored from storage so the gate path reads no storage at all. */
@@ -602,10 +603,7 @@ export class CustomerActor extends DurableObject<Env> {
 
   private rememberIdentity(req: IngestRequest) {
     const kv = this.ctx.storage.kv;
-    if (kv.get("tenant_id") === undefined) {
-      kv.put("tenant_id", req.tenantId);
-      kv.put("customer_id", req.customerId);
-    }
+    this.bind(req.tenantId, req.customerId);
     if (kv.get("raw_retention_days") !== req.rawRetentionDays) {
       kv.put("raw_retention_days", req.rawRetentionDays);
     }
@@ -747,9 +745,8 @@ export class CustomerActor extends DurableObject<Env> {
   /** Sends unsent outbox rows to the events queue with stable batch ids and marks them sent;
    * reconcileOutbox deletes them once D1 has applied them. */
   private async flushOutbox() {
-    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
-    const customerId = this.ctx.storage.kv.get<string>("customer_id");
-    if (!tenantId || !customerId) return;
+    const who = this.identity();
+    if (!who) return;
     this.sealPendingDeltas();
     for (;;) {
       const rows = this.sql
@@ -766,9 +763,9 @@ export class CustomerActor extends DurableObject<Env> {
         const content = JSON.parse(row.body) as { deltas?: RollupDelta[]; signals?: Signal[] };
         messages.push({
           body: {
-            batch_id: `${actorName(tenantId, customerId)}:${row.seq}`,
-            tenant_id: tenantId,
-            customer_id: customerId,
+            batch_id: `${actorName(who.tenantId, who.customerId)}:${row.seq}`,
+            tenant_id: who.tenantId,
+            customer_id: who.customerId,
             deltas: content.deltas ?? [],
             ...(content.signals ? { signals: content.signals } : {}),
           },
@@ -795,16 +792,15 @@ export class CustomerActor extends DurableObject<Env> {
    * (lost in a queue, e.g. by a restart of the local stack). The consumer skips a batch it has
    * already applied, so a second send can never count twice. */
   private async reconcileOutbox(now: number) {
-    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
-    const customerId = this.ctx.storage.kv.get<string>("customer_id");
-    if (!tenantId || !customerId) return;
+    const who = this.identity();
+    if (!who) return;
     const sent = this.sql
       .exec<{ seq: number; sent_at: number }>(
         "SELECT seq, sent_at FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq LIMIT 500",
       )
       .toArray();
     if (sent.length === 0) return;
-    const prefix = `${actorName(tenantId, customerId)}:`;
+    const prefix = `${actorName(who.tenantId, who.customerId)}:`;
     const { results } = await this.env.DB.prepare(
       "SELECT batch_id FROM applied_batches WHERE batch_id IN (SELECT value FROM json_each(?))",
     )
@@ -884,14 +880,13 @@ export class CustomerActor extends DurableObject<Env> {
   /** Closes every hour and day of this customer that ends at or before `asOf` (replay,
    * backfill, silence). Returns how many new signals that produced. */
   async closeThrough(asOf: number, catalogVersion = 0): Promise<number> {
-    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
-    const customerId = this.ctx.storage.kv.get<string>("customer_id");
-    if (!tenantId || !customerId) return 0;
-    const terms = await this.loadTerms({ tenantId, customerId, catalogVersion });
+    const who = this.identity();
+    if (!who) return 0;
+    const terms = await this.loadTerms({ ...who, catalogVersion });
     const now = Date.now();
     const stored = this.ctx.storage.transactionSync(() =>
       this.storeSignals(
-        this.detection(customerId, terms.value, terms.policies).closeThrough(asOf),
+        this.detection(who.customerId, terms.value, terms.policies).closeThrough(asOf),
         now,
       ),
     );
@@ -931,21 +926,15 @@ export class CustomerActor extends DurableObject<Env> {
   }
 
   private async gatePolicy(): Promise<PolicyDocument["gate"]> {
-    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
-    const customerId = this.ctx.storage.kv.get<string>("customer_id");
-    if (!this.terms && tenantId && customerId) {
-      await this.loadTerms({ tenantId, customerId, catalogVersion: 0 });
-    } else if (
-      this.terms &&
-      Date.now() - this.terms.loadedAt > POLICY_TTL_MS &&
-      tenantId &&
-      customerId
-    ) {
+    const who = this.identity();
+    if (!this.terms && who) {
+      await this.loadTerms({ ...who, catalogVersion: 0 });
+    } else if (this.terms && who && Date.now() - this.terms.loadedAt > POLICY_TTL_MS) {
       // Refresh in the background; the gate never waits on D1 after the first call.
       const stale = this.terms;
       this.terms = { ...stale, loadedAt: Date.now() };
       this.ctx.waitUntil(
-        loadCustomerPolicies(this.env.DB, tenantId, customerId).then((policies) => {
+        loadCustomerPolicies(this.env.DB, who.tenantId, who.customerId).then((policies) => {
           if (this.terms) this.terms = { ...this.terms, policies };
         }),
       );
@@ -955,11 +944,24 @@ export class CustomerActor extends DurableObject<Env> {
 
   /** Binds this actor to its tenant and customer (the gate may be the first to reach it). */
   async identify(tenantId: string, customerId: string): Promise<void> {
-    const kv = this.ctx.storage.kv;
-    if (kv.get("tenant_id") === undefined) {
-      kv.put("tenant_id", tenantId);
-      kv.put("customer_id", customerId);
-    }
+    this.bind(tenantId, customerId);
+  }
+
+  private bind(tenantId: string, customerId: string) {
+    if (this.identity() !== null) return;
+    this.ctx.storage.kv.put("tenant_id", tenantId);
+    this.ctx.storage.kv.put("customer_id", customerId);
+    this.who = { tenantId, customerId };
+  }
+
+  /** The tenant and customer this actor belongs to, once any call has told it. */
+  private identity(): { tenantId: string; customerId: string } | null {
+    if (this.who) return this.who;
+    const tenantId = this.ctx.storage.kv.get<string>("tenant_id");
+    const customerId = this.ctx.storage.kv.get<string>("customer_id");
+    if (tenantId === undefined || customerId === undefined) return null;
+    this.who = { tenantId, customerId };
+    return this.who;
   }
 
   private applyRetention(now: number) {

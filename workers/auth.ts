@@ -16,7 +16,7 @@ export interface IssuedKey {
   secretHash: string;
 }
 
-const toHex = (bytes: ArrayBuffer | Uint8Array) =>
+export const toHex = (bytes: ArrayBuffer | Uint8Array) =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
 const base64url = (bytes: Uint8Array) =>

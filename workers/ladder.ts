@@ -1,9 +1,11 @@
 import type { Signal } from "../domain/detectors";
 import { type GateTier, type Rung, rungFor, tierFor } from "../domain/ladder";
 import { actorName } from "../durable-objects/customer-actor";
+import { toHex } from "./auth";
 import { recordStatusChange } from "./billing/status";
 import { loadCustomerPolicies } from "./policies";
 import { ApiError, notFound } from "./problem";
+import { bumpCatalogVersion } from "./tenant-catalog";
 
 // The action ladder (SPEC §6): each new signal gets one action at its rung, queued or executed
 // by policy; operators execute and reverse by hand. Every step lands in orchestration_actions.
@@ -17,10 +19,7 @@ export async function hashId(prefix: string, ...parts: string[]): Promise<string
     "SHA-256",
     new TextEncoder().encode(parts.join("\u0000")),
   );
-  const hex = Array.from(new Uint8Array(digest).slice(0, 12), (b) =>
-    b.toString(16).padStart(2, "0"),
-  ).join("");
-  return `${prefix}_${hex}`;
+  return `${prefix}_${toHex(new Uint8Array(digest).slice(0, 12))}`;
 }
 
 export const signalId = (tenantId: string, idempotencyKey: string) =>
@@ -226,12 +225,7 @@ async function syncGate(
   return tier;
 }
 
-async function bumpCatalog(db: D1Database, tenantId: string) {
-  await db
-    .prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
-    .bind(tenantId)
-    .run();
-}
+const bumpCatalog = (db: D1Database, tenantId: string) => bumpCatalogVersion(db, tenantId).run();
 
 async function applyEffect(
   env: Env,

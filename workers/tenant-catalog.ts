@@ -38,13 +38,17 @@ export async function tenantCatalog(db: D1Database, tenantId: string): Promise<T
   return catalog;
 }
 
+/** The statement that marks the tenant's catalog as changed (edge and actors reload it). */
+export const bumpCatalogVersion = (db: D1Database, tenantId: string) =>
+  db
+    .prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
+    .bind(tenantId);
+
 /** After a successful write to the catalog, bump the tenant's catalog version so the edge and
  * the customer actors reload what they cached. */
 export const bumpCatalogOnWrite: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.res.status < 300) {
-    await c.env.DB.prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
-      .bind(c.var.tenantId)
-      .run();
+    await bumpCatalogVersion(c.env.DB, c.var.tenantId).run();
   }
 };

@@ -14,7 +14,7 @@ import { executeAction, reverseAction } from "../ladder";
 import { loadCustomerPolicies, loadTenantPolicyRows, type PolicyResolver } from "../policies";
 import { conflictResponse, notFound, problemResponses, validationError } from "../problem";
 import { decodeCursor, encodeCursor, Id, iso, jsonBody, jsonResponse, Timestamp } from "../schemas";
-import { tenantCatalog } from "../tenant-catalog";
+import { bumpCatalogVersion, tenantCatalog } from "../tenant-catalog";
 
 // Sense, then respond (SPEC §5–§6): signals, the action ladder and its trail, policies, and
 // closing hours/days on demand for replay and backfill.
@@ -525,9 +525,7 @@ detection.openapi(
           Date.now(),
         ),
       // Actors reload their policies with the catalog.
-      db
-        .prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
-        .bind(tenantId),
+      bumpCatalogVersion(db, tenantId),
     ]);
     const applied = await runNewlyAutomatic(c.env, tenantId, scope, id, `operator:${c.var.keyId}`);
     const view = await policyView(
