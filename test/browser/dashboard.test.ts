@@ -272,6 +272,21 @@ describe("dashboard", () => {
     await dialog.getByRole("button", { name: "Reverse" }).click();
     await rung.getByTestId("action-state").filter({ hasText: "reversed" }).waitFor();
     expect(await gate(target.customer)).toMatchObject({ tier: "normal" });
+
+    // Resolve with a note, then reopen: the status and who/when/why follow on screen and in the API.
+    await panel.getByRole("button", { name: "Resolve…" }).click();
+    await dialog.getByLabel("Note (optional)").fill("Plan upgrade agreed on the call");
+    await dialog.getByRole("button", { name: "Resolve" }).click();
+    await panel.getByTestId("signal-status").filter({ hasText: "resolved" }).waitFor();
+    expect(await panel.getByTestId("resolution").textContent()).toContain(
+      "Plan upgrade agreed on the call",
+    );
+    expect((await api(`/api/signals/${target.id}`)).resolution.note).toBe(
+      "Plan upgrade agreed on the call",
+    );
+    await panel.getByRole("button", { name: "Reopen" }).click();
+    await panel.getByTestId("signal-status").filter({ hasText: "open" }).waitFor();
+    expect((await api(`/api/signals/${target.id}`)).status).toBe("open");
   });
 
   it("Live Ingestion: an event sent now appears within 2 s; rejections show reasons; pause holds rows", async () => {

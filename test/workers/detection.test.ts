@@ -154,6 +154,61 @@ describe("signals", () => {
     );
     expectProblem(await call("GET", "/api/signals?sort=sideways", op()), 400, "validation_failed");
   });
+  it("an operator resolves a signal with a note and can reopen it; neither touches its action", async () => {
+    await send([costly()]);
+    await signalsInD1(6);
+    const [first, second] = (await call("GET", "/api/signals?limit=2", op())).body.data;
+    const resolved = await call("POST", `/api/signals/${first.id}/resolve`, {
+      ...op(),
+      body: { note: "  Talked to acme: a one-off backfill  " },
+    });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({
+      id: first.id,
+      status: "resolved",
+      resolution: {
+        by: expect.stringMatching(/^operator:[0-9a-f]{16}$/),
+        note: "Talked to acme: a one-off backfill",
+      },
+      action: { id: first.action.id, state: first.action.state },
+    });
+    expect(Date.parse(resolved.body.resolution.at)).toBeGreaterThan(Date.now() - 60_000);
+    // No body at all is fine too.
+    expect((await call("POST", `/api/signals/${second.id}/resolve`, op())).body).toMatchObject({
+      status: "resolved",
+      resolution: { note: null },
+    });
+    const open = await call("GET", "/api/signals?status=open", op());
+    expect(open.body.data.map((s: { id: string }) => s.id)).not.toContain(first.id);
+    expect(open.body.data).toHaveLength(4);
+    expect((await call("GET", "/api/signals?status=resolved", op())).body.data).toHaveLength(2);
+
+    expectProblem(await call("POST", `/api/signals/${first.id}/resolve`, op()), 409, "conflict");
+    const reopened = await call("POST", `/api/signals/${first.id}/reopen`, op());
+    expect(reopened.body).toMatchObject({ status: "open", resolution: null });
+    expectProblem(await call("POST", `/api/signals/${first.id}/reopen`, op()), 409, "conflict");
+
+    expectProblem(
+      await call("POST", `/api/signals/${first.id}/resolve`, {
+        ...op(),
+        body: { note: "x".repeat(501) },
+      }),
+      400,
+      "validation_failed",
+    );
+    expectProblem(
+      await call("POST", `/api/signals/${first.id}/resolve`, { ...op(), body: { note: 5 } }),
+      400,
+      "validation_failed",
+    );
+    const other = await createTenant("Other");
+    expectProblem(
+      await call("POST", `/api/signals/${first.id}/resolve`, { token: other.operator_token }),
+      404,
+      "not_found",
+    );
+    expectProblem(await call("POST", "/api/signals/nope/resolve", op()), 404, "not_found");
+  });
 });
 
 describe("the ladder", () => {

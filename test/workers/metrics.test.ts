@@ -267,6 +267,12 @@ describe("health donut", () => {
     expect(c.active_subscriptions).toMatchObject({ value: 2, suspended: 1 });
     // Before the suspension it was active.
     expect((await cockpit("2025-01-20T00:00:00Z")).health.slices.suspended).toBe(0);
+    // Resolved now: no longer at risk from now on, still at risk on 1 March.
+    await ok(a.post("/api/signals/sig_1/resolve", { note: "spoke to them" }));
+    await new Promise((r) => setTimeout(r, 5));
+    const now = new Date().toISOString();
+    expect((await cockpit(now)).health).toMatchObject({ at_risk_customers: 0 });
+    expect((await cockpit("2025-03-01T00:00:00Z")).health.at_risk_customers).toBe(1);
   });
 });
 

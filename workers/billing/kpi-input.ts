@@ -14,8 +14,8 @@ import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./history"
 import { loadTenantPlans, type TenantPlan, tolerateMissingTable } from "./plans";
 
 // Loads the KPI engine's input (domain/kpi/types.ts KpiInput) for one tenant from D1: the
-// subscription history, daily usage revenue from rollups_daily, invoices, open signals and the
-// ladder's coupons as recurring discounts. One reporting currency: the one most subscriptions
+// subscription history, daily usage revenue from rollups_daily, invoices, signals (open, or
+// resolved and when) and the ladder's coupons as recurring discounts. One reporting currency: the one most subscriptions
 // bill in (subscriptions and invoices in another currency are left out and listed).
 
 export interface LoadedKpiInput {
@@ -83,14 +83,15 @@ export async function loadKpiInput(db: D1Database, tenantId: string): Promise<Lo
         )
         .bind(tenantId),
     ]),
-    // Detection's signals table (schema/0004); at-risk needs only the open ones.
+    // Detection's signals table (schema/0004, 0008): open ones, and resolved ones with when, so
+    // at-risk can be told for any past date.
     tolerateMissingTable(() =>
       db
         .prepare(
-          "SELECT customer_id, window_end FROM signals WHERE tenant_id = ? AND status = 'open'",
+          "SELECT customer_id, window_end, resolved_at FROM signals WHERE tenant_id = ? AND (status = 'open' OR resolved_at IS NOT NULL)",
         )
         .bind(tenantId)
-        .all<{ customer_id: string; window_end: number }>(),
+        .all<{ customer_id: string; window_end: number; resolved_at: number | null }>(),
     ),
     tolerateMissingTable(() =>
       db
@@ -190,10 +191,10 @@ export async function loadKpiInput(db: D1Database, tenantId: string): Promise<Lo
     });
   }
 
-  const openSignals: CustomerSignal[] = (signals?.results ?? []).map((s) => ({
+  const customerSignals: CustomerSignal[] = (signals?.results ?? []).map((s) => ({
     customer_id: s.customer_id,
     opened_at: s.window_end,
-    resolved_at: null,
+    resolved_at: s.resolved_at,
   }));
 
   return {
@@ -204,7 +205,7 @@ export async function loadKpiInput(db: D1Database, tenantId: string): Promise<Lo
         (usageRes?.results ?? []) as { customer_id: string; days: string }[],
       ),
       invoices,
-      signals: openSignals,
+      signals: customerSignals,
     },
     currency,
     excluded_currencies: ranked.slice(1).map(([c]) => c),

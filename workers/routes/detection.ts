@@ -12,7 +12,13 @@ import { actorName, type StoredEvent } from "../../durable-objects/customer-acto
 import { createRouter } from "../app";
 import { executeAction, reverseAction } from "../ladder";
 import { loadCustomerPolicies, loadTenantPolicyRows, type PolicyResolver } from "../policies";
-import { conflictResponse, notFound, problemResponses, validationError } from "../problem";
+import {
+  ApiError,
+  conflictResponse,
+  notFound,
+  problemResponses,
+  validationError,
+} from "../problem";
 import { decodeCursor, encodeCursor, Id, iso, jsonBody, jsonResponse, Timestamp } from "../schemas";
 import { bumpCatalogVersion, tenantCatalog } from "../tenant-catalog";
 
@@ -67,6 +73,10 @@ const SignalSchema = z
     source_event_ids: z.array(z.string()),
     status: z.enum(["open", "resolved"]),
     created_at: z.string(),
+    resolution: z
+      .object({ at: z.string(), by: z.string(), note: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Who closed the signal, when and why; null while it is open" }),
     action: Action.nullable(),
   })
   .openapi("Signal");
@@ -86,6 +96,9 @@ interface SignalRow {
   source_event_ids: string;
   status: "open" | "resolved";
   created_at: number;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  resolution_note: string | null;
   a_id: string | null;
   a_rung: string | null;
   a_state: string | null;
@@ -112,6 +125,10 @@ const toSignal = (r: SignalRow) => ({
   source_event_ids: JSON.parse(r.source_event_ids) as string[],
   status: r.status,
   created_at: iso(r.created_at) ?? "",
+  resolution:
+    r.status === "resolved" && r.resolved_at !== null
+      ? { at: iso(r.resolved_at) ?? "", by: r.resolved_by ?? "", note: r.resolution_note }
+      : null,
   action: r.a_id
     ? {
         id: r.a_id,
@@ -263,6 +280,85 @@ detection.openapi(
       },
       200,
     );
+  },
+);
+
+const ResolveBody = z
+  .object({ note: z.string().trim().min(1).max(500).optional() })
+  .openapi("SignalResolution");
+
+const signalStatusRoute = (verb: "resolve" | "reopen") => ({
+  method: "post" as const,
+  path: `/signals/{id}/${verb}`,
+  tags: ["detection"],
+  summary:
+    verb === "resolve"
+      ? "Close a signal that has been dealt with (optionally with a note)"
+      : "Open a resolved signal again",
+  security,
+  responses: {
+    200: jsonResponse(SignalSchema, "The signal after this step"),
+    ...problemResponses,
+    ...conflictResponse,
+  },
+});
+
+/** Moves a signal open → resolved or back; 409 when it is not in the state the step starts from. */
+async function setSignalStatus(
+  env: Env,
+  tenantId: string,
+  id: string,
+  resolution: { by: string; note: string | null } | null,
+) {
+  const changed = await (resolution
+    ? env.DB.prepare(
+        "UPDATE signals SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution_note = ? WHERE tenant_id = ? AND id = ? AND status = 'open'",
+      ).bind(Date.now(), resolution.by, resolution.note, tenantId, id)
+    : env.DB.prepare(
+        "UPDATE signals SET status = 'open', resolved_at = NULL, resolved_by = NULL, resolution_note = NULL WHERE tenant_id = ? AND id = ? AND status = 'resolved'",
+      ).bind(tenantId, id)
+  ).run();
+  const row = await env.DB.prepare(`${SIGNAL_SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
+    .bind(tenantId, id)
+    .first<SignalRow>();
+  if (!row) throw notFound("Signal", id);
+  if (changed.meta.changes === 0) {
+    throw new ApiError("conflict", `Signal ${id} is already ${row.status}`);
+  }
+  return toSignal(row);
+}
+
+// Resolving is the operator's judgement that a signal has been dealt with: it stops counting
+// towards at-risk customers. It changes no action: a throttle or block stays in force until it is
+// reversed.
+detection.openapi(
+  createRoute({
+    ...signalStatusRoute("resolve"),
+    request: {
+      params: z.object({ id: z.string().max(64) }),
+      // Optional: without a JSON body the validator does not run and there is no note.
+      body: { ...jsonBody(ResolveBody), required: false },
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json") as z.infer<typeof ResolveBody> | undefined;
+    const by = `operator:${c.var.keyId}`;
+    return c.json(
+      await setSignalStatus(c.env, c.var.tenantId, id, { by, note: body?.note ?? null }),
+      200,
+    );
+  },
+);
+
+detection.openapi(
+  createRoute({
+    ...signalStatusRoute("reopen"),
+    request: { params: z.object({ id: z.string().max(64) }) },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await setSignalStatus(c.env, c.var.tenantId, id, null), 200);
   },
 );
 

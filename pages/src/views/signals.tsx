@@ -55,6 +55,7 @@ export interface Signal {
   source_event_ids: string[];
   status: "open" | "resolved";
   created_at: string;
+  resolution: { at: string; by: string; note: string | null } | null;
   action: Action | null;
 }
 interface Step {
@@ -408,7 +409,33 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
   useEffect(() => {
     setDone(null);
     setPending(null);
+    setResolving(false);
   }, [props.id]);
+
+  // Resolving takes an optional note in a dialog; reopening is one click (it can be undone).
+  const [resolving, setResolving] = useState(false);
+  const [note, setNote] = useState("");
+  const setStatus = async (verb: "resolve" | "reopen") => {
+    setBusy(true);
+    setError(null);
+    try {
+      const trimmed = note.trim();
+      const body = verb === "resolve" && trimmed ? { note: trimmed } : undefined;
+      const sig = await api.post<Signal>(
+        `/api/signals/${encodeURIComponent(props.id)}/${verb}`,
+        body,
+      );
+      setDone(`The signal is now ${sig.status}.`);
+      setResolving(false);
+      setNote("");
+      detail.reload();
+      props.onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const run = async () => {
     if (!pending) return;
@@ -460,7 +487,36 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
               </div>
               <div>
                 <dt>Status</dt>
-                <dd>{s.status}</dd>
+                <dd>
+                  <span data-testid="signal-status">{s.status}</span>{" "}
+                  {s.status === "open" ? (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      onClick={() => {
+                        setError(null);
+                        setResolving(true);
+                      }}
+                    >
+                      Resolve…
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      disabled={busy}
+                      onClick={() => setStatus("reopen")}
+                    >
+                      Reopen
+                    </button>
+                  )}
+                  {s.resolution ? (
+                    <div class="muted small" data-testid="resolution">
+                      by {s.resolution.by}, {dateTime(s.resolution.at)}
+                      {s.resolution.note ? ` — ${s.resolution.note}` : ""}
+                    </div>
+                  ) : null}
+                </dd>
               </div>
               {s.metric || s.product ? (
                 <div>
@@ -629,6 +685,32 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
               <p class="muted">
                 The step is recorded in the orchestration_actions trail with your token's id.
               </p>
+            </ConfirmDialog>
+            <ConfirmDialog
+              open={resolving}
+              title={`Resolve this signal for ${s.customer}?`}
+              confirmLabel="Resolve"
+              busy={busy}
+              error={error}
+              onConfirm={() => setStatus("resolve")}
+              onCancel={() => setResolving(false)}
+            >
+              <p>
+                {s.customer} stops counting as at risk for this signal.
+                {a?.state === "executed" && (a.rung === "THROTTLE" || a.rung === "BLOCK")
+                  ? ` The ${RUNG_LABELS[a.rung] ?? a.rung} stays in force until you reverse it.`
+                  : ""}
+              </p>
+              <label class="field">
+                <span>Note (optional)</span>
+                <textarea
+                  name="note"
+                  rows={3}
+                  maxLength={500}
+                  value={note}
+                  onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
+                />
+              </label>
             </ConfirmDialog>
           </div>
         );
