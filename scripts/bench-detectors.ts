@@ -18,6 +18,7 @@ import { type ChurnState, evaluateDay, newChurnState } from "../domain/detectors
 import { checkMargin, type MarginState, newMarginState } from "../domain/detectors/margin-guard";
 import { DEFAULT_POLICIES } from "../domain/detectors/policy";
 import {
+  type AnomalyFeed,
   measureAnomalyQuality,
   measureChurnCases,
   measureMarginCases,
@@ -31,6 +32,16 @@ import {
 } from "../domain/detectors/quota-pacing";
 import { makeRng, negativeBinomial } from "../domain/detectors/synthetic";
 import { DAY_MS, HOUR_MS } from "../domain/detectors/time";
+// @ts-expect-error: a plain ESM script with JSDoc types; the part used here is typed below.
+import * as demoData from "./lib/demo-data.mjs";
+
+const { buildDemo, STORIES } = demoData as {
+  buildDemo: (o: { anchor: number }) => {
+    windowStart: number;
+    series: { customer: string; metrics: string[]; q: Float64Array[] }[];
+  };
+  STORIES: Record<string, string>;
+};
 
 const quick = process.argv.includes("--quick");
 const EVENTS_PER_HOUR = 100;
@@ -405,35 +416,114 @@ function main() {
     `max ${Math.max(...snaps.map(bytes))} B`,
   );
 
-  // 3. Anomaly quality with the shipped defaults.
+  // 3. Anomaly quality with the shipped defaults. Hour-level: every hour inside a signal's
+  // window counts as flagged; episode-level: an injected run is found if any hour is flagged.
   const seeds = quick ? [1, 2] : [1, 2, 3, 4, 5];
   const aq = measureAnomalyQuality(seeds);
   console.log(
     `\nBillableUnitAnomalyDetector quality, shipped defaults (seeds ${seeds.join(",")}: ` +
       `${aq.series} series, ${aq.hours.toLocaleString("en")} hours, 8 weeks each)`,
   );
+  console.log(
+    "  hour-level precision / recall / recall over oracle-detectable hours; episode recall " +
+      "[counts; detectable share alone / with the episode's sum]",
+  );
   const row = (label: string, s: typeof aq.overall) =>
     line(
       label,
-      `precision ${fmt(s.precision)}  recall ${fmt(s.recall)}  recall(detectable) ${fmt(
-        s.recall_detectable,
-      )}  [tp ${s.tp} fp ${s.fp} fn ${s.fn}, detectable ${fmt(s.detectable_share, 2)}]`,
+      `P ${fmt(s.precision)}  R ${fmt(s.recall)}  Rdet ${fmt(s.recall_detectable)}  ` +
+        `episodes ${fmt(s.episode_recall)} (${s.episodes_found}/${s.episodes})  ` +
+        `[tp ${s.tp} fp ${s.fp} fn ${s.fn}; det ${fmt(s.detectable_share, 2)} / ${fmt(
+          s.window_detectable_share,
+          2,
+        )}]`,
+    );
+  const signalsLine = (label: string, q: typeof aq) =>
+    line(
+      label,
+      `${q.signals} signals, ${q.false_signals} on no injected hour ` +
+        `(${fmt((q.false_signals / q.hours) * 1000, 2)} per 1,000 hours); ` +
+        `false-positive hours ${fmt((q.overall.fp / q.hours) * 1000, 2)} per 1,000`,
     );
   row("all tiers", aq.overall);
   for (const t of aq.byTier) row(`  ${t.tier} units/hour`, t.score);
+  signalsLine("  signals", aq);
   row("naive global-mean 2σ, all tiers", aq.naive);
   for (const t of aq.naiveByTier) row(`  naive, ${t.tier} units/hour`, t.score);
+  const single = measureAnomalyQuality(seeds, { ...DEFAULT_POLICIES.anomaly, max_window_hours: 1 });
+  row("single hours only (max_window_hours 1)", single.overall);
+  row("  5 units/hour", single.byTier[0]?.score ?? single.overall);
   line(
     "σ calibration on ordinary hours: P(|z| > 2), E[z²]",
     `${fmt(aq.calibration.share_abs_z_over_2)}, ${fmt(aq.calibration.mean_z2)} (honest: 0.046, 1)`,
   );
-  const noisy = measureAnomalyQuality(seeds, DEFAULT_POLICIES.anomaly, {
-    dispersion: [6, 30],
-    dayShock: [0.1, 0.2],
-  });
-  row("noisier usage (r 6-30, day shocks 10-20 %)", noisy.overall);
-  const rare = measureAnomalyQuality(seeds, DEFAULT_POLICIES.anomaly, { anomalyRate: 0.005 });
-  row("anomalies on 0.5 % of hours", rare.overall);
+  for (const c of aq.window_calibration) {
+    line(
+      `  sums of ${c.hours_in_window} ordinary hours (window σ)`,
+      `${fmt(c.share_abs_z_over_2)}, ${fmt(c.mean_z2)}`,
+    );
+  }
+  const variants: [string, Parameters<typeof measureAnomalyQuality>[2], AnomalyFeed][] = [
+    [
+      "noisier usage (r 6-30, day shocks 10-20 %)",
+      { dispersion: [6, 30], dayShock: [0.1, 0.2] },
+      "counts",
+    ],
+    ["anomalies on 0.5 % of hours", { anomalyRate: 0.005 }, "counts"],
+    ["aggregate feed (one event per hour)", {}, "aggregate"],
+    ["tokens (~1,000 units/event, CV 0.53)", {}, "tokens"],
+    ["tokens, heavy-tailed sizes (CV 1.31)", {}, "tokens_heavy"],
+  ];
+  for (const [label, workload, feed] of variants) {
+    const q = measureAnomalyQuality(seeds, DEFAULT_POLICIES.anomaly, workload, feed);
+    row(label, q.overall);
+    for (const t of q.byTier) row(`  ${t.tier} units/hour`, t.score);
+    signalsLine("  signals", q);
+  }
+
+  // 3b. The demo customers of `npm start` (scripts/lib/demo-data.mjs): ~200 customers, 90 days,
+  // each report one event carrying an hour's (or, for small customers, 2, 3 or 6 hours') units,
+  // tokens and tool calls of a handful of requests among them; 12 % carry an injected spike, the
+  // spiky-labs story three. Signals per 1,000 series-hours as shipped, and as they would be if a
+  // single event's units were taken as counts (events omitted).
+  if (!quick) {
+    const demo = buildDemo({ anchor: Date.UTC(2026, 2, 2) });
+    const stories = new Set(Object.values(STORIES));
+    for (const passEvents of [true, false]) {
+      let judged = 0;
+      let raised = 0;
+      let story = 0;
+      for (const s of demo.series) {
+        s.metrics.forEach((metric, m) => {
+          const q = s.q[m] ?? new Float64Array(0);
+          const first = q.findIndex((x) => x > 0);
+          if (first < 0) return;
+          let st = newAnomalyState();
+          for (let i = first; i < q.length; i++) {
+            const units = q[i] ?? 0;
+            const r = evaluateHour(st, {
+              customer: s.customer,
+              metric,
+              hour: demo.windowStart + i * HOUR_MS,
+              units,
+              ...(passEvents ? { events: units > 0 ? 1 : 0 } : {}),
+            });
+            st = r.state;
+            if (i - first >= 7 * 24) judged++;
+            raised += r.signals.length;
+            if (stories.has(s.customer)) story += r.signals.length;
+          }
+        });
+      }
+      line(
+        passEvents
+          ? "demo customers (npm start), one event per report"
+          : "  the same taken as plain counts (events omitted)",
+        `${raised} signals over ${judged.toLocaleString("en")} series-hours judged ` +
+          `(${fmt((raised / judged) * 1000, 2)} per 1,000; ${story} on the story customers)`,
+      );
+    }
+  }
 
   // 4. Pacing MAPE and the case checks.
   console.log("\nQuotaPacingProjectionService: end-of-period projection error (MAPE)");

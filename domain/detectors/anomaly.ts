@@ -22,20 +22,40 @@
 // - An honest 2σ fires on ~5 % of ordinary hours, so the practical-significance gates matter:
 //   a spike fires when y is ≥ k σ above expected × (1 + min_spike_pct/100) (σ taken at that
 //   edge), a drop when y is ≥ k σ below expected × (1 − min_drop_pct/100); in both cases also
-//   ≥ k σ from expected itself and ≥ min_delta_events events' worth of units away from it (units
-//   per event is learned from the caller's per-hour event counts; 1 when omitted). That is a test
-//   against "within a tolerable band", not against "exactly the baseline".
+//   ≥ k σ from expected itself and ≥ min_delta_events events' worth of units away from it. That
+//   is a test against "within a tolerable band", not against "exactly the baseline".
+// - What an "event" is comes from the event counts the caller passes (unitOf): none, 1 unit;
+//   several per hour (requests carrying tokens), the size-biased units per event; at most one
+//   per hour and busy hours sometimes empty (a sparse customer: each event one request, or a
+//   report every few hours), units per event; at most one per hour and busy hours never empty
+//   (a gateway sending each hour's total), 1 unit: a whole hour's usage must not become the
+//   gate's event, nor may a single request of a sparse customer count as a thousand events.
+// - Window test. Anomalies last hours, and at low volume one hour cannot tell a drop from
+//   noise (5 → 0 is 5 events, under the absolute gate, and happens by chance). When the hour
+//   itself does not fire, the sums of the last m = 2..max_window_hours (≤ MAX_WINDOW = 3) hours
+//   are tested against the sums of their expectations (as forecast) with the same three gates
+//   at k + 0.5 (each hour is tested three ways), every hour of the window leaning the same way
+//   (z beyond 1). The window sum has its own spread, fitted like the hour's (A + B·E on the
+//   square-root scale, from windows of ordinary hours), so within-day correlation is in it.
+//   The most significant passing window fires one signal covering all its hours, keyed by its
+//   first hour and length. No window may include an hour already covered in its direction, so
+//   a flagged hour never re-fires inside a window and windows never overlap as the run slides.
+//   Where even a stop of the hour could not pass the absolute gate, the hour right after a
+//   flagged one continues the episode (a 1-hour "continuation" signal) when it lies beyond the
+//   tolerance band and 1.5 σ out in the same direction.
 // - Speaks only after min_history_days days, min_slot_observations complete days of the hour's
-//   slot and 48 hours of forecast errors. After regime_shift_hours consecutive flags in one
-//   direction the level is re-based on those hours: a customer that stops, or doubles for good,
-//   raises a few signals, not one per hour forever.
+//   slot and 48 hours of forecast errors. After regime_shift_hours consecutive covered hours in
+//   one direction the level is re-based on those hours: a customer that stops, or doubles for
+//   good, raises a few signals, not one per hour forever.
 // - Hours missing between the watermark and the hour passed are closed with 0 units first (a
 //   silent hour is a closed hour with 0). Gaps longer than MAX_GAP_HOURS replay only their last
 //   MAX_GAP_HOURS hours (the model has converged to silence by then).
 // - State: 7 + 7 weekday, 48 + 48 hour-of-day, 168 + 168 hour-of-week factors and flags, 3 × 24
-//   for the open day, 5 variance sums and a few scalars: 536 numbers whatever the history, 3-4 KB
-//   as JSON (factors are rounded to 6 significant digits at each day close, deterministically,
-//   so replays agree bit for bit and a JSON round trip continues identically).
+//   for the open day, 5 + 10 variance sums (hour, windows of 2 and 3), 6 × 2 for the last two
+//   hours and a few scalars: 564 numbers whatever the history, 3-4 KB as JSON (factors and
+//   sums are rounded to 6 significant digits at each day close, deterministically, so replays
+//   agree bit for bit and a JSON round trip continues identically). A version-1 state carries
+//   on: its window history and feed shape start empty.
 
 import type { AnomalyPolicy } from "./policy";
 import { DEFAULT_ANOMALY_POLICY } from "./policy";
@@ -52,7 +72,25 @@ const ALPHA_HOD = 0.1; // per day, per hour-of-day slot of that day type
 const ALPHA_HOW = 0.1; // per week, per hour-of-week slot (after the first week)
 const ALPHA_HOW_RECUR = 0.5; // per week, for a slot flagged the same way as the week before
 const ALPHA_VAR = 0.01; // per hour: the variance fit remembers ~100 hours
-const ALPHA_UPE = 0.05; // per hour with events: units per event
+const ALPHA_UPE = 0.05; // per hour with events: units per event, share of multi-event hours
+/** Events count as acts of usage (units per event is the gate's unit) when at least this share
+ * of the hours with events have two or more. */
+const MULTI_EVENT_SHARE = 0.1;
+/** A feed of at most one event per hour is sparse (each event one act: a request, a session)
+ * when more than this share of the hours expected to carry ZERO_PROBE_UNITS or more carry
+ * nothing; otherwise it is a dense aggregate (an event per hour, its units the counts). */
+const SPARSE_ZERO_RATE = 0.03;
+const ZERO_PROBE_UNITS = 5;
+/** Longest window of consecutive hours whose sum is tested (the policy may ask for fewer). */
+export const MAX_WINDOW = 3;
+/** Each hour of a window must deviate at least this much (z) in the window's direction. */
+const WINDOW_EACH_Z = 1;
+/** A window is tested at k + this (z and band z): each hour is tested up to three ways, so each
+ * way needs a little more evidence for the same false-alarm rate. */
+const WINDOW_K_EXTRA = 0.5;
+/** An hour right after a flagged one, where even a stop could not pass the absolute gate on its
+ * own, continues the episode when it is beyond the tolerance band and this many σ out. */
+const CONTINUE_Z = 1.5;
 /** Today's multiplier starts from a prior worth this many average hours. */
 const INTRADAY_PRIOR_HOURS = 6;
 /** Forecast errors of the first days (an unformed baseline) do not enter the variance fit. */
@@ -65,10 +103,11 @@ const HOW_SHRINK = 0.3; // |ln how| well below this is treated as estimation noi
 const HOW_MAX_TARGET = 10;
 const MAX_GAP_HOURS = 8 * 7 * 24;
 const MAX_FACTOR = 1e3;
-const MIN_FACTOR = 1e-4;
+// Low enough that a slot which is always empty (a feed reporting every 3 hours) expects ~0.
+const MIN_FACTOR = 1e-6;
 
 export interface AnomalyState {
-  v: 1;
+  v: 2;
   /** Watermark: start of the last closed hour folded in (epoch ms); null before any. */
   last_hour: number | null;
   /** Start of the first hour seen. */
@@ -89,6 +128,14 @@ export interface AnomalyState {
   var: number[];
   /** Units per event, exponentially weighted; 0 until event counts are given (then 1 is used). */
   upe: number;
+  /** Feed shape, exponentially weighted: the share of hours with events that have two or more;
+   * the share of empty hours among those expected to carry ≥ ZERO_PROBE_UNITS (and how many
+   * such hours were seen, capped). Together they say what an "event" is (see unitOf). */
+  ev_multi: number;
+  /** Variance of the units of one event, from hours with two or more events. */
+  ev_var: number;
+  zero_rate: number;
+  zero_n: number;
   /** The current UTC day: midnight, its hours' baseline-update values (winsorised), how many. */
   day_start: number | null;
   day_y: number[];
@@ -108,6 +155,19 @@ export interface AnomalyState {
   run_n: number;
   run_y: number;
   run_w: number;
+  /** Last hour of the current run (runs are consecutive covered hours), or null. */
+  run_last: number | null;
+  /** The previous MAX_WINDOW − 1 closed hours, oldest first, for the window test: units, the
+   * expectation as forecast (−1: none), single-hour z, seasonal weight, 2 = judged / 1 = learns
+   * the window spread / 0 = neither, and the direction of a signal covering it (0: none). */
+  win_y: number[];
+  win_e: number[];
+  win_z: number[];
+  win_w: number[];
+  win_ok: number[];
+  win_flag: number[];
+  /** Variance sums of window errors, 5 per window length 2..MAX_WINDOW (layout as `var`). */
+  var_w: number[];
 }
 
 export interface ClosedHour {
@@ -126,7 +186,15 @@ export interface ClosedHour {
   source_event_ids?: string[];
 }
 
+/** What fired: the hour alone, the sum of a window of hours, or an hour continuing an episode
+ * flagged the hour before (quiet series only). */
+export type AnomalyBasis = "hour" | "window" | "continuation";
+
 export type AnomalyDetails = {
+  /** Hours in the window: 1 for an hour or a continuation, 2..MAX_WINDOW for a window. */
+  hours: number;
+  basis: AnomalyBasis;
+  /** Signed z of the hour (or of the window's sum) on the square-root scale. */
   sigma: number;
   pct_change: number | null;
   expected: number;
@@ -134,7 +202,7 @@ export type AnomalyDetails = {
   /** Predictive standard deviation in units around `expected` (for display). */
   spread_units: number;
   k: number;
-  /** Hour of week (Monday 00:00 UTC = 0) of the evaluated hour. */
+  /** Hour of week (Monday 00:00 UTC = 0) of the window's first hour. */
   hour_of_week: number;
 };
 
@@ -143,7 +211,7 @@ export type AnomalySignal = Signal<AnomalyDetails>;
 /** A fresh state for a new (customer, metric). */
 export function newAnomalyState(): AnomalyState {
   return {
-    v: 1,
+    v: 2,
     last_hour: null,
     first_hour: null,
     days: 0,
@@ -155,6 +223,10 @@ export function newAnomalyState(): AnomalyState {
     how: ones(168),
     var: zeros(5),
     upe: 0,
+    ev_multi: 0,
+    ev_var: 0,
+    zero_rate: 0,
+    zero_n: 0,
     day_start: null,
     day_y: zeros(24),
     day_raw: zeros(24),
@@ -168,6 +240,14 @@ export function newAnomalyState(): AnomalyState {
     run_n: 0,
     run_y: 0,
     run_w: 0,
+    run_last: null,
+    win_y: zeros(MAX_WINDOW - 1),
+    win_e: new Array<number>(MAX_WINDOW - 1).fill(-1),
+    win_z: zeros(MAX_WINDOW - 1),
+    win_w: zeros(MAX_WINDOW - 1),
+    win_ok: zeros(MAX_WINDOW - 1),
+    win_flag: zeros(MAX_WINDOW - 1),
+    var_w: zeros(5 * (MAX_WINDOW - 1)),
   };
 }
 
@@ -225,6 +305,20 @@ export function predictiveSigma(state: AnomalyState, expected: number): number |
   return fit ? Math.sqrt(variance4(fit, expected) / 4) : null;
 }
 
+/** The predictive σ on the square-root scale of the sum of m consecutive hours (2..MAX_WINDOW)
+ * whose expectations sum to `expected`, or null while that window's fit is young. */
+export function predictiveWindowSigma(
+  state: AnomalyState,
+  m: number,
+  expected: number,
+): number | null {
+  if (m < 2 || m > MAX_WINDOW || !state.var_w) return null;
+  const off = 5 * (m - 2);
+  if (at(state.var_w, off) < MIN_VAR_WEIGHT) return null;
+  const fit = fitVariance(state.var_w, off);
+  return fit ? Math.sqrt(variance4(fit, expected) / 4) : null;
+}
+
 // --- internals -------------------------------------------------------------------------------
 
 interface VarianceFit {
@@ -238,6 +332,8 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
   const dayStart = Math.floor(hour / DAY_MS) * DAY_MS;
   if (s.first_hour === null) s.first_hour = hour;
   if (s.day_start !== dayStart) startDay(s, dayStart);
+  // The window history holds consecutive hours only (a long gap is replayed from its end).
+  if (s.last_hour !== null && hour - s.last_hour !== HOUR_MS) clearWindow(s);
 
   const w = seasonal(s, hour);
   const hasForecast = s.days > 0;
@@ -247,20 +343,50 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
   let signal: AnomalySignal | null = null;
   let flagged = 0;
   let yBaseline = y;
+  let z = 0;
+  let ok = 0;
 
   if (hasForecast && fit) {
     const var4 = variance4(fit, expected);
     const sigma = Math.sqrt(var4 / 4);
     const e = Math.sqrt(y + 0.375) - Math.sqrt(expected + 0.375);
-    const z = e / sigma;
+    z = e / sigma;
+    if (learnVar) ok = 1;
     if (speaks(s, hour, policy)) {
-      flagged = judge(y, expected, z, fit, s.upe, policy);
-      if (flagged !== 0) signal = makeSignal(input, y, expected, z, sigma, policy, flagged);
+      ok = 2;
+      const unit = unitOf(s);
+      flagged = judge(y, expected, z, fit, unit, policy, policy.k);
+      if (flagged !== 0) {
+        signal = makeSignal(input, y, expected, z, sigma, policy, flagged, 1, "hour");
+      } else if (policy.max_window_hours > 1) {
+        const hit = judgeWindow(s, y, expected, z, unit, policy);
+        if (hit) {
+          flagged = hit.dir;
+          signal = makeSignal(
+            input,
+            hit.y,
+            hit.expected,
+            hit.z,
+            hit.sigma,
+            policy,
+            hit.dir,
+            hit.m,
+            "window",
+          );
+          coverWindow(s, hour, hit.m, hit.dir, policy);
+        } else {
+          flagged = continues(s, y, expected, z, unit, policy);
+          if (flagged !== 0) {
+            signal = makeSignal(input, y, expected, z, sigma, policy, flagged, 1, "continuation");
+          }
+        }
+      }
     }
     // Variance fit: flagged hours stay out; the rest are winsorised.
     if (flagged === 0 && learnVar) {
       const cap = WINSOR_SIGMA * WINSOR_SIGMA * var4;
-      addVariance(s, expected, Math.min(4 * e * e, cap));
+      addVariance(s.var, 0, expected, Math.min(4 * e * e, cap));
+      learnWindows(s, y, expected);
     }
     if (mature(s, hour, policy)) {
       // Winsorise: ±3σ on the square-root scale, but never tighter than ±WINSOR_REL of the
@@ -276,15 +402,14 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
   } else if (hasForecast && learnVar) {
     // Warming up the variance fit: every one-step-ahead error counts.
     const e = Math.sqrt(y + 0.375) - Math.sqrt(expected + 0.375);
-    addVariance(s, expected, 4 * e * e);
+    addVariance(s.var, 0, expected, 4 * e * e);
+    ok = 1;
+    learnWindows(s, y, expected);
   }
 
-  if (input.events !== undefined && input.events > 0 && y > 0) {
-    const target = y / input.events;
-    s.upe = s.upe > 0 ? s.upe + ALPHA_UPE * (target - s.upe) : target;
-  }
+  if (input.events !== undefined) learnFeed(s, y, input.events, hasForecast ? expected : null);
 
-  trackRun(s, flagged, y, w, policy);
+  if (flagged !== 0) extendRun(s, flagged, hour, y, w, policy);
 
   const h = hourOfDay(hour);
   s.day_y[h] = yBaseline;
@@ -294,8 +419,180 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
   s.day_sum_y += yBaseline;
   s.day_sum_w += w;
   s.last_hour = hour;
+  pushWindow(s, y, ok > 0 ? expected : -1, z, w, ok, flagged);
   if (h === 23) closeDay(s);
   return signal;
+}
+
+interface WindowHit {
+  m: number;
+  dir: number;
+  y: number;
+  expected: number;
+  z: number;
+  sigma: number;
+}
+
+/** The window test, for an hour the single-hour test did not flag: the sum of the last m hours
+ * (m = 2..MAX_WINDOW) against the sum of their expectations, with the window's own fitted spread
+ * and the same practical gates. Every hour of the window must lean the same way (z beyond
+ * WINDOW_EACH_Z) and none may already be covered by a signal in that direction. Of the windows
+ * that pass, the most significant wins. */
+function judgeWindow(
+  s: AnomalyState,
+  y: number,
+  expected: number,
+  z: number,
+  unit: number,
+  policy: AnomalyPolicy,
+): WindowHit | null {
+  const dir = z >= WINDOW_EACH_Z ? 1 : z <= -WINDOW_EACH_Z ? -1 : 0;
+  if (dir === 0) return null;
+  const k = policy.k + WINDOW_K_EXTRA;
+  const longest = Math.min(policy.max_window_hours, MAX_WINDOW);
+  let best: WindowHit | null = null;
+  let sumY = y;
+  let sumE = expected;
+  for (let m = 2; m <= longest; m++) {
+    const i = MAX_WINDOW - m; // index of the window's first hour in the history
+    if (at(s.win_ok, i) !== 2 || at(s.win_flag, i) === dir) break;
+    if (at(s.win_z, i) * dir < WINDOW_EACH_Z) break;
+    sumY += at(s.win_y, i);
+    sumE += at(s.win_e, i);
+    const off = 5 * (m - 2);
+    if (at(s.var_w, off) < MIN_VAR_WEIGHT) continue;
+    const fit = fitVariance(s.var_w, off);
+    if (!fit) continue;
+    const sigma = Math.sqrt(variance4(fit, sumE) / 4);
+    const zm = (Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375)) / sigma;
+    if (judge(sumY, sumE, zm, fit, unit, policy, k) !== dir) continue;
+    if (!best || Math.abs(zm) > Math.abs(best.z)) {
+      best = { m, dir, y: sumY, expected: sumE, z: zm, sigma };
+    }
+  }
+  return best;
+}
+
+/** Marks the window's earlier hours as covered (the current hour is marked when pushed) and
+ * counts them into the run of flagged hours. */
+function coverWindow(s: AnomalyState, hour: number, m: number, dir: number, policy: AnomalyPolicy) {
+  const h = hourOfDay(hour);
+  for (let j = m - 1; j >= 1; j--) {
+    const i = MAX_WINDOW - 1 - j;
+    s.win_flag[i] = dir;
+    if (h - j >= 0) s.day_flag[h - j] = dir;
+    extendRun(s, dir, hour - j * HOUR_MS, at(s.win_y, i), at(s.win_w, i), policy);
+  }
+}
+
+/** Window errors of ordinary hours feed the window spread fits (winsorised like single hours). */
+function learnWindows(s: AnomalyState, y: number, expected: number) {
+  let sumY = y;
+  let sumE = expected;
+  for (let m = 2; m <= MAX_WINDOW; m++) {
+    const i = MAX_WINDOW - m;
+    if (at(s.win_ok, i) === 0 || at(s.win_flag, i) !== 0) return;
+    sumY += at(s.win_y, i);
+    sumE += at(s.win_e, i);
+    const off = 5 * (m - 2);
+    const e = Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375);
+    let v = 4 * e * e;
+    if (at(s.var_w, off) >= MIN_VAR_WEIGHT) {
+      const fit = fitVariance(s.var_w, off);
+      if (fit) v = Math.min(v, WINSOR_SIGMA * WINSOR_SIGMA * variance4(fit, sumE));
+    }
+    addVariance(s.var_w, off, sumE, v);
+  }
+}
+
+/** Continuation: the hour right after a flagged one, in a series so quiet that even a stop of
+ * this hour could not pass the absolute gate on its own, continues the episode when it lies
+ * beyond the tolerance band in the same direction and CONTINUE_Z σ out. Without it a 3-hour
+ * low-volume drop found by a 2-hour window would leave its third hour unreported. */
+function continues(
+  s: AnomalyState,
+  y: number,
+  expected: number,
+  z: number,
+  unit: number,
+  policy: AnomalyPolicy,
+): number {
+  const dir = at(s.win_flag, MAX_WINDOW - 2);
+  if (dir === 0 || at(s.win_ok, MAX_WINDOW - 2) !== 2) return 0;
+  if (expected >= policy.min_delta_events * unit || z * dir < CONTINUE_Z) return 0;
+  const edge =
+    dir > 0
+      ? expected * (1 + policy.min_spike_pct / 100)
+      : expected * (1 - policy.min_drop_pct / 100);
+  return (y - edge) * dir >= 0 ? dir : 0;
+}
+
+/** Learns the feed's shape from the event counts the caller passes (see unitOf). */
+function learnFeed(s: AnomalyState, y: number, events: number, expected: number | null) {
+  if (events >= 1 && y > 0) {
+    const target = y / events;
+    s.upe = s.upe > 0 ? s.upe + ALPHA_UPE * (target - s.upe) : target;
+    s.ev_multi += ALPHA_UPE * ((events >= 2 ? 1 : 0) - s.ev_multi);
+    if (events >= 2) {
+      // (y − n·mean)² / n estimates the variance of one event's units (winsorised at 9×).
+      const d = y - events * s.upe;
+      const v = (d * d) / events;
+      s.ev_var = s.ev_var > 0 ? s.ev_var + ALPHA_UPE * (Math.min(v, 9 * s.ev_var) - s.ev_var) : v;
+    }
+  }
+  if (expected !== null && expected >= ZERO_PROBE_UNITS) {
+    const a = Math.max(ALPHA_VAR, 1 / (s.zero_n + 1));
+    s.zero_rate += a * ((y > 0 ? 0 : 1) - s.zero_rate);
+    s.zero_n = Math.min(s.zero_n + 1, 1000);
+  }
+}
+
+/** The units of the absolute gate's "event":
+ * - no event counts given: 1 (units are counts);
+ * - events are acts (a share of hours has several: requests carrying tokens): units per event,
+ *   size-biased (mean + variance / mean), since sizes that vary make a few large events look
+ *   like many;
+ * - at most one event per hour, and hours expected to be busy are sometimes empty: each event is
+ *   one act of a sparse customer (a request, a session, a report every few hours): units per
+ *   event, so one more or one fewer act is never an anomaly;
+ * - at most one event per hour and (almost) never an empty busy hour: a dense aggregate (a
+ *   gateway sending each hour's total), whose units are the counts: 1. Units per event would
+ *   be a whole hour's usage and the gate would never open.
+ * Until MIN_VAR_WEIGHT busy hours have been seen, a single-event feed is taken as sparse. */
+function unitOf(s: AnomalyState): number {
+  if (!(s.upe > 0)) return 1;
+  if (s.ev_multi >= MULTI_EVENT_SHARE) return s.upe + s.ev_var / s.upe;
+  if (s.zero_n < MIN_VAR_WEIGHT || s.zero_rate > SPARSE_ZERO_RATE) return s.upe;
+  return 1;
+}
+
+function pushWindow(
+  s: AnomalyState,
+  y: number,
+  expected: number,
+  z: number,
+  w: number,
+  ok: number,
+  flag: number,
+) {
+  shiftIn(s.win_y, y);
+  shiftIn(s.win_e, expected);
+  shiftIn(s.win_z, z);
+  shiftIn(s.win_w, w);
+  shiftIn(s.win_ok, ok);
+  shiftIn(s.win_flag, flag);
+}
+
+/** Drops a history array's oldest value and appends x. */
+function shiftIn(a: number[], x: number) {
+  for (let i = 0; i < a.length - 1; i++) a[i] = at(a, i + 1);
+  a[a.length - 1] = x;
+}
+
+function clearWindow(s: AnomalyState) {
+  s.win_ok.fill(0);
+  s.win_flag.fill(0);
+  s.win_e.fill(-1);
 }
 
 /** Past the minimum history: the baseline is trusted enough to winsorise against. */
@@ -310,25 +607,25 @@ function speaks(s: AnomalyState, hour: number, policy: AnomalyPolicy): boolean {
   return (s.hod_n[slot] ?? 0) >= policy.min_slot_observations;
 }
 
-/** 1 spike, -1 drop, 0 ordinary. */
+/** 1 spike, -1 drop, 0 ordinary: |z| ≥ k, k σ beyond the tolerance band, and a deviation worth
+ * min_delta_events events (`unit` units each). */
 function judge(
   y: number,
   expected: number,
   z: number,
   fit: VarianceFit,
-  upe: number,
+  unit: number,
   policy: AnomalyPolicy,
+  k: number,
 ): number {
-  const delta = y - expected;
-  const deltaEvents = Math.abs(delta) / (upe > 0 ? upe : 1);
-  if (deltaEvents < policy.min_delta_events) return 0;
-  if (z >= policy.k) {
+  if (Math.abs(y - expected) / unit < policy.min_delta_events) return 0;
+  if (z >= k) {
     const edge = expected * (1 + policy.min_spike_pct / 100);
-    return bandZ(y, edge, fit) >= policy.k ? 1 : 0;
+    return bandZ(y, edge, fit) >= k ? 1 : 0;
   }
-  if (z <= -policy.k) {
+  if (z <= -k) {
     const edge = expected * (1 - policy.min_drop_pct / 100);
-    return -bandZ(y, edge, fit) >= policy.k ? -1 : 0;
+    return -bandZ(y, edge, fit) >= k ? -1 : 0;
   }
   return 0;
 }
@@ -347,32 +644,38 @@ function makeSignal(
   sigma: number,
   policy: AnomalyPolicy,
   dir: number,
+  hours: number,
+  basis: AnomalyBasis,
 ): AnomalySignal {
-  const hour = input.hour;
+  const end = input.hour + HOUR_MS;
+  const start = end - hours * HOUR_MS;
   // σ in units around the expectation: d(y)/d(√y) = 2√y.
   const spreadUnits = 2 * Math.sqrt(expected + 0.375) * sigma;
+  const series = input.product ? `${input.product}:${input.metric}` : input.metric;
   return {
     detector: DETECTOR,
-    idempotency_key: idempotencyKey([
-      DETECTOR,
-      input.customer,
-      input.product ? `${input.product}:${input.metric}` : input.metric,
-      isoHour(hour),
-    ]),
+    // One hour: the SPEC key (customer, metric, hour). A window: its first hour and length.
+    idempotency_key: idempotencyKey(
+      hours === 1
+        ? [DETECTOR, input.customer, series, isoHour(start)]
+        : [DETECTOR, input.customer, series, isoHour(start), `${hours}h`],
+    ),
     customer: input.customer,
     ...(input.product !== undefined ? { product: input.product } : {}),
     metric: input.metric,
-    window: { start: hour, end: hour + HOUR_MS },
+    window: { start, end },
     magnitude: round(Math.abs(z), 4),
     direction: dir > 0 ? "spike" : "drop",
     details: {
+      hours,
+      basis,
       sigma: round(z, 4),
       pct_change: expected > 0 ? round(((y - expected) / expected) * 100, 2) : null,
       expected: round(expected, 4),
       observed: y,
       spread_units: round(spreadUnits, 4),
       k: policy.k,
-      hour_of_week: dayOfWeek(hour) * 24 + hourOfDay(hour),
+      hour_of_week: dayOfWeek(start) * 24 + hourOfDay(start),
     },
     source_event_ids: capIds(input.source_event_ids),
   };
@@ -399,16 +702,18 @@ function howEffect(how: number): number {
   return Math.exp((l * l2) / (l2 + HOW_SHRINK * HOW_SHRINK));
 }
 
-function trackRun(s: AnomalyState, flagged: number, y: number, w: number, policy: AnomalyPolicy) {
-  if (flagged === 0) {
-    s.run_dir = 0;
-    s.run_n = 0;
-    s.run_y = 0;
-    s.run_w = 0;
-    return;
-  }
-  if (flagged !== s.run_dir) {
-    s.run_dir = flagged;
+/** Counts a flagged hour into the run of consecutive flagged hours in one direction; a run of
+ * regime_shift_hours re-bases the level on its hours. */
+function extendRun(
+  s: AnomalyState,
+  dir: number,
+  hour: number,
+  y: number,
+  w: number,
+  policy: AnomalyPolicy,
+) {
+  if (s.run_dir !== dir || s.run_last !== hour - HOUR_MS) {
+    s.run_dir = dir;
     s.run_n = 0;
     s.run_y = 0;
     s.run_w = 0;
@@ -416,6 +721,7 @@ function trackRun(s: AnomalyState, flagged: number, y: number, w: number, policy
   s.run_n++;
   s.run_y += y;
   s.run_w += w;
+  s.run_last = hour;
   if (s.run_n >= policy.regime_shift_hours && s.run_w > 0) {
     // A new regime: re-base the level on the run and restart the day's level sums from here.
     s.level = s.run_y / s.run_w;
@@ -426,6 +732,7 @@ function trackRun(s: AnomalyState, flagged: number, y: number, w: number, policy
     s.run_n = 0;
     s.run_y = 0;
     s.run_w = 0;
+    s.run_last = null;
   }
 }
 
@@ -504,26 +811,25 @@ function normalise(s: AnomalyState, f: number[], from: number, n: number, intoLe
   if (intoLevel) s.level *= mean;
 }
 
-function addVariance(s: AnomalyState, x: number, v: number) {
-  const acc = s.var;
-  const n = at(acc, 0);
+function addVariance(acc: number[], off: number, x: number, v: number) {
+  const n = at(acc, off);
   // Running mean until the window fills, then exponential forgetting.
   const keep = n + 1 < 1 / ALPHA_VAR ? 1 : 1 - ALPHA_VAR;
-  acc[0] = n * keep + 1;
-  acc[1] = at(acc, 1) * keep + x;
-  acc[2] = at(acc, 2) * keep + x * x;
-  acc[3] = at(acc, 3) * keep + v;
-  acc[4] = at(acc, 4) * keep + x * v;
+  acc[off] = n * keep + 1;
+  acc[off + 1] = at(acc, off + 1) * keep + x;
+  acc[off + 2] = at(acc, off + 2) * keep + x * x;
+  acc[off + 3] = at(acc, off + 3) * keep + v;
+  acc[off + 4] = at(acc, off + 4) * keep + x * v;
 }
 
 /** Weighted least squares of 4e² on E, constrained to A ≥ 0, B ≥ 0. */
-function fitVariance(acc: number[]): VarianceFit | null {
-  const w = at(acc, 0);
+function fitVariance(acc: number[], off = 0): VarianceFit | null {
+  const w = at(acc, off);
   if (w <= 0) return null;
-  const sx = at(acc, 1);
-  const sxx = at(acc, 2);
-  const sv = at(acc, 3);
-  const sxv = at(acc, 4);
+  const sx = at(acc, off + 1);
+  const sxx = at(acc, off + 2);
+  const sv = at(acc, off + 3);
+  const sxv = at(acc, off + 4);
   const den = w * sxx - sx * sx;
   if (den > 1e-9 * w * sxx) {
     const b = (w * sxv - sx * sv) / den;
@@ -554,11 +860,16 @@ function sig6(x: number): number {
 function roundState(s: AnomalyState) {
   s.level = sig6(s.level);
   for (const f of [s.dow, s.hod, s.how]) for (let i = 0; i < f.length; i++) f[i] = sig6(at(f, i));
-  for (let i = 0; i < s.var.length; i++) s.var[i] = sig6(at(s.var, i));
+  for (const acc of [s.var, s.var_w])
+    for (let i = 0; i < acc.length; i++) acc[i] = sig6(at(acc, i));
   s.upe = sig6(s.upe);
+  s.ev_multi = sig6(s.ev_multi);
+  s.ev_var = sig6(s.ev_var);
+  s.zero_rate = sig6(s.zero_rate);
 }
 
 function cloneState(s: AnomalyState): AnomalyState {
+  if ((s.v as number) !== 2) return upgrade(s);
   return {
     ...s,
     dow: s.dow.slice(),
@@ -571,6 +882,48 @@ function cloneState(s: AnomalyState): AnomalyState {
     day_raw: s.day_raw.slice(),
     day_flag: s.day_flag.slice(),
     how_flag: s.how_flag.slice(),
+    win_y: s.win_y.slice(),
+    win_e: s.win_e.slice(),
+    win_z: s.win_z.slice(),
+    win_w: s.win_w.slice(),
+    win_ok: s.win_ok.slice(),
+    win_flag: s.win_flag.slice(),
+    var_w: s.var_w.slice(),
+  };
+}
+
+/** A state persisted by version 1 (no window test; units per event learned from every hour,
+ * aggregates included) continues with its baseline; the window history and fits start empty
+ * and units per event is learned afresh. */
+function upgrade(old: AnomalyState): AnomalyState {
+  const fresh = newAnomalyState();
+  return {
+    ...fresh,
+    ...old,
+    v: 2,
+    dow: old.dow.slice(),
+    dow_n: old.dow_n.slice(),
+    hod: old.hod.slice(),
+    hod_n: old.hod_n.slice(),
+    how: old.how.slice(),
+    var: old.var.slice(),
+    day_y: old.day_y.slice(),
+    day_raw: old.day_raw.slice(),
+    day_flag: old.day_flag.slice(),
+    how_flag: old.how_flag.slice(),
+    upe: 0,
+    ev_multi: 0,
+    ev_var: 0,
+    zero_rate: 0,
+    zero_n: 0,
+    run_last: null,
+    win_y: fresh.win_y,
+    win_e: fresh.win_e,
+    win_z: fresh.win_z,
+    win_w: fresh.win_w,
+    win_ok: fresh.win_ok,
+    win_flag: fresh.win_flag,
+    var_w: fresh.var_w,
   };
 }
 

@@ -18,6 +18,9 @@ export interface AnomalyPolicy {
   min_delta_events: number;
   /** After this many consecutive flagged hours in one direction the baseline re-levels. */
   regime_shift_hours: number;
+  /** Longest run of consecutive hours whose sum is also tested (1–3; 1 = single hours only, no
+   * window or continuation signals). */
+  max_window_hours: number;
 }
 
 export interface ChurnPolicy {
@@ -75,6 +78,7 @@ export const DEFAULT_ANOMALY_POLICY: AnomalyPolicy = {
   min_drop_pct: 40,
   min_delta_events: 8,
   regime_shift_hours: 6,
+  max_window_hours: 3,
 };
 
 export const DEFAULT_CHURN_POLICY: ChurnPolicy = {
@@ -179,6 +183,11 @@ export function validatePolicy(input: unknown): PolicyIssue[] {
     num(a, "anomaly", "min_drop_pct", (x) => (x >= 0 && x <= 100 ? null : "must be in [0, 100]"));
     num(a, "anomaly", "min_delta_events", nonNegative);
     num(a, "anomaly", "regime_shift_hours", positiveInt);
+    num(a, "anomaly", "max_window_hours", (x) =>
+      Number.isInteger(x) && x >= 1 && x <= 3
+        ? null
+        : "must be a whole number of hours from 1 to 3",
+    );
   }
 
   const c = asRecord(root.churn, "churn", issues);

@@ -7,8 +7,10 @@ import {
   type AnomalyState,
   evaluateHour,
   expectedUnits,
+  MAX_WINDOW,
   newAnomalyState,
   predictiveSigma,
+  predictiveWindowSigma,
 } from "./anomaly";
 import { evaluateDay, newChurnState } from "./churn";
 import { checkMargin, type MarginLevel, newMarginState } from "./margin-guard";
@@ -43,91 +45,204 @@ import { DAY_MS, HOUR_MS } from "./time";
 // --- anomaly ---------------------------------------------------------------------------------
 
 export interface AnomalyRun {
+  /** Per hour: inside the window of some signal. */
   flags: boolean[];
   state: AnomalyState;
 }
 
-/** Runs the detector over one hourly series from a fresh state. */
+/** How the usage reaches the detector:
+ * - `counts`: units are plain counts, no event counts passed (1 unit = 1 event);
+ * - `aggregate`: a gateway sends each hour's total as one event (`events: 1`, 0 when silent);
+ * - `tokens`: each counted event carries ~1,000 units (lognormal sizes, CV 0.53), and the hour's
+ *   event count is passed;
+ * - `tokens_heavy`: the same with heavy-tailed sizes (CV 1.31: one request in fifty carries
+ *   over 5,000 units). */
+export type AnomalyFeed = "counts" | "aggregate" | "tokens" | "tokens_heavy";
+
+/** The hourly inputs of one series as the given feed delivers them (injected anomalies scale the
+ * event counts, so they carry over to every feed). */
+export function feedHours(
+  series: HourlySeries,
+  feed: AnomalyFeed,
+  seed = 0,
+): { units: number[]; events: (number | undefined)[] } {
+  if (feed === "counts") {
+    return { units: series.units.slice(), events: series.units.map(() => undefined) };
+  }
+  if (feed === "aggregate") {
+    return { units: series.units.slice(), events: series.units.map((y) => (y > 0 ? 1 : 0)) };
+  }
+  // Event sizes lognormal with mean 1,000; an hour's sum exactly below 30 events, by its normal
+  // approximation above.
+  const rng = makeRng(seed * 7_919 + series.tier * 31 + Number(series.customer.split("-")[2] ?? 0));
+  const sd = feed === "tokens" ? 0.5 : 1;
+  const meanSize = 1000;
+  const mu = Math.log(meanSize) - (sd * sd) / 2;
+  const sdSize = meanSize * Math.sqrt(Math.exp(sd * sd) - 1);
+  const units = series.units.map((n) => {
+    if (n <= 0) return 0;
+    if (n < 30) {
+      let t = 0;
+      for (let j = 0; j < n; j++) t += Math.exp(mu + sd * normal(rng));
+      return Math.round(t);
+    }
+    return Math.max(0, Math.round(n * meanSize + Math.sqrt(n) * sdSize * normal(rng)));
+  });
+  return { units, events: series.units.slice() };
+}
+
+/** Runs the detector over one hourly series from a fresh state; every hour inside a signal's
+ * window counts as flagged. */
 export function runAnomaly(
   series: HourlySeries,
   policy: AnomalyPolicy = DEFAULT_ANOMALY_POLICY,
+  feed: AnomalyFeed = "counts",
+  seed = 0,
 ): AnomalyRun {
+  const input = feedHours(series, feed, seed);
   let state = newAnomalyState();
-  const flags: boolean[] = [];
+  const flags: boolean[] = new Array<boolean>(series.units.length).fill(false);
   for (let i = 0; i < series.units.length; i++) {
+    const events = input.events[i];
     const r = evaluateHour(
       state,
       {
         customer: series.customer,
         metric: series.metric,
         hour: series.start + i * HOUR_MS,
-        units: series.units[i] ?? 0,
+        units: input.units[i] ?? 0,
+        ...(events !== undefined ? { events } : {}),
       },
       policy,
     );
     state = r.state;
-    flags.push(r.signals.length > 0);
+    markWindows(flags, series.start, r.signals);
   }
   return { flags, state };
 }
 
+function markWindows(
+  flags: boolean[],
+  start: number,
+  signals: readonly { window: { start: number; end: number } }[],
+) {
+  for (const sig of signals) {
+    const from = Math.max(0, Math.round((sig.window.start - start) / HOUR_MS));
+    const to = Math.min(flags.length, Math.round((sig.window.end - start) / HOUR_MS));
+    for (let j = from; j < to; j++) flags[j] = true;
+  }
+}
+
 export interface AnomalyQuality {
   seeds: number[];
+  feed: AnomalyFeed;
   series: number;
   hours: number;
   overall: Score;
   byTier: { tier: number; score: Score }[];
   naive: Score;
   naiveByTier: { tier: number; score: Score }[];
+  /** Signals raised, and those whose window holds no injected hour. */
+  signals: number;
+  false_signals: number;
   /** On ordinary hours from day 14 on: share with |z| > 2 and mean z² (an honest σ gives
    * ≈ 0.046 and ≈ 1). */
-  calibration: { share_abs_z_over_2: number; mean_z2: number; hours: number };
+  calibration: Calibration;
+  /** The same for the sums of 2..MAX_WINDOW consecutive ordinary hours against their window
+   * spread (the window test's σ). */
+  window_calibration: (Calibration & { hours_in_window: number })[];
+}
+
+export interface Calibration {
+  share_abs_z_over_2: number;
+  mean_z2: number;
+  hours: number;
+}
+
+class CalibrationProbe {
+  private n = 0;
+  private over2 = 0;
+  private z2 = 0;
+  add(y: number, expected: number, sigma: number) {
+    const z = (Math.sqrt(y + 0.375) - Math.sqrt(expected + 0.375)) / sigma;
+    this.n++;
+    this.z2 += Math.min(z * z, 25);
+    if (Math.abs(z) > 2) this.over2++;
+  }
+  result(): Calibration {
+    return {
+      share_abs_z_over_2: this.n === 0 ? 0 : this.over2 / this.n,
+      mean_z2: this.n === 0 ? 0 : this.z2 / this.n,
+      hours: this.n,
+    };
+  }
 }
 
 /** Precision/recall of the detector (and of the naive global-mean 2σ strawman) over the
- * synthetic hourly workload of each seed. */
+ * synthetic hourly workload of each seed, delivered as `feed`. */
 export function measureAnomalyQuality(
   seeds: readonly number[],
   policy: AnomalyPolicy = DEFAULT_ANOMALY_POLICY,
   workload: Omit<WorkloadOptions, "seed"> = {},
+  feed: AnomalyFeed = "counts",
 ): AnomalyQuality {
   const all: HourlySeries[] = [];
   const flags: boolean[][] = [];
   const naive: boolean[][] = [];
-  let zOver2 = 0;
-  let z2 = 0;
-  let zHours = 0;
+  const single = new CalibrationProbe();
+  const windows = Array.from({ length: MAX_WINDOW - 1 }, () => new CalibrationProbe());
+  let signals = 0;
+  let falseSignals = 0;
   for (const seed of seeds) {
     for (const s of generateHourlyWorkload({ ...workload, seed })) {
       all.push(s);
       naive.push(naiveGlobalFlags(s.units));
+      const input = feedHours(s, feed, seed);
       // Same loop as runAnomaly, plus the calibration probe (z before each update).
       let state = newAnomalyState();
-      const f: boolean[] = [];
+      const f: boolean[] = new Array<boolean>(s.units.length).fill(false);
       for (let i = 0; i < s.units.length; i++) {
         const hour = s.start + i * HOUR_MS;
-        const y = s.units[i] ?? 0;
-        if (
-          i >= 14 * 24 &&
-          s.injected[i] === 0 &&
-          (i < 3 || !s.injected.slice(i - 3, i).some(Boolean))
-        ) {
-          const e = expectedUnits(state, hour);
-          const sigma = e === null ? null : predictiveSigma(state, e);
-          if (e !== null && sigma) {
-            const z = (Math.sqrt(y + 0.375) - Math.sqrt(e + 0.375)) / sigma;
-            zHours++;
-            z2 += Math.min(z * z, 25);
-            if (Math.abs(z) > 2) zOver2++;
+        const y = input.units[i] ?? 0;
+        const e = i >= 14 * 24 ? expectedUnits(state, hour) : null;
+        if (e !== null) {
+          // Ordinary hours, not within 3 hours after an injected one.
+          const quiet = (m: number) =>
+            !s.injected.slice(Math.max(0, i - m - 2), i + 1).some(Boolean);
+          const sigma = predictiveSigma(state, e);
+          if (sigma && quiet(1)) single.add(y, e, sigma);
+          // Window sums: the previous hours as the state remembers them (expectation as forecast).
+          let sumY = y;
+          let sumE = e;
+          for (let m = 2; m <= MAX_WINDOW; m++) {
+            const j = MAX_WINDOW - m;
+            if ((state.win_ok[j] ?? 0) === 0 || (state.win_flag[j] ?? 0) !== 0) break;
+            sumY += state.win_y[j] ?? 0;
+            sumE += state.win_e[j] ?? 0;
+            const sw = predictiveWindowSigma(state, m, sumE);
+            if (sw && quiet(m)) windows[m - 2]?.add(sumY, sumE, sw);
           }
         }
+        const events = input.events[i];
         const r = evaluateHour(
           state,
-          { customer: s.customer, metric: s.metric, hour, units: y },
+          {
+            customer: s.customer,
+            metric: s.metric,
+            hour,
+            units: y,
+            ...(events !== undefined ? { events } : {}),
+          },
           policy,
         );
         state = r.state;
-        f.push(r.signals.length > 0);
+        markWindows(f, s.start, r.signals);
+        for (const sig of r.signals) {
+          signals++;
+          const from = Math.round((sig.window.start - s.start) / HOUR_MS);
+          const to = Math.round((sig.window.end - s.start) / HOUR_MS);
+          if (!s.injected.slice(Math.max(0, from), to).some(Boolean)) falseSignals++;
+        }
       }
       flags.push(f);
     }
@@ -142,17 +257,17 @@ export function measureAnomalyQuality(
   };
   return {
     seeds: [...seeds],
+    feed,
     series: all.length,
     hours: all.reduce((n, s) => n + s.units.length, 0),
     overall: scoreHours(all, flags),
     byTier: tiers.map((tier) => ({ tier, score: pick(tier, flags) })),
     naive: scoreHours(all, naive),
     naiveByTier: tiers.map((tier) => ({ tier, score: pick(tier, naive) })),
-    calibration: {
-      share_abs_z_over_2: zHours === 0 ? 0 : zOver2 / zHours,
-      mean_z2: zHours === 0 ? 0 : z2 / zHours,
-      hours: zHours,
-    },
+    signals,
+    false_signals: falseSignals,
+    calibration: single.result(),
+    window_calibration: windows.map((w, k) => ({ ...w.result(), hours_in_window: k + 2 })),
   };
 }
 

@@ -192,6 +192,9 @@ export interface HourlySeries {
   /** Per injected hour: could an oracle that knows the true mean and noise law tell it from
    * noise at ORACLE_ALPHA false alarms per hour and side? (Always false on ordinary hours.) */
   detectable: boolean[];
+  /** The same oracle, also allowed to test the sum of the hour's whole episode (it knows where
+   * the episode starts and ends): detectable alone or as part of its episode. */
+  detectable_window: boolean[];
 }
 
 /** The oracle's false-alarm rate per hour and side. With 1 % of hours anomalous, an oracle
@@ -324,6 +327,26 @@ function hourlySeries(
     if (injected[i] === -1) return negativeBinomialCdf(y, m, r) < ORACLE_ALPHA;
     return false;
   });
+  const detectableWindow = detectable.slice();
+  for (const ep of episodes(injected)) {
+    // The episode's sum against its ordinary means: a negative binomial with the sum's mean and
+    // variance (Σ NB(μ_i, r) has mean Σμ_i and variance Σ(μ_i + μ_i²/r)).
+    let sumY = 0;
+    let sumM = 0;
+    let sumV = 0;
+    for (let j = ep.start; j < ep.end; j++) {
+      const m = mean[j] ?? 0;
+      sumY += units[j] ?? 0;
+      sumM += m;
+      sumV += m + (m * m) / r;
+    }
+    const rSum = sumV > sumM ? (sumM * sumM) / (sumV - sumM) : 1e9;
+    const found =
+      ep.dir === 1
+        ? 1 - negativeBinomialCdf(sumY - 1, sumM, rSum) < ORACLE_ALPHA
+        : negativeBinomialCdf(sumY, sumM, rSum) < ORACLE_ALPHA;
+    if (found) for (let j = ep.start; j < ep.end; j++) detectableWindow[j] = true;
+  }
   return {
     customer,
     metric: "api_calls",
@@ -334,7 +357,24 @@ function hourlySeries(
     injected,
     dispersion: r,
     detectable,
+    detectable_window: detectableWindow,
   };
+}
+
+/** Injected episodes: maximal runs of hours injected in the same direction, [start, end). */
+export function episodes(
+  injected: readonly number[],
+): { start: number; end: number; dir: number }[] {
+  const out: { start: number; end: number; dir: number }[] = [];
+  for (let i = 0; i < injected.length; i++) {
+    const dir = injected[i] ?? 0;
+    if (dir === 0) continue;
+    let j = i + 1;
+    while (j < injected.length && injected[j] === dir) j++;
+    out.push({ start: i, end: j, dir });
+    i = j - 1;
+  }
+  return out;
 }
 
 // --- scoring ---------------------------------------------------------------------------------
@@ -350,16 +390,27 @@ export interface Score {
   recall_detectable: number;
   /** Injected hours the oracle could detect / all injected hours. */
   detectable_share: number;
+  /** Injected hours the oracle could detect alone or by their episode's sum / all injected. */
+  window_detectable_share: number;
+  /** Injected episodes (runs of injected hours), and those with at least one flagged hour. */
+  episodes: number;
+  episodes_found: number;
+  /** episodes_found / episodes: what an operator experiences ("was I told?"). */
+  episode_recall: number;
 }
 
 /** Precision and recall over hours: an injected hour counts as found if flagged; a flag on an
- * ordinary hour is a false positive. */
+ * ordinary hour is a false positive. A signal flags every hour of its window. Episodes count as
+ * found if any of their hours is flagged. */
 export function scoreHours(series: readonly HourlySeries[], flags: readonly boolean[][]): Score {
   let tp = 0;
   let fp = 0;
   let fn = 0;
   let detectable = 0;
   let detectableFound = 0;
+  let windowDetectable = 0;
+  let eps = 0;
+  let epsFound = 0;
   series.forEach((s, k) => {
     const f = flags[k] ?? [];
     for (let i = 0; i < s.units.length; i++) {
@@ -371,7 +422,12 @@ export function scoreHours(series: readonly HourlySeries[], flags: readonly bool
           detectable++;
           if (flagged) detectableFound++;
         }
+        if (s.detectable_window[i]) windowDetectable++;
       } else if (flagged) fp++;
+    }
+    for (const ep of episodes(s.injected)) {
+      eps++;
+      if (f.slice(ep.start, ep.end).some(Boolean)) epsFound++;
     }
   });
   return {
@@ -382,6 +438,10 @@ export function scoreHours(series: readonly HourlySeries[], flags: readonly bool
     recall: tp + fn === 0 ? 1 : tp / (tp + fn),
     recall_detectable: detectable === 0 ? 1 : detectableFound / detectable,
     detectable_share: tp + fn === 0 ? 1 : detectable / (tp + fn),
+    window_detectable_share: tp + fn === 0 ? 1 : windowDetectable / (tp + fn),
+    episodes: eps,
+    episodes_found: epsFound,
+    episode_recall: eps === 0 ? 1 : epsFound / eps,
   };
 }
 

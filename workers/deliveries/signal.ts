@@ -125,6 +125,9 @@ export function describeSignal(s: AlertSignal): SignalDescription {
       if (expected !== null && observed !== null) {
         magnitude += `: ${fmt(observed)} observed vs ${fmt(expected)} expected`;
       }
+      // A window signal: the numbers are sums over its hours.
+      const hours = num(d, "hours");
+      if (hours !== null && hours > 1) magnitude += ` over ${fmt(hours)} hours`;
       break;
     }
     case "WeeklyChurnSignalDetector": {

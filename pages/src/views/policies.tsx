@@ -48,6 +48,8 @@ const HELP: Record<string, string> = {
   "detectors.anomaly.min_drop_pct": "a drop must also fall below expected by this %",
   "detectors.anomaly.min_delta_events": "minimum size of the deviation, in events",
   "detectors.anomaly.regime_shift_hours": "after this many flagged hours the baseline re-levels",
+  "detectors.anomaly.max_window_hours":
+    "also test sums of up to this many consecutive hours (1–3; 1 = single hours only)",
   "detectors.churn.drop_pct": "fires when the last 7 days fell this % vs the 7 before",
   "detectors.churn.min_history_days": "days of history first (≥ 14)",
   "detectors.churn.min_prev_week_units": "ignore metrics with less usage in the previous week",

@@ -8,7 +8,7 @@ import {
   newAnomalyState,
 } from "../../../domain/detectors/anomaly";
 import { type AnomalyPolicy, DEFAULT_ANOMALY_POLICY } from "../../../domain/detectors/policy";
-import { makeRng, negativeBinomial } from "../../../domain/detectors/synthetic";
+import { makeRng, negativeBinomial, poisson } from "../../../domain/detectors/synthetic";
 import { DAY_MS, HOUR_MS } from "../../../domain/detectors/time";
 
 const START = Date.UTC(2026, 0, 5); // Monday 00:00 UTC
@@ -309,6 +309,154 @@ describe("BillableUnitAnomalyDetector", () => {
     const busier = seasonalSeries(3, 9, 11);
     busier[i] = 0;
     expect(feed(busier).at).toContain(i);
+  });
+
+  describe("window test (sums of 2-3 consecutive hours)", () => {
+    // ~3 units/hour at peak-ish hours: Tuesday 08:00-10:00 of week 4 expect ~3, ~3.7, ~4.5.
+    const first = 3 * 168 + 24 + 8;
+    const lowDrop = () => {
+      const units = seasonalSeries(4, 3, 2);
+      for (let j = 0; j < 3; j++) units[first + j] = 0;
+      return units;
+    };
+
+    it("a 3-hour low-volume drop no single hour could flag fires one window signal over those hours", () => {
+      const { signals, at } = feed(lowDrop());
+      expect(at).toEqual([first + 2]);
+      const s = signals[0] as AnomalySignal;
+      expect(s.direction).toBe("drop");
+      expect(s.window).toEqual({ start: hourAt(first), end: hourAt(first + 3) });
+      expect(s.details.hours).toBe(3);
+      expect(s.details.basis).toBe("window");
+      expect(s.details.observed).toBe(0);
+      expect(s.details.expected).toBeGreaterThan(8); // the sum clears the absolute gate
+      expect(s.details.expected).toBeLessThan(16);
+      expect(s.details.sigma).toBeLessThan(-2.5);
+      expect(s.magnitude).toBe(Math.abs(s.details.sigma));
+      expect(s.idempotency_key).toBe(
+        "BillableUnitAnomalyDetector|acme|api_calls|2026-01-27T08:00Z|3h",
+      );
+      // Single hours only (policy): nothing.
+      expect(feed(lowDrop(), { ...DEFAULT_ANOMALY_POLICY, max_window_hours: 1 }).at).toEqual([]);
+    });
+
+    it("replay and a JSON round trip mid-window give identical window signals", () => {
+      const units = lowDrop();
+      const a = feed(units);
+      const b = feed(units);
+      expect(b.signals).toEqual(a.signals);
+      expect(b.state).toEqual(a.state);
+      // Cut between the first and second hour of the drop: the window history is in the state.
+      const half = feed(units.slice(0, first + 1));
+      const thawed = JSON.parse(JSON.stringify(half.state)) as AnomalyState;
+      const rest = units.slice(first + 1);
+      const direct = feed(rest, DEFAULT_ANOMALY_POLICY, half.state, first + 1);
+      const viaJson = feed(rest, DEFAULT_ANOMALY_POLICY, thawed, first + 1);
+      expect(viaJson.signals).toEqual(direct.signals);
+      expect(viaJson.state).toEqual(direct.state);
+      expect([...half.signals, ...direct.signals]).toEqual(a.signals);
+    });
+
+    it("a 1-hour spike already flagged produces no window signal, even if the next hour leans up", () => {
+      for (const base of [300, 6]) {
+        const units = seasonalSeries(3, base, 4);
+        const i = 2 * 168 + 2 * 24 + 14;
+        units[i] = Math.round(seasonalMean(i, base) * 6);
+        units[i + 1] = Math.round(seasonalMean(i + 1, base) * 1.3);
+        const { signals, at } = feed(units);
+        expect(at[0]).toBe(i);
+        expect(signals[0]?.details.basis).toBe("hour");
+        expect(signals.filter((s) => s.details.basis === "window")).toEqual([]);
+        expect(at.filter((j) => j > i && j < i + 4)).toEqual([]);
+      }
+    });
+
+    it("windows never overlap an hour already covered in the same direction", () => {
+      // A customer at ~3/hour stops for good: windows, then continuations, then the level re-bases.
+      const units = seasonalSeries(4, 3, 6).map((u, i) => (i >= 3 * 168 + 24 + 9 ? 0 : u));
+      const { signals } = feed(units);
+      expect(signals.length).toBeGreaterThan(0);
+      expect(signals.length).toBeLessThanOrEqual(DEFAULT_ANOMALY_POLICY.regime_shift_hours);
+      expect(signals.every((s) => s.direction === "drop")).toBe(true);
+      for (let k = 1; k < signals.length; k++) {
+        expect(signals[k]?.window.start).toBeGreaterThanOrEqual(signals[k - 1]?.window.end ?? 0);
+      }
+    });
+  });
+
+  describe("feeds: what an event is", () => {
+    it("a dense aggregate feed (one event per hour carrying its total) is judged like counts", () => {
+      const units = seasonalSeries(4, 50, 1);
+      const drop = 3 * 168 + 24 + 11;
+      const spike = 3 * 168 + 72 + 15;
+      units[drop] = 0;
+      units[spike] = Math.round(seasonalMean(spike, 50) * 4);
+      const counts = feed(units);
+      const aggregate = feed(units, DEFAULT_ANOMALY_POLICY, newAnomalyState(), 0, (i) => ({
+        events: (units[i] ?? 0) > 0 ? 1 : 0,
+      }));
+      expect(counts.at).toEqual([drop, spike]);
+      expect(aggregate.at).toEqual(counts.at);
+      // Units per event is a whole hour's usage; the gate does not use it for such a feed.
+      expect(aggregate.state.upe).toBeGreaterThan(20);
+    });
+
+    it("a sparse single-event feed (each event one request of ~1,500 tokens) is not flooded", () => {
+      for (const seed of [1, 2, 3]) {
+        const rng = makeRng(seed);
+        const requests = Array.from({ length: 6 * 168 }, (_, i) =>
+          poisson(rng, seasonalMean(i, 0.7)),
+        );
+        const tokens = requests.map((n) => {
+          let t = 0;
+          for (let j = 0; j < n; j++) t += Math.round(1500 * Math.exp(0.4 * (rng() - 0.5)));
+          return t;
+        });
+        const oneEvent = feed(tokens, DEFAULT_ANOMALY_POLICY, newAnomalyState(), 0, (i) => ({
+          events: (tokens[i] ?? 0) > 0 ? 1 : 0,
+        }));
+        const perRequest = feed(tokens, DEFAULT_ANOMALY_POLICY, newAnomalyState(), 0, (i) => ({
+          events: requests[i] ?? 0,
+        }));
+        expect(oneEvent.signals).toEqual([]);
+        expect(perRequest.signals.length).toBeLessThanOrEqual(1);
+      }
+      // The same tokens taken as plain counts (no event counts) would page every few days.
+      const rng = makeRng(1);
+      const tokens = Array.from({ length: 6 * 168 }, (_, i) => {
+        let t = 0;
+        for (let j = poisson(rng, seasonalMean(i, 0.7)); j > 0; j--)
+          t += Math.round(1500 * Math.exp(0.4 * (rng() - 0.5)));
+        return t;
+      });
+      expect(feed(tokens).signals.length).toBeGreaterThan(5);
+    });
+
+    it("a state saved by version 1 carries on (window history and feed shape start afresh)", () => {
+      const units = seasonalSeries(4, 300, 3);
+      units[3 * 168 + 15] = 5000;
+      const half = feed(units.slice(0, 2 * 168 + 7));
+      const {
+        run_last: _r,
+        win_y: _y,
+        win_e: _e,
+        win_z: _z,
+        win_w: _w,
+        win_ok: _o,
+        win_flag: _f,
+        var_w: _v,
+        ev_multi: _m,
+        ev_var: _ev,
+        zero_rate: _zr,
+        zero_n: _zn,
+        ...v1
+      } = half.state;
+      const old = { ...v1, v: 1 } as unknown as AnomalyState;
+      const rest = feed(units.slice(2 * 168 + 7), DEFAULT_ANOMALY_POLICY, old, 2 * 168 + 7);
+      expect(rest.state.v).toBe(2);
+      expect(rest.at).toEqual([3 * 168 + 15]);
+      expect(Object.keys(rest.state).sort()).toEqual(Object.keys(newAnomalyState()).sort());
+    });
   });
 
   it("a larger k flags less", () => {

@@ -64,6 +64,23 @@ describe("detector policies", () => {
     expect(paths(q)).toEqual(["churn.min_prev_week_units_by_metric.tokens"]);
   });
 
+  it("anomaly.max_window_hours is a whole number of hours from 1 to 3 (default 3)", () => {
+    expect(DEFAULT_POLICIES.anomaly.max_window_hours).toBe(3);
+    for (const ok of [1, 2, 3]) {
+      const p = clone();
+      p.anomaly.max_window_hours = ok;
+      expect(paths(p)).toEqual([]);
+    }
+    for (const bad of [0, 4, 2.5, -1]) {
+      const p = clone();
+      p.anomaly.max_window_hours = bad;
+      expect(paths(p)).toEqual(["anomaly.max_window_hours"]);
+    }
+    expect(resolvePolicies([{ anomaly: { max_window_hours: 1 } }]).anomaly.max_window_hours).toBe(
+      1,
+    );
+  });
+
   it("resolvePolicies layers tenant → product → customer overrides over the defaults", () => {
     const p = resolvePolicies([
       { anomaly: { k: 3 }, margin: { levels: { L1: 0.4 } } },
