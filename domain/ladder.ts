@@ -55,6 +55,10 @@ export interface ActionSettings {
   coupon_percent: number;
   /** How long an applied coupon lasts, in days. */
   coupon_days: number;
+  /** Where `escalate` sends a churn signal when the customer names no account owner
+   * (`metadata.account_owner`): an e-mail address (the policy API checks it), or "" for nobody
+   * (the step then fails). */
+  escalate_to: string;
 }
 
 export interface PolicyDocument {
@@ -93,7 +97,7 @@ export const DEFAULT_POLICY: PolicyDocument = {
     escalate: false,
   },
   gate: { rate_per_second: 100, burst: 200, throttled_rate_per_second: 5 },
-  actions: { extend_trial_days: 14, coupon_percent: 20, coupon_days: 30 },
+  actions: { extend_trial_days: 14, coupon_percent: 20, coupon_days: 30, escalate_to: "" },
 };
 
 /** Defaults ← tenant ← product ← customer. */

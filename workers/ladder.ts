@@ -1,8 +1,10 @@
+import { z } from "@hono/zod-openapi";
 import type { Signal } from "../domain/detectors";
 import { type GateTier, type Rung, rungFor, tierFor } from "../domain/ladder";
 import { actorName } from "../durable-objects/customer-actor";
 import { toHex } from "./auth";
 import { recordStatusChange } from "./billing/status";
+import { escalationChannelId } from "./deliveries/channels";
 import { loadCustomerPolicies } from "./policies";
 import { ApiError, notFound } from "./problem";
 import { bumpCatalogVersion } from "./tenant-catalog";
@@ -10,7 +12,8 @@ import { bumpCatalogVersion } from "./tenant-catalog";
 // The action ladder (SPEC §6): each new signal gets one action at its rung, queued or executed
 // by policy; operators execute and reverse by hand. Every step lands in orchestration_actions.
 // Effects are real: THROTTLE and BLOCK change the customer's gate tier in its actor (BLOCK also
-// suspends its subscriptions), extend_trial moves the trial end, apply_coupon records a coupon.
+// suspends its subscriptions), extend_trial moves the trial end, apply_coupon records a coupon,
+// escalate e-mails the customer's account owner.
 
 const DAY_MS = 86_400_000;
 
@@ -227,6 +230,18 @@ async function syncGate(
 
 const bumpCatalog = (db: D1Database, tenantId: string) => bumpCatalogVersion(db, tenantId).run();
 
+/** The customer's `metadata.account_owner`, when it is an e-mail address. */
+async function accountOwner(db: D1Database, tenantId: string, customerId: string) {
+  const row = await db
+    .prepare("SELECT metadata FROM customers WHERE tenant_id = ? AND id = ?")
+    .bind(tenantId, customerId)
+    .first<{ metadata: string }>();
+  const owner = row
+    ? (JSON.parse(row.metadata) as { account_owner?: unknown }).account_owner
+    : null;
+  return z.email().safeParse(owner).success ? (owner as string) : null;
+}
+
 async function applyEffect(
   env: Env,
   tenantId: string,
@@ -241,9 +256,40 @@ async function applyEffect(
   const previous = JSON.parse(action.detail) as Record<string, unknown>;
   switch (action.rung) {
     case "ALERT":
-    case "escalate":
       // Notifications go out with the signal (its deliveries); the step is the record.
       return {};
+    case "escalate": {
+      // An e-mail to the customer's account owner, through the deliveries queue (retries,
+      // idempotent per signal and address). A sent e-mail cannot be taken back: reversing only
+      // records that the escalation is withdrawn.
+      if (!on) return { withdrawn: true };
+      const owner =
+        (await accountOwner(db, tenantId, action.customer_id)) ??
+        (policy.actions.escalate_to || null);
+      if (!owner) {
+        throw new ApiError(
+          "conflict",
+          `No account owner to escalate to: set metadata.account_owner on customer '${action.customer_id}' or actions.escalate_to in the policy`,
+        );
+      }
+      const now = Date.now();
+      const deliveryId = await hashId("dlv", tenantId, action.signal_id, "escalate", owner);
+      const inserted = await db
+        .prepare(
+          `INSERT INTO deliveries (tenant_id, id, signal_id, channel_id, status, attempts,
+             next_attempt_at, created_at, updated_at)
+           VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5, ?5) ON CONFLICT DO NOTHING`,
+        )
+        .bind(tenantId, deliveryId, action.signal_id, escalationChannelId(owner), now)
+        .run();
+      if (inserted.meta.changes > 0) {
+        await env.DELIVERIES_QUEUE.send(
+          { tenant_id: tenantId, delivery_id: deliveryId },
+          { contentType: "json" },
+        );
+      }
+      return { escalated_to: owner, delivery_id: deliveryId };
+    }
     case "THROTTLE":
       return {
         gate_tier: await syncGate(env, tenantId, action.customer_id, {

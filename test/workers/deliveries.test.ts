@@ -8,7 +8,8 @@ import {
   pendingDeliveryStatements,
   requeueStalledDeliveries,
 } from "../../workers/deliveries";
-import { buildMime } from "../../workers/deliveries/email";
+import { alertEmailContent, buildMime } from "../../workers/deliveries/email";
+import { loadSignal } from "../../workers/deliveries/signal";
 import {
   anomalySignal,
   createChannel,
@@ -453,6 +454,26 @@ describe("e-mail", () => {
       status: "delivered",
       attempts: 1,
     });
+  });
+
+  it("tells an account owner why an escalation reached them", async () => {
+    const signal = await storeSignal(
+      tenant.tenant_id,
+      anomalySignal({
+        detector: "WeeklyChurnSignalDetector",
+        customer_id: "acme",
+        direction: "drop",
+      }),
+    );
+    const loaded = await loadSignal(env.DB, tenant.tenant_id, signal.id);
+    if (!loaded) throw new Error("signal not stored");
+    const owner = alertEmailContent(loaded, null, "account_owner");
+    expect(owner.subject).toMatch(/^\[Aforo\] Escalated to you: /);
+    expect(owner.text).toContain("you are the account owner of acme");
+    expect(owner.html).toContain("you are the account owner of acme");
+    expect(alertEmailContent(loaded, null).text).toContain(
+      "an alert channel of your Aforo workspace",
+    );
   });
 
   it("builds RFC 5322 headers and a text + HTML multipart/alternative body", () => {

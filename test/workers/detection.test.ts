@@ -1,6 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
+import type { Signal } from "../../domain/detectors";
 import type { CustomerActor } from "../../durable-objects/customer-actor";
+import { signalStatements } from "../../workers/ladder";
 import { call, createCatalog, createTenant, expectProblem, type Tenant } from "./helpers";
 
 let tenant: Tenant;
@@ -312,6 +314,86 @@ describe("the ladder", () => {
     const steps = (await call("GET", "/api/actions?step=executed", op())).body.data;
     expect(steps.filter((s: { rung: string }) => s.rung === "THROTTLE")).toHaveLength(2);
     expect(steps[0].actor).toMatch(/^policy \(switched on by operator:/);
+  });
+
+  it("escalate e-mails the account owner (customer metadata, else the policy's escalate_to), once", async () => {
+    const put = (policy: unknown) => call("PUT", "/api/policies", { ...op(), body: { policy } });
+    // A churn signal, recorded the way the events consumer records one: churn maps to escalate.
+    const churn: Signal = {
+      detector: "WeeklyChurnSignalDetector",
+      idempotency_key: "WeeklyChurnSignalDetector|acme|chat-api|2026-W47",
+      customer: "acme",
+      product: "chat-api",
+      window: { start: Date.now() - 14 * DAY, end: Date.now() },
+      magnitude: 72,
+      direction: "drop",
+      details: { drop_pct: 72 },
+      source_event_ids: [],
+    };
+    const recorded = await signalStatements(
+      env.DB,
+      tenant.tenant_id,
+      churn,
+      "escalate",
+      Date.now(),
+    );
+    await env.DB.batch(recorded.statements);
+    const l1 = (await call("GET", `/api/signals/${recorded.signalId}`, op())).body;
+    expect(l1.action).toMatchObject({ rung: "escalate", state: "queued" });
+    const execute = () => call("POST", `/api/actions/${l1.action.id}/execute`, op());
+
+    // Nobody to escalate to: the step fails, and says why.
+    expectProblem(await execute(), 409, "conflict");
+    const failed = await call("GET", `/api/actions?action=${l1.action.id}&step=failed`, op());
+    expect(failed.body.data[0].detail.reason).toContain("metadata.account_owner");
+
+    expectProblem(
+      await put({ actions: { escalate_to: "not an address" } }),
+      400,
+      "validation_failed",
+    );
+    expect((await put({ actions: { escalate_to: "cs@vendor.test" } })).status).toBe(200);
+    const toPolicy = await execute();
+    expect(toPolicy.body).toMatchObject({
+      state: "executed",
+      detail: { escalated_to: "cs@vendor.test" },
+    });
+
+    // The customer's own account owner wins over the policy's address.
+    await call("PATCH", "/api/customers/acme", {
+      ...op(),
+      body: { metadata: { account_owner: "owner@acme.test" } },
+    });
+    expect((await call("POST", `/api/actions/${l1.action.id}/reverse`, op())).body).toMatchObject({
+      state: "reversed",
+      detail: { withdrawn: true },
+    });
+    expect((await execute()).body.detail.escalated_to).toBe("owner@acme.test");
+    await call("POST", `/api/actions/${l1.action.id}/reverse`, op());
+    expect((await execute()).body.detail.escalated_to).toBe("owner@acme.test");
+
+    // One delivery per address, each sent once by the deliveries queue, however often executed.
+    for (let i = 0; i < 100; i++) {
+      const { results } = await env.DB.prepare(
+        "SELECT channel_id, status, attempts FROM deliveries WHERE tenant_id = ? AND signal_id = ? ORDER BY channel_id",
+      )
+        .bind(tenant.tenant_id, l1.id)
+        .all<{ channel_id: string; status: string; attempts: number }>();
+      if (results.length === 2 && results.every((d) => d.status === "delivered")) {
+        expect(results).toEqual([
+          { channel_id: "escalate:cs@vendor.test", status: "delivered", attempts: 1 },
+          { channel_id: "escalate:owner@acme.test", status: "delivered", attempts: 1 },
+        ]);
+        const listed = await call("GET", `/api/deliveries?signal=${l1.id}`, op());
+        expect(listed.body.data.map((d: { channel_type: string }) => d.channel_type)).toEqual([
+          "email",
+          "email",
+        ]);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the escalation e-mails were not delivered");
   });
 
   it("refuses to reverse what was not executed, and 404s unknown actions", async () => {

@@ -39,6 +39,31 @@ export function parseConfig(text: string): ChannelConfig {
   }
 }
 
+/** Escalations (the ladder's `escalate`) are deliveries to one address, not to a configured
+ * channel: their channel id is this prefix and the address. */
+const ESCALATION_PREFIX = "escalate:";
+export const escalationChannelId = (address: string) => `${ESCALATION_PREFIX}${address}`;
+
+/** The e-mail channel an escalation delivery is sent through, or null for a channel id. */
+export function escalationChannel(
+  tenantId: string,
+  channelId: string,
+): (ChannelRow & { type: "email" }) | null {
+  if (!channelId.startsWith(ESCALATION_PREFIX)) return null;
+  return {
+    tenant_id: tenantId,
+    id: channelId,
+    type: "email",
+    name: "account owner",
+    config: JSON.stringify({ to: channelId.slice(ESCALATION_PREFIX.length) }),
+    secret: null,
+    link_base: null,
+    enabled: 1,
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
 /** The columns API answers may read: everything but `secret`. */
 export const PUBLIC_COLUMNS =
   "tenant_id, id, type, name, config, secret IS NOT NULL AS secret_set, link_base, enabled, created_at, updated_at";

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { ChannelRow } from "./channels";
+import { type ChannelRow, escalationChannel } from "./channels";
 import { type SendOutcome, sendToChannel } from "./send";
 import { loadSignal } from "./signal";
 
@@ -96,7 +96,8 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     // Another consumer is sending it right now: look again when its lease ends.
     return { ack: false, delaySeconds: Math.ceil((d.leased_until - now) / 1000) + 1 };
   }
-  if (d.type === null || d.enabled !== 1) {
+  const escalation = escalationChannel(tenantId, d.channel_id);
+  if (!escalation && (d.type === null || d.enabled !== 1)) {
     await finish(
       db,
       d,
@@ -123,15 +124,15 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     .first<{ attempts: number }>();
   if (!claimed) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
 
-  const channel: ChannelRow = {
+  const channel: ChannelRow = escalation ?? {
     tenant_id: d.tenant_id,
     id: d.channel_id,
-    type: d.type,
+    type: d.type ?? "email",
     name: d.name ?? "",
     config: d.config ?? "{}",
     secret: d.secret,
     link_base: d.link_base,
-    enabled: d.enabled,
+    enabled: d.enabled ?? 0,
     created_at: d.channel_created_at ?? 0,
     updated_at: d.channel_updated_at ?? 0,
   };
@@ -139,6 +140,7 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     kind: "signal",
     signal,
     deliveryId: d.id,
+    ...(escalation ? { escalation: true } : {}),
   });
   return record(env, message, d, claimed.attempts, outcome);
 }

@@ -106,8 +106,18 @@ export function buildMime(m: MimeInput): string {
 export const domainOf = (address: string) => address.split("@").pop() || "aforo.invalid";
 
 /** Subject, text and HTML of a signal's alert e-mail. */
-export function alertEmailContent(signal: AlertSignal, link: string | null) {
-  const { title, facts } = describeSignal(signal);
+export function alertEmailContent(
+  signal: AlertSignal,
+  link: string | null,
+  audience: "channel" | "account_owner" = "channel",
+) {
+  const described = describeSignal(signal);
+  const escalated = audience === "account_owner";
+  const title = escalated ? `Escalated to you: ${described.title}` : described.title;
+  const facts = described.facts;
+  const why = escalated
+    ? `You receive this because you are the account owner of ${signal.customer} in Aforo, and the signal was escalated to you.`
+    : "You receive this because this address is an alert channel of your Aforo workspace.";
   const text = [
     title,
     "",
@@ -116,7 +126,7 @@ export function alertEmailContent(signal: AlertSignal, link: string | null) {
     "",
     link ? `Open in Aforo: ${link}` : "Open the signal in the Aforo dashboard.",
     "",
-    "You receive this because this address is an alert channel of your Aforo workspace.",
+    why,
   ].join("\n");
   const rows = facts
     .map(
@@ -128,7 +138,7 @@ export function alertEmailContent(signal: AlertSignal, link: string | null) {
 <h2 style="font-size:18px">${htmlEscape(title)}</h2>
 <table cellspacing="0" cellpadding="0">${rows}<tr><th align="left" style="padding:4px 12px 4px 0;color:#555">Signal</th><td><code>${htmlEscape(signal.id)}</code></td></tr></table>
 ${link ? `<p><a href="${htmlEscape(link)}" style="display:inline-block;padding:8px 14px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:4px">Open in Aforo</a></p>` : ""}
-<p style="color:#777;font-size:12px">You receive this because this address is an alert channel of your Aforo workspace.</p>
+<p style="color:#777;font-size:12px">${htmlEscape(why)}</p>
 </body></html>`;
   return { subject: `[Aforo] ${title}`, text, html };
 }

@@ -10,7 +10,7 @@ import { signalWebhookBody, webhookHeaders } from "./webhook";
 // since last_error is shown to operators and may be logged).
 
 export type Outgoing =
-  | { kind: "signal"; signal: AlertSignal; deliveryId: string }
+  | { kind: "signal"; signal: AlertSignal; deliveryId: string; escalation?: boolean }
   | { kind: "test"; id: string };
 
 export interface SendOutcome {
@@ -164,7 +164,11 @@ export async function sendToChannel(
       const from = config.from || env.AFORO_EMAIL_FROM || DEFAULT_FROM;
       const content =
         message.kind === "signal"
-          ? alertEmailContent(message.signal, link)
+          ? alertEmailContent(
+              message.signal,
+              link,
+              message.escalation ? "account_owner" : "channel",
+            )
           : { subject: "[Aforo] Test message", text: TEST_TEXT, html: `<p>${TEST_TEXT}</p>` };
       const raw = buildMime({
         from,

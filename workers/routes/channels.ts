@@ -489,7 +489,8 @@ deliveries.openapi(
     const q = c.req.valid("query");
     const after = decodeCursor(q.cursor, ["number", "string"]);
     const { results } = await c.env.DB.prepare(
-      `SELECT d.id, d.signal_id, d.channel_id, c.type AS channel_type, d.status, d.attempts,
+      `SELECT d.id, d.signal_id, d.channel_id,
+         COALESCE(c.type, CASE WHEN d.channel_id LIKE 'escalate:%' THEN 'email' END) AS channel_type, d.status, d.attempts,
          d.last_status, d.last_error, d.next_attempt_at, d.delivered_at, d.created_at, d.updated_at
        FROM deliveries d LEFT JOIN notification_channels c
          ON c.tenant_id = d.tenant_id AND c.id = d.channel_id

@@ -490,6 +490,12 @@ const PolicyOverride = z
         extend_trial_days: z.number().optional(),
         coupon_percent: z.number().optional(),
         coupon_days: z.number().optional(),
+        escalate_to: z
+          .union([z.literal(""), z.email().max(254)])
+          .optional()
+          .openapi({
+            description: "Who `escalate` e-mails when the customer has no account_owner",
+          }),
       })
       .strict()
       .optional(),

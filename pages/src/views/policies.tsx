@@ -66,6 +66,8 @@ const HELP: Record<string, string> = {
   "actions.extend_trial_days": "days added by extend_trial",
   "actions.coupon_percent": "percent off by apply_coupon",
   "actions.coupon_days": "how long the coupon lasts",
+  "actions.escalate_to":
+    "who escalate e-mails when the customer has no metadata.account_owner; empty: nobody",
 };
 
 export function PoliciesView(props: ViewProps) {
@@ -422,6 +424,22 @@ function Editor(props: {
           {num("actions.extend_trial_days", "Trial extension (days)")}
           {num("actions.coupon_percent", "Coupon (%)")}
           {num("actions.coupon_days", "Coupon duration (days)")}
+          <label class="field">
+            <span>Escalate to (e-mail)</span>
+            <input
+              type="email"
+              name="actions.escalate_to"
+              value={String(getIn(draft, ["actions", "escalate_to"]) ?? "")}
+              aria-invalid={errorOf("actions.escalate_to") ? true : undefined}
+              onChange={(e) =>
+                set("actions.escalate_to", (e.currentTarget as HTMLInputElement).value.trim())
+              }
+            />
+            <small class="muted">{HELP["actions.escalate_to"]}</small>
+            {errorOf("actions.escalate_to") ? (
+              <small class="field-error">{errorOf("actions.escalate_to")}</small>
+            ) : null}
+          </label>
         </div>
       </Fieldset>
 

@@ -121,7 +121,7 @@ export function effectOf(rung: string, verb: "execute" | "reverse", customer: st
     case "apply_coupon":
       return `The policy's coupon is applied to ${customer}'s subscription.`;
     case "escalate":
-      return `The signal is escalated to ${customer}'s account owner.`;
+      return `${customer}'s account owner (metadata.account_owner, else the policy's escalate_to) gets an e-mail about the signal.`;
     default:
       return "The action runs now.";
   }
