@@ -2,7 +2,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 // `npm run bench:gate` — the gate on the embedded default (SPEC §10): p50/p99 latency of
 // POST /v1/gate at 4 concurrent connections, and throughput at 50 next to a bare Worker → DO RPC
-// round trip (same auth, same routing, the actor only answers) measured in the same run.
+// round trip (same auth, same routing, the actor only answers) measured in the same run. The
+// floor of the embedding is measured too: GET /healthz, a plain Worker response (no key, no
+// actor), through the same `wrangler dev`.
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,21 +25,24 @@ const stack = await startWrangler({
   vars: { AFORO_BENCH: "1" },
 });
 
+/** POST with a JSON body, or GET when there is no key (the plain-response floor). */
 function post(agent, path, key, body) {
-  const payload = JSON.stringify(body);
+  const payload = key ? JSON.stringify(body) : "";
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: "127.0.0.1",
         port: PORT,
         path,
-        method: "POST",
+        method: key ? "POST" : "GET",
         agent,
-        headers: {
-          authorization: `Bearer ${key}`,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(payload),
-        },
+        headers: key
+          ? {
+              authorization: `Bearer ${key}`,
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(payload),
+            }
+          : {},
       },
       (res) => {
         let text = "";
@@ -108,9 +113,11 @@ try {
   // Warm every actor and the code paths.
   await latency("/v1/gate", key, 4, 500);
   await latency("/v1/bench/ping", key, 4, 500);
+  await latency("/healthz", null, 4, 500);
 
   const lat = await latency("/v1/gate", key, 4, LATENCY_REQUESTS);
   const floor = await latency("/v1/bench/ping", key, 4, LATENCY_REQUESTS);
+  const plain = await latency("/healthz", null, 4, LATENCY_REQUESTS);
   const single = await latency("/v1/gate", key, 1, 1000);
   const gateRates = [];
   const pingRates = [];
@@ -126,6 +133,7 @@ try {
 Gate benchmark — ${CUSTOMERS} customers, loopback, load generator on the same machine
   latency at 4 connections (${fmt(LATENCY_REQUESTS)} requests):  p50 ${lat.p50.toFixed(2)} ms   p99 ${lat.p99.toFixed(2)} ms   (target p99 < 5 ms)
     same, bare Worker → DO RPC:                p50 ${floor.p50.toFixed(2)} ms   p99 ${floor.p99.toFixed(2)} ms
+    same, plain Worker response (/healthz):    p50 ${plain.p50.toFixed(2)} ms   p99 ${plain.p99.toFixed(2)} ms   (the embedding's floor)
     gate at 1 connection:                      p50 ${single.p50.toFixed(2)} ms   p99 ${single.p99.toFixed(2)} ms
   throughput at 50 connections:  gate ${fmt(gateRate)} req/s [${gateRates.map(fmt).join(", ")}]
                                   bare Worker → DO RPC ${fmt(pingRate)} req/s [${pingRates.map(fmt).join(", ")}]
