@@ -177,7 +177,11 @@ async function recordStep(
   detail: Record<string, unknown>,
 ): Promise<ActionRow> {
   const now = Date.now();
-  const merged = JSON.stringify({ ...(JSON.parse(action.detail) as object), ...detail });
+  // The action keeps what earlier steps recorded (a coupon id to revoke, the statuses to
+  // restore), except a failure's reason once a later step has succeeded.
+  const earlier = JSON.parse(action.detail) as Record<string, unknown>;
+  if (step !== "failed") delete earlier.reason;
+  const merged = JSON.stringify({ ...earlier, ...detail });
   const [updated] = await db.batch([
     db
       .prepare(

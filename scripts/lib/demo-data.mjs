@@ -515,7 +515,7 @@ export const CUSTOMER_COUNT = 200;
 /**
  * @typedef {{
  *   id: string, name: string, email: string,
- *   metadata: {segment: string, region: string, story?: string},
+ *   metadata: {segment: string, region: string, account_owner: string, story?: string},
  *   tz: number, weekend: number,
  * }} DemoCustomer
  * @typedef {{
@@ -611,7 +611,13 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
       id,
       name,
       email: `billing@${id}.example`,
-      metadata: { segment, region, ...(story ? { story } : {}) },
+      // The ladder's `escalate` e-mails the account owner: one team per segment.
+      metadata: {
+        segment,
+        region,
+        account_owner: `${segment}-accounts@demo-co.example`,
+        ...(story ? { story } : {}),
+      },
       tz: r?.tz ?? 0,
       weekend: segment === "enterprise" ? rng.uniform(0.25, 0.4) : rng.uniform(0.3, 0.6),
     };

@@ -354,6 +354,7 @@ describe("the ladder", () => {
     );
     expect((await put({ actions: { escalate_to: "cs@vendor.test" } })).status).toBe(200);
     const toPolicy = await execute();
+    expect(toPolicy.body.detail.reason).toBeUndefined();
     expect(toPolicy.body).toMatchObject({
       state: "executed",
       detail: { escalated_to: "cs@vendor.test" },
