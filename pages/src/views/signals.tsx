@@ -415,38 +415,12 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
   // Resolving takes an optional note in a dialog; reopening is one click (it can be undone).
   const [resolving, setResolving] = useState(false);
   const [note, setNote] = useState("");
-  const setStatus = async (verb: "resolve" | "reopen") => {
+  /** Runs one operator step; its message shows on success, its error in the open dialog. */
+  const perform = async (step: () => Promise<string>) => {
     setBusy(true);
     setError(null);
     try {
-      const trimmed = note.trim();
-      const body = verb === "resolve" && trimmed ? { note: trimmed } : undefined;
-      const sig = await api.post<Signal>(
-        `/api/signals/${encodeURIComponent(props.id)}/${verb}`,
-        body,
-      );
-      setDone(`The signal is now ${sig.status}.`);
-      setResolving(false);
-      setNote("");
-      detail.reload();
-      props.onChanged();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const run = async () => {
-    if (!pending) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const a = await api.post<Action>(
-        `/api/actions/${encodeURIComponent(pending.action.id)}/${pending.verb}`,
-      );
-      setDone(`${RUNG_LABELS[a.rung] ?? a.rung} is now ${a.state}.`);
-      setPending(null);
+      setDone(await step());
       detail.reload();
       trail.reload();
       props.onChanged();
@@ -456,6 +430,29 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
       setBusy(false);
     }
   };
+
+  const setStatus = (verb: "resolve" | "reopen") =>
+    perform(async () => {
+      const trimmed = note.trim();
+      const body = verb === "resolve" && trimmed ? { note: trimmed } : undefined;
+      const sig = await api.post<Signal>(
+        `/api/signals/${encodeURIComponent(props.id)}/${verb}`,
+        body,
+      );
+      setResolving(false);
+      setNote("");
+      return `The signal is now ${sig.status}.`;
+    });
+
+  const run = () =>
+    perform(async () => {
+      if (!pending) return "";
+      const a = await api.post<Action>(
+        `/api/actions/${encodeURIComponent(pending.action.id)}/${pending.verb}`,
+      );
+      setPending(null);
+      return `${RUNG_LABELS[a.rung] ?? a.rung} is now ${a.state}.`;
+    });
 
   const tier = useMemo(() => (trail.data ? gateTierOf(trail.data.data) : null), [trail.data]);
 
