@@ -123,6 +123,11 @@ const RESEND_AFTER_MS = 60_000;
 /** Hours of a customer that went quiet close on the wall clock once it has been silent this long
  * (so a backfill in progress is never mistaken for silence). */
 const SILENCE_GRACE_MS = 15 * 60_000;
+/** When the tenant's whole feed is silent (no customer's usage has arrived), a silent customer's
+ * hours wait for the feed instead of closing as zeros — an outage of the gateway or of Aforo is
+ * not every customer churning at once — for at most this long, after which they close anyway
+ * (a tenant with one customer cannot tell the two apart). */
+const FEED_OUTAGE_MAX_MS = 72 * 3_600_000;
 const POLICY_TTL_MS = 30_000;
 const RETENTION_EVERY_MS = 6 * 3_600_000;
 const INSERT_CHUNK = 250;
@@ -872,9 +877,25 @@ export class CustomerActor extends DurableObject<Env> {
       this.scheduleTimer("silence", last + SILENCE_GRACE_MS);
       return;
     }
-    await this.closeThrough(now - ALLOWED_LATENESS_MS);
+    await this.closeThrough(await this.silentCloseLimit(now));
     // Keep closing hour by hour while the customer stays quiet.
     this.scheduleTimer("silence", hourStart(now) + 3_600_000 + ALLOWED_LATENESS_MS);
+  }
+
+  /** How far a silent customer's hours may close: to the wall clock while the tenant's feed is
+   * delivering usage, else to the end of the tenant's latest hour with usage in D1 (never
+   * further back than FEED_OUTAGE_MAX_MS). */
+  private async silentCloseLimit(now: number): Promise<number> {
+    const wall = now - ALLOWED_LATENESS_MS;
+    const who = this.identity();
+    if (!who) return wall;
+    const latest = await this.env.DB.prepare(
+      "SELECT MAX(start) AS start FROM rollups_hourly WHERE tenant_id = ?",
+    )
+      .bind(who.tenantId)
+      .first<{ start: number | null }>();
+    const feedEnd = latest?.start == null ? 0 : latest.start + 3_600_000;
+    return Math.min(wall, Math.max(feedEnd, now - FEED_OUTAGE_MAX_MS));
   }
 
   /** Closes every hour and day of this customer that ends at or before `asOf` (replay,

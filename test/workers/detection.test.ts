@@ -132,6 +132,76 @@ describe("signals", () => {
     throw new Error("no churn signal");
   });
 
+  it("a tenant whose whole feed is silent has an outage, not churn: hours wait for the feed", async () => {
+    // acme: three weeks of steady daily usage that stopped five days ago.
+    const end = Math.floor(Date.now() / DAY) * DAY - 5 * DAY;
+    await send(
+      Array.from({ length: 21 }, (_, d) =>
+        costly({
+          id: `q${d}`,
+          cost: undefined,
+          quantity: 5000,
+          time: new Date(end - d * DAY + 12 * HOUR).toISOString(),
+        }),
+      ),
+    );
+    const latestHour = async () =>
+      (
+        await env.DB.prepare("SELECT MAX(start) AS start FROM rollups_hourly WHERE tenant_id = ?")
+          .bind(tenant.tenant_id)
+          .first<{ start: number | null }>()
+      )?.start ?? 0;
+    const until = async (ok: () => Promise<boolean>, what: string) => {
+      for (let i = 0; i < 200; i++) {
+        if (await ok()) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${what} (latest hour ${await latestHour()})`);
+    };
+    await runDurableObjectAlarm(actor());
+    await until(async () => (await latestHour()) >= end - DAY + 12 * HOUR, "acme's rollups");
+    const silenceCheck = () =>
+      runInDurableObject(actor(), async (instance: CustomerActor, state) => {
+        state.storage.kv.put("last_ingest_at", 0);
+        await (
+          instance as unknown as { closeSilentHours(now: number): Promise<void> }
+        ).closeSilentHours(Date.now());
+      });
+    const churn = async () =>
+      (await call("GET", "/api/signals?detector=WeeklyChurnSignalDetector", op())).body.data;
+
+    // Nobody in the tenant has sent anything for five days: only the 72 h beyond the outage's
+    // allowance close as zeros (two quiet days of seven: no churn).
+    await silenceCheck();
+    // What the actor itself decided (D1 only follows it): no churn signal.
+    const actorChurn = () =>
+      runInDurableObject(
+        actor(),
+        (_instance: CustomerActor, state) =>
+          state.storage.sql
+            .exec<{ n: number }>(
+              "SELECT COUNT(*) AS n FROM signals WHERE detector = 'WeeklyChurnSignalDetector'",
+            )
+            .one().n,
+      );
+    expect(await actorChurn()).toBe(0);
+
+    // Another customer's usage arrives: the feed is up, so acme's silence is real.
+    await send([
+      costly({ id: "beta-now", customer: "beta", cost: undefined, time: new Date().toISOString() }),
+    ]);
+    await runDurableObjectAlarm(actor("beta"));
+    await until(
+      async () => (await latestHour()) >= Math.floor(Date.now() / HOUR) * HOUR,
+      "beta's rollup",
+    );
+    await silenceCheck();
+    expect(await actorChurn()).toBe(1);
+    await runDurableObjectAlarm(actor());
+    await until(async () => (await churn()).length > 0, "acme's churn signal");
+    expect((await churn())[0]).toMatchObject({ customer: "acme", product: "chat-api" });
+  }, 30_000);
+
   it("lists with filters and a cursor, and 404s other tenants' signals", async () => {
     await send([costly()]);
     await signalsInD1(6);
