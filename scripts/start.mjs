@@ -7,9 +7,10 @@
 // Then it fills the demo tenant with demo data (scripts/lib/demo-data.mjs: three products, ~200
 // customers, 90 days of usage) through the real API, showing progress; the dashboard is usable
 // while the last days arrive. Seeding runs once per state directory (it resumes if interrupted);
-// AFORO_SEED=0 skips it. A seeding failure is reported but leaves the stack running.
+// AFORO_SEED=0 skips it. A seeding failure is reported but leaves the stack running. Afterwards
+// the demo customers' usage goes on: the hours since the data ends, then each hour as it ends.
 import { join } from "node:path";
-import { seedDemo, seedPending } from "./lib/demo-data.mjs";
+import { seedDemo, seedPending, topUpDemo } from "./lib/demo-data.mjs";
 import {
   applyMigrations,
   buildDashboard,
@@ -69,6 +70,7 @@ console.log(`
   Ctrl-C stops it; state is kept in .wrangler/state.
 `);
 
+let seeded = !seeding;
 if (process.env.AFORO_SEED === "0") {
   console.log("AFORO_SEED=0: demo data not seeded.");
 } else if (!seeding) {
@@ -81,6 +83,7 @@ if (process.env.AFORO_SEED === "0") {
       ingestKey: demo.ingest_key,
       persistTo,
     });
+    seeded = true;
   } catch (err) {
     // After Ctrl-C the requests in flight fail: not worth a message, the seed resumes next time.
     if (!stopping) {
@@ -90,4 +93,28 @@ if (process.env.AFORO_SEED === "0") {
       );
     }
   }
+}
+
+// The demo customers keep using the product: the hours since the demo data ends are sent now
+// (a stack started again days later would otherwise show everyone gone quiet), then each hour
+// as it completes.
+if (process.env.AFORO_SEED !== "0" && seeded) {
+  let running = false;
+  const topUp = async () => {
+    if (running || stopping) return;
+    running = true;
+    try {
+      await topUpDemo({ url: stack.url, ingestKey: demo.ingest_key, persistTo });
+    } catch (err) {
+      if (!stopping) {
+        console.error(
+          `Topping up the demo data failed (${err instanceof Error ? err.message : String(err)}); trying again in 5 minutes.`,
+        );
+      }
+    } finally {
+      running = false;
+    }
+  };
+  await topUp();
+  setInterval(topUp, 5 * 60_000);
 }

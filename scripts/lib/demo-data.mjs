@@ -586,14 +586,21 @@ function seasonal(/** @type {DemoCustomer} */ c, /** @type {number} */ t) {
 
 /**
  * Builds the whole demo, deterministically.
- * @param {{anchor: number, seed?: string}} o `anchor`: the end of the window (an hour boundary;
- *   the last events are for the hour before it).
+ * @param {{anchor: number, seed?: string, through?: number}} o `anchor`: the end of the window
+ *   (an hour boundary; the last events are for the hour before it). `through` (an hour boundary
+ *   at or after the anchor): usage goes on past the window to there, for topping a running demo
+ *   up; every value up to the anchor is the same as without it.
  * @returns {Demo}
  */
-export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
+export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) {
   if (anchor % HOUR_MS !== 0) throw new Error("anchor must be an hour boundary");
+  if (through % HOUR_MS !== 0 || through < anchor) {
+    throw new Error("through must be an hour boundary at or after the anchor");
+  }
   const hours = WINDOW_DAYS * 24;
   const windowStart = anchor - hours * HOUR_MS;
+  /** Hours of usage generated: the window, then whatever `through` adds. */
+  const generated = hours + (through - anchor) / HOUR_MS;
   const priceChangeAt = dayFloor(windowStart + 45 * DAY_MS);
   const rng = new Rng(`${seed}:customers`);
   const planById = new Map(PLANS.map((p) => [p.id, p]));
@@ -768,7 +775,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
     if (story === "usage_spikes") for (const [t, m] of spikeHours) spikes.set(t, m);
 
     const metrics = PRODUCTS.find((p) => p.id === sub.product)?.metrics.map((m) => m.id) ?? [];
-    const q = metrics.map(() => new Float64Array(hours));
+    const q = metrics.map(() => new Float64Array(generated));
     let cached = null;
     let tokens = null;
     /** @type {(hour: number) => string} */
@@ -779,7 +786,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
       tokens = { input: r.uniform(900, 4000), output: r.uniform(150, 900), cached: 0 };
       tokens.cached = r.chance(0.5) ? r.uniform(0.1, 0.6) : 0;
       perActivity = tokens.input;
-      cached = new Float64Array(hours);
+      cached = new Float64Array(generated);
       const chosen = story === "cogs_jump" ? CHEAP_MODEL : r.weighted(CHAT_MODELS);
       model =
         story === "cogs_jump" ? (t) => (t < switchAt ? CHEAP_MODEL : PRICEY_MODEL) : () => chosen;
@@ -793,7 +800,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
     const toolsPerSession = r.uniform(4, 14);
     const ratePerHour = monthly / (730 * perActivity);
     let dayNoise = 1;
-    for (let i = 0; i < hours; i++) {
+    for (let i = 0; i < generated; i++) {
       const t = windowStart + i * HOUR_MS;
       if (i % 24 === 0) dayNoise = r.lognormal(0, 0.08);
       if (t < sub.start) continue;
@@ -836,7 +843,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
         Math.ceil((t - windowStart) / HOUR_MS),
       );
       for (const arr of [...q, ...(cached ? [cached] : [])]) {
-        for (let i = 0; i < hours; i++) {
+        for (let i = 0; i < generated; i++) {
           const offset = (windowStart / HOUR_MS + i) % every;
           const first = Math.max(0, i - offset, ...boundaries.filter((b) => b <= i));
           if (first !== i && arr[i]) {
@@ -851,7 +858,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
 
   // A customer the catalog does not know: a day of chat traffic from a forgotten integration.
   const ur = new Rng(`${seed}:unknown`);
-  const uq = [new Float64Array(hours), new Float64Array(hours)];
+  const uq = [new Float64Array(generated), new Float64Array(generated)];
   for (let i = hours - 30; i < hours - 6; i += 2) {
     /** @type {Float64Array} */ (uq[0])[i] = ur.int(20_000, 90_000);
     /** @type {Float64Array} */ (uq[1])[i] = ur.int(3_000, 15_000);
@@ -861,7 +868,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1" }) {
     product: "chat-api",
     metrics: ["input_tokens", "output_tokens"],
     q: uq,
-    cached: new Float64Array(hours),
+    cached: new Float64Array(generated),
     model: () => "anthropic/claude-haiku-4-5",
     tokens: null,
   };
@@ -1013,6 +1020,16 @@ export function eventsPerDay(demo) {
  * @returns {{body: string, count: number, customers: string[]}[]}
  */
 export function batchesFor(demo, fromDay, toDay) {
+  return batchesForHours(demo, fromDay * 24, toDay * 24);
+}
+
+/**
+ * The same for hours [fromHour, toHour) counted from the window's start (past the window when
+ * the demo was built with `through`).
+ * @param {Demo} demo @param {number} fromHour @param {number} toHour
+ * @returns {{body: string, count: number, customers: string[]}[]}
+ */
+export function batchesForHours(demo, fromHour, toHour) {
   /** @type {{body: string, count: number, customers: string[]}[]} */
   const batches = [];
   /** @type {string[]} */
@@ -1028,7 +1045,7 @@ export function batchesFor(demo, fromDay, toDay) {
     customers = new Set();
   };
   for (const [customer, list] of seriesByCustomer(demo)) {
-    for (let i = fromDay * 24; i < toDay * 24; i++) {
+    for (let i = fromHour; i < toHour; i++) {
       for (const s of list) {
         for (const event of eventsAt(demo, s, i)) {
           const json = JSON.stringify(event);
@@ -1231,9 +1248,11 @@ async function sendAll(queue, o) {
  * `<persistTo>/aforo-demo-seed.json`. `anchor`: the end of the 90-day window (kept so a resumed
  * run sends the same events); `events_sent_through_day`: days of the window fully sent, and
  * `events_sent` their events (a resumed run re-sends from there; repeats come back as duplicates).
+ * `topped_up_through`: usage past the window has been sent up to there (see topUpDemo).
  * @typedef {{version: number, anchor: string, catalog_done: boolean,
  *   events_sent_through_day: number, events_sent: number, events_total: number,
- *   stories: Record<string, object>, started_at: string, finished_at: string | null}} SeedMarker
+ *   stories: Record<string, object>, started_at: string, finished_at: string | null,
+ *   topped_up_through?: string}} SeedMarker
  */
 
 /** Whether seedDemo still has work to do for this state directory. */
@@ -1387,4 +1406,59 @@ export async function seedDemo({
       .join(", ")}`,
   );
   return state;
+}
+
+/** A top-up reaches back at most this far; an older gap is left as a gap. */
+const TOP_UP_MAX_MS = 30 * DAY_MS;
+
+/**
+ * Keeps a seeded demo current: sends the demo customers' usage for the complete hours since the
+ * window (or since the last top-up), generated by the same model carried on past the window, so
+ * a demo started again days later — or left running — does not fall silent. Returns the number
+ * of events sent (0 when there was nothing to do).
+ * @param {{url: string, ingestKey: string, persistTo: string, now?: number,
+ *   log?: (line: string) => void, concurrency?: number}} o
+ */
+export async function topUpDemo({
+  url,
+  ingestKey,
+  persistTo,
+  now = Date.now(),
+  log = console.log,
+  concurrency = 4,
+}) {
+  const file = join(persistTo, SEED_FILE);
+  if (!existsSync(file)) return 0;
+  /** @type {SeedMarker} */
+  const marker = JSON.parse(readFileSync(file, "utf8"));
+  if (!marker.finished_at || marker.version !== DEMO_VERSION) return 0;
+  const anchor = Date.parse(marker.anchor);
+  const through = now - (now % HOUR_MS);
+  const done = Date.parse(marker.topped_up_through ?? marker.anchor);
+  if (through <= done) return 0;
+  const from = Math.max(done, through - TOP_UP_MAX_MS);
+  const demo = buildDemo({ anchor, through });
+  const batches = batchesForHours(
+    demo,
+    (from - demo.windowStart) / HOUR_MS,
+    (through - demo.windowStart) / HOUR_MS,
+  ).map((b) => ({ ...b, chunk: 0 }));
+  let sent = 0;
+  await sendAll(batches, {
+    url,
+    ingestKey,
+    concurrency,
+    more: () => false,
+    onDone: (/** @type {{count: number}} */ batch) => {
+      sent += batch.count;
+    },
+  });
+  marker.topped_up_through = new Date(through).toISOString();
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(marker, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  const hours = (through - from) / HOUR_MS;
+  log(
+    `Demo data topped up: ${sent.toLocaleString("en-US")} events for the ${hours} hour${hours === 1 ? "" : "s"} since ${new Date(from).toISOString()}${from > done ? " (older gap left out)" : ""}.`,
+  );
+  return sent;
 }

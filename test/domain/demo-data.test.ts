@@ -58,15 +58,23 @@ interface Batch {
   count: number;
   customers: string[];
 }
-const { buildDemo, batchesFor, eventsPerDay, STORIES, UNKNOWN_CUSTOMER, WINDOW_DAYS } =
-  demoData as {
-    buildDemo: (o: { anchor: number; seed?: string }) => Demo;
-    batchesFor: (demo: Demo, fromDay: number, toDay: number) => Batch[];
-    eventsPerDay: (demo: Demo) => number[];
-    STORIES: Record<"cogs_jump" | "usage_collapse" | "quota_race" | "usage_spikes", string>;
-    UNKNOWN_CUSTOMER: string;
-    WINDOW_DAYS: number;
-  };
+const {
+  buildDemo,
+  batchesFor,
+  batchesForHours,
+  eventsPerDay,
+  STORIES,
+  UNKNOWN_CUSTOMER,
+  WINDOW_DAYS,
+} = demoData as {
+  buildDemo: (o: { anchor: number; seed?: string; through?: number }) => Demo;
+  batchesFor: (demo: Demo, fromDay: number, toDay: number) => Batch[];
+  batchesForHours: (demo: Demo, fromHour: number, toHour: number) => Batch[];
+  eventsPerDay: (demo: Demo) => number[];
+  STORIES: Record<"cogs_jump" | "usage_collapse" | "quota_race" | "usage_spikes", string>;
+  UNKNOWN_CUSTOMER: string;
+  WINDOW_DAYS: number;
+};
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -150,6 +158,33 @@ describe("demo events", () => {
     expect(batchesFor(again, 60, 65).map((b) => b.body)).toEqual(
       batchesFor(demo, 60, 65).map((b) => b.body),
     );
+  });
+
+  it("goes on past the window for top-ups, the window itself unchanged", () => {
+    const later = buildDemo({ anchor, through: anchor + 2 * DAY });
+    // Up to the last three hours (where a small customer's 3-hour report may fold later hours
+    // in), the window's events are the very same.
+    const windowHours = WINDOW_DAYS * 24 - 3;
+    expect(batchesForHours(later, 0, windowHours).map((b) => b.body)).toEqual(
+      batchesForHours(demo, 0, windowHours).map((b) => b.body),
+    );
+    const extra = batchesForHours(later, WINDOW_DAYS * 24, WINDOW_DAYS * 24 + 48).flatMap(
+      (b) => JSON.parse(b.body) as DemoEvent[],
+    );
+    const customers = new Set(extra.map((e) => e.customer));
+    expect(customers.size).toBeGreaterThan(150);
+    for (const e of extra) {
+      expect(Date.parse(e.time)).toBeGreaterThanOrEqual(anchor);
+      expect(Date.parse(e.time)).toBeLessThan(anchor + 2 * DAY);
+      expect(NativeEvent.safeParse(e).success).toBe(true);
+    }
+    // The stories carry on: fading-co stays faded, cogs-jumper stays on the pricey model.
+    const last2Days = between(of(STORIES.usage_collapse), anchor - 2 * DAY, anchor);
+    const faded = extra.filter((e) => e.customer === STORIES.usage_collapse);
+    expect(sum(faded)).toBeLessThan(1.5 * sum(last2Days));
+    const jumper = extra.filter((e) => e.customer === STORIES.cogs_jump);
+    expect(jumper.length).toBeGreaterThan(0);
+    expect(new Set(jumper.map((e) => e.cost.model))).toEqual(new Set(["claude-opus-4-1"]));
   });
 
   it("are all valid for POST /v1/events, with unique ids, costed from the catalog", () => {
