@@ -31,18 +31,19 @@
 //   (a gateway sending each hour's total), 1 unit: a whole hour's usage must not become the
 //   gate's event, nor may a single request of a sparse customer count as a thousand events.
 // - Window test. Anomalies last hours, and at low volume one hour cannot tell a drop from
-//   noise (5 → 0 is 5 events, under the absolute gate, and happens by chance). When the hour
-//   itself does not fire, the sums of the last m = 2..max_window_hours (≤ MAX_WINDOW = 3) hours
-//   are tested against the sums of their expectations (as forecast) with the same three gates
-//   at k + 0.5 (each hour is tested three ways), every hour of the window leaning the same way
-//   (z beyond 1). The window sum has its own spread, fitted like the hour's (A + B·E on the
+//   noise (5 → 0 is 5 events, under the absolute gate, and happens by chance). The sums of the
+//   last m = 2..max_window_hours (≤ MAX_WINDOW = 3) hours are tested against the sums of their
+//   expectations (as forecast) with the same three gates at k + 0.25 (each hour is tested three
+//   ways), every hour of the window leaning the same way (z beyond 1; beyond 2 when the hour
+//   fires on its own, where the window must also beat the hour's own z to cover its
+//   predecessors). The window sum has its own spread, fitted like the hour's (A + B·E on the
 //   square-root scale, from windows of ordinary hours), so within-day correlation is in it.
 //   The most significant passing window fires one signal covering all its hours, keyed by its
 //   first hour and length. No window may include an hour already covered in its direction, so
 //   a flagged hour never re-fires inside a window and windows never overlap as the run slides.
 //   Where even a stop of the hour could not pass the absolute gate, the hour right after a
 //   flagged one continues the episode (a 1-hour "continuation" signal) when it lies beyond the
-//   tolerance band and 1.5 σ out in the same direction.
+//   tolerance band and 1.25 σ out in the same direction.
 // - Speaks only after min_history_days days, min_slot_observations complete days of the hour's
 //   slot and 48 hours of forecast errors. After regime_shift_hours consecutive covered hours in
 //   one direction the level is re-based on those hours: a customer that stops, or doubles for
@@ -85,12 +86,16 @@ const ZERO_PROBE_UNITS = 5;
 export const MAX_WINDOW = 3;
 /** Each hour of a window must deviate at least this much (z) in the window's direction. */
 const WINDOW_EACH_Z = 1;
+/** When the hour fires on its own, a window ending at it still wins if its sum is more
+ * significant, but its earlier hours must each be this many σ out: the signal then covers the
+ * episode's weaker first hours, never an ordinary hour that merely leans the same way. */
+const EXTEND_Z = 2;
 /** A window is tested at k + this (z and band z): each hour is tested up to three ways, so each
  * way needs a little more evidence for the same false-alarm rate. */
-const WINDOW_K_EXTRA = 0.5;
+const WINDOW_K_EXTRA = 0.25;
 /** An hour right after a flagged one, where even a stop could not pass the absolute gate on its
  * own, continues the episode when it is beyond the tolerance band and this many σ out. */
-const CONTINUE_Z = 1.5;
+const CONTINUE_Z = 1.25;
 /** Today's multiplier starts from a prior worth this many average hours. */
 const INTRADAY_PRIOR_HOURS = 6;
 /** Forecast errors of the first days (an unformed baseline) do not enter the variance fit. */
@@ -356,29 +361,28 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
       ok = 2;
       const unit = unitOf(s);
       flagged = judge(y, expected, z, fit, unit, policy, policy.k);
-      if (flagged !== 0) {
+      const hit =
+        policy.max_window_hours > 1 ? judgeWindow(s, y, expected, z, unit, policy, flagged) : null;
+      if (hit) {
+        flagged = hit.dir;
+        signal = makeSignal(
+          input,
+          hit.y,
+          hit.expected,
+          hit.z,
+          hit.sigma,
+          policy,
+          hit.dir,
+          hit.m,
+          "window",
+        );
+        coverWindow(s, hour, hit.m, hit.dir, policy);
+      } else if (flagged !== 0) {
         signal = makeSignal(input, y, expected, z, sigma, policy, flagged, 1, "hour");
       } else if (policy.max_window_hours > 1) {
-        const hit = judgeWindow(s, y, expected, z, unit, policy);
-        if (hit) {
-          flagged = hit.dir;
-          signal = makeSignal(
-            input,
-            hit.y,
-            hit.expected,
-            hit.z,
-            hit.sigma,
-            policy,
-            hit.dir,
-            hit.m,
-            "window",
-          );
-          coverWindow(s, hour, hit.m, hit.dir, policy);
-        } else {
-          flagged = continues(s, y, expected, z, unit, policy);
-          if (flagged !== 0) {
-            signal = makeSignal(input, y, expected, z, sigma, policy, flagged, 1, "continuation");
-          }
+        flagged = continues(s, y, expected, z, unit, policy);
+        if (flagged !== 0) {
+          signal = makeSignal(input, y, expected, z, sigma, policy, flagged, 1, "continuation");
         }
       }
     }
@@ -433,11 +437,12 @@ interface WindowHit {
   sigma: number;
 }
 
-/** The window test, for an hour the single-hour test did not flag: the sum of the last m hours
- * (m = 2..MAX_WINDOW) against the sum of their expectations, with the window's own fitted spread
- * and the same practical gates. Every hour of the window must lean the same way (z beyond
- * WINDOW_EACH_Z) and none may already be covered by a signal in that direction. Of the windows
- * that pass, the most significant wins. */
+/** The window test: the sum of the last m hours (m = 2..MAX_WINDOW) against the sum of their
+ * expectations, with the window's own fitted spread and the same practical gates. Every hour of
+ * the window must lean the same way (z beyond WINDOW_EACH_Z) and none may already be covered by
+ * a signal in that direction. Of the windows that pass, the most significant wins. When the hour
+ * itself fired (hourDir), a window wins only in that direction, over earlier hours EXTEND_Z σ
+ * out, and if more significant than the hour alone. */
 function judgeWindow(
   s: AnomalyState,
   y: number,
@@ -445,9 +450,11 @@ function judgeWindow(
   z: number,
   unit: number,
   policy: AnomalyPolicy,
+  hourDir: number,
 ): WindowHit | null {
   const dir = z >= WINDOW_EACH_Z ? 1 : z <= -WINDOW_EACH_Z ? -1 : 0;
-  if (dir === 0) return null;
+  if (dir === 0 || (hourDir !== 0 && hourDir !== dir)) return null;
+  const each = hourDir !== 0 ? EXTEND_Z : WINDOW_EACH_Z;
   const k = policy.k + WINDOW_K_EXTRA;
   const longest = Math.min(policy.max_window_hours, MAX_WINDOW);
   let best: WindowHit | null = null;
@@ -456,7 +463,7 @@ function judgeWindow(
   for (let m = 2; m <= longest; m++) {
     const i = MAX_WINDOW - m; // index of the window's first hour in the history
     if (at(s.win_ok, i) !== 2 || at(s.win_flag, i) === dir) break;
-    if (at(s.win_z, i) * dir < WINDOW_EACH_Z) break;
+    if (at(s.win_z, i) * dir < each) break;
     sumY += at(s.win_y, i);
     sumE += at(s.win_e, i);
     const off = 5 * (m - 2);
@@ -466,6 +473,7 @@ function judgeWindow(
     const sigma = Math.sqrt(variance4(fit, sumE) / 4);
     const zm = (Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375)) / sigma;
     if (judge(sumY, sumE, zm, fit, unit, policy, k) !== dir) continue;
+    if (hourDir !== 0 && Math.abs(zm) <= Math.abs(z)) continue;
     if (!best || Math.abs(zm) > Math.abs(best.z)) {
       best = { m, dir, y: sumY, expected: sumE, z: zm, sigma };
     }

@@ -76,7 +76,7 @@ export const DEFAULT_ANOMALY_POLICY: AnomalyPolicy = {
   min_slot_observations: 2,
   min_spike_pct: 50,
   min_drop_pct: 40,
-  min_delta_events: 8,
+  min_delta_events: 10,
   regime_shift_hours: 6,
   max_window_hours: 3,
 };
