@@ -37,7 +37,12 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { AFORO_ADMIN_TOKEN: "test-admin-token", TEST_MIGRATIONS: migrations },
+                bindings: {
+                  AFORO_ADMIN_TOKEN: "test-admin-token",
+                  // 32 bytes, base64: the key channel secrets are sealed with.
+                  AFORO_SECRETS_KEY: "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE=",
+                  TEST_MIGRATIONS: migrations,
+                },
               },
             }),
           ],

@@ -19,16 +19,29 @@ export const STACK_ENV = {
   CI: process.env.CI ?? "",
 };
 
-/** Reads AFORO_ADMIN_TOKEN from .dev.vars, creating the file with a random token if needed. */
+/**
+ * Reads AFORO_ADMIN_TOKEN from .dev.vars, adding what is missing: a random admin token, and
+ * AFORO_SECRETS_KEY (32 random bytes, the key channel secrets are sealed with).
+ */
 export function ensureDevVars(root = ROOT) {
   const file = join(root, ".dev.vars");
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const match = /^AFORO_ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(text);
-  if (match?.[1]) return { adminToken: match[1], created: false };
-  const adminToken = `aforo_admin_${randomBytes(24).toString("base64url")}`;
-  const prefix = text && !text.endsWith("\n") ? `${text}\n` : text;
-  writeFileSync(file, `${prefix}AFORO_ADMIN_TOKEN="${adminToken}"\n`, { mode: 0o600 });
-  return { adminToken, created: true };
+  let text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const read = (/** @type {string} */ name) =>
+    new RegExp(`^${name}\\s*=\\s*"?([^"\\n]+)"?\\s*$`, "m").exec(text)?.[1];
+  const add = (/** @type {string} */ name, /** @type {string} */ value) => {
+    text = `${text && !text.endsWith("\n") ? `${text}\n` : text}${name}="${value}"\n`;
+  };
+  let adminToken = read("AFORO_ADMIN_TOKEN");
+  const created = !adminToken;
+  if (!adminToken) {
+    adminToken = `aforo_admin_${randomBytes(24).toString("base64url")}`;
+    add("AFORO_ADMIN_TOKEN", adminToken);
+  }
+  if (!read("AFORO_SECRETS_KEY")) add("AFORO_SECRETS_KEY", randomBytes(32).toString("base64"));
+  if (!existsSync(file) || readFileSync(file, "utf8") !== text) {
+    writeFileSync(file, text, { mode: 0o600 });
+  }
+  return { adminToken, created };
 }
 
 function run(command, args, options = {}) {

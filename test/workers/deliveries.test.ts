@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BACKOFF_CAP_S,
@@ -10,6 +10,7 @@ import {
 } from "../../workers/deliveries";
 import { alertEmailContent, buildMime } from "../../workers/deliveries/email";
 import { loadSignal } from "../../workers/deliveries/signal";
+import worker from "../../workers/index";
 import {
   anomalySignal,
   createChannel,
@@ -360,6 +361,105 @@ describe("signed webhooks (Standard Webhooks)", () => {
     expect(row).toMatchObject({ status: "dead", attempts: 3, last_status: 503 });
     expect(row?.last_error).toMatch(/^gave up after 48 h and 3 attempts: HTTP 503/);
     expect(await hook.log()).toHaveLength(3);
+  });
+});
+
+describe("channel secrets at rest", () => {
+  const storedSecret = async (id: string) =>
+    (
+      await env.DB.prepare(
+        "SELECT secret FROM notification_channels WHERE tenant_id = ? AND id = ?",
+      )
+        .bind(tenant.tenant_id, id)
+        .first<{ secret: string | null }>()
+    )?.secret ?? null;
+
+  it("are sealed in D1, and open only in their own row", async () => {
+    const hook = newHook("sealed");
+    const webhook = await createChannel(tenant, { type: "webhook", name: "w", url: hook.url });
+    const slackUrl = `${newHook("slack-sealed").url}/T0/B0/secret-token`;
+    const slack = await createChannel(tenant, { type: "slack", name: "s", url: slackUrl });
+    const sealedWebhook = (await storedSecret(webhook.id)) ?? "";
+    const sealedSlack = (await storedSecret(slack.id)) ?? "";
+    for (const [sealed, plain] of [
+      [sealedWebhook, webhook.secret ?? ""],
+      [sealedSlack, slackUrl],
+    ] as const) {
+      expect(sealed).toMatch(/^v1:[A-Za-z0-9_-]+$/);
+      expect(sealed).not.toContain(plain);
+      expect(sealed).not.toContain(plain.slice(6, 20));
+    }
+    // Still signs with the secret the tenant was shown.
+    const signal = await storeSignal(tenant.tenant_id, anomalySignal());
+    const own = (await deliveriesOf(tenant.tenant_id, signal.id)).find(
+      (d) => d.channel_id === webhook.id,
+    );
+    await runConsumer(tenant.tenant_id, [own?.id ?? ""]);
+    const [request] = await hook.log();
+    await verifyStandardWebhook(webhook.secret ?? "", request?.headers ?? {}, request?.body ?? "");
+
+    // The webhook's sealed secret copied into the Slack row does not open there: nothing is
+    // sent, and the delivery says why.
+    await env.DB.prepare(
+      "UPDATE notification_channels SET secret = ? WHERE tenant_id = ? AND id = ?",
+    )
+      .bind(sealedWebhook, tenant.tenant_id, slack.id)
+      .run();
+    const other = await storeSignal(tenant.tenant_id, anomalySignal());
+    const toSlack = (await deliveriesOf(tenant.tenant_id, other.id)).find(
+      (d) => d.channel_id === slack.id,
+    );
+    const result = await runConsumer(tenant.tenant_id, [toSlack?.id ?? ""]);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(
+      (await deliveriesOf(tenant.tenant_id, other.id)).find((d) => d.id === toSlack?.id),
+    ).toMatchObject({ status: "pending", last_error: expect.stringContaining("does not open") });
+  });
+
+  it("a secret stored before sealing still sends, and is sealed when rotated", async () => {
+    const hook = newHook("legacy");
+    const channel = await createChannel(tenant, { type: "webhook", name: "old", url: hook.url });
+    const plain = channel.secret ?? "";
+    await env.DB.prepare(
+      "UPDATE notification_channels SET secret = ? WHERE tenant_id = ? AND id = ?",
+    )
+      .bind(plain, tenant.tenant_id, channel.id)
+      .run();
+    const signal = await storeSignal(tenant.tenant_id, anomalySignal());
+    const [delivery] = await deliveriesOf(tenant.tenant_id, signal.id);
+    await runConsumer(tenant.tenant_id, [delivery?.id ?? ""]);
+    const [request] = await hook.log();
+    await verifyStandardWebhook(plain, request?.headers ?? {}, request?.body ?? "");
+    const rotated = await call("PATCH", `/api/channels/${channel.id}`, {
+      token: tenant.operator_token,
+      body: { rotate_secret: true },
+    });
+    expect(await storedSecret(channel.id)).toMatch(/^v1:/);
+    expect(await storedSecret(channel.id)).not.toContain(rotated.body.secret);
+  });
+
+  it("without AFORO_SECRETS_KEY a channel with a secret is refused, and nothing is stored", async () => {
+    const keyless = { ...env, AFORO_SECRETS_KEY: "" } as Env;
+    const res = await worker.fetch(
+      new Request("http://aforo.test/api/channels", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tenant.operator_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ type: "webhook", name: "w", url: newHook().url }),
+      }),
+      keyless,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { detail: string }).detail).toContain("AFORO_SECRETS_KEY");
+    const { results } = await env.DB.prepare(
+      "SELECT id FROM notification_channels WHERE tenant_id = ?",
+    )
+      .bind(tenant.tenant_id)
+      .all();
+    expect(results).toEqual([]);
   });
 });
 

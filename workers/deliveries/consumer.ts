@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { type ChannelRow, escalationChannel } from "./channels";
+import { openSecret } from "./secrets";
 import { type SendOutcome, sendToChannel } from "./send";
 import { loadSignal } from "./signal";
 
@@ -124,13 +125,27 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     .first<{ attempts: number }>();
   if (!claimed) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
 
+  let secret: string | null;
+  try {
+    secret = await openSecret(env, tenantId, d.channel_id, d.secret);
+  } catch (err) {
+    // A missing or changed key: retried with backoff (someone may fix the configuration).
+    const error = err instanceof Error ? err.message : String(err);
+    return record(env, message, d, claimed.attempts, {
+      ok: false,
+      status: null,
+      error,
+      permanent: false,
+      duration_ms: 0,
+    });
+  }
   const channel: ChannelRow = escalation ?? {
     tenant_id: d.tenant_id,
     id: d.channel_id,
     type: d.type ?? "email",
     name: d.name ?? "",
     config: d.config ?? "{}",
-    secret: d.secret,
+    secret,
     link_base: d.link_base,
     enabled: d.enabled ?? 0,
     created_at: d.channel_created_at ?? 0,

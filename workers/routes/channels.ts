@@ -11,6 +11,7 @@ import {
   slackUrlHint,
   webhookSecretKey,
 } from "../deliveries/channels";
+import { openSecret, sealSecret } from "../deliveries/secrets";
 import { sendToChannel } from "../deliveries/send";
 import {
   ApiError,
@@ -223,6 +224,7 @@ channels.openapi(
         shownSecret = secret;
         break;
     }
+    const sealed = secret === null ? null : await sealSecret(c.env, tenantId, id, secret);
     // The cap and the insert are one statement, so concurrent creations cannot pass it.
     const inserted = await db
       .prepare(
@@ -237,7 +239,7 @@ channels.openapi(
         body.type,
         body.name,
         JSON.stringify(config),
-        secret,
+        sealed,
         new URL(c.req.url).origin,
         body.enabled === false ? 0 : 1,
         now,
@@ -332,7 +334,7 @@ channels.openapi(
         body.name ?? null,
         body.enabled === undefined ? null : body.enabled ? 1 : 0,
         JSON.stringify(config),
-        secret,
+        secret === null ? null : await sealSecret(c.env, tenantId, id, secret),
         Date.now(),
         tenantId,
         id,
@@ -412,7 +414,11 @@ channels.openapi(
       .bind(tenantId, id)
       .first<ChannelRow>();
     if (!row) throw notFound("Channel", id);
-    const outcome = await sendToChannel(c.env, row, { kind: "test", id: `test_${randomHex(12)}` });
+    const channel = { ...row, secret: await openSecret(c.env, tenantId, id, row.secret) };
+    const outcome = await sendToChannel(c.env, channel, {
+      kind: "test",
+      id: `test_${randomHex(12)}`,
+    });
     return c.json(
       {
         ok: outcome.ok,
