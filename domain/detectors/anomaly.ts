@@ -30,6 +30,10 @@
 //   report every few hours), units per event; at most one per hour and busy hours never empty
 //   (a gateway sending each hour's total), 1 unit: a whole hour's usage must not become the
 //   gate's event, nor may a single request of a sparse customer count as a thousand events.
+//   Unless that total comes in lumps (tool calls by session, tokens by request): the intercept
+//   c of (y − E)²/E = c + b·E, fitted on the raw scale, is the size-biased act of a compound
+//   Poisson total; from c ≥ LUMP_MIN the gate's event is c units, so a stop of two sessions
+//   (~20 tool calls → 0, several per cent likely) is not an anomaly.
 // - Window test. Anomalies last hours, and at low volume one hour cannot tell a drop from
 //   noise (5 → 0 is 5 events, under the absolute gate, and happens by chance). The sums of the
 //   last m = 2..max_window_hours (≤ MAX_WINDOW = 3) hours are tested against the sums of their
@@ -52,11 +56,12 @@
 //   silent hour is a closed hour with 0). Gaps longer than MAX_GAP_HOURS replay only their last
 //   MAX_GAP_HOURS hours (the model has converged to silence by then).
 // - State: 7 + 7 weekday, 48 + 48 hour-of-day, 168 + 168 hour-of-week factors and flags, 3 × 24
-//   for the open day, 5 + 10 variance sums (hour, windows of 2 and 3), 6 × 2 for the last two
-//   hours and a few scalars: 564 numbers whatever the history, 3-4 KB as JSON (factors and
-//   sums are rounded to 6 significant digits at each day close, deterministically, so replays
-//   agree bit for bit and a JSON round trip continues identically). A version-1 state carries
-//   on: its window history and feed shape start empty.
+//   for the open day, 5 + 10 + 5 variance sums (hour, windows of 2 and 3, raw-scale act size),
+//   6 × 2 for the last two hours and a few scalars: 569 numbers whatever the history, 3-4 KB as
+//   JSON (factors and sums are rounded to 6 significant digits at each day close,
+//   deterministically, so replays agree bit for bit and a JSON round trip continues
+//   identically). A version-1 state carries on: its window history and feed shape start empty;
+//   a version-2 state without the act-size sums starts them empty.
 
 import type { AnomalyPolicy } from "./policy";
 import { DEFAULT_ANOMALY_POLICY } from "./policy";
@@ -82,6 +87,10 @@ const MULTI_EVENT_SHARE = 0.1;
  * nothing; otherwise it is a dense aggregate (an event per hour, its units the counts). */
 const SPARSE_ZERO_RATE = 0.03;
 const ZERO_PROBE_UNITS = 5;
+/** A dense aggregate's units are counts unless the data show they come in lumps of at least this
+ * many (tool calls by session, tokens by request): below it the fitted act size is estimation
+ * noise of a count feed (1.1–1.6 on the synthetic aggregate feed). */
+const LUMP_MIN = 3;
 /** Longest window of consecutive hours whose sum is tested (the policy may ask for fewer). */
 export const MAX_WINDOW = 3;
 /** Each hour of a window must deviate at least this much (z) in the window's direction. */
@@ -173,6 +182,9 @@ export interface AnomalyState {
   win_flag: number[];
   /** Variance sums of window errors, 5 per window length 2..MAX_WINDOW (layout as `var`). */
   var_w: number[];
+  /** Variance sums on the raw scale, (y − E)²/E on E (layout as `var`): the intercept is the
+   * index of dispersion at low volume, the size-biased units of one act of usage. */
+  var_raw: number[];
 }
 
 export interface ClosedHour {
@@ -253,6 +265,7 @@ export function newAnomalyState(): AnomalyState {
     win_ok: zeros(MAX_WINDOW - 1),
     win_flag: zeros(MAX_WINDOW - 1),
     var_w: zeros(5 * (MAX_WINDOW - 1)),
+    var_raw: zeros(5),
   };
 }
 
@@ -391,6 +404,7 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
       const cap = WINSOR_SIGMA * WINSOR_SIGMA * var4;
       addVariance(s.var, 0, expected, Math.min(4 * e * e, cap));
       learnWindows(s, y, expected);
+      learnDispersion(s, y, expected);
     }
     if (mature(s, hour, policy)) {
       // Winsorise: ±3σ on the square-root scale, but never tighter than ±WINSOR_REL of the
@@ -564,14 +578,37 @@ function learnFeed(s: AnomalyState, y: number, events: number, expected: number 
  *   one act of a sparse customer (a request, a session, a report every few hours): units per
  *   event, so one more or one fewer act is never an anomaly;
  * - at most one event per hour and (almost) never an empty busy hour: a dense aggregate (a
- *   gateway sending each hour's total), whose units are the counts: 1. Units per event would
- *   be a whole hour's usage and the gate would never open.
+ *   gateway sending each hour's total): 1 (units per event would be a whole hour's usage and
+ *   the gate would never open), or the act size c (actUnits) when c ≥ LUMP_MIN: a total of
+ *   tool calls or tokens comes in sessions or requests, not in independent units.
  * Until MIN_VAR_WEIGHT busy hours have been seen, a single-event feed is taken as sparse. */
 function unitOf(s: AnomalyState): number {
   if (!(s.upe > 0)) return 1;
   if (s.ev_multi >= MULTI_EVENT_SHARE) return s.upe + s.ev_var / s.upe;
   if (s.zero_n < MIN_VAR_WEIGHT || s.zero_rate > SPARSE_ZERO_RATE) return s.upe;
-  return 1;
+  const c = actUnits(s);
+  return c >= LUMP_MIN ? c : 1;
+}
+
+/** The size-biased units of one act of a dense aggregate: the intercept of the raw-scale fit
+ * (y − E)²/E = c + b·E, or 1 while that fit is young. */
+function actUnits(s: AnomalyState): number {
+  const acc = s.var_raw;
+  if (!acc || at(acc, 0) < MIN_VAR_WEIGHT) return 1;
+  const fit = fitVariance(acc);
+  return fit ? fit.a : 1;
+}
+
+/** Ordinary hours expected to carry at least a unit feed the act-size fit (winsorised at 3σ). */
+function learnDispersion(s: AnomalyState, y: number, expected: number) {
+  if (!(expected >= 1)) return;
+  const d = y - expected;
+  let v = (d * d) / expected;
+  if (at(s.var_raw, 0) >= MIN_VAR_WEIGHT) {
+    const fit = fitVariance(s.var_raw);
+    if (fit) v = Math.min(v, WINSOR_SIGMA * WINSOR_SIGMA * Math.max(fit.a + fit.b * expected, 1));
+  }
+  addVariance(s.var_raw, 0, expected, v);
 }
 
 function pushWindow(
@@ -868,7 +905,7 @@ function sig6(x: number): number {
 function roundState(s: AnomalyState) {
   s.level = sig6(s.level);
   for (const f of [s.dow, s.hod, s.how]) for (let i = 0; i < f.length; i++) f[i] = sig6(at(f, i));
-  for (const acc of [s.var, s.var_w])
+  for (const acc of [s.var, s.var_w, s.var_raw])
     for (let i = 0; i < acc.length; i++) acc[i] = sig6(at(acc, i));
   s.upe = sig6(s.upe);
   s.ev_multi = sig6(s.ev_multi);
@@ -897,6 +934,7 @@ function cloneState(s: AnomalyState): AnomalyState {
     win_ok: s.win_ok.slice(),
     win_flag: s.win_flag.slice(),
     var_w: s.var_w.slice(),
+    var_raw: s.var_raw ? s.var_raw.slice() : zeros(5),
   };
 }
 
@@ -932,6 +970,7 @@ function upgrade(old: AnomalyState): AnomalyState {
     win_ok: fresh.win_ok,
     win_flag: fresh.win_flag,
     var_w: fresh.var_w,
+    var_raw: fresh.var_raw,
   };
 }
 

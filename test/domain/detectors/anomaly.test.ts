@@ -445,6 +445,7 @@ describe("BillableUnitAnomalyDetector", () => {
         win_ok: _o,
         win_flag: _f,
         var_w: _v,
+        var_raw: _vr,
         ev_multi: _m,
         ev_var: _ev,
         zero_rate: _zr,
