@@ -401,6 +401,35 @@ describe("BillableUnitAnomalyDetector", () => {
       expect(aggregate.state.upe).toBeGreaterThan(20);
     });
 
+    it("a lumpy aggregate (tool calls that come ~10 per session) is judged in sessions", () => {
+      // One event per hour carrying its tool calls: ~4-18 sessions an hour, each 6-14 calls, so
+      // busy hours are never empty. An hour a few sessions short is ordinary and must not page;
+      // a real surge of sessions still fires.
+      const toolCalls = (seed: number) => {
+        const rng = makeRng(seed);
+        return Array.from({ length: 6 * 168 }, (_, i) => {
+          let t = 0;
+          for (let n = poisson(rng, seasonalMean(i, 8)); n > 0; n--) t += 6 + Math.floor(rng() * 9);
+          return t;
+        });
+      };
+      const surge = 5 * 168 + 2 * 24 + 14;
+      let ordinary = 0;
+      let asCounts = 0;
+      for (const seed of [1, 2, 3, 4]) {
+        const calls = toolCalls(seed);
+        calls[surge] = Math.round(seasonalMean(surge, 8) * 10 * 3);
+        const perReport = (i: number) => ({ events: (calls[i] ?? 0) > 0 ? 1 : 0 });
+        const { at } = feed(calls, DEFAULT_ANOMALY_POLICY, newAnomalyState(), 0, perReport);
+        expect(at).toContain(surge);
+        ordinary += at.filter((j) => j !== surge).length;
+        // Taken as plain counts (no events passed), a missing session looks like a drop.
+        asCounts += feed(calls).at.filter((j) => j !== surge).length;
+      }
+      expect(ordinary).toBeLessThanOrEqual(1);
+      expect(asCounts).toBeGreaterThan(10);
+    });
+
     it("a sparse single-event feed (each event one request of ~1,500 tokens) is not flooded", () => {
       for (const seed of [1, 2, 3]) {
         const rng = makeRng(seed);
