@@ -69,6 +69,17 @@ export interface StoredEvent {
   properties: Record<string, string | number | boolean | null> | null;
 }
 
+/** A metric with an included quota that a batch touched: where its period-to-date usage lives,
+ * the batch's latest event time for it and a few of its event ids. */
+interface PacedMetric {
+  subscription: string;
+  periodStart: number;
+  product: string;
+  metric: string;
+  at: number;
+  ids: string[];
+}
+
 /** A usage delta for one (hour, product, metric), as the queue consumer applies it to D1. */
 export interface RollupDelta {
   hour: number;
@@ -254,17 +265,7 @@ export class CustomerActor extends DurableObject<Env> {
       months: new Map(),
       pacing: [],
     };
-    const paced = new Map<
-      string,
-      {
-        subscription: string;
-        periodStart: number;
-        product: string;
-        metric: string;
-        at: number;
-        ids: string[];
-      }
-    >();
+    const paced = new Map<string, PacedMetric>();
     for (const event of fresh) {
       const rating = rateEvent(terms, ledger, event);
       summary.minTime = Math.min(summary.minTime, event.time);
@@ -375,20 +376,7 @@ export class CustomerActor extends DurableObject<Env> {
   }
 
   /** Period-to-date usage of every metric with an included quota that this batch touched. */
-  private pacingUpdates(
-    terms: CustomerTerms,
-    paced: Map<
-      string,
-      {
-        subscription: string;
-        periodStart: number;
-        product: string;
-        metric: string;
-        at: number;
-        ids: string[];
-      }
-    >,
-  ): PacingUpdate[] {
+  private pacingUpdates(terms: CustomerTerms, paced: Map<string, PacedMetric>): PacingUpdate[] {
     const updates: PacingUpdate[] = [];
     for (const p of paced.values()) {
       const phase = findPhase(terms, p.product, p.at);

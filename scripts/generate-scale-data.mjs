@@ -26,6 +26,21 @@ import {
   startWrangler,
 } from "./lib/stack.mjs";
 
+const INVOICE_LINE_COLUMNS = [
+  "tenant_id",
+  "invoice_id",
+  "position",
+  "plan_id",
+  "service_from",
+  "service_to",
+  "component_index",
+  "type",
+  "metric_id",
+  "quantity",
+  "amount",
+  "description",
+];
+
 const DAY = 86_400_000;
 const NANOS = 1_000_000_000;
 const ROWS_PER_STATEMENT = 500;
@@ -449,68 +464,26 @@ export async function generateScaleData(o) {
           row,
         );
         const flat = row[10] - row[15];
-        w.row(
-          "invoice_lines",
-          [
-            "tenant_id",
-            "invoice_id",
-            "position",
-            "plan_id",
-            "service_from",
-            "service_to",
-            "component_index",
-            "type",
-            "metric_id",
-            "quantity",
-            "amount",
-            "description",
-          ],
-          [
+        // Two lines per invoice: the flat fee and the usage (position = component index).
+        for (const [i, type, metric, quantity, amount, description] of [
+          [0, "flat", null, "1000000", flat, "Flat fee"],
+          [1, "per_unit", "input_tokens", "0", row[15], "Usage"],
+        ]) {
+          w.row("invoice_lines", INVOICE_LINE_COLUMNS, [
             T,
             row[1],
-            0,
+            i,
             current.plan,
             row[6],
             row[8],
-            0,
-            "flat",
-            null,
-            "1000000",
-            flat,
-            "Flat fee",
-          ],
-        );
-        w.row(
-          "invoice_lines",
-          [
-            "tenant_id",
-            "invoice_id",
-            "position",
-            "plan_id",
-            "service_from",
-            "service_to",
-            "component_index",
-            "type",
-            "metric_id",
-            "quantity",
-            "amount",
-            "description",
-          ],
-          [
-            T,
-            row[1],
-            1,
-            current.plan,
-            row[6],
-            row[8],
-            1,
-            "per_unit",
-            "input_tokens",
-            "0",
-            row[15],
-            "Usage",
-          ],
-        );
+            i,
+            type,
+            metric,
+            quantity,
+            amount,
+            description,
+          ]);
+        }
       }
       if (pastDueAt !== null && status === "past_due") {
         w.row(

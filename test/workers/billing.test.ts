@@ -32,7 +32,6 @@ const NOW = Date.now();
 const S = monthStart(NOW, -3);
 const P2 = monthStart(NOW, -2);
 const P3 = monthStart(NOW, -1);
-const _CURRENT = monthStart(NOW, 0);
 
 async function catalog() {
   await product(tenant);

@@ -139,15 +139,16 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
       duration_ms: 0,
     });
   }
+  // Not an escalation: the channel exists and is enabled (checked above).
   const channel: ChannelRow = escalation ?? {
     tenant_id: d.tenant_id,
     id: d.channel_id,
-    type: d.type ?? "email",
+    type: d.type as ChannelRow["type"],
     name: d.name ?? "",
     config: d.config ?? "{}",
     secret,
     link_base: d.link_base,
-    enabled: d.enabled ?? 0,
+    enabled: 1,
     created_at: d.channel_created_at ?? 0,
     updated_at: d.channel_updated_at ?? 0,
   };

@@ -5,6 +5,7 @@ import {
   type ChannelRow,
   type ChannelType,
   checkAlertUrl,
+  escalationChannel,
   newWebhookSecret,
   PUBLIC_COLUMNS,
   parseConfig,
@@ -20,7 +21,7 @@ import {
   problemResponses,
   validationError,
 } from "../problem";
-import { decodeCursor, iso, jsonBody, jsonResponse, Name, pageOf } from "../schemas";
+import { decodeCursor, iso, jsonBody, jsonResponse, Name, page, pageOf } from "../schemas";
 
 // Alert channels (Slack incoming webhook, e-mail, Standard Webhooks endpoint) and the log of
 // deliveries to them (README "Alerts"). A channel's secret — the webhook signing secret, or the
@@ -484,10 +485,7 @@ deliveries.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ data: z.array(DeliverySchema), next_cursor: z.string().nullable() }),
-        "A page of deliveries",
-      ),
+      200: jsonResponse(page(DeliverySchema), "A page of deliveries"),
       ...problemResponses,
     },
   }),
@@ -496,7 +494,7 @@ deliveries.openapi(
     const after = decodeCursor(q.cursor, ["number", "string"]);
     const { results } = await c.env.DB.prepare(
       `SELECT d.id, d.signal_id, d.channel_id,
-         COALESCE(c.type, CASE WHEN d.channel_id LIKE 'escalate:%' THEN 'email' END) AS channel_type, d.status, d.attempts,
+         c.type AS channel_type, d.status, d.attempts,
          d.last_status, d.last_error, d.next_attempt_at, d.delivered_at, d.created_at, d.updated_at
        FROM deliveries d LEFT JOIN notification_channels c
          ON c.tenant_id = d.tenant_id AND c.id = d.channel_id
@@ -523,7 +521,8 @@ deliveries.openapi(
           id: d.id,
           signal_id: d.signal_id,
           channel_id: d.channel_id,
-          channel_type: d.channel_type,
+          channel_type:
+            d.channel_type ?? escalationChannel(c.var.tenantId, d.channel_id)?.type ?? null,
           status: d.status,
           attempts: d.attempts,
           last_status: d.last_status,

@@ -10,6 +10,7 @@ import {
 } from "../../domain/ladder";
 import { actorName, type StoredEvent } from "../../durable-objects/customer-actor";
 import { createRouter } from "../app";
+import type { SignalRow as StoredSignalRow } from "../deliveries/signal";
 import { executeAction, reverseAction } from "../ladder";
 import { loadCustomerPolicies, loadTenantPolicyRows, type PolicyResolver } from "../policies";
 import {
@@ -19,7 +20,7 @@ import {
   problemResponses,
   validationError,
 } from "../problem";
-import { decodeCursor, encodeCursor, Id, iso, jsonBody, jsonResponse, Timestamp } from "../schemas";
+import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, pageOf, Timestamp } from "../schemas";
 import { bumpCatalogVersion, tenantCatalog } from "../tenant-catalog";
 
 // Sense, then respond (SPEC §5–§6): signals, the action ladder and its trail, policies, and
@@ -81,21 +82,8 @@ const SignalSchema = z
   })
   .openapi("Signal");
 
-interface SignalRow {
-  id: string;
-  idempotency_key: string;
-  detector: string;
-  customer_id: string;
-  product_id: string | null;
-  metric_id: string | null;
-  window_start: number;
-  window_end: number;
-  magnitude: number;
-  direction: string | null;
-  details: string;
-  source_event_ids: string;
-  status: "open" | "resolved";
-  created_at: number;
+/** A stored signal with its resolution and its action (LEFT JOIN, so the a_* may be null). */
+interface SignalRow extends StoredSignalRow {
   resolved_at: number | null;
   resolved_by: string | null;
   resolution_note: string | null;
@@ -123,7 +111,7 @@ const toSignal = (r: SignalRow) => ({
   direction: r.direction,
   details: JSON.parse(r.details) as Record<string, unknown>,
   source_event_ids: JSON.parse(r.source_event_ids) as string[],
-  status: r.status,
+  status: r.status as "open" | "resolved",
   created_at: iso(r.created_at) ?? "",
   resolution:
     r.status === "resolved" && r.resolved_at !== null
@@ -187,10 +175,7 @@ detection.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ data: z.array(SignalSchema), next_cursor: z.string().nullable() }),
-        "A page of signals",
-      ),
+      200: jsonResponse(page(SignalSchema), "A page of signals"),
       ...problemResponses,
     },
   }),
@@ -220,17 +205,8 @@ detection.openapi(
         q.limit + 1,
       )
       .all<SignalRow>();
-    const more = results.length > q.limit;
-    const page = results.slice(0, q.limit);
-    const last = page.at(-1);
     return c.json(
-      {
-        data: page.map(toSignal),
-        next_cursor:
-          more && last
-            ? encodeCursor([byMagnitude ? last.magnitude : last.created_at, last.id])
-            : null,
-      },
+      pageOf(results, q.limit, toSignal, (r) => [byMagnitude ? r.magnitude : r.created_at, r.id]),
       200,
     );
   },
@@ -380,10 +356,7 @@ detection.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ data: z.array(Step), next_cursor: z.string().nullable() }),
-        "Steps, newest first",
-      ),
+      200: jsonResponse(page(Step), "Steps, newest first"),
       ...problemResponses,
     },
   }),
@@ -406,11 +379,8 @@ detection.openapi(
         q.limit + 1,
       )
       .all<StepRow>();
-    const more = results.length > q.limit;
-    const page = results.slice(0, q.limit);
-    const last = page.at(-1);
     return c.json(
-      { data: page.map(toStep), next_cursor: more && last ? encodeCursor([last.id]) : null },
+      pageOf(results, q.limit, toStep, (r) => [r.id]),
       200,
     );
   },

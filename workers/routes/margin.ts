@@ -248,6 +248,18 @@ const ProductRow = z
   })
   .openapi("ProductMargin");
 
+/** What both rankings answer around their rows: the window, the currency and the totals. */
+const Ranked = z.object({
+  window: Window,
+  currency: z.string(),
+  totals: z.object({
+    ...Pnl,
+    customers: z.number().int(),
+    unprofitable_customers: z.number().int(),
+    trend: z.array(TrendPoint),
+  }),
+});
+
 margin.openapi(
   createRoute({
     method: "get",
@@ -259,20 +271,7 @@ margin.openapi(
       query: Filters.extend({ sort: SortBy, order: z.enum(["desc", "asc"]).default("desc") }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({
-          window: Window,
-          currency: z.string(),
-          totals: z.object({
-            ...Pnl,
-            customers: z.number().int(),
-            unprofitable_customers: z.number().int(),
-            trend: z.array(TrendPoint),
-          }),
-          data: z.array(ProductRow),
-        }),
-        "Products ranked",
-      ),
+      200: jsonResponse(Ranked.extend({ data: z.array(ProductRow) }), "Products ranked"),
       ...problemResponses,
     },
   }),
@@ -397,18 +396,7 @@ margin.openapi(
     },
     responses: {
       200: jsonResponse(
-        z.object({
-          window: Window,
-          currency: z.string(),
-          totals: z.object({
-            ...Pnl,
-            customers: z.number().int(),
-            unprofitable_customers: z.number().int(),
-            trend: z.array(TrendPoint),
-          }),
-          data: z.array(CustomerRow),
-          next_cursor: z.string().nullable(),
-        }),
+        Ranked.extend({ data: z.array(CustomerRow), next_cursor: z.string().nullable() }),
         "Customers ranked",
       ),
       ...problemResponses,

@@ -4,7 +4,7 @@ import { actorName, type StoredEvent } from "../../durable-objects/customer-acto
 import { createRouter } from "../app";
 import { type LiveFilter, subscribeLive } from "../live";
 import { ApiError, problemResponses } from "../problem";
-import { decodeCursor, encodeCursor, Id, jsonResponse, Timestamp } from "../schemas";
+import { decodeCursor, encodeCursor, Id, jsonResponse, page, Timestamp } from "../schemas";
 
 // The read side of ingestion: a customer's raw events (drill-down), usage rollups, and the
 // live stream.
@@ -52,10 +52,7 @@ usage.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ data: z.array(StoredEventSchema), next_cursor: z.string().nullable() }),
-        "A page of events",
-      ),
+      200: jsonResponse(page(StoredEventSchema), "A page of events"),
       ...problemResponses,
     },
   }),

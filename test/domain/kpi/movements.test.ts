@@ -8,33 +8,14 @@ import {
   mrrMovements,
   type SubscriptionHistory,
 } from "../../../domain/kpi";
-import { formatMoney, toNanos } from "../../../domain/money";
-
-const DAY = 86_400_000;
-const d = (date: string) => Date.parse(`${date}T00:00:00Z`);
-const usd = (n: bigint) => formatMoney(n);
+import { toNanos } from "../../../domain/money";
+import { DAY, d, sub, usd } from "./fixtures";
 
 const plans: KpiInput["plans"] = [
   { plan_id: "basic", interval: "month", committed: toNanos(100) },
   { plan_id: "pro", interval: "month", committed: toNanos(300) },
   { plan_id: "usage", interval: "month", committed: 0n },
 ];
-
-const sub = (
-  id: string,
-  customer: string,
-  phases: [plan: string, start: string, end: string | null][],
-  extra: Partial<SubscriptionHistory> = {},
-): SubscriptionHistory => ({
-  subscription_id: id,
-  customer_id: customer,
-  phases: phases.map(([plan_id, start, end]) => ({
-    plan_id,
-    start: d(start),
-    end: end === null ? null : d(end),
-  })),
-  ...extra,
-});
 
 /** label → "type:change" of each row, for months with movements. */
 const summary = (periods: MovementPeriod[]) =>

@@ -5,13 +5,9 @@ import {
   type DailyUsageRevenue,
   type KpiInput,
   mrrAt,
-  type SubscriptionHistory,
 } from "../../../domain/kpi";
-import { formatMoney, toNanos } from "../../../domain/money";
-
-const DAY = 86_400_000;
-const d = (date: string) => Date.parse(`${date}T00:00:00Z`);
-const usd = (n: bigint | null) => (n === null ? null : formatMoney(n));
+import { toNanos } from "../../../domain/money";
+import { DAY, d, sub, usd } from "./fixtures";
 
 const plans: KpiInput["plans"] = [
   { plan_id: "basic", interval: "month", committed: toNanos(100) },
@@ -20,22 +16,6 @@ const plans: KpiInput["plans"] = [
   // minimum commitment of 1,000 with no flat fee: all of it is a usage allowance
   { plan_id: "commit", interval: "month", committed: toNanos(1000), minimum_excess: toNanos(1000) },
 ];
-
-const sub = (
-  id: string,
-  customer: string,
-  phases: [plan: string, start: string, end: string | null][],
-  extra: Partial<SubscriptionHistory> = {},
-): SubscriptionHistory => ({
-  subscription_id: id,
-  customer_id: customer,
-  phases: phases.map(([plan_id, start, end]) => ({
-    plan_id,
-    start: d(start),
-    end: end === null ? null : d(end),
-  })),
-  ...extra,
-});
 
 /** `amount` of usage revenue on each day from `first` for `days` days. */
 const daily = (customer: string, first: string, days: number, amount: number) =>

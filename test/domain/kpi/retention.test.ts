@@ -5,14 +5,10 @@ import {
   type KpiInput,
   nrrAt,
   nrrWindowAt,
-  type SubscriptionHistory,
   trialConversionAt,
 } from "../../../domain/kpi";
-import { formatMoney, toNanos } from "../../../domain/money";
-
-const DAY = 86_400_000;
-const d = (date: string) => Date.parse(`${date}T00:00:00Z`);
-const usd = (n: bigint) => formatMoney(n);
+import { toNanos } from "../../../domain/money";
+import { DAY, d, sub, usd } from "./fixtures";
 
 const plans: KpiInput["plans"] = [
   { plan_id: "p100", interval: "month", committed: toNanos(100) },
@@ -20,22 +16,6 @@ const plans: KpiInput["plans"] = [
   { plan_id: "p200", interval: "month", committed: toNanos(200) },
   { plan_id: "p500", interval: "month", committed: toNanos(500) },
 ];
-
-const sub = (
-  id: string,
-  customer: string,
-  phases: [plan: string, start: string, end: string | null][],
-  extra: Partial<SubscriptionHistory> = {},
-): SubscriptionHistory => ({
-  subscription_id: id,
-  customer_id: customer,
-  phases: phases.map(([plan_id, start, end]) => ({
-    plan_id,
-    start: d(start),
-    end: end === null ? null : d(end),
-  })),
-  ...extra,
-});
 
 describe("NRR", () => {
   it("labels its window: 12 months when the history allows, else 90 days, else 30 days", () => {
