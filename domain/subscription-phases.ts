@@ -33,6 +33,7 @@ import {
   periodCharges,
 } from "./pricing";
 import type { Phase } from "./rating";
+import { DAY_MS } from "./time";
 
 export interface PhaseRecord {
   plan_id: string;
@@ -295,8 +296,6 @@ export function phasesAfterCancel(phases: readonly PhaseRecord[], at: number): P
 
 // ---------------------------------------------------------------------------------------------
 // Recognising recurring fees day by day (COGS & margin read models)
-
-const DAY_MS = 86_400_000;
 
 /**
  * A subscription's flat fees earned on each UTC day of [from, to) (day starts, epoch ms →

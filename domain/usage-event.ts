@@ -36,7 +36,8 @@ export interface RatedEvent {
   flags: EventFlag[];
 }
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+import { DAY_MS, HOUR_MS } from "./time";
+
+export { DAY_MS, HOUR_MS };
 export const hourStart = (t: number) => t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
 export const dayStart = (t: number) => t - (((t % DAY_MS) + DAY_MS) % DAY_MS);

@@ -20,8 +20,8 @@ import {
   type UsageLedger,
 } from "../domain/rating";
 import { DAY_MS, hourStart, type RatedEvent, type UsageEvent } from "../domain/usage-event";
-import { loadCustomerTerms } from "../workers/customer-terms";
-import { defaultPolicies, loadCustomerPolicies, type PolicyResolver } from "../workers/policies";
+import { loadCustomerTerms } from "../store/customer-terms";
+import { defaultPolicies, loadCustomerPolicies, type PolicyResolver } from "../store/policies";
 import { ACTOR_MIGRATIONS } from "./actor-schema";
 
 // One actor per (tenant, customer), named `${tenant}:${customer}`. It owns that customer's

@@ -2,10 +2,10 @@ import { z } from "@hono/zod-openapi";
 import type { Signal } from "../domain/detectors";
 import { type GateTier, type Rung, rungFor, tierFor } from "../domain/ladder";
 import { actorName } from "../durable-objects/customer-actor";
+import { loadCustomerPolicies } from "../store/policies";
 import { toHex } from "./auth";
 import { recordStatusChange } from "./billing/status";
 import { escalationChannelId } from "./deliveries/channels";
-import { loadCustomerPolicies } from "./policies";
 import { ApiError, notFound } from "./problem";
 import { bumpCatalogVersion } from "./tenant-catalog";
 

@@ -2,9 +2,9 @@
 // [h, h + 1 h), a day [midnight, midnight + 24 h), weeks are ISO 8601 (Monday first; week 1 holds
 // the year's first Thursday). No wall clock anywhere: callers pass event time.
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
-export const WEEK_MS = 7 * DAY_MS;
+import { DAY_MS, HOUR_MS, WEEK_MS } from "../time";
+
+export { DAY_MS, HOUR_MS, WEEK_MS };
 
 /** Start of the UTC hour containing `t`. */
 export const floorHour = (t: number): number => Math.floor(t / HOUR_MS) * HOUR_MS;

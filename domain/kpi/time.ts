@@ -1,8 +1,9 @@
 // UTC calendar helpers for the KPI engine. Instants are epoch ms.
 
 import { addInterval } from "../billing-period";
+import { DAY_MS } from "../time";
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 export function checkInstant(name: string, value: number): void {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${name} must be integer epoch ms`);

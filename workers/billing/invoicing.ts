@@ -6,16 +6,16 @@ import {
   invoiceCharges,
 } from "../../domain/subscription-phases";
 import { actorName } from "../../durable-objects/customer-actor";
-import { randomHex } from "../auth";
-import { loadTenantSettings } from "../tenant-settings";
 import {
-  bumpBillingVersion,
   groupPhases,
   PHASES_ORDER,
   PHASES_SQL,
   type PhaseRow,
   type SubscriptionHistoryTerms,
-} from "./history";
+} from "../../store/subscriptions";
+import { randomHex } from "../auth";
+import { loadTenantSettings } from "../tenant-settings";
+import { bumpBillingVersion } from "./history";
 import { loadTenantPlans, pool, type TenantPlan, tolerateMissingTable } from "./plans";
 import { recordStatusChange } from "./status";
 

@@ -10,7 +10,7 @@ import {
   type SubscriptionHistory,
 } from "../../domain/kpi";
 import { DAY_MS } from "../../domain/kpi/time";
-import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./history";
+import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "../../store/subscriptions";
 import { loadTenantPlans, type TenantPlan, tolerateMissingTable } from "./plans";
 
 // Loads the KPI engine's input (domain/kpi/types.ts KpiInput) for one tenant from D1: the

@@ -1,5 +1,5 @@
 import { dailyFees } from "../../domain/subscription-phases";
-import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./history";
+import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "../../store/subscriptions";
 import { loadTenantPlans } from "./plans";
 
 // COGS & margin read models (docs/metrics.md §COGS and margin). Built by the periodic job (and on

@@ -9,10 +9,14 @@ import {
   validatePolicyDocument,
 } from "../../domain/ladder";
 import { actorName, type StoredEvent } from "../../durable-objects/customer-actor";
+import {
+  loadCustomerPolicies,
+  loadTenantPolicyRows,
+  type PolicyResolver,
+} from "../../store/policies";
 import { createRouter } from "../app";
 import type { SignalRow as StoredSignalRow } from "../deliveries/signal";
 import { executeAction, reverseAction } from "../ladder";
-import { loadCustomerPolicies, loadTenantPolicyRows, type PolicyResolver } from "../policies";
 import {
   ApiError,
   conflictResponse,

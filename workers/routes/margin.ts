@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { formatMoney } from "../../domain/money";
 import { dailyFees } from "../../domain/subscription-phases";
+import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "../../store/subscriptions";
 import { createRouter } from "../app";
-import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "../billing/history";
 import {
   type BuildState,
   buildMargin,

@@ -2,7 +2,7 @@ import { compileCostCatalog } from "../domain/costing";
 import { type CompiledPlan, compilePlan, type PlanComponent } from "../domain/pricing";
 import type { CustomerTerms } from "../domain/rating";
 import { ratingPhases } from "../domain/subscription-phases";
-import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./billing/history";
+import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "./subscriptions";
 
 /** Loads what rating needs for one customer from D1: its subscriptions' plan phases, their
  * plans, and the tenant's cost catalog. One D1 round trip (a batch of reads). */

@@ -1,17 +1,31 @@
+import { z } from "zod";
 import {
   DEFAULT_POLICY,
   type PolicyDocument,
   type PolicyOverrideDocument,
   resolvePolicy,
 } from "../domain/ladder";
+import { parseStored } from "./d1";
 
-// Loading a tenant's policy documents from D1 and resolving them for one customer
+// Policy documents in D1: loading a tenant's and resolving them for one customer
 // (defaults ← tenant ← product ← customer; domain/ladder.ts).
 
 /** The effective policy for this customer, optionally for one of its products. */
 export type PolicyResolver = (product?: string) => PolicyDocument;
 
 export const defaultPolicies: PolicyResolver = () => DEFAULT_POLICY;
+
+/** A stored override document: sections of named settings, validated on write by the policy
+ * route; read back as plain objects of the documented sections. */
+const StoredPolicy = z
+  .object({
+    detectors: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    ladder: z.record(z.string(), z.unknown()).optional(),
+    auto_actions: z.record(z.string(), z.boolean()).optional(),
+    gate: z.record(z.string(), z.number()).optional(),
+    actions: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+  })
+  .transform((doc) => doc as PolicyOverrideDocument);
 
 interface PolicyRow {
   scope: "tenant" | "product" | "customer";
@@ -39,7 +53,7 @@ export function resolverFrom(rows: PolicyRow[]): PolicyResolver {
   let customer: PolicyOverrideDocument | undefined;
   const products = new Map<string, PolicyOverrideDocument>();
   for (const row of rows) {
-    const body = JSON.parse(row.body) as PolicyOverrideDocument;
+    const body = parseStored(StoredPolicy, row.body, `policy ${row.scope}:${row.scope_id}`);
     if (row.scope === "tenant") tenant = body;
     else if (row.scope === "customer") customer = body;
     else products.set(row.scope_id, body);
