@@ -1,0 +1,10 @@
+// The wire contracts of the Aforo API (SPEC §11): type-only shapes of what the routes serve,
+// shared by the server (workers/, domain/) and the dashboard (pages/). No runtime code here;
+// workers/contracts-check.ts proves at compile time that the routes' zod schemas agree.
+
+export type * from "./catalog";
+export type * from "./common";
+export type * from "./events";
+export type * from "./margin";
+export type * from "./metrics";
+export type * from "./signals";

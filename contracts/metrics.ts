@@ -1,0 +1,179 @@
+// What the Revenue Cockpit and MRR routes serve (SPEC §8; docs/metrics.md): GET
+// /api/metrics/cockpit, /api/metrics/mrr, /api/metrics/snapshots. The engine's figures
+// (domain/kpi) as JSON: money as decimal strings, instants as ISO strings, counts and ratios as
+// numbers (0.95 = 95 %). Type-only: workers/contracts-check.ts holds the API and the engine to it.
+
+/** The instant a delta compares against. */
+export interface Comparison {
+  /** t − days */
+  previous_at: string;
+  days: number;
+  /** e.g. "vs 30 days earlier" */
+  label: string;
+}
+
+export interface MoneyDelta extends Comparison {
+  current: string | null;
+  previous: string | null;
+  /** current − previous; null when either is null. */
+  change: string | null;
+  /** change ÷ |previous|; null when either is null or previous is 0. */
+  change_ratio: number | null;
+}
+
+export interface NumberDelta extends Comparison {
+  current: number | null;
+  previous: number | null;
+  /** current − previous (for rates: points of the ratio, 0.05 = 5 points). */
+  change: number | null;
+  change_ratio: number | null;
+}
+
+/** One point of a 30-day sparkline. */
+export interface SeriesPoint<V> {
+  at: string;
+  value: V;
+}
+
+export interface MoneyKpi {
+  value: string;
+  delta: MoneyDelta;
+  series: SeriesPoint<string>[];
+}
+
+export type NrrWindow = "12m" | "90d" | "30d";
+export type HealthSlice = "active" | "trialing" | "past_due" | "at_risk" | "suspended" | "canceled";
+export type AgingBucket = "current" | "days_1_30" | "days_31_60" | "days_61_90" | "days_over_90";
+
+export interface BucketTotal {
+  count: number;
+  total: string;
+}
+
+/** The subscription-health donut. */
+export interface HealthBreakdown {
+  at: string;
+  /** Subscriptions per slice; each subscription in exactly one. */
+  slices: Record<HealthSlice, number>;
+  total: number;
+  /** Customers with an open signal (whatever their subscriptions' state). */
+  at_risk_customers: number;
+  canceled_window_days: number;
+}
+
+/** GET /api/metrics/cockpit: the eight KPIs, each with its delta and sparkline, and the donut. */
+export interface Cockpit {
+  as_of: string;
+  computed_at: string;
+  /** The periodic job's snapshot, or computed for this request. */
+  source: "snapshot" | "computed";
+  currency: string;
+  /** Currencies left out of the figures (not the reporting currency). */
+  excluded_currencies: string[];
+  comparison: Comparison;
+  /** value = committed + usage (trailing 30 days) */
+  mrr: MoneyKpi & { committed: string; usage: string };
+  arr: MoneyKpi;
+  arpu: {
+    value: string | null;
+    paying_customers: number;
+    delta: MoneyDelta;
+    series: SeriesPoint<string | null>[];
+  };
+  nrr: {
+    value: number | null;
+    window: NrrWindow;
+    window_start: string;
+    cohort_customers: number;
+    starting_mrr: string;
+    current_mrr: string;
+    delta: NumberDelta;
+    series: SeriesPoint<number | null>[];
+  };
+  customer_churn: {
+    value: number | null;
+    window_days: number;
+    paying_at_start: number;
+    churned: number;
+    churned_mrr: string;
+    delta: NumberDelta;
+    series: SeriesPoint<number | null>[];
+  };
+  trial_conversion: {
+    value: number | null;
+    window_days: number;
+    ended: number;
+    converted: number;
+    lapsed: number;
+    delta: NumberDelta;
+    series: SeriesPoint<number | null>[];
+  };
+  active_subscriptions: {
+    value: number;
+    active: number;
+    past_due: number;
+    trialing: number;
+    suspended: number;
+    delta: NumberDelta;
+    series: SeriesPoint<number>[];
+  };
+  outstanding_invoices: {
+    count: number;
+    total: string;
+    buckets: Record<AgingBucket, BucketTotal>;
+    /** On the total amount. */
+    delta: MoneyDelta;
+    count_delta: NumberDelta;
+    series: SeriesPoint<string>[];
+    count_series: SeriesPoint<number>[];
+  };
+  health: HealthBreakdown;
+}
+
+export type MovementType = "new" | "expansion" | "contraction" | "churn" | "reactivation";
+export type MrrBasis = "total" | "committed";
+
+/** A customer whose MRR moved in a period (with include=customers). */
+export interface MrrCustomerMovement {
+  customer_id: string;
+  type: MovementType;
+  start_mrr: string;
+  end_mrr: string;
+  /** end_mrr − start_mrr */
+  change: string;
+}
+
+/** One month of GET /api/metrics/mrr: MRR at `start` vs at `end`, and what moved it. */
+export interface MrrPeriod {
+  /** "YYYY-MM" of `end` */
+  label: string;
+  start: string;
+  end: string;
+  basis: MrrBasis;
+  start_mrr: string;
+  end_mrr: string;
+  /** MRR at `end`: committed + trailing-30-day usage. */
+  mrr: { total: string; committed: string; usage: string };
+  /** Signed sums per movement; net = Σ = end_mrr − start_mrr. */
+  totals: Record<MovementType | "net", string>;
+  counts: Record<MovementType, number>;
+  customers?: MrrCustomerMovement[];
+}
+
+/** GET /api/metrics/mrr */
+export interface MrrMovements {
+  currency: string;
+  excluded_currencies: string[];
+  granularity: "month";
+  basis: MrrBasis;
+  from: string;
+  to: string;
+  periods: MrrPeriod[];
+}
+
+/** GET /api/metrics/snapshots: one stored cockpit snapshot's headline. */
+export interface CockpitSnapshot {
+  as_of: string;
+  computed_at: string;
+  mrr: string;
+}
