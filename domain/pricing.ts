@@ -24,6 +24,7 @@
 // - The flat fee and the minimum commitment are per billing period and prorated by time; they are
 //   not usage, so marginalRevenue never attributes them to events (see periodCharges).
 
+import type { Amount, PlanComponent, Tier as PlanTier } from "../contracts/catalog";
 import {
   divRound,
   formatMoney,
@@ -39,23 +40,9 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Plan definitions (plain data, validated by the API with zod, then by validatePlan)
 
-export type Amount = string | number;
-
-export interface PlanTier {
-  /** Upper bound in billable units (inclusive); null for the last, open tier. */
-  up_to: Amount | null;
-  unit_price: Amount;
-  flat_fee?: Amount;
-}
-
-export type PlanComponent =
-  | { type: "flat"; amount: Amount }
-  | { type: "per_unit"; metric: string; unit_price: Amount }
-  | { type: "tiered"; metric: string; mode: "graduated" | "volume"; tiers: PlanTier[] }
-  | { type: "package"; metric: string; size: Amount; price: Amount }
-  | { type: "included"; metric: string; quantity: Amount }
-  | { type: "discount"; metric?: string; above: Amount; percent: Amount }
-  | { type: "minimum"; amount: Amount };
+// The component definitions are the API's wire contract (contracts/catalog.ts): one definition
+// for the routes, the dashboard and this engine.
+export type { Amount, PlanComponent, PlanTier };
 
 export interface PlanDefinition {
   id: string;

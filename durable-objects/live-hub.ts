@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { type LiveFilter, type LiveItem, matchesFilter } from "../workers/live";
+import type { LiveFilter, LiveItem } from "../contracts/events";
+import { matchesFilter } from "../domain/live-filter";
 
 // One per tenant: fans the ingest stream out to the tenant's Server-Sent-Events clients.
 // Each client has a bounded buffer; when it is full the client's events are dropped (and

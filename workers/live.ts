@@ -1,42 +1,13 @@
+import type { FieldError } from "../contracts/common";
+import type { LiveFilter, LiveItem } from "../contracts/events";
 import type { RatedEvent } from "../domain/usage-event";
-import type { FieldError } from "./problem";
 
-// The live ingestion stream (SPEC §8 Live Ingestion View): what one item looks like, how a
-// client's filter matches it, and publishing from the ingest path without slowing it down.
+// The live ingestion stream (SPEC §8 Live Ingestion View): publishing from the ingest path
+// without slowing it down, and subscribing a client to its tenant's hub.
 
-export interface LiveItem {
-  status: "accepted" | "rejected";
-  id: string | null;
-  customer: string | null;
-  product: string | null;
-  metric: string | null;
-  quantity: number | null;
-  time: string | null;
-  source: string | null;
-  revenue?: string;
-  cost?: string;
-  cost_status?: string;
-  flags?: string[];
-  errors?: FieldError[];
-  index?: number;
-  received_at: string;
-}
-
-export interface LiveFilter {
-  product?: string;
-  customer?: string;
-  metric?: string;
-  status?: "accepted" | "rejected";
-}
-
-export function matchesFilter(f: LiveFilter, item: LiveItem): boolean {
-  return (
-    (f.product === undefined || f.product === item.product) &&
-    (f.customer === undefined || f.customer === item.customer) &&
-    (f.metric === undefined || f.metric === item.metric) &&
-    (f.status === undefined || f.status === item.status)
-  );
-}
+// The item and filter shapes are the API's wire contract (contracts/events.ts); which items a
+// filter lets through is pure (domain/live-filter.ts).
+export type { LiveFilter, LiveItem };
 
 const hubFor = (env: Env, tenantId: string) => env.LIVE_HUB.getByName(tenantId);
 
