@@ -1,15 +1,9 @@
 // The shell: sign-in gate, navigation, the catalog every view shares, and the route → view map.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
+import type { Plan, Product } from "../../contracts/catalog";
 import { ApiClient, ApiContext, fetchAll, isAbort } from "./lib/api";
-import {
-  type Catalog,
-  CatalogContext,
-  EMPTY_CATALOG,
-  type Plan,
-  type Product,
-  reportingCurrency,
-} from "./lib/catalog";
+import { type Catalog, CatalogContext, EMPTY_CATALOG, reportingCurrency } from "./lib/catalog";
 import { TIME_ZONE } from "./lib/format";
 import { Link, navigate, useLocation } from "./lib/router";
 import { clearToken, readToken, saveToken, takeTokenFromFragment } from "./lib/session";

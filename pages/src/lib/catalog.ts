@@ -3,31 +3,7 @@
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { PlanComponent } from "./plans";
-
-export interface Metric {
-  id: string;
-  product: string;
-  name: string | null;
-  unit: string;
-  aggregation: string;
-}
-export interface Product {
-  id: string;
-  name: string;
-  description: string | null;
-  metrics: Metric[];
-}
-export interface Plan {
-  id: string;
-  product: string;
-  name: string;
-  currency: string;
-  period: "month" | "year";
-  trial_days: number;
-  status: string;
-  components: PlanComponent[];
-}
+import type { Plan, Product } from "../../../contracts/catalog";
 
 export interface Catalog {
   products: Product[];

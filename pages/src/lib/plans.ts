@@ -1,22 +1,8 @@
 // Plan components in words (SPEC §11 "Plan components"), e.g. a graduated token tier reads
 // "0–1M tokens: $3.00 / M, then $2.50 / M". Pure: the catalog view and the tests share it.
 
+import type { PlanComponent, Tier } from "../../../contracts/catalog";
 import { compact, num, unitMoney, words } from "./format";
-
-type Amount = string | number;
-export interface Tier {
-  up_to: Amount | null;
-  unit_price: Amount;
-  flat_fee?: Amount;
-}
-export type PlanComponent =
-  | { type: "flat"; amount: Amount }
-  | { type: "per_unit"; metric: string; unit_price: Amount }
-  | { type: "tiered"; metric: string; mode: "graduated" | "volume"; tiers: Tier[] }
-  | { type: "package"; metric: string; size: Amount; price: Amount }
-  | { type: "included"; metric: string; quantity: Amount }
-  | { type: "discount"; metric?: string; above: Amount; percent: Amount }
-  | { type: "minimum"; amount: Amount };
 
 export interface MetricInfo {
   name?: string | null;

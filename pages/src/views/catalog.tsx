@@ -1,9 +1,17 @@
 // Catalog: products and their metrics, plans with their components in words, customers,
 // subscriptions and the cost catalog (model and provider prices).
 
+import type {
+  CostCatalogEntry,
+  Customer,
+  Metric,
+  Page,
+  Plan,
+  Subscription,
+} from "../../../contracts";
 import { Badge, Empty, FilterSelect, PageHeader, QueryView } from "../components/ui";
 import { withQuery } from "../lib/api";
-import { type Metric, type Plan, useCatalog } from "../lib/catalog";
+import { useCatalog } from "../lib/catalog";
 import { dateOnly, dateTime, unitMoney, words } from "../lib/format";
 import { describeComponent } from "../lib/plans";
 import { Link, navigate } from "../lib/router";
@@ -185,14 +193,6 @@ function PlansTab({ state, go }: TabProps) {
   );
 }
 
-interface Customer {
-  id: string;
-  name: string;
-  email: string | null;
-  metadata: Record<string, unknown>;
-  created_at: string;
-}
-
 function Pager(props: { cursor: string | null; next: string | null; go: TabProps["go"] }) {
   return (
     <div class="pager">
@@ -217,7 +217,7 @@ function Pager(props: { cursor: string | null; next: string | null; go: TabProps
 }
 
 function CustomersTab({ state, go }: TabProps) {
-  const q = useQuery<{ data: Customer[]; next_cursor: string | null }>(
+  const q = useQuery<Page<Customer>>(
     withQuery("/api/customers", { q: state.q, limit: 50, cursor: state.cursor }),
   );
   return (
@@ -300,17 +300,6 @@ function CustomersTab({ state, go }: TabProps) {
   );
 }
 
-interface Subscription {
-  id: string;
-  customer: string;
-  plan: string;
-  product: string;
-  status: string;
-  start: string;
-  trial_end: string | null;
-  end: string | null;
-}
-
 const STATUS_TONES: Record<string, string> = {
   active: "good",
   trialing: "info",
@@ -321,7 +310,7 @@ const STATUS_TONES: Record<string, string> = {
 
 function SubscriptionsTab({ state, go }: TabProps) {
   const catalog = useCatalog();
-  const q = useQuery<{ data: Subscription[]; next_cursor: string | null }>(
+  const q = useQuery<Page<Subscription>>(
     withQuery("/api/subscriptions", {
       customer: state.customer,
       product: state.product,
@@ -400,18 +389,8 @@ function SubscriptionsTab({ state, go }: TabProps) {
   );
 }
 
-interface CostEntry {
-  provider: string;
-  model: string;
-  input_per_million: string;
-  output_per_million: string;
-  cached_input_per_million: string | null;
-  per_call: string | null;
-  effective_from: string;
-}
-
 function CostsTab() {
-  const q = useQuery<{ data: CostEntry[] }>("/api/cost-catalog");
+  const q = useQuery<{ data: CostCatalogEntry[] }>("/api/cost-catalog");
   return (
     <QueryView q={q} what="the cost catalog">
       {(list) =>

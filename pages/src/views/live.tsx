@@ -3,6 +3,7 @@
 // server, kept in the URL), pause/resume, and the arrival rate.
 
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { LiveItem } from "../../../contracts/events";
 import { Badge, Empty, FilterSelect, PageHeader } from "../components/ui";
 import { isAbort, useApi, withQuery } from "../lib/api";
 import { allMetrics, useCatalog } from "../lib/catalog";
@@ -16,23 +17,6 @@ const MAX_ROWS = 500;
 const MAX_BUFFER = 5_000;
 const RATE_WINDOW_MS = 5_000;
 const FLUSH_MS = 200;
-
-export interface LiveItem {
-  status: "accepted" | "rejected";
-  id: string | null;
-  customer: string | null;
-  product: string | null;
-  metric: string | null;
-  quantity: number | null;
-  time: string | null;
-  source: string | null;
-  revenue?: string;
-  cost?: string;
-  cost_status?: string;
-  flags?: string[];
-  errors?: { path: string; message: string }[];
-  received_at: string;
-}
 
 type Row = LiveItem & { key: number };
 type Connection = "connecting" | "live" | "reconnecting";
