@@ -1,11 +1,12 @@
 import type { OutboxMessage } from "../durable-objects/customer-actor";
+import { recordDeadLetters } from "../store/dead-letters";
+import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
 import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
 import { decideRung, executeAction, signalStatements } from "./ladder";
 
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
 const DEAD_LETTER_QUEUES = new Set(["aforo-events-dlq", "aforo-deliveries-dlq"]);
-const DAY_MS = 86_400_000;
 const ANALYTICS_POINTS_PER_INVOCATION = 250;
 
 export async function handleQueue(
@@ -16,29 +17,11 @@ export async function handleQueue(
   if (batch.queue === "aforo-events")
     return applyRollups(batch as MessageBatch<OutboxMessage>, env);
   if (batch.queue === "aforo-deliveries") return handleDeliveries(batch, env);
-  if (DEAD_LETTER_QUEUES.has(batch.queue)) return recordDeadLetters(batch, env);
+  if (DEAD_LETTER_QUEUES.has(batch.queue)) return recordDeadLetterBatch(batch, env);
   // A queue without a consumer yet: leave messages to retry into the dead-letter queue.
   console.error(`no consumer for queue ${batch.queue}`);
   batch.retryAll();
 }
-
-// One statement per table for a whole queue batch: every delta carries its batch id, and a
-// delta is applied only if its batch is not yet in applied_batches.
-const UPSERT = (table: string, start: string) => `
-  INSERT INTO ${table} (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
-  SELECT value->>'tenant', ${start}, value->>'customer', value->>'product', value->>'metric',
-         CAST(value->>'units' AS INTEGER), CAST(value->>'revenue' AS INTEGER),
-         CAST(value->>'cost' AS INTEGER), value->>'events'
-  FROM json_each(?1)
-  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
-  ON CONFLICT (tenant_id, start, customer_id, product_id, metric_id) DO UPDATE SET
-    units = units + excluded.units, revenue = revenue + excluded.revenue,
-    cost = cost + excluded.cost, events = events + excluded.events`;
-const HOURLY = UPSERT("rollups_hourly", "value->>'hour'");
-const DAILY = UPSERT("rollups_daily", `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`);
-const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
-  SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
-const DELTAS_PER_STATEMENT = 2_000;
 
 /**
  * Applies outbox batches to the D1 rollups exactly once: the upserts skip deltas whose batch is
@@ -47,28 +30,15 @@ const DELTAS_PER_STATEMENT = 2_000;
  */
 async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
   const db = env.DB;
-  const ids = batch.messages.map((m) => m.body.batch_id);
-  const { results: already } = await db
-    .prepare(
-      "SELECT batch_id FROM applied_batches WHERE batch_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(JSON.stringify(ids))
-    .all<{ batch_id: string }>();
-  const applied = new Set(already.map((r) => r.batch_id));
-  const fresh = batch.messages.map((m) => m.body).filter((b) => !applied.has(b.batch_id));
-  const rows = fresh.flatMap((b) =>
-    b.deltas.map((d) => ({
-      ...d,
-      batch: b.batch_id,
-      tenant: b.tenant_id,
-      customer: b.customer_id,
-    })),
+  const applied = new Set(
+    await appliedBatchIds(
+      db,
+      batch.messages.map((m) => m.body.batch_id),
+    ),
   );
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
-    const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
-    statements.push(db.prepare(HOURLY).bind(json), db.prepare(DAILY).bind(json));
-  }
+  const fresh = batch.messages.map((m) => m.body).filter((b) => !applied.has(b.batch_id));
+  // The rollup upserts and the applied marks (store/rollups.ts: exactly once).
+  const statements = applyBatchStatements(db, fresh, Date.now());
   // New signals, with their action at the rung the policy maps them to, in the same transaction.
   const ladder: { actionId: string; signalId: string; tenantId: string; auto: boolean }[] = [];
   const now = Date.now();
@@ -88,13 +58,6 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
         auto,
       });
     }
-  }
-  if (fresh.length > 0) {
-    statements.push(
-      db
-        .prepare(MARK_APPLIED)
-        .bind(JSON.stringify(fresh.map((b) => [b.batch_id, b.tenant_id])), Date.now()),
-    );
   }
   try {
     if (statements.length > 0) await db.batch(statements);
@@ -147,16 +110,20 @@ function writeAnalytics(env: Env, bodies: OutboxMessage[]) {
 }
 
 /** Keeps dead letters in D1 (idempotent per message id) so operators can see and replay them. */
-async function recordDeadLetters(batch: MessageBatch, env: Env) {
-  const now = Date.now();
-  const statements = batch.messages.map((m) => {
-    const body = m.body as { tenant_id?: unknown } | null;
-    const tenantId = typeof body?.tenant_id === "string" ? body.tenant_id : null;
-    return env.DB.prepare(
-      `INSERT INTO dead_letters (queue, message_id, tenant_id, body, attempts, received_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (queue, message_id) DO NOTHING`,
-    ).bind(batch.queue, m.id, tenantId, JSON.stringify(m.body), m.attempts, now);
-  });
-  if (statements.length > 0) await env.DB.batch(statements);
+async function recordDeadLetterBatch(batch: MessageBatch, env: Env) {
+  await recordDeadLetters(
+    env.DB,
+    batch.messages.map((m) => {
+      const body = m.body as { tenant_id?: unknown } | null;
+      return {
+        queue: batch.queue,
+        message_id: m.id,
+        tenant_id: typeof body?.tenant_id === "string" ? body.tenant_id : null,
+        body: m.body,
+        attempts: m.attempts,
+      };
+    }),
+    Date.now(),
+  );
   batch.ackAll();
 }

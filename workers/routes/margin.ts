@@ -1,26 +1,37 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { formatMoney } from "../../domain/money";
-import { dailyFees } from "../../domain/subscription-phases";
-import { groupPhases, PHASES_ORDER, PHASES_SQL, type PhaseRow } from "../../store/subscriptions";
-import { createRouter } from "../app";
 import {
-  type BuildState,
-  buildMargin,
-  buildStateStatement,
+  contributionMargin,
+  contributionShare,
+  dailyTrend,
   dayStart,
-  isStale,
+  MARGIN_SORTS,
+  type PnlSums,
+  pnlOf,
+  rankBy,
+  trendsByKey,
   type WindowDays,
-} from "../billing/margin";
-import { loadTenantPlans } from "../billing/plans";
+  windowDays,
+} from "../../domain/margin";
+import { formatMoney } from "../../domain/money";
+import {
+  customerWindowsQuery,
+  type MarginFilter,
+  productTotalQuery,
+  productWindowsQuery,
+  trendQuery,
+  unprofitableTotalQuery,
+} from "../../store/margin";
+import { createRouter } from "../app";
+import { customerMargin, readMargin } from "../billing/margin";
 import { notFound, problemResponses } from "../problem";
 import { decodeCursor, encodeCursor, Id, iso, jsonResponse } from "../schemas";
 
 // COGS & Margin (SPEC §8; definitions in docs/metrics.md §COGS and margin): per product and per
 // customer, over the trailing 30/60/90 UTC days, from the read models workers/billing/margin.ts
-// builds out of rollups_daily and the subscription history.
+// builds out of rollups_daily and the subscription history (store/margin.ts); the maths is
+// domain/margin.ts.
 export const margin = createRouter();
 const security = [{ operatorToken: [] }];
-const DAY_MS = 86_400_000;
 
 const Money = z.string().openapi({ example: "1520.40" });
 const Pnl = {
@@ -41,31 +52,21 @@ const TrendPoint = z
   .object({ day: z.string(), revenue: Money, cogs: Money, contribution_margin: Money })
   .openapi("MarginTrendPoint");
 
-interface Sums {
-  usage: bigint;
-  fees: bigint;
-  cost: bigint;
-  events: number;
-}
-
-function pnl(s: Sums) {
-  const revenue = s.usage + s.fees;
-  const cm = revenue - s.cost;
+/** A P&L as the API shows it: money as decimal strings. */
+function pnl(s: PnlSums) {
+  const p = pnlOf(s);
   return {
-    revenue: formatMoney(revenue),
-    usage_revenue: formatMoney(s.usage),
-    fee_revenue: formatMoney(s.fees),
-    cogs: formatMoney(s.cost),
-    contribution_margin: formatMoney(cm),
-    margin_pct: revenue === 0n ? null : Math.round((Number(cm) / Number(revenue)) * 10_000) / 100,
-    usage_margin: formatMoney(s.usage - s.cost),
-    events: s.events,
-    costing_more_than_paying: s.cost > revenue,
+    revenue: formatMoney(p.revenue),
+    usage_revenue: formatMoney(p.usage_revenue),
+    fee_revenue: formatMoney(p.fee_revenue),
+    cogs: formatMoney(p.cogs),
+    contribution_margin: formatMoney(p.contribution_margin),
+    margin_pct: p.margin_pct,
+    usage_margin: formatMoney(p.usage_margin),
+    events: p.events,
+    costing_more_than_paying: p.costing_more_than_paying,
   };
 }
-
-const share = (part: bigint, whole: bigint) =>
-  whole === 0n ? null : Math.round((Number(part) / Number(whole)) * 10_000) / 10_000;
 
 const Filters = z.object({
   days: z.coerce
@@ -77,108 +78,25 @@ const Filters = z.object({
   segment: Id.optional().openapi({ description: "A plan id: customers whose plan it is" }),
 });
 
-interface AggRow {
-  key: string;
-  usage: string;
-  fees: string;
-  cost: string;
-  events: number;
-}
-const sumsOf = (r: Pick<AggRow, "usage" | "fees" | "cost" | "events">): Sums => ({
-  usage: BigInt(r.usage),
-  fees: BigInt(r.fees),
-  cost: BigInt(r.cost),
-  events: r.events,
+const filterOf = (q: { days: number; product?: string; segment?: string }): MarginFilter => ({
+  days: q.days as WindowDays,
+  product: q.product ?? null,
+  segment: q.segment ?? null,
 });
-const ZERO: Sums = { usage: 0n, fees: 0n, cost: 0n, events: 0 };
 
-const SUMS = `CAST(SUM(usage_revenue) AS TEXT) AS usage, CAST(SUM(fee_revenue) AS TEXT) AS fees,
-  CAST(SUM(cost) AS TEXT) AS cost, SUM(events) AS events`;
-const COLUMNS = `CAST(usage_revenue AS TEXT) AS usage, CAST(fee_revenue AS TEXT) AS fees,
-  CAST(cost AS TEXT) AS cost, events`;
-
-type Ctx = {
-  env: Env;
-  var: { tenantId: string };
-  executionCtx: { waitUntil(p: Promise<unknown>): void };
-};
-
-/**
- * Runs the reads in one D1 batch together with the build state. Without a build for today the
- * read models are built first (then read again); a build older than the data (catalog or
- * rollups changed, at most every MARGIN_REFRESH_MS) is redone in the background while this
- * answer uses it (stale-while-revalidate).
- */
-async function withBuild(c: Ctx, reads: (db: D1Database) => D1PreparedStatement[]) {
-  const db = c.env.DB;
-  const tenantId = c.var.tenantId;
-  const now = Date.now();
-  const run = async () => {
-    const [state, ...results] = await db.batch([buildStateStatement(db, tenantId), ...reads(db)]);
-    return { state: state?.results[0] as BuildState | undefined, results };
-  };
-  let res = await run();
-  if (!res.state || res.state.day !== dayStart(now) || res.state.built_at === 0) {
-    await buildMargin(db, tenantId, now, { force: true });
-    res = await run();
-  } else if (isStale(res.state, now)) {
-    c.executionCtx.waitUntil(
-      buildMargin(db, tenantId, now).catch((err) => console.error("margin build", err)),
-    );
-  }
-  const state = res.state as BuildState;
-  return { builtAt: state.built_at, currency: state.currency, results: res.results };
+/** The daily trend of one key of trend rows, as the API shows it. */
+function trendOf(rows: Parameters<typeof trendsByKey>[0], today: number, days: number) {
+  const byKey = trendsByKey(rows);
+  return (key: string) => trendJson(byKey.get(key), today, days);
 }
 
-/** Daily trend rows (margin_daily), per product or all together. */
-function trendStatement(
-  db: D1Database,
-  tenantId: string,
-  days: WindowDays,
-  product: string | null,
-  segment: string | null,
-  byProduct: boolean,
-) {
-  const today = dayStart(Date.now());
-  return db
-    .prepare(
-      `SELECT day, ${byProduct ? "product_id" : "''"} AS key, ${SUMS} FROM margin_daily
-       WHERE tenant_id = ?1 AND day > ?2 AND (?3 IS NULL OR product_id = ?3)
-         AND (?4 IS NULL OR plan_id = ?4)
-       GROUP BY day${byProduct ? ", product_id" : ""}`,
-    )
-    .bind(tenantId, today - days * DAY_MS, product, segment);
-}
-
-function trendOf(rows: readonly (AggRow & { day: number })[], days: number) {
-  const today = dayStart(Date.now());
-  const out = new Map<string, Map<number, Sums>>();
-  for (const r of rows) {
-    let m = out.get(r.key);
-    if (!m) {
-      m = new Map();
-      out.set(r.key, m);
-    }
-    m.set(r.day, sumsOf(r));
-  }
-  return (key: string) => series(out.get(key), today, days);
-}
-
-/** One point per UTC day of the window, oldest first (days without data are zero). */
-function series(points: ReadonlyMap<number, Sums> | undefined, today: number, days: number) {
-  const out = [];
-  for (let d = today - (days - 1) * DAY_MS; d <= today; d += DAY_MS) {
-    const s = points?.get(d);
-    const revenue = s ? s.usage + s.fees : 0n;
-    const cost = s?.cost ?? 0n;
-    out.push({
-      day: (iso(d) ?? "").slice(0, 10),
-      revenue: formatMoney(revenue),
-      cogs: formatMoney(cost),
-      contribution_margin: formatMoney(revenue - cost),
-    });
-  }
-  return out;
+function trendJson(points: ReadonlyMap<number, PnlSums> | undefined, today: number, days: number) {
+  return dailyTrend(points, today, days).map((p) => ({
+    day: (iso(p.day) ?? "").slice(0, 10),
+    revenue: formatMoney(p.revenue),
+    cogs: formatMoney(p.cogs),
+    contribution_margin: formatMoney(p.contribution_margin),
+  }));
 }
 
 const Window = z.object({
@@ -189,48 +107,15 @@ const Window = z.object({
 });
 
 function windowOf(days: number, builtAt: number) {
-  const today = dayStart(builtAt);
   return {
     days,
-    from: iso(today - (days - 1) * DAY_MS) ?? "",
+    from: iso(windowDays(days, builtAt).from) ?? "",
     to: iso(builtAt) ?? "",
     built_at: iso(builtAt) ?? "",
   };
 }
 
-const SortBy = z
-  .enum(["contribution_margin", "margin_pct", "revenue", "cogs", "usage_margin"])
-  .default("contribution_margin");
-
-function sortKey(sort: z.infer<typeof SortBy>, s: Sums): number {
-  const revenue = s.usage + s.fees;
-  switch (sort) {
-    case "revenue":
-      return Number(revenue);
-    case "cogs":
-      return Number(s.cost);
-    case "usage_margin":
-      return Number(s.usage - s.cost);
-    case "margin_pct":
-      return revenue === 0n ? Number.NEGATIVE_INFINITY : Number(revenue - s.cost) / Number(revenue);
-    default:
-      return Number(revenue - s.cost);
-  }
-}
-
-const compare = (a: number, b: number, order: "asc" | "desc") =>
-  a === b ? 0 : (a < b ? -1 : 1) * (order === "asc" ? 1 : -1);
-
-/** Where the rows of one filter live: a segment (plan) has its own rows; else a product's rows,
- * or the all-products rows (product_id ''). */
-function scope(product: string | null, segment: string | null) {
-  return segment !== null
-    ? {
-        where: "plan_id = ?3 AND (?4 IS NULL OR product_id = ?4)",
-        binds: [segment, product],
-      }
-    : { where: "product_id = ?3 AND ?4 IS NULL", binds: [product ?? "", null] };
-}
+const SortBy = z.enum(MARGIN_SORTS).default("contribution_margin");
 
 const ProductRow = z
   .object({
@@ -277,90 +162,56 @@ margin.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const days = q.days as WindowDays;
+    const f = filterOf(q);
+    const db = c.env.DB;
     const tenantId = c.var.tenantId;
-    const product = q.product ?? null;
-    const segment = q.segment ?? null;
-    const { builtAt, currency, results } = await withBuild(c, (db) => [
-      db
-        .prepare(
-          `SELECT w.product_id AS key, p.name, ${COLUMNS}, w.customers, w.unprofitable
-           FROM margin_product_windows w
-           LEFT JOIN products p ON p.tenant_id = w.tenant_id AND p.id = w.product_id
-           WHERE w.tenant_id = ?1 AND w.window_days = ?2 AND w.plan_id = ?3
-             AND w.product_id <> '' AND (?4 IS NULL OR w.product_id = ?4)`,
-        )
-        .bind(tenantId, days, segment ?? "", product),
-      // The total: one precomputed row, unless a segment spans several of its product's rows.
-      db
-        .prepare(
-          `SELECT ${SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable
-           FROM margin_product_windows WHERE tenant_id = ?1 AND window_days = ?2 AND plan_id = ?3
-             AND (CASE WHEN ?3 = '' THEN product_id = COALESCE(?4, '')
-                  ELSE product_id <> '' AND (?4 IS NULL OR product_id = ?4) END)`,
-        )
-        .bind(tenantId, days, segment ?? "", product),
-      trendStatement(db, tenantId, days, product, segment, true),
-      trendStatement(db, tenantId, days, product, segment, false),
-    ]);
-    const [rowsRes, totalRes, trendRes, allTrendRes] = results;
-    const rows = (rowsRes?.results ?? []) as (AggRow & {
-      name: string | null;
-      customers: number;
-      unprofitable: number;
-    })[];
-    const totalRow = totalRes?.results[0] as
-      | (AggRow & { customers: number | null; unprofitable: number | null })
-      | undefined;
-    const total = totalRow?.usage != null ? sumsOf(totalRow) : ZERO;
-    const trends = trendOf((trendRes?.results ?? []) as (AggRow & { day: number })[], days);
-    const allTrend = trendOf((allTrendRes?.results ?? []) as (AggRow & { day: number })[], days);
-    const totalCm = total.usage + total.fees - total.cost;
-    const data = rows.map((r) => {
-      const s = sumsOf(r);
-      return {
-        sort: sortKey(q.sort, s),
-        row: {
-          product: r.key,
-          name: r.name,
-          ...pnl(s),
-          contribution_share: share(s.usage + s.fees - s.cost, totalCm),
-          customers: r.customers,
-          unprofitable_customers: r.unprofitable,
-          trend: trends(r.key),
-          drilldown: `/api/margin/customers?product=${encodeURIComponent(r.key)}&days=${days}`,
-        },
-      };
-    });
-    data.sort(
-      (x, y) => compare(x.sort, y.sort, q.order) || (x.row.product < y.row.product ? -1 : 1),
+    const today = dayStart(Date.now());
+    const { builtAt, currency, results } = await readMargin(
+      db,
+      tenantId,
+      [
+        productWindowsQuery(db, tenantId, f),
+        productTotalQuery(db, tenantId, f),
+        trendQuery(db, tenantId, f, today, true),
+        trendQuery(db, tenantId, f, today, false),
+      ],
+      (work) => c.executionCtx.waitUntil(work),
     );
+    const [rows, total, trendRows, allTrendRows] = results;
+    const trends = trendOf(trendRows, today, f.days);
+    const totalCm = contributionMargin(total.sums);
+    const data = rankBy(
+      rows,
+      q.sort,
+      q.order,
+      (r) => r.sums,
+      (r) => r.product,
+    ).map((r) => ({
+      product: r.product,
+      name: r.name,
+      ...pnl(r.sums),
+      contribution_share: contributionShare(contributionMargin(r.sums), totalCm),
+      customers: r.customers,
+      unprofitable_customers: r.unprofitable,
+      trend: trends(r.product),
+      drilldown: `/api/margin/customers?product=${encodeURIComponent(r.product)}&days=${f.days}`,
+    }));
     return c.json(
       {
-        window: windowOf(days, builtAt),
+        window: windowOf(f.days, builtAt),
         currency,
         totals: {
-          ...pnl(total),
-          customers: totalRow?.customers ?? 0,
-          unprofitable_customers: totalRow?.unprofitable ?? 0,
-          trend: allTrend(""),
+          ...pnl(total.sums),
+          customers: total.customers,
+          unprofitable_customers: total.unprofitable,
+          trend: trendOf(allTrendRows, today, f.days)(""),
         },
-        data: data.map((d) => d.row),
+        data,
       },
       200,
     );
   },
 );
-
-// Qualified: the selected columns are aliased as text (exact money), never sort by those.
-const ORDER_SQL: Record<z.infer<typeof SortBy>, string> = {
-  contribution_margin: "m.margin",
-  revenue: "(m.usage_revenue + m.fee_revenue)",
-  cogs: "m.cost",
-  usage_margin: "(m.usage_revenue - m.cost)",
-  margin_pct: `(CASE WHEN m.usage_revenue + m.fee_revenue = 0 THEN NULL
-    ELSE CAST(m.margin AS REAL) / (m.usage_revenue + m.fee_revenue) END)`,
-};
 
 const CustomerRow = z
   .object({
@@ -404,72 +255,49 @@ margin.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const days = q.days as WindowDays;
+    const f = filterOf(q);
+    const db = c.env.DB;
     const tenantId = c.var.tenantId;
     const offset = decodeCursor(q.cursor, ["number"])?.[0] ?? 0;
-    const product = q.product ?? null;
-    const segment = q.segment ?? null;
-    const where = scope(product, segment);
-    const unprofitable = q.unprofitable ? "AND margin < 0" : "";
-    const dir = q.order === "asc" ? "ASC" : "DESC";
-    // The default order walks margin_customers_ranked (or _by_segment) backwards: no sort.
-    const order =
-      q.sort === "contribution_margin"
-        ? `m.margin ${dir}, m.customer_id ${dir}`
-        : `${ORDER_SQL[q.sort]} ${dir} NULLS LAST, m.customer_id`;
-    const { builtAt, currency, results } = await withBuild(c, (db) => [
-      db
-        .prepare(
-          `SELECT customer_id AS key, COALESCE(segments, plan_id) AS segments, ${COLUMNS}
-           FROM margin_customer_windows m
-           WHERE tenant_id = ?1 AND window_days = ?2 AND ${where.where} ${unprofitable}
-           ORDER BY ${order} LIMIT ?5 OFFSET ?6`,
-        )
-        .bind(tenantId, days, ...where.binds, q.limit + 1, offset),
-      q.unprofitable
-        ? db
-            .prepare(
-              `SELECT ${SUMS}, COUNT(*) AS customers, COUNT(*) AS unprofitable
-               FROM margin_customer_windows
-               WHERE tenant_id = ?1 AND window_days = ?2 AND ${where.where} AND margin < 0`,
-            )
-            .bind(tenantId, days, ...where.binds)
-        : db
-            .prepare(
-              `SELECT ${SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable
-               FROM margin_product_windows
-               WHERE tenant_id = ?1 AND window_days = ?2 AND plan_id = ?3
-                 AND (CASE WHEN ?3 = '' THEN product_id = COALESCE(?4, '')
-                      ELSE product_id <> '' AND (?4 IS NULL OR product_id = ?4) END)`,
-            )
-            .bind(tenantId, days, segment ?? "", product),
-      trendStatement(db, tenantId, days, product, segment, false),
-    ]);
-    const [pageRes, totalRes, trendRes] = results;
-    const page = (pageRes?.results ?? []) as (AggRow & { segments: string | null })[];
-    const totals = totalRes?.results[0] as
-      | (AggRow & { customers: number | null; unprofitable: number | null })
-      | undefined;
+    const today = dayStart(Date.now());
+    const { builtAt, currency, results } = await readMargin(
+      db,
+      tenantId,
+      [
+        customerWindowsQuery(db, tenantId, {
+          ...f,
+          unprofitable: q.unprofitable,
+          sort: q.sort,
+          order: q.order,
+          limit: q.limit + 1,
+          offset,
+        }),
+        q.unprofitable
+          ? unprofitableTotalQuery(db, tenantId, f)
+          : productTotalQuery(db, tenantId, f),
+        trendQuery(db, tenantId, f, today, false),
+      ],
+      (work) => c.executionCtx.waitUntil(work),
+    );
+    const [page, totals, trendRows] = results;
     const more = page.length > q.limit;
     const rows = page.slice(0, q.limit).map((r, i) => ({
-      customer: r.key,
+      customer: r.customer,
       rank: offset + i + 1,
-      segments: r.segments ? r.segments.split(",").sort() : [],
-      ...pnl(sumsOf(r)),
-      drilldown: `/api/customers/${encodeURIComponent(r.key)}/events`,
-      trend: `/api/margin/customers/${encodeURIComponent(r.key)}?days=${days}`,
+      segments: r.segments,
+      ...pnl(r.sums),
+      drilldown: `/api/customers/${encodeURIComponent(r.customer)}/events`,
+      trend: `/api/margin/customers/${encodeURIComponent(r.customer)}?days=${f.days}`,
     }));
-    const t = totals?.usage != null ? sumsOf(totals) : ZERO;
-    const trend = trendOf((trendRes?.results ?? []) as (AggRow & { day: number })[], days);
     return c.json(
       {
-        window: windowOf(days, builtAt),
+        window: windowOf(f.days, builtAt),
         currency,
         totals: {
-          ...pnl(t),
-          customers: totals?.customers ?? 0,
-          unprofitable_customers: totals?.unprofitable ?? 0,
-          trend: trend(""),
+          ...pnl(totals.sums),
+          customers: totals.customers,
+          unprofitable_customers: totals.unprofitable,
+          trend: trendOf(trendRows, today, f.days)(""),
         },
         data: rows,
         next_cursor: more ? encodeCursor([offset + q.limit]) : null,
@@ -508,73 +336,19 @@ margin.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const days = c.req.valid("query").days;
-    const db = c.env.DB;
-    const tenantId = c.var.tenantId;
     const now = Date.now();
-    const today = dayStart(now);
-    const from = today - (days - 1) * DAY_MS;
-    const [known, usage, phases, plans] = await Promise.all([
-      db
-        .prepare("SELECT 1 AS x FROM customers WHERE tenant_id = ? AND id = ?")
-        .bind(tenantId, id)
-        .first(),
-      db
-        .prepare(
-          `SELECT start AS day, product_id AS key, CAST(SUM(revenue) AS TEXT) AS usage,
-             '0' AS fees, CAST(SUM(cost) AS TEXT) AS cost, SUM(events) AS events
-           FROM rollups_daily WHERE tenant_id = ?1 AND customer_id = ?2 AND start >= ?3
-           GROUP BY start, product_id`,
-        )
-        .bind(tenantId, id, from)
-        .all<AggRow & { day: number }>(),
-      db
-        .prepare(`${PHASES_SQL} WHERE s.tenant_id = ? AND s.customer_id = ? ${PHASES_ORDER}`)
-        .bind(tenantId, id)
-        .all<PhaseRow>(),
-      loadTenantPlans(db, tenantId),
-    ]);
-    if (!known && usage.results.length === 0) throw notFound("Customer", id);
-    const byDay = new Map<number, Sums>();
-    const byProduct = new Map<string, Sums>();
-    const add = (m: Map<string | number, Sums>, k: string | number, s: Partial<Sums>) => {
-      const cur = m.get(k) ?? { usage: 0n, fees: 0n, cost: 0n, events: 0 };
-      cur.usage += s.usage ?? 0n;
-      cur.fees += s.fees ?? 0n;
-      cur.cost += s.cost ?? 0n;
-      cur.events += s.events ?? 0;
-      m.set(k, cur);
-    };
-    for (const r of usage.results) {
-      const s = sumsOf(r);
-      add(byDay as Map<string | number, Sums>, r.day, s);
-      add(byProduct as Map<string | number, Sums>, r.key, s);
-    }
-    const planOf = (pid: string) => {
-      const p = plans.get(pid)?.plan;
-      return p ? { interval: p.interval, flat: p.flat?.amount ?? 0n } : undefined;
-    };
-    for (const sub of groupPhases(phases.results)) {
-      for (const [day, fee] of dailyFees(sub, planOf, from, Math.min(now, today + DAY_MS))) {
-        add(byDay as Map<string | number, Sums>, day, { fees: fee });
-        add(byProduct as Map<string | number, Sums>, sub.product_id, { fees: fee });
-      }
-    }
-    const total: Sums = { usage: 0n, fees: 0n, cost: 0n, events: 0 };
-    for (const s of byProduct.values()) {
-      total.usage += s.usage;
-      total.fees += s.fees;
-      total.cost += s.cost;
-      total.events += s.events;
-    }
+    const { from, today } = windowDays(days, now);
+    const p = await customerMargin(c.env.DB, c.var.tenantId, id, { from, today, now });
+    if (!p) throw notFound("Customer", id);
     return c.json(
       {
         customer: id,
         window: windowOf(days, now),
-        totals: pnl(total),
-        products: [...byProduct]
+        totals: pnl(p.total),
+        products: [...p.byProduct]
           .map(([product, s]) => ({ product, ...pnl(s) }))
           .sort((x, y) => (x.product < y.product ? -1 : 1)),
-        trend: series(byDay, today, days),
+        trend: trendJson(p.byDay, today, days),
         drilldown: `/api/customers/${encodeURIComponent(id)}/events`,
       },
       200,
