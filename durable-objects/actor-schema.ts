@@ -1,6 +1,23 @@
 // The customer actor's SQLite schema, in one place. Each entry is one schema version, applied
-// once, in order, inside a transaction (CustomerActor.ensureSchema). Changes are additive:
-// append a new entry, never edit an old one.
+// once, in order, inside a transaction (migrateActorSchema, run by the actor's constructor).
+// Changes are additive: append a new entry, never edit an old one.
+
+const VERSION_KEY = "schema_version";
+
+/** Applies the migrations this storage has not had yet, in one transaction; returns the version
+ * it is now at. `upTo` stops early (tests build an older schema with it). */
+export function migrateActorSchema(
+  storage: DurableObjectStorage,
+  upTo = ACTOR_MIGRATIONS.length,
+): number {
+  const version = storage.kv.get<number>(VERSION_KEY) ?? 0;
+  if (version >= upTo) return version;
+  storage.transactionSync(() => {
+    for (const ddl of ACTOR_MIGRATIONS.slice(version, upTo)) storage.sql.exec(ddl);
+    storage.kv.put(VERSION_KEY, upTo);
+  });
+  return upTo;
+}
 export const ACTOR_MIGRATIONS: readonly string[] = [
   // v1: raw events (also the dedupe keys), period-to-date usage, buckets, outbox, timers.
   `CREATE TABLE events (

@@ -1,12 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
-import { runTenantJobs } from "../workers/periodic";
 
 // One per tenant. Runs the tenant's periodic work on a DO alarm, which fires the same under
 // `wrangler dev` (where cron triggers never fire) and deployed. The cron trigger only pokes
 // each tenant's clock so an alarm lost to a deploy is re-armed within five minutes.
+//
+// The clock owns the timing; what runs is the edge app's (invoicing, snapshots, delivery
+// repair), so the deployed class (workers/tenant-clock.ts) supplies `runJobs`: this folder
+// depends on no module of the edge app.
 export const TICK_MS = 5 * 60_000;
 
-export class TenantClock extends DurableObject<Env> {
+export abstract class TenantClockBase extends DurableObject<Env> {
+  /** The tenant's periodic work, run at most once per tick. */
+  protected abstract runJobs(tenantId: string, now: number): Promise<void>;
+
   /** Runs the jobs now if they are due and makes sure the next alarm is set. */
   async tick(tenantId: string): Promise<{ ran: boolean; next: number }> {
     await this.ctx.storage.put("tenantId", tenantId);
@@ -30,7 +36,7 @@ export class TenantClock extends DurableObject<Env> {
   }
 
   private async run(tenantId: string, now: number) {
-    await runTenantJobs(this.env, tenantId, now);
+    await this.runJobs(tenantId, now);
     await this.ctx.storage.put("lastRun", now);
   }
 }

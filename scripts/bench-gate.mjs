@@ -22,7 +22,7 @@ const stack = await startWrangler({
   port: PORT,
   persistTo,
   quiet: true,
-  vars: { AFORO_BENCH: "1" },
+  bench: true,
 });
 
 /** POST with a JSON body, or GET when there is no key (the plain-response floor). */

@@ -3,7 +3,3 @@
 interface Env {
   AFORO_ADMIN_TOKEN: string;
 }
-interface Env {
-  /** "1" enables the benchmark-only ceiling endpoint (scripts/bench-ingest.mjs sets it). */
-  AFORO_BENCH?: string;
-}

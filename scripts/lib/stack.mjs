@@ -69,12 +69,45 @@ export function buildDashboard(quiet = false) {
 }
 
 /**
- * Starts `wrangler dev` and resolves once /healthz answers.
- * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>}} o
+ * The benchmarks' config: wrangler.toml with the bench worker (scripts/bench/bench-worker.ts) as
+ * entry and its BenchActor bound, written under .wrangler/bench with the .dev.vars beside it.
+ * Production's wrangler.toml has neither.
+ */
+function benchConfig() {
+  const dir = join(ROOT, ".wrangler", "bench");
+  mkdirSync(dir, { recursive: true });
+  const abs = (path) => JSON.stringify(join(ROOT, path));
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main = .*$/m, `main = ${abs("scripts/bench/bench-worker.ts")}`)
+    .replace(/^directory = "pages\/dist"$/m, `directory = ${abs("pages/dist")}`)
+    .replace(/^migrations_dir = "schema"$/m, `migrations_dir = ${abs("schema")}`);
+  const file = join(dir, "wrangler.toml");
+  writeFileSync(
+    file,
+    `${toml}
+[[durable_objects.bindings]]
+name = "BENCH_ACTOR"
+class_name = "BenchActor"
+
+[[migrations]]
+tag = "bench-v1"
+new_sqlite_classes = ["BenchActor"]
+`,
+  );
+  writeFileSync(join(dir, ".dev.vars"), readFileSync(join(ROOT, ".dev.vars")));
+  return file;
+}
+
+/**
+ * Starts `wrangler dev` and resolves once /healthz answers. `bench` runs the benchmarks' worker.
+ * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>, bench?:boolean}} o
  */
 export async function startWrangler(o) {
+  // The worker serves the dashboard's build as static assets: a fresh clone has none yet.
+  if (!existsSync(join(ROOT, "pages", "dist", "index.html"))) buildDashboard(o.quiet);
   const args = [
     "dev",
+    ...(o.bench ? ["--config", benchConfig()] : []),
     "--ip",
     "127.0.0.1",
     "--port",

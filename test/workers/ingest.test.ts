@@ -11,6 +11,7 @@ import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CustomerActor, OutboxMessage } from "../../durable-objects/customer-actor";
 import worker from "../../workers/index";
+import { bucketTotals, internals } from "./actor-internals";
 import { call, createCatalog, createTenant, expectProblem, type Tenant } from "./helpers";
 
 let tenant: Tenant;
@@ -180,7 +181,7 @@ describe("duplicates count once", () => {
       accepted: 1,
       duplicates: 1,
     });
-    const totals = await actor().bucketTotals();
+    const totals = await bucketTotals(actor());
     expect(totals[0]).toMatchObject({ events: 4, units: String(4000 * 1e6) });
   });
 
@@ -188,11 +189,11 @@ describe("duplicates count once", () => {
     await send([event({ id: "warm-up" })]);
     const batch = [event({ id: "r1" }), event({ id: "r2" })];
     await runInDurableObject(actor(), (instance: CustomerActor) => {
-      const target = instance as unknown as { insertEvents: (rows: unknown[][]) => void };
-      const original = target.insertEvents.bind(instance);
+      const { store } = internals(instance);
+      const original = store.insertEvents.bind(store);
       let failed = false;
-      target.insertEvents = (rows) => {
-        original(rows);
+      store.insertEvents = (records, receivedAt) => {
+        original(records, receivedAt);
         if (!failed) {
           failed = true;
           throw new Error("simulated crash mid-transaction");
@@ -202,11 +203,11 @@ describe("duplicates count once", () => {
     const first = await send(batch);
     expectProblem(first, 503, "unavailable");
     // Nothing of the failed attempt survived: not the events, their dedupe keys nor the buckets.
-    expect((await actor().bucketTotals())[0]?.events).toBe(1);
+    expect((await bucketTotals(actor()))[0]?.events).toBe(1);
     const retry = await send(batch);
     expect(retry.body).toMatchObject({ accepted: 2, duplicates: 0 });
     expect((await send(batch)).body).toMatchObject({ accepted: 0, duplicates: 2 });
-    expect((await actor().bucketTotals())[0]?.events).toBe(3);
+    expect((await bucketTotals(actor()))[0]?.events).toBe(3);
   });
 
   it("an actor evicted between batches loses nothing and still dedupes", async () => {
@@ -230,7 +231,7 @@ describe("fan-out to D1", () => {
     ]);
     await settle(["acme", "other"]);
     for (const customer of ["acme", "other"]) {
-      const fromActor = (await actor(customer).bucketTotals()).map((r) => ({
+      const fromActor = (await bucketTotals(actor(customer))).map((r) => ({
         ...r,
         events: Number(r.events),
       }));
@@ -253,19 +254,16 @@ describe("fan-out to D1", () => {
   it("a sent batch the queue lost (a restart of the local stack) is sent again, and counted once", async () => {
     await send([event({ quantity: 11 }), event({ quantity: 22 })]);
     // Seal the batch and pretend it went out two minutes ago but never reached the consumer.
-    await runInDurableObject(actor(), (instance: CustomerActor) => {
-      const a = instance as unknown as { sealPendingDeltas(): void; sql: SqlStorage };
-      a.sealPendingDeltas();
-      a.sql.exec("UPDATE outbox SET sent_at = ?", Date.now() - 120_000);
+    await runInDurableObject(actor(), (instance: CustomerActor, state) => {
+      (internals(instance).outbox as unknown as { sealPendingDeltas(): void }).sealPendingDeltas();
+      state.storage.sql.exec("UPDATE outbox SET sent_at = ?", Date.now() - 120_000);
     });
     expect(await rollupTotals()).toEqual([]);
     await runInDurableObject(actor(), (instance: CustomerActor) =>
-      (instance as unknown as { reconcileOutbox(now: number): Promise<void> }).reconcileOutbox(
-        Date.now(),
-      ),
+      internals(instance).runTimer("reconcile", Date.now()),
     );
     await settle();
-    const fromActor = (await actor().bucketTotals()).map((r) => ({
+    const fromActor = (await bucketTotals(actor())).map((r) => ({
       ...r,
       events: Number(r.events),
     }));
@@ -274,9 +272,7 @@ describe("fan-out to D1", () => {
     );
     // Reconciling again after the consumer applied it deletes the rows and sends nothing more.
     await runInDurableObject(actor(), (instance: CustomerActor) =>
-      (instance as unknown as { reconcileOutbox(now: number): Promise<void> }).reconcileOutbox(
-        Date.now() + 120_000,
-      ),
+      internals(instance).runTimer("reconcile", Date.now() + 120_000),
     );
     const left = await runInDurableObject(
       actor(),
@@ -379,7 +375,7 @@ describe("bad input", () => {
       413,
       "payload_too_large",
     );
-    expect(await actor().bucketTotals()).toEqual([]);
+    expect(await bucketTotals(actor())).toEqual([]);
   });
 
   it("rejects bad events by index and keeps every good one", async () => {

@@ -246,25 +246,3 @@ function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
     },
   };
 }
-
-// The benchmark ceiling (SPEC §10): the same request path, but each customer's actor only inserts
-// its events into SQLite. Exists only when AFORO_BENCH is "1" (never in wrangler.toml).
-ingest.post("/bench/raw-insert", async (c) => {
-  if (c.env.AFORO_BENCH !== "1")
-    throw new ApiError("not_found", "No route for POST /v1/bench/raw-insert");
-  const items = JSON.parse(await c.req.text()) as unknown[];
-  const byCustomer = new Map<string, UsageEvent[]>();
-  for (const item of items) {
-    const parsed = toUsageEvent(item, false);
-    if (!parsed.ok) continue;
-    const list = byCustomer.get(parsed.event.customer) ?? [];
-    list.push(parsed.event);
-    byCustomer.set(parsed.event.customer, list);
-  }
-  const counts = await Promise.all(
-    [...byCustomer].map(([customer, events]) =>
-      c.env.CUSTOMER_ACTOR.getByName(`bench:${c.var.tenantId}:${customer}`).benchInsert(events),
-    ),
-  );
-  return c.json({ inserted: counts.reduce((a, b) => a + b, 0) }, 200);
-});

@@ -1,0 +1,236 @@
+// The customer actor's per-batch fold (SPEC §4): rate and cost each fresh event, and gather in
+// one pass everything the batch writes and detects — the stored event records, one delta per
+// (hour, product, metric), the touched billing periods, the months and quota-paced metrics that
+// detection looks at. Pure: the actor dedupes before and persists after; this never touches
+// storage, so it is unit-tested and benchmarked in Node.
+
+import { periodContaining } from "./billing-period";
+import type { PacingUpdate } from "./detection";
+import { formatMoney } from "./money";
+import { type CustomerTerms, findPhase, rateEvent, type UsageLedger } from "./rating";
+import { HOUR_MS } from "./time";
+import type { RatedEvent, UsageEvent } from "./usage-event";
+
+/** Source event ids kept per month or paced metric (what a signal cites). */
+const SOURCE_IDS = 5;
+
+/** One event as the actor stores it: quantities in micros, money in nanos. */
+export interface EventRecord {
+  id: string;
+  time: number;
+  product: string;
+  metric: string;
+  quantity: bigint;
+  revenue: bigint;
+  cost: bigint;
+  cost_status: string;
+  provider: string | null;
+  model: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  subscription_id: string | null;
+  /** Comma-separated EventFlag list. */
+  flags: string;
+  source: string;
+  properties: UsageEvent["properties"] | null;
+}
+
+/** The batch's usage for one (hour, product, metric): added to the actor's buckets and, through
+ * the outbox, to the D1 rollups. */
+export interface BucketDelta {
+  hour: number;
+  product: string;
+  metric: string;
+  units: bigint;
+  revenue: bigint;
+  cost: bigint;
+  events: number;
+}
+
+/** A metric of a subscription period that the batch touched (quota pacing reads its usage). */
+export interface PacedMetric {
+  subscription: string;
+  periodStart: number;
+  product: string;
+  metric: string;
+  /** Latest event time for it in the batch. */
+  at: number;
+  ids: string[];
+}
+
+export interface BatchFold {
+  records: EventRecord[];
+  deltas: BucketDelta[];
+  /** Ledger entries the batch changed, as [subscription id, period start]. */
+  periods: [string, number][];
+  minTime: number;
+  maxTime: number;
+  /** Every calendar month (UTC start) the batch touched: its latest event time and a few ids. */
+  months: Map<number, { at: number; ids: string[] }>;
+  paced: PacedMetric[];
+  /** Each event's rating, for the live stream (only when asked for). */
+  rated?: RatedEvent[];
+}
+
+/** Rates, costs and folds `events` (already deduplicated, in arrival order) against the
+ * period-to-date `ledger`, which it advances. */
+export function foldBatch(
+  events: readonly UsageEvent[],
+  terms: CustomerTerms,
+  ledger: UsageLedger,
+  detail = false,
+): BatchFold {
+  const records: EventRecord[] = [];
+  const deltas = new Map<string, BucketDelta>();
+  const periods = new Map<string, [string, number]>();
+  const months = new Map<number, { at: number; ids: string[] }>();
+  const paced = new Map<string, PacedMetric>();
+  const rated: RatedEvent[] | undefined = detail ? [] : undefined;
+  let minTime = Infinity;
+  let maxTime = -Infinity;
+  // Events of a batch mostly share a month: compute its bounds once, not per event.
+  let month = { start: 0, end: 0 };
+
+  for (const event of events) {
+    const rating = rateEvent(terms, ledger, event);
+    const t = event.time;
+    if (t < minTime) minTime = t;
+    if (t > maxTime) maxTime = t;
+
+    if (t < month.start || t >= month.end) month = monthOf(t);
+    const seen = months.get(month.start);
+    if (!seen) months.set(month.start, { at: t, ids: [event.id] });
+    else {
+      if (t > seen.at) seen.at = t;
+      if (seen.ids.length < SOURCE_IDS) seen.ids.push(event.id);
+    }
+
+    const sub = rating.subscription_id;
+    if (sub !== null && rating.period_start !== null) {
+      const periodKey = `${sub}\u0000${rating.period_start}`;
+      if (!rating.flags.includes("trial")) {
+        if (!periods.has(periodKey)) periods.set(periodKey, [sub, rating.period_start]);
+        const key = `${periodKey}\u0000${event.metric}`;
+        const p = paced.get(key);
+        if (!p) {
+          paced.set(key, {
+            subscription: sub,
+            periodStart: rating.period_start,
+            product: event.product,
+            metric: event.metric,
+            at: t,
+            ids: [event.id],
+          });
+        } else {
+          if (t > p.at) p.at = t;
+          if (p.ids.length < SOURCE_IDS) p.ids.push(event.id);
+        }
+      }
+    }
+
+    const c = event.cost;
+    records.push({
+      id: event.id,
+      time: t,
+      product: event.product,
+      metric: event.metric,
+      quantity: rating.quantity,
+      revenue: rating.revenue,
+      cost: rating.cost.nanos,
+      cost_status: rating.cost.status,
+      provider: rating.cost.provider ?? c?.provider ?? null,
+      model: rating.cost.model ?? c?.model ?? null,
+      input_tokens: c?.input_tokens ?? null,
+      output_tokens: c?.output_tokens ?? null,
+      cached_input_tokens: c?.cached_input_tokens ?? null,
+      subscription_id: sub,
+      flags: rating.flags.join(","),
+      source: event.source,
+      properties: event.properties ?? null,
+    });
+
+    const hour = t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const key = `${hour}\u0000${event.product}\u0000${event.metric}`;
+    let delta = deltas.get(key);
+    if (!delta) {
+      delta = {
+        hour,
+        product: event.product,
+        metric: event.metric,
+        units: 0n,
+        revenue: 0n,
+        cost: 0n,
+        events: 0,
+      };
+      deltas.set(key, delta);
+    }
+    delta.units += rating.quantity;
+    delta.revenue += rating.revenue;
+    delta.cost += rating.cost.nanos;
+    delta.events += 1;
+
+    rated?.push({
+      id: event.id,
+      customer: event.customer,
+      product: event.product,
+      metric: event.metric,
+      quantity: event.quantity,
+      time: t,
+      source: event.source,
+      revenue: formatMoney(rating.revenue, 0),
+      cost: formatMoney(rating.cost.nanos, 0),
+      cost_status: rating.cost.status,
+      subscription_id: sub,
+      flags: rating.flags,
+    });
+  }
+
+  return {
+    records,
+    deltas: [...deltas.values()],
+    periods: [...periods.values()],
+    minTime,
+    maxTime,
+    months,
+    paced: [...paced.values()],
+    ...(rated ? { rated } : {}),
+  };
+}
+
+/** Quota pacing's input: the period-to-date usage of every paced metric that has an included
+ * quota, read after the batch from `usage` (micros). */
+export function pacingUpdates(
+  terms: CustomerTerms,
+  paced: readonly PacedMetric[],
+  usage: (subscriptionId: string, periodStart: number, metric: string) => bigint,
+): PacingUpdate[] {
+  const updates: PacingUpdate[] = [];
+  for (const p of paced) {
+    const phase = findPhase(terms, p.product, p.at);
+    const plan = phase ? terms.plans.get(phase.plan_id) : undefined;
+    const metric = plan?.metrics.get(p.metric);
+    if (!phase || !plan || !metric || metric.includedIndex === null || metric.included <= 0n)
+      continue;
+    updates.push({
+      subscription_id: p.subscription,
+      product: p.product,
+      metric: p.metric,
+      usage: Number(usage(p.subscription, p.periodStart, p.metric)) / 1e6,
+      quota: Number(metric.included) / 1e6,
+      period: periodContaining(phase.anchor, plan.interval, p.at),
+      at: p.at,
+      source_event_ids: p.ids,
+    });
+  }
+  return updates;
+}
+
+/** The UTC calendar month containing `t`, as [start, end). */
+export function monthOf(t: number): { start: number; end: number } {
+  const d = new Date(t);
+  return {
+    start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+    end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+  };
+}

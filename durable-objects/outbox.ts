@@ -1,0 +1,194 @@
+import { z } from "zod";
+import type { Signal } from "../domain/detectors";
+import { appliedBatchIds } from "../store/rollups";
+
+// The actor's durable outbox to the events queue (SPEC §2 fan-out). Usage gathers as pending in
+// the hourly buckets and is sealed into outbox rows at flush time; signals are written as rows
+// when they are found. A row's seq fixes its batch id, rows are sent until D1 shows that batch
+// applied, and the consumer skips a batch it has already applied: nothing is lost or counted
+// twice, whatever the queue does (a restarted local queue loses messages, a deployed one may
+// redeliver).
+
+/** A usage delta for one (hour, product, metric), as the queue consumer applies it to D1. */
+export interface RollupDelta {
+  hour: number;
+  product: string;
+  metric: string;
+  units: string; // micros
+  revenue: string; // nanos
+  cost: string; // nanos
+  events: number;
+}
+
+export interface OutboxMessage {
+  batch_id: string;
+  tenant_id: string;
+  customer_id: string;
+  deltas: RollupDelta[];
+  signals?: Signal[];
+}
+
+/** Sent rows are checked against D1 after this long, and sent again after RESEND_AFTER_MS
+ * without a trace of their batch in applied_batches. */
+export const RECONCILE_AFTER_MS = 15_000;
+const RESEND_AFTER_MS = 60_000;
+const DELTAS_PER_MESSAGE = 200;
+/** Queue messages are capped at 128 KB: a backfill can close many hours at once. */
+const SIGNALS_PER_MESSAGE = 40;
+const SEND_BATCH_BYTES = 200_000;
+
+const Delta = z.object({
+  hour: z.number(),
+  product: z.string(),
+  metric: z.string(),
+  units: z.string(),
+  revenue: z.string(),
+  cost: z.string(),
+  events: z.number(),
+});
+/** A row's body: its own document, so it is read back through its schema. Signals were written
+ * by this actor from the detectors' own output; their shape is the detectors' to keep. */
+const Body = z.object({
+  deltas: z.array(Delta).optional(),
+  signals: z.array(z.custom<Signal>((v) => typeof v === "object" && v !== null)).optional(),
+});
+
+export interface OutboxTarget {
+  tenantId: string;
+  customerId: string;
+  /** The prefix of this actor's batch ids (its name and a colon). */
+  prefix: string;
+}
+
+export class Outbox {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly storage: DurableObjectStorage,
+    private readonly queue: Queue<OutboxMessage>,
+    private readonly db: D1Database,
+  ) {}
+
+  /** Queues new signals for the next flush (inside the caller's transaction). */
+  addSignals(signals: readonly Signal[], now: number) {
+    for (let i = 0; i < signals.length; i += SIGNALS_PER_MESSAGE) {
+      this.sql.exec(
+        "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
+        JSON.stringify({ signals: signals.slice(i, i + SIGNALS_PER_MESSAGE) }),
+        now,
+      );
+    }
+  }
+
+  /** Usage not yet handed to the events queue: pending deltas plus unsent outbox rows. */
+  pending(): number {
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL) + (SELECT COUNT(*) FROM buckets WHERE pending_events > 0) AS n",
+      )
+      .one().n;
+  }
+
+  /** Sends unsent rows with stable batch ids and marks them sent. Returns false when the queue
+   * refused (the caller retries shortly). */
+  async flush(to: OutboxTarget): Promise<boolean> {
+    this.sealPendingDeltas();
+    for (;;) {
+      const rows = this.sql
+        .exec<{ seq: number; body: string }>(
+          "SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 100",
+        )
+        .toArray();
+      if (rows.length === 0) return true;
+      const messages: { body: OutboxMessage }[] = [];
+      let bytes = 0;
+      for (const row of rows) {
+        if (messages.length > 0 && bytes + row.body.length > SEND_BATCH_BYTES) break;
+        bytes += row.body.length;
+        const content = Body.parse(JSON.parse(row.body));
+        messages.push({
+          body: {
+            batch_id: `${to.prefix}${row.seq}`,
+            tenant_id: to.tenantId,
+            customer_id: to.customerId,
+            deltas: content.deltas ?? [],
+            ...(content.signals ? { signals: content.signals } : {}),
+          },
+        });
+      }
+      try {
+        await this.queue.sendBatch(messages);
+      } catch (err) {
+        console.error("outbox flush failed; will retry", err);
+        return false;
+      }
+      const lastSeq = rows[messages.length - 1]?.seq ?? 0;
+      this.sql.exec(
+        "UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND seq <= ?",
+        Date.now(),
+        lastSeq,
+      );
+    }
+  }
+
+  /** Drops the sent rows D1 shows as applied; marks for sending again those that waited too
+   * long. Returns whether rows are still waiting (check again) and whether some must be resent. */
+  async reconcile(to: OutboxTarget, now: number): Promise<{ waiting: boolean; resend: boolean }> {
+    const sent = this.sql
+      .exec<{ seq: number; sent_at: number }>(
+        "SELECT seq, sent_at FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq LIMIT 500",
+      )
+      .toArray();
+    if (sent.length === 0) return { waiting: false, resend: false };
+    const applied = (
+      await appliedBatchIds(
+        this.db,
+        sent.map((r) => `${to.prefix}${r.seq}`),
+      )
+    ).map((id) => Number(id.slice(to.prefix.length)));
+    if (applied.length > 0) {
+      this.sql.exec(
+        "DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))",
+        JSON.stringify(applied),
+      );
+    }
+    const done = new Set(applied);
+    const lost = sent
+      .filter((r) => !done.has(r.seq) && now - r.sent_at > RESEND_AFTER_MS)
+      .map((r) => r.seq);
+    if (lost.length > 0) {
+      this.sql.exec(
+        "UPDATE outbox SET sent_at = NULL WHERE seq IN (SELECT value FROM json_each(?))",
+        JSON.stringify(lost),
+      );
+    }
+    return { waiting: sent.length > applied.length, resend: lost.length > 0 };
+  }
+
+  /** Moves the deltas gathered since the last flush into outbox rows, in one transaction: from
+   * here on each row's seq, and so its batch id, is fixed. */
+  private sealPendingDeltas() {
+    this.storage.transactionSync(() => {
+      const deltas = this.sql
+        .exec<RollupDelta & Record<string, SqlStorageValue>>(
+          `SELECT start AS hour, product, metric, CAST(pending_units AS TEXT) AS units,
+             CAST(pending_revenue AS TEXT) AS revenue, CAST(pending_cost AS TEXT) AS cost,
+             pending_events AS events
+           FROM buckets WHERE pending_events > 0 ORDER BY start, product, metric`,
+        )
+        .toArray();
+      if (deltas.length === 0) return;
+      const now = Date.now();
+      for (let i = 0; i < deltas.length; i += DELTAS_PER_MESSAGE) {
+        this.sql.exec(
+          "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
+          JSON.stringify({ deltas: deltas.slice(i, i + DELTAS_PER_MESSAGE) }),
+          now,
+        );
+      }
+      this.sql.exec(
+        `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0
+         WHERE pending_events > 0`,
+      );
+    });
+  }
+}
