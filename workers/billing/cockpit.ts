@@ -1,5 +1,7 @@
 import { buildKpiIndex, type Cockpit, cockpitAt, mrrAt, mrrMovements } from "../../domain/kpi";
 import { formatMoney } from "../../domain/money";
+import { DAY_MS, MINUTE_MS } from "../../domain/time";
+import { dataVersions, latestSnapshot, writeSnapshot } from "../../store/cockpit";
 import { iso } from "../schemas";
 import { loadKpiInput } from "./kpi-input";
 
@@ -8,8 +10,9 @@ import { loadKpiInput } from "./kpi-input";
 // while it still reflects the data (same catalog and billing versions, at most SNAPSHOT_MAX_AGE
 // old), and computes one otherwise. A past `as_of` is computed from the history on demand.
 
-export const SNAPSHOT_MAX_AGE_MS = 10 * 60_000;
-const KEEP_ALL_MS = 2 * 86_400_000;
+export const SNAPSHOT_MAX_AGE_MS = 10 * MINUTE_MS;
+/** Every snapshot of the last two days is kept, then the last one of each UTC day. */
+const KEEP_ALL_MS = 2 * DAY_MS;
 
 /** Keys whose numbers are instants (epoch ms) in the engine's output. */
 const INSTANT_KEYS = new Set(["as_of", "at", "previous_at", "window_start", "start", "end"]);
@@ -63,66 +66,32 @@ export async function computeCockpit(db: D1Database, tenantId: string, asOf: num
   };
 }
 
-export async function dataVersions(db: D1Database, tenantId: string) {
-  const row = await db
-    .prepare(
-      `SELECT t.catalog_version, COALESCE(b.version, 0) AS billing_version FROM tenants t
-       LEFT JOIN billing_versions b ON b.tenant_id = t.id WHERE t.id = ?`,
-    )
-    .bind(tenantId)
-    .first<{ catalog_version: number; billing_version: number }>();
-  return { catalog: row?.catalog_version ?? 0, billing: row?.billing_version ?? 0 };
-}
-
 /** Computes the cockpit at `now` and stores it as a snapshot (the periodic job). */
 export async function snapshotCockpit(db: D1Database, tenantId: string, now: number) {
   // Versions first: a write landing during the computation makes the snapshot stale, not wrong.
   const versions = await dataVersions(db, tenantId);
   const { cockpit, body } = await computeCockpit(db, tenantId, now);
   const text = JSON.stringify(body);
-  await db.batch([
-    db
-      .prepare(
-        `INSERT OR REPLACE INTO cockpit_snapshots
-           (tenant_id, as_of, computed_at, catalog_version, billing_version, mrr, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .bind(
-        tenantId,
-        now,
-        Date.now(),
-        versions.catalog,
-        versions.billing,
-        formatMoney(cockpit.mrr.value),
-        text,
-      ),
-    // History: everything from the last two days, then the last snapshot of each UTC day.
-    db
-      .prepare(
-        `DELETE FROM cockpit_snapshots WHERE tenant_id = ?1 AND as_of < ?2 AND as_of NOT IN (
-           SELECT MAX(as_of) FROM cockpit_snapshots WHERE tenant_id = ?1 AND as_of < ?2
-           GROUP BY as_of / 86400000)`,
-      )
-      .bind(tenantId, now - KEEP_ALL_MS),
-  ]);
+  await writeSnapshot(
+    db,
+    tenantId,
+    {
+      as_of: now,
+      computed_at: Date.now(),
+      versions,
+      mrr: formatMoney(cockpit.mrr.value),
+      body: text,
+    },
+    KEEP_ALL_MS,
+  );
   return { body, text };
 }
 
 /** The latest stored snapshot if it still reflects the data, else null. */
 export async function freshSnapshot(db: D1Database, tenantId: string, now: number) {
-  const row = await db
-    .prepare(
-      `SELECT s.as_of, s.body, s.catalog_version = t.catalog_version
-           AND s.billing_version = COALESCE(b.version, 0) AS current
-       FROM tenants t
-       JOIN cockpit_snapshots s ON s.tenant_id = t.id
-       LEFT JOIN billing_versions b ON b.tenant_id = t.id
-       WHERE t.id = ? ORDER BY s.as_of DESC LIMIT 1`,
-    )
-    .bind(tenantId)
-    .first<{ as_of: number; body: string; current: number }>();
-  if (!row?.current || now - row.as_of > SNAPSHOT_MAX_AGE_MS) return null;
-  return row;
+  const snap = await latestSnapshot(db, tenantId);
+  if (!snap?.current || now - snap.as_of > SNAPSHOT_MAX_AGE_MS) return null;
+  return snap;
 }
 
 /** MRR and its movements per month (GET /api/metrics/mrr). */

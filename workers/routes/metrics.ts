@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { DAY_MS } from "../../domain/time";
+import { listSnapshots } from "../../store/cockpit";
 import { createRouter } from "../app";
 import { computeCockpit, freshSnapshot, mrrByMonth, snapshotCockpit } from "../billing/cockpit";
 import { buildMargin } from "../billing/margin";
@@ -187,7 +189,7 @@ metrics.openapi(
     const from = q.from ?? Date.UTC(d.getUTCFullYear() - 1, d.getUTCMonth(), 1);
     if (from > to)
       throw validationError([{ path: "query.from", message: "from must not be after to" }]);
-    if (to - from > 20 * 366 * 86_400_000) {
+    if (to - from > 20 * 366 * DAY_MS) {
       throw validationError([{ path: "query.from", message: "at most 20 years at a time" }]);
     }
     const res = await mrrByMonth(c.env.DB, c.var.tenantId, {
@@ -257,15 +259,10 @@ metrics.openapi(
   }),
   async (c) => {
     const { limit } = c.req.valid("query");
-    const { results } = await c.env.DB.prepare(
-      `SELECT as_of, computed_at, mrr FROM cockpit_snapshots WHERE tenant_id = ?
-       ORDER BY as_of DESC LIMIT ?`,
-    )
-      .bind(c.var.tenantId, limit)
-      .all<{ as_of: number; computed_at: number; mrr: string }>();
+    const snapshots = await listSnapshots(c.env.DB, c.var.tenantId, limit);
     return c.json(
       {
-        data: results.map((r) => ({
+        data: snapshots.map((r) => ({
           as_of: iso(r.as_of) ?? "",
           computed_at: iso(r.computed_at) ?? "",
           mrr: r.mrr,
