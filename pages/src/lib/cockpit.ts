@@ -1,11 +1,34 @@
 // GET /api/metrics/cockpit and /api/metrics/mrr as tiles and chart rows (SPEC §8, §11;
 // docs/metrics.md). Pure and tolerant of representation: money may come as decimal strings or
-// numbers, instants as ISO strings or epoch ms.
+// numbers, instants as ISO strings or epoch ms, and a part the server does not send reads as no
+// value.
 
+import type {
+  AgingBucket,
+  Cockpit,
+  MoneyDelta,
+  MovementType,
+  MrrMovements,
+  NumberDelta,
+  SeriesPoint,
+} from "../../../contracts/metrics";
 import { instant, num } from "./format";
 
-// biome-ignore lint/suspicious/noExplicitAny: raw JSON from the API, read defensively
-type Raw = any;
+/** A contract with any part missing: what the adapters accept (they read defensively). */
+export type Partly<T> = T extends readonly (infer U)[]
+  ? Partly<U>[]
+  : T extends object
+    ? { [K in keyof T]?: Partly<T[K]> }
+    : T;
+
+/** What every KPI of the cockpit has in common, as far as the tiles read it. */
+interface KpiBody {
+  value?: string | number | null;
+  /** outstanding_invoices has a total instead of a value. */
+  total?: string;
+  delta?: Partly<MoneyDelta | NumberDelta>;
+  series?: Partly<SeriesPoint<string | number | null>>[];
+}
 
 export type KpiKind = "money" | "ratio" | "count";
 
@@ -44,39 +67,46 @@ const rank = (slice: string) => {
   return i < 0 ? HEALTH_ORDER.length : i;
 };
 
-function series(raw: Raw): { at: number; value: number | null }[] {
+function series(raw: KpiBody["series"]): { at: number; value: number | null }[] {
   if (!Array.isArray(raw)) return [];
   return raw
-    .map((p: Raw) => ({
-      at: instant(p?.at ?? p?.date ?? p?.t) ?? Number.NaN,
-      value: num(p?.value ?? p?.v),
-    }))
+    .map((p) => ({ at: instant(p?.at) ?? Number.NaN, value: num(p?.value) }))
     .filter((p) => Number.isFinite(p.at));
 }
 
-function delta(raw: Raw, fallbackLabel: string): Kpi["delta"] {
+function delta(raw: KpiBody["delta"], fallbackLabel: string): Kpi["delta"] {
   if (!raw || typeof raw !== "object") return null;
   return {
     change: num(raw.change),
-    ratio: num(raw.change_ratio ?? raw.ratio),
+    ratio: num(raw.change_ratio),
     previous: num(raw.previous),
     label: typeof raw.label === "string" ? raw.label : fallbackLabel,
   };
 }
 
-export function cockpitModel(raw: Raw): CockpitModel {
+type KpiKey =
+  | "mrr"
+  | "arr"
+  | "arpu"
+  | "nrr"
+  | "customer_churn"
+  | "trial_conversion"
+  | "active_subscriptions"
+  | "outstanding_invoices";
+
+export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitModel {
   const r = raw ?? {};
   const cmpLabel: string =
     typeof r.comparison?.label === "string" ? r.comparison.label : "vs 30 days earlier";
   const kpi = (
-    key: string,
+    key: KpiKey,
     label: string,
     kind: KpiKind,
     upIsGood: boolean,
     facts: Kpi["facts"] = [],
     note?: string,
   ): Kpi => {
-    const k = r[key] ?? {};
+    const k: KpiBody = r[key] ?? {};
     const value = num(k.value ?? (key === "outstanding_invoices" ? k.total : undefined));
     return {
       key,
@@ -97,7 +127,7 @@ export function cockpitModel(raw: Raw): CockpitModel {
   const active = r.active_subscriptions ?? {};
   const inv = r.outstanding_invoices ?? {};
   const buckets = inv.buckets ?? {};
-  const bucket = (b: string) => num(buckets[b]?.total ?? buckets[b]);
+  const bucket = (b: AgingBucket) => num(buckets[b]?.total);
   const kpis: Kpi[] = [
     kpi("mrr", "MRR", "money", true, [
       { label: "Committed", value: num(m.committed), kind: "money" },
@@ -150,11 +180,11 @@ export function cockpitModel(raw: Raw): CockpitModel {
       { label: "90+ days", value: bucket("days_over_90"), kind: "money" },
     ]),
   ];
-  const slices = r.health?.slices ?? r.health ?? {};
-  const health = Object.keys(slices)
-    .filter((k) => typeof num(slices[k]) === "number")
-    .sort((a, b) => rank(a) - rank(b))
-    .map((slice) => ({ slice, count: num(slices[slice]) ?? 0 }));
+  const slices = r.health?.slices ?? {};
+  const health = Object.entries(slices)
+    .filter(([, n]) => typeof num(n) === "number")
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([slice, n]) => ({ slice, count: num(n) ?? 0 }));
   return {
     asOf: instant(r.as_of),
     comparisonLabel: cmpLabel,
@@ -165,7 +195,13 @@ export function cockpitModel(raw: Raw): CockpitModel {
   };
 }
 
-export const MOVEMENTS = ["new", "expansion", "reactivation", "contraction", "churn"] as const;
+export const MOVEMENTS = [
+  "new",
+  "expansion",
+  "reactivation",
+  "contraction",
+  "churn",
+] as const satisfies readonly MovementType[];
 export type Movement = (typeof MOVEMENTS)[number];
 
 export interface MrrMonth {
@@ -176,13 +212,11 @@ export interface MrrMonth {
 }
 
 /** The months of GET /api/metrics/mrr; contraction and churn are negative. */
-export function mrrMonths(raw: Raw): MrrMonth[] {
-  const list: Raw[] = Array.isArray(raw)
-    ? raw
-    : (raw?.data ?? raw?.periods ?? raw?.months ?? raw?.series ?? []);
+export function mrrMonths(raw: Partly<MrrMovements> | null | undefined): MrrMonth[] {
+  const list = raw?.periods ?? [];
   if (!Array.isArray(list)) return [];
   const months = list.map((p) => {
-    const t = p?.totals ?? p?.movements ?? p ?? {};
+    const t = p?.totals ?? {};
     const movements = Object.fromEntries(
       MOVEMENTS.map((m) => {
         const v = Math.abs(num(t[m]) ?? 0);
@@ -190,10 +224,10 @@ export function mrrMonths(raw: Raw): MrrMonth[] {
         return [m, v === 0 ? 0 : m === "contraction" || m === "churn" ? -v : v];
       }),
     ) as Record<Movement, number>;
-    const label = String(p?.label ?? p?.month ?? p?.period ?? p?.end ?? p?.start ?? "");
+    const label = String(p?.label ?? p?.end ?? p?.start ?? "");
     return {
       label,
-      mrr: num(p?.end_mrr ?? p?.mrr ?? p?.value),
+      mrr: num(p?.end_mrr),
       movements,
       net: num(t.net) ?? MOVEMENTS.reduce((s, m) => s + movements[m], 0),
     };

@@ -2,10 +2,23 @@
 // has them (usage revenue + recognised fees), else summed from GET /api/rollups (usage revenue
 // only), saying which. Pure.
 
+import type { RollupRow } from "../../../contracts/events";
+import type { MarginPnl, MarginTrendPoint } from "../../../contracts/margin";
 import { instant, num } from "./format";
 
-// biome-ignore lint/suspicious/noExplicitAny: raw JSON from the API, read defensively
-type Raw = any;
+/** A row (or the totals) of GET /api/margin/products|customers, as far as its P&L goes:
+ * ProductMargin, CustomerMargin and MarginTotals all are one. Read defensively (any part may
+ * be missing). */
+export type PnlSource = Partial<MarginPnl> & {
+  product?: string;
+  customer?: string;
+  name?: string | null;
+  segments?: string[];
+};
+
+/** A day of revenue and COGS: a rollup row (start, cost) or a margin trend point (day, cogs). */
+export type DaySource = Partial<Pick<RollupRow, "start" | "revenue" | "cost">> &
+  Partial<MarginTrendPoint>;
 
 export interface PnlRow {
   id: string;
@@ -62,38 +75,31 @@ export function pnl(
 }
 
 /** One row (or the totals) of GET /api/margin/products|customers. */
-export function rowFromApi(r: Raw, idKey: "product" | "customer"): PnlRow {
-  const revenue = num(r?.revenue) ?? 0;
-  const cost = num(r?.cogs) ?? 0;
-  const margin = num(r?.contribution_margin) ?? revenue - cost;
+export function rowFromApi(r: PnlSource, idKey: "product" | "customer"): PnlRow {
+  const revenue = num(r.revenue) ?? 0;
+  const cost = num(r.cogs) ?? 0;
+  const margin = num(r.contribution_margin) ?? revenue - cost;
   // margin_pct is a percentage (70.5); the dashboard keeps ratios.
-  const pct = num(r?.margin_pct);
+  const pct = num(r.margin_pct);
   return {
-    id: String(r?.[idKey] ?? ""),
-    name: typeof r?.name === "string" ? r.name : null,
+    id: String(r[idKey] ?? ""),
+    name: typeof r.name === "string" ? r.name : null,
     revenue,
     cost,
     margin,
     marginPct: pct !== null ? pct / 100 : null,
-    events: num(r?.events),
+    events: num(r.events),
     losing:
-      typeof r?.costing_more_than_paying === "boolean"
-        ? r.costing_more_than_paying
-        : cost > revenue,
-    segment: Array.isArray(r?.segments) ? r.segments.join(", ") || null : null,
+      typeof r.costing_more_than_paying === "boolean" ? r.costing_more_than_paying : cost > revenue,
+    segment: Array.isArray(r.segments) ? r.segments.join(", ") || null : null,
   };
 }
 
-export function listOf(raw: Raw): Raw[] {
-  if (Array.isArray(raw)) return raw;
-  for (const k of ["data", "rows", "products", "customers", "items"]) {
-    if (Array.isArray(raw?.[k])) return raw[k];
-  }
-  return [];
-}
-
 /** Sums rollup rows (`group_by=<key>`) per key. */
-export function sumRollups(rows: Raw[], key: "product" | "customer"): PnlRow[] {
+export function sumRollups(
+  rows: readonly Partial<RollupRow>[],
+  key: "product" | "customer",
+): PnlRow[] {
   const acc = new Map<string, { revenue: number; cost: number; events: number }>();
   for (const r of rows) {
     const id = String(r[key] ?? "");
@@ -109,10 +115,10 @@ export function sumRollups(rows: Raw[], key: "product" | "customer"): PnlRow[] {
 }
 
 /** Daily revenue and COGS from rollup rows (any grouping), oldest first. */
-export function dailyTrend(rows: Raw[]): DayPoint[] {
+export function dailyTrend(rows: readonly DaySource[]): DayPoint[] {
   const acc = new Map<number, DayPoint>();
   for (const r of rows) {
-    const day = instant(r.start ?? r.day ?? r.date);
+    const day = instant(r.start ?? r.day);
     if (day === null) continue;
     const p = acc.get(day) ?? { day, revenue: 0, cost: 0 };
     p.revenue += num(r.revenue) ?? 0;

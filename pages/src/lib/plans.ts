@@ -4,6 +4,9 @@
 import type { PlanComponent, Tier } from "../../../contracts/catalog";
 import { compact, num, unitMoney, words } from "./format";
 
+// The component shapes are the API's contract; re-exported for the modules that describe them.
+export type { PlanComponent, Tier };
+
 export interface MetricInfo {
   name?: string | null;
   unit: string;

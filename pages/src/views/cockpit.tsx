@@ -2,6 +2,7 @@
 // and a 30-day sparkline; the subscription-health donut; MRR movements per month.
 
 import { useEffect, useMemo } from "preact/hooks";
+import type { Cockpit, MrrMovements as MrrAnswer } from "../../../contracts/metrics";
 import { ChartView, COLORS, HEALTH_COLORS, MOVEMENT_COLORS, Sparkline } from "../components/charts";
 import { Empty, ErrorState, Loading, PageHeader } from "../components/ui";
 import { withQuery } from "../lib/api";
@@ -49,13 +50,13 @@ export function CockpitView(props: ViewProps) {
   const cockpitKey = withQuery("/api/metrics/cockpit", {
     as_of: state.as_of ? new Date(asOf).toISOString() : null,
   });
-  const cockpit = useQuery<unknown>(cockpitKey);
+  const cockpit = useQuery<Cockpit>(cockpitKey);
   const mrrKey = withQuery("/api/metrics/mrr", {
     from: new Date(monthsBefore(asOf, Number(state.months))).toISOString(),
     to: new Date(asOf).toISOString(),
     granularity: "month",
   });
-  const mrr = useQuery<unknown>(mrrKey);
+  const mrr = useQuery<MrrAnswer>(mrrKey);
 
   const model = useMemo(() => (cockpit.data ? cockpitModel(cockpit.data) : null), [cockpit.data]);
   const currency = model?.currency ?? catalog.currency;
@@ -297,7 +298,7 @@ function HealthDonut(props: { model: ReturnType<typeof cockpitModel> }) {
 }
 
 function MrrMovements(props: {
-  q: ReturnType<typeof useQuery<unknown>>;
+  q: ReturnType<typeof useQuery<MrrAnswer>>;
   currency: string;
   months: CockpitState["months"];
   onMonths: (m: CockpitState["months"]) => void;

@@ -3,6 +3,16 @@
 // customer's drill-down: daily trend and every event with model, provider, tokens, revenue, cost.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type {
+  Customer,
+  CustomerMarginDetail,
+  CustomerMarginList,
+  Page,
+  ProductMarginList,
+  RollupRow,
+  StoredEvent,
+} from "../../../contracts";
+import { DAY_MS } from "../../../domain/time";
 import { ChartView, COLORS } from "../components/charts";
 import {
   Badge,
@@ -29,7 +39,6 @@ import {
 } from "../lib/format";
 import {
   dailyTrend,
-  listOf,
   type MarginModel,
   type PnlRow,
   rankCustomers,
@@ -42,23 +51,12 @@ import { hrefFor, type MarginState, marginSpec, parseState } from "../lib/url-st
 import { isNotFound, useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
 
-const DAY_MS = 86_400_000;
 const PAGE = 25;
 
 /** [from, to) covering the last `days` UTC days, today included. */
 export function windowRange(days: number, now = Date.now()) {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   return { from: today - (days - 1) * DAY_MS, to: today + DAY_MS };
-}
-
-interface MarginList {
-  window?: { built_at?: string };
-  totals?: Record<string, unknown> & {
-    trend?: unknown[];
-    customers?: number;
-    unprofitable_customers?: number;
-  };
-  data?: unknown[];
 }
 
 async function loadMargin(
@@ -68,11 +66,11 @@ async function loadMargin(
 ): Promise<MarginModel> {
   try {
     const [products, customers] = await Promise.all([
-      api.get<MarginList>(
+      api.get<ProductMarginList>(
         withQuery("/api/margin/products", { days: q.days, product: q.product }),
         signal,
       ),
-      api.get<MarginList>(
+      api.get<CustomerMarginList>(
         withQuery("/api/margin/customers", {
           days: q.days,
           product: q.product,
@@ -84,21 +82,21 @@ async function loadMargin(
         signal,
       ),
     ]);
-    const totals = rowFromApi(products.totals ?? {}, "product");
+    const totals = rowFromApi(products.totals, "product");
     return {
       source: "margin-api",
-      products: listOf(products).map((r) => rowFromApi(r, "product")),
-      customers: listOf(customers).map((r) => rowFromApi(r, "customer")),
-      customerCount: customers.totals?.customers ?? listOf(customers).length,
-      losingCount: customers.totals?.unprofitable_customers ?? 0,
-      trend: dailyTrend(products.totals?.trend ?? []),
+      products: products.data.map((r) => rowFromApi(r, "product")),
+      customers: customers.data.map((r) => rowFromApi(r, "customer")),
+      customerCount: customers.totals.customers,
+      losingCount: customers.totals.unprofitable_customers,
+      trend: dailyTrend(products.totals.trend),
       totals: {
         revenue: totals.revenue,
         cost: totals.cost,
         margin: totals.margin,
         marginPct: totals.marginPct,
       },
-      builtAt: instant(products.window?.built_at),
+      builtAt: instant(products.window.built_at),
     };
   } catch (err) {
     if (!isNotFound(err)) throw err;
@@ -111,11 +109,11 @@ async function loadMargin(
     product: q.product,
   };
   const [byProduct, byCustomer] = await Promise.all([
-    api.get<{ data: unknown[] }>(
+    api.get<{ data: RollupRow[] }>(
       withQuery("/api/rollups", { group_by: "product", granularity: "day", ...range }),
       signal,
     ),
-    api.get<{ data: unknown[] }>(
+    api.get<{ data: RollupRow[] }>(
       withQuery("/api/rollups", { group_by: "customer", granularity: "day", ...range }),
       signal,
     ),
@@ -496,24 +494,6 @@ function CustomerRanking(props: {
   );
 }
 
-interface StoredEvent {
-  id: string;
-  time: string;
-  product: string;
-  metric: string;
-  quantity: string;
-  revenue: string;
-  cost: string;
-  cost_status: string;
-  model: string | null;
-  provider: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cached_input_tokens: number | null;
-  flags: string[];
-  source: string;
-}
-
 function CustomerDrill(props: {
   customer: string;
   days: number;
@@ -533,16 +513,16 @@ function CustomerDrill(props: {
     `drill-trend:${customer}:${days}`,
     async (api, signal) => {
       try {
-        const detail = await api.get<{ trend?: unknown[] }>(
+        const detail = await api.get<CustomerMarginDetail>(
           withQuery(`/api/margin/customers/${encodeURIComponent(customer)}`, { days }),
           signal,
         );
-        return { points: dailyTrend(detail.trend ?? []), source: "margin" };
+        return { points: dailyTrend(detail.trend), source: "margin" };
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
       const { from, to } = windowRange(days);
-      const rows = await api.get<{ data: unknown[] }>(
+      const rows = await api.get<{ data: RollupRow[] }>(
         withQuery("/api/rollups", {
           granularity: "day",
           customer,
@@ -554,10 +534,8 @@ function CustomerDrill(props: {
       return { points: dailyTrend(rows.data), source: "rollups" };
     },
   );
-  const info = useQuery<{ name: string; email: string | null }>(
-    `/api/customers/${encodeURIComponent(customer)}`,
-  );
-  const events = useQuery<{ data: StoredEvent[]; next_cursor: string | null }>(
+  const info = useQuery<Customer>(`/api/customers/${encodeURIComponent(customer)}`);
+  const events = useQuery<Page<StoredEvent>>(
     withQuery(`/api/customers/${encodeURIComponent(customer)}/events`, {
       limit: PAGE,
       cursor: props.cursor,
