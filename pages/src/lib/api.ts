@@ -4,11 +4,9 @@
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import type { FieldError, Page, Problem } from "../../../contracts/common";
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export type { FieldError };
 
 export class ApiError extends Error {
   readonly status: number;
@@ -39,13 +37,6 @@ export function withQuery(path: string, query: Query = {}): string {
 
 export const isAbort = (err: unknown) =>
   err instanceof DOMException ? err.name === "AbortError" : (err as Error)?.name === "AbortError";
-
-interface Problem {
-  title?: string;
-  detail?: string;
-  code?: string;
-  errors?: FieldError[];
-}
 
 export class ApiClient {
   constructor(
@@ -83,7 +74,7 @@ export class ApiClient {
       json = null;
     }
     if (!res.ok) {
-      const p = (json ?? {}) as Problem;
+      const p = (json ?? {}) as Partial<Problem>;
       if (res.status === 401) this.onUnauthorized();
       throw new ApiError(
         res.status,
@@ -118,7 +109,7 @@ export class ApiClient {
       if (res.status === 401) this.onUnauthorized();
       let detail = `GET ${path} answered ${res.status}`;
       try {
-        detail = ((await res.json()) as Problem).detail ?? detail;
+        detail = ((await res.json()) as Partial<Problem>).detail ?? detail;
       } catch {}
       throw new ApiError(res.status, `http_${res.status}`, detail);
     }
@@ -145,10 +136,7 @@ export async function fetchAll<T>(
   const out: T[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < maxPages; i++) {
-    const page: { data: T[]; next_cursor: string | null } = await api.get(
-      withQuery(path, { ...query, limit: 200, cursor }),
-      signal,
-    );
+    const page: Page<T> = await api.get(withQuery(path, { ...query, limit: 200, cursor }), signal);
     out.push(...page.data);
     cursor = page.next_cursor;
     if (!cursor) break;
