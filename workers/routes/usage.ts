@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { formatMoney, formatQuantity } from "../../domain/money";
+import { DAY_MS, HOUR_MS } from "../../domain/time";
 import { actorName, type StoredEvent } from "../../durable-objects/customer-actor";
+import { rollupTotals } from "../../store/rollups";
 import { createRouter } from "../app";
 import { type LiveFilter, subscribeLive } from "../live";
-import { ApiError, problemResponses } from "../problem";
+import { problemResponses, validationError } from "../problem";
 import { decodeCursor, encodeCursor, Id, jsonResponse, page, Timestamp } from "../schemas";
 
 // The read side of ingestion: a customer's raw events (drill-down), usage rollups, and the
@@ -78,11 +80,6 @@ usage.openapi(
 );
 
 const Dimension = z.enum(["customer", "product", "metric"]);
-const DIMENSION_COLUMN = {
-  customer: "customer_id",
-  product: "product_id",
-  metric: "metric_id",
-} as const;
 
 const RollupRow = z
   .object({
@@ -147,70 +144,45 @@ usage.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const to = q.to ?? Date.now() + 3_600_000;
-    const from = q.from ?? to - 30 * 86_400_000;
+    const to = q.to ?? Date.now() + HOUR_MS;
+    const from = q.from ?? to - 30 * DAY_MS;
     if (from >= to) {
-      throw new ApiError("validation_failed", "from must be before to", [
-        { path: "query.from", message: "must be before to" },
-      ]);
+      throw validationError(
+        [{ path: "query.from", message: "must be before to" }],
+        "from must be before to",
+      );
     }
-    const span = (to - from) / (q.granularity === "hour" ? 3_600_000 : 86_400_000);
+    const span = (to - from) / (q.granularity === "hour" ? HOUR_MS : DAY_MS);
     if (span > (q.granularity === "hour" ? 24 * 93 : 3660)) {
-      throw new ApiError("validation_failed", "time range too long for this granularity", [
-        { path: "query.from", message: "at most 93 days of hours or 10 years of days" },
-      ]);
+      throw validationError(
+        [{ path: "query.from", message: "at most 93 days of hours or 10 years of days" }],
+        "time range too long for this granularity",
+      );
     }
-    const dims = q.group_by ?? [];
-    const columns = dims.map((d) => `${DIMENSION_COLUMN[d]} AS ${d}`);
-    const table = q.granularity === "hour" ? "rollups_hourly" : "rollups_daily";
-    const { results } = await c.env.DB.prepare(
-      `SELECT start, ${[...columns, ""].join(", ")}
-         CAST(SUM(units) AS TEXT) AS units, CAST(SUM(revenue) AS TEXT) AS revenue,
-         CAST(SUM(cost) AS TEXT) AS cost, SUM(events) AS events
-       FROM ${table}
-       WHERE tenant_id = ?1 AND start >= ?2 AND start < ?3
-         AND (?4 IS NULL OR customer_id = ?4) AND (?5 IS NULL OR product_id = ?5)
-         AND (?6 IS NULL OR metric_id = ?6)
-       GROUP BY start${dims.map((d) => `, ${d}`).join("")}
-       ORDER BY start${dims.map((d) => `, ${d}`).join("")}
-       LIMIT 50000`,
-    )
-      .bind(c.var.tenantId, from, to, q.customer ?? null, q.product ?? null, q.metric ?? null)
-      .all<Record<string, string | number>>();
+    const rows = await rollupTotals(c.env.DB, c.var.tenantId, {
+      granularity: q.granularity,
+      from,
+      to,
+      groupBy: q.group_by ?? [],
+      customer: q.customer ?? null,
+      product: q.product ?? null,
+      metric: q.metric ?? null,
+    });
     return c.json(
       {
-        data: results.map((r) => ({
-          start: new Date(Number(r.start)).toISOString(),
-          ...Object.fromEntries(dims.map((d) => [d, String(r[d])])),
-          units: formatQuantity(BigInt(r.units ?? 0)),
-          revenue: formatMoney(BigInt(r.revenue ?? 0), 2),
-          cost: formatMoney(BigInt(r.cost ?? 0), 2),
-          events: Number(r.events),
+        data: rows.map((r) => ({
+          start: new Date(r.start).toISOString(),
+          ...r.keys,
+          units: formatQuantity(r.units),
+          revenue: formatMoney(r.revenue, 2),
+          cost: formatMoney(r.cost, 2),
+          events: r.events,
         })),
       },
       200,
     );
   },
 );
-
-usage.openAPIRegistry.registerPath({
-  method: "get",
-  path: "/live",
-  tags: ["usage"],
-  summary: "Server-Sent Events of events as they are processed, accepted and rejected",
-  description:
-    "Events: `accepted` and `rejected` (data: JSON with customer, product, metric, quantity, revenue, cost, flags or errors), `dropped` (this client was too slow; count of events it missed), heartbeats every 15 s as comments.",
-  security,
-  request: {
-    query: z.object({
-      product: Id.optional(),
-      customer: Id.optional(),
-      metric: Id.optional(),
-      status: z.enum(["accepted", "rejected"]).optional(),
-    }),
-  },
-  responses: { 200: { description: "text/event-stream" }, ...problemResponses },
-});
 
 const LiveQuery = z.object({
   product: Id.optional(),
@@ -219,21 +191,27 @@ const LiveQuery = z.object({
   status: z.enum(["accepted", "rejected"]).optional(),
 });
 
-usage.get("/live", async (c) => {
-  const parsed = LiveQuery.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new ApiError(
-      "validation_failed",
-      "invalid filter",
-      parsed.error.issues.map((i) => ({ path: `query.${i.path.join(".")}`, message: i.message })),
-    );
-  }
-  const stream = await subscribeLive(c.env, c.var.tenantId, parsed.data as LiveFilter);
-  return new Response(stream, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
-    },
-  });
-});
+usage.openapi(
+  createRoute({
+    method: "get",
+    path: "/live",
+    tags: ["usage"],
+    summary: "Server-Sent Events of events as they are processed, accepted and rejected",
+    description:
+      "Events: `accepted` and `rejected` (data: JSON with customer, product, metric, quantity, revenue, cost, flags or errors), `dropped` (this client was too slow; count of events it missed), heartbeats every 15 s as comments.",
+    security,
+    request: { query: LiveQuery },
+    responses: { 200: { description: "text/event-stream" }, ...problemResponses },
+  }),
+  async (c) => {
+    const filter: LiveFilter = c.req.valid("query");
+    const stream = await subscribeLive(c.env, c.var.tenantId, filter);
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+  },
+);
