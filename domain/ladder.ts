@@ -1,46 +1,38 @@
 // The policy document and the action ladder (SPEC §3 "policy", §6, §7). Pure.
 //
 // A tenant's policy is the defaults below overridden by the tenant's document, then the
-// product's, then the customer's (objects merge, arrays and scalars replace). It holds the
-// detector thresholds, which rung each kind of signal maps to, which rungs run automatically,
-// and the gate's rates.
+// product's, then the customer's (domain/detectors/policy-merge.ts: objects merge, arrays and
+// scalars replace, maps replace whole). It holds the detector thresholds, which rung each kind of
+// signal maps to, which rungs run automatically, and the gate's rates. The detector parts (the
+// `detectors` and `ladder` sections: defaults, allowed rungs, validation, which rung a signal
+// takes) come from each detector's spec in domain/detectors/registry.ts.
 //
 // Rules decided here:
 // - Every rung that touches the customer (THROTTLE, BLOCK, extend_trial, apply_coupon,
 //   escalate) is OFF by default: the action is recorded as queued until an operator executes
 //   it or switches the rung on. ALERT only notifies the operator's own channels, so it is on by
 //   default; switching it off queues alerts too.
-// - Default mapping: anomaly → ALERT; churn → escalate; quota pacing 80 % and 100 % → ALERT,
-//   120 % → THROTTLE; margin L1 → ALERT, L2 → THROTTLE, L3 → BLOCK.
+// - Default mapping (the specs' defaults): anomaly → ALERT; churn → escalate; quota pacing 80 %
+//   and 100 % → ALERT, 120 % → THROTTLE; margin L1 → ALERT, L2 → THROTTLE, L3 → BLOCK; COGS
+//   spike → ALERT.
 
 import {
   DEFAULT_POLICIES,
+  DETECTOR_SPECS,
+  type DeepPartial,
   type DetectorPolicies,
+  detectorSpec,
+  type LadderPolicy,
+  mergePolicy,
   type PolicyOverride,
-  resolvePolicies,
+  type PolicyTree,
+  type Rung,
   type Signal,
   validatePolicy,
 } from "./detectors";
 
-export const RUNGS = [
-  "ALERT",
-  "THROTTLE",
-  "BLOCK",
-  "extend_trial",
-  "apply_coupon",
-  "escalate",
-] as const;
-export type Rung = (typeof RUNGS)[number];
-export const GATE_RUNGS: readonly Rung[] = ["ALERT", "THROTTLE", "BLOCK"];
-export const CHURN_RUNGS: readonly Rung[] = ["ALERT", "extend_trial", "apply_coupon", "escalate"];
-
-export interface LadderPolicy {
-  anomaly: { spike: Rung; drop: Rung };
-  churn: Rung;
-  /** Threshold percent (as a string key) → rung; thresholds not listed map to ALERT. */
-  quota_pacing: Record<string, Rung>;
-  margin: { L1: Rung; L2: Rung; L3: Rung };
-}
+export type { LadderPolicy } from "./detectors";
+export { CHURN_RUNGS, GATE_RUNGS, RUNGS, type Rung } from "./detectors";
 
 export interface GatePolicy {
   /** Token bucket: sustained requests (or units) per second and burst size. */
@@ -71,10 +63,7 @@ export interface PolicyDocument {
 
 export interface PolicyOverrideDocument {
   detectors?: PolicyOverride;
-  ladder?: Partial<Omit<LadderPolicy, "anomaly" | "margin">> & {
-    anomaly?: Partial<LadderPolicy["anomaly"]>;
-    margin?: Partial<LadderPolicy["margin"]>;
-  };
+  ladder?: DeepPartial<LadderPolicy>;
   auto_actions?: Partial<Record<Rung, boolean>>;
   gate?: Partial<GatePolicy>;
   actions?: Partial<ActionSettings>;
@@ -82,12 +71,7 @@ export interface PolicyOverrideDocument {
 
 export const DEFAULT_POLICY: PolicyDocument = {
   detectors: DEFAULT_POLICIES,
-  ladder: {
-    anomaly: { spike: "ALERT", drop: "ALERT" },
-    churn: "escalate",
-    quota_pacing: { "80": "ALERT", "100": "ALERT", "120": "THROTTLE" },
-    margin: { L1: "ALERT", L2: "THROTTLE", L3: "BLOCK" },
-  },
+  ladder: Object.fromEntries(DETECTOR_SPECS.map((d) => [d.key, d.ladder.default])) as LadderPolicy,
   auto_actions: {
     ALERT: true,
     THROTTLE: false,
@@ -100,52 +84,50 @@ export const DEFAULT_POLICY: PolicyDocument = {
   actions: { extend_trial_days: 14, coupon_percent: 20, coupon_days: 30, escalate_to: "" },
 };
 
-/** Defaults ← tenant ← product ← customer. */
+/** Defaults ← tenant ← product ← customer (the one merge rule, policy-merge.ts); only the
+ * registered detectors' sections are kept. */
 export function resolvePolicy(
   overrides: readonly (PolicyOverrideDocument | undefined)[],
   base: PolicyDocument = DEFAULT_POLICY,
 ): PolicyDocument {
-  let out = base;
-  for (const o of overrides) {
-    if (!o) continue;
-    out = {
-      detectors: resolvePolicies([o.detectors], out.detectors),
-      ladder: {
-        anomaly: { ...out.ladder.anomaly, ...o.ladder?.anomaly },
-        churn: o.ladder?.churn ?? out.ladder.churn,
-        quota_pacing: o.ladder?.quota_pacing ?? out.ladder.quota_pacing,
-        margin: { ...out.ladder.margin, ...o.ladder?.margin },
-      },
-      auto_actions: { ...out.auto_actions, ...o.auto_actions },
-      gate: { ...out.gate, ...o.gate },
-      actions: { ...out.actions, ...o.actions },
-    };
-  }
-  return out;
+  if (overrides.every((o) => !o)) return base;
+  const merged = mergePolicy(base as unknown as PolicyTree, overrides as PolicyTree[]);
+  const pick = (section: PolicyTree) =>
+    Object.fromEntries(DETECTOR_SPECS.map((d) => [d.key, section[d.key]]));
+  return {
+    detectors: pick(merged.detectors) as DetectorPolicies,
+    ladder: pick(merged.ladder) as LadderPolicy,
+    auto_actions: merged.auto_actions,
+    gate: merged.gate,
+    actions: merged.actions,
+  };
 }
 
 /** Everything wrong with a resolved policy, as {path, message}. */
 export function validatePolicyDocument(doc: PolicyDocument): { path: string; message: string }[] {
   const issues = validatePolicy(doc.detectors).map((i) => ({ ...i, path: `detectors.${i.path}` }));
-  const rung = (path: string, value: string, allowed: readonly Rung[]) => {
+  const rung = (path: string, value: unknown, allowed: readonly Rung[]) => {
     if (!allowed.includes(value as Rung)) {
       issues.push({ path, message: `must be one of ${allowed.join(", ")}` });
     }
   };
-  rung("ladder.anomaly.spike", doc.ladder.anomaly.spike, GATE_RUNGS);
-  rung("ladder.anomaly.drop", doc.ladder.anomaly.drop, GATE_RUNGS);
-  rung("ladder.churn", doc.ladder.churn, CHURN_RUNGS);
-  for (const [pct, r] of Object.entries(doc.ladder.quota_pacing)) {
-    if (!/^\d+(\.\d+)?$/.test(pct))
-      issues.push({
-        path: `ladder.quota_pacing.${pct}`,
-        message: "key must be a threshold percent",
-      });
-    rung(`ladder.quota_pacing.${pct}`, r, GATE_RUNGS);
+  for (const d of DETECTOR_SPECS) {
+    const spec = d.ladder;
+    const path = `ladder.${d.key}`;
+    const value = (doc.ladder as Record<string, unknown>)[d.key];
+    if (spec.kind === "rung") {
+      rung(path, value, spec.rungs);
+    } else if (spec.kind === "keys") {
+      const section = (value ?? {}) as Record<string, unknown>;
+      for (const key of Object.keys(spec.default)) rung(`${path}.${key}`, section[key], spec.rungs);
+    } else {
+      for (const [key, r] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+        if (spec.keyPattern && !spec.keyPattern.test(key))
+          issues.push({ path: `${path}.${key}`, message: spec.keyMessage ?? "unknown key" });
+        rung(`${path}.${key}`, r, spec.rungs);
+      }
+    }
   }
-  rung("ladder.margin.L1", doc.ladder.margin.L1, GATE_RUNGS);
-  rung("ladder.margin.L2", doc.ladder.margin.L2, GATE_RUNGS);
-  rung("ladder.margin.L3", doc.ladder.margin.L3, GATE_RUNGS);
   const g = doc.gate;
   if (!(g.rate_per_second > 0))
     issues.push({ path: "gate.rate_per_second", message: "must be greater than 0" });
@@ -178,23 +160,19 @@ export function validatePolicyDocument(doc: PolicyDocument): { path: string; mes
   return issues;
 }
 
-/** The rung a signal maps to under a policy. */
+/** The rung a signal maps to under a policy: its detector's ladder section, by the key its spec
+ * reads from the signal (no key, no entry or an unknown detector: ALERT). */
 export function rungFor(
   signal: Pick<Signal, "detector" | "direction" | "details">,
   ladder: LadderPolicy,
 ): Rung {
-  switch (signal.detector) {
-    case "BillableUnitAnomalyDetector":
-      return signal.direction === "drop" ? ladder.anomaly.drop : ladder.anomaly.spike;
-    case "WeeklyChurnSignalDetector":
-      return ladder.churn;
-    case "QuotaPacingProjectionService":
-      return ladder.quota_pacing[String(signal.details.threshold_pct)] ?? "ALERT";
-    case "MarginGuard": {
-      const level = signal.details.level;
-      return level === "L1" || level === "L2" || level === "L3" ? ladder.margin[level] : "ALERT";
-    }
-  }
+  const spec = detectorSpec(signal.detector);
+  if (!spec) return "ALERT";
+  const section = (ladder as Record<string, unknown>)[spec.key];
+  if (spec.ladder.kind === "rung") return section as Rung;
+  const key = spec.ladder.keyOf?.(signal) ?? null;
+  const mapped = key === null ? undefined : (section as Record<string, Rung>)[key];
+  return mapped ?? "ALERT";
 }
 
 export type GateTier = "normal" | "throttled" | "blocked";

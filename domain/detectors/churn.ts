@@ -20,10 +20,60 @@
 // - Bounded state: at most MAX_METRICS rings of 14 numbers (metrics idle for 14 days are evicted
 //   first); ~0.2 KB per metric as JSON.
 
-import type { ChurnPolicy } from "./policy";
-import { DEFAULT_CHURN_POLICY } from "./policy";
+import { asRecord, nonNegative, num, type PolicyIssue, pct, type Rec } from "./policy-check";
+import { CHURN_RUNGS, type Rung } from "./rungs";
+import { defineDetector } from "./spec";
 import { DAY_MS, isoDay, isoWeek } from "./time";
 import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./types";
+import { fmt, num as numberAt } from "./wording";
+
+export interface ChurnPolicy {
+  /** Fires when the last 7 days fell at least this many percent versus the 7 before. */
+  drop_pct: number;
+  /** Days of history (day closes) before it speaks. */
+  min_history_days: number;
+  /** A metric takes part only if its previous-7-day units reach this (near-zero usage is noise). */
+  min_prev_week_units: number;
+  /** Per-metric overrides of min_prev_week_units (tokens need a larger floor than calls). */
+  min_prev_week_units_by_metric: Record<string, number>;
+}
+
+export const DEFAULT_CHURN_POLICY: ChurnPolicy = {
+  drop_pct: 50,
+  min_history_days: 14,
+  min_prev_week_units: 100,
+  min_prev_week_units_by_metric: {},
+};
+
+function validateChurnPolicy(c: Rec, path: string, issues: PolicyIssue[]) {
+  num(c, path, "drop_pct", pct, issues);
+  num(
+    c,
+    path,
+    "min_history_days",
+    (x) =>
+      Number.isInteger(x) && x >= 14 && x <= 3650
+        ? null
+        : "must be a whole number of days ≥ 14 (two full weeks are compared)",
+    issues,
+  );
+  num(c, path, "min_prev_week_units", nonNegative, issues);
+  const by = asRecord(
+    c.min_prev_week_units_by_metric,
+    `${path}.min_prev_week_units_by_metric`,
+    issues,
+  );
+  if (by) {
+    for (const [metric, x] of Object.entries(by)) {
+      if (typeof x !== "number" || !Number.isFinite(x) || x < 0) {
+        issues.push({
+          path: `${path}.min_prev_week_units_by_metric.${metric}`,
+          message: "must be a finite number ≥ 0",
+        });
+      }
+    }
+  }
+}
 
 const DETECTOR = "WeeklyChurnSignalDetector";
 const RING = 14;
@@ -210,3 +260,82 @@ const round = (x: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+const SOURCE_IDS = 5;
+
+/** WeeklyChurnSignalDetector in the registry: each closed UTC day per product. */
+export const churnSpec = defineDetector({
+  name: DETECTOR,
+  label: "Weekly churn",
+  summary:
+    "A product's usage over the last 7 days fell by drop_pct or more against the 7 days before.",
+  key: "churn",
+  trigger: "closed_day",
+  policy: {
+    defaults: DEFAULT_CHURN_POLICY,
+    validate: validateChurnPolicy,
+    fields: [
+      { key: "drop_pct", help: "fires when the last 7 days fell this % vs the 7 before" },
+      { key: "min_history_days", help: "days of history first (≥ 14)" },
+      { key: "min_prev_week_units", help: "ignore metrics with less usage in the previous week" },
+    ],
+  },
+  ladder: {
+    kind: "rung",
+    rungs: CHURN_RUNGS,
+    default: "escalate" as Rung,
+    labels: "Weekly churn",
+  },
+  // Products are remembered in det:products; each product's state in det:churn:<product>.
+  run: ({ customer, store, reader, policy, from, to, rows }) => {
+    const products = new Map<string, Map<number, Record<string, number>>>();
+    for (const p of store.get<string[]>("det:products") ?? []) products.set(p, new Map());
+    const before = products.size;
+    for (const r of rows) {
+      let days = products.get(r.product);
+      if (!days) {
+        days = new Map();
+        products.set(r.product, days);
+      }
+      const units = days.get(r.start) ?? {};
+      units[r.metric] = (units[r.metric] ?? 0) + r.units;
+      days.set(r.start, units);
+    }
+    if (products.size !== before) store.put("det:products", [...products.keys()]);
+    const signals: Signal[] = [];
+    for (const [product, days] of products) {
+      let state = store.get<ChurnState>(`det:churn:${product}`) ?? newChurnState();
+      const first = state.last_day === null ? Math.min(...[...days.keys()], to) : from;
+      for (let day = first; day < to; day += DAY_MS) {
+        const result = evaluateDay(
+          state,
+          { customer, product, day, units: days.get(day) ?? {} },
+          policy(product),
+        );
+        state = result.state;
+        for (const signal of result.signals) {
+          signals.push({
+            ...signal,
+            // The last events before the drop: what the customer was doing when it faded.
+            source_event_ids: reader.largestEvents(
+              day - 7 * DAY_MS,
+              day + DAY_MS,
+              SOURCE_IDS,
+              product,
+            ),
+          });
+        }
+      }
+      store.put(`det:churn:${product}`, state);
+    }
+    return signals;
+  },
+  describe: (s) => {
+    const drop = numberAt(s.details, "drop_pct") ?? s.magnitude;
+    return {
+      title: `Churn risk: ${s.customer} usage down ${fmt(drop)}% week over week`,
+      magnitude: `−${fmt(drop)}% (last 7 days vs the 7 before)`,
+    };
+  },
+  display: { main: "{magnitude:decimal0}% drop", sub: "last 7 days vs the 7 before" },
+});

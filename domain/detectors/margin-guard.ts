@@ -21,10 +21,62 @@
 // - State: the period and how many levels fired (levels fire in order: L3 implies L2 implies L1),
 //   ~50 bytes as JSON per (customer, product|"*").
 
-import type { MarginPolicy } from "./policy";
-import { DEFAULT_MARGIN_POLICY } from "./policy";
-import { isoInstant } from "./time";
+import {
+  asRecord,
+  fraction,
+  nonNegative,
+  num,
+  type PolicyIssue,
+  positive,
+  type Rec,
+} from "./policy-check";
+import { GATE_RUNGS, type Rung } from "./rungs";
+import { defineDetector } from "./spec";
+import { isoInstant, nextMonthStart } from "./time";
 import { capIds, type DetectorResult, idempotencyKey, type Signal, type Window } from "./types";
+import { fmt, num as numberAt, str } from "./wording";
+
+export interface MarginLevels {
+  L1: number;
+  L2: number;
+  L3: number;
+}
+
+export interface MarginPolicy {
+  /** Margin fractions, L1 > L2 > L3: margin below L1 fires L1, below L2 fires L2, … */
+  levels: MarginLevels;
+  /** No margin judgement before period-to-date revenue reaches this (currency units)… */
+  min_revenue: number;
+  /** …unless period-to-date COGS reaches this: then revenue 0 counts as margin −∞. */
+  min_cogs: number;
+  /** Optionally wait for this fraction of the period (0 = off). */
+  min_elapsed_fraction: number;
+}
+
+export const DEFAULT_MARGIN_POLICY: MarginPolicy = {
+  levels: { L1: 0.3, L2: 0.1, L3: 0 },
+  min_revenue: 50,
+  min_cogs: 10,
+  min_elapsed_fraction: 0,
+};
+
+function validateMarginPolicy(m: Rec, path: string, issues: PolicyIssue[]) {
+  const lv = asRecord(m.levels, `${path}.levels`, issues);
+  if (lv) {
+    const level = (x: number) => (x < 1 ? null : "must be a margin fraction below 1 (0.3 = 30 %)");
+    const at = `${path}.levels`;
+    const l1 = num(lv, at, "L1", level, issues);
+    const l2 = num(lv, at, "L2", level, issues);
+    const l3 = num(lv, at, "L3", level, issues);
+    if (l1 !== undefined && l2 !== undefined && !(l2 < l1))
+      issues.push({ path: `${at}.L2`, message: "must be below L1 (L1 > L2 > L3)" });
+    if (l2 !== undefined && l3 !== undefined && !(l3 < l2))
+      issues.push({ path: `${at}.L3`, message: "must be below L2 (L1 > L2 > L3)" });
+  }
+  num(m, path, "min_revenue", nonNegative, issues);
+  num(m, path, "min_cogs", positive, issues);
+  num(m, path, "min_elapsed_fraction", fraction, issues);
+}
 
 const DETECTOR = "MarginGuard";
 export const MARGIN_LEVELS = ["L1", "L2", "L3"] as const;
@@ -143,3 +195,102 @@ const round = (x: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+/** MarginGuard in the registry: after each batch, on each calendar month (UTC) the batch
+ * touched, per product and for the customer as a whole. */
+export const marginSpec = defineDetector({
+  name: DETECTOR,
+  label: "Margin guard",
+  summary:
+    "The period-to-date margin of a customer, or of a customer × product, falls below L1 > L2 > L3.",
+  key: "margin",
+  trigger: "batch",
+  policy: {
+    defaults: DEFAULT_MARGIN_POLICY,
+    validate: validateMarginPolicy,
+    fields: [
+      { key: "levels.L1", help: "margin fraction (0.30 = 30 %)" },
+      { key: "levels.L2", help: "margin fraction, below L1" },
+      { key: "levels.L3", help: "margin fraction, below L2" },
+      { key: "min_revenue", help: "no judgement below this period-to-date revenue" },
+      { key: "min_cogs", help: "…unless COGS reaches this" },
+      { key: "min_elapsed_fraction", help: "wait for this share of the period (0 = off)" },
+    ],
+  },
+  ladder: {
+    kind: "keys",
+    rungs: GATE_RUNGS,
+    default: { L1: "ALERT", L2: "THROTTLE", L3: "BLOCK" } as { L1: Rung; L2: Rung; L3: Rung },
+    labels: { L1: "Margin below L1", L2: "Margin below L2", L3: "Margin below L3" },
+    keyOf: (signal) => {
+      const level = signal.details.level;
+      return level === "L1" || level === "L2" || level === "L3" ? level : null;
+    },
+  },
+  // Period-to-date revenue is usage revenue plus the flat fees earned so far this month. State
+  // per scope in det:margin:<product or *>.
+  run: ({ customer, store, reader, policy, batch }) => {
+    const signals: Signal[] = [];
+    for (const [month, { at, ids }] of [...batch.months].sort((a, b) => a[0] - b[0])) {
+      const end = nextMonthStart(month);
+      const committed = reader.committed(month, at);
+      const byProduct = new Map<string, { revenue: number; cost: number }>();
+      for (const t of reader.totals(month, end)) {
+        byProduct.set(t.product, {
+          revenue: t.revenue + (committed.get(t.product) ?? 0),
+          cost: t.cost,
+        });
+      }
+      for (const [product, revenue] of committed) {
+        if (!byProduct.has(product)) byProduct.set(product, { revenue, cost: 0 });
+      }
+      const all = { revenue: 0, cost: 0 };
+      const scopes: { product?: string; revenue: number; cost: number }[] = [];
+      for (const [product, t] of byProduct) {
+        all.revenue += t.revenue;
+        all.cost += t.cost;
+        scopes.push({ product, revenue: t.revenue, cost: t.cost });
+      }
+      scopes.push({ revenue: all.revenue, cost: all.cost });
+      for (const scope of scopes) {
+        const key = `det:margin:${scope.product ?? "*"}`;
+        const state = store.get<MarginState>(key) ?? newMarginState();
+        const result = checkMargin(
+          state,
+          {
+            customer,
+            ...(scope.product !== undefined ? { product: scope.product } : {}),
+            at,
+            period: { start: month, end },
+            revenue: scope.revenue,
+            cogs: scope.cost,
+            source_event_ids: ids,
+          },
+          policy(scope.product),
+        );
+        if (result.state !== state) store.put(key, result.state);
+        signals.push(...result.signals);
+      }
+    }
+    return signals;
+  },
+  describe: (s) => {
+    const d = s.details;
+    const level = str(d, "level") ?? "a margin level";
+    const marginPct = numberAt(d, "margin_pct");
+    const threshold = numberAt(d, "level_threshold");
+    const shortfall = numberAt(d, "shortfall") ?? s.magnitude;
+    const title = `Margin below ${level}: ${s.customer}${s.product ? ` · ${s.product}` : ""}`;
+    let magnitude =
+      marginPct === null
+        ? `no revenue against ${fmt(numberAt(d, "cogs") ?? 0)} of COGS`
+        : `margin ${fmt(marginPct)}%`;
+    if (threshold !== null) magnitude += ` (${level} is ${fmt(threshold * 100)}%)`;
+    magnitude += `; shortfall ${fmt(shortfall)}`;
+    return { title, magnitude };
+  },
+  display: {
+    main: "{magnitude:money} short",
+    sub: "margin {details.margin_pct:decimal1}% · below {details.level}",
+  },
+});

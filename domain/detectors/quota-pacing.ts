@@ -27,10 +27,54 @@
 // threshold implies crossing every lower one, so "fired this period" is one number: the highest
 // threshold fired.
 
-import type { QuotaPacingPolicy } from "./policy";
-import { DEFAULT_QUOTA_PACING_POLICY } from "./policy";
+import { fraction, num, type PolicyIssue, positiveInt, type Rec } from "./policy-check";
+import { GATE_RUNGS, type Rung } from "./rungs";
+import { defineDetector } from "./spec";
 import { DAY_MS, dayOfWeek, isoInstant } from "./time";
 import { capIds, type DetectorResult, idempotencyKey, type Signal, type Window } from "./types";
+import { fmt, num as numberAt, scopeOf, str } from "./wording";
+
+export interface QuotaPacingPolicy {
+  /** Percent of the included quota; each fires once per period. Strictly increasing. */
+  thresholds: number[];
+  /** Projections are not trusted before this fraction of the period has elapsed (usage that has
+   * already crossed a threshold fires regardless: that is a fact, not a projection). */
+  min_elapsed_fraction: number;
+  /** Complete observations of every weekday before the weekday-weighted projection is used. */
+  min_profile_weeks: number;
+  /** A projection fires only when it is past the threshold by this many standard errors. */
+  confidence_z: number;
+}
+
+export const DEFAULT_QUOTA_PACING_POLICY: QuotaPacingPolicy = {
+  thresholds: [80, 100, 120],
+  min_elapsed_fraction: 0.2,
+  min_profile_weeks: 2,
+  confidence_z: 1,
+};
+
+function validateQuotaPacingPolicy(q: Rec, path: string, issues: PolicyIssue[]) {
+  const t = q.thresholds;
+  if (!Array.isArray(t) || t.length === 0) {
+    issues.push({ path: `${path}.thresholds`, message: "must be a non-empty array" });
+  } else {
+    t.forEach((x, i) => {
+      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) {
+        issues.push({ path: `${path}.thresholds.${i}`, message: "must be a percent > 0" });
+      } else if (i > 0 && typeof t[i - 1] === "number" && x <= (t[i - 1] as number)) {
+        issues.push({
+          path: `${path}.thresholds.${i}`,
+          message: "thresholds must be strictly increasing",
+        });
+      }
+    });
+    if (t.length > 10)
+      issues.push({ path: `${path}.thresholds`, message: "at most 10 thresholds" });
+  }
+  num(q, path, "min_elapsed_fraction", fraction, issues);
+  num(q, path, "min_profile_weeks", positiveInt, issues);
+  num(q, path, "confidence_z", (x) => (x >= 0 && x <= 5 ? null : "must be in [0, 5]"), issues);
+}
 
 const DETECTOR = "QuotaPacingProjectionService";
 const ALPHA_DOW = 0.3; // per completed day of that weekday
@@ -290,3 +334,83 @@ const round = (x: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+/** QuotaPacingProjectionService in the registry: after each batch, per (subscription, metric
+ * with an included quota), on the period-to-date usage. */
+export const quotaPacingSpec = defineDetector({
+  name: DETECTOR,
+  label: "Quota pacing",
+  summary:
+    "The projected end-of-period use of an included quota crosses 80 / 100 / 120 % (each once per period).",
+  key: "quota_pacing",
+  trigger: "batch",
+  policy: {
+    defaults: DEFAULT_QUOTA_PACING_POLICY,
+    validate: validateQuotaPacingPolicy,
+    fields: [
+      {
+        key: "thresholds",
+        kind: "number_list",
+        help: "percent of the included quota, comma-separated",
+      },
+      { key: "min_elapsed_fraction", help: "do not project before this share of the period" },
+      { key: "min_profile_weeks", help: "weeks of weekday profile before weighting" },
+      { key: "confidence_z", help: "standard errors past the threshold before firing" },
+    ],
+  },
+  ladder: {
+    kind: "map",
+    rungs: GATE_RUNGS,
+    default: { "80": "ALERT", "100": "ALERT", "120": "THROTTLE" } as Record<string, Rung>,
+    labels: "Quota pacing {key}%",
+    keyOf: (signal) => String(signal.details.threshold_pct),
+    keyPattern: /^\d+(\.\d+)?$/,
+    keyMessage: "key must be a threshold percent",
+  },
+  // State per (subscription, metric) in det:pacing:<subscription>|<metric>.
+  run: ({ customer, store, policy, batch }) => {
+    const signals: Signal[] = [];
+    for (const update of batch.pacing) {
+      const key = `det:pacing:${update.subscription_id}|${update.metric}`;
+      const state = store.get<QuotaPacingState>(key) ?? newQuotaPacingState();
+      const result = observePacing(
+        state,
+        {
+          customer,
+          product: update.product,
+          metric: update.metric,
+          at: update.at,
+          usage: update.usage,
+          quota: update.quota,
+          period: update.period,
+          source_event_ids: update.source_event_ids,
+        },
+        policy(update.product),
+      );
+      store.put(key, result.state);
+      signals.push(...result.signals);
+    }
+    return signals;
+  },
+  describe: (s) => {
+    const d = s.details;
+    const pct = numberAt(d, "pct_of_quota") ?? s.magnitude * 100;
+    const projection = numberAt(d, "projection");
+    const quota = numberAt(d, "quota");
+    const usage = numberAt(d, "usage");
+    const method = str(d, "method");
+    const title = `Quota pacing: ${s.customer} projected at ${fmt(pct)}% of the ${s.metric ?? scopeOf(s)} quota`;
+    let magnitude = `${fmt(pct)}% of quota`;
+    if (projection !== null && quota !== null) {
+      magnitude += `: ${fmt(projection)} projected of ${fmt(quota)} included`;
+    }
+    if (usage !== null) magnitude += `; ${fmt(usage)} used so far`;
+    if (method) magnitude += ` (method: ${method})`;
+    return { title, magnitude };
+  },
+  display: {
+    main: "{magnitude:percent0} of quota",
+    sub: "projected · crosses {details.threshold_pct}%",
+    sub_fallback: "projected",
+  },
+});

@@ -47,3 +47,15 @@ export const isoDay = (t: number): string => new Date(floorDay(t)).toISOString()
 
 /** Full ISO instant, e.g. "2026-11-01T00:00:00.000Z" (period starts in keys). */
 export const isoInstant = (t: number): string => new Date(t).toISOString();
+
+/** UTC midnight of the first day of the calendar month containing `t`. */
+export function monthStart(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** UTC midnight of the first day of the next calendar month. */
+export function nextMonthStart(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}

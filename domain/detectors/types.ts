@@ -1,20 +1,10 @@
-// The common shape of the four detection engines (SPEC §5): pure strategies over plain data,
+// The common shape of the detection engines (SPEC §5): pure strategies over plain data,
 // `(state, closed window or event) → (state, signals)`. The same functions run live in the
 // customer actor and in replay, driven by event time only, so replaying the same inputs from the
 // same state yields the same signals. States are JSON-serialisable and bounded in size.
 
-export type DetectorName =
-  | "BillableUnitAnomalyDetector"
-  | "WeeklyChurnSignalDetector"
-  | "QuotaPacingProjectionService"
-  | "MarginGuard";
-
-export const DETECTORS: readonly DetectorName[] = [
-  "BillableUnitAnomalyDetector",
-  "WeeklyChurnSignalDetector",
-  "QuotaPacingProjectionService",
-  "MarginGuard",
-];
+/** A registered detector's name (domain/detectors/registry.ts lists them, DETECTORS). */
+export type DetectorName = string;
 
 export type Direction = "spike" | "drop";
 
