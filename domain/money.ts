@@ -15,6 +15,8 @@ const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 /** Parses a decimal string or finite number into an integer scaled by 10^scale, exactly.
  * Throws RangeError when the value has more fractional digits than the scale holds. */
 export function parseScaled(value: string | number, scale: number): bigint {
+  // Whole numbers (most quantities: calls, tokens) need no decimal parsing; same result.
+  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value) * pow10(scale);
   const text = typeof value === "number" ? numberToText(value) : value.trim();
   const m = DECIMAL.exec(text);
   if (!m || (m[2] === "" && (m[3] ?? "") === "")) throw new RangeError(`not a decimal: ${text}`);
@@ -31,6 +33,9 @@ export function parseScaled(value: string | number, scale: number): bigint {
   const magnitude = BigInt(digits === "" ? "0" : digits) * 10n ** BigInt(scale - pointShift);
   return sign === "-" ? -magnitude : magnitude;
 }
+
+const POW10: bigint[] = [];
+const pow10 = (n: number): bigint => POW10[n] ?? (POW10[n] = 10n ** BigInt(n));
 
 function numberToText(value: number): string {
   if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { compileCostCatalog } from "../../domain/costing";
+import { foldBatch, monthOf, pacingUpdates } from "../../domain/ingest-batch";
+import { compilePlan } from "../../domain/pricing";
+import type { CustomerTerms, UsageLedger } from "../../domain/rating";
+import { HOUR_MS } from "../../domain/time";
+import type { UsageEvent } from "../../domain/usage-event";
+
+const nov1 = Date.UTC(2026, 10, 1);
+
+function terms(trialEnd: number | null = null): CustomerTerms {
+  const plan = compilePlan({
+    id: "pro",
+    currency: "USD",
+    interval: "month",
+    components: [
+      { type: "included", metric: "calls", quantity: 100 },
+      { type: "per_unit", metric: "calls", unit_price: "0.01" },
+      { type: "per_unit", metric: "tokens", unit_price: "0.000002" },
+    ],
+  });
+  return {
+    known: true,
+    phases: [
+      {
+        subscription_id: "sub_1",
+        plan_id: "pro",
+        product_id: "api",
+        start: nov1,
+        end: null,
+        trial_end: trialEnd,
+        anchor: nov1,
+      },
+    ],
+    plans: new Map([["pro", plan]]),
+    costs: compileCostCatalog([
+      {
+        provider: "anthropic",
+        model: "claude",
+        input_per_million: "3",
+        output_per_million: "15",
+        cached_input_per_million: null,
+        per_call: null,
+        effective_from: nov1,
+      },
+    ]),
+  };
+}
+
+function ledger(): UsageLedger & { map: Map<string, Map<string, bigint>> } {
+  const map = new Map<string, Map<string, bigint>>();
+  return {
+    map,
+    usage: (s, p) => {
+      const key = `${s}|${p}`;
+      let u = map.get(key);
+      if (!u) {
+        u = new Map();
+        map.set(key, u);
+      }
+      return u;
+    },
+  };
+}
+
+const event = (over: Partial<UsageEvent> = {}): UsageEvent => ({
+  id: `e${Math.random()}`,
+  customer: "acme",
+  product: "api",
+  metric: "calls",
+  quantity: 1,
+  time: nov1 + 10 * HOUR_MS + 60_000,
+  source: "api",
+  ...over,
+});
+
+describe("foldBatch", () => {
+  it("rates marginally across the batch: the included quota is used up, then each call pays", () => {
+    const events = Array.from({ length: 3 }, (_, i) => event({ id: `c${i}`, quantity: 60 }));
+    const fold = foldBatch(events, terms(), ledger());
+    // 60 free, 40 free + 20 × $0.01, 60 × $0.01 (money in nanos).
+    expect(fold.records.map((r) => r.revenue)).toEqual([0n, 200_000_000n, 600_000_000n]);
+    expect(fold.records.map((r) => r.quantity)).toEqual([60_000_000n, 60_000_000n, 60_000_000n]);
+    expect(fold.periods).toEqual([["sub_1", nov1]]);
+  });
+
+  it("sums one delta per (hour, product, metric), and the deltas add up to the records", () => {
+    const events = [
+      event({ id: "a", quantity: 2 }),
+      event({ id: "b", quantity: 3, time: nov1 + 10 * HOUR_MS + 120_000 }),
+      event({ id: "c", quantity: 5, time: nov1 + 11 * HOUR_MS }),
+      event({
+        id: "d",
+        metric: "tokens",
+        quantity: 1_000,
+        cost: { provider: "anthropic", model: "claude", input_tokens: 1_000 },
+      }),
+    ];
+    const fold = foldBatch(events, terms(), ledger());
+    expect(fold.deltas.map((d) => [d.hour - nov1, d.metric, d.units, d.events, d.cost])).toEqual([
+      [10 * HOUR_MS, "calls", 5_000_000n, 2, 0n],
+      [11 * HOUR_MS, "calls", 5_000_000n, 1, 0n],
+      [10 * HOUR_MS, "tokens", 1_000_000_000n, 1, 3_000_000n],
+    ]);
+    const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
+    expect(sum(fold.deltas.map((d) => d.revenue))).toBe(sum(fold.records.map((r) => r.revenue)));
+    expect(fold.records[3]).toMatchObject({
+      provider: "anthropic",
+      model: "claude",
+      input_tokens: 1_000,
+    });
+  });
+
+  it("records the batch's time span, its months with source ids, and the paced metrics", () => {
+    const dec = Date.UTC(2026, 11, 1);
+    const events = [
+      event({ id: "late-nov", time: dec - 1 }),
+      event({ id: "early-dec", time: dec + 5 }),
+      event({ id: "nov", time: nov1 + 1 }),
+    ];
+    const fold = foldBatch(events, terms(), ledger());
+    expect(fold.minTime).toBe(nov1 + 1);
+    expect(fold.maxTime).toBe(dec + 5);
+    expect([...fold.months]).toEqual([
+      [nov1, { at: dec - 1, ids: ["late-nov", "nov"] }],
+      [dec, { at: dec + 5, ids: ["early-dec"] }],
+    ]);
+    expect(fold.paced.map((p) => [p.periodStart, p.metric, p.at, p.ids])).toEqual([
+      [nov1, "calls", dec - 1, ["late-nov", "nov"]],
+      [dec, "calls", dec + 5, ["early-dec"]],
+    ]);
+  });
+
+  it("keeps trial usage free and out of the ledger and pacing", () => {
+    const l = ledger();
+    const fold = foldBatch([event({ quantity: 500 })], terms(nov1 + 30 * 86_400_000), l);
+    expect(fold.records[0]).toMatchObject({ revenue: 0n, flags: "trial" });
+    expect(fold.periods).toEqual([]);
+    expect(fold.paced).toEqual([]);
+    expect(l.map.size).toBe(0);
+  });
+
+  it("returns each event's rating for the live stream only when asked", () => {
+    const e = event({ id: "x", quantity: 150 });
+    expect(foldBatch([e], terms(), ledger()).rated).toBeUndefined();
+    expect(foldBatch([e], terms(), ledger(), true).rated).toEqual([
+      expect.objectContaining({ id: "x", revenue: "0.5", cost_status: "none", flags: [] }),
+    ]);
+  });
+
+  it("pacing reads period-to-date usage after the batch, for metrics with an included quota", () => {
+    const l = ledger();
+    const t = terms();
+    const fold = foldBatch(
+      [event({ quantity: 40 }), event({ metric: "tokens", quantity: 9 })],
+      t,
+      l,
+    );
+    const updates = pacingUpdates(t, fold.paced, (s, p, m) => l.usage(s, p).get(m) ?? 0n);
+    // tokens have no included quota: not paced.
+    expect(updates).toEqual([
+      expect.objectContaining({ metric: "calls", usage: 40, quota: 100, subscription_id: "sub_1" }),
+    ]);
+  });
+
+  it("monthOf is the UTC calendar month", () => {
+    expect(monthOf(Date.UTC(2026, 1, 28, 23, 59))).toEqual({
+      start: Date.UTC(2026, 1, 1),
+      end: Date.UTC(2026, 2, 1),
+    });
+  });
+});
