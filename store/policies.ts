@@ -16,9 +16,9 @@ export type PolicyResolver = (product?: string) => PolicyDocument;
 export const defaultPolicies: PolicyResolver = () => DEFAULT_POLICY;
 
 /** A stored override document: sections of named settings, validated on write by the policy
- * route; read back as plain objects of the documented sections. */
+ * route; read back as plain objects of the documented sections (anything else kept as stored). */
 const StoredPolicy = z
-  .object({
+  .looseObject({
     detectors: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
     ladder: z.record(z.string(), z.unknown()).optional(),
     auto_actions: z.record(z.string(), z.boolean()).optional(),
@@ -70,13 +70,46 @@ export function resolverFrom(rows: PolicyRow[]): PolicyResolver {
   };
 }
 
-/** Every policy row of a tenant (the API shows them as stored). */
-export async function loadTenantPolicyRows(db: D1Database, tenantId: string) {
+/** Every override document of a tenant, by scope (the API shows them as stored). */
+export interface TenantPolicies {
+  tenant: PolicyOverrideDocument | undefined;
+  products: Record<string, PolicyOverrideDocument>;
+  customers: Record<string, PolicyOverrideDocument>;
+}
+
+export async function loadTenantPolicies(
+  db: D1Database,
+  tenantId: string,
+): Promise<TenantPolicies> {
   const { results } = await db
     .prepare(
-      "SELECT scope, scope_id, body, updated_at FROM policies WHERE tenant_id = ? ORDER BY scope, scope_id",
+      "SELECT scope, scope_id, body FROM policies WHERE tenant_id = ? ORDER BY scope, scope_id",
     )
     .bind(tenantId)
-    .all<PolicyRow & { updated_at: number }>();
-  return results;
+    .all<PolicyRow>();
+  const out: TenantPolicies = { tenant: undefined, products: {}, customers: {} };
+  for (const row of results) {
+    const body = parseStored(StoredPolicy, row.body, `policy ${row.scope}:${row.scope_id}`);
+    if (row.scope === "tenant") out.tenant = body;
+    else if (row.scope === "product") out.products[row.scope_id] = body;
+    else out.customers[row.scope_id] = body;
+  }
+  return out;
 }
+
+/** Replaces the override of one scope (scope id "" for the tenant); batch it with the catalog
+ * version bump, since actors reload their policies with the catalog. */
+export const upsertPolicyStatement = (
+  db: D1Database,
+  tenantId: string,
+  scope: PolicyRow["scope"],
+  scopeId: string,
+  doc: PolicyOverrideDocument,
+  now: number,
+) =>
+  db
+    .prepare(
+      `INSERT INTO policies (tenant_id, scope, scope_id, body, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, scope, scope_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+    )
+    .bind(tenantId, scope, scopeId, JSON.stringify(doc), now);

@@ -1,43 +1,7 @@
-import { z } from "@hono/zod-openapi";
+import type { Channel } from "../../store/channels";
 
-// Notification channels as stored in D1 (schema/0005_deliveries.sql) and their secrets.
-// A channel's secret (webhook signing secret, Slack URL) is read only by the sender; nothing
-// that builds an API answer selects the `secret` column.
-
-export type ChannelType = "slack" | "email" | "webhook";
-
-export interface ChannelRow {
-  tenant_id: string;
-  id: string;
-  type: ChannelType;
-  name: string;
-  config: string;
-  secret: string | null;
-  link_base: string | null;
-  enabled: number;
-  created_at: number;
-  updated_at: number;
-}
-
-/** The shown part of a channel's configuration (never secret). */
-export const ChannelConfig = z.object({
-  /** webhook: the endpoint; slack: a redacted hint of the incoming-webhook URL. */
-  url: z.string().optional(),
-  /** email: recipient and optional sender. */
-  to: z.string().optional(),
-  from: z.string().optional(),
-});
-export type ChannelConfig = z.infer<typeof ChannelConfig>;
-
-/** Parses the stored config; a row that does not parse is treated as empty (and fails to send). */
-export function parseConfig(text: string): ChannelConfig {
-  try {
-    const parsed = ChannelConfig.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
-}
+// What a notification channel may be (store/channels.ts holds them in D1): the URL policy for
+// alerts, the redacted Slack hint, Standard Webhooks secrets, and the escalation pseudo-channel.
 
 /** Escalations (the ladder's `escalate`) are deliveries to one address, not to a configured
  * channel: their channel id is this prefix and the address. */
@@ -48,25 +12,21 @@ export const escalationChannelId = (address: string) => `${ESCALATION_PREFIX}${a
 export function escalationChannel(
   tenantId: string,
   channelId: string,
-): (ChannelRow & { type: "email" }) | null {
+): (Channel & { type: "email" }) | null {
   if (!channelId.startsWith(ESCALATION_PREFIX)) return null;
   return {
     tenant_id: tenantId,
     id: channelId,
     type: "email",
     name: "account owner",
-    config: JSON.stringify({ to: channelId.slice(ESCALATION_PREFIX.length) }),
+    config: { to: channelId.slice(ESCALATION_PREFIX.length) },
     secret: null,
     link_base: null,
-    enabled: 1,
+    enabled: true,
     created_at: 0,
     updated_at: 0,
   };
 }
-
-/** The columns API answers may read: everything but `secret`. */
-export const PUBLIC_COLUMNS =
-  "tenant_id, id, type, name, config, secret IS NOT NULL AS secret_set, link_base, enabled, created_at, updated_at";
 
 export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 

@@ -1,5 +1,17 @@
 import { z } from "@hono/zod-openapi";
-import { type ChannelRow, escalationChannel } from "./channels";
+import { HOUR_MS, MINUTE_MS } from "../../domain/time";
+import type { Channel } from "../../store/channels";
+import {
+  claimDelivery,
+  type DeliveryToSend,
+  deadLetterStatement,
+  finishDelivery,
+  loadDeliveryToSend,
+  markDeadStatement,
+  markDelivered,
+  scheduleRetry,
+} from "../../store/deliveries";
+import { escalationChannel } from "./channels";
 import { openSecret } from "./secrets";
 import { type SendOutcome, sendToChannel } from "./send";
 import { loadSignal } from "./signal";
@@ -17,9 +29,9 @@ import { loadSignal } from "./signal";
 
 export const BACKOFF_BASE_S = 30;
 export const BACKOFF_CAP_S = 3_600;
-export const GIVE_UP_AFTER_MS = 48 * 3_600_000;
+export const GIVE_UP_AFTER_MS = 48 * HOUR_MS;
 /** How long a consumer owns a delivery while sending it (the send times out after 10 s). */
-export const LEASE_MS = 60_000;
+export const LEASE_MS = MINUTE_MS;
 /** A wake-up this much earlier than the delivery is due is a duplicate message: dropped. */
 const EARLY_TOLERANCE_MS = 5_000;
 /** When D1 itself fails, try the message again soon. */
@@ -36,50 +48,6 @@ export function backoffSeconds(attempts: number): number {
 
 const Body = z.object({ tenant_id: z.string().min(1), delivery_id: z.string().min(1) });
 
-interface DeliveryWithChannel {
-  tenant_id: string;
-  id: string;
-  signal_id: string;
-  channel_id: string;
-  status: "pending" | "delivered" | "dead" | "canceled";
-  attempts: number;
-  next_attempt_at: number;
-  leased_until: number | null;
-  created_at: number;
-  // From the channel (null when it was deleted).
-  type: ChannelRow["type"] | null;
-  name: string | null;
-  config: string | null;
-  secret: string | null;
-  link_base: string | null;
-  enabled: number | null;
-  channel_created_at: number | null;
-  channel_updated_at: number | null;
-}
-
-async function loadDelivery(db: D1Database, tenantId: string, id: string) {
-  return db
-    .prepare(
-      `SELECT d.tenant_id, d.id, d.signal_id, d.channel_id, d.status, d.attempts,
-         d.next_attempt_at, d.leased_until, d.created_at,
-         c.type, c.name, c.config, c.secret, c.link_base, c.enabled,
-         c.created_at AS channel_created_at, c.updated_at AS channel_updated_at
-       FROM deliveries d LEFT JOIN notification_channels c
-         ON c.tenant_id = d.tenant_id AND c.id = d.channel_id
-       WHERE d.tenant_id = ? AND d.id = ?`,
-    )
-    .bind(tenantId, id)
-    .first<DeliveryWithChannel>();
-}
-
-const finish = (db: D1Database, d: DeliveryWithChannel, status: string, error: string | null) =>
-  db
-    .prepare(
-      `UPDATE deliveries SET status = ?1, last_error = ?2, leased_until = NULL, updated_at = ?3
-       WHERE tenant_id = ?4 AND id = ?5 AND status = 'pending'`,
-    )
-    .bind(status, error, Date.now(), d.tenant_id, d.id);
-
 type Verdict = { ack: true } | { ack: false; delaySeconds: number };
 
 async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict> {
@@ -90,7 +58,7 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
   }
   const db = env.DB;
   const { tenant_id: tenantId, delivery_id: deliveryId } = parsed.data;
-  const d = await loadDelivery(db, tenantId, deliveryId);
+  const d = await loadDeliveryToSend(db, tenantId, deliveryId);
   if (d?.status !== "pending") return { ack: true };
   const now = Date.now();
   if (d.leased_until !== null && d.leased_until > now) {
@@ -98,87 +66,65 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     return { ack: false, delaySeconds: Math.ceil((d.leased_until - now) / 1000) + 1 };
   }
   const escalation = escalationChannel(tenantId, d.channel_id);
-  if (!escalation && (d.type === null || d.enabled !== 1)) {
-    await finish(
-      db,
-      d,
-      "canceled",
-      d.type === null ? "the channel was deleted" : "the channel is disabled",
-    ).run();
+  const configured = d.channel;
+  if (!escalation && !configured?.enabled) {
+    const why = configured === null ? "the channel was deleted" : "the channel is disabled";
+    await finishDelivery(db, tenantId, d.id, "canceled", why, Date.now());
     return { ack: true };
   }
   if (d.next_attempt_at > now + EARLY_TOLERANCE_MS) return { ack: true };
 
   const signal = await loadSignal(db, tenantId, d.signal_id);
   if (!signal) {
-    await finish(db, d, "dead", `signal ${d.signal_id} does not exist`).run();
+    await finishDelivery(
+      db,
+      tenantId,
+      d.id,
+      "dead",
+      `signal ${d.signal_id} does not exist`,
+      Date.now(),
+    );
     return { ack: true };
   }
-  const claimed = await db
-    .prepare(
-      `UPDATE deliveries SET leased_until = ?1, attempts = attempts + 1, updated_at = ?2
-       WHERE tenant_id = ?3 AND id = ?4 AND status = 'pending'
-         AND (leased_until IS NULL OR leased_until <= ?2)
-       RETURNING attempts`,
-    )
-    .bind(now + LEASE_MS, now, tenantId, deliveryId)
-    .first<{ attempts: number }>();
-  if (!claimed) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
+  const attempts = await claimDelivery(db, tenantId, deliveryId, now, now + LEASE_MS);
+  if (attempts === null) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
 
-  let secret: string | null;
-  try {
-    secret = await openSecret(env, tenantId, d.channel_id, d.secret);
-  } catch (err) {
-    // A missing or changed key: retried with backoff (someone may fix the configuration).
-    const error = err instanceof Error ? err.message : String(err);
-    return record(env, message, d, claimed.attempts, {
-      ok: false,
-      status: null,
-      error,
-      permanent: false,
-      duration_ms: 0,
-    });
-  }
   // Not an escalation: the channel exists and is enabled (checked above).
-  const channel: ChannelRow = escalation ?? {
-    tenant_id: d.tenant_id,
-    id: d.channel_id,
-    type: d.type as ChannelRow["type"],
-    name: d.name ?? "",
-    config: d.config ?? "{}",
-    secret,
-    link_base: d.link_base,
-    enabled: 1,
-    created_at: d.channel_created_at ?? 0,
-    updated_at: d.channel_updated_at ?? 0,
-  };
+  let channel: Channel = escalation ?? (configured as Channel);
+  if (channel.secret !== null) {
+    const opened = await openSecret(env, tenantId, d.channel_id, channel.secret);
+    if (!opened.ok) {
+      // A missing or changed key: retried with backoff (someone may fix the configuration).
+      return record(env, message, d, attempts, {
+        ok: false,
+        status: null,
+        error: opened.detail,
+        permanent: false,
+        duration_ms: 0,
+      });
+    }
+    channel = { ...channel, secret: opened.value };
+  }
   const outcome = await sendToChannel(env, channel, {
     kind: "signal",
     signal,
     deliveryId: d.id,
     ...(escalation ? { escalation: true } : {}),
   });
-  return record(env, message, d, claimed.attempts, outcome);
+  return record(env, message, d, attempts, outcome);
 }
 
 async function record(
   env: Env,
   message: Message<unknown>,
-  d: DeliveryWithChannel,
+  d: DeliveryToSend,
   attempts: number,
   outcome: SendOutcome,
 ): Promise<Verdict> {
   const db = env.DB;
   const now = Date.now();
   if (outcome.ok) {
-    await db
-      .prepare(
-        `UPDATE deliveries SET status = 'delivered', delivered_at = ?1, last_status = ?2,
-           last_error = NULL, leased_until = NULL, updated_at = ?1
-         WHERE tenant_id = ?3 AND id = ?4 AND status = 'pending'`,
-      )
-      .bind(now, outcome.status, d.tenant_id, d.id)
-      .run();
+    await markDelivered(db, d.tenant_id, d.id, outcome.status, now);
     return { ack: true };
   }
   const error = outcome.error ?? "failed";
@@ -187,31 +133,13 @@ async function record(
       ? error
       : `gave up after 48 h and ${attempts} attempts: ${error}`;
     await db.batch([
-      db
-        .prepare(
-          `UPDATE deliveries SET status = 'dead', last_error = ?1, last_status = ?2,
-             leased_until = NULL, updated_at = ?3
-           WHERE tenant_id = ?4 AND id = ?5 AND status = 'pending'`,
-        )
-        .bind(reason, outcome.status, now, d.tenant_id, d.id),
-      db
-        .prepare(
-          `INSERT INTO dead_letters (queue, message_id, tenant_id, body, attempts, received_at)
-           VALUES ('aforo-deliveries-dlq', ?, ?, ?, ?, ?) ON CONFLICT (queue, message_id) DO NOTHING`,
-        )
-        .bind(message.id, d.tenant_id, JSON.stringify(message.body), message.attempts, now),
+      markDeadStatement(db, d.tenant_id, d.id, reason, outcome.status, now),
+      deadLetterStatement(db, "aforo-deliveries-dlq", message, d.tenant_id, now),
     ]);
     return { ack: true };
   }
   const delaySeconds = backoffSeconds(attempts);
-  await db
-    .prepare(
-      `UPDATE deliveries SET last_error = ?1, last_status = ?2, leased_until = NULL,
-         next_attempt_at = ?3, updated_at = ?4
-       WHERE tenant_id = ?5 AND id = ?6 AND status = 'pending'`,
-    )
-    .bind(error, outcome.status, now + delaySeconds * 1000, now, d.tenant_id, d.id)
-    .run();
+  await scheduleRetry(db, d.tenant_id, d.id, error, outcome.status, now + delaySeconds * 1000, now);
   return { ack: false, delaySeconds };
 }
 

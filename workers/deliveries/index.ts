@@ -3,6 +3,8 @@
 // - `enqueueDeliveries` wakes the deliveries queue once that batch has committed;
 // - `handleDeliveries` is the `aforo-deliveries` consumer (Slack, e-mail, signed webhooks);
 // - `requeueStalledDeliveries` repairs a lost enqueue (periodic work).
+
+export { pendingDeliveryStatements } from "../../store/deliveries";
 export {
   BACKOFF_BASE_S,
   BACKOFF_CAP_S,
@@ -10,9 +12,4 @@ export {
   GIVE_UP_AFTER_MS,
   handleDeliveries,
 } from "./consumer";
-export {
-  type DeliveryMessage,
-  enqueueDeliveries,
-  pendingDeliveryStatements,
-  requeueStalledDeliveries,
-} from "./queue";
+export { type DeliveryMessage, enqueueDeliveries, requeueStalledDeliveries } from "./queue";

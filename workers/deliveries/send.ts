@@ -1,5 +1,5 @@
 import { EmailMessage } from "cloudflare:email";
-import { type ChannelRow, parseConfig } from "./channels";
+import type { Channel } from "../../store/channels";
 import { alertEmailContent, buildMime, domainOf } from "./email";
 import { type AlertSignal, signalLink } from "./signal";
 import { slackMessage } from "./slack";
@@ -35,26 +35,25 @@ const DEFAULT_FROM = "aforo@localhost";
  * - A generic webhook is the tenant's own endpoint, which may answer 4xx for a while during a
  *   deploy or a secret rotation: like Stripe and Svix we retry every non-2xx except 410 Gone.
  */
-export function isPermanent(type: ChannelRow["type"], status: number): boolean {
+export function isPermanent(type: Channel["type"], status: number): boolean {
   if (status === 410) return true;
   if (type === "slack") return status >= 400 && status < 500 && status !== 408 && status !== 429;
   return false;
 }
 
-function scrub(message: string, channel: ChannelRow): string {
+function scrub(message: string, channel: Channel): string {
   let out = message;
-  const config = parseConfig(channel.config);
-  for (const secret of [channel.secret, config.url]) {
+  for (const secret of [channel.secret, channel.config.url]) {
     if (secret) out = out.replaceAll(secret, "[redacted]");
   }
   return out.slice(0, ERROR_CHARS);
 }
 
-const linkBase = (env: Env, channel: ChannelRow) =>
+const linkBase = (env: Env, channel: Channel) =>
   (env.AFORO_PUBLIC_URL as string | undefined) || channel.link_base;
 
 async function post(
-  channel: ChannelRow,
+  channel: Channel,
   url: string,
   body: string,
   headers: Record<string, string>,
@@ -111,12 +110,12 @@ const TEST_TEXT = "Test message from Aforo: this channel receives alerts when si
 
 export async function sendToChannel(
   env: Env,
-  channel: ChannelRow,
+  channel: Channel,
   message: Outgoing,
   now: number = Date.now(),
 ): Promise<SendOutcome> {
   const started = Date.now();
-  const config = parseConfig(channel.config);
+  const config = channel.config;
   const link =
     message.kind === "signal" ? signalLink(linkBase(env, channel), message.signal.id) : null;
   const messageId = message.kind === "signal" ? message.deliveryId : message.id;

@@ -1,25 +1,7 @@
-import { z } from "@hono/zod-openapi";
+import { loadSignal as loadStoredSignal } from "../../store/signals";
 
-// A signal as the deliveries read it from D1 (`signals`, schema/0004_detection.sql), and the
-// words every channel uses to describe it: one title, one magnitude line, the same facts.
-
-export interface SignalRow {
-  tenant_id: string;
-  id: string;
-  idempotency_key: string;
-  detector: string;
-  customer_id: string;
-  product_id: string | null;
-  metric_id: string | null;
-  window_start: number;
-  window_end: number;
-  magnitude: number;
-  direction: string | null;
-  details: string;
-  source_event_ids: string;
-  status: string;
-  created_at: number;
-}
+// A signal as the deliveries read it (store/signals.ts), and the words every channel uses to
+// describe it: one title, one magnitude line, the same facts.
 
 export interface AlertSignal {
   id: string;
@@ -35,48 +17,12 @@ export interface AlertSignal {
   created_at: number;
 }
 
-export const SIGNAL_COLUMNS =
-  "tenant_id, id, idempotency_key, detector, customer_id, product_id, metric_id, window_start, window_end, magnitude, direction, details, source_event_ids, status, created_at";
-
-const Details = z.record(z.string(), z.unknown());
-const EventIds = z.array(z.string()).max(1000);
-
-function parseJson<T>(text: string, schema: z.ZodType<T>, fallback: T): T {
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-export function toAlertSignal(row: SignalRow): AlertSignal {
-  return {
-    id: row.id,
-    detector: row.detector,
-    customer: row.customer_id,
-    product: row.product_id,
-    metric: row.metric_id,
-    window: { start: row.window_start, end: row.window_end },
-    magnitude: row.magnitude,
-    direction: row.direction,
-    details: parseJson(row.details, Details, {}),
-    source_event_ids: parseJson(row.source_event_ids, EventIds, []),
-    created_at: row.created_at,
-  };
-}
-
-export async function loadSignal(
+/** The signal a delivery describes, or null when it does not exist. */
+export const loadSignal = (
   db: D1Database,
   tenantId: string,
   id: string,
-): Promise<AlertSignal | null> {
-  const row = await db
-    .prepare(`SELECT ${SIGNAL_COLUMNS} FROM signals WHERE tenant_id = ? AND id = ?`)
-    .bind(tenantId, id)
-    .first<SignalRow>();
-  return row ? toAlertSignal(row) : null;
-}
+): Promise<AlertSignal | null> => loadStoredSignal(db, tenantId, id);
 
 const NUMBER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 const fmt = (x: number) => NUMBER.format(x);

@@ -1,18 +1,25 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  type ChannelConfig,
+  type ChannelType,
+  deleteChannelStatement,
+  getChannel,
+  getChannelWithSecret,
+  insertChannel,
+  listChannels,
+  type PublicChannel,
+  updateChannel,
+} from "../../store/channels";
+import { cancelChannelDeliveriesStatement } from "../../store/deliveries";
 import { createRouter } from "../app";
 import { randomHex } from "../auth";
 import {
-  type ChannelRow,
-  type ChannelType,
   checkAlertUrl,
-  escalationChannel,
   newWebhookSecret,
-  PUBLIC_COLUMNS,
-  parseConfig,
   slackUrlHint,
   webhookSecretKey,
 } from "../deliveries/channels";
-import { openSecret, sealSecret } from "../deliveries/secrets";
+import { openSecret, type SecretResult, sealSecret } from "../deliveries/secrets";
 import { sendToChannel } from "../deliveries/send";
 import {
   ApiError,
@@ -21,14 +28,13 @@ import {
   problemResponses,
   validationError,
 } from "../problem";
-import { decodeCursor, iso, jsonBody, jsonResponse, Name, page, pageOf } from "../schemas";
+import { iso, jsonBody, jsonResponse, Name } from "../schemas";
 
-// Alert channels (Slack incoming webhook, e-mail, Standard Webhooks endpoint) and the log of
-// deliveries to them (README "Alerts"). A channel's secret — the webhook signing secret, or the
-// Slack URL, which is itself a credential — is shown once, in the answer that creates it (or
-// rotates it), and never again: every other answer says only `secret_set`.
+// Alert channels (Slack incoming webhook, e-mail, Standard Webhooks endpoint; README "Alerts").
+// A channel's secret — the webhook signing secret, or the Slack URL, which is itself a
+// credential — is shown once, in the answer that creates it (or rotates it), and never again:
+// every other answer says only `secret_set`.
 export const channels = createRouter();
-export const deliveries = createRouter();
 const security = [{ operatorToken: [] }];
 
 /** A tenant's alert fan-out is bounded: each signal becomes one delivery per channel. */
@@ -133,33 +139,29 @@ const UpdateChannel = z
   .strict()
   .refine((b) => Object.keys(b).length > 0, "send at least one field to change");
 
-interface PublicChannelRow extends Omit<ChannelRow, "secret"> {
-  secret_set: number;
-}
-
-function toChannel(row: PublicChannelRow) {
-  const config = parseConfig(row.config);
-  return {
-    id: row.id,
-    type: row.type,
-    name: row.name,
-    enabled: row.enabled === 1,
-    url: config.url ?? null,
-    to: config.to ?? null,
-    from: config.from ?? null,
-    secret_set: row.secret_set === 1,
-    created_at: iso(row.created_at) ?? "",
-    updated_at: iso(row.updated_at) ?? "",
-  };
-}
+const toChannel = (ch: PublicChannel): z.infer<typeof ChannelSchema> => ({
+  id: ch.id,
+  type: ch.type,
+  name: ch.name,
+  enabled: ch.enabled,
+  url: ch.config.url ?? null,
+  to: ch.config.to ?? null,
+  from: ch.config.from ?? null,
+  secret_set: ch.secret_set,
+  created_at: iso(ch.created_at) ?? "",
+  updated_at: iso(ch.updated_at) ?? "",
+});
 
 async function loadChannel(db: D1Database, tenantId: string, id: string) {
-  const row = await db
-    .prepare(`SELECT ${PUBLIC_COLUMNS} FROM notification_channels WHERE tenant_id = ? AND id = ?`)
-    .bind(tenantId, id)
-    .first<PublicChannelRow>();
-  if (!row) throw notFound("Channel", id);
-  return row;
+  const channel = await getChannel(db, tenantId, id);
+  if (!channel) throw notFound("Channel", id);
+  return channel;
+}
+
+/** A secret that could not be sealed or opened: the key is missing or wrong (503). */
+function secretValue(result: SecretResult): string {
+  if (!result.ok) throw new ApiError("unavailable", result.detail);
+  return result.value;
 }
 
 const ChannelParams = z.object({ id: z.string().min(1).max(64) });
@@ -177,12 +179,8 @@ channels.openapi(
     },
   }),
   async (c) => {
-    const { results } = await c.env.DB.prepare(
-      `SELECT ${PUBLIC_COLUMNS} FROM notification_channels WHERE tenant_id = ? ORDER BY created_at, id`,
-    )
-      .bind(c.var.tenantId)
-      .all<PublicChannelRow>();
-    return c.json({ data: results.map(toChannel) }, 200);
+    const list = await listChannels(c.env.DB, c.var.tenantId);
+    return c.json({ data: list.map(toChannel) }, 200);
   },
 );
 
@@ -208,7 +206,7 @@ channels.openapi(
     const tenantId = c.var.tenantId;
     const id = `ch_${randomHex(8)}`;
     const now = Date.now();
-    let config: Record<string, string>;
+    let config: ChannelConfig;
     let secret: string | null = null;
     let shownSecret: string | undefined;
     switch (body.type) {
@@ -225,29 +223,24 @@ channels.openapi(
         shownSecret = secret;
         break;
     }
-    const sealed = secret === null ? null : await sealSecret(c.env, tenantId, id, secret);
-    // The cap and the insert are one statement, so concurrent creations cannot pass it.
-    const inserted = await db
-      .prepare(
-        `INSERT INTO notification_channels
-           (tenant_id, id, type, name, config, secret, link_base, enabled, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9
-         WHERE (SELECT COUNT(*) FROM notification_channels WHERE tenant_id = ?1) < ?10`,
-      )
-      .bind(
-        tenantId,
+    const sealed =
+      secret === null ? null : secretValue(await sealSecret(c.env, tenantId, id, secret));
+    const inserted = await insertChannel(
+      db,
+      tenantId,
+      {
         id,
-        body.type,
-        body.name,
-        JSON.stringify(config),
-        sealed,
-        new URL(c.req.url).origin,
-        body.enabled === false ? 0 : 1,
-        now,
-        MAX_CHANNELS,
-      )
-      .run();
-    if (inserted.meta.changes === 0) {
+        type: body.type,
+        name: body.name,
+        config,
+        sealedSecret: sealed,
+        linkBase: new URL(c.req.url).origin,
+        enabled: body.enabled !== false,
+      },
+      MAX_CHANNELS,
+      now,
+    );
+    if (!inserted) {
       throw new ApiError("conflict", `A tenant has at most ${MAX_CHANNELS} alert channels`);
     }
     const channel = toChannel(await loadChannel(db, tenantId, id));
@@ -306,7 +299,7 @@ channels.openapi(
         wrong.map((k) => ({ path: k, message: `does not apply to a ${row.type} channel` })),
       );
     }
-    const config = parseConfig(row.config);
+    const config = { ...row.config };
     let secret: string | null = null;
     let shownSecret: string | undefined;
     if (body.url !== undefined) {
@@ -324,23 +317,19 @@ channels.openapi(
       secret = newWebhookSecret();
       shownSecret = secret;
     }
-    await db
-      .prepare(
-        `UPDATE notification_channels SET name = COALESCE(?1, name),
-           enabled = COALESCE(?2, enabled), config = ?3, secret = COALESCE(?4, secret),
-           updated_at = ?5
-         WHERE tenant_id = ?6 AND id = ?7`,
-      )
-      .bind(
-        body.name ?? null,
-        body.enabled === undefined ? null : body.enabled ? 1 : 0,
-        JSON.stringify(config),
-        secret === null ? null : await sealSecret(c.env, tenantId, id, secret),
-        Date.now(),
-        tenantId,
-        id,
-      )
-      .run();
+    await updateChannel(
+      db,
+      tenantId,
+      id,
+      {
+        name: body.name,
+        enabled: body.enabled,
+        config,
+        sealedSecret:
+          secret === null ? undefined : secretValue(await sealSecret(c.env, tenantId, id, secret)),
+      },
+      Date.now(),
+    );
     const channel = toChannel(await loadChannel(db, tenantId, id));
     return c.json(shownSecret ? { ...channel, secret: shownSecret } : channel, 200);
   },
@@ -363,15 +352,8 @@ channels.openapi(
     await loadChannel(db, tenantId, id);
     const now = Date.now();
     await db.batch([
-      db
-        .prepare("DELETE FROM notification_channels WHERE tenant_id = ? AND id = ?")
-        .bind(tenantId, id),
-      db
-        .prepare(
-          `UPDATE deliveries SET status = 'canceled', last_error = 'the channel was deleted',
-             leased_until = NULL, updated_at = ? WHERE tenant_id = ? AND channel_id = ? AND status = 'pending'`,
-        )
-        .bind(now, tenantId, id),
+      deleteChannelStatement(db, tenantId, id),
+      cancelChannelDeliveriesStatement(db, tenantId, id, now),
     ]);
     return c.body(null, 204);
   },
@@ -407,15 +389,13 @@ channels.openapi(
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     // The one read of a channel's secret outside the consumer: it is used, never returned.
-    const row = await db
-      .prepare(
-        `SELECT tenant_id, id, type, name, config, secret, link_base, enabled, created_at, updated_at
-         FROM notification_channels WHERE tenant_id = ? AND id = ?`,
-      )
-      .bind(tenantId, id)
-      .first<ChannelRow>();
+    const row = await getChannelWithSecret(db, tenantId, id);
     if (!row) throw notFound("Channel", id);
-    const channel = { ...row, secret: await openSecret(c.env, tenantId, id, row.secret) };
+    const channel = {
+      ...row,
+      secret:
+        row.secret === null ? null : secretValue(await openSecret(c.env, tenantId, id, row.secret)),
+    };
     const outcome = await sendToChannel(c.env, channel, {
       kind: "test",
       id: `test_${randomHex(12)}`,
@@ -427,113 +407,6 @@ channels.openapi(
         error: outcome.error,
         duration_ms: outcome.duration_ms,
       },
-      200,
-    );
-  },
-);
-
-// --- GET /api/deliveries ------------------------------------------------------------------
-
-const DeliveryStatus = z.enum(["pending", "delivered", "dead", "canceled"]);
-
-const DeliverySchema = z
-  .object({
-    id: z.string().openapi({ description: "Idempotency id, sent as webhook-id / Message-ID" }),
-    signal_id: z.string(),
-    channel_id: z.string(),
-    channel_type: z.enum(["slack", "email", "webhook"]).nullable(),
-    status: DeliveryStatus,
-    attempts: z.number().int(),
-    last_status: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    next_attempt_at: z.string().nullable(),
-    delivered_at: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi("Delivery");
-
-interface DeliveryRow {
-  id: string;
-  signal_id: string;
-  channel_id: string;
-  channel_type: ChannelType | null;
-  status: z.infer<typeof DeliveryStatus>;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: number;
-  delivered_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-deliveries.openapi(
-  createRoute({
-    method: "get",
-    path: "/",
-    tags: ["alerts"],
-    summary: "Alert deliveries, newest first, with status, attempts and the last error",
-    security,
-    request: {
-      query: z.object({
-        signal: z.string().max(200).optional(),
-        channel: z.string().max(64).optional(),
-        status: DeliveryStatus.optional(),
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(512).optional(),
-      }),
-    },
-    responses: {
-      200: jsonResponse(page(DeliverySchema), "A page of deliveries"),
-      ...problemResponses,
-    },
-  }),
-  async (c) => {
-    const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, ["number", "string"]);
-    const { results } = await c.env.DB.prepare(
-      `SELECT d.id, d.signal_id, d.channel_id,
-         c.type AS channel_type, d.status, d.attempts,
-         d.last_status, d.last_error, d.next_attempt_at, d.delivered_at, d.created_at, d.updated_at
-       FROM deliveries d LEFT JOIN notification_channels c
-         ON c.tenant_id = d.tenant_id AND c.id = d.channel_id
-       WHERE d.tenant_id = ?1 AND (?2 IS NULL OR d.signal_id = ?2)
-         AND (?3 IS NULL OR d.channel_id = ?3) AND (?4 IS NULL OR d.status = ?4)
-         AND (?5 IS NULL OR d.created_at < ?5 OR (d.created_at = ?5 AND d.id > ?6))
-       ORDER BY d.created_at DESC, d.id LIMIT ?7`,
-    )
-      .bind(
-        c.var.tenantId,
-        q.signal ?? null,
-        q.channel ?? null,
-        q.status ?? null,
-        after?.[0] ?? null,
-        after?.[1] ?? "",
-        q.limit + 1,
-      )
-      .all<DeliveryRow>();
-    return c.json(
-      pageOf(
-        results,
-        q.limit,
-        (d) => ({
-          id: d.id,
-          signal_id: d.signal_id,
-          channel_id: d.channel_id,
-          channel_type:
-            d.channel_type ?? escalationChannel(c.var.tenantId, d.channel_id)?.type ?? null,
-          status: d.status,
-          attempts: d.attempts,
-          last_status: d.last_status,
-          last_error: d.last_error,
-          next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
-          delivered_at: iso(d.delivered_at),
-          created_at: iso(d.created_at) ?? "",
-          updated_at: iso(d.updated_at) ?? "",
-        }),
-        (d) => [d.created_at, d.id],
-      ),
       200,
     );
   },
