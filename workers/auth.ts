@@ -1,11 +1,13 @@
 import type { MiddlewareHandler } from "hono";
+import { type KeyKind, keyCredential } from "../store/tenants";
 import type { AppEnv } from "./app";
 import { ApiError } from "./problem";
 
 // Keys look like `aforo_ik_<id>_<secret>` (ingest, /v1/*) or `aforo_op_<id>_<secret>`
 // (operator, /api/*). The id locates the row; only SHA-256(secret) is stored, and the digest is
 // compared in constant time. Secrets are 256 random bits, so a fast hash is the right tool.
-export type KeyKind = "ingest" | "operator";
+export type { KeyKind };
+
 const KIND_PREFIX: Record<KeyKind, string> = { ingest: "ik", operator: "op" };
 const KEY_PATTERN = /^aforo_(ik|op)_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -71,10 +73,7 @@ export function forgetKey(id: string) {
 async function loadKey(db: D1Database, id: string): Promise<KeyRecord | null> {
   const cached = keyCache.get(id);
   if (cached && cached.expires > Date.now()) return cached.record;
-  const row = await db
-    .prepare("SELECT tenant_id, kind, secret_hash, revoked_at FROM api_keys WHERE id = ?")
-    .bind(id)
-    .first<{ tenant_id: string; kind: KeyKind; secret_hash: string; revoked_at: number | null }>();
+  const row = await keyCredential(db, id);
   const record = row
     ? {
         tenantId: row.tenant_id,

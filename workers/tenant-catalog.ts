@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
+import { tenantMetricKeys } from "../store/catalog";
+import { bumpCatalogVersion, type TenantSettings, tenantCatalogHead } from "../store/tenants";
 import type { AppEnv } from "./app";
-import { TenantSettings } from "./tenant-settings";
 
 // What the edge needs to validate events against a tenant's catalog, cached per isolate and
 // refreshed whenever the tenant's catalog_version moves (one small read per ingest request).
@@ -16,33 +17,23 @@ export interface TenantCatalog {
 const cache = new Map<string, TenantCatalog>();
 
 export async function tenantCatalog(db: D1Database, tenantId: string): Promise<TenantCatalog> {
-  const head = await db
-    .prepare("SELECT catalog_version, settings FROM tenants WHERE id = ?")
-    .bind(tenantId)
-    .first<{ catalog_version: number; settings: string }>();
-  const version = head?.catalog_version ?? 0;
+  const head = await tenantCatalogHead(db, tenantId);
   const cached = cache.get(tenantId);
-  if (cached && cached.version === version) return cached;
-  const { results } = await db
-    .prepare("SELECT product_id, id FROM metrics WHERE tenant_id = ?")
-    .bind(tenantId)
-    .all<{ product_id: string; id: string }>();
+  if (cached && cached.version === head.version) return cached;
+  const metrics = await tenantMetricKeys(db, tenantId);
   const catalog: TenantCatalog = {
-    version,
-    settings: TenantSettings.parse(head ? JSON.parse(head.settings) : {}),
-    metrics: new Set(results.map((m) => `${m.product_id}\u0000${m.id}`)),
-    products: new Set(results.map((m) => m.product_id)),
+    version: head.version,
+    settings: head.settings(),
+    metrics: new Set(metrics.map((m) => `${m.product_id}\u0000${m.id}`)),
+    products: new Set(metrics.map((m) => m.product_id)),
   };
   if (cache.size > 1_000) cache.clear();
   cache.set(tenantId, catalog);
   return catalog;
 }
 
-/** The statement that marks the tenant's catalog as changed (edge and actors reload it). */
-export const bumpCatalogVersion = (db: D1Database, tenantId: string) =>
-  db
-    .prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
-    .bind(tenantId);
+/** The statement that marks the tenant's catalog as changed (store/tenants.ts). */
+export { bumpCatalogVersion };
 
 /** After a successful write to the catalog, bump the tenant's catalog version so the edge and
  * the customer actors reload what they cached. */

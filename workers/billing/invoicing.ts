@@ -1,21 +1,39 @@
+import { type InvoiceTransition, transitionRefusal } from "../../domain/invoice-states";
 import type { Coupon } from "../../domain/pricing";
+import { conflict, done, invalid, notFound, ok, type Result } from "../../domain/result";
 import {
   type BillingPeriod,
   billingPeriods,
   type InvoiceCharges,
   invoiceCharges,
 } from "../../domain/subscription-phases";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../domain/time";
 import { actorName } from "../../durable-objects/customer-actor";
 import {
-  groupPhases,
-  PHASES_ORDER,
-  PHASES_SQL,
-  type PhaseRow,
+  type CouponRecord,
+  couponsOf,
+  draftInvoices,
+  draftRefreshStatements,
+  dunningStateAt,
+  finalizeStatement,
+  type InvoiceLifecycle,
+  type InvoiceState,
+  invoiceInsertStatements,
+  invoiceState,
+  lastInvoicedPeriods,
+  newlyOverdue,
+  payStatement,
+  voidedOnlyPeriods,
+  voidStatement,
+} from "../../store/invoices";
+import {
+  bumpBillingVersion,
   type SubscriptionHistoryTerms,
+  subscriptionExists,
+  tenantSubscriptionHistories,
 } from "../../store/subscriptions";
+import { loadTenantSettings } from "../../store/tenants";
 import { randomHex } from "../auth";
-import { loadTenantSettings } from "../tenant-settings";
-import { bumpBillingVersion } from "./history";
 import { loadTenantPlans, pool, type TenantPlan, tolerateMissingTable } from "./plans";
 import { recordStatusChange } from "./status";
 
@@ -29,9 +47,8 @@ import { recordStatusChange } from "./status";
 // totals zero (a period wholly in a trial) is `paid` when finalised. `open` → `paid` or `void`,
 // `draft` → `void`; every other transition is refused (409).
 
-export const DAY_MS = 86_400_000;
 /** Allowed lateness of usage after a period closes before its invoice is finalised. */
-export const INVOICE_GRACE_MS = 3_600_000;
+export const INVOICE_GRACE_MS = HOUR_MS;
 const ACTOR_CONCURRENCY = 16;
 
 export interface RunResult {
@@ -60,18 +77,8 @@ async function usageOf(
   return new Map(Object.entries(usage).map(([m, q]) => [m, BigInt(q)]));
 }
 
-interface CouponRow {
-  id: string;
-  subscription_id: string | null;
-  percent_off: string | null;
-  amount_off: string | null;
-  valid_from: number;
-  valid_to: number | null;
-  revoked_at: number | null;
-}
-
 /** Coupons (written by the ladder's apply_coupon) in force at the period close. */
-function couponsFor(rows: readonly CouponRow[], subId: string, closesAt: number): Coupon[] {
+function couponsFor(rows: readonly CouponRecord[], subId: string, closesAt: number): Coupon[] {
   return rows
     .filter(
       (c) =>
@@ -91,7 +98,7 @@ async function chargesFor(
   env: Env,
   tenantId: string,
   plans: ReadonlyMap<string, TenantPlan>,
-  coupons: readonly CouponRow[],
+  coupons: readonly CouponRecord[],
   p: PendingPeriod,
 ): Promise<InvoiceCharges> {
   const stretches = await Promise.all(
@@ -116,34 +123,13 @@ async function chargesFor(
   );
 }
 
-function lineStatements(db: D1Database, tenantId: string, id: string, c: InvoiceCharges) {
-  return c.lines.map((l, i) =>
-    db
-      .prepare(
-        `INSERT OR IGNORE INTO invoice_lines (tenant_id, invoice_id, position, plan_id, service_from, service_to,
-           component_index, type, metric_id, quantity, amount, description)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
-         WHERE EXISTS (SELECT 1 FROM invoices WHERE tenant_id = ?1 AND id = ?2)`,
-      )
-      .bind(
-        tenantId,
-        id,
-        i,
-        l.plan_id,
-        l.service_from,
-        l.service_to,
-        l.component_index,
-        l.type,
-        l.metric ?? null,
-        l.quantity.toString(),
-        Number(l.amount),
-        l.description,
-      ),
-  );
-}
-
 /** Status, issue and due dates of an invoice whose period closed at `closesAt`. */
-function lifecycle(closesAt: number, total: bigint, termsDays: number, now: number) {
+function lifecycle(
+  closesAt: number,
+  total: bigint,
+  termsDays: number,
+  now: number,
+): InvoiceLifecycle {
   if (closesAt + INVOICE_GRACE_MS > now) {
     return { status: "draft", issued_at: null, due_at: null, finalized_at: null, paid_at: null };
   }
@@ -168,64 +154,26 @@ export async function runInvoicing(
   const db = env.DB;
   const now = opts.now ?? Date.now();
   const subFilter = opts.subscriptionId ?? null;
-  const [settings, plans, phaseRows, invoiced, drafts, voided, coupons] = await Promise.all([
+  const [settings, plans, subs, lastInvoiced, drafts, voided, coupons] = await Promise.all([
     loadTenantSettings(db, tenantId),
     loadTenantPlans(db, tenantId),
-    db
-      .prepare(
-        `${PHASES_SQL} WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.id = ?2) AND s.start_at < ?3 ${PHASES_ORDER}`,
-      )
-      .bind(tenantId, subFilter, asOf)
-      .all<PhaseRow>(),
-    db
-      .prepare(
-        `SELECT subscription_id, MAX(period_start) AS last FROM invoices
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) GROUP BY subscription_id`,
-      )
-      .bind(tenantId, subFilter)
-      .all<{ subscription_id: string; last: number }>(),
-    db
-      .prepare(
-        `SELECT id, subscription_id, period_start FROM invoices
-         WHERE tenant_id = ?1 AND status = 'draft' AND (?2 IS NULL OR subscription_id = ?2)`,
-      )
-      .bind(tenantId, subFilter)
-      .all<{ id: string; subscription_id: string; period_start: number }>(),
-    opts.reissueVoided
-      ? db
-          .prepare(
-            `SELECT DISTINCT v.subscription_id, v.period_start FROM invoices v
-             WHERE v.tenant_id = ?1 AND v.status = 'void' AND (?2 IS NULL OR v.subscription_id = ?2)
-               AND NOT EXISTS (SELECT 1 FROM invoices o WHERE o.tenant_id = v.tenant_id
-                 AND o.subscription_id = v.subscription_id AND o.period_start = v.period_start
-                 AND o.status <> 'void')`,
-          )
-          .bind(tenantId, subFilter)
-          .all<{ subscription_id: string; period_start: number }>()
-      : Promise.resolve({ results: [] as { subscription_id: string; period_start: number }[] }),
-    tolerateMissingTable(() =>
-      db
-        .prepare(
-          `SELECT id, subscription_id, percent_off, amount_off, valid_from, valid_to, revoked_at
-           FROM coupons WHERE tenant_id = ? ORDER BY valid_from, id`,
-        )
-        .bind(tenantId)
-        .all<CouponRow>(),
-    ),
+    tenantSubscriptionHistories(db, tenantId, { subscriptionId: subFilter, startedBefore: asOf }),
+    lastInvoicedPeriods(db, tenantId, subFilter),
+    draftInvoices(db, tenantId, subFilter),
+    opts.reissueVoided ? voidedOnlyPeriods(db, tenantId, subFilter) : Promise.resolve([]),
+    tolerateMissingTable(() => couponsOf(db, tenantId)),
   ]);
-  const couponRows = coupons?.results ?? [];
+  const couponRows = coupons ?? [];
   const intervalOf = (id: string) => plans.get(id)?.plan.interval;
-  const lastInvoiced = new Map(invoiced.results.map((r) => [r.subscription_id, r.last]));
-  const draftBy = new Map(drafts.results.map((d) => [`${d.subscription_id}|${d.period_start}`, d]));
-  const reissue = new Set(voided.results.map((v) => `${v.subscription_id}|${v.period_start}`));
+  const draftBy = new Map(drafts.map((d) => [`${d.subscription_id}|${d.period_start}`, d]));
+  const reissue = new Set(voided.map((v) => `${v.subscription_id}|${v.period_start}`));
   // Where each subscription's listing can start: its last invoiced period, or an earlier draft
   // or voided period to revisit (a period is listed when it ends after this instant).
   const revisit = new Map<string, number>();
-  for (const r of [...drafts.results, ...voided.results]) {
+  for (const r of [...drafts, ...voided]) {
     const at = Math.min(revisit.get(r.subscription_id) ?? r.period_start, r.period_start);
     revisit.set(r.subscription_id, at);
   }
-  const subs = groupPhases(phaseRows.results);
 
   const pending: PendingPeriod[] = [];
   for (const sub of subs) {
@@ -253,42 +201,10 @@ export async function runInvoicing(
   await pool(pending, ACTOR_CONCURRENCY, async (p) => {
     const charges = await chargesFor(env, tenantId, plans, couponRows, p);
     const life = lifecycle(p.period.closes_at, charges.total, terms, now);
-    const money = [
-      Number(charges.subtotal),
-      Number(charges.minimum_topup),
-      Number(charges.discount_total),
-      Number(charges.rounding),
-      Number(charges.total),
-      Number(charges.usage_total),
-    ];
     const currency = plans.get(p.period.pieces[0]?.plan_id ?? "")?.plan.currency ?? "USD";
     if (p.draftId !== undefined) {
       const res = await db.batch([
-        db
-          .prepare(
-            `UPDATE invoices SET subtotal = ?3, minimum_topup = ?4, discount_total = ?5, rounding = ?6,
-               total = ?7, usage_total = ?8, status = ?9, issued_at = ?10, due_at = ?11,
-               finalized_at = ?12, paid_at = ?13, updated_at = ?14
-             WHERE tenant_id = ?1 AND id = ?2 AND status = 'draft'`,
-          )
-          .bind(
-            tenantId,
-            p.draftId,
-            ...money,
-            life.status,
-            life.issued_at,
-            life.due_at,
-            life.finalized_at,
-            life.paid_at,
-            now,
-          ),
-        db
-          .prepare(
-            `DELETE FROM invoice_lines WHERE tenant_id = ?1 AND invoice_id = ?2
-             AND EXISTS (SELECT 1 FROM invoices WHERE tenant_id = ?1 AND id = ?2 AND updated_at = ?3)`,
-          )
-          .bind(tenantId, p.draftId, now),
-        ...lineStatements(db, tenantId, p.draftId, charges),
+        ...draftRefreshStatements(db, tenantId, p.draftId, charges, life, now),
         bumpBillingVersion(db, tenantId),
       ]);
       if ((res[0]?.meta.changes ?? 0) > 0) {
@@ -299,35 +215,18 @@ export async function runInvoicing(
       return;
     }
     const id = `inv_${randomHex(10)}`;
+    const invoice = {
+      id,
+      subscription_id: p.sub.subscription_id,
+      customer_id: p.sub.customer_id,
+      product_id: p.sub.product_id,
+      currency,
+      period_start: p.period.start,
+      period_end: p.period.end,
+      closes_at: p.period.closes_at,
+    };
     const res = await db.batch([
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO invoices (tenant_id, id, subscription_id, customer_id, product_id,
-             currency, period_start, period_end, closes_at, status, subtotal, minimum_topup,
-             discount_total, rounding, total, usage_total, issued_at, due_at, finalized_at, paid_at,
-             created_at, updated_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?21)`,
-        )
-        .bind(
-          tenantId,
-          id,
-          p.sub.subscription_id,
-          p.sub.customer_id,
-          p.sub.product_id,
-          currency,
-          p.period.start,
-          p.period.end,
-          p.period.closes_at,
-          life.status,
-          ...money,
-          life.issued_at,
-          life.due_at,
-          life.finalized_at,
-          life.paid_at,
-          now,
-        ),
-      ...lineStatements(db, tenantId, id, charges),
+      ...invoiceInsertStatements(db, tenantId, invoice, charges, life, now),
       bumpBillingVersion(db, tenantId),
     ]);
     if ((res[0]?.meta.changes ?? 0) > 0) {
@@ -346,19 +245,7 @@ export async function runInvoicing(
  * voiding its last overdue invoice returns it to active (settleInvoiceDunning).
  */
 export async function markOverdue(db: D1Database, tenantId: string, now: number) {
-  const { results } = await db
-    .prepare(
-      `SELECT x.subscription_id, x.due, x.invoice_id FROM (
-         SELECT i.subscription_id, MIN(i.due_at) AS due, MIN(i.id) AS invoice_id FROM invoices i
-         WHERE i.tenant_id = ?1 AND i.status = 'open' AND i.due_at <= ?2 GROUP BY i.subscription_id
-       ) x JOIN subscriptions s ON s.tenant_id = ?1 AND s.id = x.subscription_id
-       WHERE s.status IN ('active', 'trialing')
-         AND NOT EXISTS (SELECT 1 FROM subscription_status_changes c WHERE c.tenant_id = ?1
-           AND c.subscription_id = x.subscription_id AND c.at >= x.due)`,
-    )
-    .bind(tenantId, now)
-    .all<{ subscription_id: string; due: number; invoice_id: string }>();
-  for (const r of results) {
+  for (const r of await newlyOverdue(db, tenantId, now)) {
     await recordStatusChange(
       db,
       tenantId,
@@ -381,17 +268,7 @@ export async function settleInvoiceDunning(
   at: number,
   now: number,
 ) {
-  const row = await db
-    .prepare(
-      `SELECT s.status,
-         (SELECT c.status FROM subscription_status_changes c WHERE c.tenant_id = s.tenant_id
-           AND c.subscription_id = s.id AND c.at <= ?3 ORDER BY c.at DESC, c.seq DESC LIMIT 1) AS in_force,
-         (SELECT COUNT(*) FROM invoices i WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
-           AND i.status = 'open' AND i.due_at <= ?3) AS overdue
-       FROM subscriptions s WHERE s.tenant_id = ?1 AND s.id = ?2`,
-    )
-    .bind(tenantId, subscriptionId, at)
-    .first<{ status: string; in_force: string | null; overdue: number }>();
+  const row = await dunningStateAt(db, tenantId, subscriptionId, at);
   if (row && row.in_force === "past_due" && row.overdue === 0) {
     await recordStatusChange(
       db,
@@ -403,4 +280,122 @@ export async function settleInvoiceDunning(
       now,
     );
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transitions an operator asks for (POST /api/invoices/:id/pay, /void, /finalize) and manual
+// runs (POST /api/invoices/run). Refusals are results; the routes map them to problem+json.
+
+/** Applies one transition if the invoice's state allows it (domain/invoice-states.ts); the
+ * statement's own guard catches a concurrent change. */
+async function transition(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  current: InvoiceState | null,
+  kind: InvoiceTransition,
+  statement: D1PreparedStatement,
+): Promise<Result<InvoiceState>> {
+  if (!current) return notFound("Invoice", id);
+  const refusal = transitionRefusal(id, current.status, kind);
+  if (refusal !== null) return conflict(refusal);
+  const [res] = await db.batch([statement, bumpBillingVersion(db, tenantId)]);
+  if ((res?.meta.changes ?? 0) === 0) {
+    return conflict(`Invoice '${id}' changed meanwhile; read it again`);
+  }
+  return ok(current);
+}
+
+/** open → paid at `at` (not before the issue date, not in the future); a past_due
+ * subscription with no other overdue invoice returns to active. */
+export async function payInvoice(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  p: { at: number; reference: string | null; now: number },
+): Promise<Result> {
+  const current = await invoiceState(db, tenantId, id);
+  if (current && current.issued_at !== null && p.at < current.issued_at) {
+    return invalid([{ path: "at", message: "at must not be before the issue date" }]);
+  }
+  if (p.at > p.now + 5 * MINUTE_MS) {
+    return invalid([{ path: "at", message: "at must not be in the future" }]);
+  }
+  const paid = await transition(
+    db,
+    tenantId,
+    id,
+    current,
+    "pay",
+    payStatement(db, tenantId, id, p),
+  );
+  if (!paid.ok) return paid;
+  await settleInvoiceDunning(db, tenantId, paid.value.subscription_id, id, p.at, p.now);
+  return done;
+}
+
+/** draft | open → void; like a payment, it may end the subscription's dunning. */
+export async function voidInvoice(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  v: { reason: string | null; now: number },
+): Promise<Result> {
+  const current = await invoiceState(db, tenantId, id);
+  const voided = await transition(
+    db,
+    tenantId,
+    id,
+    current,
+    "void",
+    voidStatement(db, tenantId, id, v),
+  );
+  if (!voided.ok) return voided;
+  await settleInvoiceDunning(db, tenantId, voided.value.subscription_id, id, v.now, v.now);
+  return done;
+}
+
+/** draft → open now: issued at its period close, due by the tenant's payment terms (paid at
+ * once when it totals zero). */
+export async function finalizeInvoice(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  now: number,
+): Promise<Result> {
+  const settings = await loadTenantSettings(db, tenantId);
+  const termsMs = settings.payment_terms_days * DAY_MS;
+  const current = await invoiceState(db, tenantId, id);
+  const finalized = await transition(
+    db,
+    tenantId,
+    id,
+    current,
+    "finalize",
+    finalizeStatement(db, tenantId, id, { termsMs, now }),
+  );
+  return finalized.ok ? done : finalized;
+}
+
+/** A run an operator asks for: `asOf` not in the future, `subscriptionId` (when given) must
+ * exist. */
+export async function requestInvoicingRun(
+  env: Env,
+  tenantId: string,
+  req: { asOf: number; subscriptionId?: string | undefined; reissueVoided?: boolean | undefined },
+  now: number,
+): Promise<Result<RunResult>> {
+  if (req.subscriptionId && !(await subscriptionExists(env.DB, tenantId, req.subscriptionId))) {
+    return notFound("Subscription", req.subscriptionId);
+  }
+  if (req.asOf > now) {
+    return invalid([{ path: "as_of", message: "as_of must not be in the future" }]);
+  }
+  return ok(
+    await runInvoicing(env, tenantId, req.asOf, {
+      now,
+      ...(req.subscriptionId ? { subscriptionId: req.subscriptionId } : {}),
+      ...(req.reissueVoided ? { reissueVoided: true } : {}),
+    }),
+  );
 }

@@ -1,49 +1,5 @@
-import { type CompiledPlan, compilePlan, type PlanComponent } from "../../domain/pricing";
-
-export interface TenantPlan {
-  plan: CompiledPlan;
-  product_id: string;
-  name: string;
-}
-
-/** Every plan of a tenant, compiled (plans are immutable, a tenant has few). */
-export async function loadTenantPlans(
-  db: D1Database,
-  tenantId: string,
-): Promise<Map<string, TenantPlan>> {
-  const { results } = await db
-    .prepare(
-      `SELECT p.id, p.product_id, p.name, p.currency, p.interval, p.trial_days,
-         (SELECT json_group_array(json(spec)) FROM (SELECT spec FROM plan_components c
-            WHERE c.tenant_id = p.tenant_id AND c.plan_id = p.id ORDER BY position)) AS components
-       FROM plans p WHERE p.tenant_id = ?`,
-    )
-    .bind(tenantId)
-    .all<{
-      id: string;
-      product_id: string;
-      name: string;
-      currency: string;
-      interval: "month" | "year";
-      trial_days: number;
-      components: string;
-    }>();
-  const out = new Map<string, TenantPlan>();
-  for (const r of results) {
-    out.set(r.id, {
-      product_id: r.product_id,
-      name: r.name,
-      plan: compilePlan({
-        id: r.id,
-        currency: r.currency,
-        interval: r.interval,
-        trial_days: r.trial_days,
-        components: JSON.parse(r.components) as PlanComponent[],
-      }),
-    });
-  }
-  return out;
-}
+// Compiled plans live with the catalog store; re-exported for the billing services.
+export { loadTenantPlans, type TenantPlan } from "../../store/catalog";
 
 /** Runs `fn` over items with at most `limit` in flight. */
 export async function pool<T, R>(

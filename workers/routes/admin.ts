@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { isUniqueViolation } from "../../store/d1";
+import { keyInsert, listTenants, tenantExists, tenantInsert } from "../../store/tenants";
 import { createRouter } from "../app";
 import { type IssuedKey, issueKey, randomHex, requireAdmin } from "../auth";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { Id, iso, jsonBody, jsonResponse, Name } from "../schemas";
 import { TenantSettings } from "../tenant-settings";
-import { IssuedKeySchema, KeyKindSchema, keyInsert } from "./keys";
+import { IssuedKeySchema, KeyKindSchema } from "./keys";
 
 // Platform administration: creating tenants and recovering their keys (admin token only).
 export const admin = createRouter();
@@ -52,14 +54,12 @@ admin.openapi(
     try {
       // One transaction: a tenant never exists without its keys.
       await db.batch([
-        db
-          .prepare("INSERT INTO tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)")
-          .bind(tenantId, body.name, JSON.stringify(settings), Date.now()),
+        tenantInsert(db, { id: tenantId, name: body.name, settings, created_at: Date.now() }),
         keyInsert(db, tenantId, ingest, "initial"),
         keyInsert(db, tenantId, operator, "initial"),
       ]);
     } catch (err) {
-      if (String(err).includes("UNIQUE constraint failed")) {
+      if (isUniqueViolation(err)) {
         throw new ApiError("conflict", `Tenant '${tenantId}' already exists`);
       }
       throw err;
@@ -95,9 +95,7 @@ admin.openapi(
     },
   }),
   async (c) => {
-    const { results } = await c.env.DB.prepare(
-      "SELECT id, name, created_at FROM tenants ORDER BY created_at",
-    ).all<{ id: string; name: string; created_at: number }>();
+    const results = await listTenants(c.env.DB);
     return c.json(
       {
         data: results.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.created_at) ?? "" })),
@@ -126,8 +124,7 @@ admin.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { kind, name } = c.req.valid("json");
-    const tenant = await c.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(id).first();
-    if (!tenant) throw notFound("Tenant", id);
+    if (!(await tenantExists(c.env.DB, id))) throw notFound("Tenant", id);
     const key: IssuedKey = await issueKey(kind);
     await keyInsert(c.env.DB, id, key, name ?? "admin-issued").run();
     return c.json({ id: key.id, kind, key: key.key, name: name ?? "admin-issued" }, 201);

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { type CostEntryRecord, loadCostCatalog, upsertCostEntries } from "../../store/catalog";
 import { createRouter } from "../app";
 import { problemResponses } from "../problem";
 import { Amount, iso, jsonBody, jsonResponse, Timestamp } from "../schemas";
@@ -19,7 +20,7 @@ const Entry = z.object({
   effective_from: Timestamp,
 });
 
-const EntryOut = z
+export const EntryOut = z
   .object({
     provider: z.string(),
     model: z.string(),
@@ -31,30 +32,9 @@ const EntryOut = z
   })
   .openapi("CostCatalogEntry");
 
-interface EntryRow {
-  provider: string;
-  model: string;
-  input_per_million: string;
-  output_per_million: string;
-  cached_input_per_million: string | null;
-  per_call: string | null;
-  effective_from: number;
-}
-
-export async function loadCostCatalog(db: D1Database, tenantId: string) {
-  const { results } = await db
-    .prepare(
-      `SELECT provider, model, input_per_million, output_per_million, cached_input_per_million, per_call, effective_from
-       FROM cost_catalog WHERE tenant_id = ? ORDER BY provider, model, effective_from`,
-    )
-    .bind(tenantId)
-    .all<EntryRow>();
-  return results;
-}
-
 const security = [{ operatorToken: [] }];
 const List = z.object({ data: z.array(EntryOut) });
-const toOut = (r: EntryRow) => ({ ...r, effective_from: iso(r.effective_from) ?? "" });
+const toOut = (r: CostEntryRecord) => ({ ...r, effective_from: iso(r.effective_from) ?? "" });
 
 costCatalog.openapi(
   createRoute({
@@ -72,32 +52,7 @@ costCatalog.openapi(
   async (c) => {
     const entries = c.req.valid("json");
     const db = c.env.DB;
-    const now = Date.now();
-    await db.batch(
-      entries.map((e) =>
-        db
-          .prepare(
-            `INSERT INTO cost_catalog (tenant_id, provider, model, effective_from, input_per_million,
-               output_per_million, cached_input_per_million, per_call, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (tenant_id, provider, model, effective_from) DO UPDATE SET
-               input_per_million = excluded.input_per_million, output_per_million = excluded.output_per_million,
-               cached_input_per_million = excluded.cached_input_per_million, per_call = excluded.per_call,
-               updated_at = excluded.updated_at`,
-          )
-          .bind(
-            c.var.tenantId,
-            e.provider,
-            e.model,
-            e.effective_from,
-            e.input_per_million,
-            e.output_per_million,
-            e.cached_input_per_million ?? null,
-            e.per_call ?? null,
-            now,
-          ),
-      ),
-    );
+    await upsertCostEntries(db, c.var.tenantId, entries, Date.now());
     return c.json({ data: (await loadCostCatalog(db, c.var.tenantId)).map(toOut) }, 200);
   },
 );

@@ -1,4 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  type CustomerRecord,
+  getCustomer,
+  insertCustomer,
+  listCustomers,
+  updateCustomer,
+} from "../../store/customers";
 import { createRouter } from "../app";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import {
@@ -24,7 +31,7 @@ const Metadata = z
     example: { segment: "enterprise" },
   });
 
-const Customer = z
+export const Customer = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -35,31 +42,17 @@ const Customer = z
   })
   .openapi("Customer");
 
-interface CustomerRow {
-  id: string;
-  name: string;
-  email: string | null;
-  metadata: string;
-  created_at: number;
-  updated_at: number;
-}
-
-const toCustomer = (r: CustomerRow) => ({
+const toCustomer = (r: CustomerRecord) => ({
   id: r.id,
   name: r.name,
   email: r.email,
-  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+  metadata: r.metadata,
   created_at: iso(r.created_at) ?? "",
   updated_at: iso(r.updated_at) ?? "",
 });
 
 async function loadCustomer(db: D1Database, tenantId: string, id: string) {
-  const row = await db
-    .prepare(
-      "SELECT id, name, email, metadata, created_at, updated_at FROM customers WHERE tenant_id = ? AND id = ?",
-    )
-    .bind(tenantId, id)
-    .first<CustomerRow>();
+  const row = await getCustomer(db, tenantId, id);
   if (!row) throw notFound("Customer", id);
   return toCustomer(row);
 }
@@ -83,23 +76,18 @@ customers.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const now = Date.now();
-    const inserted = await c.env.DB.prepare(
-      `INSERT INTO customers (tenant_id, id, name, email, metadata, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    )
-      .bind(
-        c.var.tenantId,
-        body.id,
-        body.name,
-        body.email ?? null,
-        JSON.stringify(body.metadata ?? {}),
-        now,
-        now,
-      )
-      .run();
-    if (inserted.meta.changes === 0)
-      throw new ApiError("conflict", `Customer '${body.id}' already exists`);
+    const inserted = await insertCustomer(
+      c.env.DB,
+      c.var.tenantId,
+      {
+        id: body.id,
+        name: body.name,
+        email: body.email ?? null,
+        metadata: body.metadata ?? {},
+      },
+      Date.now(),
+    );
+    if (!inserted) throw new ApiError("conflict", `Customer '${body.id}' already exists`);
     return c.json(await loadCustomer(c.env.DB, c.var.tenantId, body.id), 201);
   },
 );
@@ -121,15 +109,11 @@ customers.openapi(
   async (c) => {
     const { limit, cursor, q } = c.req.valid("query");
     const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
-    const like = q ? `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
-    const { results } = await c.env.DB.prepare(
-      `SELECT id, name, email, metadata, created_at, updated_at FROM customers
-       WHERE tenant_id = ?1 AND id > ?2
-         AND (?3 IS NULL OR id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\' OR email LIKE ?3 ESCAPE '\\')
-       ORDER BY id LIMIT ?4`,
-    )
-      .bind(c.var.tenantId, after, like, limit + 1)
-      .all<CustomerRow>();
+    const results = await listCustomers(c.env.DB, c.var.tenantId, {
+      after,
+      q: q ?? null,
+      limit: limit + 1,
+    });
     return c.json(
       pageOf(results, limit, toCustomer, (r) => [r.id]),
       200,
@@ -177,23 +161,8 @@ customers.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const updated = await c.env.DB.prepare(
-      `UPDATE customers SET name = COALESCE(?, name),
-         email = CASE WHEN ? THEN ? ELSE email END,
-         metadata = COALESCE(?, metadata), updated_at = ?
-       WHERE tenant_id = ? AND id = ?`,
-    )
-      .bind(
-        body.name ?? null,
-        body.email !== undefined ? 1 : 0,
-        body.email ?? null,
-        body.metadata ? JSON.stringify(body.metadata) : null,
-        Date.now(),
-        c.var.tenantId,
-        id,
-      )
-      .run();
-    if (updated.meta.changes === 0) throw notFound("Customer", id);
+    const updated = await updateCustomer(c.env.DB, c.var.tenantId, id, body, Date.now());
+    if (!updated) throw notFound("Customer", id);
     return c.json(await loadCustomer(c.env.DB, c.var.tenantId, id), 200);
   },
 );

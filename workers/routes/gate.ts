@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { actorName } from "../../durable-objects/customer-actor";
+import { productProxy } from "../../store/catalog";
 import { createRouter } from "../app";
 import { ApiError, problemResponse, problemResponses } from "../problem";
 import { Id, jsonBody, jsonResponse } from "../schemas";
@@ -79,12 +80,8 @@ gate.all("/proxy/:product/*", async (c) => {
       { path: "header.x-aforo-customer", message: "required; letters, digits and . _ : @ -" },
     ]);
   }
-  const config = await c.env.DB.prepare(
-    "SELECT proxy_origin, proxy_metric FROM products WHERE tenant_id = ? AND id = ?",
-  )
-    .bind(tenantId, product)
-    .first<{ proxy_origin: string | null; proxy_metric: string | null }>();
-  if (!config?.proxy_origin || !config.proxy_metric) {
+  const config = await productProxy(c.env.DB, tenantId, product);
+  if (!config) {
     throw new ApiError("not_found", `Product '${product}' has no proxy origin configured`);
   }
   const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customer));
@@ -104,7 +101,7 @@ gate.all("/proxy/:product/*", async (c) => {
   const url = new URL(c.req.url);
   const rest = url.pathname.split(`/v1/proxy/${product}`)[1] ?? "/";
   // The origin may carry a base path: /v1/proxy/:product/<rest> → <origin>/<rest>.
-  const target = new URL(config.proxy_origin.replace(/\/+$/, "") + rest + url.search);
+  const target = new URL(config.origin.replace(/\/+$/, "") + rest + url.search);
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
   headers.delete("x-aforo-customer");
@@ -128,7 +125,7 @@ gate.all("/proxy/:product/*", async (c) => {
             id: `proxy_${crypto.randomUUID()}`,
             customer,
             product,
-            metric: config.proxy_metric ?? "",
+            metric: config.metric,
             quantity: 1,
             time: Date.now(),
             source: "proxy",
@@ -139,16 +136,4 @@ gate.all("/proxy/:product/*", async (c) => {
     })().catch((err) => console.error("proxy metering failed", err)),
   );
   return new Response(upstream.body, upstream);
-});
-
-// Benchmark baseline (SPEC §10): a bare Worker → DO RPC round trip on the same path as the gate.
-// Exists only when AFORO_BENCH is "1" (never in wrangler.toml).
-gate.post("/bench/ping", async (c) => {
-  if (c.env.AFORO_BENCH !== "1")
-    throw new ApiError("not_found", "No route for POST /v1/bench/ping");
-  const { customer } = (await c.req.json()) as { customer: string };
-  return c.json(
-    await c.env.CUSTOMER_ACTOR.getByName(actorName(c.var.tenantId, customer)).ping(),
-    200,
-  );
 });

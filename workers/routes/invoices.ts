@@ -1,16 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { agingBucket, daysPastDue } from "../../domain/kpi/invoices";
 import { formatMoney, formatQuantity } from "../../domain/money";
-import { createRouter } from "../app";
-import { bumpBillingVersion } from "../billing/history";
-import { DAY_MS, runInvoicing, settleInvoiceDunning } from "../billing/invoicing";
 import {
-  ApiError,
-  conflictResponse,
-  notFound,
-  problemResponses,
-  validationError,
-} from "../problem";
+  getInvoiceWithLines,
+  type InvoiceLineRecord,
+  type InvoiceRecord,
+  listInvoices,
+} from "../../store/invoices";
+import { createRouter } from "../app";
+import {
+  finalizeInvoice,
+  payInvoice,
+  requestInvoicingRun,
+  voidInvoice,
+} from "../billing/invoicing";
+import { orThrow } from "../http-result";
+import { conflictResponse, notFound, problemResponses } from "../problem";
 import {
   decodeCursor,
   Id,
@@ -22,7 +27,6 @@ import {
   pageOf,
   Timestamp,
 } from "../schemas";
-import { loadTenantSettings } from "../tenant-settings";
 
 // Invoices (SPEC §3): one per subscription × billing period, made by the periodic job at period
 // close (workers/billing/invoicing.ts). States: draft → open → paid | void, draft → void.
@@ -88,43 +92,9 @@ const Invoice = z
   })
   .openapi("Invoice");
 
-interface InvoiceRow {
-  id: string;
-  subscription_id: string;
-  customer_id: string;
-  product_id: string;
-  currency: string;
-  status: z.infer<typeof Status>;
-  period_start: number;
-  period_end: number;
-  closes_at: number;
-  subtotal: string;
-  minimum_topup: string;
-  discount_total: string;
-  rounding: string;
-  total: string;
-  usage_total: string;
-  issued_at: number | null;
-  due_at: number | null;
-  finalized_at: number | null;
-  paid_at: number | null;
-  payment_reference: string | null;
-  voided_at: number | null;
-  void_reason: string | null;
-  created_at: number;
-  updated_at: number;
-}
+const money = (amount: bigint) => formatMoney(amount);
 
-const SELECT = `SELECT id, subscription_id, customer_id, product_id, currency, status, period_start,
-  period_end, closes_at, CAST(subtotal AS TEXT) AS subtotal, CAST(minimum_topup AS TEXT) AS minimum_topup,
-  CAST(discount_total AS TEXT) AS discount_total, CAST(rounding AS TEXT) AS rounding,
-  CAST(total AS TEXT) AS total, CAST(usage_total AS TEXT) AS usage_total, issued_at, due_at,
-  finalized_at, paid_at, payment_reference, voided_at, void_reason, created_at, updated_at
-  FROM invoices`;
-
-const money = (text: string) => formatMoney(BigInt(text));
-
-function toInvoice(r: InvoiceRow, now: number) {
+function toInvoice(r: InvoiceRecord, now: number) {
   const open = r.status === "open" && r.due_at !== null;
   const days = open ? daysPastDue(r.due_at as number, now) : null;
   return {
@@ -157,49 +127,25 @@ function toInvoice(r: InvoiceRow, now: number) {
   };
 }
 
+const toLine = (l: InvoiceLineRecord) => ({
+  position: l.position,
+  plan: l.plan_id,
+  service:
+    l.service_from === null || l.service_to === null
+      ? null
+      : { from: iso(l.service_from) ?? "", to: iso(l.service_to) ?? "" },
+  component_index: l.component_index,
+  type: l.type,
+  metric: l.metric_id,
+  quantity: formatQuantity(l.quantity),
+  amount: money(l.amount),
+  description: l.description,
+});
+
 async function readInvoice(db: D1Database, tenantId: string, id: string) {
-  const [head, lines] = await db.batch([
-    db.prepare(`${SELECT} WHERE tenant_id = ? AND id = ?`).bind(tenantId, id),
-    db
-      .prepare(
-        `SELECT position, plan_id, service_from, service_to, component_index, type, metric_id,
-           quantity, CAST(amount AS TEXT) AS amount, description
-         FROM invoice_lines WHERE tenant_id = ? AND invoice_id = ? ORDER BY position`,
-      )
-      .bind(tenantId, id),
-  ]);
-  const row = head?.results[0] as InvoiceRow | undefined;
-  if (!row) throw notFound("Invoice", id);
-  return {
-    ...toInvoice(row, Date.now()),
-    lines: (
-      (lines?.results ?? []) as {
-        position: number;
-        plan_id: string | null;
-        service_from: number | null;
-        service_to: number | null;
-        component_index: number | null;
-        type: string;
-        metric_id: string | null;
-        quantity: string;
-        amount: string;
-        description: string;
-      }[]
-    ).map((l) => ({
-      position: l.position,
-      plan: l.plan_id,
-      service:
-        l.service_from === null || l.service_to === null
-          ? null
-          : { from: iso(l.service_from) ?? "", to: iso(l.service_to) ?? "" },
-      component_index: l.component_index,
-      type: l.type,
-      metric: l.metric_id,
-      quantity: formatQuantity(BigInt(l.quantity)),
-      amount: money(l.amount),
-      description: l.description,
-    })),
-  };
+  const found = await getInvoiceWithLines(db, tenantId, id);
+  if (!found) throw notFound("Invoice", id);
+  return { ...toInvoice(found.invoice, Date.now()), lines: found.lines.map(toLine) };
 }
 
 const Month = z
@@ -236,25 +182,15 @@ invoices.openapi(
       from = Math.max(from ?? Number.MIN_SAFE_INTEGER, Date.UTC(y, m - 1, 1));
       to = Math.min(to ?? Number.MAX_SAFE_INTEGER, Date.UTC(y, m, 1));
     }
-    const { results } = await c.env.DB.prepare(
-      `${SELECT} WHERE tenant_id = ?1 AND (?2 IS NULL OR customer_id = ?2)
-         AND (?3 IS NULL OR subscription_id = ?3) AND (?4 IS NULL OR status = ?4)
-         AND (?5 IS NULL OR period_start >= ?5) AND (?6 IS NULL OR period_start < ?6)
-         AND (?7 IS NULL OR period_start < ?7 OR (period_start = ?7 AND id > ?8))
-       ORDER BY period_start DESC, id LIMIT ?9`,
-    )
-      .bind(
-        c.var.tenantId,
-        q.customer ?? null,
-        q.subscription ?? null,
-        q.status ?? null,
-        from,
-        to,
-        key?.[0] ?? null,
-        key?.[1] ?? "",
-        q.limit + 1,
-      )
-      .all<InvoiceRow>();
+    const results = await listInvoices(c.env.DB, c.var.tenantId, {
+      customer: q.customer ?? null,
+      subscription: q.subscription ?? null,
+      status: q.status ?? null,
+      periodFrom: from,
+      periodTo: to,
+      after: key ? { period_start: key[0], id: key[1] } : null,
+      limit: q.limit + 1,
+    });
     const now = Date.now();
     return c.json(
       pageOf(
@@ -284,43 +220,6 @@ invoices.openapi(
   },
 );
 
-/** Moves an invoice between states; a transition its state does not allow is a 409. */
-async function transition(
-  db: D1Database,
-  tenantId: string,
-  id: string,
-  from: readonly string[],
-  verb: string,
-  sql: string,
-  binds: unknown[],
-) {
-  const row = await db
-    .prepare(
-      "SELECT status, issued_at, subscription_id FROM invoices WHERE tenant_id = ? AND id = ?",
-    )
-    .bind(tenantId, id)
-    .first<{ status: string; issued_at: number | null; subscription_id: string }>();
-  if (!row) throw notFound("Invoice", id);
-  if (!from.includes(row.status)) {
-    throw new ApiError(
-      "conflict",
-      `Invoice '${id}' is ${row.status}; only ${from.join(" or ")} invoices can be ${verb}`,
-    );
-  }
-  const [res] = await db.batch([
-    db
-      .prepare(
-        `${sql} WHERE tenant_id = ? AND id = ? AND status IN (${from.map(() => "?").join(", ")})`,
-      )
-      .bind(...binds, tenantId, id, ...from),
-    bumpBillingVersion(db, tenantId),
-  ]);
-  if ((res?.meta.changes ?? 0) === 0) {
-    throw new ApiError("conflict", `Invoice '${id}' changed meanwhile; read it again`);
-  }
-  return row;
-}
-
 invoices.openapi(
   createRoute({
     method: "post",
@@ -349,28 +248,14 @@ invoices.openapi(
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const now = Date.now();
-    const at = body.at ?? now;
     const db = c.env.DB;
-    const current = await db
-      .prepare("SELECT issued_at FROM invoices WHERE tenant_id = ? AND id = ?")
-      .bind(c.var.tenantId, id)
-      .first<{ issued_at: number | null }>();
-    if (current && current.issued_at !== null && at < current.issued_at) {
-      throw validationError([{ path: "at", message: "at must not be before the issue date" }]);
-    }
-    if (at > now + 5 * 60_000) {
-      throw validationError([{ path: "at", message: "at must not be in the future" }]);
-    }
-    const row = await transition(
-      db,
-      c.var.tenantId,
-      id,
-      ["open"],
-      "paid",
-      "UPDATE invoices SET status = 'paid', paid_at = ?, payment_reference = ?, updated_at = ?",
-      [at, body.reference ?? null, now],
+    orThrow(
+      await payInvoice(db, c.var.tenantId, id, {
+        at: body.at ?? now,
+        reference: body.reference ?? null,
+        now,
+      }),
     );
-    await settleInvoiceDunning(db, c.var.tenantId, row.subscription_id, id, at, now);
     return c.json(await readInvoice(db, c.var.tenantId, id), 200);
   },
 );
@@ -398,16 +283,7 @@ invoices.openapi(
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const now = Date.now();
-    const row = await transition(
-      c.env.DB,
-      c.var.tenantId,
-      id,
-      ["draft", "open"],
-      "voided",
-      "UPDATE invoices SET status = 'void', voided_at = ?, void_reason = ?, updated_at = ?",
-      [now, body.reason ?? null, now],
-    );
-    await settleInvoiceDunning(c.env.DB, c.var.tenantId, row.subscription_id, id, now, now);
+    orThrow(await voidInvoice(c.env.DB, c.var.tenantId, id, { reason: body.reason ?? null, now }));
     return c.json(await readInvoice(c.env.DB, c.var.tenantId, id), 200);
   },
 );
@@ -429,20 +305,7 @@ invoices.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;
-    const now = Date.now();
-    const settings = await loadTenantSettings(db, c.var.tenantId);
-    const terms = settings.payment_terms_days * DAY_MS;
-    await transition(
-      db,
-      c.var.tenantId,
-      id,
-      ["draft"],
-      "finalised",
-      `UPDATE invoices SET status = CASE WHEN total > 0 THEN 'open' ELSE 'paid' END,
-         issued_at = closes_at, due_at = closes_at + ?, finalized_at = ?,
-         paid_at = CASE WHEN total > 0 THEN NULL ELSE closes_at END, updated_at = ?`,
-      [terms, now, now],
-    );
+    orThrow(await finalizeInvoice(db, c.var.tenantId, id, Date.now()));
     return c.json(await readInvoice(db, c.var.tenantId, id), 200);
   },
 );
@@ -483,22 +346,18 @@ invoices.openapi(
     const body = c.req.valid("json");
     const now = Date.now();
     const asOf = body.as_of ?? now;
-    if (body.subscription) {
-      const sub = await c.env.DB.prepare(
-        "SELECT 1 FROM subscriptions WHERE tenant_id = ? AND id = ?",
-      )
-        .bind(c.var.tenantId, body.subscription)
-        .first();
-      if (!sub) throw notFound("Subscription", body.subscription);
-    }
-    if (asOf > now) {
-      throw validationError([{ path: "as_of", message: "as_of must not be in the future" }]);
-    }
-    const res = await runInvoicing(c.env, c.var.tenantId, asOf, {
-      now,
-      ...(body.subscription ? { subscriptionId: body.subscription } : {}),
-      ...(body.reissue_voided ? { reissueVoided: true } : {}),
-    });
+    const res = orThrow(
+      await requestInvoicingRun(
+        c.env,
+        c.var.tenantId,
+        {
+          asOf,
+          subscriptionId: body.subscription,
+          reissueVoided: body.reissue_voided,
+        },
+        now,
+      ),
+    );
     return c.json({ ...res, as_of: iso(res.as_of) ?? "" }, 200);
   },
 );

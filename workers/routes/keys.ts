@@ -1,6 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  getKey,
+  type KeyRecord,
+  keyById,
+  keyInsert,
+  listKeys,
+  revokeKey,
+} from "../../store/tenants";
 import { createRouter } from "../app";
-import { forgetKey, type IssuedKey, issueKey } from "../auth";
+import { forgetKey, issueKey } from "../auth";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { iso, jsonBody, jsonResponse, Name } from "../schemas";
 
@@ -28,21 +36,7 @@ const KeySummary = z
   })
   .openapi("ApiKey");
 
-export const keyInsert = (db: D1Database, tenantId: string, key: IssuedKey, name: string | null) =>
-  db
-    .prepare(
-      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(key.id, tenantId, key.kind, key.secretHash, name, Date.now());
-
-interface KeyRow {
-  id: string;
-  kind: "ingest" | "operator";
-  name: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-const toSummary = (k: KeyRow) => ({
+const toSummary = (k: KeyRecord) => ({
   id: k.id,
   kind: k.kind,
   name: k.name,
@@ -63,11 +57,7 @@ keys.openapi(
     },
   }),
   async (c) => {
-    const { results } = await c.env.DB.prepare(
-      "SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
-    )
-      .bind(c.var.tenantId)
-      .all<KeyRow>();
+    const results = await listKeys(c.env.DB, c.var.tenantId);
     return c.json({ data: results.map(toSummary) }, 200);
   },
 );
@@ -111,25 +101,11 @@ keys.openapi(
     const { id } = c.req.valid("param");
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
-    const key = await db
-      .prepare(
-        "SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE tenant_id = ? AND id = ?",
-      )
-      .bind(tenantId, id)
-      .first<KeyRow>();
+    const key = await getKey(db, tenantId, id);
     if (!key) throw notFound("Key", id);
     if (key.revoked_at === null) {
-      // The guard and the update are one statement, so two concurrent revocations cannot
-      // lock the tenant out.
-      const revoked = await db
-        .prepare(
-          `UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3 AND revoked_at IS NULL
-             AND (kind <> 'operator' OR (SELECT COUNT(*) FROM api_keys
-                  WHERE tenant_id = ?2 AND kind = 'operator' AND revoked_at IS NULL) > 1)`,
-        )
-        .bind(Date.now(), tenantId, id)
-        .run();
-      if (revoked.meta.changes === 0) {
+      // The last active operator token stays (the guard is part of the update).
+      if (!(await revokeKey(db, tenantId, id, Date.now()))) {
         throw new ApiError(
           "conflict",
           "This is the tenant's last active operator token; issue another first",
@@ -137,10 +113,7 @@ keys.openapi(
       }
       forgetKey(id);
     }
-    const after = await db
-      .prepare("SELECT id, kind, name, created_at, revoked_at FROM api_keys WHERE id = ?")
-      .bind(id)
-      .first<KeyRow>();
+    const after = await keyById(db, id);
     return c.json(toSummary(after ?? key), 200);
   },
 );

@@ -1,5 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type PlanDefinition, validatePlan } from "../../domain/pricing";
+import { validatePlan } from "../../domain/pricing";
+import {
+  getPlan,
+  listPlans,
+  metricIdsOf,
+  type PlanRecord,
+  planInsertStatements,
+  productExists,
+  updatePlan,
+} from "../../store/catalog";
+import { isUniqueViolation } from "../../store/d1";
 import { createRouter } from "../app";
 import {
   ApiError,
@@ -68,7 +78,7 @@ export const PlanComponent = z
 
 const Status = z.enum(["draft", "active", "archived"]);
 
-const Plan = z
+export const Plan = z
   .object({
     id: z.string(),
     product: z.string(),
@@ -97,27 +107,7 @@ const CreatePlan = z.object({
   components: z.array(PlanComponent).min(1).max(50),
 });
 
-interface PlanRow {
-  id: string;
-  product_id: string;
-  name: string;
-  currency: string;
-  interval: "month" | "year";
-  trial_days: number;
-  status: z.infer<typeof Status>;
-  created_at: number;
-  updated_at: number;
-  components: string;
-}
-
-const PLAN_SELECT = `SELECT p.id, p.product_id, p.name, p.currency, p.interval, p.trial_days, p.status,
-  p.created_at, p.updated_at,
-  (SELECT json_group_array(json(c.spec)) FROM
-     (SELECT spec FROM plan_components c WHERE c.tenant_id = p.tenant_id AND c.plan_id = p.id
-      ORDER BY position) c) AS components
-  FROM plans p`;
-
-const toPlan = (p: PlanRow) => ({
+const toPlan = (p: PlanRecord) => ({
   id: p.id,
   product: p.product_id,
   name: p.name,
@@ -125,28 +115,14 @@ const toPlan = (p: PlanRow) => ({
   period: p.interval,
   trial_days: p.trial_days,
   status: p.status,
-  components: JSON.parse(p.components) as z.infer<typeof PlanComponent>[],
+  components: p.components,
   created_at: iso(p.created_at) ?? "",
   updated_at: iso(p.updated_at) ?? "",
 });
 
-/** The plan as the pricing engine takes it. */
-export function planDefinition(plan: ReturnType<typeof toPlan>): PlanDefinition {
-  return {
-    id: plan.id,
-    currency: plan.currency,
-    interval: plan.period,
-    trial_days: plan.trial_days,
-    components: plan.components,
-  };
-}
-
-export async function loadPlan(db: D1Database, tenantId: string, id: string) {
-  const row = await db
-    .prepare(`${PLAN_SELECT} WHERE p.tenant_id = ? AND p.id = ?`)
-    .bind(tenantId, id)
-    .first<PlanRow>();
-  return row ? toPlan(row) : null;
+async function loadPlan(db: D1Database, tenantId: string, id: string) {
+  const plan = await getPlan(db, tenantId, id);
+  return plan ? toPlan(plan) : null;
 }
 
 const security = [{ operatorToken: [] }];
@@ -174,17 +150,12 @@ plans.openapi(
       trial_days: body.trial_days,
       components: body.components,
     });
-    const { results: metricRows } = await db
-      .prepare("SELECT id FROM metrics WHERE tenant_id = ? AND product_id = ?")
-      .bind(tenantId, body.product)
-      .all<{ id: string }>();
-    const product = await db
-      .prepare("SELECT id FROM products WHERE tenant_id = ? AND id = ?")
-      .bind(tenantId, body.product)
-      .first();
+    const [known, product] = await Promise.all([
+      metricIdsOf(db, tenantId, body.product),
+      productExists(db, tenantId, body.product),
+    ]);
     if (!product)
       errors.push({ path: "product", message: `product '${body.product}' does not exist` });
-    const known = new Set(metricRows.map((m) => m.id));
     body.components.forEach((component, i) => {
       if (
         "metric" in component &&
@@ -200,43 +171,25 @@ plans.openapi(
     });
     if (errors.length > 0) throw validationError(errors);
     const now = Date.now();
-    const statements = [
-      db
-        .prepare(
-          `INSERT INTO plans (tenant_id, id, product_id, name, currency, interval, trial_days, status, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .bind(
-          tenantId,
-          body.id,
-          body.product,
-          body.name,
-          body.currency,
-          body.period,
-          body.trial_days,
-          body.status,
-          now,
-          now,
-        ),
-      ...body.components.map((component, position) =>
-        db
-          .prepare(
-            "INSERT INTO plan_components (tenant_id, plan_id, position, type, metric_id, spec) VALUES (?, ?, ?, ?, ?, ?)",
-          )
-          .bind(
-            tenantId,
-            body.id,
-            position,
-            component.type,
-            "metric" in component ? (component.metric ?? null) : null,
-            JSON.stringify(component),
-          ),
-      ),
-    ];
+    const statements = planInsertStatements(
+      db,
+      tenantId,
+      {
+        id: body.id,
+        product_id: body.product,
+        name: body.name,
+        currency: body.currency,
+        interval: body.period,
+        trial_days: body.trial_days,
+        status: body.status,
+        components: body.components,
+      },
+      now,
+    );
     try {
       await db.batch(statements);
     } catch (err) {
-      if (String(err).includes("UNIQUE constraint failed")) {
+      if (isUniqueViolation(err)) {
         throw new ApiError(
           "conflict",
           `Plan '${body.id}' already exists; a new price is a new plan`,
@@ -265,12 +218,12 @@ plans.openapi(
   async (c) => {
     const { limit, cursor, product, status } = c.req.valid("query");
     const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
-    const { results } = await c.env.DB.prepare(
-      `${PLAN_SELECT} WHERE p.tenant_id = ? AND p.id > ? AND (?3 IS NULL OR p.product_id = ?3)
-         AND (?4 IS NULL OR p.status = ?4) ORDER BY p.id LIMIT ?5`,
-    )
-      .bind(c.var.tenantId, after, product ?? null, status ?? null, limit + 1)
-      .all<PlanRow>();
+    const results = await listPlans(c.env.DB, c.var.tenantId, {
+      after,
+      product: product ?? null,
+      status: status ?? null,
+      limit: limit + 1,
+    });
     return c.json(
       pageOf(results, limit, toPlan, (p) => [p.id]),
       200,
@@ -319,12 +272,8 @@ plans.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const updated = await c.env.DB.prepare(
-      "UPDATE plans SET name = COALESCE(?, name), status = COALESCE(?, status), updated_at = ? WHERE tenant_id = ? AND id = ?",
-    )
-      .bind(body.name ?? null, body.status ?? null, Date.now(), c.var.tenantId, id)
-      .run();
-    if (updated.meta.changes === 0) throw notFound("Plan", id);
+    if (!(await updatePlan(c.env.DB, c.var.tenantId, id, body, Date.now())))
+      throw notFound("Plan", id);
     const plan = await loadPlan(c.env.DB, c.var.tenantId, id);
     if (!plan) throw notFound("Plan", id);
     return c.json(plan, 200);

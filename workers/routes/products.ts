@@ -1,4 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import {
+  getProduct,
+  insertMetric,
+  insertProduct,
+  listProducts,
+  type MetricRecord,
+  metricExists,
+  metricsOf,
+  type ProductRecord,
+  productExists,
+  updateProduct,
+} from "../../store/catalog";
 import { createRouter } from "../app";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import {
@@ -16,7 +28,7 @@ import {
 // Products and their billable metrics.
 export const products = createRouter();
 
-const Product = z
+export const Product = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -33,7 +45,7 @@ const Product = z
 
 const Aggregation = z.enum(["sum", "count", "max", "unique_count"]);
 
-const Metric = z
+export const Metric = z
   .object({
     id: z.string(),
     product: z.string(),
@@ -44,25 +56,7 @@ const Metric = z
   })
   .openapi("Metric");
 
-interface ProductRow {
-  id: string;
-  name: string;
-  description: string | null;
-  proxy_origin: string | null;
-  proxy_metric: string | null;
-  created_at: number;
-  updated_at: number;
-}
-interface MetricRow {
-  product_id: string;
-  id: string;
-  name: string | null;
-  unit: string;
-  aggregation: z.infer<typeof Aggregation>;
-  created_at: number;
-}
-
-const toMetric = (m: MetricRow) => ({
+const toMetric = (m: MetricRecord) => ({
   id: m.id,
   product: m.product_id,
   name: m.name,
@@ -71,21 +65,7 @@ const toMetric = (m: MetricRow) => ({
   created_at: iso(m.created_at) ?? "",
 });
 
-async function metricsOf(db: D1Database, tenantId: string, productIds: string[]) {
-  if (productIds.length === 0) return new Map<string, MetricRow[]>();
-  const { results } = await db
-    .prepare(
-      `SELECT product_id, id, name, unit, aggregation, created_at FROM metrics
-       WHERE tenant_id = ? AND product_id IN (SELECT value FROM json_each(?)) ORDER BY product_id, id`,
-    )
-    .bind(tenantId, JSON.stringify(productIds))
-    .all<MetricRow>();
-  const byProduct = new Map<string, MetricRow[]>();
-  for (const m of results) byProduct.set(m.product_id, [...(byProduct.get(m.product_id) ?? []), m]);
-  return byProduct;
-}
-
-const toProduct = (p: ProductRow, metrics: MetricRow[]) => ({
+const toProduct = (p: ProductRecord, metrics: MetricRecord[]) => ({
   id: p.id,
   name: p.name,
   description: p.description,
@@ -97,12 +77,7 @@ const toProduct = (p: ProductRow, metrics: MetricRow[]) => ({
 });
 
 async function loadProduct(db: D1Database, tenantId: string, id: string) {
-  const row = await db
-    .prepare(
-      "SELECT id, name, description, proxy_origin, proxy_metric, created_at, updated_at FROM products WHERE tenant_id = ? AND id = ?",
-    )
-    .bind(tenantId, id)
-    .first<ProductRow>();
+  const row = await getProduct(db, tenantId, id);
   if (!row) throw notFound("Product", id);
   return toProduct(row, (await metricsOf(db, tenantId, [id])).get(id) ?? []);
 }
@@ -127,14 +102,13 @@ products.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const now = Date.now();
-    const inserted = await c.env.DB.prepare(
-      `INSERT INTO products (tenant_id, id, name, description, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-    )
-      .bind(c.var.tenantId, body.id, body.name, body.description ?? null, now, now)
-      .run();
-    if (inserted.meta.changes === 0)
-      throw new ApiError("conflict", `Product '${body.id}' already exists`);
+    const inserted = await insertProduct(
+      c.env.DB,
+      c.var.tenantId,
+      { id: body.id, name: body.name, description: body.description ?? null },
+      now,
+    );
+    if (!inserted) throw new ApiError("conflict", `Product '${body.id}' already exists`);
     return c.json(await loadProduct(c.env.DB, c.var.tenantId, body.id), 201);
   },
 );
@@ -152,12 +126,7 @@ products.openapi(
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
-    const { results } = await c.env.DB.prepare(
-      `SELECT id, name, description, proxy_origin, proxy_metric, created_at, updated_at FROM products
-       WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
-    )
-      .bind(c.var.tenantId, after, limit + 1)
-      .all<ProductRow>();
+    const results = await listProducts(c.env.DB, c.var.tenantId, after, limit + 1);
     const metrics = await metricsOf(
       c.env.DB,
       c.var.tenantId,
@@ -223,12 +192,7 @@ products.openapi(
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     if (body.proxy) {
-      const metric = await c.env.DB.prepare(
-        "SELECT 1 FROM metrics WHERE tenant_id = ? AND product_id = ? AND id = ?",
-      )
-        .bind(c.var.tenantId, id, body.proxy.metric)
-        .first();
-      if (!metric) {
+      if (!(await metricExists(c.env.DB, c.var.tenantId, id, body.proxy.metric))) {
         throw new ApiError(
           "validation_failed",
           `product '${id}' has no metric '${body.proxy.metric}'`,
@@ -241,26 +205,8 @@ products.openapi(
         );
       }
     }
-    const updated = await c.env.DB.prepare(
-      `UPDATE products SET name = COALESCE(?1, name),
-         description = CASE WHEN ?2 THEN ?3 ELSE description END,
-         proxy_origin = CASE WHEN ?4 THEN ?5 ELSE proxy_origin END,
-         proxy_metric = CASE WHEN ?4 THEN ?6 ELSE proxy_metric END, updated_at = ?7
-       WHERE tenant_id = ?8 AND id = ?9`,
-    )
-      .bind(
-        body.name ?? null,
-        body.description !== undefined ? 1 : 0,
-        body.description ?? null,
-        body.proxy !== undefined ? 1 : 0,
-        body.proxy?.origin ?? null,
-        body.proxy?.metric ?? null,
-        Date.now(),
-        c.var.tenantId,
-        id,
-      )
-      .run();
-    if (updated.meta.changes === 0) throw notFound("Product", id);
+    const updated = await updateProduct(c.env.DB, c.var.tenantId, id, body, Date.now());
+    if (!updated) throw notFound("Product", id);
     return c.json(await loadProduct(c.env.DB, c.var.tenantId, id), 200);
   },
 );
@@ -289,36 +235,22 @@ products.openapi(
     const { id: productId } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = c.env.DB;
-    const product = await db
-      .prepare("SELECT id FROM products WHERE tenant_id = ? AND id = ?")
-      .bind(c.var.tenantId, productId)
-      .first();
-    if (!product) throw notFound("Product", productId);
-    const now = Date.now();
-    const inserted = await db
-      .prepare(
-        `INSERT INTO metrics (tenant_id, product_id, id, name, unit, aggregation, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .bind(c.var.tenantId, productId, body.id, body.name ?? null, body.unit, body.aggregation, now)
-      .run();
-    if (inserted.meta.changes === 0) {
+    if (!(await productExists(db, c.var.tenantId, productId))) throw notFound("Product", productId);
+    const metric: MetricRecord = {
+      product_id: productId,
+      id: body.id,
+      name: body.name ?? null,
+      unit: body.unit,
+      aggregation: body.aggregation,
+      created_at: Date.now(),
+    };
+    if (!(await insertMetric(db, c.var.tenantId, metric))) {
       throw new ApiError(
         "conflict",
         `Metric '${body.id}' already exists on product '${productId}'`,
       );
     }
-    return c.json(
-      toMetric({
-        product_id: productId,
-        id: body.id,
-        name: body.name ?? null,
-        unit: body.unit,
-        aggregation: body.aggregation,
-        created_at: now,
-      }),
-      201,
-    );
+    return c.json(toMetric(metric), 201);
   },
 );
 

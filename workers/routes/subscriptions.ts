@@ -1,8 +1,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { DAY_MS } from "../../domain/time";
+import { getPlanHead } from "../../store/catalog";
+import { customerExists } from "../../store/customers";
+import { isUniqueViolation } from "../../store/d1";
+import {
+  getSubscription,
+  listSubscriptions,
+  liveSubscriptionId,
+  phaseRowsOf,
+  type SubscriptionRecord,
+  statusChangesOf,
+  subscriptionInsertStatements,
+} from "../../store/subscriptions";
 import { createRouter } from "../app";
 import { randomHex } from "../auth";
-import { cancelSubscription, changePlan, phasesOf } from "../billing/history";
-import { recordStatusChange, statusChangesOf } from "../billing/status";
+import { cancelSubscription, changePlan } from "../billing/history";
+import { recordStatusChange } from "../billing/status";
+import { orThrow } from "../http-result";
 import {
   ApiError,
   conflictResponse,
@@ -26,9 +40,8 @@ import {
 export const subscriptions = createRouter();
 
 const Status = z.enum(["trialing", "active", "past_due", "suspended", "canceled"]);
-const DAY_MS = 86_400_000;
 
-const Subscription = z
+export const Subscription = z
   .object({
     id: z.string(),
     customer: z.string(),
@@ -67,22 +80,9 @@ const Subscription = z
   })
   .openapi("Subscription");
 
-interface SubscriptionRow {
-  id: string;
-  customer_id: string;
-  plan_id: string;
-  product_id: string;
-  status: z.infer<typeof Status>;
-  start_at: number;
-  trial_end: number | null;
-  end_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
 /** Stored status is what was last decided; a trial that has ended reads as active. */
 export function effectiveStatus(
-  row: Pick<SubscriptionRow, "status" | "trial_end" | "end_at">,
+  row: Pick<SubscriptionRecord, "status" | "trial_end" | "end_at">,
   now: number,
 ) {
   if (row.end_at !== null && row.end_at <= now) return "canceled" as const;
@@ -91,7 +91,7 @@ export function effectiveStatus(
   return row.status;
 }
 
-const toSubscription = (r: SubscriptionRow, now = Date.now()) => ({
+const toSubscription = (r: SubscriptionRecord, now = Date.now()) => ({
   id: r.id,
   customer: r.customer_id,
   plan: r.plan_id,
@@ -103,10 +103,6 @@ const toSubscription = (r: SubscriptionRow, now = Date.now()) => ({
   created_at: iso(r.created_at) ?? "",
   updated_at: iso(r.updated_at) ?? "",
 });
-
-const SELECT = `SELECT s.id, s.customer_id, s.plan_id, p.product_id, s.status, s.start_at, s.trial_end,
-  s.end_at, s.created_at, s.updated_at
-  FROM subscriptions s JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id`;
 
 const security = [{ operatorToken: [] }];
 
@@ -141,16 +137,8 @@ subscriptions.openapi(
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     const [customer, plan] = await Promise.all([
-      db
-        .prepare("SELECT id FROM customers WHERE tenant_id = ? AND id = ?")
-        .bind(tenantId, body.customer)
-        .first(),
-      db
-        .prepare(
-          "SELECT id, product_id, trial_days, status FROM plans WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(tenantId, body.plan)
-        .first<{ id: string; product_id: string; trial_days: number; status: string }>(),
+      customerExists(db, tenantId, body.customer),
+      getPlanHead(db, tenantId, body.plan),
     ]);
     const errors = [];
     if (!customer)
@@ -169,60 +157,40 @@ subscriptions.openapi(
     }
     if (errors.length > 0 || !plan) throw validationError(errors);
 
-    const live = await db
-      .prepare(
-        `SELECT s.id FROM subscriptions s JOIN plans p ON p.tenant_id = s.tenant_id AND p.id = s.plan_id
-         WHERE s.tenant_id = ? AND s.customer_id = ? AND p.product_id = ?
-           AND s.status <> 'canceled' AND (s.end_at IS NULL OR s.end_at > ?)`,
-      )
-      .bind(tenantId, body.customer, plan.product_id, body.start)
-      .first<{ id: string }>();
-    if (live) {
+    const live = await liveSubscriptionId(db, tenantId, body.customer, plan.product_id, body.start);
+    if (live !== null) {
       throw new ApiError(
         "conflict",
-        `Customer '${body.customer}' already has subscription '${live.id}' to product '${plan.product_id}'; change its plan instead`,
+        `Customer '${body.customer}' already has subscription '${live}' to product '${plan.product_id}'; change its plan instead`,
       );
     }
     const id = body.id ?? `sub_${randomHex(8)}`;
     const now = Date.now();
     const status = trialEnd !== null && trialEnd > now ? "trialing" : "active";
     try {
-      await db.batch([
-        db
-          .prepare(
-            `INSERT INTO subscriptions (tenant_id, id, customer_id, plan_id, status, start_at, trial_end, anchor_at, end_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-          )
-          .bind(
-            tenantId,
+      // The subscription with its history's first phase (workers/billing/history.ts).
+      await db.batch(
+        subscriptionInsertStatements(
+          db,
+          tenantId,
+          {
             id,
-            body.customer,
-            body.plan,
+            customer_id: body.customer,
+            plan_id: body.plan,
             status,
-            body.start,
-            trialEnd,
-            body.start,
-            now,
-            now,
-          ),
-        // The history's first phase (workers/billing/history.ts).
-        db
-          .prepare(
-            `INSERT INTO subscription_phases (tenant_id, subscription_id, start_at, end_at, plan_id, anchor_at, created_at)
-             VALUES (?, ?, ?, NULL, ?, ?, ?)`,
-          )
-          .bind(tenantId, id, body.start, body.plan, body.start, now),
-      ]);
+            start_at: body.start,
+            trial_end: trialEnd,
+          },
+          now,
+        ),
+      );
     } catch (err) {
-      if (String(err).includes("UNIQUE constraint failed")) {
+      if (isUniqueViolation(err)) {
         throw new ApiError("conflict", `Subscription '${id}' already exists`);
       }
       throw err;
     }
-    const row = await db
-      .prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
-      .bind(tenantId, id)
-      .first<SubscriptionRow>();
+    const row = await getSubscription(db, tenantId, id);
     if (!row) throw notFound("Subscription", id);
     return c.json(toSubscription(row, now), 201);
   },
@@ -250,13 +218,13 @@ subscriptions.openapi(
   async (c) => {
     const { limit, cursor, customer, plan, product } = c.req.valid("query");
     const after = decodeCursor(cursor, ["string"])?.[0] ?? "";
-    const { results } = await c.env.DB.prepare(
-      `${SELECT} WHERE s.tenant_id = ?1 AND s.id > ?2 AND (?3 IS NULL OR s.customer_id = ?3)
-         AND (?4 IS NULL OR s.plan_id = ?4) AND (?5 IS NULL OR p.product_id = ?5)
-       ORDER BY s.id LIMIT ?6`,
-    )
-      .bind(c.var.tenantId, after, customer ?? null, plan ?? null, product ?? null, limit + 1)
-      .all<SubscriptionRow>();
+    const results = await listSubscriptions(c.env.DB, c.var.tenantId, {
+      after,
+      customer: customer ?? null,
+      plan: plan ?? null,
+      product: product ?? null,
+      limit: limit + 1,
+    });
     const now = Date.now();
     return c.json(
       pageOf(
@@ -287,9 +255,7 @@ subscriptions.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { include } = c.req.valid("query");
-    const row = await c.env.DB.prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
-      .bind(c.var.tenantId, id)
-      .first<SubscriptionRow>();
+    const row = await getSubscription(c.env.DB, c.var.tenantId, id);
     if (!row) throw notFound("Subscription", id);
     if (include === "history") return c.json(await withHistory(c.env.DB, c.var.tenantId, row), 200);
     return c.json(toSubscription(row), 200);
@@ -297,23 +263,25 @@ subscriptions.openapi(
 );
 
 /** A subscription with its plan phases and status changes. */
-async function withHistory(db: D1Database, tenantId: string, row: SubscriptionRow) {
+async function withHistory(db: D1Database, tenantId: string, row: SubscriptionRecord) {
   const [phases, changes] = await Promise.all([
-    phasesOf(db, tenantId, row.id),
+    phaseRowsOf(db, tenantId, row.id),
     statusChangesOf(db, tenantId, row.id),
   ]);
   return {
     ...toSubscription(row),
-    phases,
+    phases: phases.map((r) => ({
+      plan: r.plan_id,
+      start: iso(r.start) ?? "",
+      end: iso(r.end),
+      billing_anchor: iso(r.anchor) ?? "",
+    })),
     status_changes: changes.map((ch) => ({ ...ch, at: iso(ch.at) ?? "" })),
   };
 }
 
 async function readSubscription(db: D1Database, tenantId: string, id: string) {
-  const row = await db
-    .prepare(`${SELECT} WHERE s.tenant_id = ? AND s.id = ?`)
-    .bind(tenantId, id)
-    .first<SubscriptionRow>();
+  const row = await getSubscription(db, tenantId, id);
   if (!row) throw notFound("Subscription", id);
   return withHistory(db, tenantId, row);
 }
@@ -343,7 +311,7 @@ subscriptions.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { plan, at } = c.req.valid("json");
-    await changePlan(c.env.DB, c.var.tenantId, id, plan, at, Date.now());
+    orThrow(await changePlan(c.env.DB, c.var.tenantId, id, plan, at, Date.now()));
     return c.json(await readSubscription(c.env.DB, c.var.tenantId, id), 200);
   },
 );
@@ -371,7 +339,7 @@ subscriptions.openapi(
     const { id } = c.req.valid("param");
     const { at } = c.req.valid("json");
     const now = Date.now();
-    await cancelSubscription(c.env.DB, c.var.tenantId, id, at ?? now, now);
+    orThrow(await cancelSubscription(c.env.DB, c.var.tenantId, id, at ?? now, now));
     return c.json(await readSubscription(c.env.DB, c.var.tenantId, id), 200);
   },
 );

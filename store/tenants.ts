@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { parseStored } from "./d1";
+
+// Tenants, their settings document and their API keys in D1.
+
+/** Per-tenant settings, stored as JSON on the tenant row; every field has a default. The API
+ * documents the same schema (workers/tenant-settings.ts), so a stored document and a request
+ * body are validated alike. */
+export const TenantSettingsDocument = z.object({
+  backfill_horizon_days: z.number().int().min(1).max(3660).default(400).meta({
+    description: "Events older than this many days are rejected (history import window)",
+  }),
+  raw_retention_days: z.number().int().min(1).max(3660).default(90).meta({
+    description: "How long each customer actor keeps raw events for drill-down",
+  }),
+  payment_terms_days: z.number().int().min(0).max(365).default(30).meta({
+    description: "Invoice due date = issue date + this many days",
+  }),
+});
+
+export type TenantSettings = z.output<typeof TenantSettingsDocument>;
+
+const settingsOf = (text: string | undefined, tenantId: string): TenantSettings =>
+  text === undefined
+    ? TenantSettingsDocument.parse({})
+    : parseStored(TenantSettingsDocument, text, `settings of tenant ${tenantId}`);
+
+export interface TenantSummaryRecord {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+/** The statement that creates a tenant (batched with its first keys). */
+export const tenantInsert = (
+  db: D1Database,
+  tenant: { id: string; name: string; settings: TenantSettings; created_at: number },
+) =>
+  db
+    .prepare("INSERT INTO tenants (id, name, settings, created_at) VALUES (?, ?, ?, ?)")
+    .bind(tenant.id, tenant.name, JSON.stringify(tenant.settings), tenant.created_at);
+
+export async function listTenants(db: D1Database): Promise<TenantSummaryRecord[]> {
+  const { results } = await db
+    .prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at")
+    .all<TenantSummaryRecord>();
+  return results;
+}
+
+export async function tenantExists(db: D1Database, tenantId: string): Promise<boolean> {
+  return (await db.prepare("SELECT id FROM tenants WHERE id = ?").bind(tenantId).first()) !== null;
+}
+
+/** The tenant's settings; defaults when the tenant row is missing. */
+export async function loadTenantSettings(
+  db: D1Database,
+  tenantId: string,
+): Promise<TenantSettings> {
+  const row = await db
+    .prepare("SELECT settings FROM tenants WHERE id = ?")
+    .bind(tenantId)
+    .first<{ settings: string }>();
+  return settingsOf(row?.settings, tenantId);
+}
+
+/** What the edge checks on every ingest request: the catalog version (0 when the tenant row is
+ * missing) and, parsed only when asked (a cache miss), the settings. */
+export async function tenantCatalogHead(
+  db: D1Database,
+  tenantId: string,
+): Promise<{ version: number; settings: () => TenantSettings }> {
+  const head = await db
+    .prepare("SELECT catalog_version, settings FROM tenants WHERE id = ?")
+    .bind(tenantId)
+    .first<{ catalog_version: number; settings: string }>();
+  return {
+    version: head?.catalog_version ?? 0,
+    settings: () => settingsOf(head?.settings, tenantId),
+  };
+}
+
+/** The statement that marks the tenant's catalog as changed (edge and actors reload it). */
+export const bumpCatalogVersion = (db: D1Database, tenantId: string) =>
+  db
+    .prepare("UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = ?")
+    .bind(tenantId);
+
+// ---------------------------------------------------------------------------------------------
+// API keys: only SHA-256(secret) is stored (workers/auth.ts issues and checks them).
+
+export type KeyKind = "ingest" | "operator";
+
+export interface KeyRecord {
+  id: string;
+  kind: KeyKind;
+  name: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** What authentication needs: whose key it is, its kind and hash, and whether it is revoked. */
+export interface KeyCredential {
+  tenant_id: string;
+  kind: KeyKind;
+  secret_hash: string;
+  revoked_at: number | null;
+}
+
+export const keyInsert = (
+  db: D1Database,
+  tenantId: string,
+  key: { id: string; kind: KeyKind; secretHash: string },
+  name: string | null,
+  now = Date.now(),
+) =>
+  db
+    .prepare(
+      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.id, tenantId, key.kind, key.secretHash, name, now);
+
+export async function keyCredential(db: D1Database, id: string): Promise<KeyCredential | null> {
+  return db
+    .prepare("SELECT tenant_id, kind, secret_hash, revoked_at FROM api_keys WHERE id = ?")
+    .bind(id)
+    .first<KeyCredential>();
+}
+
+const KEY_COLUMNS = "id, kind, name, created_at, revoked_at";
+
+export async function listKeys(db: D1Database, tenantId: string): Promise<KeyRecord[]> {
+  const { results } = await db
+    .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`)
+    .bind(tenantId)
+    .all<KeyRecord>();
+  return results;
+}
+
+export async function getKey(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+): Promise<KeyRecord | null> {
+  return db
+    .prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? AND id = ?`)
+    .bind(tenantId, id)
+    .first<KeyRecord>();
+}
+
+/** Revokes an active key unless it is the tenant's last active operator token. The guard and
+ * the update are one statement, so two concurrent revocations cannot lock the tenant out.
+ * False when nothing was revoked. */
+export async function revokeKey(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  now: number,
+): Promise<boolean> {
+  const revoked = await db
+    .prepare(
+      `UPDATE api_keys SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3 AND revoked_at IS NULL
+         AND (kind <> 'operator' OR (SELECT COUNT(*) FROM api_keys
+              WHERE tenant_id = ?2 AND kind = 'operator' AND revoked_at IS NULL) > 1)`,
+    )
+    .bind(now, tenantId, id)
+    .run();
+  return revoked.meta.changes > 0;
+}
+
+/** A key by id alone (after a revocation, to answer with its new state). */
+export async function keyById(db: D1Database, id: string): Promise<KeyRecord | null> {
+  return db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(id).first<KeyRecord>();
+}
