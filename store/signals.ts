@@ -252,14 +252,3 @@ export async function setSignalStatus(
   if (changed.meta.changes === 0) return { ok: false, reason: "conflict", status: signal.status };
   return { ok: true, signal };
 }
-
-/** Every customer replay closes hours for: those in the catalog and any with usage on record. */
-export async function customersToEvaluate(db: D1Database, tenantId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare(
-      "SELECT id FROM customers WHERE tenant_id = ?1 UNION SELECT DISTINCT customer_id FROM rollups_daily WHERE tenant_id = ?1",
-    )
-    .bind(tenantId)
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
-}

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { actorName } from "../../durable-objects/customer-actor";
-import { customersToEvaluate } from "../../store/signals";
+import { tenantCustomerIds } from "../../store/rollups";
 import { createRouter } from "../app";
 import { problemResponses } from "../problem";
 import { jsonBody, jsonResponse, Timestamp } from "../schemas";
@@ -37,7 +37,8 @@ replay.openapi(
     const asOf = Math.min(as_of ?? Date.now(), Date.now());
     const tenantId = c.var.tenantId;
     const catalog = await tenantCatalog(c.env.DB, tenantId);
-    const customers = await customersToEvaluate(c.env.DB, tenantId);
+    // Every customer the catalog knows, and every one with usage on record.
+    const customers = await tenantCustomerIds(c.env.DB, tenantId);
     let signals = 0;
     for (let i = 0; i < customers.length; i += CONCURRENT_ACTORS) {
       const counts = await Promise.all(
