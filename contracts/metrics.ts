@@ -35,11 +35,13 @@ export interface SeriesPoint<V> {
   value: V;
 }
 
-export interface MoneyKpi {
+// A type, not an interface: the route's Kpi schema is an open record, and only a type alias
+// is assignable to one (workers/contracts-check.ts).
+export type MoneyKpi = {
   value: string;
   delta: MoneyDelta;
   series: SeriesPoint<string>[];
-}
+};
 
 export type NrrWindow = "12m" | "90d" | "30d";
 export type HealthSlice = "active" | "trialing" | "past_due" | "at_risk" | "suspended" | "canceled";

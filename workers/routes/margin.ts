@@ -34,7 +34,7 @@ export const margin = createRouter();
 const security = [{ operatorToken: [] }];
 
 const Money = z.string().openapi({ example: "1520.40" });
-const Pnl = {
+export const Pnl = {
   revenue: Money.openapi({ description: "usage_revenue + fee_revenue" }),
   usage_revenue: Money.openapi({ description: "Rated usage (the events' revenue)" }),
   fee_revenue: Money.openapi({ description: "Flat platform fees, recognised day by day" }),
@@ -48,7 +48,7 @@ const Pnl = {
   events: z.number().int(),
   costing_more_than_paying: z.boolean().openapi({ description: "cogs > revenue" }),
 };
-const TrendPoint = z
+export const TrendPoint = z
   .object({ day: z.string(), revenue: Money, cogs: Money, contribution_margin: Money })
   .openapi("MarginTrendPoint");
 
@@ -99,7 +99,7 @@ function trendJson(points: ReadonlyMap<number, PnlSums> | undefined, today: numb
   }));
 }
 
-const Window = z.object({
+export const Window = z.object({
   days: z.number().int(),
   from: z.string(),
   to: z.string(),
@@ -117,7 +117,7 @@ function windowOf(days: number, builtAt: number) {
 
 const SortBy = z.enum(MARGIN_SORTS).default("contribution_margin");
 
-const ProductRow = z
+export const ProductRow = z
   .object({
     product: z.string(),
     name: z.string().nullable(),
@@ -134,7 +134,7 @@ const ProductRow = z
   .openapi("ProductMargin");
 
 /** What both rankings answer around their rows: the window, the currency and the totals. */
-const Ranked = z.object({
+export const Ranked = z.object({
   window: Window,
   currency: z.string(),
   totals: z.object({
@@ -213,7 +213,7 @@ margin.openapi(
   },
 );
 
-const CustomerRow = z
+export const CustomerRow = z
   .object({
     customer: z.string(),
     rank: z.number().int().openapi({ description: "1 = first in the chosen order" }),

@@ -51,7 +51,7 @@ const Kpi = z
   .catchall(z.unknown())
   .openapi("Kpi");
 
-const Cockpit = z
+export const Cockpit = z
   .object({
     as_of: z.string(),
     computed_at: z.string(),
@@ -123,7 +123,7 @@ const MovementTotals = z.object({
   net: MoneyText,
 });
 
-const MrrPeriod = z
+export const MrrPeriod = z
   .object({
     label: z.string().openapi({ example: "2026-03" }),
     start: z.string(),

@@ -1,0 +1,130 @@
+// Compile-time proof that the API serves what contracts/ says it serves (SPEC §11, issue 10):
+// each route's zod response schema, and the engines behind the cockpit and MRR, are checked
+// against the contract the dashboard reads. A schema or a contract that drifts fails `tsc`.
+// Type-only: nothing here runs or is bundled.
+//
+// Same<A, B>: assignable both ways (the shapes agree field by field, optional and nullable
+// included). Extends<A, B>: one way, where one side is deliberately looser, said why each time.
+
+import type { z } from "@hono/zod-openapi";
+import type * as C from "../contracts";
+import type { Cockpit as EngineCockpit, MovementPeriod, MovementRow } from "../domain/kpi";
+import type { Rung as LadderRung } from "../domain/ladder";
+import type { StoredEvent as ActorStoredEvent } from "../durable-objects/customer-actor";
+import type { ProblemSchema, FieldError as ServerFieldError } from "./problem";
+import type { Action, Step } from "./routes/actions";
+import type { EntryOut } from "./routes/cost-catalog";
+import type { Customer } from "./routes/customers";
+import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
+import type { Cockpit, MrrPeriod } from "./routes/metrics";
+import type { Plan, PlanComponent } from "./routes/plans";
+import type { Metric, Product } from "./routes/products";
+import type { SignalSchema } from "./routes/signals";
+import type { Subscription } from "./routes/subscriptions";
+import type { LiveQuery, RollupRow, StoredEventSchema } from "./routes/usage";
+import type { page } from "./schemas";
+
+type Extends<A, B> = [A] extends [B] ? true : false;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+
+type Out<S extends z.ZodType> = z.output<S>;
+/** The envelope of a cursor-paginated list of S (workers/schemas.ts `page`). */
+type PageOf<S extends z.ZodType> = Out<ReturnType<typeof page<S>>>;
+
+/** What workers/billing/cockpit.ts `toJson` makes of an engine value: money (bigint) as a
+ * decimal string, an instant (a number under one of its INSTANT_KEYS) as an ISO string. */
+type InstantKey = "as_of" | "at" | "previous_at" | "window_start" | "start" | "end";
+type Wire<T, K = ""> = T extends bigint
+  ? string
+  : T extends number
+    ? K extends InstantKey
+      ? string
+      : number
+    : T extends readonly (infer U)[]
+      ? Wire<U>[]
+      : T extends object
+        ? { [P in keyof T]: Wire<T[P], P> }
+        : T;
+
+export type CatalogChecks = [
+  Assert<Same<Out<typeof Product>, C.Product>>,
+  Assert<Same<Out<typeof Metric>, C.Metric>>,
+  // Amounts: a request may send numbers (z.input); the API answers decimal strings (z.output).
+  Assert<Same<z.input<typeof PlanComponent>, C.PlanComponent>>,
+  Assert<Extends<Out<typeof PlanComponent>, C.PlanComponent>>,
+  Assert<Same<z.input<typeof Plan>, C.Plan>>,
+  Assert<Extends<Out<typeof Plan>, C.Plan>>,
+  Assert<Same<Out<typeof Customer>, C.Customer>>,
+  Assert<Same<Out<typeof Subscription>, C.Subscription>>,
+  Assert<Same<Out<typeof EntryOut>, C.CostCatalogEntry>>,
+  Assert<Same<PageOf<typeof Customer>, C.Page<C.Customer>>>,
+];
+
+export type EventChecks = [
+  // The schema documents properties as any JSON values; the actor stores only scalars.
+  Assert<Extends<C.StoredEvent, Out<typeof StoredEventSchema>>>,
+  Assert<
+    Same<Omit<C.StoredEvent, "properties">, Omit<Out<typeof StoredEventSchema>, "properties">>
+  >,
+  Assert<Same<C.StoredEvent, ActorStoredEvent>>,
+  Assert<Same<Out<typeof RollupRow>, C.RollupRow>>,
+  Assert<Same<Out<typeof LiveQuery>, C.LiveFilter>>,
+];
+
+export type ProblemChecks = [
+  Assert<Same<C.FieldError, ServerFieldError>>,
+  // The server's `code` is its closed enum of ProblemCode; the contract says string.
+  Assert<Extends<Out<typeof ProblemSchema>, C.Problem>>,
+  Assert<Same<Omit<Out<typeof ProblemSchema>, "code">, Omit<C.Problem, "code">>>,
+];
+
+export type SignalChecks = [
+  Assert<Same<C.Rung, LadderRung>>,
+  Assert<Same<Out<typeof Action>, C.Action>>,
+  Assert<Same<Out<typeof Step>, C.Step>>,
+  Assert<Same<Out<typeof SignalSchema>, C.Signal>>,
+  // GET /api/signals/:id extends the signal inline with these two fields.
+  Assert<
+    Same<
+      Out<typeof SignalSchema> & {
+        source_events: Record<string, unknown>[];
+        trail: Out<typeof Step>[];
+      },
+      C.SignalDetail
+    >
+  >,
+  Assert<Same<PageOf<typeof SignalSchema>, C.Page<C.Signal>>>,
+];
+
+export type MarginChecks = [
+  Assert<Same<Out<z.ZodObject<typeof Pnl>>, C.MarginPnl>>,
+  Assert<Same<Out<typeof TrendPoint>, C.MarginTrendPoint>>,
+  Assert<Same<Out<typeof Window>, C.MarginWindow>>,
+  Assert<Same<Out<typeof Ranked>["totals"], C.MarginTotals>>,
+  Assert<Same<Out<typeof ProductRow>, C.ProductMargin>>,
+  Assert<Same<Out<typeof CustomerRow>, C.CustomerMargin>>,
+  Assert<Same<Out<typeof Ranked> & { data: Out<typeof ProductRow>[] }, C.ProductMarginList>>,
+  Assert<
+    Same<
+      Out<typeof Ranked> & { data: Out<typeof CustomerRow>[]; next_cursor: string | null },
+      C.CustomerMarginList
+    >
+  >,
+];
+
+export type MetricsChecks = [
+  // The schema types each KPI loosely (delta and series, the rest catch-all; money as string or
+  // number): the contract must fit it, and the engine's JSON must be the contract exactly.
+  Assert<Extends<C.Cockpit, Out<typeof Cockpit>>>,
+  Assert<
+    Same<
+      Wire<EngineCockpit>,
+      Omit<C.Cockpit, "source" | "computed_at" | "currency" | "excluded_currencies">
+    >
+  >,
+  // The schema's counts are a string record and a movement's type a string.
+  Assert<Extends<C.MrrPeriod, Out<typeof MrrPeriod>>>,
+  Assert<Same<Omit<Wire<MovementPeriod>, "rows">, Omit<C.MrrPeriod, "mrr" | "customers">>>,
+  Assert<Same<Wire<MovementRow>, C.MrrCustomerMovement>>,
+];
