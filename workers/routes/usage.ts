@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor, Id, jsonResponse, page, Timestamp } from ".
 export const usage = createRouter();
 const security = [{ operatorToken: [] }];
 
-const StoredEventSchema = z
+export const StoredEventSchema = z
   .object({
     id: z.string(),
     time: z.string(),
@@ -81,7 +81,7 @@ usage.openapi(
 
 const Dimension = z.enum(["customer", "product", "metric"]);
 
-const RollupRow = z
+export const RollupRow = z
   .object({
     start: z.string(),
     customer: z.string().optional(),
@@ -184,7 +184,7 @@ usage.openapi(
   },
 );
 
-const LiveQuery = z.object({
+export const LiveQuery = z.object({
   product: Id.optional(),
   customer: Id.optional(),
   metric: Id.optional(),
