@@ -4,7 +4,7 @@
 // leaked key shows up as cost before it shows up anywhere else.
 //
 // Method (docs/detectors.md has the measured figures):
-// - Baseline: the median COGS of the last RING closed hours of the same hour type (hour of day ×
+// - Baseline: the median COGS of the last COST_RING (10) closed hours of the same hour type (hour of day ×
 //   weekday/weekend: 48 slots), spread: 1.4826 × their median absolute deviation. Medians, so
 //   one earlier spike in the slot neither raises the baseline nor widens the spread much.
 // - Fires when the hour's COGS is all of: at least min_ratio × the baseline, at least
@@ -12,13 +12,15 @@
 //   k robust σ above it; and only after min_history_days of history and min_slot_observations
 //   hours seen in the slot. A baseline of 0 (the hour usually costs nothing) passes the ratio
 //   test: then the delta decides.
-// - One signal per episode: after a signal the detector stays quiet while the following hours
-//   stay above the gates, and re-arms at the first hour below them; a lasting change of level
-//   becomes the baseline as the slots fill with it (RING hours of each slot).
+// - One signal per episode: after a signal the detector re-arms only after REARM_HOURS (24)
+//   consecutive hours below the gates, so two bursts an hour apart are one episode. After
+//   REBASE_HOURS (6) consecutive hours above the gates the level has changed: every slot is
+//   scaled by the run's median ratio, so a lasting jump raises one signal, not one per slot.
 // - Hours missing between the watermark and the hour passed are closed with COGS 0 first; gaps
 //   longer than MAX_GAP_HOURS replay only their last MAX_GAP_HOURS (every slot is zeros by then).
 // - Key (detector, customer, product, hour). magnitude = COGS above the baseline, in currency
-//   units (sorts by stakes). State: 48 rings of ≤ RING numbers and a few scalars, ~1.5 KB JSON.
+//   units (sorts by stakes). State: 48 rings of ≤ COST_RING (10) numbers, ≤ 6 run ratios and a few scalars, ≤ ~3 KB
+//   JSON.
 
 import {
   nonNegative,
@@ -35,12 +37,18 @@ import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./type
 import { fmt, num as numberAt } from "./wording";
 
 const DETECTOR = "CostSpikeDetector";
-/** Hours of each slot the baseline remembers (a week of weekday hours and then some). */
-export const COST_RING = 7;
+/** Hours of each slot the baseline remembers (two weeks of weekday hours, five weeks of
+ * weekend hours). */
+export const COST_RING = 10;
 const SLOTS = 48;
 const MAX_GAP_HOURS = 5 * 7 * 24;
 const MAD_TO_SIGMA = 1.4826;
 const SOURCE_IDS = 5;
+/** After a signal, this many consecutive hours below the gates re-arm the detector. */
+export const REARM_HOURS = 24;
+/** This many consecutive hours above the gates are a new level, not a spike: every slot is
+ * re-based by their median ratio to the baseline. */
+export const REBASE_HOURS = 6;
 
 export interface CostSpikePolicy {
   /** The hour's COGS must be at least this multiple of the baseline. */
@@ -58,9 +66,9 @@ export interface CostSpikePolicy {
 export const DEFAULT_COST_SPIKE_POLICY: CostSpikePolicy = {
   min_ratio: 3,
   min_delta_usd: 5,
-  k: 3,
+  k: 4,
   min_history_days: 7,
-  min_slot_observations: 3,
+  min_slot_observations: 4,
 };
 
 function validateCostSpikePolicy(c: Rec, path: string, issues: PolicyIssue[]) {
@@ -88,8 +96,11 @@ export interface CostSpikeState {
   /** Per slot (weekday hours 0-23, then weekend hours 24-47): the COGS of its last ≤ COST_RING
    * closed hours, oldest first. */
   slots: number[][];
-  /** False after a signal until an hour falls below the gates again. */
-  armed: boolean;
+  /** Consecutive closed hours below the gates since the last signal (capped at REARM_HOURS;
+   * the detector speaks again at REARM_HOURS). */
+  quiet: number;
+  /** Ratios (COGS ÷ baseline) of the current run of consecutive hours above the gates. */
+  run: number[];
 }
 
 export interface CostHour {
@@ -123,7 +134,8 @@ export function newCostSpikeState(): CostSpikeState {
     last_hour: null,
     first_hour: null,
     slots: Array.from({ length: SLOTS }, () => []),
-    armed: true,
+    quiet: REARM_HOURS,
+    run: [],
   };
 }
 
@@ -164,7 +176,11 @@ export function evaluateCostHour(
 ): DetectorResult<CostSpikeState, CostSpikeDetails> {
   const hour = Math.floor(input.hour / HOUR_MS) * HOUR_MS;
   if (state.last_hour !== null && hour <= state.last_hour) return { state, signals: [] };
-  const s: CostSpikeState = { ...state, slots: state.slots.map((r) => r.slice()) };
+  const s: CostSpikeState = {
+    ...state,
+    slots: state.slots.map((r) => r.slice()),
+    run: state.run.slice(),
+  };
   const signals: CostSpikeSignal[] = [];
   if (s.last_hour !== null) {
     let next = Math.max(s.last_hour + HOUR_MS, hour - MAX_GAP_HOURS * HOUR_MS);
@@ -193,9 +209,15 @@ function step(s: CostSpikeState, input: CostHour, policy: CostSpikePolicy): Cost
       delta >= policy.min_delta_usd &&
       cost >= b.baseline * policy.min_ratio &&
       z >= policy.k;
-    if (!above) s.armed = true;
-    else if (s.armed) {
-      s.armed = false;
+    if (!above) {
+      s.quiet = Math.min(s.quiet + 1, REARM_HOURS);
+      s.run = [];
+    } else if (b.baseline > 0) {
+      s.run.push(cost / b.baseline);
+    }
+    if (above && s.quiet < REARM_HOURS) s.quiet = 0;
+    else if (above) {
+      s.quiet = 0;
       signal = {
         detector: DETECTOR,
         idempotency_key: idempotencyKey([DETECTOR, input.customer, input.product, isoHour(hour)]),
@@ -221,6 +243,17 @@ function step(s: CostSpikeState, input: CostHour, policy: CostSpikePolicy): Cost
   const ring = s.slots[slotOf(hour)] as number[];
   ring.push(cost);
   if (ring.length > COST_RING) ring.shift();
+  if (s.run.length >= REBASE_HOURS) {
+    // A new level (a bigger workload, a pricier model for good): every slot learns it now,
+    // rather than one slot at a time over weeks of signals. The run's own hours (the newest
+    // value of their slots) are at the new level already.
+    const factor = median(s.run);
+    const fresh = new Set(s.run.map((_, i) => slotOf(hour - i * HOUR_MS)));
+    s.slots = s.slots.map((r, i) =>
+      r.map((x, j) => (fresh.has(i) && j === r.length - 1 ? x : round(x * factor, 6))),
+    );
+    s.run = [];
+  }
   s.last_hour = hour;
   return signal;
 }
@@ -248,7 +281,7 @@ export const costSpikeSpec = defineDetector({
       { key: "min_delta_usd", help: "…and at least this much above it (USD)" },
       { key: "k", help: "…and this many robust σ above it" },
       { key: "min_history_days", help: "days of history before the detector speaks" },
-      { key: "min_slot_observations", help: "hours seen of the same hour of day first (1–7)" },
+      { key: "min_slot_observations", help: "hours seen of the same hour of day first (1–10)" },
     ],
   },
   ladder: { kind: "rung", rungs: GATE_RUNGS, default: "ALERT" as Rung, labels: "COGS spike" },
