@@ -1,6 +1,7 @@
 // Periodic work, per tenant. Called by each tenant's TenantClock alarm (every 5 minutes) and
 // idempotent, so a cron poke, a retried alarm or a manual run changes nothing twice.
 
+import { listTenants } from "../store/tenants";
 import { runBillingJobs } from "./billing/jobs";
 import { requeueStalledDeliveries } from "./deliveries";
 
@@ -13,8 +14,8 @@ export async function runTenantJobs(env: Env, tenantId: string, now: number): Pr
 
 /** The cron trigger: make sure every tenant's clock is ticking. */
 export async function pokeTenantClocks(env: Env): Promise<void> {
-  const { results } = await env.DB.prepare("SELECT id FROM tenants").all<{ id: string }>();
+  const tenants = await listTenants(env.DB);
   await Promise.all(
-    results.map((t) => env.TENANT_CLOCK.get(env.TENANT_CLOCK.idFromName(t.id)).tick(t.id)),
+    tenants.map((t) => env.TENANT_CLOCK.get(env.TENANT_CLOCK.idFromName(t.id)).tick(t.id)),
   );
 }
