@@ -7,7 +7,9 @@ import { anomalySpec } from "./anomaly";
 import { churnSpec } from "./churn";
 import { costSpikeSpec } from "./cost-spike";
 import { marginSpec } from "./margin-guard";
+import { POLICY_MAPS } from "./policy-merge";
 import { quotaPacingSpec } from "./quota-pacing";
+import { RUNGS, type Rung } from "./rungs";
 import type { DetectorSpec, LadderValue, Trigger } from "./spec";
 
 /** In the order detection runs them on a trigger and the policy document lists them. */
@@ -44,3 +46,53 @@ export const detectorSpec = (name: string): AnyDetectorSpec | undefined => BY_NA
 /** The detectors that run on a trigger, in registry order. */
 export const detectorsOn = (trigger: Trigger): readonly AnyDetectorSpec[] =>
   SPECS.filter((s) => s.trigger === trigger);
+
+/** The registry as plain data (GET /api/detectors, contracts/detectors.ts): what the dashboard
+ * needs to list detectors and edit their policy without naming any. */
+export function detectorCatalog() {
+  return {
+    data: SPECS.map((s) => {
+      const l = s.ladder;
+      const labels = typeof l.labels === "string" ? { "": l.labels } : l.labels;
+      const def = l.default as Rung | Record<string, Rung>;
+      return {
+        name: s.name,
+        label: s.label,
+        summary: s.summary,
+        trigger: s.trigger,
+        key: s.key,
+        policy: {
+          defaults: s.policy.defaults as Record<string, unknown>,
+          fields: s.policy.fields.map((f) => ({
+            key: f.key,
+            help: f.help,
+            kind: f.kind ?? "number",
+          })),
+        },
+        ladder: {
+          kind: l.kind,
+          rungs: [...l.rungs],
+          entries:
+            l.kind === "rung"
+              ? [{ key: null, label: labels[""] ?? s.label, default: def as Rung }]
+              : l.kind === "keys"
+                ? Object.entries(def as Record<string, Rung>).map(([key, rung]) => ({
+                    key,
+                    label: labels[key] ?? key,
+                    default: rung,
+                  }))
+                : [],
+          template: l.kind === "map" && typeof l.labels === "string" ? l.labels : null,
+          defaults: l.kind === "map" ? { ...(def as Record<string, Rung>) } : null,
+        },
+        display: {
+          main: s.display.main,
+          sub: s.display.sub,
+          sub_fallback: s.display.sub_fallback ?? null,
+        },
+      };
+    }),
+    rungs: [...RUNGS],
+    policy_maps: [...POLICY_MAPS],
+  };
+}
