@@ -9,6 +9,7 @@ import { channels } from "./routes/channels";
 import { costCatalog } from "./routes/cost-catalog";
 import { customers } from "./routes/customers";
 import { deliveries } from "./routes/deliveries";
+import { detectors } from "./routes/detectors";
 import { gate } from "./routes/gate";
 import { ingest } from "./routes/ingest";
 import { invoices } from "./routes/invoices";
@@ -53,6 +54,7 @@ api.route("/", signals);
 api.route("/", actions);
 api.route("/", policies);
 api.route("/", replay);
+api.route("/", detectors);
 api.route("/channels", channels);
 api.route("/deliveries", deliveries);
 
