@@ -4,6 +4,7 @@
 
 export type * from "./catalog";
 export type * from "./common";
+export type * from "./detectors";
 export type * from "./events";
 export type * from "./margin";
 export type * from "./metrics";
