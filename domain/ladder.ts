@@ -34,6 +34,18 @@ import {
 export type { LadderPolicy } from "./detectors";
 export { CHURN_RUNGS, GATE_RUNGS, RUNGS, type Rung } from "./detectors";
 
+/** The shape of each detector's `ladder.<key>` section (from the registry), for the policy
+ * route's schema: one rung, a rung per fixed key, or a map of rungs replaced whole. */
+export const LADDER_SECTIONS: readonly {
+  key: string;
+  kind: "rung" | "keys" | "map";
+  keys: string[];
+}[] = DETECTOR_SPECS.map((d) => ({
+  key: d.key,
+  kind: d.ladder.kind,
+  keys: d.ladder.kind === "keys" ? Object.keys(d.ladder.default) : [],
+}));
+
 export interface GatePolicy {
   /** Token bucket: sustained requests (or units) per second and burst size. */
   rate_per_second: number;

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   DEFAULT_POLICY,
+  LADDER_SECTIONS,
   type PolicyOverrideDocument,
   RUNGS,
   resolvePolicy,
@@ -23,16 +24,22 @@ const Rung = z.enum(RUNGS);
 const PolicyOverride = z
   .object({
     detectors: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    // Each registered detector's ladder section, in the shape its spec declares (the rungs it
+    // may take are checked on the merged policy, with the field named).
     ladder: z
-      .object({
-        anomaly: z.object({ spike: Rung.optional(), drop: Rung.optional() }).strict().optional(),
-        churn: Rung.optional(),
-        quota_pacing: z.record(z.string().max(16), Rung).optional(),
-        margin: z
-          .object({ L1: Rung.optional(), L2: Rung.optional(), L3: Rung.optional() })
-          .strict()
-          .optional(),
-      })
+      .object(
+        Object.fromEntries(
+          LADDER_SECTIONS.map((l) => [
+            l.key,
+            (l.kind === "rung"
+              ? Rung
+              : l.kind === "keys"
+                ? z.object(Object.fromEntries(l.keys.map((k) => [k, Rung.optional()]))).strict()
+                : z.record(z.string().max(16), Rung)
+            ).optional(),
+          ]),
+        ),
+      )
       .strict()
       .optional(),
     auto_actions: z
