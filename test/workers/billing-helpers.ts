@@ -1,12 +1,13 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { DAY_MS, HOUR_MS } from "../../domain/time";
 import type { CustomerActor } from "../../durable-objects/customer-actor";
 import { call, type Tenant } from "./helpers";
 
 // Helpers shared by the billing, metrics and margin tests: catalog set-up through the API,
 // events, and waiting until the rollups have caught up.
 
-export const DAY = 86_400_000;
-export const HOUR = 3_600_000;
+export const DAY = DAY_MS;
+export const HOUR = HOUR_MS;
 
 /** Midnight UTC on the 1st of the month `offset` months from the one containing `t`. */
 export function monthStart(t: number, offset = 0): number {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DAY_MS } from "../../domain/time";
 import {
   type Call,
   call,
@@ -11,7 +12,6 @@ import {
 // Route tests for the catalog API (/api/products, /plans, /customers, /subscriptions,
 // /cost-catalog, /keys): happy paths, validation, conflicts and tenant isolation.
 
-const DAY_MS = 86_400_000;
 const TEN_KB = "x".repeat(10 * 1024);
 
 /** An operator client for one tenant, rooted at /api. */

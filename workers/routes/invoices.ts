@@ -92,8 +92,6 @@ const Invoice = z
   })
   .openapi("Invoice");
 
-const money = (amount: bigint) => formatMoney(amount);
-
 function toInvoice(r: InvoiceRecord, now: number) {
   const open = r.status === "open" && r.due_at !== null;
   const days = open ? daysPastDue(r.due_at as number, now) : null;
@@ -106,13 +104,13 @@ function toInvoice(r: InvoiceRecord, now: number) {
     status: r.status,
     period: { start: iso(r.period_start) ?? "", end: iso(r.period_end) ?? "" },
     closes_at: iso(r.closes_at) ?? "",
-    subtotal: money(r.subtotal),
-    minimum_topup: money(r.minimum_topup),
-    discount_total: money(r.discount_total),
-    rounding: money(r.rounding),
-    total: money(r.total),
-    usage_total: money(r.usage_total),
-    amount_due: r.status === "open" ? money(r.total) : "0.00",
+    subtotal: formatMoney(r.subtotal),
+    minimum_topup: formatMoney(r.minimum_topup),
+    discount_total: formatMoney(r.discount_total),
+    rounding: formatMoney(r.rounding),
+    total: formatMoney(r.total),
+    usage_total: formatMoney(r.usage_total),
+    amount_due: r.status === "open" ? formatMoney(r.total) : "0.00",
     issued_at: iso(r.issued_at),
     due_at: iso(r.due_at),
     finalized_at: iso(r.finalized_at),
@@ -138,7 +136,7 @@ const toLine = (l: InvoiceLineRecord) => ({
   type: l.type,
   metric: l.metric_id,
   quantity: formatQuantity(l.quantity),
-  amount: money(l.amount),
+  amount: formatMoney(l.amount),
   description: l.description,
 });
 
