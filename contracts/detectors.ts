@@ -26,6 +26,8 @@ export interface DetectorPolicyField {
   /** Path inside `detectors.<key>`, e.g. "k" or "levels.L1". */
   key: string;
   help: string;
+  /** The editor's label; null: the key in words. */
+  label: string | null;
   kind: "number" | "number_list";
 }
 

@@ -350,6 +350,7 @@ export const quotaPacingSpec = defineDetector({
     fields: [
       {
         key: "thresholds",
+        label: "Thresholds (%)",
         kind: "number_list",
         help: "percent of the included quota, comma-separated",
       },

@@ -66,6 +66,7 @@ export function detectorCatalog() {
           fields: s.policy.fields.map((f) => ({
             key: f.key,
             help: f.help,
+            label: f.label ?? null,
             kind: f.kind ?? "number",
           })),
         },

@@ -132,6 +132,8 @@ export interface PolicyField {
   /** Path inside the section, e.g. "k" or "levels.L1". */
   key: string;
   help: string;
+  /** The editor's label (default: the key in words). */
+  label?: string;
   /** "number_list": comma-separated numbers. Default "number". */
   kind?: "number" | "number_list";
 }

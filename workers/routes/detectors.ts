@@ -22,7 +22,12 @@ const DetectorInfo = z
     policy: z.object({
       defaults: z.record(z.string(), z.unknown()),
       fields: z.array(
-        z.object({ key: z.string(), help: z.string(), kind: z.enum(["number", "number_list"]) }),
+        z.object({
+          key: z.string(),
+          help: z.string(),
+          label: z.string().nullable(),
+          kind: z.enum(["number", "number_list"]),
+        }),
       ),
     }),
     ladder: z.object({

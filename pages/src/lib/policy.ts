@@ -2,53 +2,21 @@
 // scope is defaults ← tenant (← the product's or customer's override); the editor edits that
 // whole document and saves only what differs from the inherited one. Pure.
 
+import { diffPolicy, mergePolicy, policyLeafPaths } from "../../../domain/detectors/policy-merge";
+
 // biome-ignore lint/suspicious/noExplicitAny: policy documents are plain JSON trees
 export type Doc = Record<string, any>;
 
 const isObj = (v: unknown): v is Doc => v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** base ← each override: objects merge, arrays and scalars replace (domain/ladder.ts rules,
- * except that the ladder's quota_pacing map is replaced whole). */
+/** base ← each override: the server's own merge rule (domain/detectors/policy-merge.ts: objects
+ * merge, arrays and scalars replace, maps such as the ladder's quota_pacing replace whole). */
 export function merge(base: Doc, ...overrides: (Doc | null | undefined)[]): Doc {
-  let out: Doc = base;
-  for (const o of overrides) {
-    if (!o) continue;
-    out = mergeTwo(out, o, []);
-  }
-  return out;
-}
-
-const REPLACED_WHOLE = new Set([
-  "ladder.quota_pacing",
-  "detectors.churn.min_prev_week_units_by_metric",
-]);
-
-function mergeTwo(a: Doc, b: Doc, path: string[]): Doc {
-  const out: Doc = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const p = [...path, k];
-    if (isObj(v) && isObj(out[k]) && !REPLACED_WHOLE.has(p.join(".")))
-      out[k] = mergeTwo(out[k], v, p);
-    else out[k] = v;
-  }
-  return out;
+  return mergePolicy(base, overrides);
 }
 
 /** The leaves of `doc` that differ from `base`, as a sparse override document. */
-export function diff(doc: Doc, base: Doc, path: string[] = []): Doc {
-  const out: Doc = {};
-  for (const [k, v] of Object.entries(doc)) {
-    const b = base?.[k];
-    const p = [...path, k];
-    if (isObj(v) && isObj(b) && !REPLACED_WHOLE.has(p.join("."))) {
-      const d = diff(v, b, p);
-      if (Object.keys(d).length > 0) out[k] = d;
-    } else if (JSON.stringify(v) !== JSON.stringify(b)) {
-      out[k] = v;
-    }
-  }
-  return out;
-}
+export const diff = (doc: Doc, base: Doc): Doc => diffPolicy(doc, base);
 
 export function getIn(doc: Doc, path: readonly string[]): unknown {
   let cur: unknown = doc;
@@ -101,15 +69,7 @@ export function parseNumber(text: string): number | string {
 }
 
 /** Paths of the leaves of a document ("gate.burst", "detectors.quota_pacing.thresholds"). */
-export function leafPaths(doc: Doc, path: string[] = []): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(doc)) {
-    const p = [...path, k];
-    if (isObj(v) && !REPLACED_WHOLE.has(p.join("."))) out.push(...leafPaths(v, p));
-    else out.push(p.join("."));
-  }
-  return out;
-}
+export const leafPaths = (doc: Doc): string[] => policyLeafPaths(doc);
 
 /** Whether an API error path (already through fieldPath) belongs to the field at `path`. */
 export const errorBelongsTo = (errorPath: string, path: string) =>

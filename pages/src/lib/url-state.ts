@@ -84,12 +84,12 @@ export function hrefFor<S>(path: string, spec: Spec<S>, state: NoInfer<S>): stri
 // ---------------------------------------------------------------------------------------------
 // The views' parameters
 
-export const DETECTORS = [
-  "BillableUnitAnomalyDetector",
-  "WeeklyChurnSignalDetector",
-  "QuotaPacingProjectionService",
-  "MarginGuard",
-] as const;
+/** A detector's name (the registry's, GET /api/detectors): an identifier, at most 64 characters.
+ * The view checks it against the registry; the URL only keeps it well formed. */
+export const detectorName: Param<string | null> = {
+  parse: (raw) => (raw !== null && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(raw) ? raw : null),
+  format: (v) => v,
+};
 
 export const cockpitSpec = {
   as_of: date,
@@ -115,7 +115,7 @@ export type MarginState = {
 };
 
 export const signalsSpec = {
-  detector: optionalOf(DETECTORS),
+  detector: detectorName,
   status: oneOf(["open", "resolved", "all"], "open"),
   direction: optionalOf(["spike", "drop"]),
   customer: id,
@@ -123,7 +123,7 @@ export const signalsSpec = {
   signal: id,
 };
 export type SignalsState = {
-  detector: (typeof DETECTORS)[number] | null;
+  detector: string | null;
   status: "open" | "resolved" | "all";
   direction: "spike" | "drop" | null;
   customer: string | null;

@@ -4,7 +4,15 @@
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ConfirmDialog, Empty, FilterSelect, PageHeader, QueryView } from "../components/ui";
+import type { DetectorsResponse } from "../../../contracts/detectors";
+import {
+  ConfirmDialog,
+  Empty,
+  FilterSelect,
+  Loading,
+  PageHeader,
+  QueryView,
+} from "../components/ui";
 import { ApiError, type FieldError, useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { percent, words } from "../lib/format";
@@ -25,7 +33,7 @@ import { navigate } from "../lib/router";
 import { hrefFor, type PoliciesState, parseState, policiesSpec } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
-import { effectOf, RUNG_LABELS } from "./signals";
+import { effectOf, RUNG_LABELS, useDetectors } from "./signals";
 
 interface PolicyView {
   defaults: Doc;
@@ -35,31 +43,8 @@ interface PolicyView {
   effective: Doc;
 }
 
-const GATE_RUNGS = ["ALERT", "THROTTLE", "BLOCK"];
-const CHURN_RUNGS = ["ALERT", "extend_trial", "apply_coupon", "escalate"];
-const AUTO_RUNGS = ["ALERT", "THROTTLE", "BLOCK", "extend_trial", "apply_coupon", "escalate"];
-
-/** Help for the detector thresholds (domain/detectors/policy.ts). */
+/** Help for the settings that are not a detector's (those come with the registry). */
 const HELP: Record<string, string> = {
-  "detectors.anomaly.k": "σ multiple: an hour deviating more than k σ from the baseline fires",
-  "detectors.anomaly.min_history_days": "days of history before the detector speaks",
-  "detectors.anomaly.min_slot_observations": "days seen in the same hour-of-week slot first",
-  "detectors.anomaly.min_spike_pct": "a spike must also exceed expected by this %",
-  "detectors.anomaly.min_drop_pct": "a drop must also fall below expected by this %",
-  "detectors.anomaly.min_delta_events": "minimum size of the deviation, in events",
-  "detectors.anomaly.regime_shift_hours": "after this many flagged hours the baseline re-levels",
-  "detectors.anomaly.max_window_hours":
-    "also test sums of up to this many consecutive hours (1–3; 1 = single hours only)",
-  "detectors.churn.drop_pct": "fires when the last 7 days fell this % vs the 7 before",
-  "detectors.churn.min_history_days": "days of history first (≥ 14)",
-  "detectors.churn.min_prev_week_units": "ignore metrics with less usage in the previous week",
-  "detectors.quota_pacing.thresholds": "percent of the included quota, comma-separated",
-  "detectors.quota_pacing.min_elapsed_fraction": "do not project before this share of the period",
-  "detectors.quota_pacing.min_profile_weeks": "weeks of weekday profile before weighting",
-  "detectors.quota_pacing.confidence_z": "standard errors past the threshold before firing",
-  "detectors.margin.min_revenue": "no judgement below this period-to-date revenue",
-  "detectors.margin.min_cogs": "…unless COGS reaches this",
-  "detectors.margin.min_elapsed_fraction": "wait for this share of the period (0 = off)",
   "gate.rate_per_second": "sustained calls (or units) per second per customer",
   "gate.burst": "token bucket size",
   "gate.throttled_rate_per_second": "the rate while THROTTLE is in force",
@@ -75,6 +60,7 @@ export function PoliciesView(props: ViewProps) {
   const go = (changes: Partial<PoliciesState>) =>
     navigate(hrefFor(props.path, policiesSpec, { ...state, ...changes }));
   const catalog = useCatalog();
+  const registry = useDetectors();
   const needsId = state.scope !== "tenant";
   const q = useQuery<PolicyView>(
     needsId && !state.id
@@ -133,15 +119,20 @@ export function PoliciesView(props: ViewProps) {
         </Empty>
       ) : (
         <QueryView q={q} what="policies">
-          {(view) => (
-            <Editor
-              key={`${state.scope}:${state.id ?? ""}`}
-              view={view}
-              scope={state.scope}
-              id={state.id}
-              onSaved={q.reload}
-            />
-          )}
+          {(view) =>
+            registry.data ? (
+              <Editor
+                key={`${state.scope}:${state.id ?? ""}`}
+                registry={registry.data}
+                view={view}
+                scope={state.scope}
+                id={state.id}
+                onSaved={q.reload}
+              />
+            ) : (
+              <Loading label="Loading the detectors…" />
+            )
+          }
         </QueryView>
       )}
     </section>
@@ -149,13 +140,22 @@ export function PoliciesView(props: ViewProps) {
 }
 
 function Editor(props: {
+  registry: DetectorsResponse;
   view: PolicyView;
   scope: PoliciesState["scope"];
   id: string | null;
   onSaved: () => void;
 }) {
   const api = useApi();
-  const { view, scope, id } = props;
+  const { view, scope, id, registry } = props;
+  // Each detector's field help, by its path in the document.
+  const help = useMemo(() => {
+    const out: Record<string, string> = { ...HELP };
+    for (const d of registry.data) {
+      for (const f of d.policy.fields) out[`detectors.${d.key}.${f.key}`] = f.help;
+    }
+    return out;
+  }, [registry]);
   const parent = useMemo(
     () => (scope === "tenant" ? view.defaults : merge(view.defaults, view.tenant)),
     [view, scope],
@@ -213,7 +213,7 @@ function Editor(props: {
       value={getIn(draft, path.split("."))}
       inherited={getIn(parent, path.split("."))}
       error={errorOf(path)}
-      help={opts.hint ?? HELP[path]}
+      help={opts.hint ?? help[path]}
       step={opts.step}
       onChange={(v) => set(path, v)}
     />
@@ -242,8 +242,22 @@ function Editor(props: {
     Object.entries((detectors[section] ?? {}) as Doc)
       .filter(([, v]) => typeof v === "number" || typeof v === "string")
       .map(([k]) => `detectors.${section}.${k}`);
-  const quotaMap = (getIn(draft, ["ladder", "quota_pacing"]) ?? {}) as Record<string, string>;
-  const thresholds = getIn(draft, ["detectors", "quota_pacing", "thresholds"]);
+  const listField = (path: string, label: string) => {
+    const value = getIn(draft, path.split("."));
+    return (
+      <label class="field" key={path}>
+        <span>{label}</span>
+        <input
+          name={path}
+          value={Array.isArray(value) ? value.join(", ") : String(value ?? "")}
+          aria-invalid={errorOf(path) ? true : undefined}
+          onChange={(e) => set(path, parseNumberList((e.currentTarget as HTMLInputElement).value))}
+        />
+        <small class="muted">{help[path]}</small>
+        {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
+      </label>
+    );
+  };
   const known = leafPaths(draft);
   const generalErrors = errors.filter(
     (e) => !e.path || !known.some((p) => errorBelongsTo(fieldPath(e.path), p)),
@@ -320,7 +334,7 @@ function Editor(props: {
           customers is off by default.
         </p>
         <div class="switches">
-          {AUTO_RUNGS.map((rung) => {
+          {registry.rungs.map((rung) => {
             const path = `auto_actions.${rung}`;
             const on = getIn(draft, ["auto_actions", rung]) === true;
             return (
@@ -352,17 +366,28 @@ function Editor(props: {
 
       <Fieldset legend="Action ladder: which rung each signal maps to">
         <div class="field-grid">
-          {rungSelect("ladder.anomaly.spike", "Usage spike", GATE_RUNGS)}
-          {rungSelect("ladder.anomaly.drop", "Usage drop", GATE_RUNGS)}
-          {rungSelect("ladder.churn", "Weekly churn", CHURN_RUNGS)}
-          {Object.keys(quotaMap)
-            .sort((a, b) => Number(a) - Number(b))
-            .map((pct) =>
-              rungSelect(`ladder.quota_pacing.${pct}`, `Quota pacing ${pct}%`, GATE_RUNGS),
-            )}
-          {rungSelect("ladder.margin.L1", "Margin below L1", GATE_RUNGS)}
-          {rungSelect("ladder.margin.L2", "Margin below L2", GATE_RUNGS)}
-          {rungSelect("ladder.margin.L3", "Margin below L3", GATE_RUNGS)}
+          {registry.data.flatMap((d) => {
+            const rungs = d.ladder.rungs;
+            if (d.ladder.kind === "map") {
+              const map = (getIn(draft, ["ladder", d.key]) ?? {}) as Record<string, string>;
+              return Object.keys(map)
+                .sort((a, b) => Number(a) - Number(b))
+                .map((k) =>
+                  rungSelect(
+                    `ladder.${d.key}.${k}`,
+                    (d.ladder.template ?? "{key}").replace("{key}", k),
+                    rungs,
+                  ),
+                );
+            }
+            return d.ladder.entries.map((e) =>
+              rungSelect(
+                e.key === null ? `ladder.${d.key}` : `ladder.${d.key}.${e.key}`,
+                e.label,
+                rungs,
+              ),
+            );
+          })}
         </div>
       </Fieldset>
 
@@ -381,32 +406,13 @@ function Editor(props: {
         </div>
       </Fieldset>
 
-      {["anomaly", "churn", "quota_pacing", "margin"].map((section) => (
-        <Fieldset key={section} legend={`Detector thresholds: ${words(section)}`}>
+      {registry.data.map((d) => (
+        <Fieldset key={d.key} legend={`Detector thresholds: ${words(d.key)}`}>
           <div class="field-grid">
-            {scalarKeys(section).map((p) => num(p, undefined, { step: "any" }))}
-            {section === "quota_pacing" ? (
-              <label class="field">
-                <span>Thresholds (%)</span>
-                <input
-                  name="detectors.quota_pacing.thresholds"
-                  value={
-                    Array.isArray(thresholds) ? thresholds.join(", ") : String(thresholds ?? "")
-                  }
-                  aria-invalid={errorOf("detectors.quota_pacing.thresholds") ? true : undefined}
-                  onChange={(e) =>
-                    set(
-                      "detectors.quota_pacing.thresholds",
-                      parseNumberList((e.currentTarget as HTMLInputElement).value),
-                    )
-                  }
-                />
-                <small class="muted">{HELP["detectors.quota_pacing.thresholds"]}</small>
-                {errorOf("detectors.quota_pacing.thresholds") ? (
-                  <small class="field-error">{errorOf("detectors.quota_pacing.thresholds")}</small>
-                ) : null}
-              </label>
-            ) : null}
+            {scalarKeys(d.key).map((p) => num(p, undefined, { step: "any" }))}
+            {d.policy.fields
+              .filter((f) => f.kind === "number_list")
+              .map((f) => listField(`detectors.${d.key}.${f.key}`, f.label ?? words(f.key)))}
           </div>
         </Fieldset>
       ))}

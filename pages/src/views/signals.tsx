@@ -4,6 +4,7 @@
 // orchestration_actions trail.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
+import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detectors";
 import {
   Badge,
   ConfirmDialog,
@@ -16,18 +17,9 @@ import {
 } from "../components/ui";
 import { ApiError, useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
-import {
-  dateTime,
-  decimal,
-  detectorLabel,
-  money,
-  percent,
-  signedPercent,
-  span,
-  words,
-} from "../lib/format";
+import { dateTime, decimal, money, percent, signedPercent, span, words } from "../lib/format";
 import { Link, navigate } from "../lib/router";
-import { DETECTORS, hrefFor, parseState, type SignalsState, signalsSpec } from "../lib/url-state";
+import { hrefFor, parseState, type SignalsState, signalsSpec } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
 
@@ -74,8 +66,21 @@ interface SignalDetail extends Signal {
   trail: Step[];
 }
 
-const GATE_RUNGS = ["ALERT", "THROTTLE", "BLOCK"];
-const CHURN_RUNGS = ["ALERT", "extend_trial", "apply_coupon", "escalate"];
+/** The detector registry (GET /api/detectors): labels, rungs, policy fields and wording. Fixed
+ * for a deployment, so every view shares one answer. */
+export function useDetectors() {
+  return useQuery<DetectorsResponse>("/api/detectors");
+}
+
+/** A detector's entry in the registry by name, if the registry is loaded and knows it. */
+export const detectorInfo = (
+  registry: DetectorsResponse | null | undefined,
+  name: string,
+): DetectorInfo | undefined => registry?.data.find((d) => d.name === name);
+
+/** The rungs a signal of this detector may take (every gate rung when unknown). */
+const rungsOf = (info: DetectorInfo | undefined) =>
+  info?.ladder.rungs ?? ["ALERT", "THROTTLE", "BLOCK"];
 
 export const RUNG_LABELS: Record<string, string> = {
   ALERT: "Alert",
@@ -140,43 +145,67 @@ export function gateTierOf(steps: Step[]): "normal" | "throttled" | "blocked" {
   return "normal";
 }
 
-/** A signal's magnitude in its detector's own terms, with the context that explains it. */
+/** A signal's magnitude in its detector's own terms, with the context that explains it: the
+ * detector's display templates from the registry. */
 export function magnitudeText(
   s: Pick<Signal, "detector" | "magnitude" | "details">,
   currency = "USD",
+  info?: DetectorInfo,
 ): { main: string; sub: string | null } {
-  const m = s.magnitude;
-  const d = s.details;
-  switch (s.detector) {
-    case "BillableUnitAnomalyDetector":
-      return {
-        main: `${decimal(m, 1)} σ`,
-        sub:
-          typeof d.pct_change === "number"
-            ? `${signedPercent(d.pct_change / 100, 0)} vs expected`
-            : null,
-      };
-    case "WeeklyChurnSignalDetector":
-      return { main: `${decimal(m, 0)}% drop`, sub: "last 7 days vs the 7 before" };
-    case "QuotaPacingProjectionService":
-      return {
-        main: `${percent(m, 0)} of quota`,
-        sub:
-          typeof d.threshold_pct === "number"
-            ? `projected · crosses ${d.threshold_pct}%`
-            : "projected",
-      };
-    case "MarginGuard":
-      return {
-        main: `${money(m, currency)} short`,
-        sub:
-          typeof d.margin_pct === "number"
-            ? `margin ${decimal(d.margin_pct, 1)}% · below ${String(d.level ?? "")}`
-            : null,
-      };
-    default:
-      return { main: decimal(m, 2), sub: null };
-  }
+  if (!info) return { main: decimal(s.magnitude, 2), sub: null };
+  const fill = (template: string | null) =>
+    template === null ? null : fillTemplate(template, s, currency);
+  return {
+    main: fill(info.display.main) ?? decimal(s.magnitude, 2),
+    sub: fill(info.display.sub) ?? info.display.sub_fallback,
+  };
+}
+
+/** `{magnitude:fmt}` and `{details.x:fmt}` filled in (contracts/detectors.ts); null when a value
+ * is missing or not of its format's type. */
+export function fillTemplate(
+  template: string,
+  s: Pick<Signal, "magnitude" | "details">,
+  currency: string,
+): string | null {
+  let missing = false;
+  const out = template.replace(
+    /\{([a-z_.]+)(?::([a-z0-9_]+))?\}/g,
+    (_, path: string, fmt?: string) => {
+      const v =
+        path === "magnitude"
+          ? s.magnitude
+          : path.startsWith("details.")
+            ? s.details[path.slice(8)]
+            : undefined;
+      if (fmt) {
+        if (typeof v !== "number") {
+          missing = true;
+          return "";
+        }
+        switch (fmt) {
+          case "decimal0":
+            return decimal(v, 0);
+          case "decimal1":
+            return decimal(v, 1);
+          case "percent0":
+            return percent(v, 0);
+          case "signed_pct":
+            return signedPercent(v / 100, 0);
+          case "money":
+            return money(v, currency);
+          default:
+            return String(v);
+        }
+      }
+      if (typeof v !== "number" && typeof v !== "string") {
+        missing = true;
+        return "";
+      }
+      return String(v);
+    },
+  );
+  return missing ? null : out;
 }
 
 /** Executed gate rungs are the serious ones; an executed alert only notified. */
@@ -191,6 +220,8 @@ export function SignalsView(props: ViewProps) {
     navigate(hrefFor(props.path, signalsSpec, { ...state, ...changes }), { replace });
   const api = useApi();
   const catalog = useCatalog();
+  const registry = useDetectors().data;
+  const labelOf = (d: string) => detectorInfo(registry, d)?.label ?? d;
 
   const listKey = withQuery("/api/signals", {
     detector: state.detector,
@@ -240,7 +271,13 @@ export function SignalsView(props: ViewProps) {
           name="detector"
           value={state.detector}
           anyLabel="All detectors"
-          options={DETECTORS.map((d) => ({ value: d, label: detectorLabel(d) }))}
+          options={
+            registry
+              ? registry.data.map((d) => ({ value: d.name, label: d.label }))
+              : state.detector
+                ? [{ value: state.detector, label: state.detector }]
+                : []
+          }
           onChange={(v) => go({ detector: v as SignalsState["detector"], signal: null })}
         />
         <FilterSelect
@@ -338,13 +375,25 @@ export function SignalsView(props: ViewProps) {
                               </div>
                             </th>
                             <td>
-                              {detectorLabel(s.detector)}
+                              {labelOf(s.detector)}
                               {s.direction ? <div class="muted">{s.direction}</div> : null}
                             </td>
                             <td class="num">
-                              {magnitudeText(s, catalog.currency).main}
+                              {
+                                magnitudeText(
+                                  s,
+                                  catalog.currency,
+                                  detectorInfo(registry, s.detector),
+                                ).main
+                              }
                               <div class="muted small">
-                                {magnitudeText(s, catalog.currency).sub}
+                                {
+                                  magnitudeText(
+                                    s,
+                                    catalog.currency,
+                                    detectorInfo(registry, s.detector),
+                                  ).sub
+                                }
                               </div>
                             </td>
                             <td>
@@ -381,7 +430,7 @@ export function SignalsView(props: ViewProps) {
         </div>
         <aside class="split-side" aria-label="Selected signal">
           {state.signal ? (
-            <SignalPanel id={state.signal} onChanged={list.reload} />
+            <SignalPanel id={state.signal} onChanged={list.reload} registry={registry} />
           ) : (
             <Empty title="Select a signal">Its ladder, source events and trail appear here.</Empty>
           )}
@@ -391,7 +440,11 @@ export function SignalsView(props: ViewProps) {
   );
 }
 
-function SignalPanel(props: { id: string; onChanged: () => void }) {
+function SignalPanel(props: {
+  id: string;
+  onChanged: () => void;
+  registry: DetectorsResponse | null | undefined;
+}) {
   const api = useApi();
   const { currency } = useCatalog();
   const detail = useQuery<SignalDetail>(`/api/signals/${encodeURIComponent(props.id)}`);
@@ -456,23 +509,26 @@ function SignalPanel(props: { id: string; onChanged: () => void }) {
 
   const tier = useMemo(() => (trail.data ? gateTierOf(trail.data.data) : null), [trail.data]);
 
+  // Labels and rungs come from the registry: show the signal once both are here.
+  if (!props.registry) return <Loading label="Loading the signal…" />;
   return (
     <QueryView q={detail} what="the signal">
       {(s) => {
-        const ladder = s.detector === "WeeklyChurnSignalDetector" ? CHURN_RUNGS : GATE_RUNGS;
+        const info = detectorInfo(props.registry, s.detector);
+        const ladder = rungsOf(info);
         const a = s.action;
         return (
           <div class="panel signal-panel" data-testid="signal-panel">
             <h2>
-              {detectorLabel(s.detector)} · {s.customer}
+              {info?.label ?? s.detector} · {s.customer}
             </h2>
             <dl class="facts">
               <div>
                 <dt>Magnitude</dt>
                 <dd>
-                  {magnitudeText(s, currency).main}
-                  {magnitudeText(s, currency).sub ? (
-                    <div class="muted small">{magnitudeText(s, currency).sub}</div>
+                  {magnitudeText(s, currency, info).main}
+                  {magnitudeText(s, currency, info).sub ? (
+                    <div class="muted small">{magnitudeText(s, currency, info).sub}</div>
                   ) : null}
                 </dd>
               </div>
