@@ -73,6 +73,12 @@ export interface BatchFold {
   rated?: RatedEvent[];
 }
 
+/** The events with a first-seen id, in order: a repeat inside one batch is a duplicate. */
+export function uniqueById(events: readonly UsageEvent[]): UsageEvent[] {
+  const seen = new Set<string>();
+  return events.filter((e) => !seen.has(e.id) && seen.add(e.id));
+}
+
 /** Rates, costs and folds `events` (already deduplicated, in arrival order) against the
  * period-to-date `ledger`, which it advances. */
 export function foldBatch(

@@ -51,7 +51,11 @@ export class ActorStore {
     return known;
   }
 
-  insertEvents(records: readonly EventRecord[], receivedAt: number) {
+  /** Inserts the records; returns how many were new. An id already stored is skipped (its
+   * unique index is the dedupe window), so a caller that found fewer new than it sent knows
+   * the batch held duplicates. */
+  insertEvents(records: readonly EventRecord[], receivedAt: number): number {
+    let inserted = 0;
     for (let i = 0; i < records.length; i += INSERT_CHUNK) {
       const rows = records
         .slice(i, i + INSERT_CHUNK)
@@ -76,18 +80,22 @@ export class ActorStore {
         ]);
       // Properties travel as nested JSON and are stored as their JSON text (->), not encoded
       // twice.
-      this.sql.exec(
-        `INSERT INTO events (id, time, received_at, product, metric, quantity, revenue, cost,
-           cost_status, provider, model, input_tokens, output_tokens, cached_input_tokens,
-           subscription_id, flags, source, properties)
-         SELECT value->>0, value->>1, ?2, value->>2, value->>3, value->>4, value->>5, value->>6,
-           value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13,
-           value->>14, value->>15, NULLIF(value->16, 'null')
-         FROM json_each(?1)`,
-        JSON.stringify(rows),
-        receivedAt,
-      );
+      inserted += this.sql
+        .exec(
+          `INSERT INTO events (id, time, received_at, product, metric, quantity, revenue, cost,
+             cost_status, provider, model, input_tokens, output_tokens, cached_input_tokens,
+             subscription_id, flags, source, properties)
+           SELECT value->>0, value->>1, ?2, value->>2, value->>3, value->>4, value->>5,
+             value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12,
+             value->>13, value->>14, value->>15, NULLIF(value->16, 'null')
+           FROM json_each(?1) WHERE true
+           ON CONFLICT (id) DO NOTHING RETURNING 1`,
+          JSON.stringify(rows),
+          receivedAt,
+        )
+        .toArray().length;
     }
+    return inserted;
   }
 
   /** The period-to-date ledger rating reads and advances; `writeLedger` persists what a batch

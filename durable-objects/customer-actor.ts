@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { StoredEvent } from "../contracts/events";
 import { ALLOWED_LATENESS_MS, CustomerDetection } from "../domain/detection";
 import { fullBucket, type GateAnswer, type TokenBucket, takeTokens } from "../domain/gate";
-import { foldBatch, pacingUpdates } from "../domain/ingest-batch";
+import { foldBatch, pacingUpdates, uniqueById } from "../domain/ingest-batch";
 import type { GateTier, PolicyDocument } from "../domain/ladder";
 import { type CustomerTerms, committedRevenue } from "../domain/rating";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
@@ -72,6 +72,10 @@ const SILENCE_GRACE_MS = 15 * MINUTE_MS;
 const FEED_OUTAGE_MAX_MS = 72 * HOUR_MS;
 const POLICY_TTL_MS = 30_000;
 const RETENTION_EVERY_MS = 6 * HOUR_MS;
+const CAREFUL_BATCHES = 8;
+
+/** Thrown inside an optimistic ingest transaction to roll it back: an id was already stored. */
+class StoredBefore extends Error {}
 
 interface Terms {
   version: number;
@@ -87,6 +91,8 @@ export class CustomerActor extends DurableObject<Env> {
   private readonly timers: Timers;
   private terms: Terms | null = null;
   private bucket: TokenBucket | null = null;
+  /** After a batch with stored duplicates (a client retrying), the next few look ids up first. */
+  private duplicatesSeen = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,7 +119,7 @@ export class CustomerActor extends DurableObject<Env> {
     const now = Date.now();
     let result: IngestResult & { signals: number };
     try {
-      result = this.ctx.storage.transactionSync(() => this.ingestBatch(req, terms, now));
+      result = this.ingestBatch(req, terms, now);
     } catch (err) {
       this.forgetCaches(); // the transaction rolled back
       throw err;
@@ -135,18 +141,46 @@ export class CustomerActor extends DurableObject<Env> {
     terms: Terms,
     now: number,
   ): IngestResult & { signals: number } {
-    const known = this.store.knownIds(req.events.map((e) => e.id));
-    const fresh: UsageEvent[] = [];
-    for (const event of req.events) {
-      if (known.has(event.id)) continue;
-      known.add(event.id); // a repeat inside the same batch is a duplicate too
-      fresh.push(event);
+    // A repeat inside the batch is a duplicate; so is an id already stored. Most batches have
+    // none of the latter, so the batch is rated and inserted straight away, and the insert says
+    // whether any id was already stored; only then is it rolled back and done again with the
+    // stored ids looked up first (rating is marginal: a duplicate must not take a tier's place).
+    const unique = uniqueById(req.events);
+    if (this.duplicatesSeen === 0) {
+      try {
+        return this.ctx.storage.transactionSync(() =>
+          this.storeBatch(req, unique, terms, now, true),
+        );
+      } catch (err) {
+        this.forgetCaches(); // the transaction rolled back
+        if (!(err instanceof StoredBefore)) throw err;
+      }
     }
-    const duplicates = req.events.length - fresh.length;
-    if (fresh.length === 0) return { accepted: 0, duplicates, signals: 0 };
+    this.duplicatesSeen = Math.max(0, this.duplicatesSeen - 1);
+    return this.ctx.storage.transactionSync(() => {
+      const known = this.store.knownIds(unique.map((e) => e.id));
+      const fresh = unique.filter((e) => !known.has(e.id));
+      if (known.size > 0) this.duplicatesSeen = CAREFUL_BATCHES;
+      return this.storeBatch(req, fresh, terms, now, false, req.events.length - fresh.length);
+    });
+  }
 
+  /** Rates, stores and detects `fresh`. `optimistic`: throws StoredBefore (rolling the
+   * transaction back) when an id turns out to be stored already. */
+  private storeBatch(
+    req: IngestRequest,
+    fresh: UsageEvent[],
+    terms: Terms,
+    now: number,
+    optimistic: boolean,
+    duplicates = req.events.length - fresh.length,
+  ): IngestResult & { signals: number } {
+    if (fresh.length === 0) return { accepted: 0, duplicates, signals: 0 };
     const batch = foldBatch(fresh, terms.value, this.store.ledger, req.detail);
-    this.store.insertEvents(batch.records, now);
+    if (this.store.insertEvents(batch.records, now) < fresh.length) {
+      if (optimistic) throw new StoredBefore();
+      throw new Error("events stored during their own ingest transaction");
+    }
     this.store.writeLedger(batch.periods);
     this.store.addToBuckets(batch.deltas);
     const signals = this.detection(req.customerId, terms).afterBatch({

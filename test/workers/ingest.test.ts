@@ -185,6 +185,29 @@ describe("duplicates count once", () => {
     expect(totals[0]).toMatchObject({ events: 4, units: String(4000 * 1e6) });
   });
 
+  it("a batch holding an already-stored event rates the rest as if the repeat were not there", async () => {
+    const op = { token: tenant.operator_token };
+    await call("POST", "/api/customers", { ...op, body: { id: "twin", name: "Twin" } });
+    await call("POST", "/api/subscriptions", {
+      ...op,
+      body: { customer: "twin", plan: "chat-pro", start: "2026-11-01T00:00:00Z" },
+    });
+    // The plan's 15 % discount starts above 1,000,000 tokens: where the second event sits
+    // depends on the first being counted exactly once.
+    const first = event({ quantity: 900_000 });
+    await send([first]);
+    const retried = await send([first, event({ quantity: 200_000 })]);
+    expect(retried.body).toMatchObject({ accepted: 1, duplicates: 1 });
+    await send([
+      event({ customer: "twin", quantity: 900_000 }),
+      event({ customer: "twin", quantity: 200_000 }),
+    ]);
+    const [acme] = await bucketTotals(actor());
+    const [twin] = await bucketTotals(actor("twin"));
+    expect(acme).toMatchObject({ events: 2, units: String(1_100_000 * 1e6) });
+    expect(acme?.revenue).toBe(twin?.revenue);
+  });
+
   it("a batch retried after a failure inside the actor is stored exactly once", async () => {
     await send([event({ id: "warm-up" })]);
     const batch = [event({ id: "r1" }), event({ id: "r2" })];
@@ -193,11 +216,12 @@ describe("duplicates count once", () => {
       const original = store.insertEvents.bind(store);
       let failed = false;
       store.insertEvents = (records, receivedAt) => {
-        original(records, receivedAt);
+        const inserted = original(records, receivedAt);
         if (!failed) {
           failed = true;
           throw new Error("simulated crash mid-transaction");
         }
+        return inserted;
       };
     });
     const first = await send(batch);
