@@ -27,7 +27,7 @@ import { bumpCatalogOnWrite } from "./tenant-catalog";
 
 export { CustomerActor } from "../durable-objects/customer-actor";
 export { LiveHub } from "../durable-objects/live-hub";
-export { TenantClock } from "../durable-objects/tenant-clock";
+export { TenantClock } from "./tenant-clock";
 
 // The edge worker: one Hono app for the operator API (/api/*, operator tokens), the ingest and
 // gate endpoints (/v1/*, ingest keys) and platform administration (/admin/*, admin token).

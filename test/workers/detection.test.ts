@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { Signal } from "../../domain/detectors";
 import type { CustomerActor } from "../../durable-objects/customer-actor";
 import { signalStatements } from "../../workers/ladder";
+import { internals } from "./actor-internals";
 import { call, createCatalog, createTenant, expectProblem, type Tenant } from "./helpers";
 
 let tenant: Tenant;
@@ -114,9 +115,8 @@ describe("signals", () => {
     // The silence check the alarm runs once nothing has arrived for a while.
     await runInDurableObject(actor(), async (instance: CustomerActor, state) => {
       state.storage.kv.put("last_ingest_at", 0);
-      await (
-        instance as unknown as { closeSilentHours(now: number): Promise<void> }
-      ).closeSilentHours(Date.now());
+      internals(instance).memory.forget();
+      await internals(instance).runTimer("silence", Date.now());
     });
     await runDurableObjectAlarm(actor());
     for (let i = 0; i < 100; i++) {
@@ -163,9 +163,8 @@ describe("signals", () => {
     const silenceCheck = () =>
       runInDurableObject(actor(), async (instance: CustomerActor, state) => {
         state.storage.kv.put("last_ingest_at", 0);
-        await (
-          instance as unknown as { closeSilentHours(now: number): Promise<void> }
-        ).closeSilentHours(Date.now());
+        internals(instance).memory.forget();
+        await internals(instance).runTimer("silence", Date.now());
       });
     const churn = async () =>
       (await call("GET", "/api/signals?detector=WeeklyChurnSignalDetector", op())).body.data;
