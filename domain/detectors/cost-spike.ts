@@ -178,7 +178,8 @@ export function evaluateCostHour(
   if (state.last_hour !== null && hour <= state.last_hour) return { state, signals: [] };
   const s: CostSpikeState = {
     ...state,
-    slots: state.slots.map((r) => r.slice()),
+    // Copy on write: step() replaces the one ring it changes.
+    slots: state.slots.slice(),
     run: state.run.slice(),
   };
   const signals: CostSpikeSignal[] = [];
@@ -240,9 +241,10 @@ function step(s: CostSpikeState, input: CostHour, policy: CostSpikePolicy): Cost
       };
     }
   }
-  const ring = s.slots[slotOf(hour)] as number[];
-  ring.push(cost);
+  const slot = slotOf(hour);
+  const ring = [...(s.slots[slot] ?? []), cost];
   if (ring.length > COST_RING) ring.shift();
+  s.slots[slot] = ring;
   if (s.run.length >= REBASE_HOURS) {
     // A new level (a bigger workload, a pricier model for good): every slot learns it now,
     // rather than one slot at a time over weeks of signals. The run's own hours (the newest
