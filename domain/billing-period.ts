@@ -111,7 +111,23 @@ export function periodIndex(anchor: number, interval: BillingInterval, at: numbe
   return n;
 }
 
-/** The period [start, end) containing `at`; works backwards for instants before the anchor. */
+/** The period [start, end) containing `at`; works backwards for instants before the anchor.
+ * Rating asks for every event, and a batch's events mostly share one period: the last answer is
+ * kept and reused while `at` falls inside it (the result is a fresh object either way). */
 export function periodContaining(anchor: number, interval: BillingInterval, at: number): Period {
-  return nthPeriod(anchor, interval, periodIndex(anchor, interval, at));
+  const last = lastPeriod;
+  if (
+    last?.anchor === anchor &&
+    last.interval === interval &&
+    Number.isSafeInteger(at) &&
+    at >= last.start &&
+    at < last.end
+  ) {
+    return { start: last.start, end: last.end };
+  }
+  const period = nthPeriod(anchor, interval, periodIndex(anchor, interval, at));
+  lastPeriod = { anchor, interval, start: period.start, end: period.end };
+  return period;
 }
+let lastPeriod: { anchor: number; interval: BillingInterval; start: number; end: number } | null =
+  null;

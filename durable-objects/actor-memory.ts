@@ -86,8 +86,9 @@ export class ActorMemory {
     this.tier = tier;
   }
 
-  /** The detectors' store. Values are copied in and out, as KV itself does, so a detector that
-   * changes a state object without putting it back changes nothing stored. */
+  /** The detectors' store. Detectors treat state as immutable (each returns a new state rather
+   * than changing the one it was given: domain/detectors/spec.ts), so the cached value is handed
+   * out as is, and putting back the very value read writes nothing. */
   readonly detection: DetectionStore = {
     get: <T>(key: string): T | undefined => {
       let value = this.detectorState.get(key);
@@ -95,11 +96,12 @@ export class ActorMemory {
         value = this.kv.get(key) ?? ABSENT;
         this.detectorState.set(key, value);
       }
-      return value === ABSENT ? undefined : structuredClone(value as T);
+      return value === ABSENT ? undefined : (value as T);
     },
     put: <T>(key: string, value: T) => {
+      if (this.detectorState.get(key) === value) return;
       this.kv.put(key, value);
-      this.detectorState.set(key, structuredClone(value));
+      this.detectorState.set(key, value);
     },
   };
 }

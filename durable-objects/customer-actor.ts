@@ -1,22 +1,24 @@
 import { DurableObject } from "cloudflare:workers";
 import type { StoredEvent } from "../contracts/events";
 import { ALLOWED_LATENESS_MS, CustomerDetection } from "../domain/detection";
-import { fullBucket, type GateAnswer, type TokenBucket, takeTokens } from "../domain/gate";
+import { fullBucket, type TokenBucket, takeTokens } from "../domain/gate";
 import { foldBatch, pacingUpdates, uniqueById } from "../domain/ingest-batch";
 import type { GateTier, PolicyDocument } from "../domain/ladder";
 import { type CustomerTerms, committedRevenue } from "../domain/rating";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
-import { hourStart, type RatedEvent, type UsageEvent } from "../domain/usage-event";
+import { hourStart, type UsageEvent } from "../domain/usage-event";
 import { loadCustomerTerms } from "../store/customer-terms";
 import { defaultPolicies, loadCustomerPolicies, type PolicyResolver } from "../store/policies";
 import { tenantFeedEnd } from "../store/rollups";
 import { ActorMemory, type Identity } from "./actor-memory";
+import type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
 import { migrateActorSchema } from "./actor-schema";
 import { ActorStore } from "./actor-store";
 import { Outbox, type OutboxTarget, RECONCILE_AFTER_MS } from "./outbox";
 import { type TimerName, Timers } from "./timers";
 
 export type { StoredEvent } from "../contracts/events";
+export type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
 export type { OutboxMessage, RollupDelta } from "./outbox";
 
 // One actor per (tenant, customer), named `${tenant}:${customer}` (SPEC §2). A thin host: it owns
@@ -26,40 +28,14 @@ export type { OutboxMessage, RollupDelta } from "./outbox";
 
 export const actorName = (tenantId: string, customerId: string) => `${tenantId}:${customerId}`;
 
-export interface IngestRequest {
-  tenantId: string;
-  customerId: string;
-  /** The tenant's catalog version the edge saw; a newer one makes the actor reload its terms. */
-  catalogVersion: number;
-  rawRetentionDays: number;
-  events: UsageEvent[];
-  /** Return each accepted event's rating (for the live stream); counts only otherwise. */
-  detail?: boolean;
-}
-
-export interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  rated?: RatedEvent[];
-}
-
-export interface GateRequest {
-  tenantId: string;
-  customerId: string;
-  product?: string;
-  units: number;
-}
-
-export interface GateResult extends GateAnswer {
-  tier: GateTier;
-  /** The rate (units per second) the customer is held to right now; 0 when blocked. */
-  limit: number;
-}
-
 const DEDUPE_WINDOW_MS = 35 * DAY_MS;
 const HOURLY_BUCKET_DAYS = 35;
 const DAILY_BUCKET_DAYS = 400;
+/** Usage reaches the D1 rollups FLUSH_DELAY_MS after a quiet customer's batch; under steady
+ * traffic at most one flush per FLUSH_SPACING_MS, so a busy actor sends fewer, larger messages
+ * (the fan-out's cost stays off the ingest path). */
 const FLUSH_DELAY_MS = 2_000;
+const FLUSH_SPACING_MS = 10_000;
 const SIGNAL_FLUSH_DELAY_MS = 100;
 const RETRY_MS = 5_000;
 /** Hours of a customer that went quiet close on the wall clock once it has been silent this long
@@ -93,6 +69,7 @@ export class CustomerActor extends DurableObject<Env> {
   private bucket: TokenBucket | null = null;
   /** After a batch with stored duplicates (a client retrying), the next few look ids up first. */
   private duplicatesSeen = 0;
+  private lastFlushAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -126,7 +103,12 @@ export class CustomerActor extends DurableObject<Env> {
     }
     this.memory.touchIngest(now);
     if (result.signals > 0) this.timers.schedule("flush", now + SIGNAL_FLUSH_DELAY_MS);
-    else if (result.accepted > 0) this.timers.schedule("flush", now + FLUSH_DELAY_MS);
+    else if (result.accepted > 0) {
+      this.timers.schedule(
+        "flush",
+        Math.max(now + FLUSH_DELAY_MS, this.lastFlushAt + FLUSH_SPACING_MS),
+      );
+    }
     this.timers.schedule(
       "silence",
       Math.max(hourStart(now) + HOUR_MS + ALLOWED_LATENESS_MS, now + SILENCE_GRACE_MS),
@@ -356,6 +338,7 @@ export class CustomerActor extends DurableObject<Env> {
     } else if (!who) {
       return;
     } else if (name === "flush") {
+      this.lastFlushAt = now;
       if (await this.outbox.flush(this.outboxTarget(who))) {
         this.timers.schedule("reconcile", Date.now() + RECONCILE_AFTER_MS);
       } else {

@@ -39,6 +39,11 @@ export class LiveHub extends DurableObject<Env> {
     return this.subscribers.size;
   }
 
+  /** How many clients are subscribed (the edge asks, to know whether to publish at all). */
+  async watchers(): Promise<number> {
+    return this.subscribers.size;
+  }
+
   async subscribe(filter: LiveFilter): Promise<ReadableStream<Uint8Array>> {
     let sub: Subscriber | undefined;
     const stream = new ReadableStream<Uint8Array>(

@@ -11,18 +11,36 @@ export type { LiveFilter, LiveItem };
 
 const hubFor = (env: Env, tenantId: string) => env.LIVE_HUB.getByName(tenantId);
 
-// Per isolate: which tenants had nobody watching at the last publish, so the hot path skips the
-// hub for a second at a time when nobody is.
-const idleUntil = new Map<string, number>();
-const IDLE_RECHECK_MS = 1_000;
+// Per isolate: whether each tenant's hub had watchers when last asked. The ingest path reads
+// this and never waits: an answer older than WATCHERS_TTL_MS is refreshed in the background by
+// one small RPC (not by publishing a batch nobody reads), and a subscriber in this isolate
+// counts at once. While nobody watches, the actors skip per-event detail entirely.
+const watched = new Map<string, { watchers: boolean; at: number; asking: boolean }>();
+const WATCHERS_TTL_MS = 1_000;
 
-/** False while the last publish found nobody watching (then the actors skip per-event detail). */
-export function liveIsWatched(tenantId: string): boolean {
-  return (idleUntil.get(tenantId) ?? 0) <= Date.now();
+/** Whether anyone watches the tenant's live stream, as this isolate last heard. */
+export function liveIsWatched(
+  env: Env,
+  tenantId: string,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+): boolean {
+  const now = Date.now();
+  const known = watched.get(tenantId) ?? { watchers: false, at: 0, asking: false };
+  if (now - known.at > WATCHERS_TTL_MS && !known.asking) {
+    known.asking = true;
+    watched.set(tenantId, known);
+    ctx.waitUntil(
+      hubFor(env, tenantId)
+        .watchers()
+        .then((n) => watched.set(tenantId, { watchers: n > 0, at: Date.now(), asking: false }))
+        .catch(() => watched.set(tenantId, { ...known, at: Date.now(), asking: false })),
+    );
+  }
+  return known.watchers;
 }
 
-export function markWatched(tenantId: string) {
-  idleUntil.delete(tenantId);
+function markWatched(tenantId: string) {
+  watched.set(tenantId, { watchers: true, at: Date.now(), asking: false });
 }
 
 const str = (v: unknown, max = 128) => (typeof v === "string" ? v.slice(0, max) : null);
@@ -35,7 +53,6 @@ export async function publishLive(
     rejected: { index: number; id: string | null; errors: FieldError[]; item: unknown }[];
   },
 ): Promise<void> {
-  if (!liveIsWatched(tenantId)) return;
   if (batch.accepted.length === 0 && batch.rejected.length === 0) return;
   const receivedAt = new Date().toISOString();
   const items: LiveItem[] = [
@@ -74,7 +91,7 @@ export async function publishLive(
   ];
   try {
     const watchers = await hubFor(env, tenantId).publish(items);
-    if (watchers === 0) idleUntil.set(tenantId, Date.now() + IDLE_RECHECK_MS);
+    if (watchers === 0) watched.set(tenantId, { watchers: false, at: Date.now(), asking: false });
   } catch (err) {
     console.error("live publish failed", err);
   }

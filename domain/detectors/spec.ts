@@ -13,7 +13,9 @@ import type { Signal } from "./types";
  * day (hours and days close on event time; domain/detection.ts). */
 export type Trigger = "batch" | "closed_hour" | "closed_day";
 
-/** Key-value storage for detector state, persisted by the caller (the customer actor). */
+/** Key-value storage for detector state, persisted by the caller (the customer actor). State is
+ * immutable: a detector returns a new state object instead of changing the one `get` gave it
+ * (the actor hands out its cached value, and skips the write when the same value comes back). */
 export interface DetectionStore {
   get<T>(key: string): T | undefined;
   put<T>(key: string, value: T): void;

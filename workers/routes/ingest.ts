@@ -159,7 +159,7 @@ ingest.post(
       if (list) list.push(g);
       else byCustomer.set(g.event.customer, [g]);
     }
-    const watched = liveIsWatched(tenantId);
+    const watched = liveIsWatched(c.env, tenantId, c.executionCtx);
     const outcomes = await Promise.allSettled(
       [...byCustomer].map(async ([customerId, list]) => {
         const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customerId));
@@ -188,12 +188,14 @@ ingest.post(
         failed.push(customer);
       }
     });
-    c.executionCtx.waitUntil(
-      publishLive(c.env, tenantId, {
-        accepted: results.flatMap((r) => r.rated ?? []),
-        rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
-      }),
-    );
+    if (watched) {
+      c.executionCtx.waitUntil(
+        publishLive(c.env, tenantId, {
+          accepted: results.flatMap((r) => r.rated ?? []),
+          rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
+        }),
+      );
+    }
     if (failed.length > 0) {
       throw new ApiError(
         "unavailable",

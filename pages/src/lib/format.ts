@@ -191,11 +191,3 @@ export function span(from: unknown, to: unknown): string {
 
 /** snake_case or camelCase identifiers as words ("input_tokens" → "input tokens"). */
 export const words = (s: string) => s.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
-
-export const DETECTOR_LABELS: Record<string, string> = {
-  BillableUnitAnomalyDetector: "Usage anomaly",
-  WeeklyChurnSignalDetector: "Weekly churn",
-  QuotaPacingProjectionService: "Quota pacing",
-  MarginGuard: "Margin guard",
-};
-export const detectorLabel = (d: string) => DETECTOR_LABELS[d] ?? d;

@@ -1,0 +1,35 @@
+import type { GateAnswer } from "../domain/gate";
+import type { GateTier } from "../domain/ladder";
+import type { RatedEvent, UsageEvent } from "../domain/usage-event";
+
+// What the edge and the customer actor say to each other over native RPC.
+
+export interface IngestRequest {
+  tenantId: string;
+  customerId: string;
+  /** The tenant's catalog version the edge saw; a newer one makes the actor reload its terms. */
+  catalogVersion: number;
+  rawRetentionDays: number;
+  events: UsageEvent[];
+  /** Return each accepted event's rating (for the live stream); counts only otherwise. */
+  detail?: boolean;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rated?: RatedEvent[];
+}
+
+export interface GateRequest {
+  tenantId: string;
+  customerId: string;
+  product?: string;
+  units: number;
+}
+
+export interface GateResult extends GateAnswer {
+  tier: GateTier;
+  /** The rate (units per second) the customer is held to right now; 0 when blocked. */
+  limit: number;
+}
