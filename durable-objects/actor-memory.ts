@@ -22,12 +22,14 @@ export class ActorMemory {
   private tier: GateTier | null = null;
   /** Detector state by key: reads come from here after the first; writes go through to KV. */
   private readonly detectorState = new Map<string, unknown>();
+  private readonly unsaved = new Set<string>();
 
   constructor(private readonly kv: SyncKvStorage) {}
 
   /** After a rolled-back transaction, memory may be ahead of storage. */
   forget() {
     this.detectorState.clear();
+    this.unsaved.clear();
     this.lastIngest = null;
     this.retentionDays = null;
   }
@@ -88,7 +90,10 @@ export class ActorMemory {
 
   /** The detectors' store. Detectors treat state as immutable (each returns a new state rather
    * than changing the one it was given: domain/detectors/spec.ts), so the cached value is handed
-   * out as is, and putting back the very value read writes nothing. */
+   * out as is. Writes stay in memory until `persistDetectorState` (the actor's flush, a few
+   * seconds after any batch): a crash before then leaves the previous snapshot whole, and
+   * detection picks up from it — hours close again with the same idempotency keys (signals are
+   * kept once), and quota pacing measures usage against the last usage it saw. */
   readonly detection: DetectionStore = {
     get: <T>(key: string): T | undefined => {
       let value = this.detectorState.get(key);
@@ -100,8 +105,15 @@ export class ActorMemory {
     },
     put: <T>(key: string, value: T) => {
       if (this.detectorState.get(key) === value) return;
-      this.kv.put(key, value);
       this.detectorState.set(key, value);
+      this.unsaved.add(key);
     },
   };
+
+  /** Writes the detector state changed since the last call (inside the caller's transaction,
+   * so the snapshot is stored whole). */
+  persistDetectorState() {
+    for (const key of this.unsaved) this.kv.put(key, this.detectorState.get(key));
+    this.unsaved.clear();
+  }
 }

@@ -53,7 +53,7 @@ const CAREFUL_BATCHES = 8;
 /** Thrown inside an optimistic ingest transaction to roll it back: an id was already stored. */
 class StoredBefore extends Error {}
 
-interface Terms {
+export interface Terms {
   version: number;
   value: CustomerTerms;
   policies: PolicyResolver;
@@ -62,7 +62,7 @@ interface Terms {
 
 export class CustomerActor extends DurableObject<Env> {
   protected readonly store: ActorStore;
-  private readonly memory: ActorMemory;
+  protected readonly memory: ActorMemory;
   private readonly outbox: Outbox;
   private readonly timers: Timers;
   private terms: Terms | null = null;
@@ -182,7 +182,7 @@ export class CustomerActor extends DurableObject<Env> {
     };
   }
 
-  private detection(customerId: string, terms: Terms): CustomerDetection {
+  protected detection(customerId: string, terms: Terms): CustomerDetection {
     return new CustomerDetection(
       customerId,
       this.memory.detection,
@@ -212,9 +212,14 @@ export class CustomerActor extends DurableObject<Env> {
     const now = Date.now();
     let stored: number;
     try {
-      stored = this.ctx.storage.transactionSync(() =>
-        this.storeSignals(this.detection(who.customerId, terms).closeThrough(asOf), now),
-      );
+      stored = this.ctx.storage.transactionSync(() => {
+        const fresh = this.storeSignals(
+          this.detection(who.customerId, terms).closeThrough(asOf),
+          now,
+        );
+        this.memory.persistDetectorState();
+        return fresh;
+      });
     } catch (err) {
       this.forgetCaches();
       throw err;
@@ -223,7 +228,7 @@ export class CustomerActor extends DurableObject<Env> {
     return stored;
   }
 
-  private async loadTerms(req: Identity & { catalogVersion: number }): Promise<Terms> {
+  protected async loadTerms(req: Identity & { catalogVersion: number }): Promise<Terms> {
     if (this.terms && this.terms.version >= req.catalogVersion) return this.terms;
     const [value, policies] = await Promise.all([
       loadCustomerTerms(this.env.DB, req.tenantId, req.customerId),
@@ -339,6 +344,7 @@ export class CustomerActor extends DurableObject<Env> {
       return;
     } else if (name === "flush") {
       this.lastFlushAt = now;
+      this.ctx.storage.transactionSync(() => this.memory.persistDetectorState());
       if (await this.outbox.flush(this.outboxTarget(who))) {
         this.timers.schedule("reconcile", Date.now() + RECONCILE_AFTER_MS);
       } else {

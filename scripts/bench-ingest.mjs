@@ -156,6 +156,50 @@ try {
   }
   const lag = (performance.now() - lagStart) / 1000;
 
+  // A profile of one actor call (10 events, as in the runs above): each step run 1,000 times
+  // inside the actor, timed by the worker around the RPC (BenchActor.profile).
+  const PROFILE_CALLS = 1_000;
+  const profileEvents = makeBatch().filter((e) => e.customer === "c0");
+  const stepMs = async (step) => {
+    const times = [];
+    for (let r = 0; r < 5; r++) {
+      const res = await fetch(`${stack.url}/v1/bench/profile`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tenant.ingest_key}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ customer: "c0", step, n: PROFILE_CALLS, events: profileEvents }),
+      });
+      if (!res.ok) throw new Error(`profile ${step}: ${res.status} ${await res.text()}`);
+      times.push((await res.json()).ms);
+    }
+    return (median(times) * 1000) / PROFILE_CALLS; // µs per call
+  };
+  const steps = {};
+  for (const step of [
+    "nothing",
+    "fold",
+    "dedupe",
+    "insert",
+    "ledger",
+    "buckets",
+    "detect",
+    "all",
+    "bare",
+  ]) {
+    steps[step] = await stepMs(step);
+  }
+  const us = (n) => `${Math.max(0, n).toFixed(0).padStart(5)} µs`;
+  const profile = [
+    ["rate, cost and fold the batch (pure)", steps.fold - steps.nothing],
+    ["insert the events (1 statement)", steps.insert - steps.fold],
+    ["write the period-to-date ledger (1 statement)", steps.ledger - steps.fold],
+    ["add to hourly and daily buckets (1 statement)", steps.buckets - steps.fold],
+    ["detect: five detectors, their state writes", steps.detect - steps.fold],
+    ["dedupe lookup (only when a batch had duplicates)", steps.dedupe - steps.nothing],
+  ];
+
   const fmt = (n) => Math.round(n).toLocaleString("en-US");
   console.log(`
 Ingest benchmark — ${CLIENTS} concurrent clients × ${BATCHES} batches × ${BATCH_SIZE} events per round, ${CUSTOMERS} customers, median of ${ROUNDS} rounds
@@ -163,6 +207,11 @@ Ingest benchmark — ${CLIENTS} concurrent clients × ${BATCHES} batches × ${BA
   bare ceiling (same path, actor only inserts into SQLite):       ${fmt(ceilingRate)} events/s   [${ceiling.map(fmt).join(", ")}]
   ratio:                                                          ${(fullRate / ceilingRate).toFixed(2)}   (target ≥ 0.50)
   D1 rollups caught up with all ${fmt(expected)} events ${rolled >= expected ? `${lag.toFixed(1)} s after the last batch` : `— NOT within 120 s (${fmt(rolled)})`}
+
+One actor call of ${profileEvents.length} events, step by step inside the actor (median of 5 × ${fmt(PROFILE_CALLS)} calls, each its own transaction):
+${profile.map(([what, t]) => `  ${what.padEnd(52)} ${us(t)}`).join("\n")}
+  ${"all of it (an ingest call's work, without its RPC)".padEnd(52)} ${us(steps.all - steps.nothing)}
+  ${"the bare ceiling's insert".padEnd(52)} ${us(steps.bare - steps.nothing)}
 `);
 } finally {
   await stack.stop();

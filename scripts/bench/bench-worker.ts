@@ -1,3 +1,4 @@
+import { foldBatch, pacingUpdates } from "../../domain/ingest-batch";
 import type { UsageEvent } from "../../domain/usage-event";
 import { actorName, CustomerActor } from "../../durable-objects/customer-actor";
 import { createRouter, handleError } from "../../workers/app";
@@ -20,36 +21,96 @@ export class BenchActor extends CustomerActor {
     return { ok: true, at: Date.now() };
   }
 
+  /**
+   * Runs one step of an ingest call `n` times on fresh batches, synchronously, each in its own
+   * transaction, so the caller's clock (which moves only across I/O) times just the steps: a
+   * profile of one actor call in the real runtime and storage. Every step but "nothing",
+   * "dedupe" and "bare" (the ceiling's insert) includes the fold; "all" is an ingest call's
+   * work without its RPC.
+   */
+  async profile(req: {
+    tenantId: string;
+    customerId: string;
+    step: ProfileStep;
+    n: number;
+    events: UsageEvent[];
+  }) {
+    this.memory.bind(req);
+    const terms = await this.loadTerms({ ...req, catalogVersion: 0 });
+    const batches = Array.from({ length: req.n }, (_, i) =>
+      req.events.map((e) => ({ ...e, id: `${e.id}:${req.step}:${i}` })),
+    );
+    const now = Date.now();
+    const step = req.step;
+    const has = (part: ProfileStep) => step === part || step === "all";
+    for (const events of batches) {
+      this.ctx.storage.transactionSync(() => {
+        if (step === "nothing") return;
+        if (step === "dedupe") return this.store.knownIds(events.map((e) => e.id));
+        if (step === "bare") return this.benchInsertSync(events);
+        const batch = foldBatch(events, terms.value, this.store.ledger);
+        if (has("insert")) this.store.insertEvents(batch.records, now);
+        if (has("ledger")) this.store.writeLedger(batch.periods);
+        if (has("buckets")) this.store.addToBuckets(batch.deltas);
+        if (has("detect")) {
+          this.detection(req.customerId, terms).afterBatch({
+            minTime: batch.minTime,
+            maxTime: batch.maxTime,
+            months: batch.months,
+            pacing: pacingUpdates(terms.value, batch.paced, (s, p, m) =>
+              this.store.ledgerUsage(s, p, m),
+            ),
+          });
+        }
+      });
+    }
+    return req.n;
+  }
+
   /** The same batch insert as ingest, with nothing else (no dedupe, rating, buckets, outbox). */
   async benchInsert(events: UsageEvent[]): Promise<number> {
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() =>
-      this.store.insertEvents(
-        events.map((e) => ({
-          id: e.id,
-          time: e.time,
-          product: e.product,
-          metric: e.metric,
-          quantity: BigInt(Math.round(e.quantity * 1e6)),
-          revenue: 0n,
-          cost: 0n,
-          cost_status: "none",
-          provider: null,
-          model: null,
-          input_tokens: null,
-          output_tokens: null,
-          cached_input_tokens: null,
-          subscription_id: null,
-          flags: "",
-          source: "api",
-          properties: e.properties ?? null,
-        })),
-        now,
-      ),
-    );
+    this.ctx.storage.transactionSync(() => this.benchInsertSync(events));
     return events.length;
   }
+
+  private benchInsertSync(events: UsageEvent[]) {
+    const now = Date.now();
+    this.store.insertEvents(
+      events.map((e) => ({
+        id: e.id,
+        time: e.time,
+        product: e.product,
+        metric: e.metric,
+        quantity: BigInt(Math.round(e.quantity * 1e6)),
+        revenue: 0n,
+        cost: 0n,
+        cost_status: "none",
+        provider: null,
+        model: null,
+        input_tokens: null,
+        output_tokens: null,
+        cached_input_tokens: null,
+        subscription_id: null,
+        flags: "",
+        source: "api",
+        properties: e.properties ?? null,
+      })),
+      now,
+    );
+  }
 }
+
+/** One step of an ingest call, timed by `profile`. */
+export type ProfileStep =
+  | "nothing"
+  | "fold"
+  | "insert"
+  | "dedupe"
+  | "ledger"
+  | "buckets"
+  | "detect"
+  | "all"
+  | "bare";
 
 type BenchEnv = Env & { BENCH_ACTOR: DurableObjectNamespace<BenchActor> };
 const benchActor = (env: Env, tenantId: string, customer: string) =>
@@ -85,6 +146,30 @@ bench.post("/v1/bench/raw-insert", async (c) => {
     ),
   );
   return c.json({ inserted: counts.reduce((a, b) => a + b, 0) }, 200);
+});
+
+// A profile of one ingest call, step by step, in the real runtime (see BenchActor.profile).
+bench.post("/v1/bench/profile", async (c) => {
+  const body = (await c.req.json()) as {
+    customer: string;
+    step: ProfileStep;
+    n: number;
+    events: UsageEvent[];
+  };
+  const events = body.events.map((e) => ({
+    ...e,
+    time: Date.parse(String(e.time)),
+    source: "api",
+  }));
+  const started = Date.now();
+  await benchActor(c.env, c.var.tenantId, body.customer).profile({
+    tenantId: c.var.tenantId,
+    customerId: body.customer,
+    step: body.step,
+    n: body.n,
+    events,
+  });
+  return c.json({ step: body.step, n: body.n, ms: Date.now() - started }, 200);
 });
 
 // The gate's baseline: a bare Worker → DO RPC round trip on the same path as the gate.

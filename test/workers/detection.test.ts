@@ -1,4 +1,9 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  env,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { Signal } from "../../domain/detectors";
 import type { CustomerActor } from "../../durable-objects/customer-actor";
@@ -84,6 +89,19 @@ describe("signals", () => {
     );
   });
 
+  it("an actor that dies before saving its detector state fires nothing twice", async () => {
+    await send([costly({ id: "d-1" })]);
+    await signalsInD1(6);
+    // Evicted before its next flush: the detectors' latest state was only in memory.
+    await evictDurableObject(actor());
+    await send([costly({ id: "d-2" })]);
+    await runDurableObjectAlarm(actor());
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call("GET", "/api/signals?detector=MarginGuard", op())).body.data).toHaveLength(
+      6,
+    );
+  });
+
   it("a replayed batch fires nothing new", async () => {
     const batch = [costly({ id: "r-1" }), costly({ id: "r-2" })];
     await send(batch);
@@ -114,6 +132,8 @@ describe("signals", () => {
     ).toEqual([]);
     // The silence check the alarm runs once nothing has arrived for a while.
     await runInDurableObject(actor(), async (instance: CustomerActor, state) => {
+      // As after an eviction that followed the actor\'s last flush.
+      state.storage.transactionSync(() => internals(instance).memory.persistDetectorState());
       state.storage.kv.put("last_ingest_at", 0);
       internals(instance).memory.forget();
       await internals(instance).runTimer("silence", Date.now());
@@ -162,6 +182,8 @@ describe("signals", () => {
     await until(async () => (await latestHour()) >= end - DAY + 12 * HOUR, "acme's rollups");
     const silenceCheck = () =>
       runInDurableObject(actor(), async (instance: CustomerActor, state) => {
+        // As after an eviction that followed the actor\'s last flush.
+        state.storage.transactionSync(() => internals(instance).memory.persistDetectorState());
         state.storage.kv.put("last_ingest_at", 0);
         internals(instance).memory.forget();
         await internals(instance).runTimer("silence", Date.now());
