@@ -1,22 +1,11 @@
 import { detectorSpec } from "../../domain/detectors";
-import { loadSignal as loadStoredSignal } from "../../store/signals";
+import { loadSignal as loadStoredSignal, type SignalRecord } from "../../store/signals";
 
 // A signal as the deliveries read it (store/signals.ts), and the words every channel uses to
 // describe it: one title, one magnitude line, the same facts.
 
-export interface AlertSignal {
-  id: string;
-  detector: string;
-  customer: string;
-  product: string | null;
-  metric: string | null;
-  window: { start: number; end: number };
-  magnitude: number;
-  direction: string | null;
-  details: Record<string, unknown>;
-  source_event_ids: string[];
-  created_at: number;
-}
+/** What a delivery says about a signal: the stored signal, or any signal-shaped record. */
+export type AlertSignal = Omit<SignalRecord, "idempotency_key" | "status">;
 
 /** The signal a delivery describes, or null when it does not exist. */
 export const loadSignal = (

@@ -5,6 +5,7 @@
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detectors";
+import type { Action, Signal, SignalDetail, Step } from "../../../contracts/signals";
 import {
   Badge,
   ConfirmDialog,
@@ -22,49 +23,6 @@ import { Link, navigate } from "../lib/router";
 import { hrefFor, parseState, type SignalsState, signalsSpec } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
-
-export interface Action {
-  id: string;
-  signal_id: string;
-  customer: string;
-  product: string | null;
-  rung: string;
-  state: "queued" | "executed" | "reversed" | "failed";
-  detail: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
-export interface Signal {
-  id: string;
-  detector: string;
-  customer: string;
-  product: string | null;
-  metric: string | null;
-  window: { start: string; end: string };
-  magnitude: number;
-  direction: string | null;
-  details: Record<string, unknown>;
-  source_event_ids: string[];
-  status: "open" | "resolved";
-  created_at: string;
-  resolution: { at: string; by: string; note: string | null } | null;
-  action: Action | null;
-}
-interface Step {
-  id: number;
-  action_id: string;
-  signal_id: string;
-  customer: string;
-  rung: string;
-  step: string;
-  actor: string;
-  detail: Record<string, unknown>;
-  at: string;
-}
-interface SignalDetail extends Signal {
-  source_events: Record<string, unknown>[];
-  trail: Step[];
-}
 
 /** The detector registry (GET /api/detectors): labels, rungs, policy fields and wording. Fixed
  * for a deployment, so every view shares one answer. */
