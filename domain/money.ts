@@ -34,8 +34,9 @@ export function parseScaled(value: string | number, scale: number): bigint {
   return sign === "-" ? -magnitude : magnitude;
 }
 
-const POW10: bigint[] = [];
-const pow10 = (n: number): bigint => POW10[n] ?? (POW10[n] = 10n ** BigInt(n));
+/** 10^0 … 10^18: every scale money and quantities use. */
+const POW10 = Array.from({ length: 19 }, (_, i) => 10n ** BigInt(i));
+const pow10 = (n: number): bigint => POW10[n] ?? 10n ** BigInt(n);
 
 function numberToText(value: number): string {
   if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
