@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { StoredEvent } from "../contracts/events";
 import { ALLOWED_LATENESS_MS, CustomerDetection } from "../domain/detection";
+import type { Signal } from "../domain/detectors";
 import { fullBucket, type TokenBucket, takeTokens } from "../domain/gate";
 import { foldBatch, pacingUpdates, uniqueById } from "../domain/ingest-batch";
 import type { GateTier, PolicyDocument } from "../domain/ladder";
@@ -192,7 +193,7 @@ export class CustomerActor extends DurableObject<Env> {
   }
 
   /** Keeps each signal once per idempotency key and queues the new ones for the outbox. */
-  private storeSignals(signals: Parameters<ActorStore["insertSignals"]>[0], now: number): number {
+  private storeSignals(signals: readonly Signal[], now: number): number {
     const fresh = this.store.insertSignals(signals, now);
     this.outbox.addSignals(fresh, now);
     return fresh.length;
