@@ -5,11 +5,19 @@
 // same run: serialising the same batch to the JSON the storage write sends, a floor every path
 // that stores events pays.
 
-import { compileCostCatalog } from "../domain/costing";
+import { type CostCatalogEntry, compileCostCatalog } from "../domain/costing";
 import { foldBatch, pacingUpdates } from "../domain/ingest-batch";
-import { compilePlan } from "../domain/pricing";
+import { compilePlan, type PlanComponent } from "../domain/pricing";
 import type { CustomerTerms, UsageLedger } from "../domain/rating";
 import type { UsageEvent } from "../domain/usage-event";
+// @ts-expect-error: a plain ESM module shared with bench-ingest.mjs; the parts used are typed below.
+import * as benchWorkload from "./lib/bench-workload.mjs";
+
+const workload = benchWorkload as {
+  BENCH_PLAN_COMPONENTS: PlanComponent[];
+  BENCH_COST_ENTRY: Omit<CostCatalogEntry, "per_call" | "effective_from">;
+  benchEvent: (id: string, customer: string, i: number, now: number) => Omit<UsageEvent, "source">;
+};
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const jan1 = Date.UTC(2026, 0, 1);
@@ -34,34 +42,12 @@ const terms: CustomerTerms = {
         id: "pro",
         currency: "USD",
         interval: "month",
-        components: [
-          { type: "flat", amount: "500" },
-          { type: "included", metric: "input_tokens", quantity: 1_000_000 },
-          {
-            type: "tiered",
-            metric: "input_tokens",
-            mode: "graduated",
-            tiers: [
-              { up_to: 10_000_000, unit_price: "0.000003" },
-              { up_to: null, unit_price: "0.0000025" },
-            ],
-          },
-          { type: "per_unit", metric: "output_tokens", unit_price: "0.000015" },
-          { type: "discount", metric: "output_tokens", above: 5_000_000, percent: 10 },
-        ],
+        components: workload.BENCH_PLAN_COMPONENTS,
       }),
     ],
   ]),
   costs: compileCostCatalog([
-    {
-      provider: "anthropic",
-      model: "claude-sonnet-4-5",
-      input_per_million: "3",
-      output_per_million: "15",
-      cached_input_per_million: "0.3",
-      per_call: null,
-      effective_from: jan1,
-    },
+    { ...workload.BENCH_COST_ENTRY, per_call: null, effective_from: jan1 },
   ]),
 };
 
@@ -82,20 +68,8 @@ let serial = 0;
 const now = Date.UTC(2026, 10, 27, 12);
 const batch = (size: number): UsageEvent[] =>
   Array.from({ length: size }, (_, i) => ({
-    id: `b${serial++}`,
-    customer: "c0",
-    product: "chat-api",
-    metric: i % 2 === 1 ? "output_tokens" : "input_tokens",
-    quantity: 200 + (i % 1500),
-    time: now - (i % 3600) * 1000,
+    ...workload.benchEvent(`b${serial++}`, "c0", i, now),
     source: "api",
-    cost: {
-      provider: "anthropic",
-      model: "claude-sonnet-4-5",
-      input_tokens: 1200,
-      output_tokens: 300,
-    },
-    properties: { endpoint: "/v1/chat", region: "fra" },
   }));
 
 function measure(size: number, calls: number) {

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BENCH_COST_ENTRY, BENCH_PLAN_COMPONENTS, benchEvent } from "./lib/bench-workload.mjs";
 import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8791);
@@ -40,35 +41,12 @@ try {
     id: "pro",
     product: "chat-api",
     name: "Pro",
-    components: [
-      { type: "flat", amount: "500" },
-      { type: "included", metric: "input_tokens", quantity: 1_000_000 },
-      {
-        type: "tiered",
-        metric: "input_tokens",
-        mode: "graduated",
-        tiers: [
-          { up_to: 10_000_000, unit_price: "0.000003" },
-          { up_to: null, unit_price: "0.0000025" },
-        ],
-      },
-      { type: "per_unit", metric: "output_tokens", unit_price: "0.000015" },
-      { type: "discount", metric: "output_tokens", above: 5_000_000, percent: 10 },
-    ],
+    components: BENCH_PLAN_COMPONENTS,
   });
   await request(`${stack.url}/api/cost-catalog`, {
     method: "PUT",
     ...op,
-    body: [
-      {
-        provider: "anthropic",
-        model: "claude-sonnet-4-5",
-        input_per_million: "3",
-        output_per_million: "15",
-        cached_input_per_million: "0.3",
-        effective_from: "2025-01-01T00:00:00Z",
-      },
-    ],
+    body: [{ ...BENCH_COST_ENTRY, effective_from: "2025-01-01T00:00:00Z" }],
   });
   for (let i = 0; i < CUSTOMERS; i++) {
     await post("/api/customers", { id: `c${i}`, name: `Customer ${i}` });
@@ -83,22 +61,8 @@ try {
   const makeBatch = () => {
     const now = Date.now();
     return Array.from({ length: BATCH_SIZE }, (_, i) => {
-      const output = i % 2 === 1;
-      return {
-        id: `b${serial++}`,
-        customer: `c${i % CUSTOMERS}`,
-        product: "chat-api",
-        metric: output ? "output_tokens" : "input_tokens",
-        quantity: 200 + (i % 1500),
-        time: new Date(now - (i % 3600) * 1000).toISOString(),
-        cost: {
-          provider: "anthropic",
-          model: "claude-sonnet-4-5",
-          input_tokens: 1200,
-          output_tokens: 300,
-        },
-        properties: { endpoint: "/v1/chat", region: "fra" },
-      };
+      const e = benchEvent(`b${serial++}`, `c${i % CUSTOMERS}`, i, now);
+      return { ...e, time: new Date(e.time).toISOString() };
     });
   };
 
