@@ -18,7 +18,6 @@ import { ActorStore } from "./actor-store";
 import { Outbox, type OutboxTarget, RECONCILE_AFTER_MS } from "./outbox";
 import { type TimerName, Timers } from "./timers";
 
-export type { StoredEvent } from "../contracts/events";
 export type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
 export type { OutboxMessage, RollupDelta } from "./outbox";
 
@@ -135,8 +134,8 @@ export class CustomerActor extends DurableObject<Env> {
           this.storeBatch(req, unique, terms, now, true),
         );
       } catch (err) {
+        if (!(err instanceof StoredBefore)) throw err; // ingest() forgets the caches
         this.forgetCaches(); // the transaction rolled back
-        if (!(err instanceof StoredBefore)) throw err;
       }
     }
     this.duplicatesSeen = Math.max(0, this.duplicatesSeen - 1);

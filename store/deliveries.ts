@@ -105,16 +105,7 @@ export interface DeliveryToSend {
   channel: Channel | null;
 }
 
-interface DeliveryWithChannelRow {
-  tenant_id: string;
-  id: string;
-  signal_id: string;
-  channel_id: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: number;
-  leased_until: number | null;
-  created_at: number;
+interface DeliveryWithChannelRow extends Omit<DeliveryToSend, "channel"> {
   // From the channel (null when it does not exist).
   type: ChannelType | null;
   name: string | null;

@@ -10,7 +10,6 @@ import type { z } from "@hono/zod-openapi";
 import type * as C from "../contracts";
 import type { Cockpit as EngineCockpit, MovementPeriod, MovementRow } from "../domain/kpi";
 import type { Rung as LadderRung } from "../domain/ladder";
-import type { StoredEvent as ActorStoredEvent } from "../durable-objects/customer-actor";
 import type { ProblemSchema, FieldError as ServerFieldError } from "./problem";
 import type { Action, Step } from "./routes/actions";
 import type { EntryOut } from "./routes/cost-catalog";
@@ -67,7 +66,6 @@ export type EventChecks = [
   Assert<
     Same<Omit<C.StoredEvent, "properties">, Omit<Out<typeof StoredEventSchema>, "properties">>
   >,
-  Assert<Same<C.StoredEvent, ActorStoredEvent>>,
   Assert<Same<Out<typeof RollupRow>, C.RollupRow>>,
   Assert<Same<Out<typeof LiveQuery>, C.LiveFilter>>,
 ];

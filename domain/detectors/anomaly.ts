@@ -75,7 +75,7 @@ import {
 import { GATE_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { DAY_MS, dayOfWeek, HOUR_MS, hourOfDay, isoHour } from "./time";
-import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./types";
+import { capIds, type DetectorResult, idempotencyKey, round, type Signal } from "./types";
 import { fmt, num as numberAt, scopeOf, signed } from "./wording";
 
 const DETECTOR = "BillableUnitAnomalyDetector";
@@ -1040,10 +1040,6 @@ function upgrade(old: AnomalyState): AnomalyState {
 const at = (a: number[], i: number): number => a[i] ?? 0;
 const ones = (n: number): number[] => new Array<number>(n).fill(1);
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
-const round = (x: number, digits: number): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
 
 /** At most this many source event ids ride on a signal from the detection driver. */
 const SOURCE_IDS = 5;

@@ -24,7 +24,7 @@ import { asRecord, nonNegative, num, type PolicyIssue, pct, type Rec } from "./p
 import { CHURN_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { DAY_MS, isoDay, isoWeek } from "./time";
-import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./types";
+import { capIds, type DetectorResult, idempotencyKey, round, type Signal } from "./types";
 import { fmt, num as numberAt } from "./wording";
 
 export interface ChurnPolicy {
@@ -255,11 +255,6 @@ function sumRange(a: number[], from: number, to: number): number {
   for (let i = from; i < to; i++) s += a[i] ?? 0;
   return s;
 }
-
-const round = (x: number, digits: number): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
 
 const SOURCE_IDS = 5;
 

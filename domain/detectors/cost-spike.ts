@@ -33,7 +33,7 @@ import {
 import { GATE_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { DAY_MS, HOUR_MS, hourOfDay, isoHour, isWeekend } from "./time";
-import { capIds, type DetectorResult, idempotencyKey, type Signal } from "./types";
+import { capIds, type DetectorResult, idempotencyKey, round, type Signal } from "./types";
 import { fmt, num as numberAt } from "./wording";
 
 const DETECTOR = "CostSpikeDetector";
@@ -259,11 +259,6 @@ function step(s: CostSpikeState, input: CostHour, policy: CostSpikePolicy): Cost
   s.last_hour = hour;
   return signal;
 }
-
-const round = (x: number, digits: number): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
 
 /** CostSpikeDetector in the registry: each closed hour per product (COGS summed over its
  * metrics). */

@@ -33,7 +33,14 @@ import {
 import { GATE_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { isoInstant, nextMonthStart } from "./time";
-import { capIds, type DetectorResult, idempotencyKey, type Signal, type Window } from "./types";
+import {
+  capIds,
+  type DetectorResult,
+  idempotencyKey,
+  round,
+  type Signal,
+  type Window,
+} from "./types";
 import { fmt, num as numberAt, str } from "./wording";
 
 export interface MarginLevels {
@@ -190,11 +197,6 @@ export function checkMargin(
   }
   return { state: s, signals };
 }
-
-const round = (x: number, digits: number): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
 
 /** MarginGuard in the registry: after each batch, on each calendar month (UTC) the batch
  * touched, per product and for the customer as a whole. */

@@ -31,7 +31,14 @@ import { fraction, num, type PolicyIssue, positiveInt, type Rec } from "./policy
 import { GATE_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { DAY_MS, dayOfWeek, isoInstant } from "./time";
-import { capIds, type DetectorResult, idempotencyKey, type Signal, type Window } from "./types";
+import {
+  capIds,
+  type DetectorResult,
+  idempotencyKey,
+  round,
+  type Signal,
+  type Window,
+} from "./types";
 import { fmt, num as numberAt, scopeOf, str } from "./wording";
 
 export interface QuotaPacingPolicy {
@@ -329,11 +336,6 @@ function weightedDays(a: number, b: number, w: readonly number[]): number {
   }
   return total;
 }
-
-const round = (x: number, digits: number): number => {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-};
 
 /** QuotaPacingProjectionService in the registry: after each batch, per (subscription, metric
  * with an included quota), on the period-to-date usage. */

@@ -57,3 +57,9 @@ export function capIds(ids: readonly string[] | undefined): string[] {
   if (!ids || ids.length === 0) return [];
   return ids.slice(0, MAX_SOURCE_EVENT_IDS);
 }
+
+/** `x` rounded to `digits` decimal places (what signals report). */
+export const round = (x: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};

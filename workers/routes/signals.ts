@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { StoredEvent } from "../../contracts/events";
 import { DETECTORS } from "../../domain/detectors";
-import { actorName, type StoredEvent } from "../../durable-objects/customer-actor";
+import { actorName } from "../../durable-objects/customer-actor";
 import { stepsOfSignal } from "../../store/actions";
 import {
   getSignalWithAction,

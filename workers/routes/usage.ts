@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { StoredEvent } from "../../contracts/events";
 import { formatMoney, formatQuantity } from "../../domain/money";
 import { DAY_MS, HOUR_MS } from "../../domain/time";
-import { actorName, type StoredEvent } from "../../durable-objects/customer-actor";
+import { actorName } from "../../durable-objects/customer-actor";
 import { rollupTotals } from "../../store/rollups";
 import { createRouter } from "../app";
 import { type LiveFilter, subscribeLive } from "../live";
