@@ -6,9 +6,10 @@
 
 import { periodContaining } from "./billing-period";
 import type { PacingUpdate } from "./detection";
+import type { DayBudget } from "./limits";
 import { formatMoney } from "./money";
-import { type CustomerTerms, findPhase, rateEvent, type UsageLedger } from "./rating";
-import { HOUR_MS } from "./time";
+import { type CustomerTerms, findPhase, type Rating, rateEvent, type UsageLedger } from "./rating";
+import { DAY_MS, HOUR_MS } from "./time";
 import type { RatedEvent, UsageEvent } from "./usage-event";
 
 /** Source event ids kept per month or paced metric (what a signal cites). */
@@ -69,6 +70,8 @@ export interface BatchFold {
   /** Every calendar month (UTC start) the batch touched: its latest event time and a few ids. */
   months: Map<number, { at: number; ids: string[] }>;
   paced: PacedMetric[];
+  /** Events the day budget refused (domain/limits.ts): not in any of the above. */
+  refused: { id: string; reason: string }[];
   /** Each event's rating, for the live stream (only when asked for). */
   rated?: RatedEvent[];
 }
@@ -80,19 +83,22 @@ export function uniqueById(events: readonly UsageEvent[]): UsageEvent[] {
 }
 
 /** Rates, costs and folds `events` (already deduplicated, in arrival order) against the
- * period-to-date `ledger`, which it advances. */
+ * period-to-date `ledger`, which it advances. With a `budget`, an event that would take the
+ * customer's day past what Aforo holds is refused instead (and leaves the ledger as it was). */
 export function foldBatch(
   events: readonly UsageEvent[],
   terms: CustomerTerms,
   ledger: UsageLedger,
-  detail = false,
+  options: { detail?: boolean; budget?: DayBudget } = {},
 ): BatchFold {
+  const { detail = false, budget } = options;
   const records: EventRecord[] = [];
   const deltas = new Map<string, BucketDelta>();
   const periods = new Map<string, [string, number]>();
   const months = new Map<number, { at: number; ids: string[] }>();
   const paced = new Map<string, PacedMetric>();
   const rated: RatedEvent[] | undefined = detail ? [] : undefined;
+  const refused: { id: string; reason: string }[] = [];
   let minTime = Infinity;
   let maxTime = -Infinity;
   // Events of a batch mostly share a month: compute its bounds once, not per event.
@@ -101,6 +107,20 @@ export function foldBatch(
   for (const event of events) {
     const rating = rateEvent(terms, ledger, event);
     const t = event.time;
+    const hour = t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const refusal = budget?.admit(
+      t - (((t % DAY_MS) + DAY_MS) % DAY_MS),
+      event.product,
+      event.metric,
+      rating.quantity,
+      rating.revenue,
+      rating.cost.nanos,
+    );
+    if (refusal) {
+      unrate(ledger, rating, event.metric);
+      refused.push({ id: event.id, reason: refusal });
+      continue;
+    }
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
 
@@ -156,7 +176,6 @@ export function foldBatch(
       properties: event.properties ?? null,
     });
 
-    const hour = t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
     const key = `${hour}\u0000${event.product}\u0000${event.metric}`;
     let delta = deltas.get(key);
     if (!delta) {
@@ -200,8 +219,17 @@ export function foldBatch(
     maxTime,
     months,
     paced: [...paced.values()],
+    refused,
     ...(rated ? { rated } : {}),
   };
+}
+
+/** Takes a refused event's quantity back out of the period-to-date usage rating added it to. */
+function unrate(ledger: UsageLedger, rating: Rating, metric: string) {
+  if (rating.subscription_id === null || rating.period_start === null) return;
+  if (rating.flags.includes("trial")) return;
+  const usage = ledger.usage(rating.subscription_id, rating.period_start);
+  usage.set(metric, (usage.get(metric) ?? 0n) - rating.quantity);
 }
 
 /** Quota pacing's input: the period-to-date usage of every paced metric that has an included

@@ -18,6 +18,8 @@ export interface IngestRequest {
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** Events refused because they would pass what Aforo holds per customer and day. */
+  refused?: { id: string; reason: string }[];
   rated?: RatedEvent[];
 }
 

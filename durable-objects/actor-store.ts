@@ -3,6 +3,7 @@ import type { DetectionReader } from "../domain/detection";
 import type { Signal } from "../domain/detectors";
 import type { BucketDelta, EventRecord } from "../domain/ingest-batch";
 import { monthOf } from "../domain/ingest-batch";
+import { DayBudget, type DayTotals } from "../domain/limits";
 import { formatMoney, formatQuantity } from "../domain/money";
 import type { UsageLedger } from "../domain/rating";
 import { DAY_MS } from "../domain/time";
@@ -28,12 +29,30 @@ export class ActorStore {
    * kept current by each batch so MarginGuard costs no query per batch. */
   private readonly monthTotals = new Map<number, Map<string, { revenue: number; cost: number }>>();
 
+  /** The customer's running day totals, against what Aforo holds (domain/limits.ts). */
+  readonly budget = new DayBudget((day) => this.dayTotals(day));
+
   constructor(private readonly sql: SqlStorage) {}
 
   /** After a rolled-back transaction the caches may be ahead of storage. */
   forgetCaches() {
     this.ledgerCache.clear();
     this.monthTotals.clear();
+    this.budget.forget();
+  }
+
+  private dayTotals(day: number): DayTotals {
+    const totals: DayTotals = { revenue: 0n, cost: 0n, units: new Map() };
+    for (const r of this.sql.exec<{ product: string; metric: string } & Record<string, string>>(
+      `SELECT product, metric, CAST(units AS TEXT) AS units, CAST(revenue AS TEXT) AS revenue,
+         CAST(cost AS TEXT) AS cost FROM buckets WHERE granularity = 'd' AND start = ?`,
+      day,
+    )) {
+      totals.units.set(`${r.product}\u0000${r.metric}`, BigInt(r.units ?? 0));
+      totals.revenue += BigInt(r.revenue ?? 0);
+      totals.cost += BigInt(r.cost ?? 0);
+    }
+    return totals;
   }
 
   // -------------------------------------------------------------------------------------

@@ -158,8 +158,13 @@ export class CustomerActor extends DurableObject<Env> {
     duplicates = req.events.length - fresh.length,
   ): IngestResult & { signals: number } {
     if (fresh.length === 0) return { accepted: 0, duplicates, signals: 0 };
-    const batch = foldBatch(fresh, terms.value, this.store.ledger, req.detail);
-    if (this.store.insertEvents(batch.records, now) < fresh.length) {
+    const batch = foldBatch(fresh, terms.value, this.store.ledger, {
+      detail: req.detail,
+      budget: this.store.budget,
+    });
+    const refused = batch.refused.length > 0 ? { refused: batch.refused } : {};
+    if (batch.records.length === 0) return { accepted: 0, duplicates, signals: 0, ...refused };
+    if (this.store.insertEvents(batch.records, now) < batch.records.length) {
       if (optimistic) throw new StoredBefore();
       throw new Error("events stored during their own ingest transaction");
     }
@@ -175,9 +180,10 @@ export class CustomerActor extends DurableObject<Env> {
     });
     const stored = this.storeSignals(signals, now);
     return {
-      accepted: fresh.length,
+      accepted: batch.records.length,
       duplicates,
       signals: stored,
+      ...refused,
       ...(batch.rated ? { rated: batch.rated } : {}),
     };
   }

@@ -1,6 +1,7 @@
 import type { MarginSort, PnlSums, RecognisedFees, SortOrder, WindowDays } from "../domain/margin";
 import { DAY_MS } from "../domain/time";
 import { type Query, query, runQueries } from "./batch";
+import { joinHalves, sumHalves, sumIntoHalves, toHalves } from "./exact-sum";
 import { projectCustomerWindowsStatement, projectMarginDailyStatement } from "./rollups";
 import { phasesQuery, segmentsQuery } from "./subscription-reads";
 
@@ -125,7 +126,7 @@ export async function writeBuild(
     f.segment,
     f.fee.toString(),
   ]);
-  const dayRows = b.fees.days.map((f) => [f.day, f.product, f.segment, f.fee.toString()]);
+  const dayRows = b.fees.days.map((f) => [f.day, f.product, f.segment, ...toHalves(f.fee)]);
   const statements: D1PreparedStatement[] = [
     db.prepare("DELETE FROM margin_customer_windows WHERE tenant_id = ?").bind(tenantId),
     db.prepare("DELETE FROM margin_product_windows WHERE tenant_id = ?").bind(tenantId),
@@ -161,19 +162,20 @@ export async function writeBuild(
          GROUP BY window_days, customer_id`,
       )
       .bind(tenantId),
-    // 4. Totals per product × segment, per product, and overall ('' = all).
+    // 4. Totals per product × segment, per product, and overall ('' = all): sums across
+    //    customers, so in exact halves.
     db
       .prepare(
         `INSERT INTO margin_product_windows (tenant_id, window_days, product_id, plan_id,
-           usage_revenue, fee_revenue, cost, events, customers, unprofitable)
-         SELECT tenant_id, window_days, product_id, COALESCE(plan_id, ''), SUM(usage_revenue),
-           SUM(fee_revenue), SUM(cost), SUM(events), COUNT(*), SUM(margin < 0)
+           ${SPLIT_TARGETS}, events, customers, unprofitable)
+         SELECT tenant_id, window_days, product_id, COALESCE(plan_id, ''), ${SPLIT_SOURCES},
+           SUM(events), COUNT(*), SUM(margin < 0)
          FROM margin_customer_windows WHERE tenant_id = ?1 AND product_id <> ''
            AND plan_id IS NOT NULL
          GROUP BY window_days, product_id, plan_id
          UNION ALL
-         SELECT tenant_id, window_days, product_id, '', SUM(usage_revenue), SUM(fee_revenue),
-           SUM(cost), SUM(events), COUNT(*), SUM(margin < 0)
+         SELECT tenant_id, window_days, product_id, '', ${SPLIT_SOURCES},
+           SUM(events), COUNT(*), SUM(margin < 0)
          FROM margin_customer_windows WHERE tenant_id = ?1
          GROUP BY window_days, product_id`,
       )
@@ -185,12 +187,13 @@ export async function writeBuild(
     statements.push(
       db
         .prepare(
-          `INSERT INTO margin_daily (tenant_id, day, product_id, plan_id, usage_revenue,
-             fee_revenue, cost, events)
-           SELECT ?1, value->>0, value->>1, value->>2, 0, CAST(value->>3 AS INTEGER), 0, 0
+          `INSERT INTO margin_daily (tenant_id, day, product_id, plan_id, usage_revenue_hi,
+             usage_revenue_lo, fee_revenue_hi, fee_revenue_lo, cost_hi, cost_lo, events)
+           SELECT ?1, value->>0, value->>1, value->>2, 0, 0, CAST(value->>3 AS INTEGER),
+             CAST(value->>4 AS INTEGER), 0, 0, 0
            FROM json_each(?2) WHERE true
-           ON CONFLICT (tenant_id, day, product_id, plan_id)
-           DO UPDATE SET fee_revenue = excluded.fee_revenue`,
+           ON CONFLICT (tenant_id, day, product_id, plan_id) DO UPDATE SET
+             fee_revenue_hi = excluded.fee_revenue_hi, fee_revenue_lo = excluded.fee_revenue_lo`,
         )
         .bind(tenantId, JSON.stringify(dayRows.slice(i, i + JSON_CHUNK))),
     );
@@ -220,24 +223,43 @@ export interface MarginFilter {
   segment: string | null;
 }
 
+/** Money as exact halves (store/exact-sum.ts); a per-customer row has no high half. */
 interface SumsRow {
-  usage: string;
-  fees: string;
-  cost: string;
+  usage_hi: string | null;
+  usage_lo: string;
+  fees_hi: string | null;
+  fees_lo: string;
+  cost_hi: string | null;
+  cost_lo: string;
   events: number;
 }
 const sumsOf = (r: SumsRow): PnlSums => ({
-  usage: BigInt(r.usage),
-  fees: BigInt(r.fees),
-  cost: BigInt(r.cost),
+  usage: joinHalves(r.usage_hi, r.usage_lo),
+  fees: joinHalves(r.fees_hi, r.fees_lo),
+  cost: joinHalves(r.cost_hi, r.cost_lo),
   events: r.events,
 });
 const ZERO: PnlSums = { usage: 0n, fees: 0n, cost: 0n, events: 0 };
 
-const SUMS = `CAST(SUM(usage_revenue) AS TEXT) AS usage, CAST(SUM(fee_revenue) AS TEXT) AS fees,
-  CAST(SUM(cost) AS TEXT) AS cost, SUM(events) AS events`;
-const COLUMNS = `CAST(usage_revenue AS TEXT) AS usage, CAST(fee_revenue AS TEXT) AS fees,
-  CAST(cost AS TEXT) AS cost, events`;
+const MONEY = [
+  ["usage_revenue", "usage"],
+  ["fee_revenue", "fees"],
+  ["cost", "cost"],
+] as const;
+/** Per-customer rows (margin_customer_windows): single integers. */
+const COLUMNS = `${MONEY.map(([c, a]) => `NULL AS ${a}_hi, CAST(${c} AS TEXT) AS ${a}_lo`).join(", ")}, events`;
+/** Their sums across customers, in halves. */
+const SUMS = `${MONEY.map(([c, a]) => sumHalves(c, a)).join(", ")}, SUM(events) AS events`;
+/** Tenant-wide rows (margin_product_windows, margin_daily): stored in halves. */
+const SPLIT_COLUMNS = MONEY.map(
+  ([c, a]) => `CAST(${c}_hi AS TEXT) AS ${a}_hi, CAST(${c}_lo AS TEXT) AS ${a}_lo`,
+).join(", ");
+const SPLIT_SUMS = `${MONEY.map(
+  ([c, a]) => `CAST(SUM(${c}_hi) AS TEXT) AS ${a}_hi, CAST(SUM(${c}_lo) AS TEXT) AS ${a}_lo`,
+).join(", ")}, SUM(events) AS events`;
+/** Writing sums across customers into a tenant-wide row. */
+const SPLIT_TARGETS = MONEY.map(([c]) => `${c}_hi, ${c}_lo`).join(", ");
+const SPLIT_SOURCES = MONEY.map(([c]) => sumIntoHalves(c)).join(", ");
 
 export interface MarginTotal {
   sums: PnlSums;
@@ -252,7 +274,7 @@ type TotalRow = { [K in keyof SumsRow]: SumsRow[K] | null } & {
 const totalOf = (rows: readonly TotalRow[]): MarginTotal => {
   const r = rows[0];
   return {
-    sums: r?.usage != null ? sumsOf(r as SumsRow) : ZERO,
+    sums: r?.usage_lo != null ? sumsOf(r as SumsRow) : ZERO,
     customers: r?.customers ?? 0,
     unprofitable: r?.unprofitable ?? 0,
   };
@@ -271,7 +293,8 @@ export function productWindowsQuery(db: D1Database, tenantId: string, f: MarginF
   >(
     db
       .prepare(
-        `SELECT w.product_id AS key, p.name, ${COLUMNS}, w.customers, w.unprofitable
+        `SELECT w.product_id AS key, p.name, ${SPLIT_COLUMNS}, w.events, w.customers,
+           w.unprofitable
          FROM margin_product_windows w
          LEFT JOIN products p ON p.tenant_id = w.tenant_id AND p.id = w.product_id
          WHERE w.tenant_id = ?1 AND w.window_days = ?2 AND w.plan_id = ?3
@@ -295,7 +318,7 @@ export function productTotalQuery(db: D1Database, tenantId: string, f: MarginFil
   return query<TotalRow, MarginTotal>(
     db
       .prepare(
-        `SELECT ${SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable
+        `SELECT ${SPLIT_SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable
          FROM margin_product_windows WHERE tenant_id = ?1 AND window_days = ?2 AND plan_id = ?3
            AND (CASE WHEN ?3 = '' THEN product_id = COALESCE(?4, '')
                 ELSE product_id <> '' AND (?4 IS NULL OR product_id = ?4) END)`,
@@ -401,7 +424,7 @@ export function trendQuery(
   >(
     db
       .prepare(
-        `SELECT day, ${byProduct ? "product_id" : "''"} AS key, ${SUMS} FROM margin_daily
+        `SELECT day, ${byProduct ? "product_id" : "''"} AS key, ${SPLIT_SUMS} FROM margin_daily
          WHERE tenant_id = ?1 AND day > ?2 AND (?3 IS NULL OR product_id = ?3)
            AND (?4 IS NULL OR plan_id = ?4)
          GROUP BY day${byProduct ? ", product_id" : ""}`,

@@ -2,6 +2,7 @@ import type { CustomerDailyUsage } from "../domain/kpi";
 import type { PnlSums } from "../domain/margin";
 import { DAY_MS, HOUR_MS } from "../domain/time";
 import { query } from "./batch";
+import { joinHalves, sumHalves, sumIntoHalves } from "./exact-sum";
 import { SEGMENTS_SQL } from "./subscription-reads";
 
 // Usage rollups in D1 (rollups_hourly, rollups_daily) and applied_batches: the events-queue
@@ -158,8 +159,8 @@ export async function rollupTotals(
   const { results } = await db
     .prepare(
       `SELECT start, ${[...columns, ""].join(", ")}
-         CAST(SUM(units) AS TEXT) AS units, CAST(SUM(revenue) AS TEXT) AS revenue,
-         CAST(SUM(cost) AS TEXT) AS cost, SUM(events) AS events
+         ${sumHalves("units", "units")}, ${sumHalves("revenue", "revenue")},
+         ${sumHalves("cost", "cost")}, SUM(events) AS events
        FROM ${table}
        WHERE tenant_id = ?1 AND start >= ?2 AND start < ?3
          AND (?4 IS NULL OR customer_id = ?4) AND (?5 IS NULL OR product_id = ?5)
@@ -173,9 +174,9 @@ export async function rollupTotals(
   return results.map((r) => ({
     start: Number(r.start),
     keys: Object.fromEntries(dims.map((d) => [d, String(r[d])])),
-    units: BigInt(r.units ?? 0),
-    revenue: BigInt(r.revenue ?? 0),
-    cost: BigInt(r.cost ?? 0),
+    units: joinHalves(r.units_hi, r.units_lo),
+    revenue: joinHalves(r.revenue_hi, r.revenue_lo),
+    cost: joinHalves(r.cost_hi, r.cost_lo),
     events: Number(r.events),
   }));
 }
@@ -270,10 +271,10 @@ export function projectMarginDailyStatement(db: D1Database, tenantId: string, to
   return db
     .prepare(
       `WITH seg AS MATERIALIZED (${SEGMENTS_SQL})
-       INSERT INTO margin_daily (tenant_id, day, product_id, plan_id, usage_revenue, fee_revenue,
-         cost, events)
-       SELECT ?1, r.start, r.product_id, COALESCE(seg.plan_id, ''), SUM(r.revenue), 0,
-         SUM(r.cost), SUM(r.events)
+       INSERT INTO margin_daily (tenant_id, day, product_id, plan_id, usage_revenue_hi,
+         usage_revenue_lo, fee_revenue_hi, fee_revenue_lo, cost_hi, cost_lo, events)
+       SELECT ?1, r.start, r.product_id, COALESCE(seg.plan_id, ''), ${sumIntoHalves("r.revenue")},
+         0, 0, ${sumIntoHalves("r.cost")}, SUM(r.events)
        FROM rollups_daily r
        LEFT JOIN seg ON seg.customer_id = r.customer_id AND seg.product_id = r.product_id
        WHERE r.tenant_id = ?1 AND r.start >= ?2 AND r.start <= ?3

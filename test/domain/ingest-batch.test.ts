@@ -143,7 +143,7 @@ describe("foldBatch", () => {
   it("returns each event's rating for the live stream only when asked", () => {
     const e = event({ id: "x", quantity: 150 });
     expect(foldBatch([e], terms(), ledger()).rated).toBeUndefined();
-    expect(foldBatch([e], terms(), ledger(), true).rated).toEqual([
+    expect(foldBatch([e], terms(), ledger(), { detail: true }).rated).toEqual([
       expect.objectContaining({ id: "x", revenue: "0.5", cost_status: "none", flags: [] }),
     ]);
   });

@@ -177,11 +177,17 @@ ingest.post(
     let duplicates = 0;
     const failed: string[] = [];
     const results: IngestResult[] = [];
+    const lists = [...byCustomer.values()];
     outcomes.forEach((outcome, i) => {
       if (outcome.status === "fulfilled") {
         accepted += outcome.value.accepted;
         duplicates += outcome.value.duplicates;
         results.push(outcome.value);
+        for (const r of outcome.value.refused ?? []) {
+          const g = lists[i]?.find((g) => g.event.id === r.id);
+          if (g)
+            rejected.push({ index: g.index, id: r.id, errors: [{ path: "", message: r.reason }] });
+        }
       } else {
         const customer = [...byCustomer.keys()][i] ?? "?";
         console.error(`ingest for customer ${customer} failed`, outcome.reason);
@@ -202,6 +208,7 @@ ingest.post(
         `Events for ${failed.length} customer(s) (${failed.slice(0, 5).join(", ")}) could not be stored right now; retry the whole batch — events already stored come back as duplicates`,
       );
     }
+    rejected.sort((a, b) => a.index - b.index);
     return c.json({ accepted, duplicates, rejected }, 200);
   },
 );
