@@ -74,6 +74,13 @@ const PERCENT_SCALE = 6;
 /** percent (scaled by 10^PERCENT_SCALE) / 100 */
 const PERCENT_DENOMINATOR = 100n * 10n ** BigInt(PERCENT_SCALE);
 const MAX_PERCENT = 100n * 10n ** BigInt(PERCENT_SCALE);
+/** The largest price, fee or minimum a plan may name (in nanos): $100 M. A plan has at most one
+ * flat fee and one minimum, so a subscription's fees over a 90-day window stay far inside the
+ * 64-bit nanos every per-customer total is stored in (domain/limits.ts). */
+export const MAX_PLAN_AMOUNT = 100_000_000n * 1_000_000_000n;
+/** The largest quantity a plan may name (tier bounds, included quotas, package sizes), in
+ * micros: 10^15 units. */
+export const MAX_PLAN_QUANTITY = 1_000_000_000_000_000n * 1_000_000n;
 
 export interface CompiledTier {
   /** Exclusive lower bound, billable micros (previous tier's up_to, 0 for the first). */
@@ -161,7 +168,13 @@ function analyze(plan: PlanDefinition): { issues: PlanIssue[]; compiled: Compile
   const issue = (path: string, message: string) => {
     issues.push({ path, message });
   };
-  const parse = (value: unknown, path: string, scale: number, what: string): bigint | null => {
+  const parse = (
+    value: unknown,
+    path: string,
+    scale: number,
+    what: string,
+    max: bigint,
+  ): bigint | null => {
     if (typeof value !== "string" && typeof value !== "number") {
       issue(path, `${what} must be a decimal string or number`);
       return null;
@@ -170,25 +183,24 @@ function analyze(plan: PlanDefinition): { issues: PlanIssue[]; compiled: Compile
     try {
       parsed = parseScaled(value, scale);
     } catch {
-      issue(path, `${what} must be a decimal with at most ${scale} decimal places (got ${value})`);
+      const shown = String(value).length > 40 ? `${String(value).slice(0, 40)}…` : value;
+      issue(path, `${what} must be a decimal with at most ${scale} decimal places (got ${shown})`);
       return null;
     }
     if (parsed < 0n) {
       issue(path, `${what} must not be negative`);
       return null;
     }
-    return parsed;
-  };
-  const money = (v: unknown, path: string) => parse(v, path, 9, "amount");
-  const quantity = (v: unknown, path: string) => parse(v, path, 6, "quantity");
-  const percent = (v: unknown, path: string) => {
-    const p = parse(v, path, PERCENT_SCALE, "percent");
-    if (p !== null && p > MAX_PERCENT) {
-      issue(path, "percent must be between 0 and 100");
+    if (parsed > max) {
+      issue(path, `${what} must be between 0 and ${formatScaled(max, scale)}`);
       return null;
     }
-    return p;
+    return parsed;
   };
+  const money = (v: unknown, path: string) => parse(v, path, 9, "amount", MAX_PLAN_AMOUNT);
+  const quantity = (v: unknown, path: string) => parse(v, path, 6, "quantity", MAX_PLAN_QUANTITY);
+  const percent = (v: unknown, path: string) =>
+    parse(v, path, PERCENT_SCALE, "percent", MAX_PERCENT);
 
   if (typeof plan.id !== "string" || plan.id === "") issue("id", "id is required");
   if (typeof plan.currency !== "string" || !/^[A-Z]{3}$/.test(plan.currency)) {

@@ -20,7 +20,10 @@ export const Name = z.string().trim().min(1).max(200);
  * returned as a plain decimal string (never "3e-7"). */
 export const Amount = z
   .union([
-    z.string().regex(/^\d+(\.\d+)?$/, 'a non-negative decimal such as "12.50"'),
+    z
+      .string()
+      .max(40, "at most 40 characters")
+      .regex(/^\d+(\.\d+)?$/, 'a non-negative decimal such as "12.50"'),
     z.number().finite().nonnegative(),
   ])
   .transform((v, ctx) => {

@@ -663,6 +663,30 @@ describe("validatePlan / compilePlan", () => {
       /greater than 0/,
     ],
     [
+      "a price of 5,000 digits",
+      [{ type: "per_unit", metric: "a", unit_price: "9".repeat(5000) }],
+      "components.0.unit_price",
+      /between 0 and 100000000/,
+    ],
+    [
+      "a flat fee above $100 M",
+      [
+        { type: "flat", amount: "100000000.000000001" },
+        { type: "per_unit", metric: "a", unit_price: 1 },
+      ],
+      "components.0.amount",
+      /between 0 and 100000000/,
+    ],
+    [
+      "a quota above 10^15 units",
+      [
+        { type: "per_unit", metric: "a", unit_price: 1 },
+        { type: "included", metric: "a", quantity: "1000000000000001" },
+      ],
+      "components.1.quantity",
+      /between 0 and 1000000000000000/,
+    ],
+    [
       "a percent over 100",
       [
         { type: "per_unit", metric: "a", unit_price: 1 },

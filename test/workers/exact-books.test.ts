@@ -96,6 +96,23 @@ describe("the books at their limits", () => {
     expect(events.body.data).toHaveLength(2);
   });
 
+  it("refuses a price it cannot hold when the plan is saved, so ingest never fails on it later", async () => {
+    for (const unit_price of ["9".repeat(5000), `${"0.".padEnd(5000, "0")}1`, "100000000.5"]) {
+      const res = await api(tenant).post("/api/plans", {
+        id: "huge",
+        product: "chat-api",
+        name: "huge",
+        currency: "USD",
+        period: "month",
+        components: [{ type: "per_unit", metric: "output_tokens", unit_price }],
+      });
+      expect(res.status, unit_price.slice(0, 20)).toBe(400);
+      expect(res.contentType).toMatch(/^application\/problem\+json/);
+    }
+    expect((await api(tenant).get("/api/plans/huge")).status).toBe(404);
+    expect((await ingest([tokens("whale", hour, 5)])).body).toMatchObject({ accepted: 1 });
+  });
+
   it("keeps tenant-wide sums past 2^63 nanos exact in the margin read models and the rollups", async () => {
     // Three customers whose days each fit (4 × 10^18 nanos = $4 billion) but whose sum does not:
     // what a tenant with thousands of large customers reaches over a quarter.
