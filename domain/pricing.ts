@@ -150,9 +150,11 @@ export function validatePlan(plan: PlanDefinition): PlanIssue[] {
   return analyze(plan).issues;
 }
 
-/** Parses and checks a plan once; throws PlanError listing every issue. */
-export function compilePlan(plan: PlanDefinition): CompiledPlan {
-  const { issues, compiled } = analyze(plan);
+/** Parses and checks a plan once; throws PlanError listing every issue. `stored`: a plan saved
+ * before the amount bounds existed still compiles (what it would rate past Aforo's limits is
+ * refused event by event, domain/limits.ts), so it never stops a customer's ingest. */
+export function compilePlan(plan: PlanDefinition, o: { stored?: boolean } = {}): CompiledPlan {
+  const { issues, compiled } = analyze(plan, !o.stored);
   if (compiled === null) throw new PlanError(issues);
   return compiled;
 }
@@ -163,7 +165,11 @@ interface MetricDraft {
   discount: { index: number; above: bigint; percent: bigint } | null;
 }
 
-function analyze(plan: PlanDefinition): { issues: PlanIssue[]; compiled: CompiledPlan | null } {
+function analyze(
+  plan: PlanDefinition,
+  /** false for plans already stored: no upper bounds. */
+  checkBounds = true,
+): { issues: PlanIssue[]; compiled: CompiledPlan | null } {
   const issues: PlanIssue[] = [];
   const issue = (path: string, message: string) => {
     issues.push({ path, message });
@@ -191,7 +197,7 @@ function analyze(plan: PlanDefinition): { issues: PlanIssue[]; compiled: Compile
       issue(path, `${what} must not be negative`);
       return null;
     }
-    if (parsed > max) {
+    if (checkBounds && parsed > max) {
       issue(path, `${what} must be between 0 and ${formatScaled(max, scale)}`);
       return null;
     }

@@ -412,13 +412,16 @@ interface CompiledPlanRow {
 }
 
 const compileRow = (r: CompiledPlanRow): CompiledPlan =>
-  compilePlan({
-    id: r.id,
-    currency: r.currency,
-    interval: r.interval,
-    trial_days: r.trial_days,
-    components: componentsOf(r),
-  });
+  compilePlan(
+    {
+      id: r.id,
+      currency: r.currency,
+      interval: r.interval,
+      trial_days: r.trial_days,
+      components: componentsOf(r),
+    },
+    { stored: true },
+  );
 
 export interface TenantPlan {
   plan: CompiledPlan;

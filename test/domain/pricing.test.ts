@@ -778,3 +778,16 @@ describe("validatePlan / compilePlan", () => {
     expect(found.map((i) => i.path)).toEqual(["id", "currency", "interval", "trial_days"]);
   });
 });
+
+describe("plans stored before the amount bounds", () => {
+  it("still compile, so a customer's ingest never stops on them", () => {
+    const plan = {
+      id: "old",
+      currency: "USD",
+      interval: "month" as const,
+      components: [{ type: "per_unit" as const, metric: "a", unit_price: "9".repeat(60) }],
+    };
+    expect(() => compilePlan(plan)).toThrow(/between 0 and 100000000/);
+    expect(compilePlan(plan, { stored: true }).metrics.get("a")).toBeDefined();
+  });
+});
