@@ -16,11 +16,19 @@ import { DAY_MS } from "../domain/time";
 const INSERT_CHUNK = 250;
 const LEDGER_CACHE_SIZE = 64;
 const MONTHS_CACHED = 4;
-const EVENT_COLUMNS = `seq, id, time, received_at, product, metric, quantity, revenue, cost,
+// Money and quantities read as text: exact past 2^53, where a JavaScript number is not.
+const EVENT_COLUMNS = `seq, id, time, received_at, product, metric, CAST(quantity AS TEXT) AS quantity,
+  CAST(revenue AS TEXT) AS revenue, CAST(cost AS TEXT) AS cost,
   cost_status, provider, model, input_tokens, output_tokens, cached_input_tokens,
   subscription_id, flags, source, properties`;
 
 type Row = Record<string, SqlStorageValue>;
+
+/** A bigint for a JSON row: a number where that is exact, else its digits (the INTEGER column's
+ * affinity stores either as the same integer). */
+const exactInt = (v: bigint): number | string =>
+  v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v.toString();
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class ActorStore {
   /** Period-to-date usage, LRU-bounded: memory does not grow with history. */
@@ -83,9 +91,9 @@ export class ActorStore {
           r.time,
           r.product,
           r.metric,
-          Number(r.quantity),
-          Number(r.revenue),
-          Number(r.cost),
+          exactInt(r.quantity),
+          exactInt(r.revenue),
+          exactInt(r.cost),
           r.cost_status,
           r.provider,
           r.model,
@@ -375,9 +383,9 @@ function toStoredEvent(r: Row): StoredEvent {
     received_at: new Date(Number(r.received_at)).toISOString(),
     product: String(r.product),
     metric: String(r.metric),
-    quantity: formatQuantity(BigInt(Number(r.quantity ?? 0))),
-    revenue: formatMoney(BigInt(Number(r.revenue ?? 0)), 0),
-    cost: formatMoney(BigInt(Number(r.cost ?? 0)), 0),
+    quantity: formatQuantity(BigInt(String(r.quantity ?? 0))),
+    revenue: formatMoney(BigInt(String(r.revenue ?? 0)), 0),
+    cost: formatMoney(BigInt(String(r.cost ?? 0)), 0),
     cost_status: String(r.cost_status),
     model: s(r.model),
     provider: s(r.provider),
