@@ -57,17 +57,43 @@ export const PageQuery = z.object({
 export const page = <T extends z.ZodTypeAny>(item: T) =>
   z.object({ data: z.array(item), next_cursor: z.string().nullable() });
 
-/** Opaque cursors: base64url JSON of the last row's sort key. */
+const CURSOR_VERSION = 1;
+/** The deepest OFFSET a cursor may ask for (the margin ranking pages by position). */
+export const MAX_CURSOR_OFFSET = 10_000_000;
+const MAX_CURSOR_STRING = 256;
+
+/**
+ * Opaque cursors: base64url of `{"v":1,"k":[…]}`, the last row's sort key in an envelope, so a
+ * hand-made key (`[1.5]`) is refused as one this API never issued. Forging an envelope gains
+ * nothing: a cursor is only a position, and every part is checked to be the kind its query binds.
+ */
 export function encodeCursor(key: unknown[]): string {
-  return btoa(JSON.stringify(key)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const json = JSON.stringify({ v: CURSOR_VERSION, k: key });
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-type KeyPart = "string" | "number";
+/**
+ * What one part of a cursor's key must be, as the SQL binds it:
+ * - `string`: an id, at most 256 characters;
+ * - `number`: a finite real (a signal's magnitude);
+ * - `time`: epoch milliseconds, a safe integer;
+ * - `row`: a row id or sequence number, a non-negative safe integer;
+ * - `offset`: a position for OFFSET, an integer from 0 to MAX_CURSOR_OFFSET.
+ */
+export type KeyPart = "string" | "number" | "time" | "row" | "offset";
 type KeyOf<T extends readonly KeyPart[]> = {
   [I in keyof T]: T[I] extends "string" ? string : number;
 };
 
-/** Decodes a cursor whose parts must have the given types, or answers 400. */
+const PART_OK: Record<KeyPart, (v: unknown) => boolean> = {
+  string: (v) => typeof v === "string" && v.length <= MAX_CURSOR_STRING,
+  number: (v) => typeof v === "number" && Number.isFinite(v),
+  time: (v) => Number.isSafeInteger(v),
+  row: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
+  offset: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_CURSOR_OFFSET,
+};
+
+/** Decodes a cursor whose key parts must be the given kinds, or answers 400. */
 export function decodeCursor<const T extends readonly KeyPart[]>(
   cursor: string | undefined,
   shape: T,
@@ -75,16 +101,19 @@ export function decodeCursor<const T extends readonly KeyPart[]>(
   if (!cursor) return null;
   try {
     const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const key: unknown = JSON.parse(json);
+    const envelope: unknown = JSON.parse(json);
+    const key =
+      typeof envelope === "object" && envelope !== null && !Array.isArray(envelope)
+        ? (envelope as { v?: unknown; k?: unknown })
+        : null;
     if (
-      Array.isArray(key) &&
-      key.length === shape.length &&
-      key.every(
-        (part, i) =>
-          typeof part === shape[i] && (typeof part !== "number" || Number.isFinite(part)),
-      )
+      key?.v === CURSOR_VERSION &&
+      Array.isArray(key.k) &&
+      key.k.length === shape.length &&
+      key.k.every((part, i) => PART_OK[shape[i] as KeyPart](part))
     ) {
-      return key as KeyOf<T>;
+      // -0 is a valid position; normalise it so it binds as 0.
+      return key.k.map((part) => (part === 0 ? 0 : part)) as KeyOf<T>;
     }
   } catch {}
   throw new ApiError("validation_failed", "cursor is not one this API issued", [

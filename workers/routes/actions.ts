@@ -90,7 +90,7 @@ actions.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const before = decodeCursor(q.cursor, ["number"])?.[0] ?? null;
+    const before = decodeCursor(q.cursor, ["row"])?.[0] ?? null;
     const steps = await listSteps(c.env.DB, c.var.tenantId, q, before, q.limit + 1);
     return c.json(
       pageOf(steps, q.limit, toStep, (s) => [s.id]),

@@ -68,7 +68,7 @@ deliveries.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const tenantId = c.var.tenantId;
-    const after = decodeCursor(q.cursor, ["number", "string"]);
+    const after = decodeCursor(q.cursor, ["time", "string"]);
     const rows = await listDeliveries(c.env.DB, tenantId, q, after, q.limit + 1);
     return c.json(
       pageOf(

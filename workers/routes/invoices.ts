@@ -172,7 +172,7 @@ invoices.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const key = decodeCursor(q.cursor, ["number", "string"]);
+    const key = decodeCursor(q.cursor, ["time", "string"]);
     let from = q.period_from ?? null;
     let to = q.period_to ?? null;
     if (q.period) {

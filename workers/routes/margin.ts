@@ -258,7 +258,7 @@ margin.openapi(
     const f = filterOf(q);
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
-    const offset = decodeCursor(q.cursor, ["number"])?.[0] ?? 0;
+    const offset = decodeCursor(q.cursor, ["offset"])?.[0] ?? 0;
     const today = dayStart(Date.now());
     const { builtAt, currency, results } = await readMargin(
       db,

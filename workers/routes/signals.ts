@@ -89,7 +89,7 @@ signals.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const byMagnitude = q.sort === "magnitude";
-    const after = decodeCursor(q.cursor, ["number", "string"]);
+    const after = decodeCursor(q.cursor, [byMagnitude ? "number" : "time", "string"]);
     const rows = await listSignals(c.env.DB, c.var.tenantId, q, q.sort, after, q.limit + 1);
     return c.json(
       pageOf(rows, q.limit, toSignal, (s) => [byMagnitude ? s.magnitude : s.created_at, s.id]),

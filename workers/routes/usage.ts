@@ -62,7 +62,7 @@ usage.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { from, to, limit, cursor } = c.req.valid("query");
-    const key = decodeCursor(cursor, ["number", "number"]);
+    const key = decodeCursor(cursor, ["time", "row"]);
     const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(c.var.tenantId, id));
     const page = await stub.listEvents({
       limit,
