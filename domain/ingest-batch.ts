@@ -268,3 +268,47 @@ export function monthOf(t: number): { start: number; end: number } {
     end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
   };
 }
+
+/** What one actor call answered for a batch (durable-objects/actor-rpc.ts IngestResult). */
+export interface BatchAnswer {
+  accepted: number;
+  duplicates: number;
+  refused?: { id: string; reason: string }[];
+  /** Ids that were already stored. */
+  known?: string[];
+  rated?: RatedEvent[];
+}
+
+/**
+ * Splits the answer to one call that carried several requests' events (concatenated in order,
+ * domain/coalesce.ts) into each request's own answer, exactly as the actor would have answered
+ * each alone in that order: a repeated id is a duplicate of its first occurrence, a stored id a
+ * duplicate, a refused id refused, anything else accepted.
+ */
+export function splitBatchAnswer(
+  parts: readonly (readonly { id: string }[])[],
+  answer: BatchAnswer,
+): Required<Omit<BatchAnswer, "known">>[] {
+  const known = new Set(answer.known);
+  const refused = new Map(answer.refused?.map((r) => [r.id, r.reason]));
+  const seen = new Set<string>();
+  return parts.map((events) => {
+    let accepted = 0;
+    let duplicates = 0;
+    const own: { id: string; reason: string }[] = [];
+    const ids = new Set<string>();
+    for (const { id } of events) {
+      if (seen.has(id) || known.has(id)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(id);
+      ids.add(id);
+      const reason = refused.get(id);
+      if (reason === undefined) accepted++;
+      else own.push({ id, reason });
+    }
+    const rated = answer.rated?.filter((r) => ids.has(r.id)) ?? [];
+    return { accepted, duplicates, refused: own, rated };
+  });
+}

@@ -20,6 +20,8 @@ export interface IngestResult {
   duplicates: number;
   /** Events refused because they would pass what Aforo holds per customer and day. */
   refused?: { id: string; reason: string }[];
+  /** Ids of the batch that were already stored (sent before): duplicates. */
+  known?: string[];
   rated?: RatedEvent[];
 }
 

@@ -142,8 +142,10 @@ export class CustomerActor extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => {
       const known = this.store.knownIds(unique.map((e) => e.id));
       const fresh = unique.filter((e) => !known.has(e.id));
-      if (known.size > 0) this.duplicatesSeen = CAREFUL_BATCHES;
-      return this.storeBatch(req, fresh, terms, now, false, req.events.length - fresh.length);
+      if (known.size === 0) return this.storeBatch(req, fresh, terms, now, false);
+      this.duplicatesSeen = CAREFUL_BATCHES;
+      const result = this.storeBatch(req, fresh, terms, now, false);
+      return { ...result, known: [...known] };
     });
   }
 
@@ -155,8 +157,8 @@ export class CustomerActor extends DurableObject<Env> {
     terms: Terms,
     now: number,
     optimistic: boolean,
-    duplicates = req.events.length - fresh.length,
   ): IngestResult & { signals: number } {
+    const duplicates = req.events.length - fresh.length;
     if (fresh.length === 0) return { accepted: 0, duplicates, signals: 0 };
     const batch = foldBatch(fresh, terms.value, this.store.ledger, {
       detail: req.detail,

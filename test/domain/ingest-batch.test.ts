@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileCostCatalog } from "../../domain/costing";
-import { foldBatch, monthOf, pacingUpdates } from "../../domain/ingest-batch";
+import { foldBatch, monthOf, pacingUpdates, splitBatchAnswer } from "../../domain/ingest-batch";
 import { compilePlan } from "../../domain/pricing";
 import type { CustomerTerms, UsageLedger } from "../../domain/rating";
 import { HOUR_MS } from "../../domain/time";
@@ -168,5 +168,30 @@ describe("foldBatch", () => {
       start: Date.UTC(2026, 1, 1),
       end: Date.UTC(2026, 2, 1),
     });
+  });
+});
+
+describe("splitBatchAnswer", () => {
+  const ids = (...list: string[]) => list.map((id) => ({ id }));
+  it("gives each coalesced request what the actor would have answered it alone, in order", () => {
+    const parts = [ids("a", "b", "a"), ids("b", "c", "d"), ids("e")];
+    const answers = splitBatchAnswer(parts, {
+      accepted: 3,
+      duplicates: 3,
+      known: ["e"],
+      refused: [{ id: "d", reason: "past the day's bound" }],
+    });
+    expect(answers).toEqual([
+      { accepted: 2, duplicates: 1, refused: [], rated: [] },
+      {
+        accepted: 1,
+        duplicates: 1,
+        refused: [{ id: "d", reason: "past the day's bound" }],
+        rated: [],
+      },
+      { accepted: 0, duplicates: 1, refused: [], rated: [] },
+    ]);
+    const total = answers.reduce((n, a) => n + a.accepted, 0);
+    expect(total).toBe(3);
   });
 });

@@ -1,9 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { UsageEvent } from "../../domain/usage-event";
-import type { IngestResult } from "../../durable-objects/customer-actor";
-import { actorName } from "../../durable-objects/customer-actor";
 import { createRouter } from "../app";
+import { type CustomerAnswer, ingestForCustomer } from "../ingest/actor-calls";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
 import { liveIsWatched, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
@@ -11,7 +10,8 @@ import { jsonResponse } from "../schemas";
 import { tenantCatalog } from "../tenant-catalog";
 
 // POST /v1/events (SPEC §4): validate each event on its own, hand the good ones to their
-// customers' actors (one RPC per customer, in parallel), and answer only once every accepted
+// customers' actors (one RPC per customer, in parallel; a hot customer's concurrent requests
+// share calls, workers/ingest/actor-calls.ts), and answer only once every accepted
 // event is durable. A bad event never costs a good one its place.
 
 export const MAX_EVENTS = 1_000;
@@ -161,29 +161,28 @@ ingest.post(
     }
     const watched = liveIsWatched(c.env, tenantId, c.executionCtx);
     const outcomes = await Promise.allSettled(
-      [...byCustomer].map(async ([customerId, list]) => {
-        const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customerId));
-        return stub.ingest({
+      [...byCustomer].map(([customerId, list]) =>
+        ingestForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), {
           tenantId,
           customerId,
           catalogVersion: catalog.version,
           rawRetentionDays: catalog.settings.raw_retention_days,
           events: list.map((g) => g.event),
           detail: watched,
-        }) as Promise<IngestResult>;
-      }),
+        }),
+      ),
     );
     let accepted = 0;
     let duplicates = 0;
     const failed: string[] = [];
-    const results: IngestResult[] = [];
+    const results: CustomerAnswer[] = [];
     const lists = [...byCustomer.values()];
     outcomes.forEach((outcome, i) => {
       if (outcome.status === "fulfilled") {
         accepted += outcome.value.accepted;
         duplicates += outcome.value.duplicates;
         results.push(outcome.value);
-        for (const r of outcome.value.refused ?? []) {
+        for (const r of outcome.value.refused) {
           const g = lists[i]?.find((g) => g.event.id === r.id);
           if (g)
             rejected.push({ index: g.index, id: r.id, errors: [{ path: "", message: r.reason }] });
@@ -197,7 +196,7 @@ ingest.post(
     if (watched) {
       c.executionCtx.waitUntil(
         publishLive(c.env, tenantId, {
-          accepted: results.flatMap((r) => r.rated ?? []),
+          accepted: results.flatMap((r) => r.rated),
           rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
         }),
       );
