@@ -41,6 +41,8 @@ export default defineConfig(async () => {
                   AFORO_ADMIN_TOKEN: "test-admin-token",
                   // 32 bytes, base64: the key channel secrets are sealed with.
                   AFORO_SECRETS_KEY: "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE=",
+                  // Local mode: the tests' receivers listen on 127.0.0.1 (domain/outbound-url.ts).
+                  AFORO_LOCAL_NETWORK: "loopback",
                   TEST_MIGRATIONS: migrations,
                 },
               },

@@ -1,5 +1,18 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { call, createTenant, expectProblem, type Tenant } from "./helpers";
+import { createExecutionContext, env } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { checkOutboundUrl } from "../../domain/outbound-url";
+import { insertChannel } from "../../store/channels";
+import { newWebhookSecret } from "../../workers/deliveries/channels";
+import { sealSecret } from "../../workers/deliveries/secrets";
+import {
+  anomalySignal,
+  deliveriesOf,
+  ensureSignalsTable,
+  newHook,
+  runConsumer,
+  storeSignal,
+} from "./deliveries-helpers";
+import { type Call, call, createTenant, expectProblem, type Tenant } from "./helpers";
 
 // Edge hardening (issue 11, defects 3–6): cursors validated on every paginated route, the
 // proxy's header policy and origin rule, the outbound-URL guard on channels and sends, body
@@ -15,6 +28,17 @@ const b64url = (text: string) =>
   btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 /** A cursor in the envelope the API issues, around a key it never issued. */
 const forged = (key: unknown) => b64url(JSON.stringify({ v: 1, k: key }));
+
+/** Replaces the global fetch (the one the worker calls, in this same isolate) with an origin
+ * that answers 200 "ok", and records the URLs it was asked for. */
+function spyOnFetch() {
+  const urls: string[] = [];
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+    urls.push(input instanceof Request ? input.url : String(input));
+    return new Response("ok");
+  });
+  return { urls, restore: () => spy.mockRestore() };
+}
 
 // ------------------------------------------------------------------------------------------------
 
@@ -160,5 +184,176 @@ describe("cursors on every paginated route (defect 3)", () => {
     });
     expect(second.body.data.map((p: { id: string }) => p.id)).toEqual(["p3"]);
     expect(second.body.next_cursor).toBeNull();
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("outbound URLs: channels and the send path (defect 5)", () => {
+  const post = (t: Tenant, body: unknown) =>
+    call("POST", "/api/channels", { token: t.operator_token, body });
+
+  function expectUrlRefused(res: Call, text: string) {
+    expectProblem(res, 400, "validation_failed");
+    const url = res.body.errors.find((e: { path: string }) => e.path === "url");
+    expect(url?.message, JSON.stringify(res.body)).toContain(text);
+  }
+
+  it("refuses metadata, link-local, private and mapped addresses when a channel is saved", async () => {
+    const t = await createTenant("SSRF");
+    expectUrlRefused(
+      await post(t, { type: "webhook", name: "m", url: "https://169.254.169.254/latest" }),
+      "metadata",
+    );
+    expectUrlRefused(
+      await post(t, { type: "slack", name: "m", url: "https://metadata.google.internal/x" }),
+      "metadata",
+    );
+    expectUrlRefused(
+      await post(t, { type: "webhook", name: "p", url: "https://10.1.2.3/hook" }),
+      "private",
+    );
+    expectUrlRefused(
+      await post(t, { type: "webhook", name: "v6", url: "http://[::ffff:127.0.0.1]:8080/" }),
+      "IPv4-mapped",
+    );
+    expectUrlRefused(
+      await post(t, { type: "webhook", name: "n", url: "https://0xa9fea9fe/latest" }),
+      "169.254.169.254",
+    );
+    const fine = await post(t, { type: "webhook", name: "ok", url: "https://example.com/hook" });
+    expect(fine.status).toBe(201);
+    expectUrlRefused(
+      await call("PATCH", `/api/channels/${fine.body.id}`, {
+        token: t.operator_token,
+        body: { url: "https://[fd00:ec2::254]/latest" },
+      }),
+      "metadata",
+    );
+    const listed = await call("GET", "/api/channels", { token: t.operator_token });
+    expect(listed.body.data.map((c: { url: string }) => c.url)).toEqual([
+      "https://example.com/hook",
+    ]);
+  });
+
+  it("in local mode allows loopback receivers; deployed (no AFORO_LOCAL_NETWORK) refuses them", async () => {
+    expect((env as Env).AFORO_LOCAL_NETWORK).toBe("loopback");
+    const t = await createTenant("Local");
+    const local = await post(t, { type: "webhook", name: "l", url: newHook().url });
+    expect(local.status).toBe(201);
+    // The same route on a deployed worker (the variable absent).
+    const app = (await import("../../workers/index")).app;
+    const refused = await app.request(
+      "/api/channels",
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.operator_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ type: "webhook", name: "l", url: newHook().url }),
+      },
+      { ...env, AFORO_LOCAL_NETWORK: undefined },
+      createExecutionContext(),
+    );
+    expect(refused.status).toBe(400);
+    const problem = (await refused.json()) as { code: string; errors: { message: string }[] };
+    expect(problem.code).toBe("validation_failed");
+    expect(problem.errors[0]?.message).toContain("loopback is allowed only in local mode");
+  });
+
+  it("runs the guard in workerd's own URL parser too", () => {
+    for (const url of [
+      "http://2130706433/",
+      "http://017700000001/",
+      "http://0x7f.1/",
+      "http://127.1/",
+      "http://%31%32%37.0.0.1/",
+    ]) {
+      expect(checkOutboundUrl(url)).toMatchObject({ ok: false });
+      expect(checkOutboundUrl(url, { localNetwork: "loopback" })).toMatchObject({ ok: true });
+    }
+    expect(checkOutboundUrl("https://[::ffff:169.254.169.254]/")).toMatchObject({ ok: false });
+    expect(checkOutboundUrl("https://hooks.slack.com/services/x")).toMatchObject({ ok: true });
+  });
+
+  it("refuses a stored row with such a URL at send time, without a fetch, as a permanent failure", async () => {
+    await ensureSignalsTable();
+    const t = await createTenant("Old rows");
+    const now = Date.now();
+    const hook = newHook("deployed-loopback");
+    const rows = [
+      { id: "ch_meta", type: "webhook", url: "https://169.254.169.254/latest", why: "metadata" },
+      {
+        id: "ch_gcp",
+        type: "slack",
+        url: "https://metadata.google.internal/computeMetadata/v1/",
+        why: "metadata",
+      },
+      // A loopback receiver, sent by a deployed worker (no AFORO_LOCAL_NETWORK).
+      { id: "ch_loop", type: "webhook", url: hook.url, why: "loopback" },
+    ] as const;
+    for (const r of rows) {
+      const secret = r.type === "slack" ? r.url : newWebhookSecret();
+      const sealed = await sealSecret(env, t.tenant_id, r.id, secret);
+      if (!sealed.ok) throw new Error(sealed.detail);
+      await insertChannel(
+        env.DB,
+        t.tenant_id,
+        {
+          id: r.id,
+          type: r.type,
+          name: r.id,
+          config: { url: r.type === "slack" ? "https://metadata.google.internal/…" : r.url },
+          sealedSecret: sealed.value,
+          linkBase: "http://aforo.test",
+          enabled: true,
+        },
+        20,
+        now,
+      );
+    }
+    const signal = await storeSignal(t.tenant_id, anomalySignal());
+    const deliveries = await deliveriesOf(t.tenant_id, signal.id);
+    expect(deliveries).toHaveLength(3);
+
+    const fetched = spyOnFetch();
+    let result: Awaited<ReturnType<typeof runConsumer>>;
+    try {
+      result = await runConsumer(
+        t.tenant_id,
+        deliveries.map((d) => d.id),
+        { env: { ...env, AFORO_LOCAL_NETWORK: undefined } as unknown as Env },
+      );
+    } finally {
+      fetched.restore();
+    }
+    expect(fetched.urls).toEqual([]);
+    // Permanent: acknowledged, never retried.
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(3);
+    const after = await deliveriesOf(t.tenant_id, signal.id);
+    for (const r of rows) {
+      const d = after.find((x) => x.channel_id === r.id);
+      expect(d?.status, r.id).toBe("dead");
+      expect(d?.last_error, r.id).toContain(r.why);
+      expect(d?.last_error, r.id).toContain("refused");
+    }
+    // The Slack URL is a credential: the recorded reason names the host, not the URL.
+    const slack = after.find((x) => x.channel_id === "ch_gcp");
+    expect(slack?.last_error).not.toContain("computeMetadata");
+    expect(await hook.log()).toEqual([]);
+
+    // The test button goes through the same guard.
+    const tested = spyOnFetch();
+    try {
+      const res = await call("POST", "/api/channels/ch_meta/test", { token: t.operator_token });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ ok: false, status: null });
+      expect(res.body.error).toContain("metadata");
+    } finally {
+      tested.restore();
+    }
+    expect(tested.urls).toEqual([]);
   });
 });

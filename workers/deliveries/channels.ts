@@ -1,3 +1,4 @@
+import { checkOutboundUrl } from "../../domain/outbound-url";
 import type { Channel } from "../../store/channels";
 
 // What a notification channel may be (store/channels.ts holds them in D1): the URL policy for
@@ -28,29 +29,17 @@ export function escalationChannel(
   };
 }
 
-export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /**
- * URL policy for outgoing alerts (Slack and webhooks alike): https anywhere; plain http only to
- * a loopback host, so local receivers work under `wrangler dev` and in tests while nothing
- * leaves the machine unencrypted (alerts carry customer names and revenue figures). Credentials
- * in the URL are refused (they would be shown back in listings).
+ * URL policy for outgoing alerts (Slack and webhooks alike): the outbound guard
+ * (domain/outbound-url.ts): https to a public host; loopback, over http too, only in local mode
+ * (AFORO_LOCAL_NETWORK=loopback), so local receivers work under `wrangler dev` and in tests
+ * while nothing leaves a deployed worker unencrypted (alerts carry customer names and revenue
+ * figures) or reaches a private or metadata address. Credentials in the URL are refused (they
+ * would be shown back in listings). Null when the URL may be used, else why not.
  */
-export function checkAlertUrl(raw: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return "not a valid URL";
-  }
-  if (url.username || url.password) return "credentials in the URL are not allowed";
-  if (url.protocol === "https:") return null;
-  if (url.protocol === "http:") {
-    return LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith("127.")
-      ? null
-      : "use https (plain http is allowed only to a loopback address such as 127.0.0.1)";
-  }
-  return "use an https URL";
+export function checkAlertUrl(raw: string, env: Pick<Env, "AFORO_LOCAL_NETWORK">): string | null {
+  const checked = checkOutboundUrl(raw, { localNetwork: env.AFORO_LOCAL_NETWORK });
+  return checked.ok ? null : checked.reason;
 }
 
 /** `https://hooks.slack.com/services/T0/B0/XXXX` → `https://hooks.slack.com/…/…XXXX` (shown in

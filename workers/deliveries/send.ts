@@ -1,4 +1,5 @@
 import { EmailMessage } from "cloudflare:email";
+import { checkOutboundUrl } from "../../domain/outbound-url";
 import type { Channel } from "../../store/channels";
 import { alertEmailContent, buildMime, domainOf } from "./email";
 import { type AlertSignal, signalLink } from "./signal";
@@ -52,15 +53,29 @@ function scrub(message: string, channel: Channel): string {
 const linkBase = (env: Env, channel: Channel) =>
   (env.AFORO_PUBLIC_URL as string | undefined) || channel.link_base;
 
+const misconfigured = (error: string, started: number): SendOutcome => ({
+  ok: false,
+  status: null,
+  error,
+  permanent: true,
+  duration_ms: Date.now() - started,
+});
+
 async function post(
+  env: Env,
   channel: Channel,
   url: string,
   body: string,
   headers: Record<string, string>,
   started: number,
 ): Promise<SendOutcome> {
+  // Checked again at every send: a row saved before the guard (or under another local-mode
+  // setting) must not reach a private or metadata address. Refused is permanent, not retried;
+  // the reason names the host only (a Slack URL is itself a credential).
+  const checked = checkOutboundUrl(url, { localNetwork: env.AFORO_LOCAL_NETWORK });
+  if (!checked.ok) return misconfigured(scrub(`refused: ${checked.reason}`, channel), started);
   try {
-    const res = await fetch(url, {
+    const res = await fetch(checked.url, {
       method: "POST",
       headers,
       body,
@@ -98,14 +113,6 @@ async function post(
   }
 }
 
-const misconfigured = (error: string, started: number): SendOutcome => ({
-  ok: false,
-  status: null,
-  error,
-  permanent: true,
-  duration_ms: Date.now() - started,
-});
-
 const TEST_TEXT = "Test message from Aforo: this channel receives alerts when signals fire.";
 
 export async function sendToChannel(
@@ -130,6 +137,7 @@ export async function sendToChannel(
               blocks: [{ type: "section", text: { type: "mrkdwn", text: `:wave: ${TEST_TEXT}` } }],
             };
       return post(
+        env,
         channel,
         channel.secret,
         JSON.stringify(body),
@@ -156,7 +164,7 @@ export async function sendToChannel(
       } catch {
         return misconfigured("the channel's signing secret is not valid", started);
       }
-      return post(channel, config.url, body, headers, started);
+      return post(env, channel, config.url, body, headers, started);
     }
     case "email": {
       if (!config.to) return misconfigured("the channel has no recipient", started);

@@ -40,18 +40,19 @@ const security = [{ operatorToken: [] }];
 /** A tenant's alert fan-out is bounded: each signal becomes one delivery per channel. */
 const MAX_CHANNELS = 20;
 
-const AlertUrl = z
-  .string()
-  .trim()
-  .max(2000)
-  .superRefine((v, ctx) => {
-    const problem = checkAlertUrl(v);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })
-  .openapi({
-    format: "uri",
-    description: "https; plain http only to a loopback address (local receivers)",
-  });
+/** Checked against the outbound guard in the handler (`alertUrl`), which needs the env. */
+const AlertUrl = z.string().trim().min(1).max(2000).openapi({
+  format: "uri",
+  description:
+    "https to a public host: private, loopback, link-local and cloud metadata addresses are refused; plain http only to a loopback receiver in local mode (AFORO_LOCAL_NETWORK=loopback)",
+});
+
+/** The URL when the outbound guard allows it, else 400 on `url`. */
+function alertUrl(env: Env, url: string): string {
+  const problem = checkAlertUrl(url, env);
+  if (problem) throw validationError([{ path: "url", message: problem }]);
+  return url;
+}
 const Email = z.email().max(254);
 const WebhookSecret = z
   .string()
@@ -202,6 +203,7 @@ channels.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    if (body.type !== "email") alertUrl(c.env, body.url);
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     const id = `ch_${randomHex(8)}`;
@@ -303,6 +305,7 @@ channels.openapi(
     let secret: string | null = null;
     let shownSecret: string | undefined;
     if (body.url !== undefined) {
+      alertUrl(c.env, body.url);
       if (row.type === "slack") {
         config.url = slackUrlHint(body.url);
         secret = body.url;
