@@ -38,6 +38,7 @@ export function ensureDevVars(root = ROOT) {
     add("AFORO_ADMIN_TOKEN", adminToken);
   }
   if (!read("AFORO_SECRETS_KEY")) add("AFORO_SECRETS_KEY", randomBytes(32).toString("base64"));
+  if (!read("AFORO_LOCAL_NETWORK")) add("AFORO_LOCAL_NETWORK", "loopback"); // local receivers
   if (!existsSync(file) || readFileSync(file, "utf8") !== text) {
     writeFileSync(file, text, { mode: 0o600 });
   }
