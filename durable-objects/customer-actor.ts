@@ -292,6 +292,14 @@ export class CustomerActor extends DurableObject<Env> {
     return { ...answer, tier, limit: rate };
   }
 
+  /** Several gate checks at once, in order, as the edge coalesces a hot customer's concurrent
+   * calls (workers/actor-calls.ts): the same answers one call each would have had. */
+  async gateMany(reqs: GateRequest[]): Promise<GateResult[]> {
+    const out: GateResult[] = [];
+    for (const req of reqs) out.push(await this.gate(req));
+    return out;
+  }
+
   /** Sets the gate tier (the ladder calls this on execute and reverse). Persisted, so it
    * survives eviction; the bucket restarts so a new rate applies at once. */
   async setGateTier(tier: GateTier): Promise<GateTier> {

@@ -1,6 +1,6 @@
 // One hot customer on the real stack (issue 11): many concurrent requests for one customer are
-// coalesced into fewer actor calls (workers/ingest/actor-calls.ts), each request still gets its
-// own exact answer, and the books count every event once.
+// coalesced into fewer actor calls (workers/actor-calls.ts), each request still gets its own
+// exact answer, the books count every event once, and the gate's token bucket holds.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,4 +81,22 @@ it("answers each of many concurrent requests for one customer for itself, and co
     );
   }
   expect(rolled).toEqual({ events: 1600, units: "4800" });
+
+  // The gate, 400 checks at once for the same customer: coalesced, the token bucket still lets
+  // exactly its burst (200 by default) through, plus what refills at 100/s while they run.
+  const started = Date.now();
+  const decisions = await Promise.all(
+    Array.from({ length: 400 }, () =>
+      request(`${url}/v1/gate`, {
+        method: "POST",
+        token: tenant.ingest_key,
+        body: { customer: "whale", units: 1 },
+      }),
+    ),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const allowed = decisions.filter((d) => d.allow).length;
+  expect(allowed).toBeGreaterThanOrEqual(200);
+  expect(allowed).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds) + 1);
+  expect(decisions.filter((d) => !d.allow).every((d) => d.retry_after_ms > 0)).toBe(true);
 });

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type CustomerBatch, ingestForCustomer } from "../../workers/ingest/actor-calls";
+import { type CustomerBatch, ingestForCustomer } from "../../workers/actor-calls";
 import { customer, HOUR } from "./billing-helpers";
 import { createCatalog, createTenant, type Tenant } from "./helpers";
 
 // Issue 11, hot customers: one customer's concurrent requests share actor calls
-// (workers/ingest/actor-calls.ts). Concurrent HTTP requests are in test/stack/hot-customer.test.ts:
+// (workers/actor-calls.ts). Concurrent HTTP requests are in test/stack/hot-customer.test.ts:
 // the Workers pool dispatches the test's requests in a way that does not hand promises between
 // request contexts as workerd does, so coalescing across requests is tested on `wrangler dev`.
 

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { UsageEvent } from "../../domain/usage-event";
 import { createRouter } from "../app";
-import { type CustomerAnswer, ingestForCustomer } from "../ingest/actor-calls";
+import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
 import { liveIsWatched, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
@@ -11,7 +11,7 @@ import { tenantCatalog } from "../tenant-catalog";
 
 // POST /v1/events (SPEC §4): validate each event on its own, hand the good ones to their
 // customers' actors (one RPC per customer, in parallel; a hot customer's concurrent requests
-// share calls, workers/ingest/actor-calls.ts), and answer only once every accepted
+// share calls, workers/actor-calls.ts), and answer only once every accepted
 // event is durable. A bad event never costs a good one its place.
 
 export const MAX_EVENTS = 1_000;
