@@ -1,5 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { actorName } from "../../durable-objects/customer-actor";
+import { checkOutboundUrl } from "../../domain/outbound-url";
+import {
+  FORWARDED_REQUEST_HEADERS,
+  proxyRequestHeaders,
+  proxyResponseHeaders,
+} from "../../domain/proxy-headers";
 import { productProxy } from "../../store/catalog";
 import { createRouter } from "../app";
 import { ApiError, problemResponse, problemResponses } from "../problem";
@@ -64,12 +70,22 @@ gate.openAPIRegistry.registerPath({
   path: "/proxy/{product}/{path}",
   tags: ["gate"],
   summary: "Gate, forward to the product's origin, and meter the call (any method)",
-  description:
+  description: [
     "Set the product's proxy_origin and proxy_metric (PATCH /api/products/:id). The caller names the customer in `x-aforo-customer`. Refused calls get 429 (throttled) or 403 (blocked) problem+json with Retry-After.",
+    `Headers sent to the origin (an allow-list): ${FORWARDED_REQUEST_HEADERS.join(", ")}, and the caller's own \`x-…\` headers except \`x-aforo-*\`, \`x-api-key\`, names that say credential (auth, token, key, secret, session, cookie, password, signature, credential, csrf) and \`x-forwarded-*\`, \`x-real-ip\`, \`x-client-ip\`, \`x-original-*\`, \`x-rewrite-url\`. Never sent: \`authorization\`, \`x-api-key\`, \`cookie\`, \`proxy-authorization\`, \`forwarded\`, hop-by-hop headers, or any header whose value holds an Aforo key.`,
+    "The origin's response comes back as it is, except `set-cookie` (its cookies would be set on Aforo's domain), `clear-site-data`, `strict-transport-security`, `alt-svc` and hop-by-hop headers; Aforo's own security headers replace the origin's (CSP `sandbox`, so an origin's page never runs as Aforo's origin).",
+    "The origin must be https to a public host (loopback only in local mode); an origin stored before that rule is refused with 409 and not called.",
+  ].join("\n\n"),
   security: [{ ingestKey: [] }],
   request: { params: z.object({ product: Id, path: z.string() }) },
-  responses: { 200: { description: "The origin's response" }, ...problemResponses },
+  responses: {
+    200: { description: "The origin's response" },
+    ...problemResponses,
+    409: { description: "The product's stored origin is not one Aforo calls" },
+  },
 });
+
+const PROXY_PREFIX = "/v1/proxy/";
 
 gate.all("/proxy/:product/*", async (c) => {
   const tenantId = c.var.tenantId;
@@ -83,6 +99,22 @@ gate.all("/proxy/:product/*", async (c) => {
   const config = await productProxy(c.env.DB, tenantId, product);
   if (!config) {
     throw new ApiError("not_found", `Product '${product}' has no proxy origin configured`);
+  }
+  const url = new URL(c.req.url);
+  // Everything after /v1/proxy/<product>, as the caller sent it: /v1/proxy/:product/<rest> →
+  // <origin>/<rest> (the origin may carry a base path).
+  const afterPrefix = url.pathname.slice(PROXY_PREFIX.length);
+  const slash = afterPrefix.indexOf("/");
+  const rest = slash < 0 ? "/" : afterPrefix.slice(slash);
+  // Re-checked on every call: an origin stored before the outbound rule is not called.
+  const target = checkOutboundUrl(config.origin.replace(/\/+$/, "") + rest + url.search, {
+    localNetwork: c.env.AFORO_LOCAL_NETWORK,
+  });
+  if (!target.ok) {
+    throw new ApiError(
+      "conflict",
+      `Product '${product}' has a proxy origin Aforo does not call (${target.reason}); set an https origin with PATCH /api/products/${product}`,
+    );
   }
   const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customer));
   const decision = await stub.gate({ tenantId, customerId: customer, product, units: 1 });
@@ -98,16 +130,9 @@ gate.all("/proxy/:product/*", async (c) => {
       res.headers.set("retry-after", String(Math.ceil(decision.retry_after_ms / 1000)));
     return res;
   }
-  const url = new URL(c.req.url);
-  const rest = url.pathname.split(`/v1/proxy/${product}`)[1] ?? "/";
-  // The origin may carry a base path: /v1/proxy/:product/<rest> → <origin>/<rest>.
-  const target = new URL(config.origin.replace(/\/+$/, "") + rest + url.search);
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete("authorization");
-  headers.delete("x-aforo-customer");
-  const upstream = await fetch(target, {
+  const upstream = await fetch(target.url, {
     method: c.req.method,
-    headers,
+    headers: proxyRequestHeaders(c.req.raw.headers),
     body: ["GET", "HEAD"].includes(c.req.method) ? undefined : c.req.raw.body,
     redirect: "manual",
   });
@@ -135,5 +160,9 @@ gate.all("/proxy/:product/*", async (c) => {
       });
     })().catch((err) => console.error("proxy metering failed", err)),
   );
-  return new Response(upstream.body, upstream);
+  return new Response(upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: proxyResponseHeaders(upstream.headers),
+  });
 });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { checkOutboundUrl } from "../../domain/outbound-url";
 import {
   getProduct,
   insertMetric,
@@ -12,7 +13,13 @@ import {
   updateProduct,
 } from "../../store/catalog";
 import { createRouter } from "../app";
-import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
+import {
+  ApiError,
+  conflictResponse,
+  notFound,
+  problemResponses,
+  validationError,
+} from "../problem";
 import {
   decodeCursor,
   Id,
@@ -80,6 +87,15 @@ async function loadProduct(db: D1Database, tenantId: string, id: string) {
   const row = await getProduct(db, tenantId, id);
   if (!row) throw notFound("Product", id);
   return toProduct(row, (await metricsOf(db, tenantId, [id])).get(id) ?? []);
+}
+
+/** Why proxy mode may not forward to this origin (the outbound guard, domain/outbound-url.ts),
+ * or null. Proxy time checks again, for origins stored before the rule. */
+function proxyOriginProblem(env: Env, origin: string): string | null {
+  const checked = checkOutboundUrl(origin, { localNetwork: env.AFORO_LOCAL_NETWORK });
+  if (!checked.ok) return checked.reason;
+  const url = new URL(checked.url);
+  return url.search || url.hash ? "a base URL: no query or fragment" : null;
 }
 
 const ProductParams = z.object({ id: Id });
@@ -173,7 +189,13 @@ products.openapi(
             description: z.string().max(2000).nullable().optional(),
             proxy: z
               .object({
-                origin: z.url({ protocol: /^https?$/ }).max(2048),
+                origin: z
+                  .url({ protocol: /^https?$/ })
+                  .max(2048)
+                  .openapi({
+                    description:
+                      "A base URL (no query or fragment), https to a public host; loopback, over http too, only in local mode (AFORO_LOCAL_NETWORK=loopback). Private, link-local and metadata addresses are refused.",
+                  }),
                 metric: Id,
               })
               .nullable()
@@ -192,6 +214,8 @@ products.openapi(
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     if (body.proxy) {
+      const problem = proxyOriginProblem(c.env, body.proxy.origin);
+      if (problem) throw validationError([{ path: "proxy.origin", message: problem }]);
       if (!(await metricExists(c.env.DB, c.var.tenantId, id, body.proxy.metric))) {
         throw new ApiError(
           "validation_failed",
