@@ -1,0 +1,425 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { call, createTenant, type Tenant } from "./helpers";
+
+// A tenant with a full catalog seeded through the API (the fuzzer's and the isolation matrix's
+// world), a digest of what D1 holds for it, and a raw request that copes with anything the
+// fuzzer sends (bodies helpers.call would re-encode, SSE streams that never end).
+
+export interface World {
+  tenant: Tenant;
+  /** Real ids by resource (the literal path segment that names them: products, plans, …). */
+  ids: Record<string, string[]>;
+  /** Names, e-mails and ids that are this tenant's and nobody else's: a response to another
+   * tenant that contains one of them leaks. */
+  secrets: string[];
+  /** A local receiver endpoint the tenant's channel and proxy point at. */
+  hook: string;
+}
+
+const HOUR = 3_600_000;
+
+const receiver = () => `http://127.0.0.1:${inject("receiverPort")}`;
+
+async function ok(res: Promise<{ status: number; body: unknown }>, what: string) {
+  const r = await res;
+  if (r.status >= 300) throw new Error(`seeding ${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  // biome-ignore lint/suspicious/noExplicitAny: seeding reads ids off answers
+  return r.body as any;
+}
+
+/** First instant of the previous UTC month: a subscription started then has a closed period. */
+function previousMonth(now = Date.now()) {
+  const d = new Date(now);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString();
+}
+
+/**
+ * Seeds a tenant whose every id and name starts with `prefix`: two products (one proxied to a
+ * local receiver) with metrics, two plans, two customers on subscriptions with an invoice, a
+ * model price, a customer policy, a second operator key, two channels and, with `signals`,
+ * MarginGuard signals and their actions produced by a real costly event.
+ */
+export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}): Promise<World> {
+  const P = prefix[0]?.toUpperCase() + prefix.slice(1);
+  const tenant = await createTenant(`${P} Labs`);
+  const op = { token: tenant.operator_token };
+  const post = (path: string, body: unknown) => ok(call("POST", path, { ...op, body }), path);
+  const hook = `${receiver()}/hooks/${prefix}-${tenant.tenant_id}`;
+
+  const chat = `${prefix}-chat-api`;
+  const search = `${prefix}-search-api`;
+  const [input, output, searches] = [`${prefix}_input`, `${prefix}_output`, `${prefix}_searches`];
+  // Independent writes go together: seeding runs once per fuzzed write route.
+  await Promise.all([
+    post("/api/products", { id: chat, name: `${P} Chat API`, description: `${P} LLM` }),
+    post("/api/products", { id: search, name: `${P} Search API` }),
+  ]);
+  await Promise.all([
+    post(`/api/products/${chat}/metrics`, { id: input, unit: "token", aggregation: "sum" }),
+    post(`/api/products/${chat}/metrics`, { id: output, unit: "token", aggregation: "sum" }),
+    post(`/api/products/${search}/metrics`, { id: searches, unit: "call" }),
+  ]);
+  const [pro, basic] = [`${prefix}-pro`, `${prefix}-basic`];
+  const [acme, globex] = [`${prefix}-acme`, `${prefix}-globex`];
+  const [, , , , , , ci] = await Promise.all([
+    ok(
+      call("PATCH", `/api/products/${search}`, {
+        ...op,
+        body: { proxy: { origin: hook, metric: searches } },
+      }),
+      "proxy",
+    ),
+    post("/api/plans", {
+      id: pro,
+      product: chat,
+      name: `${P} Pro Plan`,
+      currency: "USD",
+      period: "month",
+      components: [
+        { type: "flat", amount: "2000" },
+        { type: "per_unit", metric: input, unit_price: "0.00001" },
+        { type: "discount", metric: input, above: 1_000_000, percent: 15 },
+      ],
+    }),
+    post("/api/plans", {
+      id: basic,
+      product: chat,
+      name: `${P} Basic Plan`,
+      currency: "USD",
+      period: "month",
+      components: [{ type: "per_unit", metric: output, unit_price: "0.00002" }],
+    }),
+    post("/api/customers", {
+      id: acme,
+      name: `${P} Acme Corp`,
+      email: `billing@${prefix}-acme.example`,
+      metadata: { account_owner: `owner@${prefix}-acme.example`, segment: `${prefix}-enterprise` },
+    }),
+    post("/api/customers", { id: globex, name: `${P} Globex Inc` }),
+    ok(
+      call("PUT", "/api/cost-catalog", {
+        ...op,
+        body: [
+          {
+            provider: "anthropic",
+            model: `${prefix}-model`,
+            input_per_million: "3",
+            output_per_million: "15",
+            effective_from: "2025-01-01T00:00:00Z",
+          },
+        ],
+      }),
+      "cost catalog",
+    ),
+    post("/api/keys", { kind: "operator", name: `${P} CI key` }),
+  ]);
+  const start = previousMonth();
+  const [subA, subB] = await Promise.all([
+    post("/api/subscriptions", { customer: acme, plan: pro, start }),
+    post("/api/subscriptions", { customer: globex, plan: basic, start }),
+    ok(
+      call("PUT", "/api/policies", {
+        ...op,
+        body: {
+          scope: "customer",
+          id: acme,
+          policy: { gate: { rate_per_second: 50, burst: 100 } },
+        },
+      }),
+      "policy",
+    ),
+  ]);
+  const subs = [subA.id as string, subB.id as string];
+
+  let signals: string[] = [];
+  let actions: string[] = [];
+  if (opts.signals) ({ signals, actions } = await seedSignals(tenant, acme, chat, input));
+
+  // Channels after the signals, so no delivery of theirs is still in flight.
+  const [hookChannel, mail, run] = await Promise.all([
+    post("/api/channels", { type: "webhook", name: `${P} Ops Hook`, url: hook }),
+    post("/api/channels", { type: "email", name: `${P} Ops Mail`, to: `ops@${prefix}.example` }),
+    post("/api/invoices/run", {}),
+  ]);
+  const channels = [hookChannel.id as string, mail.id as string];
+  await clockSettled(tenant.tenant_id);
+
+  const keyId = (key: string) => key.split("_")[2] ?? "";
+  return {
+    tenant,
+    hook,
+    ids: {
+      tenants: [tenant.tenant_id],
+      // Not the operator token the world is driven with: revoking it would end the run.
+      keys: [ci.id, keyId(tenant.ingest_key)],
+      products: [chat, search],
+      metrics: [input, output, searches],
+      plans: [pro, basic],
+      customers: [acme, globex],
+      subscriptions: subs,
+      invoices: run.invoice_ids,
+      signals,
+      actions,
+      channels,
+      rest: ["v1/chat", "a/b/c"],
+    },
+    secrets: [
+      tenant.tenant_id,
+      `${P} Labs`,
+      `${P} Chat API`,
+      `${P} Search API`,
+      `${P} Pro Plan`,
+      `${P} Basic Plan`,
+      `${P} Acme Corp`,
+      `${P} Globex Inc`,
+      `${P} CI key`,
+      `${P} Ops Hook`,
+      `${P} Ops Mail`,
+      `${prefix}-acme.example`,
+      `${prefix}-enterprise`,
+      `${prefix}-model`,
+      chat,
+      search,
+      input,
+      output,
+      searches,
+      pro,
+      basic,
+      acme,
+      globex,
+      ...subs,
+      ...run.invoice_ids,
+      ...signals,
+      ...actions,
+      ...channels,
+      ci.id,
+      keyId(tenant.ingest_key),
+      keyId(tenant.operator_token),
+    ],
+  };
+}
+
+/** A costly event (cost far above revenue) trips MarginGuard; its signals and actions reach D1
+ * through the actor's outbox and the events queue, as in production. */
+async function seedSignals(tenant: Tenant, customer: string, product: string, metric: string) {
+  const res = await call("POST", "/v1/events", {
+    token: tenant.ingest_key,
+    body: [
+      {
+        id: `${customer}-costly-1`,
+        customer,
+        product,
+        metric,
+        quantity: 1000,
+        time: new Date(Date.now() - HOUR).toISOString(),
+        cost: { usd: 5000 },
+      },
+    ],
+  });
+  if (res.status !== 200 || res.body.accepted !== 1) {
+    throw new Error(`seeding signals: ${JSON.stringify(res.body)}`);
+  }
+  const actor = env.CUSTOMER_ACTOR.getByName(`${tenant.tenant_id}:${customer}`);
+  await runDurableObjectAlarm(actor);
+  const count = (table: string) =>
+    env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE tenant_id = ?`)
+      .bind(tenant.tenant_id)
+      .first<{ n: number }>()
+      .then((r) => r?.n ?? 0);
+  for (
+    let i = 0;
+    i < 200 && ((await count("signals")) === 0 || (await count("actions")) === 0);
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  // The actor's own timers (the next hour's silence check, retention) would otherwise write to
+  // D1 in the middle of a run, and the digest must see only what requests did.
+  await runInDurableObject(actor, (_instance, state) => state.storage.deleteAlarm());
+  await settled(tenant.tenant_id);
+  const op = { token: tenant.operator_token };
+  const signals = (await call("GET", "/api/signals?limit=200", op)).body.data.map(
+    (s: { id: string }) => s.id,
+  );
+  const actions = [
+    ...new Set(
+      (await call("GET", "/api/actions?limit=500", op)).body.data.map(
+        (s: { action_id: string }) => s.action_id,
+      ),
+    ),
+  ] as string[];
+  if (signals.length === 0 || actions.length === 0) throw new Error("no signals or actions seeded");
+  return { signals, actions };
+}
+
+/** Waits for the tenant clock's first run (started by tenant creation, in the background). */
+async function clockSettled(tenantId: string) {
+  const clock = env.TENANT_CLOCK.getByName(tenantId);
+  for (let i = 0; i < 400; i++) {
+    const last = await runInDurableObject(clock, (_i, state) =>
+      state.storage.get<number>("lastRun"),
+    );
+    // The run stores lastRun after its jobs: nothing of it is still in flight.
+    if (last) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("the tenant clock never ran");
+}
+
+/** Waits until the digest holds still for a while (queue consumers are done). */
+export async function settled(tenantId: string, quietMs = 300) {
+  let last = await digest(tenantId);
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, quietMs / 3));
+    const next = await digest(tenantId);
+    if (changedTables(last, next).length === 0) {
+      await new Promise((r) => setTimeout(r, quietMs));
+      const again = await digest(tenantId);
+      if (changedTables(next, again).length === 0) return again;
+      last = again;
+    } else last = next;
+  }
+  throw new Error("D1 never settled");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digest of the stored book.
+
+/**
+ * Read models a read may (re)build: the cockpit snapshot and the margin windows are computed on
+ * demand when stale (GET /api/metrics/cockpit, GET /api/margin/*) and are derived entirely from
+ * the tables kept below, so a change in them is a cache refill, not a change of the book.
+ */
+export const CACHE_TABLES = new Set([
+  "cockpit_snapshots",
+  "margin_builds",
+  "margin_customer_windows",
+  "margin_product_windows",
+  "margin_daily",
+]);
+
+/** Tables the queue consumers and the actors' outboxes write some time after the request that
+ * caused it (a valid ingest, a detector run, an executed action's deliveries). */
+export const ASYNC_TABLES = new Set([
+  "rollups_hourly",
+  "rollups_daily",
+  "applied_batches",
+  "signals",
+  "actions",
+  "orchestration_actions",
+  "deliveries",
+  "dead_letters",
+  "coupons",
+]);
+
+/** Tables not scoped by tenant compared whole: a tenant or a key created by a bad request
+ * (admin routes) is a change too. */
+const WHOLE_TABLES = new Set(["tenants", "api_keys"]);
+const SKIPPED = /^(sqlite_|_cf_|d1_migrations$)/;
+
+let statements: { table: string; sql: string; scoped: boolean }[] | null = null;
+
+async function digestStatements() {
+  if (statements) return statements;
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  ).all<{ name: string }>();
+  statements = [];
+  for (const { name } of results) {
+    if (SKIPPED.test(name) || CACHE_TABLES.has(name)) continue;
+    const cols = (await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string }>())
+      .results;
+    const row = cols.map((c) => `quote("${c.name}")`).join(" || ',' || ");
+    const scoped = !WHOLE_TABLES.has(name) && cols.some((c) => c.name === "tenant_id");
+    if (!scoped && !WHOLE_TABLES.has(name)) {
+      throw new Error(`table ${name} has no tenant_id: decide how the fuzz digest covers it`);
+    }
+    const where = scoped ? "WHERE tenant_id = ?1" : "";
+    statements.push({
+      table: name,
+      scoped,
+      sql: `SELECT count(*) AS n, group_concat(r, char(10)) AS rows FROM (SELECT ${row} AS r FROM "${name}" ${where} ORDER BY 1)`,
+    });
+  }
+  return statements;
+}
+
+export type Digest = Map<string, string>;
+
+/** Every D1 row that is the tenant's (and the whole tenants and keys tables), per table. */
+export async function digest(tenantId: string): Promise<Digest> {
+  const stmts = await digestStatements();
+  const results = await env.DB.batch(
+    stmts.map((s) => (s.scoped ? env.DB.prepare(s.sql).bind(tenantId) : env.DB.prepare(s.sql))),
+  );
+  const out: Digest = new Map();
+  stmts.forEach((s, i) => {
+    const row = results[i]?.results[0] as { n: number; rows: string | null } | undefined;
+    out.set(s.table, `${row?.n ?? 0}\n${row?.rows ?? ""}`);
+  });
+  return out;
+}
+
+export function changedTables(before: Digest, after: Digest, ignore = new Set<string>()) {
+  return [...after.keys()].filter((t) => !ignore.has(t) && before.get(t) !== after.get(t));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw requests.
+
+export interface RawRequest {
+  method: string;
+  /** Path and query, already encoded. */
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  text: string;
+  json: unknown;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export async function send(req: RawRequest): Promise<RawResponse> {
+  const run = (async () => {
+    const res = await exports.default.fetch(`http://aforo.test${req.url}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+    const contentType = res.headers.get("content-type") ?? "";
+    // An event stream stays open: what matters is that it was answered, and how.
+    if (contentType.startsWith("text/event-stream")) {
+      await res.body?.cancel();
+      return { status: res.status, contentType, text: "", json: null };
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    if (contentType.includes("json") && text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    return { status: res.status, contentType, text, json };
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms: ${req.method} ${req.url}`)),
+      REQUEST_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
