@@ -113,6 +113,22 @@ describe("the books at their limits", () => {
     expect((await ingest([tokens("whale", hour, 5)])).body).toMatchObject({ accepted: 1 });
   });
 
+  it("answers 500, not 503, when retrying cannot help (a fault in Aforo, here a corrupt stored plan)", async () => {
+    await env.DB.prepare(
+      "UPDATE plan_components SET spec = json_set(spec, '$.unit_price', 'ten') WHERE tenant_id = ?",
+    )
+      .bind(tenant.tenant_id)
+      .run();
+    await call("PATCH", "/api/customers/whale", {
+      token: tenant.operator_token,
+      body: { name: "Whale Inc" }, // a catalog write: the actor reloads its terms
+    });
+    const res = await ingest([tokens("whale", hour, 5)]);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ code: "internal" });
+    expect(res.body.detail).toMatch(/retrying will not help/);
+  });
+
   it("keeps tenant-wide sums past 2^63 nanos exact in the margin read models and the rollups", async () => {
     // Three customers whose days each fit (4 × 10^18 nanos = $4 billion) but whose sum does not:
     // what a tenant with thousands of large customers reaches over a quarter.

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { UsageEvent } from "../../domain/usage-event";
-import { createRouter } from "../app";
 import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
+import { createRouter } from "../app";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
 import { liveIsWatched, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
@@ -175,6 +175,7 @@ ingest.post(
     let accepted = 0;
     let duplicates = 0;
     const failed: string[] = [];
+    const broken: string[] = [];
     const results: CustomerAnswer[] = [];
     const lists = [...byCustomer.values()];
     outcomes.forEach((outcome, i) => {
@@ -190,7 +191,7 @@ ingest.post(
       } else {
         const customer = [...byCustomer.keys()][i] ?? "?";
         console.error(`ingest for customer ${customer} failed`, outcome.reason);
-        failed.push(customer);
+        (retryable(outcome.reason) ? failed : broken).push(customer);
       }
     });
     if (watched) {
@@ -201,7 +202,13 @@ ingest.post(
         }),
       );
     }
-    if (failed.length > 0) {
+    if (broken.length > 0 && failed.length === 0) {
+      throw new ApiError(
+        "internal",
+        `Events for ${broken.length} customer(s) (${broken.slice(0, 5).join(", ")}) could not be stored because of a fault in Aforo, not in the events; nothing of theirs was stored and retrying will not help until it is fixed`,
+      );
+    }
+    if (failed.length > 0 || broken.length > 0) {
       throw new ApiError(
         "unavailable",
         `Events for ${failed.length} customer(s) (${failed.slice(0, 5).join(", ")}) could not be stored right now; retry the whole batch — events already stored come back as duplicates`,
@@ -211,6 +218,16 @@ ingest.post(
     return c.json({ accepted, duplicates, rejected }, 200);
   },
 );
+
+/** Whether retrying can work: the platform says so of its own failures (a Durable Object reset,
+ * overloaded or unreachable; the coalescer's timeout is one of those). An exception the actor's
+ * code threw (`remote`, not retryable) fails the same way again: 503 must mean "retry works". */
+function retryable(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  const e = err as Error & { retryable?: boolean; overloaded?: boolean; remote?: boolean };
+  if (e.retryable || e.overloaded) return true;
+  return e.remote !== true;
+}
 
 type Parsed = { ok: true; event: UsageEvent } | { ok: false; errors: FieldError[] };
 
