@@ -1,4 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
 import { ApiError, fieldErrors, problemResponse } from "./problem";
 
 export interface AppEnv {
@@ -37,4 +40,53 @@ export function handleError(err: Error): Response {
   }
   console.error("unhandled error", err);
   return problemResponse("internal", "Something went wrong; the error was logged");
+}
+
+/** The largest request body on /api/* and /admin/*: the biggest legitimate ones (a 500-entry
+ * cost catalog, a plan of 50 components × 50 tiers) stay under a third of it. */
+export const API_BODY_LIMIT = 1024 * 1024;
+/** A gate check is a few fields. */
+export const GATE_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Refuses a body over `maxBytes` with 413 before any handler parses it: a declared
+ * content-length is refused at once, a streamed body as soon as it passes the limit (Hono's
+ * bodyLimit reads at most `maxBytes` of it).
+ */
+export function limitBody(maxBytes: number, label: string): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError("payload_too_large", `The body is larger than ${label}`);
+    },
+  });
+}
+
+const HSTS = "max-age=31536000; includeSubDomains";
+
+/**
+ * Security headers on every response the worker writes (the dashboard's static assets get
+ * theirs from pages/public/_headers). The worker only ever answers JSON, SSE and the proxied
+ * origin's bodies, so its CSP allows nothing and sandboxes the document: a page an origin serves
+ * through the proxy cannot run as Aforo's origin. HSTS only when the request came over https
+ * (deployed), never on http://localhost; the browser keeps it for the whole host, so it covers
+ * the dashboard too once any API call answered over https.
+ */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
+  const headers = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      sandbox: [],
+    },
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+    strictTransportSecurity: false,
+  });
+  return async (c, next) => {
+    await headers(c, next);
+    if (c.req.url.startsWith("https:")) c.res.headers.set("strict-transport-security", HSTS);
+  };
 }

@@ -1,4 +1,11 @@
-import { createRouter, handleError } from "./app";
+import {
+  API_BODY_LIMIT,
+  createRouter,
+  GATE_BODY_LIMIT,
+  handleError,
+  limitBody,
+  securityHeaders,
+} from "./app";
 import { requireKey } from "./auth";
 import { pokeTenantClocks } from "./periodic";
 import { problemResponse } from "./problem";
@@ -33,6 +40,10 @@ export { TenantClock } from "./tenant-clock";
 // gate endpoints (/v1/*, ingest keys) and platform administration (/admin/*, admin token).
 // Everything else is the dashboard, served from static assets.
 const app = createRouter();
+app.use("*", securityHeaders());
+app.use("/api/*", limitBody(API_BODY_LIMIT, "1 MiB"));
+app.use("/admin/*", limitBody(API_BODY_LIMIT, "1 MiB"));
+app.use("/v1/gate", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 
 const api = createRouter();
 api.use("*", requireKey("operator"));

@@ -1,5 +1,6 @@
 import { createExecutionContext, env } from "cloudflare:test";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { checkOutboundUrl } from "../../domain/outbound-url";
 import { insertChannel } from "../../store/channels";
 import { newWebhookSecret } from "../../workers/deliveries/channels";
@@ -12,7 +13,7 @@ import {
   runConsumer,
   storeSignal,
 } from "./deliveries-helpers";
-import { type Call, call, createTenant, expectProblem, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, type Call, call, createTenant, expectProblem, type Tenant } from "./helpers";
 
 // Edge hardening (issue 11, defects 3–6): cursors validated on every paginated route, the
 // proxy's header policy and origin rule, the outbound-URL guard on channels and sends, body
@@ -355,5 +356,326 @@ describe("outbound URLs: channels and the send path (defect 5)", () => {
       tested.restore();
     }
     expect(tested.urls).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("the proxy (defect 4)", () => {
+  const receiver = () => `http://127.0.0.1:${inject("receiverPort")}`;
+
+  async function proxyTenant(origin: string) {
+    const t = await createTenant("Proxy");
+    const token = t.operator_token;
+    await call("POST", "/api/products", { token, body: { id: "api", name: "API" } });
+    await call("POST", "/api/products/api/metrics", { token, body: { id: "calls", unit: "call" } });
+    const set = await call("PATCH", "/api/products/api", {
+      token,
+      body: { proxy: { origin, metric: "calls" } },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    return t;
+  }
+
+  it("forwards only the allowed headers: no Aforo key, cookie or Aforo header reaches the origin", async () => {
+    const t = await proxyTenant(`${receiver()}/hooks`);
+    const hook = newHook("proxy-headers");
+    const res = await call("POST", `/v1/proxy/api/${hook.name}?q=1`, {
+      token: t.ingest_key,
+      body: { prompt: "hello" },
+      headers: {
+        "x-api-key": t.ingest_key,
+        cookie: "aforo_session=s3cr3t; theme=dark",
+        "x-aforo-customer": "acme",
+        "x-aforo-trace": "1",
+        "proxy-authorization": "Basic dXNlcjpwYXNz",
+        "x-forwarded-for": "10.0.0.1",
+        "x-session-token": "abc",
+        "x-note": `see ${t.ingest_key}`,
+        forwarded: "for=10.0.0.1",
+        "x-request-id": "req-123",
+        accept: "application/json",
+        "accept-language": "fr-CH",
+        "user-agent": "gateway/1.0",
+        "idempotency-key": "idem-1",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "x-model": "large",
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const [seen] = await hook.log();
+    expect(seen?.path).toBe(`/hooks/${hook.name}`);
+    expect(seen?.body).toBe('{"prompt":"hello"}');
+    const headers = seen?.headers ?? {};
+    for (const name of [
+      "authorization",
+      "x-api-key",
+      "cookie",
+      "x-aforo-customer",
+      "x-aforo-trace",
+      "proxy-authorization",
+      "x-forwarded-for",
+      "x-session-token",
+      "x-note",
+      "forwarded",
+    ]) {
+      expect(headers[name], name).toBeUndefined();
+    }
+    expect(JSON.stringify(headers)).not.toContain("aforo_");
+    expect(headers).toMatchObject({
+      "content-type": "application/json",
+      "x-request-id": "req-123",
+      accept: "application/json",
+      "accept-language": "fr-CH",
+      "user-agent": "gateway/1.0",
+      "idempotency-key": "idem-1",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      "x-model": "large",
+    });
+  });
+
+  it("keeps the whole path after the product, even when it repeats the prefix", async () => {
+    const t = await proxyTenant(`${receiver()}/hooks`);
+    const fetched = spyOnFetch();
+    try {
+      const res = await call("GET", "/v1/proxy/api/v1/proxy/api/x?y=2", {
+        token: t.ingest_key,
+        headers: { "x-aforo-customer": "acme" },
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      fetched.restore();
+    }
+    expect(fetched.urls).toEqual([`${receiver()}/hooks/v1/proxy/api/x?y=2`]);
+  });
+
+  it("drops the origin's cookies and site-data orders; Aforo's security headers apply", async () => {
+    const t = await proxyTenant(`${receiver()}/hooks`);
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      const headers = new Headers({
+        "content-type": "text/html",
+        "x-origin": "kept",
+        "clear-site-data": '"*"',
+        "content-security-policy": "default-src *",
+      });
+      headers.append("set-cookie", "sid=origin; Path=/");
+      headers.append("set-cookie", "other=1; Path=/api");
+      return new Response("<script>alert(1)</script>", { status: 201, headers });
+    });
+    let res: Response;
+    try {
+      res = await exports.default.fetch("http://aforo.test/v1/proxy/api/page", {
+        headers: { authorization: `Bearer ${t.ingest_key}`, "x-aforo-customer": "acme" },
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(res.status).toBe(201);
+    expect(await res.text()).toBe("<script>alert(1)</script>");
+    expect(res.headers.get("x-origin")).toBe("kept");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(res.headers.get("clear-site-data")).toBeNull();
+    // The origin's page cannot run as Aforo's origin (where the dashboard keeps its token).
+    expect(res.headers.get("content-security-policy")).toContain("sandbox");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("refuses a plain-http or private origin when it is set; loopback only in local mode", async () => {
+    const t = await proxyTenant("https://api.example.com/base");
+    const patch = (origin: string) =>
+      call("PATCH", "/api/products/api", {
+        token: t.operator_token,
+        body: { proxy: { origin, metric: "calls" } },
+      });
+    for (const [origin, why] of [
+      ["http://api.example.com", "use https"],
+      ["https://169.254.169.254/latest", "metadata"],
+      ["https://192.168.0.10", "private"],
+      ["https://api.example.com/v1?key=1", "query"],
+    ]) {
+      const res = await patch(origin as string);
+      expectProblem(res, 400, "validation_failed");
+      const error = res.body.errors.find((e: { path: string }) => e.path === "proxy.origin");
+      expect(error?.message, `${origin}: ${JSON.stringify(res.body)}`).toContain(why);
+    }
+    const product = await call("GET", "/api/products/api", { token: t.operator_token });
+    expect(product.body.proxy.origin).toBe("https://api.example.com/base");
+    expect((await patch("http://127.0.0.1:9")).status).toBe(200);
+    const { app } = await import("../../workers/index");
+    const deployed = await app.request(
+      "/api/products/api",
+      {
+        method: "PATCH",
+        headers: {
+          authorization: `Bearer ${t.operator_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ proxy: { origin: "http://127.0.0.1:9", metric: "calls" } }),
+      },
+      { ...env, AFORO_LOCAL_NETWORK: undefined },
+      createExecutionContext(),
+    );
+    expect(deployed.status).toBe(400);
+  });
+
+  it("re-checks a stored origin at proxy time: refused, not fetched, not metered", async () => {
+    const t = await proxyTenant("https://api.example.com");
+    // A row written before the rule existed.
+    await env.DB.prepare("UPDATE products SET proxy_origin = ? WHERE tenant_id = ? AND id = 'api'")
+      .bind("http://169.254.169.254/latest", t.tenant_id)
+      .run();
+    const fetched = spyOnFetch();
+    let res: Call;
+    try {
+      res = await call("GET", "/v1/proxy/api/meta-data/iam", {
+        token: t.ingest_key,
+        headers: { "x-aforo-customer": "acme" },
+      });
+    } finally {
+      fetched.restore();
+    }
+    expectProblem(res, 409, "conflict");
+    expect(res.body.detail).toContain("metadata");
+    expect(fetched.urls).toEqual([]);
+    const events = await call("GET", "/api/customers/acme/events", { token: t.operator_token });
+    expect(events.body.data).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("body limits and security headers (defect 6)", () => {
+  const MiB = 1024 * 1024;
+
+  /** A body of `total` bytes streamed in 64 KiB chunks (no content-length), counting what the
+   * worker actually pulled. */
+  function streamedBody(total: number) {
+    const chunk = new TextEncoder().encode(`"${"x".repeat(64 * 1024 - 2)}"`);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    return { body, pulled: () => pulled };
+  }
+
+  async function send(path: string, token: string, body: BodyInit, type = "application/json") {
+    const res = await exports.default.fetch(`http://aforo.test${path}`, {
+      method: path.startsWith("/api/cost-catalog") ? "PUT" : "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": type },
+      body,
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      contentType: res.headers.get("content-type") ?? "",
+      body: text.startsWith("{") ? JSON.parse(text) : text,
+    };
+  }
+
+  const bigJson = (bytes: number) => JSON.stringify({ id: "big", name: "x".repeat(bytes) });
+
+  it("refuses a body over 1 MiB on /api/* and /admin/* with 413 problem+json", async () => {
+    for (const [path, token] of [
+      ["/api/products", tenant.operator_token],
+      ["/admin/tenants", ADMIN_TOKEN],
+    ] as const) {
+      const res = await send(path, token, bigJson(2 * MiB));
+      expectProblem(res, 413, "payload_too_large");
+      expect(res.body.detail).toContain("1 MiB");
+    }
+  });
+
+  it("refuses a streamed 60 MB body after reading about 1 MiB of it, on /api and /v1/events", async () => {
+    for (const [path, token] of [
+      ["/api/products", tenant.operator_token],
+      ["/admin/tenants", ADMIN_TOKEN],
+      ["/v1/events", tenant.ingest_key],
+    ] as const) {
+      const stream = streamedBody(60 * MiB);
+      const res = await send(path, token, stream.body);
+      expectProblem(res, 413, "payload_too_large");
+      expect(stream.pulled(), path).toBeLessThan(3 * MiB);
+    }
+  });
+
+  it("refuses a gate check over 64 KiB", async () => {
+    const res = await send(
+      "/v1/gate",
+      tenant.ingest_key,
+      JSON.stringify({ customer: "acme", pad: "x".repeat(70 * 1024) }),
+    );
+    expectProblem(res, 413, "payload_too_large");
+  });
+
+  it("still takes the largest legitimate request: a 500-entry cost catalog", async () => {
+    const t = await createTenant("Catalog");
+    const long = (i: number) => `${i}`.padEnd(128, "m");
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      provider: long(i),
+      model: long(i),
+      input_per_million: "1234567890123456789012345678.9012345678",
+      output_per_million: "1234567890123456789012345678.9012345678",
+      cached_input_per_million: "1234567890123456789012345678.9012345678",
+      per_call: "1234567890123456789012345678.9012345678",
+      effective_from: "2026-01-01T00:00:00.000Z",
+    }));
+    const body = JSON.stringify(entries);
+    expect(body.length).toBeGreaterThan(250_000);
+    const res = await send("/api/cost-catalog", t.operator_token, body);
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).not.toBe(413);
+  });
+
+  const SECURITY = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+  };
+
+  it("puts security headers on every worker response, errors included; HSTS only over https", async () => {
+    const responses: [string, Response][] = [];
+    const get = async (url: string, init: RequestInit = {}) => {
+      responses.push([`${init.method ?? "GET"} ${url}`, await exports.default.fetch(url, init)]);
+    };
+    const auth = { authorization: `Bearer ${tenant.operator_token}` };
+    await get("http://aforo.test/healthz");
+    await get("http://aforo.test/openapi.json");
+    await get("http://aforo.test/api/products", { headers: auth });
+    await get("http://aforo.test/api/products"); // 401
+    await get("http://aforo.test/api/nope", { headers: auth }); // 404
+    await get("http://aforo.test/api/products?limit=0", { headers: auth }); // 400
+    await get("http://aforo.test/api/products", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: bigJson(2 * MiB),
+    }); // 413
+    await get("http://aforo.test/v1/gate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${tenant.ingest_key}`, "content-type": "application/json" },
+      body: JSON.stringify({ customer: "acme" }),
+    });
+    const statuses = responses.map(([, r]) => r.status);
+    expect(statuses).toEqual([200, 200, 200, 401, 404, 400, 413, 200]);
+    for (const [what, res] of responses) {
+      await res.body?.cancel();
+      for (const [name, value] of Object.entries(SECURITY)) {
+        expect(res.headers.get(name), `${what} ${name}`).toBe(value);
+      }
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, what).toContain("default-src 'none'");
+      expect(csp, what).toContain("frame-ancestors 'none'");
+      expect(csp, what).toContain("sandbox");
+      expect(res.headers.get("strict-transport-security"), what).toBeNull();
+    }
+    const https = await exports.default.fetch("https://aforo.example/healthz");
+    await https.body?.cancel();
+    expect(https.headers.get("strict-transport-security")).toBe(
+      "max-age=31536000; includeSubDomains",
+    );
+    expect(https.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
