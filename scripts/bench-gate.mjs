@@ -23,7 +23,7 @@ import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/st
 const DIRECT = process.argv.includes("--direct");
 const ASSETS = !process.argv.includes("--no-assets");
 const PORT = Number(process.env.BENCH_PORT ?? (DIRECT ? 8794 : 8793));
-const CUSTOMERS = 50;
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 50); // 1: one hot customer
 const LATENCY_REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 4000);
 /** Latency is measured in rounds that alternate the paths, so a burst of load from anything
  * else on the machine falls on all of them alike rather than on whichever ran then. */
