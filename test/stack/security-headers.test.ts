@@ -120,13 +120,9 @@ describe("security headers under wrangler dev", () => {
       const page = await browser.newPage();
       const violations: string[] = [];
       await page.exposeFunction("reportViolation", (v: string) => violations.push(v));
-      await page.addInitScript(() => {
-        document.addEventListener("securitypolicyviolation", (e) => {
-          (window as unknown as { reportViolation: (v: string) => void }).reportViolation(
-            `${e.violatedDirective} ${e.blockedURI}`,
-          );
-        });
-      });
+      // A page script (a string: this file is compiled without the DOM's types).
+      await page.addInitScript(`document.addEventListener("securitypolicyviolation", (e) =>
+        window.reportViolation(e.violatedDirective + " " + e.blockedURI));`);
       await page.goto(`${stack?.url}/#token=${operatorToken}`);
       await page.waitForSelector("nav", { timeout: 30_000 });
       for (const path of ["/cockpit", "/margin", "/signals", "/live", "/catalog", "/policies"]) {
