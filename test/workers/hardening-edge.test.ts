@@ -23,6 +23,10 @@ let tenant: Tenant;
 
 beforeAll(async () => {
   tenant = await createTenant("Edge");
+  await call("POST", "/api/customers", {
+    token: tenant.operator_token,
+    body: { id: "acme", name: "Acme" },
+  });
 });
 
 const b64url = (text: string) =>
@@ -369,6 +373,7 @@ describe("the proxy (defect 4)", () => {
     const token = t.operator_token;
     await call("POST", "/api/products", { token, body: { id: "api", name: "API" } });
     await call("POST", "/api/products/api/metrics", { token, body: { id: "calls", unit: "call" } });
+    await call("POST", "/api/customers", { token, body: { id: "acme", name: "Acme" } });
     const set = await call("PATCH", "/api/products/api", {
       token,
       body: { proxy: { origin, metric: "calls" } },
