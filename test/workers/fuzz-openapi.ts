@@ -574,7 +574,14 @@ export function exampleValue(schema: Schema, ctx: GenContext, key?: string, dept
       );
     case "object": {
       const out: Record<string, unknown> = {};
-      for (const k of (s.required ?? []) as string[]) {
+      const props = Object.keys(s.properties ?? {});
+      // A patch with nothing required still needs one field ("send at least one …").
+      const required = (s.required ?? []) as string[];
+      const fields =
+        required.length > 0 || props.length === 0
+          ? required
+          : [props.includes("name") ? "name" : props[0]];
+      for (const k of fields as string[]) {
         out[k] = exampleValue(s.properties?.[k] ?? {}, ctx, k, depth + 1);
       }
       return out;

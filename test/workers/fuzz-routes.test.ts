@@ -355,6 +355,72 @@ async function fuzzRoute(op: Operation, world: World) {
   }
 }
 
+/**
+ * What the valid writes of a run stored must not break anything later (issue 11's 5,000-digit
+ * price was accepted, then every ingest answered 503): every read route on the world's ids, an
+ * event per metric, the gate, an invoicing run, the read models and the detectors answer < 500.
+ */
+async function readBack(op: Operation, world: World) {
+  const token = (o: Operation) => `Bearer ${tokenFor(o, world)}`;
+  const failures: string[] = [];
+  const probe = async (req: RawRequest) => {
+    const res = await send(req);
+    if (res.status >= 500)
+      failures.push(`${req.method} ${req.url} → ${res.status} ${clip(res.text)}`);
+  };
+  for (const read of OPS.filter((o) => o.method === "GET" && !o.passthrough)) {
+    let url = read.path;
+    for (const p of read.params.filter((x) => x.in === "path")) {
+      url = url.replace(`{${p.name}}`, encode(world.ids[paramResource(read, p.name)]?.[0] ?? "x"));
+    }
+    await probe({ method: "GET", url, headers: { authorization: token(read) } });
+  }
+  const ingestKey = {
+    authorization: `Bearer ${world.tenant.ingest_key}`,
+    "content-type": "application/json",
+  };
+  const products = (
+    await call("GET", "/api/products?limit=200", { token: world.tenant.operator_token })
+  ).body.data as { id: string; metrics: { id: string }[] }[];
+  const events = products.flatMap((p, i) =>
+    p.metrics.map((m, j) => ({
+      id: `readback-${i}-${j}-${Date.now()}`,
+      customer: world.ids.customers?.[0] ?? "x",
+      product: p.id,
+      metric: m.id,
+      quantity: 1000,
+      time: new Date(Date.now() - 60_000).toISOString(),
+    })),
+  );
+  await probe({
+    method: "POST",
+    url: "/v1/events",
+    headers: ingestKey,
+    body: JSON.stringify(events.slice(0, 1000)),
+  });
+  for (const customer of world.ids.customers ?? []) {
+    await probe({
+      method: "POST",
+      url: "/v1/gate",
+      headers: ingestKey,
+      body: JSON.stringify({ customer }),
+    });
+  }
+  const operator = {
+    authorization: `Bearer ${world.tenant.operator_token}`,
+    "content-type": "application/json",
+  };
+  for (const url of ["/api/invoices/run", "/api/detectors/evaluate"]) {
+    await probe({ method: "POST", url, headers: operator, body: "{}" });
+  }
+  await probe({ method: "POST", url: "/api/metrics/refresh", headers: operator });
+  if (failures.length > 0) {
+    throw new Error(
+      `after fuzzing ${op.method} ${op.path}, what it stored breaks:\n${failures.join("\n")}`,
+    );
+  }
+}
+
 describe("every route in /openapi.json holds against bad input", () => {
   // Reads share one world (a read that changes it fails its own case); every write route gets
   // a fresh one, so a valid write (a revoked key, a deleted channel) never starves the next.
@@ -372,6 +438,7 @@ describe("every route in /openapi.json holds against bad input", () => {
       const readOnly = op.method === "GET" && !op.passthrough;
       const world = readOnly ? reads : await seedWorld("fuzz", { signals: needsSignals(op) });
       await fuzzRoute(op, world);
+      if (!readOnly) await readBack(op, world);
     });
   }
 });
