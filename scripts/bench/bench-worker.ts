@@ -67,7 +67,8 @@ export class BenchActor extends CustomerActor {
     return req.n;
   }
 
-  /** The same batch insert as ingest, with nothing else (no dedupe, rating, buckets, outbox). */
+  /** The same batch insert as ingest, with nothing else (no dedupe, rating, buckets, outbox):
+   * the events as they came, unrated. */
   async benchInsert(events: UsageEvent[]): Promise<number> {
     this.ctx.storage.transactionSync(() => this.benchInsertSync(events));
     return events.length;
@@ -85,14 +86,16 @@ export class BenchActor extends CustomerActor {
         revenue: 0n,
         cost: 0n,
         cost_status: "none",
-        provider: null,
-        model: null,
-        input_tokens: null,
-        output_tokens: null,
-        cached_input_tokens: null,
+        // What the event itself carries is stored as it came; rating and costing (revenue,
+        // cost, status, subscription, flags) are the work the ceiling leaves out.
+        provider: e.cost?.provider ?? null,
+        model: e.cost?.model ?? null,
+        input_tokens: e.cost?.input_tokens ?? null,
+        output_tokens: e.cost?.output_tokens ?? null,
+        cached_input_tokens: e.cost?.cached_input_tokens ?? null,
         subscription_id: null,
         flags: "",
-        source: "api",
+        source: e.source,
         properties: e.properties ?? null,
       })),
       now,
@@ -136,6 +139,7 @@ bench.post("/v1/bench/raw-insert", async (c) => {
       quantity: e.quantity,
       time: Date.parse(e.time),
       source: "api",
+      ...(e.cost ? { cost: e.cost } : {}),
       ...(e.properties ? { properties: e.properties } : {}),
     });
     byCustomer.set(e.customer, list);
