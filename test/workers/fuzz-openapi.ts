@@ -356,12 +356,58 @@ function idsFor(ctx: GenContext, key: string | undefined): string[] {
 
 const now = () => Date.now();
 
-const decimal = fc
-  .tuple(fc.nat(10_000), fc.option(fc.integer({ min: 0, max: 99_999 }), { nil: undefined }))
-  .map(([i, f]) => (f === undefined ? String(i) : `${i}.${f}`));
+/** Decimals a schema's pattern allows, at and past the bounds the API documents (money to
+ * $100M, quantities to 10^15, 40 characters, 18 places). */
+const DECIMAL_EDGES = [
+  "0",
+  "0.000000000000000001",
+  "0.0000000000000000001",
+  "100000000",
+  "100000000.000000000000000001",
+  "99999999.999999999999999999",
+  "1000000000000000",
+  "1000000000000001",
+  "9".repeat(40),
+  `1${"0".repeat(39)}`,
+  `0.${"0".repeat(37)}1`,
+  "9223372036.854775807",
+  "9223372036854775808",
+];
 
+const decimal = fc.oneof(
+  {
+    arbitrary: fc
+      .tuple(fc.nat(10_000), fc.option(fc.integer({ min: 0, max: 99_999 }), { nil: undefined }))
+      .map(([i, f]) => (f === undefined ? String(i) : `${i}.${f}`)),
+    weight: 4,
+  },
+  { arbitrary: fc.constantFrom(...DECIMAL_EDGES), weight: 1 },
+);
+
+const DAY = 86_400_000;
+
+/** Times around now, and at the edges of what the API takes: the backfill horizon (400 days),
+ * 5 minutes ahead, period boundaries. */
 const isoDate = () =>
-  fc.integer({ min: Date.UTC(2025, 11, 1), max: now() }).map((ms) => new Date(ms).toISOString());
+  fc
+    .oneof(
+      { arbitrary: fc.integer({ min: Date.UTC(2025, 11, 1), max: now() }), weight: 4 },
+      {
+        arbitrary: fc.constantFrom(
+          now() - 400 * DAY + 60_000,
+          now() - 401 * DAY,
+          now() + 4 * 60_000,
+          now() + 6 * 60_000,
+          now() + 366 * DAY,
+          Date.UTC(2026, 10, 1),
+          Date.UTC(2026, 11, 1) - 1,
+          Date.UTC(2000, 0, 1),
+          0,
+        ),
+        weight: 1,
+      },
+    )
+    .map((ms) => new Date(ms).toISOString());
 
 function stringArb(schema: Schema, ctx: GenContext, key: string | undefined): fc.Arbitrary<string> {
   const max = Math.min(schema.maxLength ?? 24, 24);
@@ -385,17 +431,22 @@ function stringArb(schema: Schema, ctx: GenContext, key: string | undefined): fc
 
 function numberArb(schema: Schema): fc.Arbitrary<number> {
   const integer = schema.type === "integer";
-  let min: number = schema.minimum ?? (integer ? 0 : 0);
+  let min: number = schema.minimum ?? 0;
   const max: number = schema.maximum ?? 1_000_000;
   if (schema.exclusiveMinimum !== undefined) min = schema.exclusiveMinimum + (integer ? 1 : 0);
+  const above = (v: number) => schema.exclusiveMinimum === undefined || v > schema.exclusiveMinimum;
   const ints = fc.integer({ min: Math.ceil(min), max: Math.floor(Math.min(max, 2 ** 31)) });
-  if (integer) return ints;
-  const doubles = fc
-    .double({ min, max, noNaN: true, noDefaultInfinity: true })
-    .filter((v) => schema.exclusiveMinimum === undefined || v > schema.exclusiveMinimum);
+  // The bounds themselves, where sums and products overflow if anything does.
+  const edges = [min, max, Math.ceil(min) + 1, Math.floor(max) - 1, max / 2]
+    .concat(integer ? [] : [min + 1e-9, 5e-324, 0.1, max - 0.5])
+    .filter((v) => v >= min && v <= max && above(v) && (!integer || Number.isInteger(v)));
+  const bounds = fc.constantFrom(...(edges.length ? edges : [min]));
+  if (integer) return fc.oneof({ arbitrary: ints, weight: 3 }, { arbitrary: bounds, weight: 1 });
+  const doubles = fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).filter(above);
   return fc.oneof(
-    ints.filter((v) => v > (schema.exclusiveMinimum ?? -Infinity)),
-    doubles,
+    { arbitrary: ints.filter(above), weight: 2 },
+    { arbitrary: doubles, weight: 2 },
+    { arbitrary: bounds, weight: 1 },
   );
 }
 

@@ -41,6 +41,8 @@ const SEED = Number(import.meta.env.VITE_FUZZ_SEED ?? 20261102);
 const RUNS = Number(import.meta.env.VITE_FUZZ_RUNS ?? 20);
 /** VITE_FUZZ_STATS=1 prints, per route, how its cases were answered (status and code). */
 const STATS = Boolean(import.meta.env.VITE_FUZZ_STATS);
+/** VITE_FUZZ_STATS=detail also groups refusals by their detail. */
+const STATS_DETAIL = import.meta.env.VITE_FUZZ_STATS === "detail";
 
 const doc = (await call("GET", "/openapi.json")).body as OpenApiDoc;
 const OPS = operations(doc);
@@ -322,7 +324,10 @@ async function fuzzRoute(op: Operation, world: World) {
     const res = await send(c.request);
     const after = await digest(tenantId);
     const code = (res.json as { code?: string } | null)?.code;
-    const key = `${res.status}${code && res.status >= 400 ? ` ${code}` : ""}`;
+    const detail = STATS_DETAIL
+      ? ` ${String((res.json as { detail?: string } | null)?.detail).slice(0, 70)}`
+      : "";
+    const key = `${res.status}${code && res.status >= 400 ? ` ${code}${detail}` : ""}`;
     answers.set(key, (answers.get(key) ?? 0) + 1);
     const wrong = checkAnswer(c, res);
     if (wrong) throw new Error(`${wrong}\n${describeCase(c, res)}`);
@@ -441,4 +446,41 @@ describe("every route in /openapi.json holds against bad input", () => {
       if (!readOnly) await readBack(op, world);
     });
   }
+});
+
+// Each found by the run above, kept as a named case so the default seed cannot forget it.
+describe("regressions the fuzzer found", () => {
+  it("PUT /api/cost-catalog refuses a price with more than 9 decimal places instead of storing what every ingest, gate and detector run then fails on (seed 2)", async () => {
+    const world = await seedWorld("regress");
+    const price = `0.${"0".repeat(37)}1`;
+    const res = await call("PUT", "/api/cost-catalog", {
+      token: world.tenant.operator_token,
+      body: [
+        {
+          provider: "anthropic",
+          model: "tiny",
+          input_per_million: "1",
+          output_per_million: price,
+          effective_from: "2025-01-01T00:00:00Z",
+        },
+      ],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.code).toBe("validation_failed");
+    expect(res.body.errors[0].path).toBe("0.output_per_million");
+    const ingest = await call("POST", "/v1/events", {
+      token: world.tenant.ingest_key,
+      body: [
+        {
+          id: "after-bad-price",
+          customer: world.ids.customers?.[0],
+          product: world.ids.products?.[0],
+          metric: world.ids.metrics?.[0],
+          quantity: 1,
+          time: new Date().toISOString(),
+        },
+      ],
+    });
+    expect(ingest.status, JSON.stringify(ingest.body)).toBe(200);
+  });
 });

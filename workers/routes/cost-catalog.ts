@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { toNanos } from "../../domain/money";
+import { MAX_PLAN_AMOUNT } from "../../domain/pricing";
 import { type CostEntryRecord, loadCostCatalog, upsertCostEntries } from "../../store/catalog";
 import { createRouter } from "../app";
 import { problemResponses } from "../problem";
@@ -10,13 +12,27 @@ export const costCatalog = createRouter();
 
 const Label = z.string().trim().min(1).max(128);
 
+/** A price costing can hold: USD to the nano (9 places), at most $100M per million tokens or
+ * per call. The actor compiles the whole catalog for every batch, so one price it cannot parse
+ * would fail every ingest, gate and detector run of the tenant; it is refused here instead. */
+const Price = Amount.superRefine((v, ctx) => {
+  let nanos: bigint;
+  try {
+    nanos = toNanos(v);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "at most 9 decimal places (USD to the nano)" });
+    return;
+  }
+  if (nanos > MAX_PLAN_AMOUNT) ctx.addIssue({ code: "custom", message: "at most 100000000" });
+}).openapi({ type: "string", example: "3.00" });
+
 const Entry = z.object({
   provider: Label.openapi({ example: "anthropic" }),
   model: Label.openapi({ example: "claude-sonnet-4-5" }),
-  input_per_million: Amount,
-  output_per_million: Amount,
-  cached_input_per_million: Amount.nullable().optional(),
-  per_call: Amount.nullable().optional(),
+  input_per_million: Price,
+  output_per_million: Price,
+  cached_input_per_million: Price.nullable().optional(),
+  per_call: Price.nullable().optional(),
   effective_from: Timestamp,
 });
 
