@@ -219,7 +219,8 @@ describe("duplicates count once", () => {
         const inserted = original(records, receivedAt);
         if (!failed) {
           failed = true;
-          throw new Error("simulated crash mid-transaction");
+          // As the platform fails a call (a reset object, a storage timeout): retryable.
+          throw Object.assign(new Error("simulated crash mid-transaction"), { retryable: true });
         }
         return inserted;
       };
