@@ -319,7 +319,15 @@ export const ASYNC_TABLES = new Set([
 const WHOLE_TABLES = new Set(["tenants", "api_keys"]);
 const SKIPPED = /^(sqlite_|_cf_|d1_migrations$)/;
 
-let statements: { table: string; sql: string; scoped: boolean }[] | null = null;
+interface TableDigest {
+  table: string;
+  /** The tenant's rows only. */
+  sql: string;
+  /** Every row (tenants and api_keys: a tenant or key created by a bad admin request). */
+  wholeSql: string | null;
+}
+
+let statements: TableDigest[] | null = null;
 
 async function digestStatements() {
   if (statements) return statements;
@@ -332,15 +340,20 @@ async function digestStatements() {
     const cols = (await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string }>())
       .results;
     const row = cols.map((c) => `quote("${c.name}")`).join(" || ',' || ");
-    const scoped = !WHOLE_TABLES.has(name) && cols.some((c) => c.name === "tenant_id");
-    if (!scoped && !WHOLE_TABLES.has(name)) {
+    const tenantColumn = cols.some((c) => c.name === "tenant_id")
+      ? "tenant_id"
+      : name === "tenants"
+        ? "id"
+        : null;
+    if (!tenantColumn) {
       throw new Error(`table ${name} has no tenant_id: decide how the fuzz digest covers it`);
     }
-    const where = scoped ? "WHERE tenant_id = ?1" : "";
+    const select = (where: string) =>
+      `SELECT count(*) AS n, group_concat(r, char(10)) AS rows FROM (SELECT ${row} AS r FROM "${name}" ${where} ORDER BY 1)`;
     statements.push({
       table: name,
-      scoped,
-      sql: `SELECT count(*) AS n, group_concat(r, char(10)) AS rows FROM (SELECT ${row} AS r FROM "${name}" ${where} ORDER BY 1)`,
+      sql: select(`WHERE ${tenantColumn} = ?1`),
+      wholeSql: WHOLE_TABLES.has(name) ? select("") : null,
     });
   }
   return statements;
@@ -348,11 +361,19 @@ async function digestStatements() {
 
 export type Digest = Map<string, string>;
 
-/** Every D1 row that is the tenant's (and the whole tenants and keys tables), per table. */
-export async function digest(tenantId: string): Promise<Digest> {
+/**
+ * Every D1 row that is the tenant's, per table. `whole`: the tenants and keys tables entire,
+ * for requests that must create no tenant or key at all (the fuzzer's: one tenant's requests
+ * at a time); without it, another tenant's valid writes (its catalog version, its keys) are not
+ * this tenant's change (the isolation matrix).
+ */
+export async function digest(tenantId: string, o: { whole?: boolean } = {}): Promise<Digest> {
+  const whole = o.whole ?? true;
   const stmts = await digestStatements();
   const results = await env.DB.batch(
-    stmts.map((s) => (s.scoped ? env.DB.prepare(s.sql).bind(tenantId) : env.DB.prepare(s.sql))),
+    stmts.map((s) =>
+      whole && s.wholeSql ? env.DB.prepare(s.wholeSql) : env.DB.prepare(s.sql).bind(tenantId),
+    ),
   );
   const out: Digest = new Map();
   stmts.forEach((s, i) => {

@@ -42,6 +42,9 @@ beforeAll(async () => {
   B = await seedWorld("bravo", { signals: true });
 }, 60_000);
 
+/** A's rows only: B's valid writes (its catalog version, its keys) are B's own business. */
+const digestA = () => digest(A.tenant.tenant_id, { whole: false });
+
 const ctxOf = (w: World): GenContext => ({ doc, ids: w.ids, urls: [w.hook] });
 
 type Kind = "operatorToken" | "ingestKey" | "adminToken";
@@ -168,14 +171,14 @@ describe("tenant B's credentials on tenant A's ids", () => {
       const count = Math.max(...pools.map((p) => p.length));
       for (let i = 0; i < count; i++) {
         const req = requestFor(op, A, B, i);
-        const before = await digest(A.tenant.tenant_id);
+        const before = await digestA();
         const res = await sendAs(op, req, { authorization: `Bearer ${tokenOf(B, kindOf(op))}` }, B);
         const what = `B on ${op.method} ${req.path}`;
         if (EMPTY_PAGE_FOR_ANY_ID.has(`${op.method} ${op.path}`)) {
           expect([res.status, res.json], what).toEqual([200, { data: [], next_cursor: null }]);
         } else expectProblem(res, [404, 403], op, what);
         expect(leaked(res, req.path + (req.body ?? "")), `${what} leaked A's data`).toEqual([]);
-        const after = await digest(A.tenant.tenant_id);
+        const after = await digestA();
         expect(changedTables(before, after), `${what} changed A's rows`).toEqual([]);
       }
     });
@@ -220,6 +223,31 @@ describe("tenant B's credentials on tenant A's ids", () => {
           expect(leaked(res, url), `${what} leaked A's data`).toEqual([]);
         }
       }
+    });
+  }
+});
+
+describe("tenant B's writes naming A's ids in the body", () => {
+  // Ids are the tenant's own namespace: B may create its own product called "alpha-chat-api",
+  // but no write of B's may reach A's rows, and no answer may carry A's data.
+  const writes = OPS.filter((op) => op.body && op.method !== "GET" && kindOf(op) !== "adminToken");
+
+  it("covers every write with a body", () => {
+    expect(writes.length).toBeGreaterThan(20);
+  });
+
+  for (const op of writes) {
+    it(`${op.method} ${op.path}`, async () => {
+      // Path ids B's own (so the route is reached), body references A's.
+      const req = requestFor(op, B, A);
+      const before = await digestA();
+      const res = await sendAs(op, req, { authorization: `Bearer ${tokenOf(B, kindOf(op))}` }, B);
+      const what = `B on ${op.method} ${req.path} with ${req.body?.slice(0, 200)}`;
+      expect(res.status, `${what}: ${res.text.slice(0, 300)}`).toBeLessThan(500);
+      if (res.status >= 400) expectProblem(res, [res.status], op, what);
+      expect(leaked(res, req.path + (req.body ?? "")), `${what} leaked A's data`).toEqual([]);
+      const after = await digestA();
+      expect(changedTables(before, after), `${what} changed A's rows`).toEqual([]);
     });
   }
 });
@@ -298,6 +326,7 @@ describe("every credential kind on every route family", () => {
         // A tenant path told a key of the other kind says so (403 wrong_key_kind).
         const wrongKind =
           needs !== "adminToken" && (cred.kind === "ingestKey" || cred.kind === "operatorToken");
+        // Entire tenants and keys tables: a refused admin call creates no tenant or key anywhere.
         const before = await digest(A.tenant.tenant_id);
         const res = await sendAs(op, req, cred.headers, A);
         const what = `${cred.name} on ${op.method} ${req.path}`;
