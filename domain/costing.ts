@@ -77,9 +77,21 @@ const MILLION = 1_000_000n;
 const norm = (s: string): string => s.trim().toLowerCase();
 const keyOf = (provider: string, model: string): string => `${norm(provider)}/${norm(model)}`;
 
-export function compileCostCatalog(entries: readonly CostCatalogEntry[]): CostIndex {
+export function compileCostCatalog(
+  entries: readonly CostCatalogEntry[],
+  /** stored: an entry saved before today's rules that no longer compiles is left out (events
+   * of that model are uncosted) instead of failing every batch of the tenant. */
+  o: { stored?: boolean } = {},
+): CostIndex {
   const grouped = new Map<string, CompiledPrice[]>();
   entries.forEach((e, i) => {
+    if (o.stored) {
+      try {
+        compileCostCatalog([e]);
+      } catch {
+        return;
+      }
+    }
     const where = `cost catalog entry ${i} (${e.provider}/${e.model})`;
     if (!norm(e.provider ?? "") || !norm(e.model ?? "")) {
       throw new RangeError(`${where}: provider and model are required`);

@@ -28,6 +28,7 @@ export async function loadCustomerTerms(
     plans: compiled,
     costs: compileCostCatalog(
       (costs?.results ?? []) as unknown as Parameters<typeof compileCostCatalog>[0],
+      { stored: true },
     ),
   };
 }

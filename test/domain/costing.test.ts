@@ -397,6 +397,13 @@ describe("compileCostCatalog", () => {
     ]);
   });
 
+  it("leaves out a stored entry that no longer compiles, so the tenant's ingest goes on", () => {
+    const bad = { ...sonnet, model: "odd", input_per_million: `0.${"1".repeat(38)}` };
+    expect(() => compileCostCatalog([sonnet, bad])).toThrow(/input_per_million/);
+    const idx = compileCostCatalog([sonnet, bad], { stored: true });
+    expect([...idx.prices.keys()]).toEqual(["anthropic/claude-sonnet"]);
+  });
+
   it("rejects malformed entries loudly", () => {
     expect(() => compileCostCatalog([{ ...sonnet, input_per_million: "abc" }])).toThrow(
       /entry 0 .*input_per_million/,
