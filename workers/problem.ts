@@ -14,6 +14,7 @@ export const PROBLEM_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unavailable: 503,
+  upstream_failed: 502,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
@@ -37,6 +38,7 @@ const TITLES: Record<ProblemCode, string> = {
   conflict: "Conflict",
   payload_too_large: "Payload too large",
   unavailable: "Temporarily unavailable",
+  upstream_failed: "The origin did not answer",
   unsupported_media_type: "Unsupported media type",
   rate_limited: "Too many requests",
   internal: "Internal error",
@@ -76,7 +78,11 @@ export function problemBody(code: ProblemCode, detail: string, errors?: FieldErr
 export function problemResponse(code: ProblemCode, detail: string, errors?: FieldError[]) {
   return new Response(JSON.stringify(problemBody(code, detail, errors)), {
     status: PROBLEM_STATUS[code],
-    headers: { "content-type": "application/problem+json" },
+    // 503 means "retrying works": say when.
+    headers: {
+      "content-type": "application/problem+json",
+      ...(code === "unavailable" ? { "retry-after": "1" } : {}),
+    },
   });
 }
 

@@ -1,19 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { actorName } from "../../durable-objects/customer-actor";
 import { checkOutboundUrl } from "../../domain/outbound-url";
 import {
   FORWARDED_REQUEST_HEADERS,
   proxyRequestHeaders,
   proxyResponseHeaders,
 } from "../../domain/proxy-headers";
+import type { GateRequest, GateResult } from "../../durable-objects/customer-actor";
 import { productProxy } from "../../store/catalog";
+import { gateForCustomer, ingestForCustomer } from "../actor-calls";
 import { createRouter } from "../app";
 import { ApiError, problemResponse, problemResponses } from "../problem";
 import { Id, jsonBody, jsonResponse } from "../schemas";
 import { tenantCatalog } from "../tenant-catalog";
 
-// The gate (SPEC §7): one RPC to the customer's actor, answered from its memory. No D1 on this
-// path: keys are cached per isolate and the actor holds the tier and the token bucket.
+// The gate (SPEC §7): one RPC to the customer's actor, answered from its memory (a hot
+// customer's concurrent checks share one, workers/actor-calls.ts). No D1 on this path: keys are
+// cached per isolate and the actor holds the tier and the token bucket.
 export const gate = createRouter();
 
 const GateAnswer = z
@@ -53,7 +55,7 @@ gate.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const tenantId = c.var.tenantId;
-    const answer = await c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, body.customer)).gate({
+    const answer = await decide(c, {
       tenantId,
       customerId: body.customer,
       units: body.units,
@@ -62,6 +64,23 @@ gate.openapi(
     return c.json(answer, 200);
   },
 );
+
+/** The customer's gate decision; when its actor cannot answer right now (reset, overloaded —
+ * which must not be retried at once), 503 with Retry-After, never a 500. */
+async function decide(
+  c: { env: Env; executionCtx: { waitUntil(p: Promise<unknown>): void } },
+  req: GateRequest,
+): Promise<GateResult> {
+  try {
+    return await gateForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), req);
+  } catch (err) {
+    console.error(`gate for customer ${req.customerId} failed`, err);
+    throw new ApiError(
+      "unavailable",
+      `The gate cannot reach customer '${req.customerId}' right now; retry in a second`,
+    );
+  }
+}
 
 // Proxy mode: gate, forward to the product's configured origin, then meter the call as a usage
 // event of the product's proxy metric. The customer is named by the x-aforo-customer header.
@@ -116,8 +135,7 @@ gate.all("/proxy/:product/*", async (c) => {
       `Product '${product}' has a proxy origin Aforo does not call (${target.reason}); set an https origin with PATCH /api/products/${product}`,
     );
   }
-  const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, customer));
-  const decision = await stub.gate({ tenantId, customerId: customer, product, units: 1 });
+  const decision = await decide(c, { tenantId, customerId: customer, product, units: 1 });
   if (!decision.allow) {
     const blocked = decision.tier === "blocked";
     const res = problemResponse(
@@ -130,21 +148,31 @@ gate.all("/proxy/:product/*", async (c) => {
       res.headers.set("retry-after", String(Math.ceil(decision.retry_after_ms / 1000)));
     return res;
   }
-  const upstream = await fetch(target.url, {
-    method: c.req.method,
-    headers: proxyRequestHeaders(c.req.raw.headers),
-    body: ["GET", "HEAD"].includes(c.req.method) ? undefined : c.req.raw.body,
-    redirect: "manual",
-  });
+  let upstream: Response;
+  try {
+    upstream = await fetch(target.url, {
+      method: c.req.method,
+      headers: proxyRequestHeaders(c.req.raw.headers),
+      body: ["GET", "HEAD"].includes(c.req.method) ? undefined : c.req.raw.body,
+      redirect: "manual",
+    });
+  } catch (err) {
+    // Not metered: the call never reached the origin.
+    throw new ApiError(
+      "upstream_failed",
+      `Product '${product}''s origin could not be reached (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
   // Meter after the call, off the response path.
   c.executionCtx.waitUntil(
     (async () => {
       const catalog = await tenantCatalog(c.env.DB, tenantId);
-      await stub.ingest({
+      await ingestForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), {
         tenantId,
         customerId: customer,
         catalogVersion: catalog.version,
         rawRetentionDays: catalog.settings.raw_retention_days,
+        detail: false,
         events: [
           {
             id: `proxy_${crypto.randomUUID()}`,
