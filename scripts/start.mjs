@@ -2,7 +2,7 @@
 // `npm start`: the whole stack on this machine. Creates .dev.vars (random admin token) when
 // missing, applies D1 migrations, builds the dashboard, starts wrangler dev on 127.0.0.1:8787
 // (PORT overrides), makes sure the demo tenant exists, and prints where everything is.
-// Safe to re-run: state persists under .wrangler/state.
+// Safe to re-run: state persists under .wrangler/state (AFORO_STATE_DIR overrides).
 //
 // Then it fills the demo tenant with demo data (scripts/lib/demo-data.mjs: three products, ~200
 // customers, 90 days of usage) through the real API, showing progress; the dashboard is usable
@@ -21,7 +21,7 @@ import {
 } from "./lib/stack.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
-const persistTo = join(ROOT, ".wrangler", "state");
+const persistTo = process.env.AFORO_STATE_DIR || join(ROOT, ".wrangler", "state");
 
 const { adminToken, created } = ensureDevVars();
 if (created) console.log("Created .dev.vars with a random AFORO_ADMIN_TOKEN");
@@ -67,7 +67,7 @@ console.log(`
   Try: curl -H "authorization: Bearer ${demo.operator_token}" ${stack.url}/api/signals
        curl -N -H "authorization: Bearer ${demo.operator_token}" ${stack.url}/api/live
 
-  Ctrl-C stops it; state is kept in .wrangler/state.
+  Ctrl-C stops it; state is kept in ${persistTo}.
 `);
 
 let seeded = !seeding;

@@ -10,6 +10,8 @@ export interface Stack {
   url: string;
   child: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** In the environment of every process of this stack (scripts/lib/processes.mjs finds them). */
+  stackId: string;
   output(): string;
 }
 export function startWrangler(options: {
@@ -18,6 +20,8 @@ export function startWrangler(options: {
   inspectorPort?: number;
   quiet?: boolean;
   vars?: Record<string, string>;
+  bench?: boolean;
+  frozen?: boolean;
 }): Promise<Stack>;
 export function request(
   url: string,

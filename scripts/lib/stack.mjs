@@ -2,12 +2,23 @@
 // `npm start`, the benchmarks and the browser tests.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = join(ROOT, "node_modules", ".bin");
+const WATCHDOG = join(dirname(fileURLToPath(import.meta.url)), "watchdog.mjs");
 
 // Local observability makes DO SQLite writes 4–5× slower (PLATFORM.md); metrics need network.
 // node_modules/.bin first on PATH so wrangler and vite run on the Node 22 that `npm ci` brought.
@@ -100,15 +111,45 @@ new_sqlite_classes = ["BenchActor"]
 }
 
 /**
- * Starts `wrangler dev` and resolves once /healthz answers. `bench` runs the benchmarks' worker.
- * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>, bench?:boolean}} o
+ * A copy of the worker that edits to the working tree cannot reach: the deploy build (`wrangler
+ * deploy --dry-run`, the same bundle `wrangler deploy` uploads) and the dashboard's build in a
+ * temp directory, with a config that runs them unbundled. `wrangler dev` watches its sources and
+ * restarts the runtime on every change (in-flight requests fail, every actor is evicted), so
+ * long runs in a checkout others are editing (soak, chaos) run from a frozen copy.
+ */
+function frozenConfig(bench) {
+  const dir = mkdtempSync(join(tmpdir(), "aforo-frozen-"));
+  const source = bench ? benchConfig() : join(ROOT, "wrangler.toml");
+  const worker = join(dir, "worker");
+  run("wrangler", ["deploy", "--dry-run", "--config", source, "--outdir", worker], {
+    quiet: true,
+  });
+  cpSync(join(ROOT, "pages", "dist"), join(dir, "assets"), { recursive: true });
+  // The bundle is named after the entry (index.js, bench-worker.js).
+  const main = readdirSync(worker).find((f) => f.endsWith(".js"));
+  if (!main) throw new Error(`wrangler deploy --dry-run wrote no bundle into ${worker}`);
+  const toml = readFileSync(source, "utf8")
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(worker, main))}\nno_bundle = true`)
+    .replace(/^directory = .*$/m, `directory = ${JSON.stringify(join(dir, "assets"))}`)
+    .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(join(ROOT, "schema"))}`);
+  writeFileSync(join(dir, "wrangler.toml"), toml);
+  writeFileSync(join(dir, ".dev.vars"), readFileSync(join(ROOT, ".dev.vars")));
+  return { dir, file: join(dir, "wrangler.toml") };
+}
+
+/**
+ * Starts `wrangler dev` and resolves once /healthz answers. `bench` runs the benchmarks' worker;
+ * `frozen` runs a copy of the build that later edits to the tree do not restart (frozenConfig).
+ * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>, bench?:boolean, frozen?:boolean}} o
  */
 export async function startWrangler(o) {
   // The worker serves the dashboard's build as static assets: a fresh clone has none yet.
   if (!existsSync(join(ROOT, "pages", "dist", "index.html"))) buildDashboard(o.quiet);
+  const frozen = o.frozen ? frozenConfig(o.bench) : null;
+  const config = frozen ? frozen.file : o.bench ? benchConfig() : null;
   const args = [
     "dev",
-    ...(o.bench ? ["--config", benchConfig()] : []),
+    ...(config ? ["--config", config] : []),
     "--ip",
     "127.0.0.1",
     "--port",
@@ -122,13 +163,17 @@ export async function startWrangler(o) {
     o.quiet ? "error" : "info",
   ];
   for (const [k, v] of Object.entries(o.vars ?? {})) args.push("--var", `${k}:${v}`);
-  const child = spawn(join(BIN, "wrangler"), args, {
+  // wrangler runs under a watchdog (scripts/lib/watchdog.mjs) in a process group of its own:
+  // when this process ends, however it ends (SIGKILL included), the watchdog sees its lifeline
+  // (its stdin) close and takes wrangler and both workerd processes down with it.
+  const stackId = `aforo-${process.pid}-${o.port}-${randomBytes(4).toString("hex")}`;
+  const child = spawn(process.execPath, [WATCHDOG, join(BIN, "wrangler"), ...args], {
     cwd: ROOT,
-    env: STACK_ENV,
-    stdio: o.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    env: { ...STACK_ENV, AFORO_STACK_ID: stackId },
+    stdio: o.quiet ? ["pipe", "pipe", "pipe"] : ["pipe", "inherit", "inherit"],
     detached: process.platform !== "win32",
   });
-  // Never leave a wrangler behind when this process ends, however it ends.
+  // Never leave a wrangler behind when this process ends normally either.
   const killOnExit = () => {
     try {
       process.kill(-child.pid, "SIGKILL");
@@ -147,6 +192,7 @@ export async function startWrangler(o) {
   let exited = false;
   child.on("exit", () => {
     exited = true;
+    if (frozen) rmSync(frozen.dir, { recursive: true, force: true });
   });
   while (Date.now() < deadline) {
     if (exited) throw new Error(`wrangler dev exited before it was ready:\n${output}`);
@@ -157,13 +203,16 @@ export async function startWrangler(o) {
     await new Promise((r) => setTimeout(r, 250));
   }
   if (Date.now() >= deadline) throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
-  /** Stops the stack (SIGKILL simulates a crash: no chance to flush anything). */
+  /** Stops the stack. SIGKILL simulates a crash: the whole process group (watchdog, wrangler,
+   * both workerd) dies at once, with no chance to flush anything. Other signals go to the
+   * watchdog, which passes them to wrangler and kills what is left after 5 s. */
   const stop = (signal = "SIGTERM") =>
     new Promise((resolve) => {
       if (exited) return resolve(undefined);
       child.once("exit", () => resolve(undefined));
       try {
-        process.kill(-child.pid, signal);
+        if (signal === "SIGKILL") process.kill(-child.pid, signal);
+        else child.kill(signal);
       } catch {
         child.kill(signal);
       }
@@ -171,9 +220,9 @@ export async function startWrangler(o) {
         try {
           process.kill(-child.pid, "SIGKILL");
         } catch {}
-      }, 5_000).unref();
+      }, 8_000).unref();
     });
-  return { url, child, stop, output: () => output };
+  return { url, child, stop, stackId, output: () => output };
 }
 
 /** JSON request helper that throws on non-2xx with the problem detail. */
