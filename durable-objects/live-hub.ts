@@ -79,8 +79,12 @@ export class LiveHub extends DurableObject<Env> {
   private ensureHeartbeat() {
     if (this.heartbeat) return;
     this.heartbeat = setInterval(() => {
-      for (const sub of this.subscribers)
-        this.send(sub, `: heartbeat ${new Date().toISOString()}\n\n`);
+      // A client whose buffer is full is not reading: a heartbeat would only queue past the
+      // bound (one every 15 s, for as long as it stays connected), so it gets none.
+      for (const sub of this.subscribers) {
+        if ((sub.controller.desiredSize ?? 0) > 0)
+          this.send(sub, `: heartbeat ${new Date().toISOString()}\n\n`);
+      }
     }, HEARTBEAT_MS);
   }
 

@@ -1,5 +1,6 @@
 import type { FieldError } from "../contracts/common";
 import type { LiveFilter, LiveItem } from "../contracts/events";
+import { BoundedCache } from "../domain/bounded-cache";
 import type { RatedEvent } from "../domain/usage-event";
 
 // The live ingestion stream (SPEC §8 Live Ingestion View): publishing from the ingest path
@@ -15,7 +16,12 @@ const hubFor = (env: Env, tenantId: string) => env.LIVE_HUB.getByName(tenantId);
 // this and never waits: an answer older than WATCHERS_TTL_MS is refreshed in the background by
 // one small RPC (not by publishing a batch nobody reads), and a subscriber in this isolate
 // counts at once. While nobody watches, the actors skip per-event detail entirely.
-const watched = new Map<string, { watchers: boolean; at: number; asking: boolean }>();
+// At most WATCHED_TENANTS entries (least recently used forgotten first): a forgotten tenant reads
+// as unwatched until the next answer, a second later at most.
+const WATCHED_TENANTS = 1_000;
+const watched = new BoundedCache<string, { watchers: boolean; at: number; asking: boolean }>(
+  WATCHED_TENANTS,
+);
 const WATCHERS_TTL_MS = 1_000;
 
 /** Whether anyone watches the tenant's live stream, as this isolate last heard. */

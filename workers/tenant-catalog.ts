@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { BoundedCache } from "../domain/bounded-cache";
 import { tenantMetricKeys } from "../store/catalog";
 import { bumpCatalogVersion, type TenantSettings, tenantCatalogHead } from "../store/tenants";
 import type { AppEnv } from "./app";
@@ -14,7 +15,11 @@ export interface TenantCatalog {
   products: Set<string>;
 }
 
-const cache = new Map<string, TenantCatalog>();
+/** Tenants' catalogs this isolate holds at most; the least recently used is forgotten first (a
+ * forgotten one is read again on its next request), so a busy tenant never pays for a burst of
+ * others, and the isolate's memory does not grow with the number of tenants it has served. */
+export const CATALOG_CACHE_TENANTS = 1_000;
+const cache = new BoundedCache<string, TenantCatalog>(CATALOG_CACHE_TENANTS);
 
 export async function tenantCatalog(db: D1Database, tenantId: string): Promise<TenantCatalog> {
   const head = await tenantCatalogHead(db, tenantId);
@@ -27,7 +32,6 @@ export async function tenantCatalog(db: D1Database, tenantId: string): Promise<T
     metrics: new Set(metrics.map((m) => `${m.product_id}\u0000${m.id}`)),
     products: new Set(metrics.map((m) => m.product_id)),
   };
-  if (cache.size > 1_000) cache.clear();
   cache.set(tenantId, catalog);
   return catalog;
 }
