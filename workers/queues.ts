@@ -1,6 +1,7 @@
 import type { OutboxMessage } from "../durable-objects/customer-actor";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
+import { crashAfterRollupWrite } from "./chaos";
 import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
 import { decideRung, executeAction, signalStatements } from "./ladder";
 
@@ -66,6 +67,7 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     batch.retryAll({ delaySeconds: 2 });
     return;
   }
+  crashAfterRollupWrite(env, batch); // fault injection, off unless configured (workers/chaos.ts)
   writeAnalytics(env, fresh);
   const byTenant = new Map<string, string[]>();
   for (const l of ladder)

@@ -22,7 +22,9 @@ export function startWrangler(options: {
   vars?: Record<string, string>;
   bench?: boolean;
   frozen?: boolean;
+  config?: string;
 }): Promise<Stack>;
+export function frozenConfig(bench?: boolean): { dir: string; file: string };
 export function request(
   url: string,
   options?: { method?: string; token?: string; body?: unknown },

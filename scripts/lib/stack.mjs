@@ -117,7 +117,7 @@ new_sqlite_classes = ["BenchActor"]
  * restarts the runtime on every change (in-flight requests fail, every actor is evicted), so
  * long runs in a checkout others are editing (soak, chaos) run from a frozen copy.
  */
-function frozenConfig(bench) {
+export function frozenConfig(bench = false) {
   const dir = mkdtempSync(join(tmpdir(), "aforo-frozen-"));
   const source = bench ? benchConfig() : join(ROOT, "wrangler.toml");
   const worker = join(dir, "worker");
@@ -139,14 +139,15 @@ function frozenConfig(bench) {
 
 /**
  * Starts `wrangler dev` and resolves once /healthz answers. `bench` runs the benchmarks' worker;
- * `frozen` runs a copy of the build that later edits to the tree do not restart (frozenConfig).
- * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>, bench?:boolean, frozen?:boolean}} o
+ * `frozen` runs a copy of the build that later edits to the tree do not restart (frozenConfig),
+ * `config` one made earlier by frozenConfig (several stacks from one build; the caller removes it).
+ * @param {{port:number, persistTo:string, inspectorPort?:number, quiet?:boolean, vars?:Record<string,string>, bench?:boolean, frozen?:boolean, config?:string}} o
  */
 export async function startWrangler(o) {
   // The worker serves the dashboard's build as static assets: a fresh clone has none yet.
   if (!existsSync(join(ROOT, "pages", "dist", "index.html"))) buildDashboard(o.quiet);
-  const frozen = o.frozen ? frozenConfig(o.bench) : null;
-  const config = frozen ? frozen.file : o.bench ? benchConfig() : null;
+  const frozen = o.frozen && !o.config ? frozenConfig(o.bench) : null;
+  const config = o.config ?? (frozen ? frozen.file : o.bench ? benchConfig() : null);
   const args = [
     "dev",
     ...(config ? ["--config", config] : []),

@@ -11,6 +11,7 @@ import {
   markDelivered,
   scheduleRetry,
 } from "../../store/deliveries";
+import { deliveryTimeScale } from "../chaos";
 import { escalationChannel } from "./channels";
 import { openSecret } from "./secrets";
 import { type SendOutcome, sendToChannel } from "./send";
@@ -128,7 +129,8 @@ async function record(
     return { ack: true };
   }
   const error = outcome.error ?? "failed";
-  if (outcome.permanent || now >= d.created_at + GIVE_UP_AFTER_MS) {
+  const scale = deliveryTimeScale(env); // 1 unless chaos compresses time (workers/chaos.ts)
+  if (outcome.permanent || now >= d.created_at + GIVE_UP_AFTER_MS / scale) {
     const reason = outcome.permanent
       ? error
       : `gave up after 48 h and ${attempts} attempts: ${error}`;
@@ -138,7 +140,7 @@ async function record(
     ]);
     return { ack: true };
   }
-  const delaySeconds = backoffSeconds(attempts);
+  const delaySeconds = Math.max(1, Math.round(backoffSeconds(attempts) / scale));
   await scheduleRetry(db, d.tenant_id, d.id, error, outcome.status, now + delaySeconds * 1000, now);
   return { ack: false, delaySeconds };
 }
