@@ -16,7 +16,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/stack.mjs";
+import { drainedRollups, seedLoadTenant } from "./lib/load.mjs";
+import { applyMigrations, ensureDevVars, startWrangler } from "./lib/stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8781);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
@@ -38,34 +39,16 @@ async function run(coalesce) {
     vars: coalesce ? {} : { AFORO_COALESCE: "off" },
   });
   try {
-    const tenant = await request(`${stack.url}/admin/tenants`, {
-      method: "POST",
-      token: adminToken,
-      body: { name: "Hot" },
-    });
-    const op = { token: tenant.operator_token };
-    const post = (path, body) => request(`${stack.url}${path}`, { method: "POST", ...op, body });
-    await post("/api/products", { id: "chat-api", name: "Chat API" });
-    await post("/api/products/chat-api/metrics", { id: "input_tokens", unit: "token" });
-    await post("/api/plans", {
-      id: "pay-go",
-      product: "chat-api",
-      name: "Pay as you go",
-      components: [{ type: "per_unit", metric: "input_tokens", unit_price: "0.000002" }],
-    });
-    await post("/api/customers", { id: "whale", name: "Whale" });
-    await post("/api/subscriptions", {
-      customer: "whale",
-      plan: "pay-go",
-      start: "2026-01-01T00:00:00Z",
-    });
+    const seeded = await seedLoadTenant(stack.url, adminToken, { name: "Hot", customers: 1 });
+    const tenant = { ingest_key: seeded.ingestKey };
+    const [hot] = seeded.customers;
 
     let serial = 0;
     const batchOf = (size) => {
       const time = new Date(Date.now() - 1000).toISOString();
       return Array.from({ length: size }, () => ({
         id: `h${serial++}`,
-        customer: "whale",
+        customer: hot,
         product: "chat-api",
         metric: "input_tokens",
         quantity: 1000,
@@ -125,7 +108,7 @@ async function run(coalesce) {
             authorization: `Bearer ${tenant.ingest_key}`,
             "content-type": "application/json",
           },
-          body: JSON.stringify({ customer: "whale", step: "all", n, events: batchOf(size) }),
+          body: JSON.stringify({ customer: hot, step: "all", n, events: batchOf(size) }),
         });
         if (!res.ok) throw new Error(`profile: ${res.status} ${await res.text()}`);
         times.push(((await res.json()).ms * 1000) / n);
@@ -136,23 +119,8 @@ async function run(coalesce) {
       ? { small: await callUs(EVENTS), coalesced: await callUs(EVENTS * CLIENTS) }
       : null;
     const expected = warm.accepted + r.accepted;
-    let rolled = 0;
-    const lagStart = performance.now();
-    while (performance.now() - lagStart < 120_000) {
-      const rows = await request(
-        `${stack.url}/api/rollups?granularity=hour&customer=whale&from=${new Date(Date.now() - 7_200_000).toISOString()}`,
-        op,
-      );
-      rolled = rows.data.reduce((s, row) => s + row.events, 0);
-      if (rolled >= expected) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    await new Promise((res) => setTimeout(res, 1000)); // a late double would show now
-    const final = await request(
-      `${stack.url}/api/rollups?granularity=hour&customer=whale&from=${new Date(Date.now() - 7_200_000).toISOString()}`,
-      op,
-    );
-    rolled = final.data.reduce((s, row) => s + row.events, 0);
+    // Every accepted event in the rollups, and still so a few seconds later (a late double).
+    const rolled = (await drainedRollups(stack.url, seeded.operatorToken, expected)).total;
     return { ...r, expected, rolled, actor };
   } finally {
     await stack.stop();

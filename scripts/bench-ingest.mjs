@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_COST_ENTRY, BENCH_PLAN_COMPONENTS, benchEvent } from "./lib/bench-workload.mjs";
+import { benchEvent } from "./lib/bench-workload.mjs";
+import { seedLoadTenant } from "./lib/load.mjs";
 import { applyMigrations, ensureDevVars, request, startWrangler } from "./lib/stack.mjs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 8791);
@@ -27,35 +28,12 @@ const stack = await startWrangler({
 });
 
 try {
-  const tenant = await request(`${stack.url}/admin/tenants`, {
-    method: "POST",
-    token: adminToken,
-    body: { name: "Bench" },
+  const seeded = await seedLoadTenant(stack.url, adminToken, {
+    name: "Bench",
+    customers: CUSTOMERS,
   });
-  const op = { token: tenant.operator_token };
-  const post = (path, body) => request(`${stack.url}${path}`, { method: "POST", ...op, body });
-  await post("/api/products", { id: "chat-api", name: "Chat API" });
-  await post("/api/products/chat-api/metrics", { id: "input_tokens", unit: "token" });
-  await post("/api/products/chat-api/metrics", { id: "output_tokens", unit: "token" });
-  await post("/api/plans", {
-    id: "pro",
-    product: "chat-api",
-    name: "Pro",
-    components: BENCH_PLAN_COMPONENTS,
-  });
-  await request(`${stack.url}/api/cost-catalog`, {
-    method: "PUT",
-    ...op,
-    body: [{ ...BENCH_COST_ENTRY, effective_from: "2025-01-01T00:00:00Z" }],
-  });
-  for (let i = 0; i < CUSTOMERS; i++) {
-    await post("/api/customers", { id: `c${i}`, name: `Customer ${i}` });
-    await post("/api/subscriptions", {
-      customer: `c${i}`,
-      plan: "pro",
-      start: "2026-01-01T00:00:00Z",
-    });
-  }
+  const tenant = { ingest_key: seeded.ingestKey };
+  const op = { token: seeded.operatorToken };
 
   let serial = 0;
   const makeBatch = () => {

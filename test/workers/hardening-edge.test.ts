@@ -546,6 +546,19 @@ describe("the proxy (defect 4)", () => {
     const events = await call("GET", "/api/customers/acme/events", { token: t.operator_token });
     expect(events.body.data).toEqual([]);
   });
+
+  it("answers 502 upstream_failed, not 500, when the origin cannot be reached, and meters nothing", async () => {
+    // A loopback port nothing listens on (loopback is allowed in local mode, as in the tests).
+    const t = await proxyTenant("http://127.0.0.1:9");
+    const res = await call("GET", "/v1/proxy/api/anything", {
+      token: t.ingest_key,
+      headers: { "x-aforo-customer": "acme" },
+    });
+    expectProblem(res, 502, "upstream_failed");
+    expect(res.body.detail).toMatch(/could not be reached/);
+    const events = await call("GET", "/api/customers/acme/events", { token: t.operator_token });
+    expect(events.body.data).toEqual([]);
+  });
 });
 
 // ------------------------------------------------------------------------------------------------
