@@ -176,6 +176,33 @@ bench.post("/v1/bench/profile", async (c) => {
   return c.json({ step: body.step, n: body.n, ms: Date.now() - started }, 200);
 });
 
+// One actor's ingest throughput as callers see it: `n` real ingest calls, one after another, each
+// its own RPC, input gate and storage commit (what a Durable Object serialises), on the bench
+// namespace's actor for the customer. The actor's outbox later feeds the rollups, so callers
+// check their books before this.
+bench.post("/v1/bench/ingest-calls", async (c) => {
+  const body = (await c.req.json()) as { customer: string; n: number; events: UsageEvent[] };
+  const stub = benchActor(c.env, c.var.tenantId, body.customer);
+  const call = (i: number) =>
+    stub.ingest({
+      tenantId: c.var.tenantId,
+      customerId: body.customer,
+      catalogVersion: 0,
+      rawRetentionDays: 30,
+      detail: false,
+      events: body.events.map((e) => ({
+        ...e,
+        id: `${e.id}:call:${i}`,
+        time: Date.parse(String(e.time)),
+        source: "api",
+      })),
+    });
+  await call(-1); // the actor exists and has its terms
+  const started = Date.now();
+  for (let i = 0; i < body.n; i++) await call(i);
+  return c.json({ n: body.n, ms: Date.now() - started }, 200);
+});
+
 // The gate's baseline: a bare Worker → DO RPC round trip on the same path as the gate.
 bench.post("/v1/bench/ping", async (c) => {
   const { customer } = (await c.req.json()) as { customer: string };
