@@ -44,7 +44,8 @@ export type MoneyKpi = {
 };
 
 export type NrrWindow = "12m" | "90d" | "30d";
-export type HealthSlice = "active" | "trialing" | "past_due" | "at_risk" | "suspended" | "canceled";
+/** Subscription statuses: the donut's slices are the same sets the tiles count. */
+export type HealthSlice = "active" | "trialing" | "past_due" | "suspended" | "canceled";
 export type AgingBucket = "current" | "days_1_30" | "days_31_60" | "days_61_90" | "days_over_90";
 
 export interface BucketTotal {
@@ -55,9 +56,12 @@ export interface BucketTotal {
 /** The subscription-health donut. */
 export interface HealthBreakdown {
   at: string;
-  /** Subscriptions per slice; each subscription in exactly one. */
+  /** Subscriptions per status; each subscription in exactly one. */
   slices: Record<HealthSlice, number>;
   total: number;
+  /** Live subscriptions whose customer has an open signal, per status (an overlay on the
+   * slices, not a slice). */
+  at_risk: Record<Exclude<HealthSlice, "canceled">, number> & { total: number };
   /** Customers with an open signal (whatever their subscriptions' state). */
   at_risk_customers: number;
   canceled_window_days: number;
@@ -89,6 +93,9 @@ export interface Cockpit {
     cohort_customers: number;
     starting_mrr: string;
     current_mrr: string;
+    /** Whether the usage record covers the 30 days before window_start (the starting MRR's
+     * usage part); false means the ratio overstates retention. */
+    usage_covered: boolean;
     delta: NumberDelta;
     series: SeriesPoint<number | null>[];
   };

@@ -47,6 +47,8 @@ export interface Cockpit {
     cohort_customers: number;
     starting_mrr: bigint;
     current_mrr: bigint;
+    /** Whether the usage record covers the 30 days before window_start (NrrResult). */
+    usage_covered: boolean;
     delta: NumberDelta;
     series: SeriesPoint<number | null>[];
   };
@@ -149,6 +151,7 @@ export function cockpitAt(index: KpiIndex, asOf: number, opts: CockpitOptions = 
       cohort_customers: nrr.cohort_customers,
       starting_mrr: nrr.starting_mrr,
       current_mrr: nrr.current_mrr,
+      usage_covered: nrr.usage_covered,
       delta: numberDelta(nrr.ratio, nrrFor(prev), cmp),
       series: dailySeries(asOf, nrrFor, points),
     },

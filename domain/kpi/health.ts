@@ -3,13 +3,14 @@
 import { type KpiIndex, statusOf } from "./history";
 import { checkInstant, DAY_MS } from "./time";
 
-export type HealthSlice = "active" | "trialing" | "past_due" | "at_risk" | "suspended" | "canceled";
+/** The donut's slices are subscription statuses, the same sets the active-subscriptions tile
+ * counts (active, past_due) and names apart (trialing, suspended); at-risk is an overlay. */
+export type HealthSlice = "active" | "trialing" | "past_due" | "suspended" | "canceled";
 
 export const HEALTH_SLICES: readonly HealthSlice[] = [
   "active",
   "trialing",
   "past_due",
-  "at_risk",
   "suspended",
   "canceled",
 ];
@@ -47,18 +48,21 @@ export function hasOpenSignal(index: KpiIndex, customer: number, t: number): boo
 
 export interface HealthBreakdown {
   at: number;
-  /** Subscriptions per slice; each subscription in exactly one. */
+  /** Subscriptions per status; each subscription in exactly one. */
   slices: Record<HealthSlice, number>;
   /** Sum of the slices. */
   total: number;
+  /** Live subscriptions (any slice but canceled) whose customer has an open signal at t, per
+   * slice: an overlay on the slices, not a slice of its own. */
+  at_risk: Record<Exclude<HealthSlice, "canceled">, number> & { total: number };
   /** Customers with an open signal at t (whatever their subscriptions' state). */
   at_risk_customers: number;
   canceled_window_days: number;
 }
 
-/** One slice per subscription, first match wins: canceled (its service ended in the last 30
- * days; older cancellations are left out), suspended, past_due, at_risk (live, and its customer
- * has an open signal), trialing, active. Not-yet-started subscriptions are left out. */
+/** One slice per subscription, its status at t (canceled only when its service ended in the
+ * last 30 days; older cancellations are left out). Not-yet-started subscriptions are left out.
+ * Live subscriptions of customers with an open signal are counted again in `at_risk`. */
 export function subscriptionHealthAt(index: KpiIndex, t: number): HealthBreakdown {
   checkInstant("t", t);
   const slices = Object.fromEntries(HEALTH_SLICES.map((s) => [s, 0])) as Record<
@@ -66,6 +70,7 @@ export function subscriptionHealthAt(index: KpiIndex, t: number): HealthBreakdow
     number
   >;
   const since = t - RECENTLY_CANCELED_DAYS * DAY_MS;
+  const risky = { active: 0, trialing: 0, past_due: 0, suspended: 0, total: 0 };
   const risk = new Map<number, boolean>();
   const atRisk = (customer: number): boolean => {
     let r = risk.get(customer);
@@ -78,16 +83,17 @@ export function subscriptionHealthAt(index: KpiIndex, t: number): HealthBreakdow
   for (const sub of index.subscriptions) {
     const s = statusOf(sub, t);
     if (s === null) continue;
-    let slice: HealthSlice;
     if (s === "canceled") {
       let lastEnd = Number.NEGATIVE_INFINITY;
       for (const e of sub.serviceEnds) if (e <= t) lastEnd = e;
-      if (!(lastEnd > since)) continue;
-      slice = "canceled";
-    } else if (s === "suspended" || s === "past_due") slice = s;
-    else if (atRisk(sub.customer)) slice = "at_risk";
-    else slice = s;
-    slices[slice]++;
+      if (lastEnd > since) slices.canceled++;
+      continue;
+    }
+    slices[s]++;
+    if (atRisk(sub.customer)) {
+      risky[s]++;
+      risky.total++;
+    }
   }
   let atRiskCustomers = 0;
   for (let c = 0; c < index.customers.length; c++)
@@ -97,7 +103,38 @@ export function subscriptionHealthAt(index: KpiIndex, t: number): HealthBreakdow
     at: t,
     slices,
     total,
+    at_risk: risky,
     at_risk_customers: atRiskCustomers,
     canceled_window_days: RECENTLY_CANCELED_DAYS,
   };
+}
+
+export interface SubscriptionAtT {
+  subscription_id: string;
+  customer_id: string;
+  status: "active" | "past_due" | "trialing" | "suspended";
+  /** Whether the tile's count includes it (active and past_due; trialing, suspended apart). */
+  counted: boolean;
+}
+
+/** The live subscriptions at t behind activeSubscriptionsAt: counted ones (active, past_due)
+ * first, then trialing and suspended; by status, then id. */
+export function liveSubscriptionsAt(index: KpiIndex, t: number): SubscriptionAtT[] {
+  checkInstant("t", t);
+  const order = { past_due: 0, active: 1, trialing: 2, suspended: 3 } as const;
+  const rows: SubscriptionAtT[] = [];
+  for (const sub of index.subscriptions) {
+    const s = statusOf(sub, t);
+    if (s === "active" || s === "past_due" || s === "trialing" || s === "suspended") {
+      rows.push({
+        subscription_id: sub.id,
+        customer_id: sub.customerId,
+        status: s,
+        counted: s === "active" || s === "past_due",
+      });
+    }
+  }
+  return rows.sort(
+    (a, b) => order[a.status] - order[b.status] || (a.subscription_id < b.subscription_id ? -1 : 1),
+  );
 }

@@ -98,6 +98,9 @@ export interface KpiIndex {
   readonly invoices: readonly InvoiceInterval[];
   /** Earliest instant of the data (history_start, else earliest phase start or usage day). */
   readonly historyStart: number | null;
+  /** Midnight of the earliest usage day (usage_start when given); null without usage. Before
+   * it Aforo has no record of usage, so a usage window reaching before it is not covered. */
+  readonly usageStart: number | null;
   /** Memo of snapshots by instant; a pure cache. */
   readonly snapshots: Map<number, Snapshot>;
 }
@@ -312,6 +315,7 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
   };
 
   let earliest = Number.POSITIVE_INFINITY;
+  let earliestUsage = Number.POSITIVE_INFINITY;
   const subscriptions: SubscriptionRecord[] = [];
   for (const sub of input.subscriptions) {
     const c = ordinal(sub.customer_id);
@@ -331,6 +335,7 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
     draft.usageDays.push(day);
     draft.usageRevenue.push(u.revenue);
     if (day * DAY_MS < earliest) earliest = day * DAY_MS;
+    if (day * DAY_MS < earliestUsage) earliestUsage = day * DAY_MS;
   }
   for (const u of input.usage_by_customer ?? []) {
     if (u.days.length !== u.revenue.length) {
@@ -345,6 +350,7 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
       draft.usageDays.push(day);
       draft.usageRevenue.push(u.revenue[i] as bigint);
       if (day * DAY_MS < earliest) earliest = day * DAY_MS;
+      if (day * DAY_MS < earliestUsage) earliestUsage = day * DAY_MS;
     }
   }
   for (const s of input.signals ?? []) {
@@ -374,8 +380,19 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
   let historyStart: number | null = input.history_start ?? null;
   if (historyStart === null && Number.isFinite(earliest)) historyStart = earliest;
   if (historyStart !== null) checkInstant("history_start", historyStart);
+  let usageStart: number | null = input.usage_start ?? null;
+  if (usageStart === null && Number.isFinite(earliestUsage)) usageStart = earliestUsage;
+  if (usageStart !== null) checkInstant("usage_start", usageStart);
 
-  return { customers, customerIndex, subscriptions, invoices, historyStart, snapshots: new Map() };
+  return {
+    customers,
+    customerIndex,
+    subscriptions,
+    invoices,
+    historyStart,
+    usageStart,
+    snapshots: new Map(),
+  };
 }
 
 /** The UTC day indexes [lo, hi] of the 30-day usage window at t: the 30 days whose start lies in

@@ -10,16 +10,23 @@ export {
   normaliseMonthly,
   recurringTermsFromPlan,
 } from "./committed";
-export type { ActiveSubscriptions, HealthBreakdown, HealthSlice } from "./health";
+export type { ActiveSubscriptions, HealthBreakdown, HealthSlice, SubscriptionAtT } from "./health";
 export {
   activeSubscriptionsAt,
   HEALTH_SLICES,
+  liveSubscriptionsAt,
   RECENTLY_CANCELED_DAYS,
   subscriptionHealthAt,
 } from "./health";
 export type { KpiIndex, Snapshot } from "./history";
 export { buildKpiIndex, snapshotAt, subscriptionStatusAt } from "./history";
-export type { AgingBucket, BucketTotal, InvoiceInterval, OutstandingInvoices } from "./invoices";
+export type {
+  AgingBucket,
+  BucketTotal,
+  InvoiceInterval,
+  OutstandingInvoice,
+  OutstandingInvoices,
+} from "./invoices";
 export {
   AGING_BUCKETS,
   agingBucket,
@@ -28,6 +35,7 @@ export {
   invoiceIntervals,
   isOutstandingAt,
   outstandingInvoicesAt,
+  outstandingListOfIntervals,
   outstandingOfIntervals,
 } from "./invoices";
 export type { MovementPeriod, MovementRow, MovementType } from "./movements";
@@ -35,13 +43,23 @@ export { classifyMovement, MOVEMENT_TYPES, movementsBetween, mrrMovements } from
 export type { CustomerMrr, MrrBreakdown } from "./mrr";
 export { arpuOf, arrOf, customerMrrAt, mrrAt, payingCustomersAt } from "./mrr";
 export type {
+  ChurnedCustomer,
   ChurnResult,
+  NrrCohortRow,
   NrrResult,
   NrrWindow,
   TrialConversionResult,
   TrialOutcome,
 } from "./retention";
-export { customerChurnAt, nrrAt, nrrWindowAt, trialConversionAt } from "./retention";
+export {
+  churnedCustomersAt,
+  customerChurnAt,
+  nrrAt,
+  nrrCohortAt,
+  nrrWindowAt,
+  trialConversionAt,
+  trialsEndedAt,
+} from "./retention";
 export type { Comparison, MoneyDelta, NumberDelta, SeriesPoint } from "./series";
 export { comparisonFor, dailySeries, moneyDelta, numberDelta } from "./series";
 export { DAY_MS, monthLabel, monthStart, monthStartsBetween, seriesInstants } from "./time";

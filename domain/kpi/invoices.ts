@@ -58,6 +58,8 @@ export function closedAt(inv: InvoiceRecord): number {
 
 /** An issued invoice's outstanding interval [issued, closed). */
 export interface InvoiceInterval {
+  readonly id: string;
+  readonly customer_id: string;
   readonly issued: number;
   readonly closed: number;
   readonly due: number;
@@ -73,7 +75,14 @@ export function invoiceIntervals(invoices: readonly InvoiceRecord[]): InvoiceInt
     checkInstant(`invoice ${inv.id} due_at`, inv.due_at);
     const closed = closedAt(inv);
     if (closed <= inv.issued_at) continue; // never outstanding
-    out.push({ issued: inv.issued_at, closed, due: inv.due_at, total: inv.total });
+    out.push({
+      id: inv.id,
+      customer_id: inv.customer_id,
+      issued: inv.issued_at,
+      closed,
+      due: inv.due_at,
+      total: inv.total,
+    });
   }
   return out.sort((a, b) => a.closed - b.closed);
 }
@@ -121,4 +130,41 @@ export function outstandingInvoicesAt(
   t: number,
 ): OutstandingInvoices {
   return outstandingOfIntervals(invoiceIntervals(invoices), t);
+}
+
+/** One invoice outstanding at t: the rows behind the outstanding-invoices tile. */
+export interface OutstandingInvoice {
+  invoice_id: string;
+  customer_id: string;
+  total: bigint;
+  issued_at: number;
+  due_at: number;
+  days_past_due: number;
+  bucket: AgingBucket;
+}
+
+/** The invoices outstanding at t (their count and totals are outstandingOfIntervals'), most
+ * days past due first, then by id. */
+export function outstandingListOfIntervals(
+  intervals: readonly InvoiceInterval[],
+  t: number,
+): OutstandingInvoice[] {
+  checkInstant("t", t);
+  const rows: OutstandingInvoice[] = [];
+  for (const inv of intervals) {
+    if (inv.issued > t || inv.closed <= t) continue;
+    const days = daysPastDue(inv.due, t);
+    rows.push({
+      invoice_id: inv.id,
+      customer_id: inv.customer_id,
+      total: inv.total,
+      issued_at: inv.issued,
+      due_at: inv.due,
+      days_past_due: days,
+      bucket: agingBucket(days),
+    });
+  }
+  return rows.sort(
+    (a, b) => b.days_past_due - a.days_past_due || (a.invoice_id < b.invoice_id ? -1 : 1),
+  );
 }

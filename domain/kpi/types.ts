@@ -115,6 +115,8 @@ export interface KpiInput {
   /** Earliest instant the data covers (NRR window choice, movement grid). Default: the earliest
    * phase start or usage day. */
   history_start?: Instant;
+  /** When the usage record begins (NRR's usage coverage). Default: the earliest usage day. */
+  usage_start?: Instant;
 }
 
 /** Which MRR a calculation uses: committed + usage ("total") or committed only. */

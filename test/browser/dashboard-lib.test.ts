@@ -147,7 +147,7 @@ describe("cockpit adapter", () => {
         total: "99.99",
         buckets: { days_31_60: { count: 1, total: "10" } },
       },
-      health: { slices: { canceled: 1, active: 5, at_risk: 2 }, at_risk_customers: 2 },
+      health: { slices: { canceled: 1, active: 5, past_due: 2 }, at_risk_customers: 2 },
     });
     const mrr = m.kpis.find((k) => k.key === "mrr");
     expect(mrr?.value).toBe(1234.5);
@@ -157,7 +157,7 @@ describe("cockpit adapter", () => {
     expect(m.kpis.find((k) => k.key === "outstanding_invoices")?.value).toBe(99.99);
     expect(m.kpis.find((k) => k.key === "customer_churn")?.upIsGood).toBe(false);
     expect(m.kpis).toHaveLength(8);
-    expect(m.health.map((h) => h.slice)).toEqual(["active", "at_risk", "canceled"]);
+    expect(m.health.map((h) => h.slice)).toEqual(["active", "past_due", "canceled"]);
   });
 
   it("reads MRR movements with contraction and churn negative", () => {

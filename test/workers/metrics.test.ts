@@ -258,8 +258,9 @@ describe("health donut", () => {
       .run();
     const c = await cockpit("2025-03-01T00:00:00Z");
     expect(c.health).toMatchObject({
-      slices: { active: 1, suspended: 1, at_risk: 1, past_due: 0, trialing: 0, canceled: 0 },
+      slices: { active: 2, suspended: 1, past_due: 0, trialing: 0, canceled: 0 },
       total: 3,
+      at_risk: { active: 1, total: 1 },
       at_risk_customers: 1,
     });
     // Suspended still bears MRR (the contract stands); it is not an active subscription.

@@ -71,6 +71,7 @@ export const Cockpit = z
       at: z.string(),
       slices: z.record(z.string(), z.number()),
       total: z.number(),
+      at_risk: z.record(z.string(), z.number()),
       at_risk_customers: z.number(),
       canceled_window_days: z.number(),
     }),

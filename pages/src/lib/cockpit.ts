@@ -60,7 +60,7 @@ export interface CockpitModel {
   atRiskCustomers: number | null;
 }
 
-const HEALTH_ORDER = ["active", "trialing", "past_due", "at_risk", "suspended", "canceled"];
+const HEALTH_ORDER = ["active", "past_due", "trialing", "suspended", "canceled"];
 
 const rank = (slice: string) => {
   const i = HEALTH_ORDER.indexOf(slice);

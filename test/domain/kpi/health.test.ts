@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   activeSubscriptionsAt,
   buildKpiIndex,
+  liveSubscriptionsAt,
   type SubscriptionHistory,
   subscriptionHealthAt,
   subscriptionStatusAt,
@@ -96,29 +97,47 @@ describe("active subscriptions and the health donut", () => {
     });
   });
 
-  it("one slice per subscription: canceled (last 30 days), suspended, past_due, at_risk, trialing, active", () => {
-    const h = subscriptionHealthAt(index, d("2025-06-01"));
+  it("one slice per subscription, its status: the same sets the active-subscriptions tile counts", () => {
+    const at = d("2025-06-01");
+    const h = subscriptionHealthAt(index, at);
     expect(h.slices).toEqual({
-      active: 2, // a1, a2
+      active: 3, // a1, a2, risk
       trialing: 1, // tr
-      past_due: 1, // pd (its customer's open signal does not move it)
-      at_risk: 1, // risk
+      past_due: 1, // pd
       suspended: 1, // su
       canceled: 1, // recent; "old" left the donut after 30 days
     });
     expect([h.total, h.at_risk_customers, h.canceled_window_days]).toEqual([7, 2, 30]);
+    // At risk is an overlay: risk (active) and pd (past due) have customers with open signals.
+    expect(h.at_risk).toEqual({ active: 1, trialing: 0, past_due: 1, suspended: 0, total: 2 });
+    // One word, one set: the tile's parts are the donut's slices.
+    const tile = activeSubscriptionsAt(index, at);
+    expect([tile.active, tile.past_due, tile.trialing, tile.suspended]).toEqual([
+      h.slices.active,
+      h.slices.past_due,
+      h.slices.trialing,
+      h.slices.suspended,
+    ]);
+    expect(tile.count).toBe(h.slices.active + h.slices.past_due);
+    // The list behind the tile holds exactly those subscriptions.
+    const rows = liveSubscriptionsAt(index, at);
+    expect(rows.filter((r) => r.counted)).toHaveLength(tile.count);
+    expect(rows.filter((r) => r.status === "past_due").map((r) => r.subscription_id)).toEqual([
+      "pd",
+    ]);
+    expect(rows.filter((r) => r.status === "trialing")).toHaveLength(tile.trialing);
   });
 
   it("as of an earlier date the signals and cancellations are those of that date", () => {
     // Apr 5: a's signal open → a1 at risk; "old" canceled 4 days earlier; pd, su still active
     const h = subscriptionHealthAt(index, d("2025-04-05"));
     expect(h.slices).toEqual({
-      active: 5, // a2, pd, su, risk, recent
+      active: 6, // a1, a2, pd, su, risk, recent
       trialing: 0,
       past_due: 0,
-      at_risk: 1,
       suspended: 0,
       canceled: 1,
     });
+    expect(h.at_risk).toMatchObject({ active: 1, total: 1 }); // a1: customer a has a signal open
   });
 });

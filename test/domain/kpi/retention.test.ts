@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
   buildKpiIndex,
+  churnedCustomersAt,
   customerChurnAt,
   type KpiInput,
   nrrAt,
+  nrrCohortAt,
   nrrWindowAt,
   trialConversionAt,
+  trialsEndedAt,
 } from "../../../domain/kpi";
 import { toNanos } from "../../../domain/money";
 import { DAY, d, sub, usd } from "./fixtures";
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 const plans: KpiInput["plans"] = [
   { plan_id: "p100", interval: "month", committed: toNanos(100) },
@@ -20,18 +25,64 @@ const plans: KpiInput["plans"] = [
 describe("NRR", () => {
   it("labels its window: 12 months when the history allows, else 90 days, else 30 days", () => {
     const t = d("2025-06-15");
+    const w = (h: number | null, u: number | null = null) => {
+      const r = nrrWindowAt(h, t, u);
+      return { window: r.window, start: r.start, covered: r.covered };
+    };
     // history from 2024-06-15 = exactly t − 12 months → 12m
-    expect(nrrWindowAt(d("2024-06-15"), t)).toEqual({ window: "12m", start: d("2024-06-15") });
+    expect(w(d("2024-06-15"))).toEqual({ window: "12m", start: d("2024-06-15"), covered: true });
     // one day short of 12 months, more than 90 days → 90d from t − 90 d = 2025-03-17
-    expect(nrrWindowAt(d("2024-06-16"), t)).toEqual({ window: "90d", start: d("2025-03-17") });
+    expect(w(d("2024-06-16"))).toEqual({ window: "90d", start: d("2025-03-17"), covered: true });
     // exactly 90 days → 90d
-    expect(nrrWindowAt(t - 90 * DAY, t).window).toBe("90d");
+    expect(w(t - 90 * DAY).window).toBe("90d");
     // 89 days → 30d
-    expect(nrrWindowAt(t - 89 * DAY, t)).toEqual({ window: "30d", start: t - 30 * DAY });
-    // no data at all → 30d
-    expect(nrrWindowAt(null, t).window).toBe("30d");
+    expect(w(t - 89 * DAY)).toEqual({ window: "30d", start: t - 30 * DAY, covered: true });
+    // no data at all → 30d, not covered
+    expect(w(null)).toEqual({ window: "30d", start: t - 30 * DAY, covered: false });
     // Feb 29 − 12 months clamps to Feb 28
     expect(nrrWindowAt(d("2023-01-01"), d("2024-02-29")).start).toBe(d("2023-02-28"));
+  });
+
+  it("needs the 30 days of usage before its start: a window whose starting MRR would miss usage is not chosen", () => {
+    const t = d("2025-06-15");
+    // Subscriptions for two years, usage recorded from exactly t − 90 d: at a 90-day start the
+    // usage window (the 30 days before it) has no record → 30d, whose usage window is covered.
+    expect(nrrWindowAt(d("2023-06-01"), t, t - 90 * DAY)).toMatchObject({
+      window: "30d",
+      covered: true,
+    });
+    // Usage from t − 120 d covers the 90-day start's usage window.
+    expect(nrrWindowAt(d("2023-06-01"), t, t - 120 * DAY).window).toBe("90d");
+    // Usage from t − 12 months − 30 d covers 12 months.
+    expect(nrrWindowAt(d("2023-06-01"), t, d("2024-05-16")).window).toBe("12m");
+    // Less than 60 days of usage: no window is covered → 30d, flagged.
+    expect(nrrWindowAt(d("2023-06-01"), t, t - 59 * DAY)).toMatchObject({
+      window: "30d",
+      covered: false,
+    });
+  });
+
+  it("the demo's 539 % case: usage that starts at the window start no longer inflates NRR", () => {
+    // One customer, committed 100 a month for a year; usage of $10 a day from t − 90 d. Its MRR
+    // is 100 + 300 = 400 at t and at any instant 30 days after usage began. A 90-day window
+    // would start with 100 (no usage recorded before it) and read 400 %; the 30-day window
+    // starts at 400 and reads 100 %, which is what happened.
+    const t = d("2025-06-15");
+    const days = Array.from({ length: 90 }, (_, i) => t - (90 - i) * DAY);
+    const index = buildKpiIndex({
+      plans,
+      subscriptions: [sub("s", "a", [["p100", "2024-06-01", null]])],
+      usage_by_customer: [{ customer_id: "a", days, revenue: days.map(() => 10_000_000_000n) }],
+    });
+    expect(nrrAt(index, t, { window: "90d" }).ratio).toBe(4);
+    expect(nrrAt(index, t, { window: "90d" }).usage_covered).toBe(false);
+    const r = nrrAt(index, t);
+    expect([r.window, r.ratio, r.usage_covered]).toEqual(["30d", 1, true]);
+    // The cohort list adds up to the tile's figures.
+    const { result, rows } = nrrCohortAt(index, t);
+    expect(result.cohort_customers).toBe(rows.length);
+    expect(rows.reduce((s, x) => s + x.start_mrr, 0n)).toBe(result.starting_mrr);
+    expect(rows.reduce((s, x) => s + x.current_mrr, 0n)).toBe(result.current_mrr);
   });
 
   it("ratio of the start cohort's MRR now to its MRR at the window start; joiners excluded", () => {
@@ -83,13 +134,15 @@ describe("NRR", () => {
 });
 
 describe("customer churn rate", () => {
-  it("paying at the window start and not at its end ÷ paying at the start; joined-and-left excluded", () => {
+  it("customers who stopped paying in the window and did not come back ÷ paying at its start", () => {
     // window: 30 days ending 2025-06-01 → from 2025-05-02
     // a: paying throughout                        → stays
-    // b: paying at start, canceled 2025-05-20     → churned
-    // c: joined 05-05, canceled 05-25 (in window) → excluded (not paying at start)
-    // e: joined 05-10, still paying               → excluded (not paying at start)
-    // churn = 1 ÷ 2 = 0.5, churned MRR = b's 200
+    // b: paying at start, canceled 2025-05-20     → churned (MRR lost 200)
+    // c: joined 05-05, canceled 05-25 (in window) → churned too: it stopped paying in the
+    //    window (MRR lost 100), though it was not paying at the start
+    // e: joined 05-10, still paying               → not churned
+    // f: paying at start, canceled 05-10, back 05-20 → not churned (paying at the end)
+    // churn = 2 ÷ 3 paying at the start (a, b, f)
     const index = buildKpiIndex({
       plans,
       subscriptions: [
@@ -97,17 +150,47 @@ describe("customer churn rate", () => {
         sub("sb", "b", [["p200", "2025-01-01", "2025-05-20"]]),
         sub("sc", "c", [["p100", "2025-05-05", "2025-05-25"]]),
         sub("se", "e", [["p500", "2025-05-10", null]]),
+        sub("sf1", "f", [["p100", "2025-01-01", "2025-05-10"]]),
+        sub("sf2", "f", [["p100", "2025-05-20", null]]),
       ],
     });
     const r = customerChurnAt(index, d("2025-06-01"));
     expect([r.paying_at_start, r.churned, r.rate, usd(r.churned_mrr), r.window_days]).toEqual([
+      3,
       2,
-      1,
-      0.5,
-      "200.00",
+      2 / 3,
+      "300.00",
       30,
     ]);
     expect(r.window_start).toBe(d("2025-05-02"));
+    // The list behind the tile: same count, same MRR, newest churn first.
+    const { rows } = churnedCustomersAt(index, d("2025-06-01"));
+    expect(
+      rows.map((x) => [x.customer_id, day(x.churned_at), usd(x.mrr), x.paying_at_start]),
+    ).toEqual([
+      ["c", "2025-05-25", "100.00", false],
+      ["b", "2025-05-20", "200.00", true],
+    ]);
+  });
+
+  it("a trailing rate: a churn counts on each of the 30 days after it, not on one day", () => {
+    // b paid for a single day (05-10 → 05-11). The point-in-time rule (paying at t − 30 d and
+    // not at t) saw it on one day of the sparkline only; the trailing window sees it from the
+    // day it churned for 30 days.
+    const index = buildKpiIndex({
+      plans,
+      subscriptions: [
+        sub("sa", "a", [["p100", "2025-01-01", null]]),
+        sub("sb", "b", [["p200", "2025-05-10", "2025-05-11"]]),
+      ],
+    });
+    const churnedOn = Array.from({ length: 45 }, (_, i) => d("2025-05-05") + i * DAY).filter(
+      (t) => customerChurnAt(index, t).churned === 1,
+    );
+    expect(churnedOn.map(day)).toEqual(
+      Array.from({ length: 30 }, (_, i) => day(d("2025-05-11") + i * DAY)),
+    );
+    expect(customerChurnAt(index, d("2025-05-20")).rate).toBe(1); // 1 ÷ a
   });
 
   it("a customer who lapses and comes back inside the window has not churned", () => {
@@ -152,6 +235,13 @@ describe("trial conversion", () => {
     });
     const r = trialConversionAt(index, d("2025-06-01"));
     expect([r.ended, r.converted, r.lapsed, r.rate]).toEqual([2, 1, 1, 0.5]);
+    // The list behind the tile: the two trials that ended, converted and lapsed.
+    expect(
+      trialsEndedAt(index, d("2025-06-01")).map((o) => [o.subscription_id, o.converted]),
+    ).toEqual([
+      ["t2", false],
+      ["t1", true],
+    ]);
   });
 
   it("a trial canceled early ends at the cancel; converted trials that later churn still count", () => {
