@@ -252,3 +252,37 @@ export async function setSignalStatus(
   if (changed.meta.changes === 0) return { ok: false, reason: "conflict", status: signal.status };
   return { ok: true, signal };
 }
+
+/** The signals of a case with their resolution and action, in window order. */
+export async function signalsOfCase(
+  db: D1Database,
+  tenantId: string,
+  caseId: string,
+  limit = 500,
+): Promise<SignalWithAction[]> {
+  const { results } = await db
+    .prepare(
+      `${SIGNAL_SELECT} JOIN case_signals cs ON cs.tenant_id = s.tenant_id AND cs.signal_id = s.id
+       WHERE s.tenant_id = ? AND cs.case_id = ? ORDER BY s.window_start, s.created_at, s.id LIMIT ?`,
+    )
+    .bind(tenantId, caseId, limit)
+    .all<SignalActionRow>();
+  return results.map(toSignalWithAction);
+}
+
+/** Signals not filed into any case yet (recorded before cases existed), oldest window first. */
+export async function unfiledSignals(
+  db: D1Database,
+  tenantId: string,
+  limit: number,
+): Promise<SignalRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${SIGNAL_COLUMNS} FROM signals s WHERE tenant_id = ?
+         AND NOT EXISTS (SELECT 1 FROM case_signals cs WHERE cs.tenant_id = s.tenant_id AND cs.signal_id = s.id)
+       ORDER BY window_start, created_at, id LIMIT ?`,
+    )
+    .bind(tenantId, limit)
+    .all<SignalRow>();
+  return results.map(toSignalRecord);
+}

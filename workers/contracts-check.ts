@@ -12,6 +12,12 @@ import type { Cockpit as EngineCockpit, MovementPeriod, MovementRow } from "../d
 import type { Rung as LadderRung } from "../domain/ladder";
 import type { ProblemSchema, FieldError as ServerFieldError } from "./problem";
 import type { Action, Step } from "./routes/actions";
+import type {
+  CaseDetailSchema,
+  CaseSchema,
+  CaseSummarySchema,
+  LadderStepSchema,
+} from "./routes/cases";
 import type { EntryOut } from "./routes/cost-catalog";
 import type { Customer } from "./routes/customers";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
@@ -93,6 +99,14 @@ export type SignalChecks = [
     >
   >,
   Assert<Same<PageOf<typeof SignalSchema>, C.Page<C.Signal>>>,
+];
+
+export type CaseChecks = [
+  Assert<Same<Out<typeof CaseSchema>, C.Case>>,
+  Assert<Same<Out<typeof LadderStepSchema>, C.CaseLadderStep>>,
+  Assert<Same<Out<typeof CaseDetailSchema>, C.CaseDetail>>,
+  Assert<Same<Out<typeof CaseSummarySchema>, C.CaseSummary>>,
+  Assert<Same<PageOf<typeof CaseSchema>, C.Page<C.Case>>>,
 ];
 
 export type MarginChecks = [

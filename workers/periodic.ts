@@ -3,11 +3,14 @@
 
 import { listTenants } from "../store/tenants";
 import { runBillingJobs } from "./billing/jobs";
+import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
 
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
   // Subscription statuses, invoices at period close, cockpit snapshot, margin read models.
   await runBillingJobs(env, tenantId, now);
+  // Cases: group signals from before cases existed (once), close what has settled.
+  await runCaseJobs(env.DB, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.
   await requeueStalledDeliveries(env, now, tenantId);
 }

@@ -2,6 +2,7 @@ import type { OutboxMessage } from "../durable-objects/customer-actor";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
 import { crashAfterRollupWrite } from "./chaos";
+import { fileSignalStatements } from "./cases";
 import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
 import { decideRung, executeAction, signalStatements } from "./ladder";
 
@@ -51,6 +52,17 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
       statements.push(
         ...recorded.statements,
         ...pendingDeliveryStatements(db, b.tenant_id, recorded.signalId, now),
+        // Filed into its case in the same transaction: a redelivered batch files nothing twice.
+        ...(await fileSignalStatements(
+          db,
+          b.tenant_id,
+          recorded.signalId,
+          signal,
+          now,
+          b.deltas
+            .filter((d) => d.hour >= signal.window.start && d.hour < signal.window.end)
+            .map((d) => d.product),
+        )),
       );
       ladder.push({
         actionId: recorded.actionId,

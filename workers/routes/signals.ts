@@ -42,7 +42,7 @@ export const SignalSchema = z
   })
   .openapi("Signal");
 
-const toSignal = (s: SignalWithAction): z.infer<typeof SignalSchema> => ({
+export const toSignal = (s: SignalWithAction): z.infer<typeof SignalSchema> => ({
   id: s.id,
   idempotency_key: s.idempotency_key,
   detector: s.detector,
