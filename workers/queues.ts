@@ -1,8 +1,8 @@
 import type { OutboxMessage } from "../durable-objects/customer-actor";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
-import { crashAfterRollupWrite } from "./chaos";
 import { fileSignalStatements } from "./cases";
+import { crashAfterRollupWrite } from "./chaos";
 import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
 import { decideRung, executeAction, signalStatements } from "./ladder";
 
