@@ -48,6 +48,10 @@
 //   Where even a stop of the hour could not pass the absolute gate, the hour right after a
 //   flagged one continues the episode (a 1-hour "continuation" signal) when it lies beyond the
 //   tolerance band and 1.25 σ out in the same direction.
+// - Young slots: a slot's expectation rests on the few days it has seen, so its estimation
+//   error adds to the noise. The predictive variance (hour and windows) is the fitted one
+//   × (1 + 1/n), n the days the hour's hour-of-day slot has seen (capped at the exponentially
+//   weighted memory (2 − α)/α ≈ 19): a weekend slot seen twice is judged with 1.5× the variance.
 // - Speaks only after min_history_days days, min_slot_observations complete days of the hour's
 //   slot and 48 hours of forecast errors. After regime_shift_hours consecutive covered hours in
 //   one direction the level is re-based on those hours: a customer that stops, or doubles for
@@ -154,6 +158,8 @@ const ZERO_PROBE_UNITS = 5;
  * many (tool calls by session, tokens by request): below it the fitted act size is estimation
  * noise of a count feed (1.1–1.6 on the synthetic aggregate feed). */
 const LUMP_MIN = 3;
+/** Event counts per busy hour this much less dispersed than Poisson are sent on a clock. */
+const BATCH_DISPERSION = 0.5;
 /** Longest window of consecutive hours whose sum is tested (the policy may ask for fewer). */
 export const MAX_WINDOW = 3;
 /** Each hour of a window must deviate at least this much (z) in the window's direction. */
@@ -211,6 +217,9 @@ export interface AnomalyState {
   ev_multi: number;
   /** Variance of the units of one event, from hours with two or more events. */
   ev_var: number;
+  /** Events per hour with events, exponentially weighted: mean and variance (batched). */
+  ev_n?: number;
+  ev_n_var?: number;
   zero_rate: number;
   zero_n: number;
   /** The current UTC day: midnight, its hours' baseline-update values (winsorised), how many. */
@@ -305,6 +314,8 @@ export function newAnomalyState(): AnomalyState {
     upe: 0,
     ev_multi: 0,
     ev_var: 0,
+    ev_n: 0,
+    ev_n_var: 0,
     zero_rate: 0,
     zero_n: 0,
     day_start: null,
@@ -419,7 +430,8 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
   const w = seasonal(s, hour);
   const hasForecast = s.days > 0;
   const expected = s.level * w * intraday(s);
-  const fit = hasForecast ? fitVariance(s.var) : null;
+  const infl = slotInflation(s, hour);
+  const fit = hasForecast ? inflate(fitVariance(s.var), infl) : null;
   const learnVar = s.days >= VAR_START_DAYS;
   let signal: AnomalySignal | null = null;
   let flagged = 0;
@@ -438,7 +450,9 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
       const unit = unitOf(s);
       flagged = judge(y, expected, z, fit, unit, policy, policy.k);
       const hit =
-        policy.max_window_hours > 1 ? judgeWindow(s, y, expected, z, unit, policy, flagged) : null;
+        policy.max_window_hours > 1
+          ? judgeWindow(s, y, expected, z, unit, policy, flagged, infl)
+          : null;
       if (hit) {
         flagged = hit.dir;
         signal = makeSignal(
@@ -466,7 +480,7 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
     if (flagged === 0 && learnVar) {
       const cap = WINSOR_SIGMA * WINSOR_SIGMA * var4;
       addVariance(s.var, 0, expected, Math.min(4 * e * e, cap));
-      learnWindows(s, y, expected);
+      learnWindows(s, y, expected, infl);
       learnDispersion(s, y, expected);
     }
     if (mature(s, hour, policy)) {
@@ -485,7 +499,7 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
     const e = Math.sqrt(y + 0.375) - Math.sqrt(expected + 0.375);
     addVariance(s.var, 0, expected, 4 * e * e);
     ok = 1;
-    learnWindows(s, y, expected);
+    learnWindows(s, y, expected, infl);
   }
 
   if (input.events !== undefined) learnFeed(s, y, input.events, hasForecast ? expected : null);
@@ -528,6 +542,7 @@ function judgeWindow(
   unit: number,
   policy: AnomalyPolicy,
   hourDir: number,
+  infl: number,
 ): WindowHit | null {
   const dir = z >= WINDOW_EACH_Z ? 1 : z <= -WINDOW_EACH_Z ? -1 : 0;
   if (dir === 0 || (hourDir !== 0 && hourDir !== dir)) return null;
@@ -545,7 +560,7 @@ function judgeWindow(
     sumE += at(s.win_e, i);
     const off = 5 * (m - 2);
     if (at(s.var_w, off) < MIN_VAR_WEIGHT) continue;
-    const fit = fitVariance(s.var_w, off);
+    const fit = inflate(fitVariance(s.var_w, off), infl);
     if (!fit) continue;
     const sigma = Math.sqrt(variance4(fit, sumE) / 4);
     const zm = (Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375)) / sigma;
@@ -571,7 +586,7 @@ function coverWindow(s: AnomalyState, hour: number, m: number, dir: number, poli
 }
 
 /** Window errors of ordinary hours feed the window spread fits (winsorised like single hours). */
-function learnWindows(s: AnomalyState, y: number, expected: number) {
+function learnWindows(s: AnomalyState, y: number, expected: number, infl: number) {
   let sumY = y;
   let sumE = expected;
   for (let m = 2; m <= MAX_WINDOW; m++) {
@@ -583,7 +598,7 @@ function learnWindows(s: AnomalyState, y: number, expected: number) {
     const e = Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375);
     let v = 4 * e * e;
     if (at(s.var_w, off) >= MIN_VAR_WEIGHT) {
-      const fit = fitVariance(s.var_w, off);
+      const fit = inflate(fitVariance(s.var_w, off), infl);
       if (fit) v = Math.min(v, WINSOR_SIGMA * WINSOR_SIGMA * variance4(fit, sumE));
     }
     addVariance(s.var_w, off, sumE, v);
@@ -615,6 +630,9 @@ function continues(
 /** Learns the feed's shape from the event counts the caller passes (see unitOf). */
 function learnFeed(s: AnomalyState, y: number, events: number, expected: number | null) {
   if (events >= 1 && y > 0) {
+    const dn = events - (s.ev_n ?? 0);
+    s.ev_n = (s.ev_n ?? 0) > 0 ? (s.ev_n ?? 0) + ALPHA_UPE * dn : events;
+    s.ev_n_var = (s.ev_n_var ?? 0) + ALPHA_UPE * (dn * dn - (s.ev_n_var ?? 0));
     const target = y / events;
     s.upe = s.upe > 0 ? s.upe + ALPHA_UPE * (target - s.upe) : target;
     s.ev_multi += ALPHA_UPE * ((events >= 2 ? 1 : 0) - s.ev_multi);
@@ -634,9 +652,13 @@ function learnFeed(s: AnomalyState, y: number, events: number, expected: number 
 
 /** The units of the absolute gate's "event":
  * - no event counts given: 1 (units are counts);
- * - events are acts (a share of hours has several: requests carrying tokens): units per event,
- *   size-biased (mean + variance / mean), since sizes that vary make a few large events look
- *   like many;
+ * - several events per hour: units per event, size-biased (mean + variance / mean), since sizes
+ *   that vary make a few large events look like many; but never more than the lump size the
+ *   units themselves show (the intercept c of the raw-scale variance fit, at least 1), because
+ *   an event may be a batch (a collector flushing every minute or quarter hour, whose events
+ *   carry more units when the load is higher: there, 4 events an hour say nothing about how
+ *   lumpy the calls are). Events sent on a clock (their count per busy hour under-dispersed)
+ *   are batches of counts: c when c ≥ LUMP_MIN, else 1;
  * - at most one event per hour, and hours expected to be busy are sometimes empty: each event is
  *   one act of a sparse customer (a request, a session, a report every few hours): units per
  *   event, so one more or one fewer act is never an anomaly;
@@ -647,10 +669,27 @@ function learnFeed(s: AnomalyState, y: number, events: number, expected: number 
  * Until MIN_VAR_WEIGHT busy hours have been seen, a single-event feed is taken as sparse. */
 function unitOf(s: AnomalyState): number {
   if (!(s.upe > 0)) return 1;
-  if (s.ev_multi >= MULTI_EVENT_SHARE) return s.upe + s.ev_var / s.upe;
+  if (s.ev_multi >= MULTI_EVENT_SHARE) {
+    const perEvent = s.upe + s.ev_var / s.upe;
+    if (at(s.var_raw, 0) < MIN_VAR_WEIGHT) return perEvent;
+    if (batched(s)) {
+      const c = actUnits(s);
+      return Math.min(perEvent, c >= LUMP_MIN ? c : 1);
+    }
+    return Math.min(perEvent, Math.max(1, actUnits(s)));
+  }
   if (s.zero_n < MIN_VAR_WEIGHT || s.zero_rate > SPARSE_ZERO_RATE) return s.upe;
   const c = actUnits(s);
   return c >= LUMP_MIN ? c : 1;
+}
+
+/** Events sent on a clock (a collector flushing every minute or quarter hour): their count
+ * per busy hour barely varies (index of dispersion under BATCH_DISPERSION, where events that
+ * are acts of usage vary at least like Poisson counts, more with the seasonal shape). Each
+ * event is then a batch of units, not one act. */
+function batched(s: AnomalyState): boolean {
+  const m = s.ev_n ?? 0;
+  return m > 0 && (s.ev_n_var ?? 0) / m < BATCH_DISPERSION;
 }
 
 /** The size-biased units of one act of a dense aggregate: the intercept of the raw-scale fit
@@ -948,6 +987,19 @@ function fitVariance(acc: number[], off = 0): VarianceFit | null {
   return { a: sv / w, b: 0 };
 }
 
+/** How little the hour's slot knows: its expectation rests on n_eff observed days of the
+ * slot (running mean while young, then exponentially weighted: (2 − α)/α days), so its
+ * estimation error adds 1/n_eff of the noise variance to the predictive variance. */
+function slotInflation(s: AnomalyState, hour: number): number {
+  const slot = (dayOfWeek(hour) >= 5 ? 24 : 0) + hourOfDay(hour);
+  const n = Math.min(at(s.hod_n, slot), (2 - ALPHA_HOD) / ALPHA_HOD);
+  return 1 + 1 / Math.max(n, 1);
+}
+
+function inflate(fit: VarianceFit | null, infl: number): VarianceFit | null {
+  return fit && infl !== 1 ? { a: fit.a * infl, b: fit.b * infl } : fit;
+}
+
 function variance4(fit: VarianceFit, expected: number): number {
   const v = fit.a + fit.b * expected;
   // Floor: a perfectly regular series still gets a 1 % relative spread.
@@ -973,6 +1025,8 @@ function roundState(s: AnomalyState) {
   s.upe = sig6(s.upe);
   s.ev_multi = sig6(s.ev_multi);
   s.ev_var = sig6(s.ev_var);
+  s.ev_n = sig6(s.ev_n ?? 0);
+  s.ev_n_var = sig6(s.ev_n_var ?? 0);
   s.zero_rate = sig6(s.zero_rate);
 }
 
