@@ -172,6 +172,7 @@ export async function invoiceCoveringAfter(
 export interface InvoiceState {
   status: InvoiceStatus;
   issued_at: number | null;
+  due_at: number | null;
   subscription_id: string;
 }
 
@@ -182,7 +183,7 @@ export async function invoiceState(
 ): Promise<InvoiceState | null> {
   return db
     .prepare(
-      "SELECT status, issued_at, subscription_id FROM invoices WHERE tenant_id = ? AND id = ?",
+      "SELECT status, issued_at, due_at, subscription_id FROM invoices WHERE tenant_id = ? AND id = ?",
     )
     .bind(tenantId, id)
     .first<InvoiceState>();
@@ -477,8 +478,9 @@ export async function newlyOverdue(
   return results;
 }
 
-/** At `at`: the status change in force and how many of the subscription's open invoices were
- * overdue; null when the subscription does not exist. */
+/** At `at`: the status change in force and how many of the subscription's invoices were
+ * overdue then (open now, or paid or voided only after `at`); null when the subscription does
+ * not exist. */
 export async function dunningStateAt(
   db: D1Database,
   tenantId: string,
@@ -491,7 +493,8 @@ export async function dunningStateAt(
          (SELECT c.status FROM subscription_status_changes c WHERE c.tenant_id = s.tenant_id
            AND c.subscription_id = s.id AND c.at <= ?3 ORDER BY c.at DESC, c.seq DESC LIMIT 1) AS in_force,
          (SELECT COUNT(*) FROM invoices i WHERE i.tenant_id = s.tenant_id AND i.subscription_id = s.id
-           AND i.status = 'open' AND i.due_at <= ?3) AS overdue
+           AND i.due_at <= ?3 AND (i.status = 'open' OR (i.status = 'paid' AND i.paid_at > ?3)
+             OR (i.status = 'void' AND i.voided_at > ?3))) AS overdue
        FROM subscriptions s WHERE s.tenant_id = ?1 AND s.id = ?2`,
     )
     .bind(tenantId, subscriptionId, at)

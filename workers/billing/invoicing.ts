@@ -331,6 +331,13 @@ export async function payInvoice(
   );
   if (!paid.ok) return paid;
   await settleInvoiceDunning(db, tenantId, paid.value.subscription_id, id, p.at, p.now);
+  // Paid before it fell due, recorded afterwards (a history import): the past_due a run recorded
+  // at its due date while it still looked unpaid did not happen; it ends there, unless another
+  // invoice was overdue then.
+  const due = paid.value.due_at;
+  if (due !== null && p.at < due && due <= p.now) {
+    await settleInvoiceDunning(db, tenantId, paid.value.subscription_id, id, due, p.now);
+  }
   return done;
 }
 
