@@ -16,6 +16,7 @@ import { nthPeriod } from "../domain/billing-period";
 import { type AnomalyState, evaluateHour, newAnomalyState } from "../domain/detectors/anomaly";
 import { type ChurnState, evaluateDay, newChurnState } from "../domain/detectors/churn";
 import { evaluateCostHour, newCostSpikeState } from "../domain/detectors/cost-spike";
+import { FEED_GENERATORS, measureFeed } from "../domain/detectors/feeds";
 import { checkMargin, type MarginState, newMarginState } from "../domain/detectors/margin-guard";
 import { DEFAULT_POLICIES } from "../domain/detectors/policy";
 import {
@@ -501,6 +502,29 @@ function main() {
     row(label, q.overall);
     for (const t of q.byTier) row(`  ${t.tier} units/hour`, t.score);
     signalsLine("  signals", q);
+  }
+
+  // 3a. Independent event-level feeds (domain/detectors/feeds.ts): how the usage reaches Aforo
+  // (one event per call, a collector's flushes, per-minute or hourly totals, tokens per request
+  // or per hour) at the shipped defaults, seeds pooled.
+  const feedSeeds = quick ? [1] : [1, 2, 3];
+  console.log(
+    `\nIndependent feeds, shipped defaults (seeds ${feedSeeds.join(",")}; hour-level P / R, ` +
+      "recall over oracle-detectable hours, episode recall; share of injected hours an oracle " +
+      "can tell from noise alone / with the episode's sum)",
+  );
+  for (const g of FEED_GENERATORS) {
+    const q = measureFeed(g, feedSeeds);
+    const s = q.score;
+    line(
+      `${g.name}: ${g.about}`.slice(0, 58),
+      `P ${fmt(s.precision)}  R ${fmt(s.recall)}  Rdet ${fmt(s.recall_detectable)}  ` +
+        `episodes ${fmt(s.episode_recall)} (${s.episodes_found}/${s.episodes})  ` +
+        `[tp ${s.tp} fp ${s.fp} fn ${s.fn}; det ${fmt(s.detectable_share, 2)} / ${fmt(
+          s.window_detectable_share,
+          2,
+        )}; ${q.series} series]`,
+    );
   }
 
   // 3b. The demo customers of `npm start` (scripts/lib/demo-data.mjs): ~200 customers, 90 days,
