@@ -47,9 +47,9 @@ const STATS_DETAIL = import.meta.env.VITE_FUZZ_STATS === "detail";
 const doc = (await call("GET", "/openapi.json")).body as OpenApiDoc;
 const OPS = operations(doc);
 
-/** Routes whose path ids are signals or actions get a world with real ones (a costly event
+/** Routes whose path ids are signals, actions or cases get a world with real ones (a costly event
  * through the actor and the queue: slower to seed, so only where they are used). */
-const needsSignals = (op: Operation) => /^\/api\/(signals|actions)\/\{/.test(op.path);
+const needsSignals = (op: Operation) => /^\/api\/(signals|actions|cases)\/\{/.test(op.path);
 
 const CONTENT_TYPES = [
   "text/plain",

@@ -135,7 +135,8 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
 
   let signals: string[] = [];
   let actions: string[] = [];
-  if (opts.signals) ({ signals, actions } = await seedSignals(tenant, acme, chat, input));
+  let cases: string[] = [];
+  if (opts.signals) ({ signals, actions, cases } = await seedSignals(tenant, acme, chat, input));
 
   // Channels after the signals, so no delivery of theirs is still in flight.
   const [hookChannel, mail, run] = await Promise.all([
@@ -162,6 +163,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       invoices: run.invoice_ids,
       signals,
       actions,
+      cases,
       channels,
       rest: ["v1/chat", "a/b/c"],
     },
@@ -193,6 +195,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       ...run.invoice_ids,
       ...signals,
       ...actions,
+      ...cases,
       ...channels,
       ci.id,
       keyId(tenant.ingest_key),
@@ -251,7 +254,12 @@ async function seedSignals(tenant: Tenant, customer: string, product: string, me
     ),
   ] as string[];
   if (signals.length === 0 || actions.length === 0) throw new Error("no signals or actions seeded");
-  return { signals, actions };
+  // The cases the consumer filed them into (issue 12; the first read also marks the backfill).
+  const cases = (await call("GET", "/api/cases?status=open&limit=200", op)).body.data.map(
+    (c: { id: string }) => c.id,
+  ) as string[];
+  if (cases.length === 0) throw new Error("no cases filed");
+  return { signals, actions, cases };
 }
 
 /** Waits for the tenant clock's first run (started by tenant creation, in the background). */
@@ -307,6 +315,9 @@ export const ASYNC_TABLES = new Set([
   "rollups_daily",
   "applied_batches",
   "signals",
+  "cases",
+  "case_signals",
+  "case_backfills",
   "actions",
   "orchestration_actions",
   "deliveries",
