@@ -33,6 +33,8 @@ export interface Metric {
   name: string | null;
   unit: string;
   aggregation: MetricAggregation;
+  /** Whether its events are expected to carry a cost (else they are flagged `uncosted`). */
+  carries_cost: boolean;
   created_at: string;
 }
 

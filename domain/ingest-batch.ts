@@ -10,7 +10,7 @@ import type { DayBudget } from "./limits";
 import { formatMoney } from "./money";
 import { type CustomerTerms, findPhase, type Rating, rateEvent, type UsageLedger } from "./rating";
 import { DAY_MS, HOUR_MS } from "./time";
-import type { RatedEvent, UsageEvent } from "./usage-event";
+import type { EventFlag, RatedEvent, UsageEvent } from "./usage-event";
 
 /** Source event ids kept per month or paced metric (what a signal cites). */
 const SOURCE_IDS = 5;
@@ -74,7 +74,22 @@ export interface BatchFold {
   refused: { id: string; reason: string }[];
   /** Each event's rating, for the live stream (only when asked for). */
   rated?: RatedEvent[];
+  /** Stored events the sender should hear about (uncosted, unknown customer): the /v1/events
+   * answer's per-event warnings. */
+  noted: EventNote[];
 }
+
+/** A stored event's flags that the sender should hear about, with the costing's reason. */
+export interface EventNote {
+  id: string;
+  flags: EventFlag[];
+  /** Why it is uncosted, when it is. */
+  reason?: string;
+}
+
+/** The flags the /v1/events answer warns about (no_subscription and trial are the operator's
+ * business, not a sender's mistake). */
+const NOTED: readonly EventFlag[] = ["uncosted", "unknown_customer"];
 
 /** The events with a first-seen id, in order: a repeat inside one batch is a duplicate. */
 export function uniqueById(events: readonly UsageEvent[]): UsageEvent[] {
@@ -99,6 +114,7 @@ export function foldBatch(
   const paced = new Map<string, PacedMetric>();
   const rated: RatedEvent[] | undefined = detail ? [] : undefined;
   const refused: { id: string; reason: string }[] = [];
+  const noted: EventNote[] = [];
   let minTime = Infinity;
   let maxTime = -Infinity;
   // Events of a batch mostly share a month: compute its bounds once, not per event.
@@ -156,6 +172,14 @@ export function foldBatch(
     }
 
     const c = event.cost;
+    if (rating.flags.some((f) => NOTED.includes(f))) {
+      const flags = rating.flags.filter((f) => NOTED.includes(f));
+      noted.push(
+        rating.cost.reason
+          ? { id: event.id, flags, reason: rating.cost.reason }
+          : { id: event.id, flags },
+      );
+    }
     records.push({
       id: event.id,
       time: t,
@@ -206,6 +230,8 @@ export function foldBatch(
       revenue: formatMoney(rating.revenue, 0),
       cost: formatMoney(rating.cost.nanos, 0),
       cost_status: rating.cost.status,
+      provider: rating.cost.provider ?? c?.provider ?? null,
+      model: rating.cost.model ?? c?.model ?? null,
       subscription_id: sub,
       flags: rating.flags,
     });
@@ -220,6 +246,7 @@ export function foldBatch(
     months,
     paced: [...paced.values()],
     refused,
+    noted,
     ...(rated ? { rated } : {}),
   };
 }
@@ -277,6 +304,8 @@ export interface BatchAnswer {
   /** Ids that were already stored. */
   known?: string[];
   rated?: RatedEvent[];
+  /** Stored events with flags the sender should hear about. */
+  noted?: EventNote[];
 }
 
 /**
@@ -309,6 +338,7 @@ export function splitBatchAnswer(
       else own.push({ id, reason });
     }
     const rated = answer.rated?.filter((r) => ids.has(r.id)) ?? [];
-    return { accepted, duplicates, refused: own, rated };
+    const noted = answer.noted?.filter((n) => ids.has(n.id)) ?? [];
+    return { accepted, duplicates, refused: own, rated, noted };
   });
 }

@@ -6,6 +6,9 @@
 // - The phase whose product matches and whose [start, end) holds the event time applies. None:
 //   revenue 0, flagged `no_subscription` (or `unknown_customer` when the catalog does not know
 //   the customer at all). The event is still stored, costed and counted in usage rollups.
+// - Cost: the event's own cost block (usd, or provider + model priced by the catalog). An event
+//   with no cost at all is `uncosted` (flagged, cost 0, reason) unless its metric is declared
+//   `carries_cost: false`; then its cost status is `none`: no cost applies.
 // - Usage before a trial's end is free and does not count toward the period's tiers (flag
 //   `trial`); paid usage in a period starts at the trial end.
 // - Revenue is marginal: charge(usage before + this event) − charge(usage before), so the events
@@ -34,6 +37,23 @@ export interface CustomerTerms {
   phases: Phase[];
   plans: ReadonlyMap<string, CompiledPlan>;
   costs: CostIndex;
+  /** `product\u0000metric` of the metrics declared `carries_cost: false` (seats, a call whose
+   * tokens travel in another event): their events need no cost. Every other metric's event
+   * without a cost is `uncosted` — Aforo does not know what it cost, so it does not say $0. */
+  costless?: ReadonlySet<string>;
+}
+
+/** The reason an event without any cost information is uncosted. */
+export const NO_COST_GIVEN =
+  "no cost given: send cost.usd, or cost.provider and cost.model priced by the cost catalog (or declare the metric carries_cost: false)";
+
+/** Costs one event: its own cost block or the catalog; none at all is `uncosted` unless its
+ * metric carries no cost. */
+export function costOf(terms: CustomerTerms, event: UsageEvent): CostResult {
+  const cost = costEvent(terms.costs, event.cost, event.time);
+  if (cost.status !== "none") return cost;
+  if (terms.costless?.has(`${event.product}\u0000${event.metric}`)) return cost;
+  return { status: "uncosted", nanos: 0n, reason: NO_COST_GIVEN };
 }
 
 /** Period-to-date usage per (subscription, period start): metric → micros. */
@@ -65,7 +85,7 @@ export function findPhase(terms: CustomerTerms, product: string, time: number): 
 
 export function rateEvent(terms: CustomerTerms, ledger: UsageLedger, event: UsageEvent): Rating {
   const quantity = toMicros(event.quantity);
-  const cost = costEvent(terms.costs, event.cost, event.time);
+  const cost = costOf(terms, event);
   const flags: EventFlag[] = cost.status === "uncosted" ? ["uncosted"] : [];
   const phase = findPhase(terms, event.product, event.time);
   const plan = phase ? terms.plans.get(phase.plan_id) : undefined;

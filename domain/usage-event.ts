@@ -32,6 +32,9 @@ export interface RatedEvent {
   revenue: string;
   cost: string;
   cost_status: "supplied" | "catalog" | "uncosted" | "none";
+  /** Normalised cost provider and model, when the event named them. */
+  provider: string | null;
+  model: string | null;
   subscription_id: string | null;
   flags: EventFlag[];
 }

@@ -1,4 +1,5 @@
 import type { GateAnswer } from "../domain/gate";
+import type { EventNote } from "../domain/ingest-batch";
 import type { GateTier } from "../domain/ladder";
 import type { RatedEvent, UsageEvent } from "../domain/usage-event";
 
@@ -23,6 +24,8 @@ export interface IngestResult {
   /** Ids of the batch that were already stored (sent before): duplicates. */
   known?: string[];
   rated?: RatedEvent[];
+  /** Stored events flagged uncosted or unknown_customer (the answer's warnings). */
+  noted?: EventNote[];
 }
 
 export interface GateRequest {

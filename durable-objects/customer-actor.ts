@@ -186,6 +186,7 @@ export class CustomerActor extends DurableObject<Env> {
       duplicates,
       signals: stored,
       ...refused,
+      ...(batch.noted.length > 0 ? { noted: batch.noted } : {}),
       ...(batch.rated ? { rated: batch.rated } : {}),
     };
   }

@@ -17,6 +17,8 @@ export interface MetricRecord {
   name: string | null;
   unit: string;
   aggregation: Aggregation;
+  /** 1: its events are expected to carry a cost (else they are uncosted); 0: no cost applies. */
+  carries_cost: number;
   created_at: number;
 }
 
@@ -146,7 +148,7 @@ export async function metricsOf(
   if (productIds.length === 0) return byProduct;
   const { results } = await db
     .prepare(
-      `SELECT product_id, id, name, unit, aggregation, created_at FROM metrics
+      `SELECT product_id, id, name, unit, aggregation, carries_cost, created_at FROM metrics
        WHERE tenant_id = ? AND product_id IN (SELECT value FROM json_each(?)) ORDER BY product_id, id`,
     )
     .bind(tenantId, JSON.stringify(productIds))
@@ -193,14 +195,37 @@ export async function tenantMetricKeys(
   return results;
 }
 
+/** Sets whether a metric's events carry a cost; false when there is no such metric. */
+export async function setMetricCarriesCost(
+  db: D1Database,
+  tenantId: string,
+  productId: string,
+  metricId: string,
+  carriesCost: boolean,
+): Promise<boolean> {
+  const r = await db
+    .prepare(
+      "UPDATE metrics SET carries_cost = ? WHERE tenant_id = ? AND product_id = ? AND id = ?",
+    )
+    .bind(carriesCost ? 1 : 0, tenantId, productId, metricId)
+    .run();
+  return r.meta.changes > 0;
+}
+
+/** The tenant's metrics declared to carry no cost (rating's CustomerTerms.costless). */
+export const costlessMetricsStatement = (db: D1Database, tenantId: string) =>
+  db
+    .prepare("SELECT product_id, id FROM metrics WHERE tenant_id = ? AND carries_cost = 0")
+    .bind(tenantId);
+
 /** False when the product already has a metric with this id. */
 export async function insertMetric(db: D1Database, tenantId: string, m: MetricRecord) {
   const inserted = await db
     .prepare(
-      `INSERT INTO metrics (tenant_id, product_id, id, name, unit, aggregation, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO metrics (tenant_id, product_id, id, name, unit, aggregation, carries_cost, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
-    .bind(tenantId, m.product_id, m.id, m.name, m.unit, m.aggregation, m.created_at)
+    .bind(tenantId, m.product_id, m.id, m.name, m.unit, m.aggregation, m.carries_cost, m.created_at)
     .run();
   return inserted.meta.changes > 0;
 }

@@ -1,7 +1,12 @@
 import { compileCostCatalog } from "../domain/costing";
 import type { CustomerTerms } from "../domain/rating";
 import { ratingPhases } from "../domain/subscription-phases";
-import { compiledPlansOf, costCatalogStatement, customerPlansStatement } from "./catalog";
+import {
+  compiledPlansOf,
+  costCatalogStatement,
+  costlessMetricsStatement,
+  customerPlansStatement,
+} from "./catalog";
 import { customerExistsStatement } from "./customers";
 import { customerPhasesStatement, groupPhases, type PhaseRow } from "./subscriptions";
 
@@ -12,11 +17,12 @@ export async function loadCustomerTerms(
   tenantId: string,
   customerId: string,
 ): Promise<CustomerTerms> {
-  const [customer, phases, plans, costs] = await db.batch([
+  const [customer, phases, plans, costs, costless] = await db.batch([
     customerExistsStatement(db, tenantId, customerId),
     customerPhasesStatement(db, tenantId, customerId),
     customerPlansStatement(db, tenantId, customerId),
     costCatalogStatement(db, tenantId),
+    costlessMetricsStatement(db, tenantId),
   ]);
   const compiled = compiledPlansOf(plans?.results ?? []);
   return {
@@ -29,6 +35,11 @@ export async function loadCustomerTerms(
     costs: compileCostCatalog(
       (costs?.results ?? []) as unknown as Parameters<typeof compileCostCatalog>[0],
       { stored: true },
+    ),
+    costless: new Set(
+      ((costless?.results ?? []) as { product_id: string; id: string }[]).map(
+        (m) => `${m.product_id}\u0000${m.id}`,
+      ),
     ),
   };
 }

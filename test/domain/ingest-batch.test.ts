@@ -44,6 +44,8 @@ function terms(trialEnd: number | null = null): CustomerTerms {
         effective_from: nov1,
       },
     ]),
+    // calls carry no cost of their own; tokens do (their events name a model).
+    costless: new Set(["api\u0000calls"]),
   };
 }
 
@@ -144,8 +146,57 @@ describe("foldBatch", () => {
     const e = event({ id: "x", quantity: 150 });
     expect(foldBatch([e], terms(), ledger()).rated).toBeUndefined();
     expect(foldBatch([e], terms(), ledger(), { detail: true }).rated).toEqual([
-      expect.objectContaining({ id: "x", revenue: "0.5", cost_status: "none", flags: [] }),
+      expect.objectContaining({
+        id: "x",
+        revenue: "0.5",
+        cost_status: "none",
+        provider: null,
+        model: null,
+        flags: [],
+      }),
     ]);
+  });
+
+  it("notes the stored events a sender should hear about: uncosted with the reason, unknown customer", () => {
+    const fold = foldBatch(
+      [
+        event({ id: "calls" }),
+        event({ id: "bare", metric: "tokens", quantity: 9 }),
+        event({
+          id: "priced",
+          metric: "tokens",
+          quantity: 9,
+          cost: { provider: "Anthropic", model: "claude", input_tokens: 9 },
+        }),
+        event({
+          id: "gpt",
+          metric: "tokens",
+          quantity: 9,
+          cost: { provider: "openai", model: "gpt-9", input_tokens: 9 },
+        }),
+      ],
+      terms(),
+      ledger(),
+      { detail: true },
+    );
+    expect(fold.noted).toEqual([
+      { id: "bare", flags: ["uncosted"], reason: expect.stringMatching(/^no cost given/) },
+      { id: "gpt", flags: ["uncosted"], reason: "no catalog price for openai/gpt-9" },
+    ]);
+    expect(fold.records.map((r) => [r.id, r.cost_status, r.flags])).toEqual([
+      ["calls", "none", ""],
+      ["bare", "uncosted", "uncosted"],
+      ["priced", "catalog", ""],
+      ["gpt", "uncosted", "uncosted"],
+    ]);
+    // The live stream sees provider and model, normalised.
+    expect(fold.rated?.[2]).toMatchObject({ provider: "anthropic", model: "claude" });
+    const unknown = foldBatch(
+      [event({ id: "u" })],
+      { ...terms(), known: false, phases: [] },
+      ledger(),
+    );
+    expect(unknown.noted).toEqual([{ id: "u", flags: ["unknown_customer"] }]);
   });
 
   it("pacing reads period-to-date usage after the batch, for metrics with an included quota", () => {
@@ -180,16 +231,29 @@ describe("splitBatchAnswer", () => {
       duplicates: 3,
       known: ["e"],
       refused: [{ id: "d", reason: "past the day's bound" }],
+      noted: [
+        { id: "b", flags: ["uncosted"], reason: "no catalog price for x/y" },
+        { id: "c", flags: ["unknown_customer"] },
+      ],
     });
     expect(answers).toEqual([
-      { accepted: 2, duplicates: 1, refused: [], rated: [] },
+      {
+        accepted: 2,
+        duplicates: 1,
+        refused: [],
+        rated: [],
+        // b was stored from the first request: its note is the first request's, not the
+        // second's (whose b is a duplicate).
+        noted: [{ id: "b", flags: ["uncosted"], reason: "no catalog price for x/y" }],
+      },
       {
         accepted: 1,
         duplicates: 1,
         refused: [{ id: "d", reason: "past the day's bound" }],
         rated: [],
+        noted: [{ id: "c", flags: ["unknown_customer"] }],
       },
-      { accepted: 0, duplicates: 1, refused: [], rated: [] },
+      { accepted: 0, duplicates: 1, refused: [], rated: [], noted: [] },
     ]);
     const total = answers.reduce((n, a) => n + a.accepted, 0);
     expect(total).toBe(3);

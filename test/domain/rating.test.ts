@@ -4,6 +4,7 @@ import { compilePlan } from "../../domain/pricing";
 import {
   type CustomerTerms,
   committedRevenue,
+  NO_COST_GIVEN,
   rateEvent,
   type UsageLedger,
 } from "../../domain/rating";
@@ -37,6 +38,8 @@ function terms(overrides: Partial<CustomerTerms["phases"][number]> = {}): Custom
     ],
     plans: new Map([["pro", plan]]),
     costs: compileCostCatalog([]),
+    // calls carry no cost of their own here; every other metric does.
+    costless: new Set(["api\u0000calls"]),
   };
 }
 
@@ -108,5 +111,49 @@ describe("rateEvent", () => {
       source: "api",
     });
     expect(trial).toMatchObject({ revenue: 0n, flags: ["trial"] });
+  });
+
+  it("flags an event without any cost uncosted unless its metric carries no cost", () => {
+    const base = {
+      customer: "c",
+      product: "api",
+      quantity: 1200,
+      time: nov1 + DAY,
+      source: "api",
+    };
+    // README's example: tokens with no cost block. Aforo does not know what it cost.
+    const tokens = rateEvent(terms(), ledger(), { ...base, id: "t", metric: "input_tokens" });
+    expect(tokens.cost).toMatchObject({ status: "uncosted", nanos: 0n, reason: NO_COST_GIVEN });
+    expect(tokens.flags).toEqual(["uncosted"]);
+    // calls are declared costless: no cost applies, nothing to flag.
+    const calls = rateEvent(terms(), ledger(), { ...base, id: "c", metric: "calls" });
+    expect(calls.cost).toEqual({ status: "none", nanos: 0n });
+    expect(calls.flags).toEqual([]);
+    // Without any declaration every metric carries cost.
+    const { costless: _, ...strict } = terms();
+    expect(rateEvent(strict, ledger(), { ...base, id: "s", metric: "calls" }).flags).toEqual([
+      "uncosted",
+    ]);
+    // A cost block that names a model the catalog does not price: uncosted with that reason.
+    const unknown = rateEvent(terms(), ledger(), {
+      ...base,
+      id: "m",
+      metric: "calls",
+      cost: { provider: "openai", model: "gpt-9", input_tokens: 10 },
+    });
+    expect(unknown.cost).toMatchObject({
+      status: "uncosted",
+      reason: "no catalog price for openai/gpt-9",
+    });
+    expect(unknown.flags).toEqual(["uncosted"]);
+    // usd given: supplied, whatever the metric.
+    const paid = rateEvent(terms(), ledger(), {
+      ...base,
+      id: "u",
+      metric: "input_tokens",
+      cost: { usd: "0.0123" },
+    });
+    expect(paid.cost).toEqual({ status: "supplied", nanos: 12_300_000n });
+    expect(paid.flags).toEqual([]);
   });
 });

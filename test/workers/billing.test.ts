@@ -180,7 +180,7 @@ describe("cancel and interval changes", () => {
     expect(toCents(nanos(last.total))).toBe(toCents(flat + nanos("2")));
     const events = await ok(a.get("/api/customers/acme/events?limit=10"));
     const late = events.data.find((e: { id: string }) => e.id === "after-cancel");
-    expect(late).toMatchObject({ revenue: "0", flags: ["no_subscription"] });
+    expect(late).toMatchObject({ revenue: "0", flags: ["uncosted", "no_subscription"] });
   });
 
   it("restarts the billing periods at a change to another interval", async () => {
@@ -378,7 +378,7 @@ describe("invoice states", () => {
     expect(toCents(nanos(p2.total))).toBe(toCents(share));
     expect(p3.total).toBe("100.00");
     const events = await ok(a.get("/api/customers/acme/events"));
-    expect(events.data[0]).toMatchObject({ revenue: "0", flags: ["trial"] });
+    expect(events.data[0]).toMatchObject({ revenue: "0", flags: ["uncosted", "trial"] });
   });
 
   it("applies the ladder's coupons in force at the period close", async () => {

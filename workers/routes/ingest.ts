@@ -1,5 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import {
+  costFieldsInProperties,
+  type IngestWarning,
+  noteWarnings,
+} from "../../domain/ingest-warnings";
 import type { UsageEvent } from "../../domain/usage-event";
 import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
 import { createRouter } from "../app";
@@ -26,15 +31,31 @@ const Rejection = z.object({
   id: z.string().nullable(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })),
 });
+const Warned = z.object({
+  index: z.number().int(),
+  id: z.string(),
+  warnings: z.array(
+    z.object({
+      code: z.enum(["uncosted", "unknown_customer", "cost_in_properties"]),
+      path: z.string(),
+      message: z.string(),
+    }),
+  ),
+});
 export const IngestResponse = z
   .object({
     accepted: z.number().int(),
     duplicates: z.number().int(),
     rejected: z.array(Rejection),
+    warnings: z.array(Warned).openapi({
+      description:
+        "Events that were kept (accepted or duplicate) but that the sender should hear about, by index: `uncosted` (stored with cost 0 because its cost is not known, with the reason), `unknown_customer` (not in the catalog: no revenue), `cost_in_properties` (a property that looks like cost information the cost block does not carry)",
+    }),
   })
   .openapi("IngestResponse");
 
 type Rejected = z.infer<typeof Rejection>;
+type Warned = { index: number; id: string; warnings: IngestWarning[] };
 
 ingest.openAPIRegistry.registerPath({
   method: "post",
@@ -127,30 +148,41 @@ ingest.post(
           ? (item as { id: string }).id.slice(0, 128)
           : null;
       const parsed = toUsageEvent(item, isCloudEvent || isCloudEventsBatch);
-      if (!parsed.ok) {
-        rejected.push({ index, id, errors: parsed.errors });
-        return;
+      // Every error of the event at once: the schema's, and the catalog's and the clock's on
+      // whatever fields are well-formed enough to check (a bad quantity does not hide an unknown
+      // product).
+      const errors: FieldError[] = parsed.ok ? [] : [...parsed.errors];
+      const fields: CheckedFields = parsed.ok
+        ? { ...parsed.event, paths: parsed.paths }
+        : parsed.fields;
+      const has = (path: string) => errors.some((e) => e.path === path);
+      if (fields.product !== undefined && !has(fields.paths.product)) {
+        if (!catalog.products.has(fields.product)) {
+          errors.push({ path: "product", message: `unknown product '${fields.product}'` });
+        } else if (
+          fields.metric !== undefined &&
+          !has(fields.paths.metric) &&
+          !catalog.metrics.has(`${fields.product}\u0000${fields.metric}`)
+        ) {
+          errors.push({
+            path: "metric",
+            message: `product '${fields.product}' has no metric '${fields.metric}'`,
+          });
+        }
       }
-      const event = parsed.event;
-      const errors: FieldError[] = [];
-      if (!catalog.products.has(event.product)) {
-        errors.push({ path: "product", message: `unknown product '${event.product}'` });
-      } else if (!catalog.metrics.has(`${event.product}\u0000${event.metric}`)) {
-        errors.push({
-          path: "metric",
-          message: `product '${event.product}' has no metric '${event.metric}'`,
-        });
+      if (fields.time !== undefined && Number.isFinite(fields.time) && !has("time")) {
+        if (fields.time > now + FUTURE_SLACK_MS) {
+          errors.push({ path: "time", message: "more than 5 minutes in the future" });
+        } else if (fields.time < oldest) {
+          errors.push({
+            path: "time",
+            message: `older than the backfill horizon of ${catalog.settings.backfill_horizon_days} days`,
+          });
+        }
       }
-      if (event.time > now + FUTURE_SLACK_MS) {
-        errors.push({ path: "time", message: "more than 5 minutes in the future" });
-      } else if (event.time < oldest) {
-        errors.push({
-          path: "time",
-          message: `older than the backfill horizon of ${catalog.settings.backfill_horizon_days} days`,
-        });
-      }
-      if (errors.length > 0) rejected.push({ index, id: event.id, errors });
-      else good.push({ index, event });
+      if (!parsed.ok || errors.length > 0) {
+        rejected.push({ index, id: parsed.ok ? parsed.event.id : id, errors });
+      } else good.push({ index, event: parsed.event });
     });
 
     const byCustomer = new Map<string, { index: number; event: UsageEvent }[]>();
@@ -174,6 +206,13 @@ ingest.post(
     );
     let accepted = 0;
     let duplicates = 0;
+    const warned = new Map<number, Warned>();
+    const warn = (index: number, id: string, warnings: IngestWarning[]) => {
+      if (warnings.length === 0) return;
+      const w = warned.get(index);
+      if (w) w.warnings.push(...warnings);
+      else warned.set(index, { index, id, warnings: [...warnings] });
+    };
     const failed: string[] = [];
     const broken: string[] = [];
     const results: CustomerAnswer[] = [];
@@ -183,10 +222,25 @@ ingest.post(
         accepted += outcome.value.accepted;
         duplicates += outcome.value.duplicates;
         results.push(outcome.value);
+        const list = lists[i] ?? [];
+        const refusedIds = new Set<string>();
         for (const r of outcome.value.refused) {
-          const g = lists[i]?.find((g) => g.event.id === r.id);
+          refusedIds.add(r.id);
+          const g = list.find((g) => g.event.id === r.id);
           if (g)
             rejected.push({ index: g.index, id: r.id, errors: [{ path: "", message: r.reason }] });
+        }
+        // A repeated id's notes belong to its first occurrence (the one that was stored).
+        const firstIndex = new Map<string, number>();
+        for (const g of list) {
+          if (refusedIds.has(g.event.id)) continue;
+          if (!firstIndex.has(g.event.id)) firstIndex.set(g.event.id, g.index);
+          warn(g.index, g.event.id, costFieldsInProperties(g.event));
+        }
+        for (const note of outcome.value.noted) {
+          const index = firstIndex.get(note.id);
+          if (index !== undefined)
+            warn(index, note.id, noteWarnings(note, list[0]?.event.customer ?? ""));
         }
       } else {
         const customer = [...byCustomer.keys()][i] ?? "?";
@@ -215,7 +269,8 @@ ingest.post(
       );
     }
     rejected.sort((a, b) => a.index - b.index);
-    return c.json({ accepted, duplicates, rejected }, 200);
+    const warnings = [...warned.values()].sort((a, b) => a.index - b.index);
+    return c.json({ accepted, duplicates, rejected, warnings }, 200);
   },
 );
 
@@ -229,17 +284,55 @@ function retryable(err: unknown): boolean {
   return e.remote !== true;
 }
 
-type Parsed = { ok: true; event: UsageEvent } | { ok: false; errors: FieldError[] };
+/** The fields the catalog and clock check, and where each sits in the event as sent. */
+interface CheckedFields {
+  product?: string;
+  metric?: string;
+  time?: number;
+  paths: { product: string; metric: string };
+}
+const NATIVE_PATHS = { product: "product", metric: "metric" };
+const CLOUD_PATHS = { product: "data.product", metric: "type" };
+
+type Parsed =
+  | { ok: true; event: UsageEvent; paths: CheckedFields["paths"] }
+  | { ok: false; errors: FieldError[]; fields: CheckedFields };
+
+/** A field of a raw item that is a string (the schema reports it otherwise). */
+function text(item: unknown, ...path: string[]): string | undefined {
+  let v: unknown = item;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return typeof v === "string" ? v : undefined;
+}
+
+/** What of an invalid item can still be checked against the catalog and the clock. */
+function rawFields(item: unknown, cloud: boolean): CheckedFields {
+  const time = text(item, "time");
+  const product = cloud ? text(item, "data", "product") : text(item, "product");
+  const metric = cloud ? text(item, "type") : text(item, "metric");
+  return {
+    ...(product !== undefined ? { product } : {}),
+    ...(metric !== undefined ? { metric } : {}),
+    ...(time !== undefined ? { time: Date.parse(time) } : {}),
+    paths: cloud ? CLOUD_PATHS : NATIVE_PATHS,
+  };
+}
 
 function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
   const looksCloud =
     cloudEvents || (item !== null && typeof item === "object" && "specversion" in (item as object));
   if (looksCloud) {
     const r = CloudEvent.safeParse(item);
-    if (!r.success) return { ok: false, errors: fieldErrors(r.error.issues) };
+    if (!r.success) {
+      return { ok: false, errors: fieldErrors(r.error.issues), fields: rawFields(item, true) };
+    }
     const e = r.data;
     return {
       ok: true,
+      paths: CLOUD_PATHS,
       event: {
         id: e.id,
         customer: e.subject,
@@ -254,10 +347,13 @@ function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
     };
   }
   const r = NativeEvent.safeParse(item);
-  if (!r.success) return { ok: false, errors: fieldErrors(r.error.issues) };
+  if (!r.success) {
+    return { ok: false, errors: fieldErrors(r.error.issues), fields: rawFields(item, false) };
+  }
   const e = r.data;
   return {
     ok: true,
+    paths: NATIVE_PATHS,
     event: {
       id: e.id,
       customer: e.customer,

@@ -10,6 +10,7 @@ import {
   metricsOf,
   type ProductRecord,
   productExists,
+  setMetricCarriesCost,
   updateProduct,
 } from "../../store/catalog";
 import { createRouter } from "../app";
@@ -59,6 +60,10 @@ export const Metric = z
     name: z.string().nullable(),
     unit: z.string(),
     aggregation: Aggregation,
+    carries_cost: z.boolean().openapi({
+      description:
+        "Whether this metric's events are expected to carry a cost (cost.usd, or provider and model priced by the cost catalog). An event of a cost-carrying metric without one is stored flagged `uncosted`; false for metrics with no cost of their own (seats, a call whose tokens travel in another event).",
+    }),
     created_at: z.string(),
   })
   .openapi("Metric");
@@ -69,6 +74,7 @@ const toMetric = (m: MetricRecord) => ({
   name: m.name,
   unit: m.unit,
   aggregation: m.aggregation,
+  carries_cost: m.carries_cost !== 0,
   created_at: iso(m.created_at) ?? "",
 });
 
@@ -250,6 +256,7 @@ products.openapi(
           name: Name.optional(),
           unit: z.string().trim().min(1).max(64).openapi({ example: "token" }),
           aggregation: Aggregation.default("sum"),
+          carries_cost: z.boolean().default(true),
         }),
       ),
     },
@@ -266,6 +273,7 @@ products.openapi(
       name: body.name ?? null,
       unit: body.unit,
       aggregation: body.aggregation,
+      carries_cost: body.carries_cost ? 1 : 0,
       created_at: Date.now(),
     };
     if (!(await insertMetric(db, c.var.tenantId, metric))) {
@@ -295,5 +303,34 @@ products.openapi(
     const { id } = c.req.valid("param");
     const product = await loadProduct(c.env.DB, c.var.tenantId, id);
     return c.json({ data: product.metrics }, 200);
+  },
+);
+
+products.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{id}/metrics/{metric}",
+    tags: ["catalog"],
+    summary: "Declare whether a metric's events carry a cost",
+    description:
+      "Events already stored keep their flags; events from now on are costed by the new rule.",
+    security,
+    request: {
+      params: ProductParams.extend({ metric: Id }),
+      body: jsonBody(z.object({ carries_cost: z.boolean() }).strict()),
+    },
+    responses: { 200: jsonResponse(Metric, "Updated"), ...problemResponses },
+  }),
+  async (c) => {
+    const { id, metric } = c.req.valid("param");
+    const { carries_cost } = c.req.valid("json");
+    const db = c.env.DB;
+    if (!(await setMetricCarriesCost(db, c.var.tenantId, id, metric, carries_cost))) {
+      throw notFound("Metric", `${id}/${metric}`);
+    }
+    const product = await loadProduct(db, c.var.tenantId, id);
+    const updated = product.metrics.find((m) => m.id === metric);
+    if (!updated) throw notFound("Metric", `${id}/${metric}`);
+    return c.json(updated, 200);
   },
 );
