@@ -6,7 +6,7 @@
 export type Rung = "ALERT" | "THROTTLE" | "BLOCK" | "extend_trial" | "apply_coupon" | "escalate";
 
 /** Where an action stands; a trail step records the state it moved to. */
-export type ActionState = "queued" | "executed" | "reversed" | "failed";
+export type ActionState = "queued" | "executed" | "reversed" | "failed" | "no_channel";
 
 export type SignalStatus = "open" | "resolved";
 

@@ -6,7 +6,9 @@ import { parseStored } from "./d1";
 // and its current state, `orchestration_actions` every step it took (the trail), and `coupons`
 // the discounts apply_coupon granted (keyed by the action that granted them).
 
-export type ActionState = "queued" | "executed" | "reversed" | "failed";
+/** `no_channel`: an ALERT that reached nobody, since the tenant had no enabled channel (it is
+ * never `executed`); executing it again once a channel exists sends it. */
+export type ActionState = "queued" | "executed" | "reversed" | "failed" | "no_channel";
 
 /** What the steps of an action recorded (a coupon id to revoke, statuses to restore, …). */
 export type ActionDetail = Record<string, unknown>;

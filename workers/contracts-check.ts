@@ -19,9 +19,11 @@ import type {
   LadderStepSchema,
 } from "./routes/cases";
 import type { EntryOut } from "./routes/cost-catalog";
+import type { ChannelSchema, ChannelWithSecret, TestResult } from "./routes/channels";
 import type { Customer } from "./routes/customers";
+import type { Budget, DeliverySchema } from "./routes/deliveries";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
-import type { Cockpit, MrrPeriod } from "./routes/metrics";
+import type { Cockpit, KpiItem, MrrPeriod } from "./routes/metrics";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
 import type { SignalSchema } from "./routes/signals";
@@ -83,6 +85,14 @@ export type ProblemChecks = [
   Assert<Same<Omit<Out<typeof ProblemSchema>, "code">, Omit<C.Problem, "code">>>,
 ];
 
+export type ChannelChecks = [
+  Assert<Same<Out<typeof ChannelSchema>, C.NotificationChannel>>,
+  Assert<Same<Out<typeof ChannelWithSecret>, C.NotificationChannelWithSecret>>,
+  Assert<Same<Out<typeof TestResult>, C.ChannelTestResult>>,
+  Assert<Same<PageOf<typeof DeliverySchema>, C.Page<C.Delivery>>>,
+  Assert<Same<Out<typeof Budget>, C.AlertBudget>>,
+];
+
 export type SignalChecks = [
   Assert<Same<C.Rung, LadderRung>>,
   Assert<Same<Out<typeof Action>, C.Action>>,
@@ -129,6 +139,7 @@ export type MetricsChecks = [
   // The schema types each KPI loosely (delta and series, the rest catch-all; money as string or
   // number): the contract must fit it, and the engine's JSON must be the contract exactly.
   Assert<Extends<C.Cockpit, Out<typeof Cockpit>>>,
+  Assert<Same<Out<typeof KpiItem>, C.CockpitKpiItem>>,
   Assert<
     Same<
       Wire<EngineCockpit>,

@@ -119,6 +119,8 @@ export interface DeliveryRow {
   signal_id: string;
   channel_id: string;
   status: string;
+  kind: "signal" | "digest";
+  digest_id: string | null;
   attempts: number;
   next_attempt_at: number;
   leased_until: number | null;

@@ -5,17 +5,19 @@ import {
   claimDelivery,
   type DeliveryToSend,
   deadLetterStatement,
+  digestMembers,
   finishDelivery,
   loadDeliveryToSend,
   markDeadStatement,
-  markDelivered,
+  markDeliveredStatement,
   scheduleRetry,
+  settleDigestMembersStatement,
 } from "../../store/deliveries";
 import { deliveryTimeScale } from "../chaos";
 import { escalationChannel } from "./channels";
 import { openSecret } from "./secrets";
-import { type SendOutcome, sendToChannel } from "./send";
-import { loadSignal } from "./signal";
+import { type Outgoing, type SendOutcome, sendToChannel } from "./send";
+import { type AlertSignal, loadSignal } from "./signal";
 
 // The deliveries-queue consumer. The queue is at-least-once; the effect is once per delivery:
 // the D1 row is the truth and a queue message is only a wake-up for it.
@@ -39,6 +41,8 @@ const EARLY_TOLERANCE_MS = 5_000;
 const ERROR_RETRY_S = 10;
 /** Deliveries sent at once per batch (Workers allow 6 simultaneous outgoing connections). */
 const CONCURRENCY = 6;
+/** A digest names this many of its alerts one by one; the rest are counted, with a link. */
+export const DIGEST_LISTED = 25;
 
 /** Seconds to wait after the n-th failed attempt: 30 s doubling, capped at 1 h. With the cap,
  * 48 h of retries take ≈ 55 attempts (54 queue retries), within the queue's max_retries = 100 (wrangler.toml). */
@@ -61,6 +65,8 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
   const { tenant_id: tenantId, delivery_id: deliveryId } = parsed.data;
   const d = await loadDeliveryToSend(db, tenantId, deliveryId);
   if (d?.status !== "pending") return { ack: true };
+  // An alert over the budget goes out in its digest, never on its own.
+  if (d.digest_id !== null) return { ack: true };
   const now = Date.now();
   if (d.leased_until !== null && d.leased_until > now) {
     // Another consumer is sending it right now: look again when its lease ends.
@@ -73,8 +79,38 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     await finishDelivery(db, tenantId, d.id, "canceled", why, Date.now());
     return { ack: true };
   }
-  if (d.next_attempt_at > now + EARLY_TOLERANCE_MS) return { ack: true };
+  if (d.next_attempt_at > now + EARLY_TOLERANCE_MS) {
+    // A digest's wake-up that came early (each burst that joins it sends one, delayed until it
+    // is due) waits; any other early message is a duplicate of the retry already scheduled.
+    if (d.kind !== "digest" || d.attempts > 0) return { ack: true };
+    return { ack: false, delaySeconds: Math.ceil((d.next_attempt_at - now) / 1000) };
+  }
 
+  let members: { id: string; signal_id: string }[] = [];
+  let outgoing: Outgoing;
+  if (d.kind === "digest") {
+    const attempts = await claimDelivery(db, tenantId, deliveryId, now, now + LEASE_MS);
+    if (attempts === null) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
+    // Claimed (attempts > 0): no alert joins it from here on, so this is its whole membership.
+    members = await digestMembers(db, tenantId, d.id);
+    if (members.length === 0) {
+      await finishDelivery(db, tenantId, d.id, "canceled", "no alerts left to send", Date.now());
+      return { ack: true };
+    }
+    const listed: AlertSignal[] = [];
+    for (const m of members.slice(0, DIGEST_LISTED)) {
+      const s = await loadSignal(db, tenantId, m.signal_id);
+      if (s) listed.push(s);
+    }
+    outgoing = {
+      kind: "digest",
+      deliveryId: d.id,
+      signals: listed,
+      total: members.length,
+      since: d.created_at,
+    };
+    return send(env, message, d, attempts, outgoing, members, escalation, configured);
+  }
   const signal = await loadSignal(db, tenantId, d.signal_id);
   if (!signal) {
     await finishDelivery(
@@ -89,14 +125,33 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
   }
   const attempts = await claimDelivery(db, tenantId, deliveryId, now, now + LEASE_MS);
   if (attempts === null) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
+  outgoing = {
+    kind: "signal",
+    signal,
+    deliveryId: d.id,
+    ...(escalation ? { escalation: true } : {}),
+  };
+  return send(env, message, d, attempts, outgoing, members, escalation, configured);
+}
 
+async function send(
+  env: Env,
+  message: Message<unknown>,
+  d: DeliveryToSend,
+  attempts: number,
+  outgoing: Outgoing,
+  members: { id: string }[],
+  escalation: Channel | null,
+  configured: Channel | null,
+): Promise<Verdict> {
+  const tenantId = d.tenant_id;
   // Not an escalation: the channel exists and is enabled (checked above).
   let channel: Channel = escalation ?? (configured as Channel);
   if (channel.secret !== null) {
     const opened = await openSecret(env, tenantId, d.channel_id, channel.secret);
     if (!opened.ok) {
       // A missing or changed key: retried with backoff (someone may fix the configuration).
-      return record(env, message, d, attempts, {
+      return record(env, message, d, attempts, members, {
         ok: false,
         status: null,
         error: opened.detail,
@@ -106,26 +161,45 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     }
     channel = { ...channel, secret: opened.value };
   }
-  const outcome = await sendToChannel(env, channel, {
-    kind: "signal",
-    signal,
-    deliveryId: d.id,
-    ...(escalation ? { escalation: true } : {}),
-  });
-  return record(env, message, d, attempts, outcome);
+  const outcome = await sendToChannel(env, channel, outgoing);
+  return record(env, message, d, attempts, members, outcome);
 }
 
+/** Records an attempt's outcome; a digest's members (`members`, those it carried) take it
+ * when it is final. */
 async function record(
   env: Env,
   message: Message<unknown>,
   d: DeliveryToSend,
   attempts: number,
+  members: { id: string }[],
   outcome: SendOutcome,
 ): Promise<Verdict> {
   const db = env.DB;
   const now = Date.now();
+  const memberIds = members.map((m) => m.id);
+  const settle = (status: "delivered" | "dead", error: string | null) =>
+    memberIds.length === 0
+      ? []
+      : [
+          settleDigestMembersStatement(
+            db,
+            d.tenant_id,
+            d.id,
+            memberIds,
+            {
+              status,
+              error: error === null ? null : `in digest ${d.id}: ${error}`,
+              httpStatus: outcome.status,
+            },
+            now,
+          ),
+        ];
   if (outcome.ok) {
-    await markDelivered(db, d.tenant_id, d.id, outcome.status, now);
+    await db.batch([
+      markDeliveredStatement(db, d.tenant_id, d.id, outcome.status, now),
+      ...settle("delivered", null),
+    ]);
     return { ack: true };
   }
   const error = outcome.error ?? "failed";
@@ -136,6 +210,7 @@ async function record(
       : `gave up after 48 h and ${attempts} attempts: ${error}`;
     await db.batch([
       markDeadStatement(db, d.tenant_id, d.id, reason, outcome.status, now),
+      ...settle("dead", reason),
       deadLetterStatement(db, "aforo-deliveries-dlq", message, d.tenant_id, now),
     ]);
     return { ack: true };

@@ -15,25 +15,35 @@ export interface DeliveryMessage {
 export const STALL_MS = 15 * MINUTE_MS;
 const SEND_BATCH = 100;
 
-async function sendMessages(env: Env, messages: DeliveryMessage[]) {
+/** Queues allow a message to wait at most 12 hours. */
+const MAX_DELAY_S = 12 * 3600;
+
+async function sendMessages(env: Env, messages: DeliveryMessage[], delays: number[] = []) {
   for (let i = 0; i < messages.length; i += SEND_BATCH) {
     await env.DELIVERIES_QUEUE.sendBatch(
-      messages.slice(i, i + SEND_BATCH).map((body) => ({ body, contentType: "json" as const })),
+      messages.slice(i, i + SEND_BATCH).map((body, j) => {
+        const delaySeconds = Math.min(MAX_DELAY_S, Math.max(0, delays[i + j] ?? 0));
+        return { body, contentType: "json" as const, ...(delaySeconds ? { delaySeconds } : {}) };
+      }),
     );
   }
 }
 
-/** Sends one queue message per pending delivery of these signals (`{tenant_id, delivery_id}`). */
+/** Sends one queue message per pending delivery of these signals (`{tenant_id, delivery_id}`):
+ * at once for those sent one by one, delayed until it is due for a digest they joined (over the
+ * alert budget). A digest woken more than once is sent once: the consumer leases it. */
 export async function enqueueDeliveries(
   env: Env,
   tenantId: string,
   signalIds: string[],
+  now: number = Date.now(),
 ): Promise<void> {
   if (signalIds.length === 0) return;
-  const ids = await pendingDeliveryIds(env.DB, tenantId, signalIds);
+  const due = await pendingDeliveryIds(env.DB, tenantId, signalIds);
   await sendMessages(
     env,
-    ids.map((id) => ({ tenant_id: tenantId, delivery_id: id })),
+    due.map((d) => ({ tenant_id: tenantId, delivery_id: d.id })),
+    due.map((d) => Math.ceil((d.due - now) / 1000)),
   );
 }
 

@@ -1,6 +1,7 @@
 import { EmailMessage } from "cloudflare:email";
 import { checkOutboundUrl } from "../../domain/outbound-url";
 import type { Channel } from "../../store/channels";
+import { type Digest, digestEmailContent, digestSlackMessage, digestWebhookBody } from "./digest";
 import { alertEmailContent, buildMime, domainOf } from "./email";
 import { type AlertSignal, signalLink } from "./signal";
 import { slackMessage } from "./slack";
@@ -12,6 +13,7 @@ import { signalWebhookBody, webhookHeaders } from "./webhook";
 
 export type Outgoing =
   | { kind: "signal"; signal: AlertSignal; deliveryId: string; escalation?: boolean }
+  | ({ kind: "digest" } & Digest)
   | { kind: "test"; id: string };
 
 export interface SendOutcome {
@@ -123,19 +125,23 @@ export async function sendToChannel(
 ): Promise<SendOutcome> {
   const started = Date.now();
   const config = channel.config;
-  const link =
-    message.kind === "signal" ? signalLink(linkBase(env, channel), message.signal.id) : null;
-  const messageId = message.kind === "signal" ? message.deliveryId : message.id;
+  const base = linkBase(env, channel);
+  const link = message.kind === "signal" ? signalLink(base, message.signal.id) : null;
+  const messageId = message.kind === "test" ? message.id : message.deliveryId;
   switch (channel.type) {
     case "slack": {
       if (!channel.secret) return misconfigured("the channel has no Slack webhook URL", started);
       const body =
         message.kind === "signal"
           ? slackMessage(message.signal, link)
-          : {
-              text: TEST_TEXT,
-              blocks: [{ type: "section", text: { type: "mrkdwn", text: `:wave: ${TEST_TEXT}` } }],
-            };
+          : message.kind === "digest"
+            ? digestSlackMessage(message, base)
+            : {
+                text: TEST_TEXT,
+                blocks: [
+                  { type: "section", text: { type: "mrkdwn", text: `:wave: ${TEST_TEXT}` } },
+                ],
+              };
       return post(
         env,
         channel,
@@ -152,11 +158,13 @@ export async function sendToChannel(
       const body = JSON.stringify(
         message.kind === "signal"
           ? signalWebhookBody(message.signal, link, messageId, now)
-          : {
-              type: "aforo.test",
-              timestamp: new Date(now).toISOString(),
-              data: { channel_id: channel.id, message: TEST_TEXT },
-            },
+          : message.kind === "digest"
+            ? digestWebhookBody(message, base, now)
+            : {
+                type: "aforo.test",
+                timestamp: new Date(now).toISOString(),
+                data: { channel_id: channel.id, message: TEST_TEXT },
+              },
       );
       let headers: Record<string, string>;
       try {
@@ -176,7 +184,9 @@ export async function sendToChannel(
               link,
               message.escalation ? "account_owner" : "channel",
             )
-          : { subject: "[Aforo] Test message", text: TEST_TEXT, html: `<p>${TEST_TEXT}</p>` };
+          : message.kind === "digest"
+            ? digestEmailContent(message, base)
+            : { subject: "[Aforo] Test message", text: TEST_TEXT, html: `<p>${TEST_TEXT}</p>` };
       const raw = buildMime({
         from,
         fromName: "Aforo alerts",
@@ -187,7 +197,9 @@ export async function sendToChannel(
         headers:
           message.kind === "signal"
             ? { "X-Aforo-Signal": message.signal.id, "X-Aforo-Delivery": messageId }
-            : {},
+            : message.kind === "digest"
+              ? { "X-Aforo-Digest": String(message.total), "X-Aforo-Delivery": messageId }
+              : {},
       });
       try {
         await env.EMAIL.send(new EmailMessage(from, config.to, raw));

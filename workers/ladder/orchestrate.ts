@@ -26,7 +26,7 @@ export async function executeAction(
     const failed = await step(env.DB, tenantId, action, "failed", actor, { reason: effect.detail });
     return failed.ok ? conflict(effect.detail) : failed;
   }
-  return step(env.DB, tenantId, action, "executed", actor, effect.detail);
+  return step(env.DB, tenantId, action, effect.state ?? "executed", actor, effect.detail);
 }
 
 /** Reverses an executed action: unthrottle, unblock, shorten the trial back, revoke the coupon. */
@@ -64,13 +64,13 @@ async function step(
   db: D1Database,
   tenantId: string,
   action: ActionRecord,
-  to: "executed" | "reversed" | "failed",
+  to: "executed" | "reversed" | "failed" | "no_channel",
   actor: string,
   detail: ActionDetail,
 ): Promise<ActionOutcome> {
   const now = Date.now();
   const earlier = { ...action.detail };
-  if (to !== "failed") delete earlier.reason;
+  if (to === "executed" || to === "reversed") delete earlier.reason;
   const merged = { ...earlier, ...detail };
   if (!(await recordStep(db, tenantId, action, to, actor, merged, detail, now))) {
     return conflict(`Action '${action.id}' changed meanwhile; reload and retry`);

@@ -12,7 +12,8 @@ export const actions = createRouter();
 const security = [{ operatorToken: [] }];
 
 const Rung = z.enum(RUNGS);
-const ActionState = z.enum(["queued", "executed", "reversed", "failed"]);
+// no_channel: an ALERT that reached nobody, since no channel was enabled (README "Alerts").
+const ActionState = z.enum(["queued", "executed", "reversed", "failed", "no_channel"]);
 
 export const Step = z
   .object({

@@ -62,7 +62,7 @@ const WebhookSecret = z
     "a Standard Webhooks secret: whsec_ followed by the base64 of 24 to 64 random bytes",
   );
 
-const ChannelSchema = z
+export const ChannelSchema = z
   .object({
     id: z.string(),
     type: z.enum(["slack", "email", "webhook"]),
@@ -81,7 +81,7 @@ const ChannelSchema = z
   })
   .openapi("NotificationChannel");
 
-const ChannelWithSecret = ChannelSchema.extend({
+export const ChannelWithSecret = ChannelSchema.extend({
   secret: z.string().optional().openapi({
     description:
       "webhook: the Standard Webhooks signing secret (whsec_…), shown only in this response",
@@ -362,7 +362,7 @@ channels.openapi(
   },
 );
 
-const TestResult = z
+export const TestResult = z
   .object({
     ok: z.boolean(),
     status: z

@@ -1,9 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type DeliveryRecord, listDeliveries } from "../../store/deliveries";
+import {
+  DEFAULT_ALERT_BUDGET,
+  type DeliveryRecord,
+  listDeliveries,
+  loadAlertBudget,
+  saveAlertBudget,
+} from "../../store/deliveries";
 import { createRouter } from "../app";
 import { escalationChannel } from "../deliveries/channels";
 import { problemResponses } from "../problem";
-import { decodeCursor, iso, jsonResponse, page, pageOf } from "../schemas";
+import { decodeCursor, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
 
 // The log of alert deliveries (README "Alerts"): one per signal and channel (or escalation
 // address), with its status, attempts and the last error.
@@ -11,14 +17,22 @@ export const deliveries = createRouter();
 const security = [{ operatorToken: [] }];
 
 const DeliveryStatus = z.enum(["pending", "delivered", "dead", "canceled"]);
+const DeliveryKind = z.enum(["signal", "digest"]);
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string().openapi({ description: "Idempotency id, sent as webhook-id / Message-ID" }),
-    signal_id: z.string(),
+    signal_id: z.string().openapi({ description: "The alert's signal; a digest: its own id" }),
     channel_id: z.string(),
     channel_type: z.enum(["slack", "email", "webhook"]).nullable(),
     status: DeliveryStatus,
+    kind: DeliveryKind.openapi({
+      description: "signal: one alert; digest: one message carrying the alerts over the budget",
+    }),
+    digest_id: z.string().nullable().openapi({
+      description:
+        "The digest this alert went (or goes) out in, over the alert budget; it takes the digest's outcome",
+    }),
     attempts: z.number().int(),
     last_status: z.number().int().nullable(),
     last_error: z.string().nullable(),
@@ -35,6 +49,8 @@ const toDelivery = (tenantId: string, d: DeliveryRecord): z.infer<typeof Deliver
   channel_id: d.channel_id,
   channel_type: d.channel_type ?? escalationChannel(tenantId, d.channel_id)?.type ?? null,
   status: d.status,
+  kind: d.kind,
+  digest_id: d.digest_id,
   attempts: d.attempts,
   last_status: d.last_status,
   last_error: d.last_error,
@@ -56,6 +72,8 @@ deliveries.openapi(
         signal: z.string().max(200).optional(),
         channel: z.string().max(64).optional(),
         status: DeliveryStatus.optional(),
+        kind: DeliveryKind.optional(),
+        digest: z.string().max(200).optional(),
         limit: z.coerce.number().int().min(1).max(200).default(50),
         cursor: z.string().max(512).optional(),
       }),
@@ -79,5 +97,59 @@ deliveries.openapi(
       ),
       200,
     );
+  },
+);
+
+export const Budget = z
+  .object({
+    max_per_window: z.number().int().min(1).max(1000).openapi({
+      description: "Alerts sent one by one per channel in any window",
+      example: DEFAULT_ALERT_BUDGET.max_per_window,
+    }),
+    window_seconds: z.number().int().min(60).max(86_400).openapi({
+      description: "The sliding window the budget counts over",
+      example: DEFAULT_ALERT_BUDGET.window_seconds,
+    }),
+    digest_delay_seconds: z.number().int().min(5).max(3600).openapi({
+      description:
+        "How long a digest collects the alerts over the budget, from its first one, before it is sent",
+      example: DEFAULT_ALERT_BUDGET.digest_delay_seconds,
+    }),
+  })
+  .strict()
+  .openapi("AlertBudget");
+
+deliveries.openapi(
+  createRoute({
+    method: "get",
+    path: "/budget",
+    tags: ["alerts"],
+    summary:
+      "The tenant's alert budget: how many alerts each channel gets one by one, the rest in a digest",
+    security,
+    responses: {
+      200: jsonResponse(Budget, "The budget (defaults until set)"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => c.json(await loadAlertBudget(c.env.DB, c.var.tenantId), 200),
+);
+
+deliveries.openapi(
+  createRoute({
+    method: "put",
+    path: "/budget",
+    tags: ["alerts"],
+    summary: "Set the tenant's alert budget",
+    description:
+      "Per channel: at most max_per_window alerts in any window_seconds are sent one by one; the others join one digest message, sent digest_delay_seconds after its first alert.",
+    security,
+    request: { body: jsonBody(Budget) },
+    responses: { 200: jsonResponse(Budget, "The budget now"), ...problemResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    await saveAlertBudget(c.env.DB, c.var.tenantId, body, Date.now());
+    return c.json(await loadAlertBudget(c.env.DB, c.var.tenantId), 200);
   },
 );

@@ -14,7 +14,11 @@ export interface EffectContext {
   policy: PolicyDocument;
 }
 
-export type EffectOutcome = { ok: true; detail: ActionDetail } | { ok: false; detail: string };
+/** `state`: the state the step records when it is not `executed` (an ALERT that had no channel
+ * to go to is `no_channel`). */
+export type EffectOutcome =
+  | { ok: true; detail: ActionDetail; state?: "no_channel" }
+  | { ok: false; detail: string };
 
 export interface EffectHandler {
   execute(ctx: EffectContext): Promise<EffectOutcome>;
@@ -22,4 +26,9 @@ export interface EffectHandler {
 }
 
 export const applied = (detail: ActionDetail): EffectOutcome => ({ ok: true, detail });
+export const noChannel = (detail: ActionDetail): EffectOutcome => ({
+  ok: true,
+  detail,
+  state: "no_channel",
+});
 export const cannotApply = (detail: string): EffectOutcome => ({ ok: false, detail });
