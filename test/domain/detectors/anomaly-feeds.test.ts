@@ -13,7 +13,10 @@ const gen = (name: string) => {
   return g;
 };
 
-describe("BillableUnitAnomalyDetector on independent feeds (shipped defaults)", () => {
+// Generating and replaying a feed takes 0.5-3 s per generator; on a loaded machine more.
+describe("BillableUnitAnomalyDetector on independent feeds (shipped defaults)", {
+  timeout: 60_000,
+}, () => {
   it("generators deliver what they claim: events per hour and units per event", () => {
     const flush = generateFeed(gen("flush15-calls"), 1);
     const busy = flush.flatMap((s) => s.events.filter((_, i) => (s.mean[i] ?? 0) > 40));
