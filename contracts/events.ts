@@ -50,15 +50,20 @@ export interface LiveItem {
   quantity: number | null;
   time: string | null;
   source: string | null;
-  /** Accepted events: price, cost, costing status and flags. */
+  /** Accepted events: price, cost, costing status, the cost's provider and model, and flags
+   * (`uncosted`, `unknown_customer`, `no_subscription`, `trial`). */
   revenue?: string;
   cost?: string;
   cost_status?: string;
+  provider?: string | null;
+  model?: string | null;
   flags?: string[];
   /** Rejected events: why, and where the event was in its batch. */
   errors?: FieldError[];
   index?: number;
   received_at: string;
+  /** Sent on connect from the hub's ring of the tenant's last events (not live traffic). */
+  recent?: boolean;
 }
 
 /** What a live client asked to see (GET /api/live?product&customer&metric&status). */

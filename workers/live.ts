@@ -45,6 +45,20 @@ export function liveIsWatched(
   return known.watchers;
 }
 
+// While nobody watches, one request per tenant per isolate every SAMPLE_EVERY_MS still publishes
+// (with per-event detail) so the hub's ring of recent events stays fresh for the next visitor:
+// at most one small RPC per tenant every few seconds on the ingest path.
+const SAMPLE_EVERY_MS = 5_000;
+const sampled = new BoundedCache<string, number>(WATCHED_TENANTS);
+
+/** Whether this unwatched request should publish a sample for the ring (and take the turn). */
+export function liveSampleDue(tenantId: string, now = Date.now()): boolean {
+  const last = sampled.get(tenantId) ?? 0;
+  if (now - last < SAMPLE_EVERY_MS) return false;
+  sampled.set(tenantId, now);
+  return true;
+}
+
 function markWatched(tenantId: string) {
   watched.set(tenantId, { watchers: true, at: Date.now(), asking: false });
 }
@@ -74,6 +88,8 @@ export async function publishLive(
       revenue: e.revenue,
       cost: e.cost,
       cost_status: e.cost_status,
+      provider: e.provider,
+      model: e.model,
       flags: e.flags,
       received_at: receivedAt,
     })),

@@ -9,7 +9,7 @@ import type { UsageEvent } from "../../domain/usage-event";
 import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
 import { createRouter } from "../app";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
-import { liveIsWatched, publishLive } from "../live";
+import { liveIsWatched, liveSampleDue, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
 import { jsonResponse } from "../schemas";
 import { tenantCatalog } from "../tenant-catalog";
@@ -191,7 +191,9 @@ ingest.post(
       if (list) list.push(g);
       else byCustomer.set(g.event.customer, [g]);
     }
-    const watched = liveIsWatched(c.env, tenantId, c.executionCtx);
+    // Watched: every event goes to the live stream. Not watched: a sample now and then keeps the
+    // hub's ring of recent events fresh for the next visitor (workers/live.ts).
+    const watched = liveIsWatched(c.env, tenantId, c.executionCtx) || liveSampleDue(tenantId, now);
     const outcomes = await Promise.allSettled(
       [...byCustomer].map(([customerId, list]) =>
         ingestForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), {

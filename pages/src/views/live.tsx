@@ -1,6 +1,8 @@
 // Live Ingestion (SPEC §8): the /api/live Server-Sent Events stream as a table that grows as
-// events arrive, accepted and rejected (with reasons), with price and cost; filters (sent to the
-// server, kept in the URL), pause/resume, and the arrival rate.
+// events arrive, accepted and rejected (with reasons), with price and cost, the cost's model and
+// provider, and flags; filters (sent to the server, kept in the URL), pause/resume, and the
+// arrival rate. On connect the server first sends the tenant's last events (`recent: true`), so
+// the page opens on what just happened; they are marked and not counted as arrivals.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { LiveItem } from "../../../contracts/events";
@@ -47,6 +49,7 @@ export function LiveView(props: ViewProps) {
   const [dropped, setDropped] = useState(0);
   const [rate, setRate] = useState(0);
   const [total, setTotal] = useState({ accepted: 0, rejected: 0 });
+  const [recentCount, setRecentCount] = useState(0);
 
   const buffer = useRef<LiveItem[]>([]);
   const arrivals = useRef<number[]>([]);
@@ -69,6 +72,7 @@ export function LiveView(props: ViewProps) {
     setWaiting(0);
     setDropped(0);
     setTotal({ accepted: 0, rejected: 0 });
+    setRecentCount(0);
     buffer.current = [];
     (async () => {
       let retryMs = 2_000;
@@ -81,6 +85,10 @@ export function LiveView(props: ViewProps) {
             (m) => {
               if (m.event === "ready") {
                 setConnection("live");
+                // A reconnect replays the ring: start from it again rather than show it twice.
+                buffer.current = [];
+                setRows([]);
+                setRecentCount(0);
                 return;
               }
               if (m.event === "dropped") {
@@ -90,7 +98,7 @@ export function LiveView(props: ViewProps) {
               }
               if (m.event !== "accepted" && m.event !== "rejected") return;
               const item = JSON.parse(m.data) as LiveItem;
-              arrivals.current.push(Date.now());
+              if (!item.recent) arrivals.current.push(Date.now());
               if (buffer.current.length < MAX_BUFFER) buffer.current.push(item);
               else setDropped((d) => d + 1);
             },
@@ -124,11 +132,13 @@ export function LiveView(props: ViewProps) {
       const fresh = buffer.current;
       buffer.current = [];
       setWaiting(0);
-      const accepted = fresh.filter((i) => i.status === "accepted").length;
+      const live = fresh.filter((i) => !i.recent);
+      const accepted = live.filter((i) => i.status === "accepted").length;
       setTotal((t) => ({
         accepted: t.accepted + accepted,
-        rejected: t.rejected + fresh.length - accepted,
+        rejected: t.rejected + live.length - accepted,
       }));
+      if (live.length < fresh.length) setRecentCount((n) => n + fresh.length - live.length);
       const keyed = fresh.map((i) => ({ ...i, key: ++seq.current })).reverse();
       setRows((prev) => [...keyed, ...prev].slice(0, MAX_ROWS));
     }, FLUSH_MS);
@@ -226,6 +236,7 @@ export function LiveView(props: ViewProps) {
       <p class="muted" aria-live="polite">
         {integer(total.accepted)} accepted · {integer(total.rejected)} rejected since you opened
         this page
+        {recentCount ? ` · ${integer(recentCount)} earlier events shown (marked “earlier”)` : ""}
         {dropped ? ` · ${integer(dropped)} not shown (the stream was faster than this tab)` : ""}
         {paused && waiting
           ? ` · paused: ${integer(waiting)} new events waiting`
@@ -236,7 +247,7 @@ export function LiveView(props: ViewProps) {
       {rows.length === 0 ? (
         <Empty title={connection === "live" ? "Waiting for events…" : "Connecting to the stream…"}>
           Send usage to <code>POST /v1/events</code> with an ingest key and it shows up here as it
-          is processed. Only events that arrive while this page is open are shown.
+          is processed. The page opens on the last 100 events the tenant sent; none yet.
         </Empty>
       ) : (
         <div class="table-wrap">
@@ -258,6 +269,8 @@ export function LiveView(props: ViewProps) {
                 <th scope="col" class="num">
                   Cost
                 </th>
+                <th scope="col">Model · provider</th>
+                <th scope="col">Flags</th>
                 <th scope="col">Event id · notes</th>
               </tr>
             </thead>
@@ -267,9 +280,22 @@ export function LiveView(props: ViewProps) {
                   key={r.key}
                   data-event={r.id ?? ""}
                   data-status={r.status}
-                  class={r.status === "rejected" ? "row-rejected" : undefined}
+                  data-recent={r.recent ? "true" : undefined}
+                  class={
+                    [r.status === "rejected" ? "row-rejected" : "", r.recent ? "row-recent" : ""]
+                      .filter(Boolean)
+                      .join(" ") || undefined
+                  }
                 >
-                  <td>{timeOnly(r.received_at)}</td>
+                  <td>
+                    {timeOnly(r.received_at)}
+                    {r.recent ? (
+                      <span class="muted small" title="Sent before you opened this page">
+                        {" "}
+                        earlier
+                      </span>
+                    ) : null}
+                  </td>
                   <td>
                     <Badge tone={r.status === "accepted" ? "good" : "bad"}>{r.status}</Badge>
                   </td>
@@ -284,6 +310,35 @@ export function LiveView(props: ViewProps) {
                   </td>
                   <td class="num">
                     {r.cost !== undefined ? money(r.cost, currency, { digits: 4 }) : "—"}
+                    {r.cost_status === "uncosted" ? (
+                      <span class="muted small" title="Aforo could not tell what this cost">
+                        {" "}
+                        unknown
+                      </span>
+                    ) : null}
+                  </td>
+                  <td class="small" data-testid="model">
+                    {r.model || r.provider ? (
+                      <>
+                        <span class="mono">{r.model ?? "—"}</span>
+                        <span class="muted"> · {r.provider ?? "—"}</span>
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td class="small" data-testid="flags">
+                    {r.flags?.length ? (
+                      <div class="flags">
+                        {r.flags.map((f) => (
+                          <Badge key={f} tone="warn">
+                            {words(f)}
+                          </Badge>
+                        ))}
+                      </div>
+                    ) : (
+                      "—"
+                    )}
                   </td>
                   <td class="small">
                     <span class="mono">{r.id ?? "(no id)"}</span>
@@ -295,15 +350,6 @@ export function LiveView(props: ViewProps) {
                           </li>
                         ))}
                       </ul>
-                    ) : null}
-                    {r.flags?.length ? (
-                      <div class="flags">
-                        {r.flags.map((f) => (
-                          <Badge key={f} tone="warn">
-                            {words(f)}
-                          </Badge>
-                        ))}
-                      </div>
                     ) : null}
                   </td>
                 </tr>
