@@ -8,6 +8,7 @@ export type * from "./channels";
 export type * from "./common";
 export type * from "./detectors";
 export type * from "./events";
+export type * from "./invoices";
 export type * from "./margin";
 export type * from "./metrics";
 export type * from "./signals";

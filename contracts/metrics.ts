@@ -186,3 +186,51 @@ export interface CockpitSnapshot {
   computed_at: string;
   mrr: string;
 }
+
+export type CockpitKpiKey =
+  | "mrr"
+  | "arr"
+  | "arpu"
+  | "nrr"
+  | "customer_churn"
+  | "trial_conversion"
+  | "active_subscriptions"
+  | "outstanding_invoices";
+
+/** One row of a tile's list; which fields are set depends on the KPI. */
+export interface CockpitKpiItem {
+  customer_id: string;
+  customer_name: string | null;
+  subscription_id?: string;
+  invoice_id?: string;
+  status?: string;
+  mrr?: string;
+  committed?: string;
+  usage?: string;
+  start_mrr?: string;
+  current_mrr?: string;
+  change?: string;
+  last_paying_at?: string;
+  churned_at?: string;
+  paying_at_start?: boolean;
+  trial_end?: string;
+  ended_at?: string;
+  converted?: boolean;
+  counted?: boolean;
+  total?: string;
+  issued_at?: string;
+  due_at?: string;
+  days_past_due?: number;
+  aging_bucket?: string;
+}
+
+/** GET /api/metrics/cockpit/items?kpi: the rows behind a tile, and the tile at the same as_of. */
+export interface CockpitKpiItems {
+  kpi: CockpitKpiKey;
+  as_of: string;
+  currency: string;
+  summary: Record<string, unknown>;
+  total_items: number;
+  data: CockpitKpiItem[];
+  next_cursor: string | null;
+}

@@ -309,17 +309,23 @@ export class ActorStore {
     to?: number;
     limit: number;
     before?: { time: number; seq: number };
+    /** Only this product's / metric's events (an invoice line's). */
+    product?: string;
+    metric?: string;
   }) {
     const rows = this.sql
       .exec<Row>(
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE time >= ?1 AND time < ?2 AND (time < ?3 OR (time = ?3 AND seq < ?4))
+           AND (?6 IS NULL OR product = ?6) AND (?7 IS NULL OR metric = ?7)
          ORDER BY time DESC, seq DESC LIMIT ?5`,
         q.from ?? 0,
         q.to ?? Number.MAX_SAFE_INTEGER,
         q.before?.time ?? Number.MAX_SAFE_INTEGER,
         q.before?.seq ?? Number.MAX_SAFE_INTEGER,
         q.limit + 1,
+        q.product ?? null,
+        q.metric ?? null,
       )
       .toArray();
     const more = rows.length > q.limit;

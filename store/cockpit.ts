@@ -106,3 +106,21 @@ export async function listSnapshots(
     .all<{ as_of: number; computed_at: number; mrr: string }>();
   return results;
 }
+
+/** A fingerprint of everything the KPI engine reads for a tenant: catalog and billing versions,
+ * the latest applied rollup batch (usage), and the signals (count, open count, resolution
+ * times: at-risk). Equal fingerprints → the same engine input, so a built KPI index can be
+ * reused. One D1 round trip; every part is an index range scan of the tenant's rows. */
+export async function kpiDataFingerprint(db: D1Database, tenantId: string): Promise<string> {
+  const row = await db
+    .prepare(
+      `SELECT t.catalog_version AS c, COALESCE(b.version, 0) AS b,
+         COALESCE((SELECT MAX(applied_at) FROM applied_batches WHERE tenant_id = t.id), 0) AS u,
+         (SELECT COUNT(*) || ':' || TOTAL(status = 'open') || ':' || TOTAL(COALESCE(resolved_at, 0))
+            FROM signals WHERE tenant_id = t.id) AS s
+       FROM tenants t LEFT JOIN billing_versions b ON b.tenant_id = t.id WHERE t.id = ?`,
+    )
+    .bind(tenantId)
+    .first<{ c: number; b: number; u: number; s: string }>();
+  return row ? `${row.c}/${row.b}/${row.u}/${row.s}` : "none";
+}

@@ -500,3 +500,66 @@ export async function dunningStateAt(
     .bind(tenantId, subscriptionId, at)
     .first<{ in_force: string | null; overdue: number }>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tracing an invoice's usage lines to the rollups behind them
+
+export interface UsageTotals {
+  /** Micro-units. */
+  units: bigint;
+  /** Nanos. */
+  revenue: bigint;
+  cost: bigint;
+  events: number;
+}
+
+/** A customer's rollups of one product × metric over [from, to): whole UTC days from
+ * rollups_daily, the partial days at either end from rollups_hourly (hours starting in the
+ * range). One statement. */
+export async function usageTotals(
+  db: D1Database,
+  tenantId: string,
+  q: { customer: string; product: string; metric: string; from: number; to: number },
+): Promise<UsageTotals> {
+  const DAY = 86_400_000;
+  const dayFrom = Math.ceil(q.from / DAY) * DAY;
+  const dayTo = Math.floor(q.to / DAY) * DAY;
+  const whole = dayFrom < dayTo;
+  // Hours: [from, dayFrom) and [dayTo, to) around the whole days, or all of [from, to).
+  const headTo = whole ? dayFrom : q.to;
+  const tailFrom = whole ? dayTo : q.to;
+  const row = await db
+    .prepare(
+      `SELECT CAST(COALESCE(SUM(units), 0) AS TEXT) AS units,
+         CAST(COALESCE(SUM(revenue), 0) AS TEXT) AS revenue,
+         CAST(COALESCE(SUM(cost), 0) AS TEXT) AS cost, COALESCE(SUM(events), 0) AS events
+       FROM (
+         SELECT units, revenue, cost, events FROM rollups_daily
+         WHERE tenant_id = ?1 AND customer_id = ?2 AND start >= ?5 AND start < ?6
+           AND product_id = ?3 AND metric_id = ?4
+         UNION ALL
+         SELECT units, revenue, cost, events FROM rollups_hourly
+         WHERE tenant_id = ?1 AND ((start >= ?7 AND start < ?8) OR (start >= ?9 AND start < ?10))
+           AND customer_id = ?2 AND product_id = ?3 AND metric_id = ?4
+       )`,
+    )
+    .bind(
+      tenantId,
+      q.customer,
+      q.product,
+      q.metric,
+      whole ? dayFrom : 0,
+      whole ? dayTo : 0,
+      q.from,
+      headTo,
+      tailFrom,
+      q.to,
+    )
+    .first<{ units: string; revenue: string; cost: string; events: number }>();
+  return {
+    units: BigInt(row?.units ?? "0"),
+    revenue: BigInt(row?.revenue ?? "0"),
+    cost: BigInt(row?.cost ?? "0"),
+    events: row?.events ?? 0,
+  };
+}

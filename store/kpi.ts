@@ -128,3 +128,20 @@ export async function kpiCoupons(db: D1Database, tenantId: string): Promise<KpiC
     .all<KpiCoupon>();
   return results;
 }
+
+/** Names of the given customers of a tenant (a drill-down page's ids, at most a few hundred). */
+export async function customerNames(
+  db: D1Database,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { results } = await db
+    .prepare(
+      `SELECT c.id, c.name FROM json_each(?2) j
+       JOIN customers c ON c.tenant_id = ?1 AND c.id = j.value`,
+    )
+    .bind(tenantId, JSON.stringify(ids))
+    .all<{ id: string; name: string }>();
+  return new Map(results.map((r) => [r.id, r.name]));
+}

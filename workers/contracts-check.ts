@@ -18,12 +18,13 @@ import type {
   CaseSummarySchema,
   LadderStepSchema,
 } from "./routes/cases";
-import type { EntryOut } from "./routes/cost-catalog";
 import type { ChannelSchema, ChannelWithSecret, TestResult } from "./routes/channels";
+import type { EntryOut } from "./routes/cost-catalog";
 import type { Customer } from "./routes/customers";
 import type { Budget, DeliverySchema } from "./routes/deliveries";
+import type { Invoice, Trace } from "./routes/invoices";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
-import type { Cockpit, MrrPeriod } from "./routes/metrics";
+import type { Cockpit, KpiItem, MrrPeriod } from "./routes/metrics";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
 import type { SignalSchema } from "./routes/signals";
@@ -139,6 +140,9 @@ export type MetricsChecks = [
   // The schema types each KPI loosely (delta and series, the rest catch-all; money as string or
   // number): the contract must fit it, and the engine's JSON must be the contract exactly.
   Assert<Extends<C.Cockpit, Out<typeof Cockpit>>>,
+  Assert<Same<Out<typeof KpiItem>, C.CockpitKpiItem>>,
+  Assert<Same<Out<typeof Invoice>, C.Invoice>>,
+  Assert<Same<Out<typeof Trace>, C.InvoiceTrace>>,
   Assert<
     Same<
       Wire<EngineCockpit>,

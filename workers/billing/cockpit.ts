@@ -1,9 +1,22 @@
-import { buildKpiIndex, type Cockpit, cockpitAt, mrrAt, mrrMovements } from "../../domain/kpi";
+import { BoundedCache } from "../../domain/bounded-cache";
+import {
+  buildKpiIndex,
+  type Cockpit,
+  cockpitAt,
+  type KpiIndex,
+  mrrAt,
+  mrrMovements,
+} from "../../domain/kpi";
 import { formatMoney } from "../../domain/money";
 import { DAY_MS, MINUTE_MS } from "../../domain/time";
-import { dataVersions, latestSnapshot, writeSnapshot } from "../../store/cockpit";
+import {
+  dataVersions,
+  kpiDataFingerprint,
+  latestSnapshot,
+  writeSnapshot,
+} from "../../store/cockpit";
 import { iso } from "../schemas";
-import { loadKpiInput } from "./kpi-input";
+import { type LoadedKpiInput, loadKpiInput } from "./kpi-input";
 
 // The Revenue Cockpit over D1 (formulas: domain/kpi, docs/metrics.md). The periodic job computes
 // it every tick into cockpit_snapshots; GET /api/metrics/cockpit answers from the latest snapshot
@@ -19,12 +32,16 @@ const INSTANT_KEYS = new Set(["as_of", "at", "previous_at", "window_start", "sta
 
 /** The engine's result as API JSON: money (bigint nanos) as decimal strings, instants as ISO
  * strings; counts and ratios stay numbers. */
-export function toJson(value: unknown, key = ""): unknown {
+export function toJson(value: unknown, key = "", instantKeys: readonly string[] = []): unknown {
   if (typeof value === "bigint") return formatMoney(value);
-  if (typeof value === "number" && INSTANT_KEYS.has(key)) return iso(value);
-  if (Array.isArray(value)) return value.map((v) => toJson(v));
+  if (typeof value === "number" && (INSTANT_KEYS.has(key) || instantKeys.includes(key))) {
+    return iso(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => toJson(v, "", instantKeys));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v, k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, toJson(v, k, instantKeys)]),
+    );
   }
   return value;
 }
@@ -55,10 +72,38 @@ export function cockpitBody(
   };
 }
 
+/** A built KPI index per tenant, reused while the data it was built from is unchanged (same
+ * fingerprint: catalog, billing, rollups, signals). Loading a tenant's history and building the
+ * index is most of a KPI answer's cost (≈1 s on the demo book); the periodic job and every read
+ * after it share one build until something changes. Bounded: an index of a large tenant is tens
+ * of MB. */
+const INDEXES = new BoundedCache<
+  string,
+  { fingerprint: string; built: Promise<{ loaded: LoadedKpiInput; index: KpiIndex }> }
+>(4);
+
+export async function kpiIndexFor(
+  db: D1Database,
+  tenantId: string,
+): Promise<{ loaded: LoadedKpiInput; index: KpiIndex }> {
+  const fingerprint = await kpiDataFingerprint(db, tenantId);
+  const cached = INDEXES.get(tenantId);
+  if (cached && cached.fingerprint === fingerprint) return cached.built;
+  const built = loadKpiInput(db, tenantId).then((loaded) => ({
+    loaded,
+    index: buildKpiIndex(loaded.input),
+  }));
+  INDEXES.set(tenantId, { fingerprint, built });
+  // A failed build is not kept.
+  built.catch(() => {
+    if (INDEXES.get(tenantId)?.built === built) INDEXES.delete(tenantId);
+  });
+  return built;
+}
+
 /** Computes the cockpit at `asOf` from the tenant's full history. */
 export async function computeCockpit(db: D1Database, tenantId: string, asOf: number) {
-  const loaded = await loadKpiInput(db, tenantId);
-  const index = buildKpiIndex(loaded.input);
+  const { loaded, index } = await kpiIndexFor(db, tenantId);
   const cockpit = cockpitAt(index, asOf);
   return {
     cockpit,
@@ -100,8 +145,7 @@ export async function mrrByMonth(
   tenantId: string,
   opts: { from: number; to: number; basis: "total" | "committed"; customers: boolean },
 ) {
-  const loaded = await loadKpiInput(db, tenantId);
-  const index = buildKpiIndex(loaded.input);
+  const { loaded, index } = await kpiIndexFor(db, tenantId);
   const periods = mrrMovements(index, { from: opts.from, to: opts.to, basis: opts.basis });
   return {
     currency: loaded.currency,

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { StoredEvent } from "../../contracts/events";
 import { agingBucket, daysPastDue } from "../../domain/kpi/invoices";
 import { formatMoney, formatQuantity } from "../../domain/money";
+import { actorName } from "../../durable-objects/customer-actor";
 import {
   getInvoiceWithLines,
   type InvoiceLineRecord,
@@ -8,6 +10,7 @@ import {
   listInvoices,
 } from "../../store/invoices";
 import { createRouter } from "../app";
+import { lineKind, traceInvoice } from "../billing/invoice-trace";
 import {
   finalizeInvoice,
   payInvoice,
@@ -15,9 +18,10 @@ import {
   voidInvoice,
 } from "../billing/invoicing";
 import { orThrow } from "../http-result";
-import { conflictResponse, notFound, problemResponses } from "../problem";
+import { conflictResponse, notFound, problemResponses, validationError } from "../problem";
 import {
   decodeCursor,
+  encodeCursor,
   Id,
   iso,
   jsonBody,
@@ -27,6 +31,7 @@ import {
   pageOf,
   Timestamp,
 } from "../schemas";
+import { StoredEventSchema } from "./usage";
 
 // Invoices (SPEC §3): one per subscription × billing period, made by the periodic job at period
 // close (workers/billing/invoicing.ts). States: draft → open → paid | void, draft → void.
@@ -54,9 +59,13 @@ const Line = z.object({
   }),
   amount: Money,
   description: z.string(),
+  kind: z.enum(["usage", "fee", "adjustment"]).openapi({
+    description:
+      "usage: priced from the metric's events (GET /api/invoices/:id/events?line=position); fee: the plan's flat fee or minimum top-up; adjustment: coupon or rounding",
+  }),
 });
 
-const Invoice = z
+export const Invoice = z
   .object({
     id: z.string(),
     subscription: z.string(),
@@ -138,6 +147,7 @@ const toLine = (l: InvoiceLineRecord) => ({
   quantity: formatQuantity(l.quantity),
   amount: formatMoney(l.amount),
   description: l.description,
+  kind: lineKind(l),
 });
 
 async function readInvoice(db: D1Database, tenantId: string, id: string) {
@@ -215,6 +225,152 @@ invoices.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     return c.json(await readInvoice(c.env.DB, c.var.tenantId, id), 200);
+  },
+);
+
+const Totals = z.object({
+  units: z.string().openapi({ description: "Units of the metric (decimal)" }),
+  revenue: Money,
+  cost: Money,
+  events: z.number().int(),
+});
+
+export const Trace = z
+  .object({
+    invoice: z.string(),
+    customer: z.string(),
+    product: z.string(),
+    currency: z.string(),
+    total: Money,
+    lines_total: Money,
+    kinds: z.object({ usage: Money, fee: Money, adjustment: Money }),
+    usage: z.array(
+      z.object({
+        metric: z.string(),
+        service: z.object({ from: z.string(), to: z.string() }),
+        lines: z.array(z.number().int()),
+        amount: Money,
+        rollups: Totals,
+        matches: z.boolean().openapi({
+          description: "The lines' amount equals the rollups' revenue",
+        }),
+      }),
+    ),
+  })
+  .openapi("InvoiceTrace");
+
+invoices.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/trace",
+    tags: ["billing"],
+    summary: "An invoice traced to what it was computed from",
+    description:
+      "Each usage line's metric and service window next to the rollups of the customer's events over that window (the usage lines of a window equal its events' revenue: `matches`), fee lines (flat fee, minimum top-up) and adjustments (coupons, rounding), and their sums; `lines_total` equals `total`. A usage line's events: GET /api/invoices/:id/events?line=position.",
+    security,
+    request: { params: z.object({ id: Id }) },
+    responses: {
+      200: jsonResponse(Trace, "The trace"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.env.DB;
+    const found = await getInvoiceWithLines(db, c.var.tenantId, id);
+    if (!found) throw notFound("Invoice", id);
+    const { invoice: inv, lines } = found;
+    const trace = await traceInvoice(db, c.var.tenantId, inv, lines);
+    const sum = lines.reduce((s, l) => s + l.amount, 0n);
+    return c.json(
+      {
+        invoice: inv.id,
+        customer: inv.customer_id,
+        product: inv.product_id,
+        currency: inv.currency,
+        total: formatMoney(inv.total),
+        lines_total: formatMoney(sum),
+        kinds: {
+          usage: formatMoney(trace.totals.usage),
+          fee: formatMoney(trace.totals.fee),
+          adjustment: formatMoney(trace.totals.adjustment),
+        },
+        usage: trace.groups.map((g) => ({
+          metric: g.metric,
+          service: { from: iso(g.from) ?? "", to: iso(g.to) ?? "" },
+          lines: g.positions,
+          amount: formatMoney(g.amount),
+          rollups: {
+            units: formatQuantity(g.rollups.units),
+            revenue: formatMoney(g.rollups.revenue),
+            cost: formatMoney(g.rollups.cost),
+            events: g.rollups.events,
+          },
+          matches: g.amount === g.rollups.revenue,
+        })),
+      },
+      200,
+    );
+  },
+);
+
+invoices.openapi(
+  createRoute({
+    method: "get",
+    path: "/{id}/events",
+    tags: ["billing"],
+    summary: "The events behind a usage line, newest first",
+    description:
+      "The customer's events of the line's product and metric inside the line's service window, with their revenue and cost (raw events are kept for the tenant's raw retention).",
+    security,
+    request: {
+      params: z.object({ id: Id }),
+      query: z.object({
+        line: z.coerce.number().int().min(0).max(100_000).openapi({ description: "position" }),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+        cursor: z.string().max(256).optional(),
+      }),
+    },
+    responses: {
+      200: jsonResponse(page(StoredEventSchema), "A page of the line's events"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const key = decodeCursor(q.cursor, ["time", "row"]);
+    const found = await getInvoiceWithLines(c.env.DB, c.var.tenantId, id);
+    if (!found) throw notFound("Invoice", id);
+    const line = found.lines.find((l) => l.position === q.line);
+    if (!line) {
+      throw validationError([{ path: "query.line", message: `the invoice has no line ${q.line}` }]);
+    }
+    if (lineKind(line) !== "usage" || line.metric_id === null) {
+      throw validationError([
+        {
+          path: "query.line",
+          message: `line ${q.line} is a ${line.type} line, not priced from events`,
+        },
+      ]);
+    }
+    const inv = found.invoice;
+    const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(c.var.tenantId, inv.customer_id));
+    const res = await stub.listEvents({
+      limit: q.limit,
+      from: line.service_from ?? inv.period_start,
+      to: line.service_to ?? inv.closes_at,
+      product: inv.product_id,
+      metric: line.metric_id,
+      ...(key ? { before: { time: Number(key[0]), seq: Number(key[1]) } } : {}),
+    });
+    return c.json(
+      {
+        data: res.events as StoredEvent[],
+        next_cursor: res.next ? encodeCursor([res.next.time, res.next.seq]) : null,
+      },
+      200,
+    );
   },
 );
 

@@ -1,11 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { DAY_MS } from "../../domain/time";
 import { listSnapshots } from "../../store/cockpit";
+import { customerNames } from "../../store/kpi";
 import { createRouter } from "../app";
-import { computeCockpit, freshSnapshot, mrrByMonth, snapshotCockpit } from "../billing/cockpit";
+import {
+  computeCockpit,
+  freshSnapshot,
+  kpiIndexFor,
+  mrrByMonth,
+  snapshotCockpit,
+} from "../billing/cockpit";
+import { COCKPIT_KPIS, itemJson, kpiItems } from "../billing/kpi-items";
 import { buildMargin } from "../billing/margin";
 import { problemResponses, validationError } from "../problem";
-import { iso, jsonResponse } from "../schemas";
+import { decodeCursor, encodeCursor, iso, jsonResponse, PageQuery } from "../schemas";
 
 // Revenue Cockpit and MRR movements (SPEC §8; formulas in docs/metrics.md).
 export const metrics = createRouter();
@@ -112,6 +120,107 @@ metrics.openapi(
     return new Response(`{"source":"${source}",${text.slice(1)}`, {
       headers: { "content-type": "application/json" },
     }) as never;
+  },
+);
+
+export const KpiItem = z
+  .object({
+    customer_id: z.string(),
+    customer_name: z.string().nullable(),
+    subscription_id: z.string().optional(),
+    invoice_id: z.string().optional(),
+    status: z.string().optional().openapi({
+      description:
+        "active_subscriptions: the subscription's status; trial_conversion: converted or lapsed",
+    }),
+    mrr: MoneyText.optional().openapi({
+      description: "mrr/arr/arpu: the customer's MRR; customer_churn: MRR at its last paying day",
+    }),
+    committed: MoneyText.optional(),
+    usage: MoneyText.optional(),
+    start_mrr: MoneyText.optional(),
+    current_mrr: MoneyText.optional(),
+    change: MoneyText.optional(),
+    last_paying_at: z.string().optional(),
+    churned_at: z.string().optional(),
+    paying_at_start: z.boolean().optional(),
+    trial_end: z.string().optional(),
+    ended_at: z.string().optional(),
+    converted: z.boolean().optional(),
+    counted: z.boolean().optional().openapi({
+      description: "active_subscriptions: whether the tile's count includes it (active, past due)",
+    }),
+    total: MoneyText.optional(),
+    issued_at: z.string().optional(),
+    due_at: z.string().optional(),
+    days_past_due: z.number().int().optional(),
+    aging_bucket: z.string().optional(),
+  })
+  .openapi("CockpitKpiItem");
+
+metrics.openapi(
+  createRoute({
+    method: "get",
+    path: "/metrics/cockpit/items",
+    tags: ["metrics"],
+    summary: "The list behind a cockpit tile: what its number counts or sums",
+    description:
+      "mrr, arr, arpu: paying customers by MRR; nrr: the cohort (customers paying at the window start) with start and current MRR; customer_churn: the customers who stopped paying in the window; trial_conversion: the trials that ended (converted or lapsed); active_subscriptions: the live subscriptions (`counted` for those in the tile); outstanding_invoices: the invoices outstanding, most overdue first. `summary` is the tile at the same `as_of` (default now): the rows add up to it. Pass the cockpit's `as_of` to open the list behind the number on screen.",
+    security,
+    request: {
+      query: PageQuery.extend({
+        kpi: z.enum(COCKPIT_KPIS).openapi({ description: "The tile" }),
+        as_of: Instant.optional(),
+      }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          kpi: z.enum(COCKPIT_KPIS),
+          as_of: z.string(),
+          currency: z.string(),
+          summary: z.record(z.string(), z.unknown()),
+          total_items: z.number().int(),
+          data: z.array(KpiItem),
+          next_cursor: z.string().nullable(),
+        }),
+        "A page of the tile's list",
+      ),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const kpi = q.kpi;
+    const now = Date.now();
+    if (q.as_of !== undefined && q.as_of > now) {
+      throw validationError([{ path: "query.as_of", message: "as_of must not be in the future" }]);
+    }
+    const asOf = q.as_of ?? now;
+    const offset = decodeCursor(q.cursor, ["offset"])?.[0] ?? 0;
+    const db = c.env.DB;
+    const { loaded, index } = await kpiIndexFor(db, c.var.tenantId);
+    const { summary, rows } = kpiItems(index, kpi, asOf);
+    const slice = rows.slice(offset, offset + q.limit);
+    const names = await customerNames(db, c.var.tenantId, [
+      ...new Set(slice.map((r) => r.customer_id)),
+    ]);
+    const next = offset + q.limit;
+    return c.json(
+      {
+        kpi,
+        as_of: iso(asOf) ?? "",
+        currency: loaded.currency,
+        summary: itemJson(summary),
+        total_items: rows.length,
+        data: slice.map((r) => ({
+          ...(itemJson({ ...r }) as { customer_id: string }),
+          customer_name: names.get(r.customer_id) ?? null,
+        })),
+        next_cursor: next < rows.length ? encodeCursor([next]) : null,
+      },
+      200,
+    ) as never;
   },
 );
 
