@@ -448,10 +448,11 @@ function step(s: AnomalyState, input: ClosedHour, policy: AnomalyPolicy): Anomal
     if (speaks(s, hour, policy)) {
       ok = 2;
       const unit = unitOf(s);
-      flagged = judge(y, expected, z, fit, unit, policy, policy.k);
+      const dropUnit = unitOf(s, true);
+      flagged = judge(y, expected, z, fit, unit, policy, policy.k, dropUnit);
       const hit =
         policy.max_window_hours > 1
-          ? judgeWindow(s, y, expected, z, unit, policy, flagged, infl)
+          ? judgeWindow(s, y, expected, z, unit, policy, flagged, infl, dropUnit)
           : null;
       if (hit) {
         flagged = hit.dir;
@@ -543,6 +544,7 @@ function judgeWindow(
   policy: AnomalyPolicy,
   hourDir: number,
   infl: number,
+  dropUnit = unit,
 ): WindowHit | null {
   const dir = z >= WINDOW_EACH_Z ? 1 : z <= -WINDOW_EACH_Z ? -1 : 0;
   if (dir === 0 || (hourDir !== 0 && hourDir !== dir)) return null;
@@ -564,7 +566,7 @@ function judgeWindow(
     if (!fit) continue;
     const sigma = Math.sqrt(variance4(fit, sumE) / 4);
     const zm = (Math.sqrt(sumY + 0.375) - Math.sqrt(sumE + 0.375)) / sigma;
-    if (judge(sumY, sumE, zm, fit, unit, policy, k) !== dir) continue;
+    if (judge(sumY, sumE, zm, fit, unit, policy, k, dropUnit) !== dir) continue;
     if (hourDir !== 0 && Math.abs(zm) <= Math.abs(z)) continue;
     if (!best || Math.abs(zm) > Math.abs(best.z)) {
       best = { m, dir, y: sumY, expected: sumE, z: zm, sigma };
@@ -667,10 +669,10 @@ function learnFeed(s: AnomalyState, y: number, events: number, expected: number 
  *   the gate would never open), or the act size c (actUnits) when c ≥ LUMP_MIN: a total of
  *   tool calls or tokens comes in sessions or requests, not in independent units.
  * Until MIN_VAR_WEIGHT busy hours have been seen, a single-event feed is taken as sparse. */
-function unitOf(s: AnomalyState): number {
+function unitOf(s: AnomalyState, drop = false): number {
   if (!(s.upe > 0)) return 1;
   if (s.ev_multi >= MULTI_EVENT_SHARE) {
-    const perEvent = s.upe + s.ev_var / s.upe;
+    const perEvent = drop ? s.upe : s.upe + s.ev_var / s.upe;
     if (at(s.var_raw, 0) < MIN_VAR_WEIGHT) return perEvent;
     if (batched(s)) {
       const c = actUnits(s);
@@ -764,17 +766,88 @@ function judge(
   unit: number,
   policy: AnomalyPolicy,
   k: number,
+  dropUnit = unit,
 ): number {
-  if (Math.abs(y - expected) / unit < policy.min_delta_events) return 0;
+  if (Math.abs(z) < k) return 0;
+  // How many acts went missing counts them at their mean size; how surprising that is, at
+  // their size-biased one (the variance-equivalent act of a compound total).
+  if (Math.abs(y - expected) / (z < 0 ? dropUnit : unit) < policy.min_delta_events) return 0;
+  if (!actsBeyond(y, expected, unit, z, policy, k)) return 0;
   if (z >= k) {
     const edge = expected * (1 + policy.min_spike_pct / 100);
     return bandZ(y, edge, fit) >= k ? 1 : 0;
   }
-  if (z <= -k) {
-    const edge = expected * (1 - policy.min_drop_pct / 100);
-    return -bandZ(y, edge, fit) >= k ? -1 : 0;
+  const edge = expected * (1 - policy.min_drop_pct / 100);
+  return -bandZ(y, edge, fit) >= k ? -1 : 0;
+}
+
+/** The low-count floor of the gates: counted in acts (units ÷ the gate's unit), the hour must
+ * lie beyond the tolerance band's edge by more than Poisson noise of that many acts explains at
+ * the one-sided level of k (a drop from 5 acts to 0 is 0.7 % likely at the expectation, 5 % at
+ * the band's edge of 3: not news; from 10 to 0 it is 0.25 % at the edge). Above
+ * ACTS_EXACT_MAX acts at the edge the normal tests decide alone. */
+function actsBeyond(
+  y: number,
+  expected: number,
+  unit: number,
+  z: number,
+  policy: AnomalyPolicy,
+  k: number,
+): boolean {
+  const u = unit > 0 ? unit : 1;
+  const alpha = normalTail(k);
+  if (z < 0) {
+    const edge = (expected * (1 - policy.min_drop_pct / 100)) / u;
+    if (edge > ACTS_EXACT_MAX) return true;
+    return poissonCdf(Math.floor(y / u), edge) < alpha;
   }
-  return 0;
+  const edge = (expected * (1 + policy.min_spike_pct / 100)) / u;
+  if (edge > ACTS_EXACT_MAX) return true;
+  const n = Math.ceil(y / u);
+  return n > 0 && 1 - poissonCdf(n - 1, edge) < alpha;
+}
+
+const ACTS_EXACT_MAX = 60;
+
+/** P(N ≤ n) for N ~ Poisson(λ), by summing terms (λ ≤ ACTS_EXACT_MAX). */
+function poissonCdf(n: number, lambda: number): number {
+  if (n < 0) return 0;
+  if (!(lambda > 0)) return 1;
+  let term = Math.exp(-lambda);
+  let sum = term;
+  const top = Math.min(n, 400);
+  for (let i = 1; i <= top; i++) {
+    term *= lambda / i;
+    sum += term;
+    if (term < 1e-17 * sum && i > lambda) break;
+  }
+  return Math.min(1, sum);
+}
+
+/** Φ(−k): one-sided normal tail (k ≥ 0), by the complementary error function. */
+function normalTail(k: number): number {
+  const x = Math.abs(k) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const y =
+    t *
+    Math.exp(
+      -x * x -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t *
+                              (-1.13520398 +
+                                t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return y / 2;
 }
 
 /** z of y against the edge of the practical band, with the spread the edge would have. */
