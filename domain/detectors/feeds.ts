@@ -86,6 +86,17 @@ export const FEED_GENERATORS: FeedGenerator[] = [
     episodes: 3,
   },
   {
+    name: "per-request-busy",
+    about: "one event per call, 30-300 calls/hour, 28 days",
+    days: 28,
+    customers: 30,
+    volume: [30, 300],
+    dispersion: [8, 40],
+    dayShock: [0.05, 0.15],
+    delivery: { kind: "per_request" },
+    episodes: 4,
+  },
+  {
     name: "minute-aggregates",
     about: "per-minute totals (≈60 events/hour, tens of units each), 35 days",
     days: 35,

@@ -45,8 +45,8 @@ describe("BillableUnitAnomalyDetector on independent feeds (shipped defaults)", 
     expect(q.score.episode_recall).toBeGreaterThanOrEqual(0.88);
   });
 
-  it("per-minute aggregates and hourly totals: P ≥ 0.88, R ≥ 0.9", () => {
-    for (const name of ["minute-aggregates", "hourly-totals"]) {
+  it("per-minute aggregates, hourly totals, one event per call at 30-300/hour: P ≥ 0.88, R ≥ 0.9", () => {
+    for (const name of ["minute-aggregates", "hourly-totals", "per-request-busy"]) {
       const q = measureFeed(gen(name), SEEDS);
       expect(q.score.precision, name).toBeGreaterThanOrEqual(0.88);
       expect(q.score.recall, name).toBeGreaterThanOrEqual(0.9);
