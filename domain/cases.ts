@@ -178,10 +178,20 @@ export interface CaseForClosing {
   last_signal_at: number;
 }
 
+/** Hourly episode detectors (their cases clear when later hours pass without a finding). */
+export const HOURLY_EPISODE_DETECTORS = Object.entries(RULES)
+  .filter(([, r]) => r.kind === "episode" && r.rank === "span")
+  .map(([name]) => name);
+
+/** An hourly episode has cleared once the customer's usage reached the hour starting this long
+ * after the case's end: the gap hour and the next have then closed (the watermark trails the
+ * latest event by minutes) without a finding. */
+export const CLEAR_AFTER_MS = EPISODE_GAP_HOURS * HOUR + 2 * HOUR;
+
 /**
  * Whether an open case closes now, and why. `latestData`: the start of the customer's latest
- * hour with usage (null: none known). An episode's condition has cleared once usage came in
- * for an hour past its end + gap + one more hour (so the hours between closed without a finding).
+ * hour with usage (null: none known). An hourly episode's condition has cleared once usage came
+ * in for the hour CLEAR_AFTER_MS past its end.
  */
 export function closeDecision(
   c: CaseForClosing,
@@ -195,7 +205,7 @@ export function closeDecision(
   if (c.detector === "WeeklyChurnSignalDetector") {
     return facts.now >= c.window.end + CHURN_WATCH_MS ? "expired" : null;
   }
-  if (facts.latestData !== null && facts.latestData >= c.window.end + rule.gapMs + HOUR) {
+  if (facts.latestData !== null && facts.latestData >= c.window.end + CLEAR_AFTER_MS) {
     return "condition_cleared";
   }
   return facts.now - c.last_signal_at >= EPISODE_EXPIRY_MS &&

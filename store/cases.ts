@@ -1,5 +1,5 @@
 import type { CaseAssignment, CaseCloseReason } from "../domain/cases";
-import { HOUR } from "../domain/cases";
+import { CLEAR_AFTER_MS, HOUR, HOURLY_EPISODE_DETECTORS } from "../domain/cases";
 
 // Cases in D1 (schema/0010_cases.sql; rules in domain/cases.ts). A case row changes as signals
 // join it (level, window, magnitude, count) and when it closes or reopens; the signals it groups
@@ -203,6 +203,50 @@ export function caseStatements(
       ),
   );
   return statements;
+}
+
+/**
+ * Statements closing a customer's open cases that the data of an outbox batch settles, for the
+ * consumer's transaction before it files the batch's signals (domain/cases.ts closeDecision,
+ * applied as the data arrives so open cases never wait for the tenant clock): cases whose period
+ * ended by `now` (period_closed), and hourly episodes whose customer's usage reached the hour
+ * CLEAR_AFTER_MS past their end (`latestHour`: the batch's latest hour; condition_cleared).
+ * Their open signals are resolved with them.
+ */
+export function settledCaseStatements(
+  db: D1Database,
+  tenantId: string,
+  customerId: string,
+  latestHour: number | null,
+  now: number,
+): D1PreparedStatement[] {
+  const detectors = HOURLY_EPISODE_DETECTORS.map((_, i) => `?${i + 6}`).join(", ");
+  const settled = `c.tenant_id = ?1 AND c.customer_id = ?2 AND c.status = 'open' AND (
+      (c.period_end IS NOT NULL AND c.period_end <= ?3)
+      OR (?4 IS NOT NULL AND c.detector IN (${detectors}) AND c.window_end + ?5 <= ?4))`;
+  const reason = `CASE WHEN c.period_end IS NOT NULL AND c.period_end <= ?3 THEN 'period_closed' ELSE 'condition_cleared' END`;
+  const bind = (st: D1PreparedStatement) =>
+    st.bind(tenantId, customerId, now, latestHour, CLEAR_AFTER_MS, ...HOURLY_EPISODE_DETECTORS);
+  return [
+    bind(
+      db.prepare(
+        `UPDATE signals SET status = 'resolved', resolved_at = ?3, resolved_by = 'system',
+           resolution_note = (SELECT 'case closed: ' || ${reason} FROM case_signals cs JOIN cases c
+             ON c.tenant_id = cs.tenant_id AND c.id = cs.case_id
+             WHERE cs.tenant_id = ?1 AND cs.signal_id = signals.id)
+         WHERE tenant_id = ?1 AND customer_id = ?2 AND status = 'open' AND id IN (
+           SELECT cs.signal_id FROM case_signals cs JOIN cases c ON c.tenant_id = cs.tenant_id AND c.id = cs.case_id
+           WHERE ${settled})`,
+      ),
+    ),
+    bind(
+      db.prepare(
+        `UPDATE cases AS c SET status = 'resolved', resolved_at = ?3, resolved_by = 'system',
+           close_reason = ${reason}, resolution_note = NULL, updated_at = ?3
+         WHERE ${settled}`,
+      ),
+    ),
+  ];
 }
 
 /** The products a customer's margin is judged on in a period: its usage in the D1 rollups and

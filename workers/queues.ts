@@ -1,4 +1,5 @@
 import type { OutboxMessage } from "../durable-objects/customer-actor";
+import { settledCaseStatements } from "../store/cases";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
 import { fileSignalStatements } from "./cases";
@@ -45,6 +46,12 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
   const ladder: { actionId: string; signalId: string; tenantId: string; auto: boolean }[] = [];
   const now = Date.now();
   for (const b of fresh) {
+    // Cases this batch's data settles close first (their period ended, later hours came in).
+    const latestHour = b.deltas.reduce<number | null>(
+      (m, d) => (m === null || d.hour > m ? d.hour : m),
+      null,
+    );
+    statements.push(...settledCaseStatements(db, b.tenant_id, b.customer_id, latestHour, now));
     for (const signal of b.signals ?? []) {
       const { rung, auto } = await decideRung(db, b.tenant_id, signal);
       const recorded = await signalStatements(db, b.tenant_id, signal, rung, now);

@@ -118,10 +118,11 @@ describe("closeDecision", () => {
       last_signal_at: h,
     };
     const now = h + 3 * HOUR;
-    // The next hour (inside the episode's gap) is not enough…
+    // Usage in the gap hour, or the hour after (not closed yet), is not enough…
     expect(closeDecision(a, { now, latestData: h + 2 * HOUR })).toBeNull();
-    // …two later hours are.
-    expect(closeDecision(a, { now, latestData: h + 3 * HOUR })).toBe("condition_cleared");
+    expect(closeDecision(a, { now, latestData: h + 3 * HOUR })).toBeNull();
+    // …usage in the hour after those is.
+    expect(closeDecision(a, { now, latestData: h + 4 * HOUR })).toBe("condition_cleared");
     // A silent customer: the watch expires after a day without news.
     expect(closeDecision(a, { now: h + DAY, latestData: null })).toBeNull();
     expect(closeDecision(a, { now: h + 2 * DAY, latestData: h })).toBe("expired");

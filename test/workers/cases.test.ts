@@ -33,12 +33,20 @@ beforeEach(async () => {
 });
 
 /** Runs the events consumer on one outbox message carrying these signals. */
-async function consume(signals: Signal[], customer = "acme", batchId = `b-${++seq}`) {
+async function consume(signals: Signal[], customer = "acme", usageHours: number[] = []) {
   const body: OutboxMessage = {
-    batch_id: batchId,
+    batch_id: `b-${++seq}`,
     tenant_id: tenant.tenant_id,
     customer_id: customer,
-    deltas: [],
+    deltas: usageHours.map((hour) => ({
+      hour,
+      product: "chat-api",
+      metric: "input_tokens",
+      units: "1000000",
+      revenue: "0",
+      cost: "0",
+      events: 1,
+    })),
     signals,
   };
   const batch = createMessageBatch<OutboxMessage>("aforo-events", [
@@ -181,24 +189,51 @@ describe("cases", () => {
     expect(open.body.data).toHaveLength(2);
   });
 
+  it("closes an episode as soon as the customer's usage passes it, and a past period's case with the next batch", async () => {
+    const h = Math.floor(Date.now() / HOUR) * HOUR - 20 * HOUR;
+    const oct = { start: Date.UTC(2026, 9, 1), end: Date.UTC(2026, 10, 1) };
+    await consume([anomaly(h), margin("L1", oct, "chat-api")]);
+    // Usage for the next hours: the episode may still go on.
+    await consume([], "acme", [h + HOUR, h + 2 * HOUR, h + 3 * HOUR]);
+    const open = (await cases("?status=open")).data;
+    expect(open.map((c: { detector: string }) => c.detector)).toEqual([
+      "BillableUnitAnomalyDetector",
+    ]);
+    const closed = (await cases("?status=resolved")).data;
+    expect(closed[0]).toMatchObject({
+      detector: "MarginGuard",
+      resolution: { reason: "period_closed" },
+    });
+    await consume([], "acme", [h + 4 * HOUR]);
+    expect((await cases("?status=open")).data).toHaveLength(0);
+    const anomalyCase = (await cases("?detector=BillableUnitAnomalyDetector")).data[0];
+    expect(anomalyCase.resolution).toMatchObject({ by: "system", reason: "condition_cleared" });
+    const signals = (await call("GET", "/api/signals?status=resolved", op())).body.data;
+    expect(signals).toHaveLength(2);
+    expect(signals.map((s: { resolution: { note: string } }) => s.resolution.note).sort()).toEqual([
+      "case closed: condition_cleared",
+      "case closed: period_closed",
+    ]);
+  });
+
   it("the tenant clock's jobs close settled cases with the reason, and signals with them", async () => {
     const oct = { start: Date.UTC(2026, 9, 1), end: Date.UTC(2026, 10, 1) };
     const far = Date.UTC(2099, 0, 1);
     const current = { start: Date.now() - DAY, end: far };
     const h = Math.floor(Date.now() / HOUR) * HOUR - 10 * HOUR;
     await consume([margin("L1", oct, "chat-api"), margin("L1", current, "chat-api"), anomaly(h)]);
-    // Usage came in three hours after the anomaly: its condition has cleared.
+    // Usage came in for the fourth hour after the anomaly: its condition has cleared.
     await env.DB.prepare(
       `INSERT INTO rollups_daily (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
        VALUES (?, ?, 'acme', 'chat-api', 'input_tokens', 1, 0, 0, 1)`,
     )
-      .bind(tenant.tenant_id, Math.floor((h + 3 * HOUR) / DAY) * DAY)
+      .bind(tenant.tenant_id, Math.floor((h + 4 * HOUR) / DAY) * DAY)
       .run();
     await env.DB.prepare(
       `INSERT INTO rollups_hourly (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
        VALUES (?, ?, 'acme', 'chat-api', 'input_tokens', 1, 0, 0, 1)`,
     )
-      .bind(tenant.tenant_id, h + 3 * HOUR)
+      .bind(tenant.tenant_id, h + 4 * HOUR)
       .run();
     await runCaseJobs(env.DB, tenant.tenant_id, Date.now());
     const resolved = (await cases("?status=resolved&sort=time")).data;
