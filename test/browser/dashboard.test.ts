@@ -225,7 +225,8 @@ describe("dashboard", () => {
 
   it("Health Signals: executing a queued THROTTLE flips its state and the gate; reversing undoes it", async () => {
     await settle(async () => {
-      await page.goto(`${stack.url}/signals`);
+      // Every signal as recorded (the cases page is test/browser/cases.test.ts).
+      await page.goto(`${stack.url}/signals?view=signals`);
       await page.getByTestId("signals-table").waitFor();
       const list = await api("/api/signals?sort=magnitude&status=open&limit=50");
       const rows = await page
@@ -493,7 +494,9 @@ describe("dashboard", () => {
     );
 
     const signal = (await api("/api/signals?detector=MarginGuard&status=open&limit=1")).data[0];
-    await tab.goto(`${stack.url}/signals?detector=MarginGuard&status=all&signal=${signal.id}`);
+    await tab.goto(
+      `${stack.url}/signals?view=signals&detector=MarginGuard&status=all&signal=${signal.id}`,
+    );
     await tab.getByTestId("signal-panel").waitFor();
     expect(await tab.getByLabel("Detector").inputValue()).toBe("MarginGuard");
     expect(await tab.getByLabel("Status").inputValue()).toBe("all");

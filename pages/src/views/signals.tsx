@@ -1,11 +1,13 @@
-// Customer Health Signals (SPEC §5, §6, §8): on the left every customer's signals sorted by
-// magnitude (detector, magnitude, window, source event); on the right the selected signal's
-// ladder (queued / executed / reversed) with execute and reverse behind a confirmation, and its
-// orchestration_actions trail.
+// Customer Health Signals (SPEC §5, §6, §8). /signals is the cases page (./cases.tsx: signals
+// grouped into the cases an operator works); /signals?view=signals is every signal as recorded:
+// on the left every customer's signals sorted by magnitude (detector, magnitude, window, source
+// event); on the right the selected signal's ladder (queued / executed / reversed) with execute
+// and reverse behind a confirmation, and its orchestration_actions trail.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detectors";
 import type { Action, Signal, SignalDetail, Step } from "../../../contracts/signals";
+import { NoChannelBanner } from "../components/no-channel-banner";
 import {
   Badge,
   ConfirmDialog,
@@ -20,9 +22,33 @@ import { ApiError, useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { dateTime, decimal, money, percent, signedPercent, span, words } from "../lib/format";
 import { Link, navigate } from "../lib/router";
-import { hrefFor, parseState, type SignalsState, signalsSpec } from "../lib/url-state";
+import {
+  hrefFor,
+  type Param,
+  parseState,
+  type SignalsState,
+  type Spec,
+  signalsSpec,
+} from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
+import { CasesView } from "./cases";
 import type { ViewProps } from "./cockpit";
+
+/** /signals shows cases; ?view=signals every signal. */
+export function SignalsView(props: ViewProps) {
+  const params =
+    typeof props.search === "string" ? new URLSearchParams(props.search) : props.search;
+  return params.get("view") === "signals" ? (
+    <SignalFindingsView {...props} />
+  ) : (
+    <CasesView {...props} />
+  );
+}
+
+/** The signals list keeps `view=signals` in every link it makes. */
+const findingsView: Param<"signals"> = { parse: () => "signals", format: () => "signals" };
+type FindingsState = SignalsState & { view: "signals" };
+const findingsSpec: Spec<FindingsState> = { view: findingsView, ...signalsSpec };
 
 /** The detector registry (GET /api/detectors): labels, rungs, policy fields and wording. Fixed
  * for a deployment, so every view shares one answer. */
@@ -172,10 +198,10 @@ export function stateTone(rung: string, state: string): string {
   return STATE_TONES[state] ?? "neutral";
 }
 
-export function SignalsView(props: ViewProps) {
-  const state = parseState(signalsSpec, props.search);
+function SignalFindingsView(props: ViewProps) {
+  const state = parseState(findingsSpec, props.search);
   const go = (changes: Partial<SignalsState>, replace = false) =>
-    navigate(hrefFor(props.path, signalsSpec, { ...state, ...changes }), { replace });
+    navigate(hrefFor(props.path, findingsSpec, { ...state, ...changes }), { replace });
   const api = useApi();
   const catalog = useCatalog();
   const registry = useDetectors().data;
@@ -218,11 +244,17 @@ export function SignalsView(props: ViewProps) {
         title="Customer Health Signals"
         subtitle="Every customer's drops, spikes, churn, pacing and margin signals, largest first, beside the action ladder."
         actions={
-          <button type="button" class="btn" onClick={list.reload} disabled={list.loading}>
-            {list.loading && list.data ? "Refreshing…" : "Refresh"}
-          </button>
+          <span class="header-actions">
+            <Link class="btn" href="/signals">
+              Cases
+            </Link>{" "}
+            <button type="button" class="btn" onClick={list.reload} disabled={list.loading}>
+              {list.loading && list.data ? "Refreshing…" : "Refresh"}
+            </button>
+          </span>
         }
       />
+      <NoChannelBanner />
       <form class="filters" aria-label="Filter signals" onSubmit={(e) => e.preventDefault()}>
         <FilterSelect
           label="Detector"
@@ -320,7 +352,7 @@ export function SignalsView(props: ViewProps) {
                           >
                             <th scope="row">
                               <Link
-                                href={hrefFor(props.path, signalsSpec, { ...state, signal: s.id })}
+                                href={hrefFor(props.path, findingsSpec, { ...state, signal: s.id })}
                                 aria-current={state.signal === s.id ? "true" : undefined}
                               >
                                 {s.customer}
