@@ -23,6 +23,18 @@ export interface MarginPnl {
   costing_more_than_paying: boolean;
 }
 
+/** The events of a P&L that Aforo could not cost (flag `uncosted`): COGS leaves their cost out,
+ * so the margin is overstated by it. */
+export interface MarginUncosted {
+  events: number;
+  /** uncosted events ÷ events (0.25 = a quarter); null without events. */
+  events_share: number | null;
+  /** Their usage revenue. */
+  usage_revenue: string;
+  /** Their usage revenue ÷ usage revenue; null without usage revenue. */
+  revenue_share: number | null;
+}
+
 export interface MarginTrendPoint {
   day: string;
   revenue: string;
@@ -41,6 +53,11 @@ export interface MarginWindow {
 export interface MarginTotals extends MarginPnl {
   customers: number;
   unprofitable_customers: number;
+  /** Of those costing more than they pay: with revenue in the window… */
+  unprofitable_paying: number;
+  /** …and earning $0 (trials, free plans, customers only seen in events). */
+  unprofitable_no_revenue: number;
+  uncosted: MarginUncosted;
   trend: MarginTrendPoint[];
 }
 
@@ -51,6 +68,9 @@ export interface ProductMargin extends MarginPnl {
   contribution_share: number | null;
   customers: number;
   unprofitable_customers: number;
+  unprofitable_paying: number;
+  unprofitable_no_revenue: number;
+  uncosted: MarginUncosted;
   trend: MarginTrendPoint[];
   /** Its customers, ranked (a URL of this API). */
   drilldown: string;
@@ -62,6 +82,12 @@ export interface CustomerMargin extends MarginPnl {
   rank: number;
   /** Plans (current, per product). */
   segments: string[];
+  /** false: an unknown customer, seen only in events (not in the customer table). */
+  known: boolean;
+  /** no_revenue: $0 revenue in the window (a trial, a free plan, an unknown customer). */
+  revenue_kind: "paying" | "no_revenue";
+  /** Its events Aforo could not cost. */
+  uncosted_events: number;
   /** The customer's events with price and cost (a URL of this API). */
   drilldown: string;
   /** The customer's own daily trend (a URL of this API). */

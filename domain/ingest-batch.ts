@@ -47,6 +47,10 @@ export interface BucketDelta {
   revenue: bigint;
   cost: bigint;
   events: number;
+  /** Of those, the events Aforo could not cost, and their revenue (the margin pages' uncosted
+   * share). */
+  uncosted_events: number;
+  uncosted_revenue: bigint;
 }
 
 /** A metric of a subscription period that the batch touched (quota pacing reads its usage). */
@@ -211,6 +215,8 @@ export function foldBatch(
         revenue: 0n,
         cost: 0n,
         events: 0,
+        uncosted_events: 0,
+        uncosted_revenue: 0n,
       };
       deltas.set(key, delta);
     }
@@ -218,6 +224,10 @@ export function foldBatch(
     delta.revenue += rating.revenue;
     delta.cost += rating.cost.nanos;
     delta.events += 1;
+    if (rating.cost.status === "uncosted") {
+      delta.uncosted_events += 1;
+      delta.uncosted_revenue += rating.revenue;
+    }
 
     rated?.push({
       id: event.id,

@@ -92,4 +92,8 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
   // v3: outbox rows stay after sending until D1 shows their batch applied (a local queue can
   // lose sent messages on a restart; a deployed one can redeliver: both are covered).
   `ALTER TABLE outbox ADD COLUMN sent_at INTEGER;`,
+  // v4: the uncosted share of each hour's usage (issue 12, item 5), handed to the rollups with
+  // the rest of the pending deltas.
+  `ALTER TABLE buckets ADD COLUMN pending_uncosted_events INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE buckets ADD COLUMN pending_uncosted_revenue INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -186,17 +186,23 @@ export class ActorStore {
       String(d.revenue),
       String(d.cost),
       d.events,
+      d.uncosted_events,
+      String(d.uncosted_revenue),
     ]);
     this.sql.exec(
       `INSERT INTO buckets (granularity, start, product, metric, units, revenue, cost, events,
-         pending_units, pending_revenue, pending_cost, pending_events)
+         pending_units, pending_revenue, pending_cost, pending_events, pending_uncosted_events,
+         pending_uncosted_revenue)
        SELECT g.value, CASE g.value WHEN 'h' THEN hour ELSE hour - (hour % ${DAY_MS}) END,
          product, metric, units, revenue, cost, events,
          CASE g.value WHEN 'h' THEN units ELSE 0 END, CASE g.value WHEN 'h' THEN revenue ELSE 0 END,
-         CASE g.value WHEN 'h' THEN cost ELSE 0 END, CASE g.value WHEN 'h' THEN events ELSE 0 END
+         CASE g.value WHEN 'h' THEN cost ELSE 0 END, CASE g.value WHEN 'h' THEN events ELSE 0 END,
+         CASE g.value WHEN 'h' THEN u_events ELSE 0 END,
+         CASE g.value WHEN 'h' THEN u_revenue ELSE 0 END
        FROM (SELECT value->>0 AS hour, value->>1 AS product, value->>2 AS metric,
                CAST(value->>3 AS INTEGER) AS units, CAST(value->>4 AS INTEGER) AS revenue,
-               CAST(value->>5 AS INTEGER) AS cost, value->>6 AS events FROM json_each(?)),
+               CAST(value->>5 AS INTEGER) AS cost, value->>6 AS events, value->>7 AS u_events,
+               CAST(value->>8 AS INTEGER) AS u_revenue FROM json_each(?)),
             json_each('["h","d"]') g
        WHERE true
        ON CONFLICT (granularity, start, product, metric) DO UPDATE SET
@@ -205,7 +211,9 @@ export class ActorStore {
          pending_units = pending_units + excluded.pending_units,
          pending_revenue = pending_revenue + excluded.pending_revenue,
          pending_cost = pending_cost + excluded.pending_cost,
-         pending_events = pending_events + excluded.pending_events`,
+         pending_events = pending_events + excluded.pending_events,
+         pending_uncosted_events = pending_uncosted_events + excluded.pending_uncosted_events,
+         pending_uncosted_revenue = pending_uncosted_revenue + excluded.pending_uncosted_revenue`,
       JSON.stringify(rows),
     );
     for (const d of deltas) {

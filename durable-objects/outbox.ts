@@ -18,6 +18,9 @@ export interface RollupDelta {
   revenue: string; // nanos
   cost: string; // nanos
   events: number;
+  /** Of those, the uncosted events and their revenue (nanos); absent in rows sealed before. */
+  uncosted_events?: number;
+  uncosted_revenue?: string;
 }
 
 export interface OutboxMessage {
@@ -45,6 +48,8 @@ const Delta = z.object({
   revenue: z.string(),
   cost: z.string(),
   events: z.number(),
+  uncosted_events: z.number().optional(),
+  uncosted_revenue: z.string().optional(),
 });
 /** A row's body: its own document, so it is read back through its schema. Signals were written
  * by this actor from the detectors' own output; their shape is the detectors' to keep. */
@@ -172,7 +177,8 @@ export class Outbox {
         .exec<RollupDelta & Record<string, SqlStorageValue>>(
           `SELECT start AS hour, product, metric, CAST(pending_units AS TEXT) AS units,
              CAST(pending_revenue AS TEXT) AS revenue, CAST(pending_cost AS TEXT) AS cost,
-             pending_events AS events
+             pending_events AS events, pending_uncosted_events AS uncosted_events,
+             CAST(pending_uncosted_revenue AS TEXT) AS uncosted_revenue
            FROM buckets WHERE pending_events > 0 ORDER BY start, product, metric`,
         )
         .toArray();
@@ -186,7 +192,8 @@ export class Outbox {
         );
       }
       this.sql.exec(
-        `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0
+        `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0,
+           pending_uncosted_events = 0, pending_uncosted_revenue = 0
          WHERE pending_events > 0`,
       );
     });

@@ -155,9 +155,11 @@ export async function writeBuild(
     db
       .prepare(
         `INSERT INTO margin_customer_windows (tenant_id, window_days, product_id, customer_id,
-           plan_id, segments, usage_revenue, fee_revenue, cost, events, margin)
+           plan_id, segments, usage_revenue, fee_revenue, cost, events, margin, uncosted_events,
+           uncosted_revenue)
          SELECT tenant_id, window_days, '', customer_id, NULL, group_concat(plan_id),
-           SUM(usage_revenue), SUM(fee_revenue), SUM(cost), SUM(events), SUM(margin)
+           SUM(usage_revenue), SUM(fee_revenue), SUM(cost), SUM(events), SUM(margin),
+           SUM(uncosted_events), SUM(uncosted_revenue)
          FROM margin_customer_windows WHERE tenant_id = ?1 AND product_id <> ''
          GROUP BY window_days, customer_id`,
       )
@@ -167,15 +169,15 @@ export async function writeBuild(
     db
       .prepare(
         `INSERT INTO margin_product_windows (tenant_id, window_days, product_id, plan_id,
-           ${SPLIT_TARGETS}, events, customers, unprofitable)
+           ${SPLIT_TARGETS}, events, customers, unprofitable, ${UNCOSTED_TARGETS})
          SELECT tenant_id, window_days, product_id, COALESCE(plan_id, ''), ${SPLIT_SOURCES},
-           SUM(events), COUNT(*), SUM(margin < 0)
+           SUM(events), COUNT(*), SUM(margin < 0), ${UNCOSTED_SOURCES}
          FROM margin_customer_windows WHERE tenant_id = ?1 AND product_id <> ''
            AND plan_id IS NOT NULL
          GROUP BY window_days, product_id, plan_id
          UNION ALL
          SELECT tenant_id, window_days, product_id, '', ${SPLIT_SOURCES},
-           SUM(events), COUNT(*), SUM(margin < 0)
+           SUM(events), COUNT(*), SUM(margin < 0), ${UNCOSTED_SOURCES}
          FROM margin_customer_windows WHERE tenant_id = ?1
          GROUP BY window_days, product_id`,
       )
@@ -261,22 +263,55 @@ const SPLIT_SUMS = `${MONEY.map(
 const SPLIT_TARGETS = MONEY.map(([c]) => `${c}_hi, ${c}_lo`).join(", ");
 const SPLIT_SOURCES = MONEY.map(([c]) => sumIntoHalves(c)).join(", ");
 
+/** Of a P&L's events, those Aforo could not cost, and their usage revenue (nanos). */
+export interface UncostedSums {
+  events: number;
+  revenue: bigint;
+}
+
+/** The uncosted part as the reads select it: events and revenue in halves. */
+interface UncostedRow {
+  u_events: number | null;
+  u_rev_hi: string | null;
+  u_rev_lo: string | null;
+}
+const uncostedOf = (r: UncostedRow | undefined): UncostedSums => ({
+  events: r?.u_events ?? 0,
+  revenue: joinHalves(r?.u_rev_hi, r?.u_rev_lo),
+});
+/** Writing the uncosted sums (and the paying unprofitable count) into a tenant-wide row. */
+const UNCOSTED_TARGETS =
+  "uncosted_events, uncosted_revenue_hi, uncosted_revenue_lo, unprofitable_paying";
+const UNCOSTED_SOURCES = `SUM(uncosted_events), ${sumIntoHalves("uncosted_revenue")},
+  SUM(margin < 0 AND usage_revenue + fee_revenue > 0)`;
+const UNCOSTED_SPLIT_COLUMNS =
+  "uncosted_events AS u_events, CAST(uncosted_revenue_hi AS TEXT) AS u_rev_hi, CAST(uncosted_revenue_lo AS TEXT) AS u_rev_lo, unprofitable_paying";
+const UNCOSTED_SPLIT_SUMS =
+  "SUM(uncosted_events) AS u_events, CAST(SUM(uncosted_revenue_hi) AS TEXT) AS u_rev_hi, CAST(SUM(uncosted_revenue_lo) AS TEXT) AS u_rev_lo, SUM(unprofitable_paying) AS unprofitable_paying";
+
 export interface MarginTotal {
   sums: PnlSums;
   customers: number;
   unprofitable: number;
+  /** Of the unprofitable, those with revenue in the window (the rest earn $0: trials, free
+   * plans, customers only seen in events). */
+  unprofitablePaying: number;
+  uncosted: UncostedSums;
 }
 
 type TotalRow = { [K in keyof SumsRow]: SumsRow[K] | null } & {
   customers: number | null;
   unprofitable: number | null;
-};
+  unprofitable_paying: number | null;
+} & UncostedRow;
 const totalOf = (rows: readonly TotalRow[]): MarginTotal => {
   const r = rows[0];
   return {
     sums: r?.usage_lo != null ? sumsOf(r as SumsRow) : ZERO,
     customers: r?.customers ?? 0,
     unprofitable: r?.unprofitable ?? 0,
+    unprofitablePaying: r?.unprofitable_paying ?? 0,
+    uncosted: uncostedOf(r),
   };
 };
 
@@ -288,13 +323,20 @@ export interface ProductWindow extends MarginTotal {
 /** The products of the filter (each on the segment's rows, or over all). */
 export function productWindowsQuery(db: D1Database, tenantId: string, f: MarginFilter) {
   return query<
-    SumsRow & { key: string; name: string | null; customers: number; unprofitable: number },
+    SumsRow &
+      UncostedRow & {
+        key: string;
+        name: string | null;
+        customers: number;
+        unprofitable: number;
+        unprofitable_paying: number;
+      },
     ProductWindow[]
   >(
     db
       .prepare(
         `SELECT w.product_id AS key, p.name, ${SPLIT_COLUMNS}, w.events, w.customers,
-           w.unprofitable
+           w.unprofitable, ${UNCOSTED_SPLIT_COLUMNS}
          FROM margin_product_windows w
          LEFT JOIN products p ON p.tenant_id = w.tenant_id AND p.id = w.product_id
          WHERE w.tenant_id = ?1 AND w.window_days = ?2 AND w.plan_id = ?3
@@ -308,6 +350,8 @@ export function productWindowsQuery(db: D1Database, tenantId: string, f: MarginF
         sums: sumsOf(r),
         customers: r.customers,
         unprofitable: r.unprofitable,
+        unprofitablePaying: r.unprofitable_paying,
+        uncosted: uncostedOf(r),
       })),
   );
 }
@@ -318,7 +362,8 @@ export function productTotalQuery(db: D1Database, tenantId: string, f: MarginFil
   return query<TotalRow, MarginTotal>(
     db
       .prepare(
-        `SELECT ${SPLIT_SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable
+        `SELECT ${SPLIT_SUMS}, SUM(customers) AS customers, SUM(unprofitable) AS unprofitable,
+           ${UNCOSTED_SPLIT_SUMS}
          FROM margin_product_windows WHERE tenant_id = ?1 AND window_days = ?2 AND plan_id = ?3
            AND (CASE WHEN ?3 = '' THEN product_id = COALESCE(?4, '')
                 ELSE product_id <> '' AND (?4 IS NULL OR product_id = ?4) END)`,
@@ -339,15 +384,29 @@ function scope(f: MarginFilter) {
     : { where: "product_id = ?3 AND ?4 IS NULL", binds: [f.product ?? "", null] };
 }
 
-/** The total of the filter's customers costing more than they pay. */
-export function unprofitableTotalQuery(db: D1Database, tenantId: string, f: MarginFilter) {
+/** Which customers by revenue: those paying anything in the window, or those earning $0. */
+export type RevenueFilter = "paying" | "none" | null;
+const REVENUE_SQL = {
+  paying: "AND usage_revenue + fee_revenue > 0",
+  none: "AND usage_revenue + fee_revenue = 0",
+} as const;
+
+/** The total of the filter's customers costing more than they pay (of one revenue kind). */
+export function unprofitableTotalQuery(
+  db: D1Database,
+  tenantId: string,
+  f: MarginFilter & { revenue?: RevenueFilter },
+) {
   const where = scope(f);
   return query<TotalRow, MarginTotal>(
     db
       .prepare(
-        `SELECT ${SUMS}, COUNT(*) AS customers, COUNT(*) AS unprofitable
+        `SELECT ${SUMS}, COUNT(*) AS customers, COUNT(*) AS unprofitable,
+           SUM(usage_revenue + fee_revenue > 0) AS unprofitable_paying,
+           SUM(uncosted_events) AS u_events, ${sumHalves("uncosted_revenue", "u_rev")}
          FROM margin_customer_windows
-         WHERE tenant_id = ?1 AND window_days = ?2 AND ${where.where} AND margin < 0`,
+         WHERE tenant_id = ?1 AND window_days = ?2 AND ${where.where} AND margin < 0
+           ${f.revenue ? REVENUE_SQL[f.revenue] : ""}`,
       )
       .bind(tenantId, f.days, ...where.binds),
     totalOf,
@@ -369,6 +428,9 @@ export interface CustomerWindow {
   /** Its plans (sorted). */
   segments: string[];
   sums: PnlSums;
+  uncosted: UncostedSums;
+  /** Whether the catalog has the customer (else it exists only in events). */
+  known: boolean;
 }
 
 /** One page of the filter's customers ranked in SQL (`limit` rows from `offset`). */
@@ -377,6 +439,7 @@ export function customerWindowsQuery(
   tenantId: string,
   f: MarginFilter & {
     unprofitable: boolean;
+    revenue?: RevenueFilter;
     sort: MarginSort;
     order: SortOrder;
     limit: number;
@@ -384,17 +447,23 @@ export function customerWindowsQuery(
   },
 ) {
   const where = scope(f);
-  const unprofitable = f.unprofitable ? "AND margin < 0" : "";
+  const unprofitable = `${f.unprofitable ? "AND margin < 0" : ""} ${f.revenue ? REVENUE_SQL[f.revenue] : ""}`;
   const dir = f.order === "asc" ? "ASC" : "DESC";
   // The default order walks margin_customers_ranked (or _by_segment) backwards: no sort.
   const order =
     f.sort === "contribution_margin"
       ? `m.margin ${dir}, m.customer_id ${dir}`
       : `${ORDER_SQL[f.sort]} ${dir} NULLS LAST, m.customer_id`;
-  return query<SumsRow & { key: string; segments: string | null }, CustomerWindow[]>(
+  return query<
+    SumsRow & UncostedRow & { key: string; segments: string | null; known: number },
+    CustomerWindow[]
+  >(
     db
       .prepare(
-        `SELECT customer_id AS key, COALESCE(segments, plan_id) AS segments, ${COLUMNS}
+        `SELECT customer_id AS key, COALESCE(segments, plan_id) AS segments, ${COLUMNS},
+           uncosted_events AS u_events, NULL AS u_rev_hi, CAST(uncosted_revenue AS TEXT) AS u_rev_lo,
+           EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = m.tenant_id
+             AND c.id = m.customer_id) AS known
          FROM margin_customer_windows m
          WHERE tenant_id = ?1 AND window_days = ?2 AND ${where.where} ${unprofitable}
          ORDER BY ${order} LIMIT ?5 OFFSET ?6`,
@@ -405,6 +474,8 @@ export function customerWindowsQuery(
         customer: r.key,
         segments: r.segments ? r.segments.split(",").sort() : [],
         sums: sumsOf(r),
+        uncosted: uncostedOf(r),
+        known: r.known === 1,
       })),
   );
 }

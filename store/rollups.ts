@@ -20,6 +20,9 @@ export interface RollupDeltaRow {
   revenue: string;
   cost: string;
   events: number;
+  /** Of those, uncosted events and their revenue; absent from batches sealed before. */
+  uncosted_events?: number;
+  uncosted_revenue?: string;
 }
 
 /** An outbox batch: its fixed id, whose usage it is, and its deltas. */
@@ -33,15 +36,19 @@ export interface RollupBatch {
 // One statement per table for a whole queue batch: every delta carries its batch id, and a
 // delta is applied only if its batch is not yet in applied_batches.
 const UPSERT = (table: string, start: string) => `
-  INSERT INTO ${table} (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
+  INSERT INTO ${table} (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events,
+    uncosted_events, uncosted_revenue)
   SELECT value->>'tenant', ${start}, value->>'customer', value->>'product', value->>'metric',
          CAST(value->>'units' AS INTEGER), CAST(value->>'revenue' AS INTEGER),
-         CAST(value->>'cost' AS INTEGER), value->>'events'
+         CAST(value->>'cost' AS INTEGER), value->>'events',
+         COALESCE(value->>'uncosted_events', 0), CAST(COALESCE(value->>'uncosted_revenue', '0') AS INTEGER)
   FROM json_each(?1)
   WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
   ON CONFLICT (tenant_id, start, customer_id, product_id, metric_id) DO UPDATE SET
     units = units + excluded.units, revenue = revenue + excluded.revenue,
-    cost = cost + excluded.cost, events = events + excluded.events`;
+    cost = cost + excluded.cost, events = events + excluded.events,
+    uncosted_events = uncosted_events + excluded.uncosted_events,
+    uncosted_revenue = uncosted_revenue + excluded.uncosted_revenue`;
 const HOURLY = UPSERT("rollups_hourly", "value->>'hour'");
 const DAILY = UPSERT("rollups_daily", `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`);
 const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
@@ -248,6 +255,11 @@ export function projectCustomerWindowsStatement(db: D1Database, tenantId: string
            SUM(CASE WHEN r.start >= ?2 THEN r.revenue ELSE 0 END) AS r30,
            SUM(CASE WHEN r.start >= ?2 THEN r.cost ELSE 0 END) AS c30,
            SUM(CASE WHEN r.start >= ?2 THEN r.events ELSE 0 END) AS e30,
+           SUM(CASE WHEN r.start >= ?2 THEN r.uncosted_events ELSE 0 END) AS ue30,
+           SUM(CASE WHEN r.start >= ?2 THEN r.uncosted_revenue ELSE 0 END) AS ur30,
+           SUM(CASE WHEN r.start >= ?3 THEN r.uncosted_events ELSE 0 END) AS ue60,
+           SUM(CASE WHEN r.start >= ?3 THEN r.uncosted_revenue ELSE 0 END) AS ur60,
+           SUM(r.uncosted_events) AS ue90, SUM(r.uncosted_revenue) AS ur90,
            SUM(CASE WHEN r.start >= ?3 THEN r.revenue ELSE 0 END) AS r60,
            SUM(CASE WHEN r.start >= ?3 THEN r.cost ELSE 0 END) AS c60,
            SUM(CASE WHEN r.start >= ?3 THEN r.events ELSE 0 END) AS e60,
@@ -255,10 +267,11 @@ export function projectCustomerWindowsStatement(db: D1Database, tenantId: string
          FROM rollups_daily r WHERE r.tenant_id = ?1 AND r.start >= ?4 AND r.start <= ?5
          GROUP BY r.customer_id, r.product_id)
        INSERT INTO margin_customer_windows (tenant_id, window_days, product_id, customer_id,
-         plan_id, usage_revenue, fee_revenue, cost, events, margin)
-       SELECT ?1, n, product_id, customer_id, plan_id, r, 0, c, e, r - c FROM (
+         plan_id, usage_revenue, fee_revenue, cost, events, margin, uncosted_events,
+         uncosted_revenue)
+       SELECT ?1, n, product_id, customer_id, plan_id, r, 0, c, e, r - c, ue, ur FROM (
          SELECT w.n, a.product_id, a.customer_id, seg.plan_id,
-           ${W("r")} AS r, ${W("c")} AS c, ${W("e")} AS e
+           ${W("r")} AS r, ${W("c")} AS c, ${W("e")} AS e, ${W("ue")} AS ue, ${W("ur")} AS ur
          FROM agg a CROSS JOIN (SELECT 30 AS n UNION ALL SELECT 60 UNION ALL SELECT 90) w
          LEFT JOIN seg ON seg.customer_id = a.customer_id AND seg.product_id = a.product_id)
        WHERE r <> 0 OR c <> 0 OR e <> 0`,

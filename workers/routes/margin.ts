@@ -16,9 +16,11 @@ import { formatMoney } from "../../domain/money";
 import {
   customerWindowsQuery,
   type MarginFilter,
+  type MarginTotal,
   productTotalQuery,
   productWindowsQuery,
   trendQuery,
+  type UncostedSums,
   unprofitableTotalQuery,
 } from "../../store/margin";
 import { createRouter } from "../app";
@@ -48,6 +50,44 @@ export const Pnl = {
   events: z.number().int(),
   costing_more_than_paying: z.boolean().openapi({ description: "cogs > revenue" }),
 };
+export const Uncosted = z
+  .object({
+    events: z
+      .number()
+      .int()
+      .openapi({ description: "Events Aforo could not cost (flag uncosted)" }),
+    events_share: z
+      .number()
+      .nullable()
+      .openapi({ description: "uncosted events ÷ events (0.25 = a quarter); null without events" }),
+    usage_revenue: Money.openapi({ description: "The usage revenue of those events" }),
+    revenue_share: z.number().nullable().openapi({
+      description:
+        "their usage revenue ÷ usage revenue; null without usage revenue. COGS leaves these events' cost out, so margin is overstated by their cost",
+    }),
+  })
+  .openapi("MarginUncosted");
+
+/** A ratio of two exact amounts, to 6 decimal places; null when the whole is 0. */
+const share = (part: bigint, whole: bigint) =>
+  whole === 0n ? null : Number((part * 1_000_000n) / whole) / 1e6;
+
+/** The uncosted part of a P&L as the API shows it. */
+function uncostedJson(u: UncostedSums, s: PnlSums) {
+  return {
+    events: u.events,
+    events_share: share(BigInt(u.events), BigInt(s.events)),
+    usage_revenue: formatMoney(u.revenue),
+    revenue_share: share(u.revenue, s.usage),
+  };
+}
+
+/** Totals' counts of customers costing more than they pay, paying and $0-revenue apart. */
+const unprofitableSplit = (t: MarginTotal) => ({
+  unprofitable_paying: t.unprofitablePaying,
+  unprofitable_no_revenue: t.unprofitable - t.unprofitablePaying,
+});
+
 export const TrendPoint = z
   .object({ day: z.string(), revenue: Money, cogs: Money, contribution_margin: Money })
   .openapi("MarginTrendPoint");
@@ -128,6 +168,9 @@ export const ProductRow = z
       .openapi({ description: "This row's contribution margin ÷ the total's" }),
     customers: z.number().int(),
     unprofitable_customers: z.number().int(),
+    unprofitable_paying: z.number().int(),
+    unprofitable_no_revenue: z.number().int(),
+    uncosted: Uncosted,
     trend: z.array(TrendPoint),
     drilldown: z.string().openapi({ description: "Its customers, ranked" }),
   })
@@ -141,6 +184,14 @@ export const Ranked = z.object({
     ...Pnl,
     customers: z.number().int(),
     unprofitable_customers: z.number().int(),
+    unprofitable_paying: z.number().int().openapi({
+      description: "Of those costing more than they pay, the ones with revenue in the window",
+    }),
+    unprofitable_no_revenue: z.number().int().openapi({
+      description:
+        "…and the ones earning $0 in the window (trials, free plans, customers only seen in events)",
+    }),
+    uncosted: Uncosted,
     trend: z.array(TrendPoint),
   }),
 });
@@ -193,6 +244,8 @@ margin.openapi(
       contribution_share: contributionShare(contributionMargin(r.sums), totalCm),
       customers: r.customers,
       unprofitable_customers: r.unprofitable,
+      ...unprofitableSplit(r),
+      uncosted: uncostedJson(r.uncosted, r.sums),
       trend: trends(r.product),
       drilldown: `/api/margin/customers?product=${encodeURIComponent(r.product)}&days=${f.days}`,
     }));
@@ -204,6 +257,8 @@ margin.openapi(
           ...pnl(total.sums),
           customers: total.customers,
           unprofitable_customers: total.unprofitable,
+          ...unprofitableSplit(total),
+          uncosted: uncostedJson(total.uncosted, total.sums),
           trend: trendOf(allTrendRows, today, f.days)(""),
         },
         data,
@@ -218,6 +273,15 @@ export const CustomerRow = z
     customer: z.string(),
     rank: z.number().int().openapi({ description: "1 = first in the chosen order" }),
     segments: z.array(z.string()).openapi({ description: "Plans (current, per product)" }),
+    known: z.boolean().openapi({
+      description:
+        "false: an unknown customer, seen only in events (not in the customer table): no subscription, no revenue",
+    }),
+    revenue_kind: z.enum(["paying", "no_revenue"]).openapi({
+      description:
+        "no_revenue: $0 revenue in the window (a trial, a free plan, an unknown customer); its cost is acquisition or support spend, not a pricing problem",
+    }),
+    uncosted_events: z.number().int().openapi({ description: "Its events Aforo could not cost" }),
     ...Pnl,
     drilldown: z.string().openapi({ description: "The customer's events with price and cost" }),
     trend: z.string().openapi({ description: "The customer's own daily trend" }),
@@ -231,7 +295,7 @@ margin.openapi(
     tags: ["margin"],
     summary: "Customers ranked by profitability, with those costing more than they pay",
     description:
-      "`unprofitable=true` keeps only the customers whose COGS exceed their revenue. With `product`, each customer's P&L on that product; with `segment` (a plan), on that plan. The trend is the filtered customers' total per day; each row links to its events and its own trend.",
+      "`unprofitable=true` keeps only the customers whose COGS exceed their revenue; `revenue=paying` those with revenue in the window, `revenue=none` those earning $0 (trials, free plans, unknown customers), so the two lists of customers costing more than they pay are apart. With `product`, each customer's P&L on that product; with `segment` (a plan), on that plan. The trend is the filtered customers' total per day; each row links to its events and its own trend.",
     security,
     request: {
       query: Filters.extend({
@@ -239,6 +303,7 @@ margin.openapi(
           .enum(["true", "false"])
           .optional()
           .transform((v) => v === "true"),
+        revenue: z.enum(["paying", "none"]).optional(),
         sort: SortBy,
         order: z.enum(["desc", "asc"]).default("desc"),
         limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -267,24 +332,30 @@ margin.openapi(
         customerWindowsQuery(db, tenantId, {
           ...f,
           unprofitable: q.unprofitable,
+          revenue: q.revenue ?? null,
           sort: q.sort,
           order: q.order,
           limit: q.limit + 1,
           offset,
         }),
         q.unprofitable
-          ? unprofitableTotalQuery(db, tenantId, f)
+          ? unprofitableTotalQuery(db, tenantId, { ...f, revenue: q.revenue ?? null })
           : productTotalQuery(db, tenantId, f),
+        // The two unprofitable counts always cover all of them, whichever list is shown.
+        unprofitableTotalQuery(db, tenantId, f),
         trendQuery(db, tenantId, f, today, false),
       ],
       (work) => c.executionCtx.waitUntil(work),
     );
-    const [page, totals, trendRows] = results;
+    const [page, totals, unprofitable, trendRows] = results;
     const more = page.length > q.limit;
     const rows = page.slice(0, q.limit).map((r, i) => ({
       customer: r.customer,
       rank: offset + i + 1,
       segments: r.segments,
+      known: r.known,
+      revenue_kind: r.sums.usage + r.sums.fees > 0n ? ("paying" as const) : ("no_revenue" as const),
+      uncosted_events: r.uncosted.events,
       ...pnl(r.sums),
       drilldown: `/api/customers/${encodeURIComponent(r.customer)}/events`,
       trend: `/api/margin/customers/${encodeURIComponent(r.customer)}?days=${f.days}`,
@@ -297,6 +368,8 @@ margin.openapi(
           ...pnl(totals.sums),
           customers: totals.customers,
           unprofitable_customers: totals.unprofitable,
+          ...unprofitableSplit(unprofitable),
+          uncosted: uncostedJson(totals.uncosted, totals.sums),
           trend: trendOf(trendRows, today, f.days)(""),
         },
         data: rows,
