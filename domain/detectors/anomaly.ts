@@ -257,6 +257,8 @@ export interface AnomalyState {
   /** Variance sums on the raw scale, (y − E)²/E on E (layout as `var`): the intercept is the
    * index of dispersion at low volume, the size-biased units of one act of usage. */
   var_raw: number[];
+  /** Σw·v² of the raw-scale fit (the act size's standard error). */
+  var_raw_v2?: number;
 }
 
 export interface ClosedHour {
@@ -340,6 +342,7 @@ export function newAnomalyState(): AnomalyState {
     win_flag: zeros(MAX_WINDOW - 1),
     var_w: zeros(5 * (MAX_WINDOW - 1)),
     var_raw: zeros(5),
+    var_raw_v2: 0,
   };
 }
 
@@ -675,7 +678,7 @@ function unitOf(s: AnomalyState, drop = false): number {
     const perEvent = drop ? s.upe : s.upe + s.ev_var / s.upe;
     if (at(s.var_raw, 0) < MIN_VAR_WEIGHT) return perEvent;
     if (batched(s)) {
-      const c = actUnits(s);
+      const c = actUnits(s, true);
       return Math.min(perEvent, c >= LUMP_MIN ? c : 1);
     }
     return Math.min(perEvent, Math.max(1, actUnits(s)));
@@ -691,16 +694,31 @@ function unitOf(s: AnomalyState, drop = false): number {
  * event is then a batch of units, not one act. */
 function batched(s: AnomalyState): boolean {
   const m = s.ev_n ?? 0;
-  return m > 0 && (s.ev_n_var ?? 0) / m < BATCH_DISPERSION;
+  // At fewer than 2 events per busy hour a sparse customer's acts look under-dispersed too
+  // (a Poisson count given it is not 0: 0.7 requests an hour → variance/mean 0.3).
+  return m >= 2 && (s.ev_n_var ?? 0) / m < BATCH_DISPERSION;
 }
 
 /** The size-biased units of one act of a dense aggregate: the intercept of the raw-scale fit
- * (y − E)²/E = c + b·E, or 1 while that fit is young. */
-function actUnits(s: AnomalyState): number {
+ * (y − E)²/E = c + b·E, or 1 while that fit is young. `lower`: its lower bound, c − 2 standard
+ * errors (residual spread of the fit, EW weights as counts), for events sent on a clock, whose
+ * units are counts unless the data show lumps with confidence (on a collector's calls the point
+ * estimate wanders from 1 to 40 with the baseline's early errors). */
+function actUnits(s: AnomalyState, lower = false): number {
   const acc = s.var_raw;
   if (!acc || at(acc, 0) < MIN_VAR_WEIGHT) return 1;
   const fit = fitVariance(acc);
-  return fit ? fit.a : 1;
+  if (!fit) return 1;
+  if (!lower || s.var_raw_v2 === undefined) return fit.a;
+  const w = at(acc, 0);
+  const sx = at(acc, 1);
+  const sxx = at(acc, 2);
+  const sv = at(acc, 3);
+  const sxv = at(acc, 4);
+  const res = Math.max(0, (s.var_raw_v2 - fit.a * sv - fit.b * sxv) / w);
+  const den = w * sxx - sx * sx;
+  const se = den > 0 ? Math.sqrt((res * sxx) / den) : 0;
+  return Math.max(0, fit.a - 2 * se);
 }
 
 /** Ordinary hours expected to carry at least a unit feed the act-size fit (winsorised at 3σ). */
@@ -712,6 +730,8 @@ function learnDispersion(s: AnomalyState, y: number, expected: number) {
     const fit = fitVariance(s.var_raw);
     if (fit) v = Math.min(v, WINSOR_SIGMA * WINSOR_SIGMA * Math.max(fit.a + fit.b * expected, 1));
   }
+  const keep = at(s.var_raw, 0) + 1 < 1 / ALPHA_VAR ? 1 : 1 - ALPHA_VAR;
+  s.var_raw_v2 = (s.var_raw_v2 ?? 0) * keep + v * v;
   addVariance(s.var_raw, 0, expected, v);
 }
 
@@ -1100,6 +1120,7 @@ function roundState(s: AnomalyState) {
   s.ev_var = sig6(s.ev_var);
   s.ev_n = sig6(s.ev_n ?? 0);
   s.ev_n_var = sig6(s.ev_n_var ?? 0);
+  s.var_raw_v2 = sig6(s.var_raw_v2 ?? 0);
   s.zero_rate = sig6(s.zero_rate);
 }
 
