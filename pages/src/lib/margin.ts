@@ -3,7 +3,7 @@
 // only), saying which. Pure.
 
 import type { RollupRow } from "../../../contracts/events";
-import type { MarginPnl, MarginTrendPoint } from "../../../contracts/margin";
+import type { MarginPnl, MarginTrendPoint, MarginUncosted } from "../../../contracts/margin";
 import { instant, num } from "./format";
 
 /** A row (or the totals) of GET /api/margin/products|customers, as far as its P&L goes:
@@ -14,7 +14,22 @@ export type PnlSource = Partial<MarginPnl> & {
   customer?: string;
   name?: string | null;
   segments?: string[];
+  known?: boolean;
+  revenue_kind?: "paying" | "no_revenue";
+  uncosted_events?: number;
+  uncosted?: Partial<MarginUncosted>;
+  unprofitable_paying?: number;
+  unprofitable_no_revenue?: number;
 };
+
+/** The part of a P&L Aforo could not cost (its COGS leaves their cost out). */
+export interface UncostedShare {
+  events: number;
+  /** Ratios (0.25 = a quarter); null without events / usage revenue. */
+  eventsShare: number | null;
+  revenue: number;
+  revenueShare: number | null;
+}
 
 /** A day of revenue and COGS: a rollup row (start, cost) or a margin trend point (day, cogs). */
 export type DaySource = Partial<Pick<RollupRow, "start" | "revenue" | "cost">> &
@@ -33,6 +48,14 @@ export interface PnlRow {
   /** Costs more than it pays. */
   losing: boolean;
   segment: string | null;
+  /** false: a customer seen only in events, not in the customer table. */
+  known: boolean;
+  /** No revenue in the window (a trial, a free plan, an unknown customer). */
+  noRevenue: boolean;
+  /** Per product and for the totals (the margin API only). */
+  uncosted: UncostedShare | null;
+  /** Per customer: its uncosted events. */
+  uncostedEvents: number | null;
 }
 
 export interface DayPoint {
@@ -48,6 +71,11 @@ export interface MarginModel {
   /** All customers in the window (the list may hold only the first page of them). */
   customerCount: number;
   losingCount: number;
+  /** Of the losing: with revenue, and with $0 revenue (null when the server does not say). */
+  losingPaying: number | null;
+  losingNoRevenue: number | null;
+  /** The uncosted share of the whole window (the margin API only). */
+  uncosted: UncostedShare | null;
   trend: DayPoint[];
   totals: { revenue: number; cost: number; margin: number; marginPct: number | null };
   builtAt: number | null;
@@ -70,6 +98,10 @@ export function pnl(
     events: null,
     losing: cost > revenue,
     segment: null,
+    known: true,
+    noRevenue: revenue === 0,
+    uncosted: null,
+    uncostedEvents: null,
     ...extra,
   };
 }
@@ -92,6 +124,21 @@ export function rowFromApi(r: PnlSource, idKey: "product" | "customer"): PnlRow 
     losing:
       typeof r.costing_more_than_paying === "boolean" ? r.costing_more_than_paying : cost > revenue,
     segment: Array.isArray(r.segments) ? r.segments.join(", ") || null : null,
+    known: r.known !== false,
+    noRevenue: r.revenue_kind ? r.revenue_kind === "no_revenue" : revenue === 0,
+    uncosted: uncostedFromApi(r.uncosted),
+    uncostedEvents: num(r.uncosted_events),
+  };
+}
+
+/** The API's uncosted block, or null when the server has none. */
+export function uncostedFromApi(u: Partial<MarginUncosted> | undefined): UncostedShare | null {
+  if (!u || typeof u !== "object") return null;
+  return {
+    events: num(u.events) ?? 0,
+    eventsShare: num(u.events_share),
+    revenue: num(u.usage_revenue) ?? 0,
+    revenueShare: num(u.revenue_share),
   };
 }
 

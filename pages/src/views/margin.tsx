@@ -89,6 +89,9 @@ async function loadMargin(
       customers: customers.data.map((r) => rowFromApi(r, "customer")),
       customerCount: customers.totals.customers,
       losingCount: customers.totals.unprofitable_customers,
+      losingPaying: customers.totals.unprofitable_paying ?? null,
+      losingNoRevenue: customers.totals.unprofitable_no_revenue ?? null,
+      uncosted: totals.uncosted,
       trend: dailyTrend(products.totals.trend),
       totals: {
         revenue: totals.revenue,
@@ -127,6 +130,9 @@ async function loadMargin(
     customers,
     customerCount: customers.length,
     losingCount: all.filter((c) => c.losing).length,
+    losingPaying: null,
+    losingNoRevenue: null,
+    uncosted: null,
     trend: dailyTrend(byProduct.data),
     totals: totalsOf(products),
     builtAt: null,
@@ -188,7 +194,10 @@ export function MarginView(props: ViewProps) {
       <QueryView q={margin} what="margin">
         {(m) => (
           <>
-            <div class="summary-cards">
+            <div
+              class="summary-cards"
+              style={m.uncosted ? { gridTemplateColumns: "repeat(5, minmax(0, 1fr))" } : undefined}
+            >
               <Summary
                 label="Revenue"
                 value={money(m.totals.revenue, currency)}
@@ -206,7 +215,25 @@ export function MarginView(props: ViewProps) {
                 value={percent(m.totals.marginPct)}
                 testid="total-margin-pct"
               />
+              {m.uncosted ? (
+                <Summary
+                  label="Uncosted (cost unknown)"
+                  value={`${percent(m.uncosted.eventsShare)} of events`}
+                  detail={`${percent(m.uncosted.revenueShare)} of usage revenue · ${integer(m.uncosted.events)} events`}
+                  testid="total-uncosted"
+                />
+              ) : null}
             </div>
+            {m.uncosted && m.uncosted.events > 0 ? (
+              <p class="warning" role="note" data-testid="uncosted-note">
+                {integer(m.uncosted.events)} events ({percent(m.uncosted.eventsShare)}) carried no
+                cost Aforo could price, so COGS leaves them out and the margin above is better than
+                it really is for {percent(m.uncosted.revenueShare)} of usage revenue (
+                {money(m.uncosted.revenue, currency)}). Send <code>cost.usd</code> or a priced{" "}
+                <code>cost.provider</code> + <code>cost.model</code> with those events, or declare
+                their metric <code>carries_cost: false</code>.
+              </p>
+            ) : null}
             {state.customer ? (
               <CustomerDrill
                 customer={state.customer}
@@ -244,13 +271,20 @@ export function MarginView(props: ViewProps) {
   );
 }
 
-function Summary(props: { label: string; value: string; tone?: string; testid?: string }) {
+function Summary(props: {
+  label: string;
+  value: string;
+  detail?: string;
+  tone?: string;
+  testid?: string;
+}) {
   return (
     <div class={`summary ${props.tone ? `tone-${props.tone}` : ""}`}>
       <div class="summary-label">{props.label}</div>
       <div class="summary-value" data-testid={props.testid}>
         {props.value}
       </div>
+      {props.detail ? <div class="muted small">{props.detail}</div> : null}
     </div>
   );
 }
@@ -338,6 +372,11 @@ function ProductTable(props: { rows: PnlRow[]; currency: string }) {
                 <th scope="col" class="num">
                   Margin %
                 </th>
+                {rows.some((r) => r.uncosted) ? (
+                  <th scope="col" class="num" title="Events whose cost Aforo does not know">
+                    Uncosted
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
@@ -354,6 +393,17 @@ function ProductTable(props: { rows: PnlRow[]; currency: string }) {
                     {money(r.margin, props.currency)}
                   </td>
                   <td class="num">{percent(r.marginPct)}</td>
+                  {r.uncosted ? (
+                    <td
+                      class="num"
+                      style={r.uncosted.events > 0 ? { color: "var(--warn)" } : undefined}
+                      data-field="uncosted"
+                      title={`${integer(r.uncosted.events)} events, ${percent(r.uncosted.revenueShare)} of usage revenue`}
+                    >
+                      {percent(r.uncosted.eventsShare)}
+                      <span class="muted small"> · {percent(r.uncosted.revenueShare)} rev.</span>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
@@ -376,8 +426,14 @@ function CustomerRanking(props: {
 }) {
   const [showAll, setShowAll] = useState(false);
   // The API ranks (by contribution margin, in the chosen order); the fallback is ranked too.
-  const ranked = props.model.customers;
   const losing = props.model.losingCount;
+  // Costing more than they pay means two things: a paying customer priced below its cost (a
+  // pricing problem), or a $0-revenue account (a trial, a free plan, an unknown customer: spend).
+  // With "only those", the paying ones come first and the $0-revenue ones are listed apart.
+  const all = props.model.customers;
+  const split = props.only === "losing";
+  const ranked = split ? all.filter((r) => !r.noRevenue) : all;
+  const free = split ? all.filter((r) => r.noRevenue) : [];
   const shown = showAll ? ranked : ranked.slice(0, PAGE);
   return (
     <section class="panel" aria-labelledby="customers-title">
@@ -411,13 +467,23 @@ function CustomerRanking(props: {
         <strong class={losing ? "text-bad" : undefined} data-testid="losing-count">
           {integer(losing)}
         </strong>{" "}
-        cost more than they pay (highlighted). Select a customer for their trend and events.
+        cost more than they pay (highlighted)
+        {props.model.losingPaying !== null && props.model.losingNoRevenue !== null ? (
+          <>
+            : <strong data-testid="losing-paying">{integer(props.model.losingPaying)}</strong>{" "}
+            paying customers and{" "}
+            <strong data-testid="losing-free">{integer(props.model.losingNoRevenue)}</strong> with
+            $0 revenue (trials, free plans, unknown customers)
+          </>
+        ) : null}
+        . Select a customer for their trend and events.
       </p>
+      {split ? <h3>Paying customers costing more than they pay</h3> : null}
       {ranked.length === 0 ? (
         <Empty
           title={
             props.only === "losing"
-              ? "No customer costs more than they pay in this window"
+              ? "No paying customer costs more than they pay in this window"
               : "No customer usage in this window"
           }
         />
@@ -458,6 +524,7 @@ function CustomerRanking(props: {
                     <td class="num">{i + 1}</td>
                     <th scope="row">
                       <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
+                      <CustomerLabels row={r} />
                       {r.losing ? (
                         <>
                           {" "}
@@ -490,7 +557,98 @@ function CustomerRanking(props: {
           ) : null}
         </>
       )}
+      {split ? <FreeAccounts rows={free} currency={props.currency} hrefOf={props.hrefOf} /> : null}
     </section>
+  );
+}
+
+/** Customers badges: unknown (only in events) and $0 revenue. */
+function CustomerLabels(props: { row: PnlRow }) {
+  const r = props.row;
+  return (
+    <>
+      {!r.known ? (
+        <>
+          {" "}
+          <Badge tone="warn" title="Seen only in events: not in the customer table">
+            unknown customer
+          </Badge>
+        </>
+      ) : null}
+      {r.noRevenue && r.known ? (
+        <>
+          {" "}
+          <Badge tone="neutral" title="No revenue in this window: a trial or a free plan">
+            $0 revenue
+          </Badge>
+        </>
+      ) : null}
+      {r.uncostedEvents ? (
+        <>
+          {" "}
+          <Badge tone="warn" title="Events whose cost Aforo does not know">
+            {integer(r.uncostedEvents)} uncosted
+          </Badge>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+/** The $0-revenue accounts costing more than they pay: their cost is spend, not a price. */
+function FreeAccounts(props: { rows: PnlRow[]; currency: string; hrefOf: (id: string) => string }) {
+  const [showAll, setShowAll] = useState(false);
+  const shown = showAll ? props.rows : props.rows.slice(0, PAGE);
+  const cost = props.rows.reduce((s, r) => s + r.cost, 0);
+  return (
+    <div data-testid="free-accounts">
+      <h3>
+        $0-revenue accounts with cost: trials, free plans, unknown customers (
+        {integer(props.rows.length)} · {money(cost, props.currency)} COGS)
+      </h3>
+      {props.rows.length === 0 ? (
+        <Empty title="No $0-revenue account has cost in this window" />
+      ) : (
+        <>
+          <div class="table-wrap">
+            <table data-testid="free-ranking">
+              <thead>
+                <tr>
+                  <th scope="col">Account</th>
+                  <th scope="col">Plans</th>
+                  <th scope="col" class="num">
+                    COGS
+                  </th>
+                  <th scope="col" class="num">
+                    Events
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((r) => (
+                  <tr key={r.id} data-customer={r.id}>
+                    <th scope="row">
+                      <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
+                      <CustomerLabels row={r} />
+                    </th>
+                    <td class="small">{r.segment ?? (r.known ? "no subscription" : "—")}</td>
+                    <td class="num" data-field="cost">
+                      {money(r.cost, props.currency)}
+                    </td>
+                    <td class="num">{integer(r.events)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {props.rows.length > PAGE ? (
+            <button type="button" class="btn" onClick={() => setShowAll(!showAll)}>
+              {showAll ? `Show the first ${PAGE}` : `Show all ${integer(props.rows.length)}`}
+            </button>
+          ) : null}
+        </>
+      )}
+    </div>
   );
 }
 
