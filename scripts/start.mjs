@@ -5,17 +5,27 @@
 // Safe to re-run: state persists under .wrangler/state (AFORO_STATE_DIR overrides).
 //
 // Then it fills the demo tenant with demo data (scripts/lib/demo-data.mjs: three products, ~200
-// customers, 90 days of usage) through the real API, showing progress; the dashboard is usable
-// while the last days arrive. Seeding runs once per state directory (it resumes if interrupted);
-// AFORO_SEED=0 skips it. A seeding failure is reported but leaves the stack running. Afterwards
-// the demo customers' usage goes on: the hours since the data ends, then each hour as it ends.
+// customers, 14 months of subscription history and usage, invoices paid, late and voided)
+// through the real API, showing progress, and says "Demo data ready" once the numbers are
+// final (invoices run, detectors closed, cockpit snapshot taken). Seeding runs once per state
+// directory (it resumes if interrupted); AFORO_SEED=0 skips it. A seeding failure is reported
+// but leaves the stack running. Afterwards the demo customers' usage goes on: the hours since
+// the data ends, then each hour as it ends, and a live trickle of per-request events.
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { seedDemo, seedPending, topUpDemo } from "./lib/demo-data.mjs";
 import {
-  applyMigrations,
-  buildDashboard,
+  buildDemo,
+  DEMO_VERSION,
+  SEED_FILE,
+  seedDemo,
+  seedPending,
+  topUpDemo,
+} from "./lib/demo-data.mjs";
+import { startTrickle } from "./lib/demo-live.mjs";
+import {
   ensureDemoTenant,
   ensureDevVars,
+  prepareStack,
   ROOT,
   startWrangler,
 } from "./lib/stack.mjs";
@@ -25,24 +35,33 @@ const persistTo = process.env.AFORO_STATE_DIR || join(ROOT, ".wrangler", "state"
 
 const { adminToken, created } = ensureDevVars();
 if (created) console.log("Created .dev.vars with a random AFORO_ADMIN_TOKEN");
-console.log("Applying D1 migrations…");
-applyMigrations(persistTo, true);
-console.log("Building the dashboard…");
-buildDashboard(true);
+console.log("Applying D1 migrations and building the dashboard…");
+const prepared = await prepareStack(persistTo);
+if (!prepared.built) console.log("  (dashboard build is up to date)");
 const seeding = process.env.AFORO_SEED !== "0" && seedPending(persistTo);
 console.log(`Starting wrangler dev on 127.0.0.1:${port}…`);
 // While the demo data is being seeded (the first run on a state directory), wrangler logs only
 // errors, so its per-request lines do not bury the banner and the seeding progress; other runs
 // show the usual request log.
-const stack = await startWrangler({ port, persistTo, quiet: seeding });
+// AFORO_FROZEN=1 serves a frozen copy of the build (edits to the tree do not restart it): for
+// measuring a demo in a checkout others are editing.
+const stack = await startWrangler({
+  port,
+  persistTo,
+  quiet: seeding,
+  frozen: process.env.AFORO_FROZEN === "1",
+});
 if (seeding) {
   stack.child.stdout?.pipe(process.stdout);
   stack.child.stderr?.pipe(process.stderr);
 }
 
 let stopping = false;
+/** @type {ReturnType<typeof startTrickle> | null} */
+let trickle = null;
 const stop = async () => {
   stopping = true;
+  await trickle?.stop();
   await stack.stop();
   process.exit(0);
 };
@@ -97,14 +116,34 @@ if (process.env.AFORO_SEED === "0") {
 
 // The demo customers keep using the product: the hours since the demo data ends are sent now
 // (a stack started again days later would otherwise show everyone gone quiet), then each hour
-// as it completes.
+// as it completes. Meanwhile a trickle of per-request events (a few a second, some refused on
+// purpose) delivers part of the current hour as it happens (scripts/lib/demo-live.mjs), so the
+// live view has traffic within seconds; AFORO_LIVE=0 turns it off.
 if (process.env.AFORO_SEED !== "0" && seeded) {
+  const markerFile = join(persistTo, SEED_FILE);
+  const marker = existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, "utf8")) : null;
+  if (process.env.AFORO_LIVE !== "0" && marker?.version === DEMO_VERSION && marker.anchor) {
+    const now = Date.now();
+    trickle = startTrickle({
+      url: stack.url,
+      ingestKey: demo.ingest_key,
+      demo: buildDemo({ anchor: Date.parse(marker.anchor), through: now - (now % 3_600_000) }),
+    });
+  }
   let running = false;
   const topUp = async () => {
     if (running || stopping) return;
     running = true;
     try {
-      await topUpDemo({ url: stack.url, ingestKey: demo.ingest_key, persistTo });
+      const through = Date.now();
+      await topUpDemo({
+        url: stack.url,
+        ingestKey: demo.ingest_key,
+        persistTo,
+        now: through,
+        ...(trickle ? { credit: trickle.credit } : {}),
+      });
+      trickle?.forgetBefore(through - (through % 3_600_000));
     } catch (err) {
       if (!stopping) {
         console.error(

@@ -20,10 +20,15 @@
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { request } from "./stack.mjs";
 
-export const DEMO_VERSION = 1;
-export const WINDOW_DAYS = 90;
+export const DEMO_VERSION = 2;
+/** Days of hourly usage before the anchor (the detectors' history). */
+export const WINDOW_DAYS = 63;
+/** Days of subscription and usage history before the anchor: NRR's 12-month window, its
+ * 30-day series and its delta 30 days earlier all start inside it, with a month of usage before. */
+export const HISTORY_DAYS = 450;
+/** Usage before the hourly window is sent as aggregates of this many days. */
+export const OLD_STRIDE_DAYS = 3;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const MAX_BATCH_EVENTS = 1000;
@@ -510,22 +515,26 @@ const REGIONS = [
   { id: "sa-east", tz: -3, weight: 6 },
 ];
 const SEGMENTS = { startup: 55, "mid-market": 33, enterprise: 12 };
-export const CUSTOMER_COUNT = 200;
+export const CUSTOMER_COUNT = 255;
 
 /**
  * @typedef {{
  *   id: string, name: string, email: string,
  *   metadata: {segment: string, region: string, account_owner: string, story?: string},
- *   tz: number, weekend: number,
+ *   tz: number, weekend: number, growth: number,
  * }} DemoCustomer
  * @typedef {{
  *   id: string, customer: string, plan: string, product: string, start: number,
- *   trial_end: number | null,
+ *   trial_end: number | null, changes: {plan: string, at: number}[], end: number | null,
  * }} DemoSubscription
  * @typedef {{
- *   customer: string, product: string, metrics: string[],
- *   q: Float64Array[], cached: Float64Array | null, model: (hour: number) => string,
+ *   customer: string, subscription: string, product: string, metrics: string[],
+ *   offset: number, q: Float64Array[], cached: Float64Array | null,
+ *   old: {time: number, q: number[], cached: number}[],
+ *   model: (hour: number) => string,
  *   tokens: {input: number, output: number, cached: number} | null,
+ *   toolsPerSession: number, meanAt: (t: number) => number, every: number, start: number,
+ *   end: number | null,
  * }} DemoSeries
  */
 
@@ -565,11 +574,11 @@ const DIURNAL_MEAN = DIURNAL.reduce((a, b) => a + b, 0) / 24;
 
 /** The customer's seasonal factor at hour t; averages to 1 over a week. */
 function seasonal(/** @type {DemoCustomer} */ c, /** @type {number} */ t) {
-  const local = new Date(t + c.tz * HOUR_MS);
-  const dow = local.getUTCDay();
+  const local = t + c.tz * HOUR_MS;
+  const dow = (Math.floor(local / DAY_MS) + 4) % 7; // 1970-01-01 was a Thursday
   const week = dow === 0 || dow === 6 ? c.weekend : 1;
   const norm = DIURNAL_MEAN * ((5 + 2 * c.weekend) / 7);
-  return ((DIURNAL[local.getUTCHours()] ?? 1) * week) / norm;
+  return ((DIURNAL[Math.floor(local / HOUR_MS) % 24] ?? 1) * week) / norm;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -577,33 +586,49 @@ function seasonal(/** @type {DemoCustomer} */ c, /** @type {number} */ t) {
 
 /**
  * @typedef {{
- *   anchor: number, windowStart: number, hours: number, priceChangeAt: number,
- *   products: typeof PRODUCTS, plans: object[], costCatalog: CostEntry[],
+ *   anchor: number, windowStart: number, historyStart: number, hours: number,
+ *   priceChangeAt: number, products: typeof PRODUCTS, plans: object[], costCatalog: CostEntry[],
  *   customers: DemoCustomer[], subscriptions: DemoSubscription[], series: DemoSeries[],
  *   unknown: DemoSeries, stories: Record<string, object>,
  * }} Demo
  */
 
+/** Each product's plans from smallest to largest: upgrades move right, downgrades left. */
+const LADDERS = {
+  "chat-api": ["chat-free", "chat-starter", "chat-pro", "chat-enterprise-annual"],
+  "rest-api": ["rest-free", "rest-starter", "rest-growth", "rest-scale", "rest-scale-annual"],
+  "agent-platform": ["agent-starter", "agent-team", "agent-enterprise-annual"],
+};
+/** Monthly chance that a customer of the segment cancels (its every subscription). */
+const MONTHLY_CHURN = { startup: 0.034, "mid-market": 0.017, enterprise: 0.006 };
+/** Share of trials that lapse (canceled before the trial ends) rather than convert. */
+const TRIAL_LAPSE = 0.35;
+/** Share of churned customers that come back later (a new subscription, a smaller plan). */
+const WIN_BACK = 0.3;
+const MONTH_MS = 30.44 * DAY_MS;
+
 /**
  * Builds the whole demo, deterministically.
- * @param {{anchor: number, seed?: string, through?: number}} o `anchor`: the end of the window
- *   (an hour boundary; the last events are for the hour before it). `through` (an hour boundary
- *   at or after the anchor): usage goes on past the window to there, for topping a running demo
- *   up; every value up to the anchor is the same as without it.
+ * @param {{anchor: number, seed?: string, through?: number}} o `anchor`: the end of the hourly
+ *   window (an hour boundary; the last events are for the hour before it). `through` (an hour
+ *   boundary at or after the anchor): usage goes on past the window to there, for topping a
+ *   running demo up; every value up to the anchor is the same as without it.
  * @returns {Demo}
  */
-export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) {
+export function buildDemo({ anchor, seed = "aforo-demo-v2", through = anchor }) {
   if (anchor % HOUR_MS !== 0) throw new Error("anchor must be an hour boundary");
   if (through % HOUR_MS !== 0 || through < anchor) {
     throw new Error("through must be an hour boundary at or after the anchor");
   }
   const hours = WINDOW_DAYS * 24;
   const windowStart = anchor - hours * HOUR_MS;
-  /** Hours of usage generated: the window, then whatever `through` adds. */
+  const historyStart = dayFloor(anchor) - HISTORY_DAYS * DAY_MS;
+  /** Hours of usage generated after the window's start: the window, then what `through` adds. */
   const generated = hours + (through - anchor) / HOUR_MS;
-  const priceChangeAt = dayFloor(windowStart + 45 * DAY_MS);
+  const priceChangeAt = dayFloor(windowStart + 30 * DAY_MS);
   const rng = new Rng(`${seed}:customers`);
   const planById = new Map(PLANS.map((p) => [p.id, p]));
+  const hourFloor = (/** @type {number} */ t) => t - (t % HOUR_MS);
 
   /** @type {DemoCustomer[]} */
   const customers = [];
@@ -627,27 +652,37 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
       },
       tz: r?.tz ?? 0,
       weekend: segment === "enterprise" ? rng.uniform(0.25, 0.4) : rng.uniform(0.3, 0.6),
+      growth: story ? 0.002 : Math.max(-0.0025, Math.min(0.004, 0.0002 + 0.0012 * rng.normal())),
     };
     customers.push(c);
     return c;
   };
-  /** @param {DemoCustomer} c @param {string} planId @param {number} start */
-  const subscribe = (c, planId, start) => {
+  /**
+   * @param {DemoCustomer} c @param {string} planId @param {number} start
+   * @param {{changes?: {plan: string, at: number}[], end?: number | null, suffix?: string,
+   *   trial?: boolean, trialDays?: number}} [o] `trialDays`: a trial the plan does not offer
+   *   by default (a sales-led pilot)
+   */
+  const subscribe = (c, planId, start, o = {}) => {
     const plan = planById.get(planId);
     if (!plan) throw new Error(`unknown plan ${planId}`);
+    const trial = o.trial ?? true;
+    const trialDays = o.trialDays ?? plan.trial_days ?? 0;
     const sub = {
-      id: `demo-${c.id}-${plan.product}`,
+      id: `demo-${c.id}-${plan.product}${o.suffix ?? ""}`,
       customer: c.id,
       plan: planId,
       product: plan.product,
       start,
-      trial_end: plan.trial_days ? start + plan.trial_days * DAY_MS : null,
+      trial_end: trial && trialDays ? start + trialDays * DAY_MS : null,
+      changes: o.changes ?? [],
+      end: o.end ?? null,
     };
     subscriptions.push(sub);
     return sub;
   };
 
-  // The story customers first, with fixed ids.
+  // The story customers first, with fixed ids and a long, quiet history.
   const cogs = addCustomer(
     STORIES.cogs_jump,
     "CogsJumper AI",
@@ -655,7 +690,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     "eu-west",
     "cogs_jump",
   );
-  subscribe(cogs, "chat-pro", dayFloor(anchor - 104 * DAY_MS) + 10 * HOUR_MS);
+  subscribe(cogs, "chat-pro", dayFloor(anchor - 304 * DAY_MS) + 10 * HOUR_MS);
   const fading = addCustomer(
     STORIES.usage_collapse,
     "Fading Co",
@@ -663,7 +698,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     "us-west",
     "usage_collapse",
   );
-  subscribe(fading, "agent-team", dayFloor(anchor - 112 * DAY_MS) + 17 * HOUR_MS);
+  subscribe(fading, "agent-team", dayFloor(anchor - 382 * DAY_MS) + 17 * HOUR_MS);
   const racer = addCustomer(
     STORIES.quota_race,
     "Quota Racer Inc",
@@ -673,7 +708,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
   );
   // Monthly periods anchored so the current one is ~18 days old when the window ends.
   const racerPeriodStart = dayFloor(anchor - 18 * DAY_MS) + 9 * HOUR_MS;
-  subscribe(racer, "rest-growth", addMonths(racerPeriodStart, -3));
+  subscribe(racer, "rest-growth", addMonths(racerPeriodStart, -11));
   const spiky = addCustomer(
     STORIES.usage_spikes,
     "Spiky Labs",
@@ -681,9 +716,11 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     "us-east",
     "usage_spikes",
   );
-  subscribe(spiky, "rest-starter", dayFloor(anchor - 95 * DAY_MS) + 15 * HOUR_MS);
+  subscribe(spiky, "rest-starter", dayFloor(anchor - 245 * DAY_MS) + 15 * HOUR_MS);
 
-  // Everyone else.
+  // Everyone else: a founding book in the history's first month, then arrivals every month;
+  // upgrades, downgrades, cancellations (the customer leaves), trials that lapse, win-backs.
+  const bookDays = (anchor - historyStart) / DAY_MS;
   while (customers.length < CUSTOMER_COUNT) {
     const name = `${rng.pick(NAME_FIRST)} ${rng.pick(NAME_SECOND)}`;
     const id = slug(name);
@@ -692,35 +729,89 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     const segment = rng.weighted(SEGMENTS);
     const region = rng.weighted(Object.fromEntries(REGIONS.map((r) => [r.id, r.weight])));
     const c = addCustomer(id, name, segment, region);
-    let product = rng.weighted(PRODUCT_MIX[/** @type {keyof PRODUCT_MIX} */ (segment)]);
+    const product = rng.weighted(PRODUCT_MIX[/** @type {keyof PRODUCT_MIX} */ (segment)]);
     const mix = PLAN_MIX[/** @type {keyof PLAN_MIX} */ (product)];
     let plan = rng.weighted(mix[/** @type {keyof typeof mix} */ (segment)]);
-    // Start: most before the window (history), some during it, a few brand new (on a trial of
-    // a starter plan).
+    const ladder = LADDERS[/** @type {keyof LADDERS} */ (product)];
     const r = rng.next();
-    let daysAgo;
-    if (r < 0.07) {
-      daysAgo = rng.uniform(1, 12);
-      if (!planById.get(plan)?.trial_days) {
-        plan = rng.pick(PLANS.filter((p) => p.trial_days)).id;
-        product = planById.get(plan)?.product ?? product;
+    // A founding book, then arrivals picking up as the business grows.
+    const daysAgo =
+      r < 0.35
+        ? bookDays - rng.uniform(0, 25)
+        : r < 0.93
+          ? 12 + (bookDays - 42) * rng.next() ** 1.4
+          : rng.uniform(1, 12);
+    const start = hourFloor(anchor - daysAgo * DAY_MS);
+    const founding = r < 0.35;
+    // New in the last weeks, and a share of startups: on a starter plan's trial first.
+    if (daysAgo < 12 || (segment === "startup" && rng.chance(0.25))) {
+      const trialPlan = PLANS.find((p) => p.product === product && p.trial_days);
+      if (trialPlan && ladder.indexOf(trialPlan.id) >= ladder.indexOf(plan) - 1) {
+        plan = trialPlan.id;
+      } else if (trialPlan && daysAgo < 12) plan = trialPlan.id;
+    }
+    // How long the customer stays: exponential lifetime at the segment's monthly churn.
+    const lifetime = (-Math.log(1 - rng.next()) / MONTHLY_CHURN[segment]) * MONTH_MS;
+    let end = start + lifetime < anchor - DAY_MS ? hourFloor(start + lifetime) : null;
+    const first = planById.get(plan);
+    // Most new customers try first: the plan's own trial, or a 14-day pilot of a paid plan.
+    const pilot =
+      !founding && !first?.trial_days && !plan.endsWith("-free") && rng.chance(0.55) ? 14 : 0;
+    const trialDays = first?.trial_days || pilot;
+    const trialEnd = trialDays ? start + trialDays * DAY_MS : null;
+    let lapsed = false;
+    if (trialEnd !== null && trialEnd < anchor - HOUR_MS && rng.chance(TRIAL_LAPSE)) {
+      end = hourFloor(Math.max(start + DAY_MS, trialEnd - rng.uniform(0, 4) * DAY_MS));
+      lapsed = true;
+    }
+    // Annual plans leave at a renewal.
+    if (end !== null && first?.period === "year") {
+      const years = Math.ceil((end - start) / (365 * DAY_MS));
+      end = addMonths(start, 12 * years);
+      if (end >= anchor - DAY_MS) end = null;
+    }
+    const tenure = (end ?? anchor) - start;
+    // Upgrades and downgrades along the product's ladder, after the trial.
+    /** @type {{plan: string, at: number}[]} */
+    const changes = [];
+    const at = dayFloor(start + rng.uniform(0.3, 0.75) * tenure) + 8 * HOUR_MS;
+    const i = ladder.indexOf(plan);
+    if (!lapsed && tenure > 75 * DAY_MS && at > (trialEnd ?? start) + DAY_MS && at < anchor) {
+      if (c.growth > 0.0012 && i + 1 < ladder.length && rng.chance(0.55)) {
+        const next = /** @type {string} */ (ladder[i + 1]);
+        // Monthly to annual only for the larger accounts.
+        if (planById.get(next)?.period !== "year" || segment !== "startup") {
+          changes.push({ plan: next, at });
+        }
+      } else if (c.growth < -0.0006 && i > 0 && rng.chance(0.5)) {
+        const prev = /** @type {string} */ (ladder[i - 1]);
+        if (planById.get(plan)?.period !== "year") changes.push({ plan: prev, at });
       }
-    } else if (r < 0.6) daysAgo = rng.uniform(90, 125);
-    else daysAgo = rng.uniform(12, 90);
-    const start = Math.floor((anchor - daysAgo * DAY_MS) / HOUR_MS) * HOUR_MS;
-    subscribe(c, plan, start);
-    // Some expand to a second product later on.
+    }
+    if (changes.length && planById.get(changes[0]?.plan ?? "")?.period === "year" && end) {
+      const years = Math.ceil((end - at) / (365 * DAY_MS));
+      end = addMonths(at, 12 * years);
+      if (end >= anchor - DAY_MS) end = null;
+    }
+    subscribe(c, plan, start, { changes, end, ...(pilot ? { trialDays: pilot } : {}) });
+    // Some expand to a second product later on (and leave with the first).
     const second = segment === "enterprise" ? 0.3 : segment === "mid-market" ? 0.15 : 0.06;
-    if (rng.chance(second)) {
+    if (!lapsed && rng.chance(second)) {
       const other = rng.pick(PRODUCTS.filter((p) => p.id !== product)).id;
-      const start2 = start + Math.round(rng.uniform(7, 60)) * DAY_MS;
-      if (start2 < anchor - 2 * DAY_MS) {
-        const otherMix = PLAN_MIX[/** @type {keyof PLAN_MIX} */ (other)];
-        subscribe(
-          c,
-          rng.weighted(otherMix[/** @type {keyof typeof otherMix} */ (segment)]),
-          start2,
-        );
+      const start2 = hourFloor(start + Math.round(rng.uniform(7, 60)) * DAY_MS);
+      const otherMix = PLAN_MIX[/** @type {keyof PLAN_MIX} */ (other)];
+      const plan2 = rng.weighted(otherMix[/** @type {keyof typeof otherMix} */ (segment)]);
+      const end2 = end !== null && planById.get(plan2)?.period === "year" ? null : end;
+      if (start2 < (end ?? anchor) - 2 * DAY_MS && (end2 === null || end2 === end)) {
+        subscribe(c, plan2, start2, { end: end2, trial: false });
+      }
+    }
+    // Win-backs: a churned customer returns on a smaller plan of the same product.
+    if (end !== null && !lapsed && rng.chance(WIN_BACK)) {
+      const back = hourFloor(end + rng.uniform(30, 120) * DAY_MS);
+      if (back < anchor - 2 * DAY_MS) {
+        const smaller = ladder[Math.max(0, Math.min(ladder.indexOf(plan), 2) - 1)] ?? plan;
+        subscribe(c, smaller, back, { suffix: "-winback", trial: false });
       }
     }
   }
@@ -748,22 +839,32 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     [spikeDay1 + 20 * HOUR_MS, 9],
     [spikeDay2 + 16 * HOUR_MS, 10],
   ]);
+  // Hourly usage from the window's start for customers still around in it; those who left
+  // before it send hourly usage for their whole stay (detectors see it in order), and everyone's
+  // usage before the window is sent as 3-day aggregates after it (late for the detectors).
+  /** @type {Map<string, number>} */
+  const hourlyFrom = new Map();
+  for (const s of subscriptions) {
+    const alive = (s.end ?? Number.POSITIVE_INFINITY) > windowStart;
+    const from = alive ? windowStart : s.start;
+    hourlyFrom.set(s.customer, Math.min(hourlyFrom.get(s.customer) ?? Infinity, from));
+  }
+  for (const s of subscriptions) {
+    if ((s.end ?? Number.POSITIVE_INFINITY) > windowStart) hourlyFrom.set(s.customer, windowStart);
+  }
+  const genEnd = windowStart + generated * HOUR_MS;
+
   /** @type {DemoSeries[]} */
   const series = [];
   for (const sub of subscriptions) {
     const c = /** @type {DemoCustomer} */ (customerById.get(sub.customer));
-    const plan = /** @type {(typeof PLANS)[number]} */ (planById.get(sub.plan));
+    const lastPlan = sub.changes.length ? sub.changes[sub.changes.length - 1]?.plan : sub.plan;
+    const plan = /** @type {(typeof PLANS)[number]} */ (planById.get(lastPlan ?? sub.plan));
     const r = new Rng(`${seed}:series:${sub.id}`);
     const story = c.metadata.story ?? "";
+    // The customer's typical month on the plan it ends up on, at the end of its stay.
     const monthly = plan.volume.median * r.lognormal(0, story ? 0 : plan.volume.sigma);
-    // Growth per day (applied backwards from the anchor), a ramp-up after the start.
-    const g = story
-      ? 0.002
-      : r.chance(0.35)
-        ? r.uniform(0.003, 0.012)
-        : r.chance(0.12)
-          ? -r.uniform(0.002, 0.006)
-          : r.normal() * 0.001;
+    const g = c.growth;
     const k = story ? 30 : r.uniform(6, 18);
     const spikes = new Map();
     if (!story && r.chance(0.12)) {
@@ -775,8 +876,6 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     if (story === "usage_spikes") for (const [t, m] of spikeHours) spikes.set(t, m);
 
     const metrics = PRODUCTS.find((p) => p.id === sub.product)?.metrics.map((m) => m.id) ?? [];
-    const q = metrics.map(() => new Float64Array(generated));
-    let cached = null;
     let tokens = null;
     /** @type {(hour: number) => string} */
     let model = () => "";
@@ -786,7 +885,6 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
       tokens = { input: r.uniform(900, 4000), output: r.uniform(150, 900), cached: 0 };
       tokens.cached = r.chance(0.5) ? r.uniform(0.1, 0.6) : 0;
       perActivity = tokens.input;
-      cached = new Float64Array(generated);
       const chosen = story === "cogs_jump" ? CHEAP_MODEL : r.weighted(CHAT_MODELS);
       model =
         story === "cogs_jump" ? (t) => (t < switchAt ? CHEAP_MODEL : PRICEY_MODEL) : () => chosen;
@@ -799,61 +897,131 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
     }
     const toolsPerSession = r.uniform(4, 14);
     const ratePerHour = monthly / (730 * perActivity);
-    let dayNoise = 1;
-    for (let i = 0; i < generated; i++) {
-      const t = windowStart + i * HOUR_MS;
-      if (i % 24 === 0) dayNoise = r.lognormal(0, 0.08);
-      if (t < sub.start) continue;
+    const stayEnd = Math.min(sub.end ?? Number.POSITIVE_INFINITY, anchor);
+    /** Activity per hour at t, before noise and spikes (the model the live trickle samples). */
+    const meanAt = (/** @type {number} */ t) => {
       const age = (t - sub.start) / DAY_MS;
       let mean =
         ratePerHour *
         seasonal(c, t) *
-        Math.exp(g * ((t - anchor) / DAY_MS)) *
-        (1 - Math.exp(-(age + 0.5) / 3)) *
-        dayNoise *
-        (spikes.get(t) ?? 1);
+        Math.exp(g * ((Math.min(t, stayEnd) - anchor) / DAY_MS)) *
+        (1 - Math.exp(-(age + 0.5) / 3));
       if (story === "usage_collapse" && t >= collapseAt) mean *= 0.2;
       if (story === "quota_race") {
         // 0.6× the quota's pace in earlier periods, 1.5× in the current one.
         const inCurrent = t >= racerPeriodStart;
         const periodHours = inCurrent ? (racerPeriodEnd - racerPeriodStart) / HOUR_MS : 30.4 * 24;
-        mean = ((inCurrent ? 1.5 : 0.6) * racerQuota * seasonal(c, t) * dayNoise) / periodHours;
+        mean = ((inCurrent ? 1.5 : 0.6) * racerQuota * seasonal(c, t)) / periodHours;
       }
+      // Leaving customers wind down over their last three weeks.
+      if (sub.end !== null) mean *= Math.min(1, 0.35 + (0.65 * (sub.end - t)) / (21 * DAY_MS));
+      return mean;
+    };
+    /** Activity → metric quantities. */
+    const quantities = (/** @type {Rng} */ rr, /** @type {number} */ n, spread = 1) => {
+      if (sub.product === "chat-api" && tokens) {
+        const input = Math.round(n * tokens.input * rr.lognormal(0, 0.12 * spread));
+        const output = Math.round(n * tokens.output * rr.lognormal(0, 0.15 * spread));
+        const cached = Math.min(input, Math.round(input * tokens.cached * rr.lognormal(0, 0.1)));
+        return { q: [input, output], cached };
+      }
+      if (sub.product === "agent-platform") {
+        return { q: [n, rr.negbin(n * toolsPerSession, 20)], cached: 0 };
+      }
+      return { q: [n], cached: 0 };
+    };
+
+    // Hourly part: [from, to) as offsets from the window's start.
+    const from = Math.max(sub.start, /** @type {number} */ (hourlyFrom.get(c.id)));
+    const to = Math.min(sub.end ?? Number.POSITIVE_INFINITY, genEnd);
+    const offset = Math.round((from - windowStart) / HOUR_MS);
+    const length = Math.max(0, Math.round((to - from) / HOUR_MS));
+    const q = metrics.map(() => new Float64Array(length));
+    const cached = sub.product === "chat-api" ? new Float64Array(length) : null;
+    let dayNoise = r.lognormal(0, 0.08);
+    for (let j = 0; j < length; j++) {
+      const i = offset + j;
+      const t = windowStart + i * HOUR_MS;
+      if (((i % 24) + 24) % 24 === 0) dayNoise = r.lognormal(0, 0.08);
+      const mean = meanAt(t) * dayNoise * (spikes.get(t) ?? 1);
       const n = r.negbin(mean, k);
       if (n === 0) continue;
-      if (sub.product === "chat-api" && tokens && cached) {
-        const input = Math.min(MAX_QUANTITY, Math.round(n * tokens.input * r.lognormal(0, 0.12)));
-        const output = Math.min(MAX_QUANTITY, Math.round(n * tokens.output * r.lognormal(0, 0.15)));
-        /** @type {Float64Array} */ (q[0])[i] = input;
-        /** @type {Float64Array} */ (q[1])[i] = output;
-        cached[i] = Math.min(input, Math.round(input * tokens.cached * r.lognormal(0, 0.1)));
-      } else if (sub.product === "agent-platform") {
-        /** @type {Float64Array} */ (q[0])[i] = n;
-        /** @type {Float64Array} */ (q[1])[i] = r.negbin(n * toolsPerSession, 20);
-      } else {
-        /** @type {Float64Array} */ (q[0])[i] = Math.min(MAX_QUANTITY, n);
+      const out = quantities(r, n);
+      for (let m = 0; m < out.q.length; m++) {
+        /** @type {Float64Array} */ (q[m])[j] = Math.min(MAX_QUANTITY, out.q[m] ?? 0);
       }
+      if (cached) cached[j] = Math.min(MAX_QUANTITY, out.cached);
     }
     // Small customers report coarser aggregates: fold each block of `every` hours (aligned to
-    // UTC) into its first hour, never across the subscription's start or trial end.
-    const m = monthly / plan.volume.median;
-    const every = story ? 1 : (plan.volume.every ?? (m < 1 ? 3 : m < 2 ? 2 : 1));
+    // UTC) into its first hour, never across the subscription's start, trial end or changes.
+    const mratio = monthly / plan.volume.median;
+    const every = story
+      ? 1
+      : Math.max(
+          plan.volume.every ?? (mratio < 1 ? 3 : mratio < 2 ? 2 : 1),
+          // Customers who left before the window: their stay is history, kept coarser.
+          from < windowStart ? 4 : 1,
+        );
     if (every > 1) {
-      const boundaries = [sub.start, sub.trial_end ?? sub.start].map((t) =>
-        Math.ceil((t - windowStart) / HOUR_MS),
-      );
+      const boundaries = [sub.start, sub.trial_end ?? sub.start, ...sub.changes.map((x) => x.at)]
+        .map((t) => Math.ceil((t - from) / HOUR_MS))
+        .filter((b) => b > 0);
       for (const arr of [...q, ...(cached ? [cached] : [])]) {
-        for (let i = 0; i < generated; i++) {
-          const offset = (windowStart / HOUR_MS + i) % every;
-          const first = Math.max(0, i - offset, ...boundaries.filter((b) => b <= i));
-          if (first !== i && arr[i]) {
-            arr[first] = (arr[first] ?? 0) + (arr[i] ?? 0);
-            arr[i] = 0;
+        for (let j = 0; j < length; j++) {
+          const phase = (((windowStart / HOUR_MS + offset + j) % every) + every) % every;
+          const first = Math.max(0, j - phase, ...boundaries.filter((b) => b <= j));
+          if (first !== j && arr[j]) {
+            arr[first] = Math.min(MAX_QUANTITY, (arr[first] ?? 0) + (arr[j] ?? 0));
+            arr[j] = 0;
           }
         }
       }
     }
-    series.push({ customer: c.id, product: sub.product, metrics, q, cached, model, tokens });
+
+    // Before the hourly part: whole UTC days in 3-day aggregates, cut where the plan or the
+    // trial changes, each at noon of its first day.
+    /** @type {{time: number, q: number[], cached: number}[]} */
+    const old = [];
+    const oldEnd = Math.min(from, sub.end ?? Number.POSITIVE_INFINITY);
+    const ro = new Rng(`${seed}:old:${sub.id}`);
+    const cuts = [sub.trial_end, ...sub.changes.map((x) => x.at)].filter((x) => x !== null);
+    /** @type {{key: string, time: number, q: number[], cached: number} | null} */
+    let lump = null;
+    for (let d = dayFloor(sub.start) + DAY_MS; d + DAY_MS <= oldEnd; d += DAY_MS) {
+      if (cuts.some((x) => x > d && x < d + DAY_MS)) continue; // a day that straddles a cut
+      let mean = 0;
+      for (let h = 0; h < 24; h++) mean += meanAt(d + h * HOUR_MS);
+      const n = ro.negbin(mean * ro.lognormal(0, 0.08), k * 4);
+      const block = Math.floor((d - historyStart) / (OLD_STRIDE_DAYS * DAY_MS));
+      const key = `${block}:${cuts.filter((x) => x <= d).length}`;
+      if (!lump || lump.key !== key) {
+        if (lump) old.push(lump);
+        lump = { key, time: d + 12 * HOUR_MS, q: metrics.map(() => 0), cached: 0 };
+      }
+      if (n === 0) continue;
+      const out = quantities(ro, n, 0.5);
+      for (let m = 0; m < out.q.length; m++) lump.q[m] = (lump.q[m] ?? 0) + (out.q[m] ?? 0);
+      lump.cached += out.cached;
+    }
+    if (lump) old.push(lump);
+
+    series.push({
+      customer: c.id,
+      subscription: sub.id,
+      product: sub.product,
+      metrics,
+      offset,
+      q,
+      cached,
+      old: old.filter((x) => x.q.some((v) => v > 0)),
+      model,
+      tokens,
+      toolsPerSession,
+      meanAt,
+      every,
+      start: sub.start,
+      end: sub.end,
+    });
   }
 
   // A customer the catalog does not know: a day of chat traffic from a forgotten integration.
@@ -865,12 +1033,20 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
   }
   const unknown = {
     customer: UNKNOWN_CUSTOMER,
+    subscription: "",
     product: "chat-api",
     metrics: ["input_tokens", "output_tokens"],
+    offset: 0,
     q: uq,
     cached: new Float64Array(generated),
+    old: [],
     model: () => "anthropic/claude-haiku-4-5",
     tokens: null,
+    toolsPerSession: 0,
+    meanAt: () => 0,
+    every: 2,
+    start: windowStart,
+    end: null,
   };
 
   const iso = (/** @type {number} */ t) => new Date(t).toISOString();
@@ -916,6 +1092,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
   return {
     anchor,
     windowStart,
+    historyStart,
     hours,
     priceChangeAt,
     products: PRODUCTS,
@@ -932,48 +1109,57 @@ export function buildDemo({ anchor, seed = "aforo-demo-v1", through = anchor }) 
 // ---------------------------------------------------------------------------------------------
 // Events and batches
 
+/** The cost object of `quantity` units of one metric. */
+function costOf(
+  /** @type {DemoSeries} */ s,
+  /** @type {string} */ metric,
+  /** @type {number} */ quantity,
+  /** @type {number} */ cachedTokens,
+  /** @type {number} */ t,
+) {
+  const [provider, model] = s.model(t).split("/");
+  if (s.product === "chat-api") {
+    return metric === "input_tokens"
+      ? {
+          provider,
+          model,
+          input_tokens: quantity - cachedTokens,
+          ...(cachedTokens ? { cached_input_tokens: cachedTokens } : {}),
+        }
+      : { provider, model, output_tokens: quantity };
+  }
+  if (s.product === "agent-platform") {
+    const tk = s.tokens ?? { input: 0, output: 0, cached: 0 };
+    return metric === "agent_sessions"
+      ? {
+          provider,
+          model,
+          input_tokens: Math.round(quantity * tk.input * (1 - tk.cached)),
+          cached_input_tokens: Math.round(quantity * tk.input * tk.cached),
+          output_tokens: Math.round(quantity * tk.output),
+        }
+      : { provider: "aforo-infra", model: "tool-runner", calls: quantity };
+  }
+  return { provider: "aforo-infra", model: "rest-edge", calls: quantity };
+}
+
 /**
- * The events of one series for hour index i (0 to 2 events), as native event objects.
+ * The events of one series for hour index i from the window's start (0 to 2 events; negative
+ * indexes are hours before the window), as native event objects.
  * @param {Demo} demo @param {DemoSeries} s @param {number} i
  */
 export function eventsAt(demo, s, i) {
+  const j = i - s.offset;
+  const first = s.q[0];
+  if (j < 0 || !first || j >= first.length) return [];
   const t = demo.windowStart + i * HOUR_MS;
   const time = new Date(t).toISOString();
   const stamp = hourIso(t);
   const out = [];
   for (let m = 0; m < s.metrics.length; m++) {
-    const quantity = /** @type {Float64Array} */ (s.q[m])[i] ?? 0;
+    const quantity = /** @type {Float64Array} */ (s.q[m])[j] ?? 0;
     if (!quantity) continue;
     const metric = /** @type {string} */ (s.metrics[m]);
-    /** @type {Record<string, unknown>} */
-    let cost;
-    const [provider, model] = s.model(t).split("/");
-    if (s.product === "chat-api") {
-      const cached = s.cached?.[i] ?? 0;
-      cost =
-        metric === "input_tokens"
-          ? {
-              provider,
-              model,
-              input_tokens: quantity - cached,
-              ...(cached ? { cached_input_tokens: cached } : {}),
-            }
-          : { provider, model, output_tokens: quantity };
-    } else if (s.product === "agent-platform") {
-      const tk = s.tokens ?? { input: 0, output: 0, cached: 0 };
-      cost =
-        metric === "agent_sessions"
-          ? {
-              provider,
-              model,
-              input_tokens: Math.round(quantity * tk.input * (1 - tk.cached)),
-              cached_input_tokens: Math.round(quantity * tk.input * tk.cached),
-              output_tokens: Math.round(quantity * tk.output),
-            }
-          : { provider: "aforo-infra", model: "tool-runner", calls: quantity };
-    } else {
-      cost = { provider: "aforo-infra", model: "rest-edge", calls: quantity };
-    }
     out.push({
       id: `demo-${s.customer}-${metric}-${stamp}`,
       customer: s.customer,
@@ -981,11 +1167,50 @@ export function eventsAt(demo, s, i) {
       metric,
       quantity,
       time,
-      cost,
+      cost: costOf(s, metric, quantity, m === 0 ? (s.cached?.[j] ?? 0) : 0, t),
     });
   }
   return out;
 }
+
+/**
+ * A series' usage before its hourly part: 3-day aggregates, split where one would exceed the
+ * largest quantity an event may carry.
+ * @param {DemoSeries} s
+ */
+export function oldEventsOf(s) {
+  const out = [];
+  for (const lump of s.old) {
+    const time = new Date(lump.time).toISOString();
+    const stamp = time.slice(0, 10);
+    for (let m = 0; m < s.metrics.length; m++) {
+      const total = lump.q[m] ?? 0;
+      if (!total) continue;
+      const metric = /** @type {string} */ (s.metrics[m]);
+      const parts = Math.ceil(total / MAX_QUANTITY);
+      for (let p = 0; p < parts; p++) {
+        const quantity = Math.round(total / parts);
+        const cachedTokens = m === 0 ? Math.min(quantity, Math.round(lump.cached / parts)) : 0;
+        out.push({
+          id: `demo-${s.customer}-${metric}-${stamp}${parts > 1 ? `-${p}` : ""}`,
+          customer: s.customer,
+          product: s.product,
+          metric,
+          quantity,
+          time,
+          cost: costOf(s, metric, quantity, cachedTokens, lump.time),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * @typedef {{id: string, customer: string, product: string, metric: string, quantity: number,
+ *   time: string, cost: Record<string, unknown>}} DemoEvent
+ */
+const identity = (/** @type {DemoEvent} */ e) => e;
 
 /** Series grouped by customer, in customer order, the unknown customer last. */
 function seriesByCustomer(/** @type {Demo} */ demo) {
@@ -999,37 +1224,51 @@ function seriesByCustomer(/** @type {Demo} */ demo) {
   return by;
 }
 
+/** Hour indexes (from the window's start) that hold hourly events: [first, end). */
+export function hourlyRange(/** @type {Demo} */ demo) {
+  let first = 0;
+  let end = 0;
+  for (const s of [...demo.series, demo.unknown]) {
+    const n = s.q[0]?.length ?? 0;
+    if (n === 0) continue;
+    first = Math.min(first, s.offset);
+    end = Math.max(end, s.offset + n);
+  }
+  return { first, end };
+}
+
 /**
- * Number of events per day of the window.
+ * Number of hourly events per day of the window.
  * @param {Demo} demo
  */
 export function eventsPerDay(demo) {
   const perDay = new Array(WINDOW_DAYS).fill(0);
   for (const s of [...demo.series, demo.unknown]) {
     for (const q of s.q) {
-      for (let i = 0; i < q.length; i++) if (q[i]) perDay[Math.floor(i / 24)]++;
+      for (let j = 0; j < q.length; j++) {
+        const day = Math.floor((s.offset + j) / 24);
+        if (q[j] && day >= 0 && day < WINDOW_DAYS) perDay[day]++;
+      }
     }
   }
   return perDay;
 }
 
-/**
- * The batches for days [fromDay, toDay) of the window: each customer's events in time order,
- * customers one after another, cut into request bodies of at most 1,000 events and 1 MiB.
- * @param {Demo} demo @param {number} fromDay @param {number} toDay
- * @returns {{body: string, count: number, customers: string[]}[]}
- */
-export function batchesFor(demo, fromDay, toDay) {
-  return batchesForHours(demo, fromDay * 24, toDay * 24);
+/** Every event the seed sends: hourly ones before the window (customers who left before it),
+ * in the window, and the 3-day aggregates of the older history. */
+export function eventCounts(/** @type {Demo} */ demo) {
+  let before = 0;
+  let aggregates = 0;
+  for (const s of [...demo.series, demo.unknown]) {
+    for (const q of s.q) for (let j = 0; j < q.length && s.offset + j < 0; j++) if (q[j]) before++;
+    aggregates += oldEventsOf(s).length;
+  }
+  const window = eventsPerDay(demo).reduce((a, b) => a + b, 0);
+  return { before, window, aggregates, total: before + window + aggregates };
 }
 
-/**
- * The same for hours [fromHour, toHour) counted from the window's start (past the window when
- * the demo was built with `through`).
- * @param {Demo} demo @param {number} fromHour @param {number} toHour
- * @returns {{body: string, count: number, customers: string[]}[]}
- */
-export function batchesForHours(demo, fromHour, toHour) {
+/** Cuts a list of events into request bodies of at most 1,000 events and 1 MiB. */
+function batcher() {
   /** @type {{body: string, count: number, customers: string[]}[]} */
   const batches = [];
   /** @type {string[]} */
@@ -1044,23 +1283,94 @@ export function batchesForHours(demo, fromHour, toHour) {
     bytes = 2;
     customers = new Set();
   };
-  for (const [customer, list] of seriesByCustomer(demo)) {
-    for (let i = fromHour; i < toHour; i++) {
+  const add = (/** @type {{customer: string}} */ event) => {
+    const json = JSON.stringify(event);
+    if (parts.length >= MAX_BATCH_EVENTS || bytes + json.length + 1 > MAX_BATCH_BYTES) flush();
+    parts.push(json);
+    bytes += json.length + 1;
+    customers.add(event.customer);
+  };
+  return { batches, add, flush };
+}
+
+/**
+ * The batches for days [fromDay, toDay) of the window: each customer's events in time order,
+ * customers one after another, cut into request bodies of at most 1,000 events and 1 MiB.
+ * @param {Demo} demo @param {number} fromDay @param {number} toDay
+ * @returns {{body: string, count: number, customers: string[]}[]}
+ */
+export function batchesFor(demo, fromDay, toDay) {
+  return batchesForHours(demo, fromDay * 24, toDay * 24);
+}
+
+/**
+ * The same for hours [fromHour, toHour) counted from the window's start (negative: before it;
+ * past it when the demo was built with `through`).
+ * @param {Demo} demo @param {number} fromHour @param {number} toHour
+ * @returns {{body: string, count: number, customers: string[]}[]}
+ */
+export function batchesForHours(demo, fromHour, toHour, adjust = identity) {
+  const b = batcher();
+  for (const list of seriesByCustomer(demo).values()) {
+    const lo = Math.max(fromHour, Math.min(...list.map((s) => s.offset)));
+    const hi = Math.min(toHour, Math.max(...list.map((s) => s.offset + (s.q[0]?.length ?? 0))));
+    for (let i = lo; i < hi; i++) {
       for (const s of list) {
         for (const event of eventsAt(demo, s, i)) {
-          const json = JSON.stringify(event);
-          if (parts.length >= MAX_BATCH_EVENTS || bytes + json.length + 1 > MAX_BATCH_BYTES) {
-            flush();
-          }
-          parts.push(json);
-          bytes += json.length + 1;
-          customers.add(customer);
+          const e = adjust(event);
+          if (e) b.add(e);
         }
       }
     }
   }
-  flush();
-  return batches;
+  b.flush();
+  return b.batches;
+}
+
+/**
+ * Everything the seed sends for these customers: each one's hourly events in time order, then
+ * its older history's aggregates (late for the detectors, see aggregateBatches).
+ * @param {Demo} demo @param {ReadonlySet<string>} ids
+ * @returns {{body: string, count: number, customers: string[]}[]}
+ */
+export function batchesForCustomers(demo, ids) {
+  const b = batcher();
+  for (const [customer, list] of seriesByCustomer(demo)) {
+    if (!ids.has(customer)) continue;
+    const lo = Math.min(...list.map((s) => s.offset));
+    const hi = Math.max(...list.map((s) => s.offset + (s.q[0]?.length ?? 0)));
+    for (let i = lo; i < hi && i < demo.hours; i++) {
+      for (const s of list) for (const event of eventsAt(demo, s, i)) b.add(event);
+    }
+    const old = list.flatMap((s) => oldEventsOf(s));
+    old.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
+    for (const e of old) b.add(e);
+  }
+  b.flush();
+  return b.batches;
+}
+
+/** The customers in the order the seed sends them, the unknown one last. */
+export function customerOrder(/** @type {Demo} */ demo) {
+  return [...seriesByCustomer(demo).keys()];
+}
+
+/**
+ * The older history's 3-day aggregates, each customer's in time order. Sent after the hourly
+ * events: they are late for the detectors (hours and days already closed, earlier periods), so
+ * they count for billing, rollups and KPIs without being judged as hourly traffic.
+ * @param {Demo} demo
+ * @returns {{body: string, count: number, customers: string[]}[]}
+ */
+export function aggregateBatches(demo) {
+  const b = batcher();
+  for (const list of seriesByCustomer(demo).values()) {
+    const events = list.flatMap((s) => oldEventsOf(s));
+    events.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
+    for (const e of events) b.add(e);
+  }
+  b.flush();
+  return b.batches;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1080,53 +1390,13 @@ async function pool(
   );
 }
 
-/** POST that treats 409 (already exists) as done. */
+/** POST that treats 409 (already exists) as done; false when it was. */
 async function create(
   /** @type {string} */ url,
   /** @type {string} */ token,
   /** @type {unknown} */ body,
 ) {
-  try {
-    await request(url, { method: "POST", token, body });
-    return true;
-  } catch (err) {
-    if (/** @type {{status?: number}} */ (err).status === 409) return false;
-    throw err;
-  }
-}
-
-async function seedCatalog(
-  /** @type {Demo} */ demo,
-  /** @type {string} */ url,
-  /** @type {string} */ token,
-) {
-  for (const p of demo.products) {
-    await create(`${url}/api/products`, token, {
-      id: p.id,
-      name: p.name,
-      description: p.description,
-    });
-    for (const m of p.metrics) await create(`${url}/api/products/${p.id}/metrics`, token, m);
-  }
-  await pool(demo.plans, 4, (plan) => create(`${url}/api/plans`, token, plan));
-  await request(`${url}/api/cost-catalog`, { method: "PUT", token, body: demo.costCatalog });
-  await pool(demo.customers, 8, async (c) => {
-    await create(`${url}/api/customers`, token, {
-      id: c.id,
-      name: c.name,
-      email: c.email,
-      metadata: c.metadata,
-    });
-    for (const s of demo.subscriptions.filter((x) => x.customer === c.id)) {
-      await create(`${url}/api/subscriptions`, token, {
-        id: s.id,
-        customer: s.customer,
-        plan: s.plan,
-        start: new Date(s.start).toISOString(),
-        ...(s.trial_end !== null ? { trial_end: new Date(s.trial_end).toISOString() } : {}),
-      });
-    }
-  });
+  return (await call(url, { method: "POST", token, body }, { okConflict: true })) !== null;
 }
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
@@ -1244,13 +1514,251 @@ async function sendAll(queue, o) {
   });
 }
 
+/** The catalog, the customers and their subscriptions' whole history (plan changes, cancels). */
+export async function seedCatalog(
+  /** @type {Demo} */ demo,
+  /** @type {string} */ url,
+  /** @type {string} */ token,
+) {
+  for (const p of demo.products) {
+    await create(`${url}/api/products`, token, {
+      id: p.id,
+      name: p.name,
+      description: p.description,
+    });
+    for (const m of p.metrics) await create(`${url}/api/products/${p.id}/metrics`, token, m);
+  }
+  await pool(demo.plans, 4, (plan) => create(`${url}/api/plans`, token, plan));
+  await call(`${url}/api/cost-catalog`, { method: "PUT", token, body: demo.costCatalog });
+  const iso = (/** @type {number} */ t) => new Date(t).toISOString();
+  await pool(demo.customers, 8, async (c) => {
+    await create(`${url}/api/customers`, token, {
+      id: c.id,
+      name: c.name,
+      email: c.email,
+      metadata: c.metadata,
+    });
+    // Oldest first: a win-back subscribes again only once the first one is canceled.
+    const subs = demo.subscriptions.filter((x) => x.customer === c.id);
+    subs.sort((x, y) => x.start - y.start);
+    for (const s of subs) {
+      const fresh = await create(`${url}/api/subscriptions`, token, {
+        id: s.id,
+        customer: s.customer,
+        plan: s.plan,
+        start: iso(s.start),
+        trial_end: s.trial_end !== null ? iso(s.trial_end) : null,
+      });
+      if (!fresh) continue; // a resumed seed: this one's history is written already
+      for (const ch of s.changes) {
+        await call(`${url}/api/subscriptions/${s.id}/change`, {
+          method: "POST",
+          token,
+          body: { plan: ch.plan, at: iso(ch.at) },
+        });
+      }
+      if (s.end !== null) {
+        await call(`${url}/api/subscriptions/${s.id}/cancel`, {
+          method: "POST",
+          token,
+          body: { at: iso(s.end) },
+        });
+      }
+    }
+  });
+}
+
 /**
- * `<persistTo>/aforo-demo-seed.json`. `anchor`: the end of the 90-day window (kept so a resumed
- * run sends the same events); `events_sent_through_day`: days of the window fully sent, and
- * `events_sent` their events (a resumed run re-sends from there; repeats come back as duplicates).
- * `topped_up_through`: usage past the window has been sent up to there (see topUpDemo).
- * @typedef {{version: number, anchor: string, catalog_done: boolean,
- *   events_sent_through_day: number, events_sent: number, events_total: number,
+ * An API call for the seed's book-keeping, robust to what a local stack does: a request that
+ * hangs or fails while `wrangler dev` restarts (a source edit) is tried again, and a 409 that
+ * says the work is already done (a retried payment) counts as done.
+ * @param {string} url @param {{method?: string, token: string, body?: unknown}} o
+ */
+async function call(url, o, { timeoutMs = 60_000, okConflict = false } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(url, {
+        method: o.method ?? "GET",
+        headers: {
+          authorization: `Bearer ${o.token}`,
+          ...(o.body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        body: o.body !== undefined ? JSON.stringify(o.body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      if (res.ok) return text ? JSON.parse(text) : null;
+      if (res.status === 409 && okConflict) return null;
+      if ((res.status >= 500 || res.status === 429) && attempt < 8) {
+        await sleep(Math.min(500 * 2 ** attempt, 5000));
+        continue;
+      }
+      throw Object.assign(
+        new Error(`${o.method ?? "GET"} ${url} → ${res.status}: ${text.slice(0, 300)}`),
+        {
+          status: res.status,
+        },
+      );
+    } catch (err) {
+      if (/** @type {{status?: number}} */ (err).status !== undefined || attempt >= 8) throw err;
+      await sleep(Math.min(500 * 2 ** attempt, 5000));
+    }
+  }
+}
+
+/** Every page of a list endpoint. */
+async function listAll(/** @type {string} */ path, /** @type {string} */ token) {
+  /** @type {any[]} */
+  const out = [];
+  let cursor = null;
+  do {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await call(
+      `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      { token },
+    );
+    out.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * How the demo's customers pay: most invoices within the 30-day terms, some late (the
+ * subscription is past_due from the due date until the payment), a few voided, and a few
+ * customers whose latest invoice is still unpaid past its due date. Deterministic per
+ * subscription and period.
+ * @param {string} seed @param {{subscription: string, period: {start: string}, issued_at: string,
+ *   due_at: string}} inv @param {boolean} latestDue
+ * @returns {{kind: "void"} | {kind: "pay", at: number, late: boolean} | {kind: "open"}}
+ */
+export function paymentOf(seed, inv, latestDue) {
+  const r = new Rng(`${seed}:pay:${inv.subscription}:${inv.period.start}`);
+  const issued = Date.parse(inv.issued_at);
+  const due = Date.parse(inv.due_at);
+  const u = r.next();
+  if (u < 0.015) return { kind: "void" };
+  if (latestDue && new Rng(`${seed}:payer:${inv.subscription}`).chance(0.05)) {
+    return { kind: "open" };
+  }
+  if (u < 0.11) return { kind: "pay", at: due + r.uniform(2, 25) * DAY_MS, late: true };
+  return { kind: "pay", at: issued + r.uniform(1, 27) * DAY_MS, late: false };
+}
+
+/**
+ * Closes every billing period of the book (POST /api/invoices/run), then settles its invoices
+ * as the customers paid them: payments dated in the past (`at`), lateness recorded as past_due
+ * from the due date, a few voided. Returns counts.
+ */
+export async function seedBilling(
+  /** @type {{url: string, token: string, seed: string, now: number}} */ o,
+) {
+  const { url, token, seed, now } = o;
+  await call(
+    `${url}/api/invoices/run`,
+    { method: "POST", token, body: {} },
+    { timeoutMs: 600_000 },
+  );
+  const invoices = (await listAll(`${url}/api/invoices?status=open`, token)).filter(
+    (i) => i.issued_at && i.due_at,
+  );
+  /** @type {Map<string, any[]>} */
+  const bySub = new Map();
+  for (const inv of invoices) {
+    const list = bySub.get(inv.subscription) ?? [];
+    list.push(inv);
+    bySub.set(inv.subscription, list);
+  }
+  const counts = { invoices: invoices.length, paid: 0, late: 0, void: 0, open: 0 };
+  const iso = (/** @type {number} */ t) => new Date(t).toISOString();
+  await pool([...bySub.values()], 8, async (list) => {
+    list.sort((x, y) => (x.period.start < y.period.start ? -1 : 1));
+    const dueOnes = list.filter((i) => Date.parse(i.due_at) <= now);
+    const latestDue = dueOnes[dueOnes.length - 1]?.id;
+    for (const inv of list) {
+      const p = paymentOf(seed, inv, inv.id === latestDue);
+      if (p.kind === "void") {
+        await call(
+          `${url}/api/invoices/${inv.id}/void`,
+          { method: "POST", token, body: { reason: "usage disputed; credited to the customer" } },
+          { okConflict: true },
+        );
+        counts.void++;
+      } else if (p.kind === "pay" && p.at < now - 60_000) {
+        if (p.late) {
+          // Dunning as it happened: past_due from the due date until the payment.
+          await call(`${url}/api/subscriptions/${inv.subscription}/status`, {
+            method: "POST",
+            token,
+            body: { status: "past_due", at: inv.due_at, reason: `invoice overdue: ${inv.id}` },
+          });
+          counts.late++;
+        }
+        await call(
+          `${url}/api/invoices/${inv.id}/pay`,
+          {
+            method: "POST",
+            token,
+            body: { at: iso(Math.round(p.at)), reference: `demo-pay-${inv.id.slice(4, 12)}` },
+          },
+          { okConflict: true },
+        );
+        counts.paid++;
+      } else counts.open++;
+    }
+  });
+  // Dunning for what is still unpaid past its due date.
+  await call(
+    `${url}/api/invoices/run`,
+    { method: "POST", token, body: {} },
+    { timeoutMs: 600_000 },
+  );
+  return counts;
+}
+
+/** Waits until the D1 rollups count `events` events since `from` (the queue has caught up). */
+export async function waitForRollups(
+  /** @type {string} */ url,
+  /** @type {string} */ token,
+  /** @type {number} */ from,
+  /** @type {number} */ events,
+  timeoutMs = 180_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    const res = await call(
+      `${url}/api/rollups?granularity=day&from=${new Date(from - DAY_MS).toISOString()}&to=${new Date(Date.now() + DAY_MS).toISOString()}`,
+      { token },
+    );
+    seen = res.data.reduce((/** @type {number} */ s, /** @type {any} */ r) => s + r.events, 0);
+    if (seen >= events) return seen;
+    await sleep(500);
+  }
+  throw new Error(`rollups counted ${seen} of ${events} events after ${timeoutMs / 1000} s`);
+}
+
+/** The demo tenant's alerts go somewhere: an e-mail channel (local send_email writes .eml). */
+export async function seedChannel(/** @type {string} */ url, /** @type {string} */ token) {
+  const existing = await call(`${url}/api/channels`, { token });
+  if (existing.data.some((/** @type {any} */ c) => c.type === "email")) return false;
+  await call(`${url}/api/channels`, {
+    method: "POST",
+    token,
+    body: { type: "email", name: "Revenue ops", to: "revenue-ops@demo-co.example" },
+  });
+  return true;
+}
+
+/**
+ * `<persistTo>/aforo-demo-seed.json`. `anchor`: the end of the hourly window (kept so a resumed
+ * run sends the same events); `chunks_done`: how many of the seed's chunks (groups of customers,
+ * each customer's usage oldest first) are fully sent, and `events_sent` their events (a
+ * resumed run re-sends from there; repeats come back as duplicates); `billing_done`: the book's
+ * invoices are run and settled. `topped_up_through`: usage past the window has been sent up to
+ * there (see topUpDemo).
+ * @typedef {{version: number, anchor: string, catalog_done: boolean, chunks_done: number,
+ *   events_sent: number, events_total: number, billing_done: boolean,
  *   stories: Record<string, object>, started_at: string, finished_at: string | null,
  *   topped_up_through?: string}} SeedMarker
  */
@@ -1267,9 +1775,12 @@ export function seedPending(/** @type {string} */ persistTo) {
 }
 
 /**
- * Seeds the demo tenant through the API. Resolves with the marker once everything is sent.
+ * Seeds the demo tenant through the API and returns once its numbers are final: the catalog and
+ * every subscription's history, the usage (hourly, oldest first, then the older history's
+ * aggregates), the rollups caught up, the invoices run and settled, an e-mail channel, the
+ * detectors closed through now and the cockpit snapshot taken.
  * @param {{url: string, operatorToken: string, ingestKey: string, persistTo: string,
- *   log?: (line: string) => void, concurrency?: number, chunkDays?: number,
+ *   log?: (line: string) => void, concurrency?: number, customersPerChunk?: number,
  *   now?: number, progress?: boolean}} o
  */
 export async function seedDemo({
@@ -1278,8 +1789,8 @@ export async function seedDemo({
   ingestKey,
   persistTo,
   log = console.log,
-  concurrency = 5,
-  chunkDays = 5,
+  concurrency = 6,
+  customersPerChunk = 12,
   now = Date.now(),
   progress = Boolean(process.stdout.isTTY),
 }) {
@@ -1294,16 +1805,28 @@ export async function seedDemo({
   const anchor = marker ? Date.parse(marker.anchor) : now - (now % HOUR_MS);
   const started = performance.now();
   const demo = buildDemo({ anchor });
-  const perDay = eventsPerDay(demo);
-  const total = perDay.reduce((a, b) => a + b, 0);
+  // Chunks of customers: each customer's usage goes in time order, its hourly events first.
+  const order = customerOrder(demo);
+  /** @type {{ids: Set<string>, events: number, left: number, generated: boolean}[]} */
+  const chunks = [];
+  for (let i = 0; i < order.length; i += customersPerChunk) {
+    chunks.push({
+      ids: new Set(order.slice(i, i + customersPerChunk)),
+      events: 0,
+      left: 0,
+      generated: false,
+    });
+  }
+  const counts = eventCounts(demo);
   /** @type {SeedMarker} */
   const state = marker ?? {
     version: DEMO_VERSION,
     anchor: new Date(anchor).toISOString(),
     catalog_done: false,
-    events_sent_through_day: 0,
+    chunks_done: 0,
     events_sent: 0,
-    events_total: total,
+    events_total: counts.total,
+    billing_done: false,
     stories: demo.stories,
     started_at: new Date().toISOString(),
     finished_at: null,
@@ -1314,32 +1837,30 @@ export async function seedDemo({
   };
   save();
 
+  const ended = demo.subscriptions.filter((s) => s.end !== null).length;
+  const changed = demo.subscriptions.filter((s) => s.changes.length > 0).length;
   if (!state.catalog_done) {
     log(
-      `Seeding demo data: ${demo.customers.length} customers, ${demo.subscriptions.length} subscriptions, ${demo.plans.length} plans…`,
+      `Seeding demo data: ${demo.customers.length} customers, ${demo.subscriptions.length} subscriptions over ${HISTORY_DAYS} days (${changed} plan changes, ${ended} canceled), ${demo.plans.length} plans…`,
     );
     await seedCatalog(demo, url, operatorToken);
     state.catalog_done = true;
     save();
   }
 
-  const firstDay = state.events_sent_through_day;
-  const toSend = perDay.slice(firstDay).reduce((a, b) => a + b, 0);
+  const toSend = counts.total - state.events_sent;
   log(
-    `Seeding ${toSend.toLocaleString("en-US")} usage events (${WINDOW_DAYS} days, hourly)${firstDay ? `, resuming at day ${firstDay}` : ""}…`,
+    `Seeding ${toSend.toLocaleString("en-US")} usage events (${WINDOW_DAYS} days hourly, ${HISTORY_DAYS - WINDOW_DAYS} earlier days in ${OLD_STRIDE_DAYS}-day aggregates)${state.chunks_done ? `, resuming at chunk ${state.chunks_done + 1} of ${chunks.length}` : ""}…`,
   );
-  const chunks = [];
-  for (let d = firstDay; d < WINDOW_DAYS; d += chunkDays) {
-    chunks.push({ from: d, to: Math.min(WINDOW_DAYS, d + chunkDays), left: 0, generated: false });
-  }
   /** @type {{body: string, count: number, customers: string[], chunk: number}[]} */
   const queue = [];
-  let nextChunk = 0;
+  let nextChunk = state.chunks_done;
   const more = () => {
     const chunk = chunks[nextChunk];
     if (!chunk) return false;
-    const batches = batchesFor(demo, chunk.from, chunk.to);
+    const batches = batchesForCustomers(demo, chunk.ids);
     chunk.left = batches.length;
+    chunk.events = batches.reduce((s, b) => s + b.count, 0);
     chunk.generated = true;
     for (const b of batches) queue.push({ ...b, chunk: nextChunk });
     nextChunk++;
@@ -1354,7 +1875,7 @@ export async function seedDemo({
     const seconds = (performance.now() - sendStart) / 1000;
     const rate = sent / Math.max(seconds, 0.001);
     const eta = rate > 0 ? (toSend - sent) / rate : 0;
-    const line = `  day ${state.events_sent_through_day}/${WINDOW_DAYS} · ${sent.toLocaleString("en-US")}/${toSend.toLocaleString("en-US")} events · ${Math.round(rate).toLocaleString("en-US")} events/s · ${final ? `${seconds.toFixed(1)} s` : `ETA ${Math.ceil(eta)} s`}`;
+    const line = `  ${sent.toLocaleString("en-US")}/${toSend.toLocaleString("en-US")} events · ${Math.round(rate).toLocaleString("en-US")} events/s · ${final ? `${seconds.toFixed(1)} s` : `ETA ${Math.ceil(eta)} s`}`;
     if (progress) {
       // A terminal: one line, rewritten at most 5 times a second.
       const at = performance.now();
@@ -1379,26 +1900,52 @@ export async function seedDemo({
       sent += batch.count;
       const chunk = chunks[batch.chunk];
       if (chunk) chunk.left--;
-      // Days are done when every chunk up to them is done.
+      // A chunk is done when it and every chunk before it are.
       let advanced = false;
-      for (const c of chunks) {
+      for (let i = state.chunks_done; i < chunks.length; i++) {
+        const c = /** @type {(typeof chunks)[number]} */ (chunks[i]);
         if (!c.generated || c.left > 0) break;
-        if (c.to > state.events_sent_through_day) {
-          state.events_sent_through_day = c.to;
-          state.events_sent = perDay.slice(0, c.to).reduce((a, b) => a + b, 0);
-          advanced = true;
-        }
+        state.chunks_done = i + 1;
+        state.events_sent += c.events;
+        advanced = true;
       }
       if (advanced) save();
       report();
     },
   });
+  report(true);
+
+  // The numbers: invoices closed and settled while the rollups drain, then the detectors
+  // closed through now and the cockpit snapshot, so the dashboard is final when this returns.
+  const t = performance.now();
+  const [billing] = await Promise.all([
+    state.billing_done
+      ? null
+      : seedBilling({ url, token: operatorToken, seed: "aforo-demo-v2", now: Date.now() }),
+    waitForRollups(url, operatorToken, demo.historyStart, counts.total),
+  ]);
+  state.billing_done = true;
+  save();
+  if (billing) {
+    log(
+      `  invoices: ${billing.invoices} issued and open after the run, ${billing.paid} paid (${billing.late} late), ${billing.void} voided, ${billing.open} still open (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    );
+  }
+  try {
+    if (await seedChannel(url, operatorToken)) log("  alerts: e-mail channel 'Revenue ops' added");
+  } catch (err) {
+    log(`  alerts: no e-mail channel (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const long = { timeoutMs: 300_000 };
+  const post = { method: "POST", token: operatorToken, body: {} };
+  await call(`${url}/api/detectors/evaluate`, post, long);
+  await call(`${url}/api/metrics/refresh`, post, long);
   state.finished_at = new Date().toISOString();
   save();
-  report(true);
   const seconds = (performance.now() - started) / 1000;
+  const live = new Set(demo.subscriptions.filter((s) => s.end === null).map((s) => s.customer));
   log(
-    `Demo data ready: ${demo.customers.length} customers, ${total.toLocaleString("en-US")} events over ${WINDOW_DAYS} days (${seconds.toFixed(1)} s). Stories: ${Object.values(
+    `Demo data ready: ${live.size} customers (${demo.customers.length} over ${Math.round(HISTORY_DAYS / 30.4)} months), ${counts.total.toLocaleString("en-US")} events (${seconds.toFixed(1)} s). Stories: ${Object.values(
       demo.stories,
     )
       .map((s) => /** @type {{customer?: string}} */ (s).customer)
@@ -1416,8 +1963,11 @@ const TOP_UP_MAX_MS = 30 * DAY_MS;
  * window (or since the last top-up), generated by the same model carried on past the window, so
  * a demo started again days later — or left running — does not fall silent. Returns the number
  * of events sent (0 when there was nothing to do).
+ * `credit`: units the live trickle (demo-live.mjs) already delivered, by
+ * `customer|metric|hour start`; each hour's aggregate carries only the rest.
  * @param {{url: string, ingestKey: string, persistTo: string, now?: number,
- *   log?: (line: string) => void, concurrency?: number}} o
+ *   log?: (line: string) => void, concurrency?: number,
+ *   credit?: ReadonlyMap<string, number>}} o
  */
 export async function topUpDemo({
   url,
@@ -1426,6 +1976,7 @@ export async function topUpDemo({
   now = Date.now(),
   log = console.log,
   concurrency = 4,
+  credit = new Map(),
 }) {
   const file = join(persistTo, SEED_FILE);
   if (!existsSync(file)) return 0;
@@ -1438,10 +1989,30 @@ export async function topUpDemo({
   if (through <= done) return 0;
   const from = Math.max(done, through - TOP_UP_MAX_MS);
   const demo = buildDemo({ anchor, through });
+  const lessCredit = (/** @type {DemoEvent} */ e) => {
+    const taken = credit.get(`${e.customer}|${e.metric}|${Date.parse(e.time)}`) ?? 0;
+    if (taken <= 0) return e;
+    const quantity = Math.round(e.quantity - taken);
+    if (quantity <= 0) return null;
+    const cost = { ...e.cost };
+    // The cost's token and call counts shrink with the quantity.
+    for (const k of ["input_tokens", "cached_input_tokens", "output_tokens", "calls"]) {
+      if (typeof cost[k] === "number") {
+        cost[k] = Math.max(0, Math.round(/** @type {number} */ (cost[k] * quantity) / e.quantity));
+      }
+    }
+    if (e.metric === "input_tokens") {
+      const cached = Math.min(quantity, /** @type {number} */ (cost.cached_input_tokens ?? 0));
+      cost.input_tokens = quantity - cached;
+      if (cached) cost.cached_input_tokens = cached;
+    }
+    return { ...e, quantity, cost };
+  };
   const batches = batchesForHours(
     demo,
     (from - demo.windowStart) / HOUR_MS,
     (through - demo.windowStart) / HOUR_MS,
+    lessCredit,
   ).map((b) => ({ ...b, chunk: 0 }));
   let sent = 0;
   await sendAll(batches, {

@@ -6,6 +6,8 @@ export const STACK_ENV: NodeJS.ProcessEnv;
 export function ensureDevVars(root?: string): { adminToken: string; created: boolean };
 export function applyMigrations(persistTo: string, quiet?: boolean): void;
 export function buildDashboard(quiet?: boolean): void;
+export function dashboardFresh(): boolean;
+export function prepareStack(persistTo: string): Promise<{ built: boolean }>;
 export interface Stack {
   url: string;
   child: ChildProcess;

@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -67,6 +68,74 @@ function run(command, args, options = {}) {
     if (options.quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
     throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
   }
+}
+
+/** The same as run(), without blocking: resolves when the command exits 0. */
+function runAsync(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN, command), args, {
+      cwd: ROOT,
+      env: STACK_ENV,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code === 0) resolve(undefined);
+      else {
+        process.stderr.write(output);
+        reject(new Error(`${command} ${args.join(" ")} failed (exit ${code})`));
+      }
+    });
+  });
+}
+
+/** Newest modification time of the files under `dir` (recursive), 0 when missing. */
+function newestMtime(dir) {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const t = statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs;
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
+
+/** Whether pages/dist was built after every source the dashboard is built from changed. */
+export function dashboardFresh() {
+  const built = join(ROOT, "pages", "dist", "index.html");
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  const sources = ["pages/src", "pages/public", "contracts", "domain/detectors"].map((d) =>
+    newestMtime(join(ROOT, d)),
+  );
+  const files = ["pages/index.html", "pages/vite.config.ts", "package-lock.json"]
+    .map((f) => join(ROOT, f))
+    .filter((f) => existsSync(f))
+    .map((f) => statSync(f).mtimeMs);
+  return Math.max(...sources, ...files) < builtAt;
+}
+
+/**
+ * What `npm start` does before wrangler dev, at once: the D1 migrations and the dashboard's
+ * build (skipped when pages/dist is newer than its sources) run side by side.
+ * @returns {Promise<{built: boolean}>}
+ */
+export async function prepareStack(persistTo) {
+  mkdirSync(persistTo, { recursive: true });
+  const build = !dashboardFresh();
+  await Promise.all([
+    runAsync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]),
+    build ? runAsync("vite", ["build", "pages", "--logLevel", "warn"]) : null,
+  ]);
+  return { built: build };
 }
 
 export function applyMigrations(persistTo, quiet = false) {
@@ -265,7 +334,8 @@ export async function ensureDemoTenant(url, adminToken, persistTo) {
     keys = await request(`${url}/admin/tenants`, {
       method: "POST",
       token: adminToken,
-      body: { id: "demo", name: "Demo Co" },
+      // The demo book reaches 14 months back (scripts/lib/demo-data.mjs HISTORY_DAYS).
+      body: { id: "demo", name: "Demo Co", settings: { backfill_horizon_days: 480 } },
     });
   } catch (err) {
     if (err.status !== 409) throw err;

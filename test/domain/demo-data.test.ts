@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { periodContaining } from "../../domain/billing-period";
 import { compileCostCatalog, costEvent } from "../../domain/costing";
-import { type PlanDefinition, validatePlan } from "../../domain/pricing";
+import { buildKpiIndex, cockpitAt, recurringTermsFromPlan } from "../../domain/kpi";
+import { compilePlan, type PlanDefinition, validatePlan } from "../../domain/pricing";
+import { type CustomerTerms, type Phase, rateEvent } from "../../domain/rating";
+import type { UsageEvent } from "../../domain/usage-event";
 // @ts-expect-error: a plain ESM script (scripts/ are not type-checked); typed below.
 import * as demoData from "../../scripts/lib/demo-data.mjs";
 import { NativeEvent } from "../../workers/ingest/event-schema";
@@ -29,6 +32,7 @@ interface DemoEvent {
 interface Demo {
   anchor: number;
   windowStart: number;
+  historyStart: number;
   hours: number;
   priceChangeAt: number;
   products: { id: string; metrics: { id: string }[] }[];
@@ -50,6 +54,8 @@ interface Demo {
     product: string;
     start: number;
     trial_end: number | null;
+    changes: { plan: string; at: number }[];
+    end: number | null;
   }[];
   stories: Record<string, { customer?: string; since?: string }>;
 }
@@ -59,18 +65,35 @@ interface Batch {
   customers: string[];
 }
 const {
+  aggregateBatches,
   buildDemo,
   batchesFor,
+  batchesForCustomers,
   batchesForHours,
+  CUSTOMER_COUNT,
+  customerOrder,
+  eventCounts,
   eventsPerDay,
+  HISTORY_DAYS,
   STORIES,
   UNKNOWN_CUSTOMER,
   WINDOW_DAYS,
 } = demoData as {
+  aggregateBatches: (demo: Demo) => Batch[];
   buildDemo: (o: { anchor: number; seed?: string; through?: number }) => Demo;
   batchesFor: (demo: Demo, fromDay: number, toDay: number) => Batch[];
+  batchesForCustomers: (demo: Demo, ids: ReadonlySet<string>) => Batch[];
   batchesForHours: (demo: Demo, fromHour: number, toHour: number) => Batch[];
+  CUSTOMER_COUNT: number;
+  customerOrder: (demo: Demo) => string[];
+  eventCounts: (demo: Demo) => {
+    before: number;
+    window: number;
+    aggregates: number;
+    total: number;
+  };
   eventsPerDay: (demo: Demo) => number[];
+  HISTORY_DAYS: number;
   STORIES: Record<"cogs_jump" | "usage_collapse" | "quota_race" | "usage_spikes", string>;
   UNKNOWN_CUSTOMER: string;
   WINDOW_DAYS: number;
@@ -88,10 +111,13 @@ const between = (xs: DemoEvent[], from: number, to: number) =>
   xs.filter((e) => Date.parse(e.time) >= from && Date.parse(e.time) < to);
 
 describe("demo catalog", () => {
-  it("has ~200 customers with unique valid ids, segments and regions", () => {
-    expect(demo.customers).toHaveLength(200);
+  it("has ~200 customers now (more over its history) with unique valid ids, segments and regions", () => {
+    expect(demo.customers).toHaveLength(CUSTOMER_COUNT);
     const ids = new Set(demo.customers.map((c) => c.id));
-    expect(ids.size).toBe(200);
+    expect(ids.size).toBe(CUSTOMER_COUNT);
+    const live = new Set(demo.subscriptions.filter((s) => s.end === null).map((s) => s.customer));
+    expect(live.size).toBeGreaterThan(180);
+    expect(live.size).toBeLessThan(220);
     for (const c of demo.customers) {
       expect(c.id).toMatch(/^[a-z0-9][a-z0-9-]*$/);
       expect(["startup", "mid-market", "enterprise"]).toContain(c.metadata.segment);
@@ -123,7 +149,7 @@ describe("demo catalog", () => {
   it("spreads subscriptions over plans: trials running now, annual plans, two-product customers", () => {
     const subs = demo.subscriptions;
     const planById = new Map(demo.plans.map((p) => [p.id, p]));
-    expect(subs.every((s) => s.start < anchor && s.start > anchor - 130 * DAY)).toBe(true);
+    expect(subs.every((s) => s.start < anchor && s.start >= demo.historyStart)).toBe(true);
     expect(subs.filter((s) => s.trial_end !== null && s.trial_end > anchor).length).toBeGreaterThan(
       5,
     );
@@ -131,10 +157,64 @@ describe("demo catalog", () => {
     const perCustomer = new Map<string, string[]>();
     for (const s of subs)
       perCustomer.set(s.customer, [...(perCustomer.get(s.customer) ?? []), s.product]);
-    const multi = [...perCustomer.values()].filter((ps) => ps.length > 1);
+    const multi = [...perCustomer.values()].filter((ps) => new Set(ps).size > 1);
     expect(multi.length).toBeGreaterThan(3);
-    for (const ps of multi) expect(new Set(ps).size).toBe(ps.length); // one per product
-    expect(new Set(subs.map((s) => s.plan)).size).toBe(demo.plans.length); // every plan used
+    const plansUsed = new Set(subs.flatMap((s) => [s.plan, ...s.changes.map((c) => c.plan)]));
+    expect(plansUsed.size).toBe(demo.plans.length); // every plan used
+  });
+
+  it("tells 14 months of movements: new, upgrades, downgrades, cancels, win-backs, trials both ways", () => {
+    const subs = demo.subscriptions;
+    const planById = new Map(demo.plans.map((p) => [p.id, p]));
+    expect(HISTORY_DAYS).toBeGreaterThanOrEqual(395); // 12 months + the month of usage before
+    const months = new Set(subs.map((s) => new Date(s.start).toISOString().slice(0, 7)));
+    expect(months.size).toBeGreaterThanOrEqual(14); // customers arrive every month
+    const rank = (plan: string) => {
+      const p = planById.get(plan);
+      const same = demo.plans.filter((x) => x.product === p?.product).map((x) => x.id);
+      return same.indexOf(plan);
+    };
+    const changes = subs.flatMap((s) =>
+      s.changes.map((c, i) => ({ from: i ? s.changes[i - 1]?.plan : s.plan, to: c.plan, s, c })),
+    );
+    const up = changes.filter((x) => rank(x.to) > rank(x.from ?? ""));
+    const down = changes.filter((x) => rank(x.to) < rank(x.from ?? ""));
+    expect(up.length).toBeGreaterThan(8);
+    expect(down.length).toBeGreaterThan(3);
+    expect(changes.some((x) => planById.get(x.to)?.period === "year")).toBe(true); // to annual
+    for (const x of changes) {
+      expect(x.c.at).toBeGreaterThan(x.s.trial_end ?? x.s.start);
+      expect(x.c.at).toBeLessThan(x.s.end ?? anchor);
+      expect(planById.get(x.to)?.product).toBe(x.s.product);
+    }
+    const ended = subs.filter((s) => s.end !== null);
+    expect(ended.length).toBeGreaterThan(30);
+    for (const s of ended) expect(s.end).toBeGreaterThan(s.start);
+    const lapsed = subs.filter(
+      (s) => s.trial_end !== null && s.end !== null && s.end <= s.trial_end,
+    );
+    const converted = subs.filter(
+      (s) =>
+        s.trial_end !== null && s.trial_end < anchor && (s.end === null || s.end > s.trial_end),
+    );
+    expect(lapsed.length).toBeGreaterThan(5);
+    expect(converted.length).toBeGreaterThan(lapsed.length);
+    const winBacks = subs.filter((s) => s.id.endsWith("-winback"));
+    expect(winBacks.length).toBeGreaterThan(2);
+    for (const w of winBacks) {
+      const first = subs.find(
+        (s) => s.customer === w.customer && s.product === w.product && s !== w,
+      );
+      expect(first?.end).toBeLessThan(w.start); // one live subscription per product at a time
+    }
+    // Stories stay on their plan, all along.
+    for (const id of Object.values(STORIES)) {
+      for (const s of subs.filter((x) => x.customer === id)) {
+        expect(s.changes).toEqual([]);
+        expect(s.end).toBeNull();
+        expect(s.start).toBeLessThan(anchor - 240 * DAY);
+      }
+    }
   });
 
   it("has a cost catalog with a price change inside the window", () => {
@@ -146,8 +226,8 @@ describe("demo catalog", () => {
     const after = costEvent(index, cost, demo.priceChangeAt + HOUR);
     expect(before.status).toBe("catalog");
     expect(after.nanos).toBeLessThan(before.nanos);
-    expect(demo.priceChangeAt).toBeGreaterThan(demo.windowStart + 30 * DAY);
-    expect(demo.priceChangeAt).toBeLessThan(anchor - 30 * DAY);
+    expect(demo.priceChangeAt).toBeGreaterThan(demo.windowStart + 20 * DAY);
+    expect(demo.priceChangeAt).toBeLessThan(anchor - 20 * DAY);
   });
 });
 
@@ -190,7 +270,7 @@ describe("demo events", () => {
   it("are all valid for POST /v1/events, with unique ids, costed from the catalog", () => {
     expect(events.length).toBe(eventsPerDay(demo).reduce((a, b) => a + b, 0));
     expect(events.length).toBeGreaterThan(150_000);
-    expect(events.length).toBeLessThan(350_000); // the seed's time budget
+    expect(eventCounts(demo).total).toBeLessThan(300_000); // the seed's time budget
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     const index = compileCostCatalog(
       demo.costCatalog.map((e) => ({ ...e, effective_from: Date.parse(e.effective_from) })),
@@ -212,16 +292,53 @@ describe("demo events", () => {
     expect(last).toBe(anchor - HOUR);
   });
 
-  it("starts each customer's usage at its subscription, and sends a few unknown-customer events", () => {
-    const starts = new Map<string, number>();
-    for (const s of demo.subscriptions) starts.set(`${s.customer}/${s.product}`, s.start);
-    const early = events.filter(
+  it("sends usage only while a subscription is live, and a few unknown-customer events", () => {
+    const all = [
+      ...batchesForHours(demo, -HISTORY_DAYS * 24, WINDOW_DAYS * 24),
+      ...aggregateBatches(demo),
+    ].flatMap((b) => JSON.parse(b.body) as DemoEvent[]);
+    expect(all.length).toBe(eventCounts(demo).total);
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    const outside = all.filter(
       (e) =>
         e.customer !== UNKNOWN_CUSTOMER &&
-        !(Date.parse(e.time) >= (starts.get(`${e.customer}/${e.product}`) ?? Infinity)),
+        !demo.subscriptions.some(
+          (s) =>
+            s.customer === e.customer &&
+            s.product === e.product &&
+            s.start <= Date.parse(e.time) &&
+            Date.parse(e.time) < (s.end ?? Infinity),
+        ),
     );
-    expect(early.map((e) => e.id)).toEqual([]);
+    expect(outside.map((e) => e.id)).toEqual([]);
+    const index = compileCostCatalog(
+      demo.costCatalog.map((e) => ({ ...e, effective_from: Date.parse(e.effective_from) })),
+    );
+    for (let i = 0; i < all.length; i += 211) {
+      const e = all[i] as DemoEvent;
+      expect(NativeEvent.safeParse(e).success, e.id).toBe(true);
+      expect(costEvent(index, e.cost, Date.parse(e.time)).status, e.id).toBe("catalog");
+      expect(Date.parse(e.time)).toBeGreaterThanOrEqual(demo.historyStart);
+    }
     expect(of(UNKNOWN_CUSTOMER).length).toBeGreaterThan(5);
+  }, 30_000);
+
+  it("sends each customer's hourly usage before its older aggregates (late for the detectors)", () => {
+    const ids = new Set(customerOrder(demo).slice(0, 30));
+    const sent = batchesForCustomers(demo, ids).flatMap((b) => JSON.parse(b.body) as DemoEvent[]);
+    const firstHourly = new Map<string, number>();
+    sent.forEach((e, i) => {
+      if (e.id.length > 0 && /T\d\d$/.test(e.id) && !firstHourly.has(e.customer)) {
+        firstHourly.set(e.customer, i);
+      }
+    });
+    for (const [i, e] of sent.entries()) {
+      if (/\d{4}-\d\d-\d\d(-\d)?$/.test(e.id)) {
+        // An aggregate: the customer's hourly usage has gone first, and it is older.
+        expect(firstHourly.get(e.customer) ?? Infinity).toBeLessThan(i);
+        expect(Date.parse(e.time)).toBeLessThan(demo.windowStart);
+      }
+    }
   });
 
   it("batches by customer, in time order per customer, within the request limits", () => {
@@ -319,5 +436,142 @@ describe("demo stories", () => {
     });
     expect(spikes.length).toBeGreaterThanOrEqual(2);
     expect(spikes.length).toBeLessThanOrEqual(4);
+  });
+});
+
+// The cockpit the seeded demo will show, computed here from the same data with the real rating
+// (domain/rating.ts) and KPI engine (domain/kpi): every event rated in time order per
+// subscription period, daily usage revenue per customer, the subscription histories as the
+// API stores them (plan changes end one phase and start the next; another interval restarts
+// the billing periods).
+describe("demo book: the cockpit lands in plausible ranges", () => {
+  const full = buildDemo({ anchor });
+  const subs = full.subscriptions;
+  const planDefs = new Map(full.plans.map((p) => [p.id, p]));
+  const compiled = new Map(
+    full.plans.map((p) => [p.id, compilePlan({ ...p, interval: p.period } as PlanDefinition)]),
+  );
+  const phasesOf = (s: (typeof subs)[number]): Phase[] => {
+    const points = [{ plan: s.plan, at: s.start }, ...s.changes];
+    let anchorAt = s.start;
+    return points.map((p, i) => {
+      const prev = points[i - 1];
+      if (prev && planDefs.get(prev.plan)?.period !== planDefs.get(p.plan)?.period) anchorAt = p.at;
+      return {
+        subscription_id: s.id,
+        plan_id: p.plan,
+        product_id: s.product,
+        start: p.at,
+        end: points[i + 1]?.at ?? s.end,
+        trial_end: s.trial_end,
+        anchor: anchorAt,
+      };
+    });
+  };
+  const costs = compileCostCatalog(
+    full.costCatalog.map((e) => ({ ...e, effective_from: Date.parse(e.effective_from) })),
+  );
+  const everything = [
+    ...batchesForHours(full, -HISTORY_DAYS * 24, full.hours),
+    ...aggregateBatches(full),
+  ].flatMap((b) => JSON.parse(b.body) as DemoEvent[]);
+  everything.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
+  const ledger = new Map<string, Map<string, bigint>>();
+  const usageLedger = {
+    usage: (sub: string, start: number) => {
+      const key = `${sub}|${start}`;
+      const m = ledger.get(key) ?? new Map<string, bigint>();
+      ledger.set(key, m);
+      return m;
+    },
+  };
+  const termsOf = new Map<string, CustomerTerms>();
+  for (const c of full.customers) {
+    termsOf.set(c.id, {
+      known: true,
+      phases: subs.filter((s) => s.customer === c.id).flatMap(phasesOf),
+      plans: compiled,
+      costs,
+    });
+  }
+  const daily = new Map<string, Map<number, bigint>>();
+  for (const e of everything) {
+    const terms = termsOf.get(e.customer);
+    if (!terms) continue;
+    const time = Date.parse(e.time);
+    const r = rateEvent(terms, usageLedger, { ...e, time, source: "demo" } as UsageEvent);
+    if (r.revenue === 0n) continue;
+    const days = daily.get(e.customer) ?? new Map<number, bigint>();
+    const day = time - (time % DAY);
+    days.set(day, (days.get(day) ?? 0n) + r.revenue);
+    daily.set(e.customer, days);
+  }
+  const index = buildKpiIndex({
+    plans: full.plans.map((p) =>
+      recurringTermsFromPlan({ ...p, interval: p.period } as PlanDefinition),
+    ),
+    subscriptions: subs.map((s) => ({
+      subscription_id: s.id,
+      customer_id: s.customer,
+      trial_end: s.trial_end,
+      phases: phasesOf(s).map((p) => ({ plan_id: p.plan_id, start: p.start, end: p.end })),
+    })),
+    usage_by_customer: [...daily].map(([customer_id, days]) => {
+      const sorted = [...days].sort((x, y) => x[0] - y[0]);
+      return {
+        customer_id,
+        days: sorted.map(([d]) => d),
+        revenue: sorted.map(([, v]) => v),
+      };
+    }),
+  });
+  const cockpit = cockpitAt(index, anchor);
+  if (process.env.DEMO_KPI_DEBUG) {
+    const nrrs = cockpit.nrr.series.map((p) => p.value ?? 0);
+    console.log(
+      JSON.stringify(
+        {
+          nrr: cockpit.nrr.value,
+          nrr_min: Math.min(...nrrs),
+          nrr_max: Math.max(...nrrs),
+          cohort: cockpit.nrr.cohort_customers,
+          churn: cockpit.customer_churn.value,
+          churned: cockpit.customer_churn.churned,
+          churn_series: cockpit.customer_churn.series.map((p) => p.value?.toFixed(3)).join(" "),
+          trials: cockpit.trial_conversion,
+          paying: cockpit.arpu.paying_customers,
+          active: cockpit.active_subscriptions,
+          mrr: Number(cockpit.mrr.value) / 1e9,
+          usage: Number(cockpit.mrr.usage) / 1e9,
+        },
+        (_k, v) => (typeof v === "bigint" ? Number(v) : v),
+      ),
+    );
+  }
+
+  it("NRR 85–130 %, on a 12-month window whose start has a month of usage before it", () => {
+    expect(cockpit.nrr.window).toBe("12m");
+    expect(cockpit.nrr.cohort_customers).toBeGreaterThan(60);
+    expect(cockpit.nrr.value).toBeGreaterThan(0.85);
+    expect(cockpit.nrr.value).toBeLessThan(1.3);
+  });
+
+  it("monthly customer churn 0.5–8 %, trial conversion 20–85 %", () => {
+    expect(cockpit.customer_churn.value).toBeGreaterThan(0.005);
+    expect(cockpit.customer_churn.value).toBeLessThan(0.08);
+    expect(cockpit.trial_conversion.ended).toBeGreaterThanOrEqual(5);
+    expect(cockpit.trial_conversion.value).toBeGreaterThan(0.2);
+    expect(cockpit.trial_conversion.value).toBeLessThan(0.85);
+    // Every point of the 30-day sparklines is plausible too, not just today's.
+    for (const p of cockpit.nrr.series) {
+      expect(p.value ?? 0).toBeGreaterThan(0.8);
+      expect(p.value ?? 0).toBeLessThan(1.4);
+    }
+  });
+
+  it("ARR = 12 × MRR and ARPU = MRR ÷ paying customers, on about 200 customers", () => {
+    expect(cockpit.arr.value).toBe(12n * cockpit.mrr.value);
+    expect(cockpit.arpu.paying_customers).toBeGreaterThan(130); // free plans pay nothing
+    expect(cockpit.active_subscriptions.value).toBeGreaterThan(180);
   });
 });
