@@ -107,11 +107,14 @@ export async function listSnapshots(
   return results;
 }
 
-/** A fingerprint of everything the KPI engine reads for a tenant: catalog and billing versions,
- * the latest applied rollup batch (usage), and the signals (count, open count, resolution
- * times: at-risk). Equal fingerprints → the same engine input, so a built KPI index can be
- * reused. One D1 round trip; every part is an index range scan of the tenant's rows. */
-export async function kpiDataFingerprint(db: D1Database, tenantId: string): Promise<string> {
+/** A fingerprint of everything the KPI engine reads for a tenant, in two parts: `strict`
+ * (catalog and billing versions, the signals' count, open count and resolution times) and
+ * `usage` (the latest applied rollup batch). Equal fingerprints → the same engine input. One D1
+ * round trip; every part is an index range scan of the tenant's rows. */
+export async function kpiDataFingerprint(
+  db: D1Database,
+  tenantId: string,
+): Promise<{ strict: string; usage: number }> {
   const row = await db
     .prepare(
       `SELECT t.catalog_version AS c, COALESCE(b.version, 0) AS b,
@@ -122,5 +125,7 @@ export async function kpiDataFingerprint(db: D1Database, tenantId: string): Prom
     )
     .bind(tenantId)
     .first<{ c: number; b: number; u: number; s: string }>();
-  return row ? `${row.c}/${row.b}/${row.u}/${row.s}` : "none";
+  return row
+    ? { strict: `${row.c}/${row.b}/${row.s}`, usage: row.u }
+    : { strict: "none", usage: 0 };
 }

@@ -72,33 +72,73 @@ export function cockpitBody(
   };
 }
 
-/** A built KPI index per tenant, reused while the data it was built from is unchanged (same
- * fingerprint: catalog, billing, rollups, signals). Loading a tenant's history and building the
- * index is most of a KPI answer's cost (≈1 s on the demo book); the periodic job and every read
- * after it share one build until something changes. Bounded: an index of a large tenant is tens
- * of MB. */
-const INDEXES = new BoundedCache<
-  string,
-  { fingerprint: string; built: Promise<{ loaded: LoadedKpiInput; index: KpiIndex }> }
->(4);
+/** A built KPI index per tenant, reused while the data it was built from is unchanged.
+ * Loading a tenant's history and building the index is most of a KPI answer's cost (about a
+ * second on the demo book); the periodic job and the reads after it share one build. Bounded:
+ * an index of a large tenant is tens of MB. */
+interface Built {
+  strict: string;
+  usage: number;
+  built: Promise<{ loaded: LoadedKpiInput; index: KpiIndex }>;
+  /** A rebuild for newer usage in flight (stale-while-revalidate). */
+  refreshing?: boolean;
+}
+const INDEXES = new BoundedCache<string, Built>(4);
 
+function build(db: D1Database, tenantId: string, strict: string, usage: number): Built {
+  const entry: Built = {
+    strict,
+    usage,
+    built: loadKpiInput(db, tenantId).then((loaded) => ({
+      loaded,
+      index: buildKpiIndex(loaded.input),
+    })),
+  };
+  // A failed build is not kept.
+  entry.built.catch(() => {
+    if (INDEXES.get(tenantId) === entry) INDEXES.delete(tenantId);
+  });
+  return entry;
+}
+
+/**
+ * The tenant's KPI index. A change of catalog, billing (subscriptions, plans, invoices, states)
+ * or signals always rebuilds it before answering. Usage (rollups) moves every few seconds under
+ * live traffic: with `background` (a read that may be a few seconds behind, like the snapshot it
+ * sits beside), the index built on older usage answers at once and a rebuild runs in the
+ * background for the next read; without it (the periodic job, a stored snapshot) the answer
+ * waits for the rebuild.
+ */
 export async function kpiIndexFor(
   db: D1Database,
   tenantId: string,
+  opts: { background?: (p: Promise<unknown>) => void } = {},
 ): Promise<{ loaded: LoadedKpiInput; index: KpiIndex }> {
-  const fingerprint = await kpiDataFingerprint(db, tenantId);
+  const { strict, usage } = await kpiDataFingerprint(db, tenantId);
   const cached = INDEXES.get(tenantId);
-  if (cached && cached.fingerprint === fingerprint) return cached.built;
-  const built = loadKpiInput(db, tenantId).then((loaded) => ({
-    loaded,
-    index: buildKpiIndex(loaded.input),
-  }));
-  INDEXES.set(tenantId, { fingerprint, built });
-  // A failed build is not kept.
-  built.catch(() => {
-    if (INDEXES.get(tenantId)?.built === built) INDEXES.delete(tenantId);
-  });
-  return built;
+  if (cached && cached.strict === strict) {
+    if (cached.usage === usage) return cached.built;
+    if (opts.background) {
+      if (!cached.refreshing) {
+        cached.refreshing = true;
+        const next = build(db, tenantId, strict, usage);
+        opts.background(
+          next.built.then(
+            () => {
+              if (INDEXES.get(tenantId) === cached) INDEXES.set(tenantId, next);
+            },
+            () => {
+              cached.refreshing = false;
+            },
+          ),
+        );
+      }
+      return cached.built;
+    }
+  }
+  const entry = build(db, tenantId, strict, usage);
+  INDEXES.set(tenantId, entry);
+  return entry.built;
 }
 
 /** Computes the cockpit at `asOf` from the tenant's full history. */
@@ -143,9 +183,17 @@ export async function freshSnapshot(db: D1Database, tenantId: string, now: numbe
 export async function mrrByMonth(
   db: D1Database,
   tenantId: string,
-  opts: { from: number; to: number; basis: "total" | "committed"; customers: boolean },
+  opts: {
+    from: number;
+    to: number;
+    basis: "total" | "committed";
+    customers: boolean;
+    background?: (p: Promise<unknown>) => void;
+  },
 ) {
-  const { loaded, index } = await kpiIndexFor(db, tenantId);
+  const { loaded, index } = await kpiIndexFor(db, tenantId, {
+    ...(opts.background ? { background: opts.background } : {}),
+  });
   const periods = mrrMovements(index, { from: opts.from, to: opts.to, basis: opts.basis });
   return {
     currency: loaded.currency,

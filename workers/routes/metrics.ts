@@ -199,7 +199,9 @@ metrics.openapi(
     const asOf = q.as_of ?? now;
     const offset = decodeCursor(q.cursor, ["offset"])?.[0] ?? 0;
     const db = c.env.DB;
-    const { loaded, index } = await kpiIndexFor(db, c.var.tenantId);
+    const { loaded, index } = await kpiIndexFor(db, c.var.tenantId, {
+      background: (p) => c.executionCtx.waitUntil(p),
+    });
     const { summary, rows } = kpiItems(index, kpi, asOf);
     const slice = rows.slice(offset, offset + q.limit);
     const names = await customerNames(db, c.var.tenantId, [
@@ -307,6 +309,7 @@ metrics.openapi(
       to,
       basis: q.basis,
       customers: q.include === "customers",
+      background: (p) => c.executionCtx.waitUntil(p),
     });
     return c.json(
       {
