@@ -8,7 +8,9 @@ import { TIME_ZONE } from "./lib/format";
 import { Link, navigate, useLocation } from "./lib/router";
 import { clearToken, readToken, saveToken, takeTokenFromFragment } from "./lib/session";
 import { CatalogView } from "./views/catalog";
+import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
+import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
 import { MarginView } from "./views/margin";
 import { PoliciesView } from "./views/policies";
@@ -18,10 +20,12 @@ import { SignalsView } from "./views/signals";
 export const ROUTES = [
   { path: "/cockpit", label: "Revenue Cockpit", view: CockpitView },
   { path: "/margin", label: "COGS & Margin", view: MarginView },
+  { path: "/invoices", label: "Invoices", view: InvoicesView },
   { path: "/signals", label: "Health Signals", view: SignalsView },
   { path: "/live", label: "Live Ingestion", view: LiveView },
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },
+  { path: "/channels", label: "Channels", view: ChannelsView },
 ] as const;
 
 export function App() {

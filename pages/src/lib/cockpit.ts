@@ -49,6 +49,10 @@ export interface Kpi {
   /** Context under the value ("committed $x + usage $y", "window 90d"). */
   facts: { label: string; value: number | null; kind: KpiKind }[];
   note?: string;
+  /** How the number is made of its parts, in words ("= 94 active + 109 past due"). */
+  equation?: string;
+  /** A caveat the operator must see (e.g. NRR's starting MRR misses usage). */
+  warning?: string;
 }
 
 export interface CockpitModel {
@@ -57,6 +61,8 @@ export interface CockpitModel {
   currency: string | null;
   kpis: Kpi[];
   health: { slice: string; count: number }[];
+  /** Live subscriptions of customers with an open signal (an overlay on the slices). */
+  atRiskSubscriptions: number | null;
   atRiskCustomers: number | null;
 }
 
@@ -105,6 +111,7 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
     upIsGood: boolean,
     facts: Kpi["facts"] = [],
     note?: string,
+    extra: Pick<Kpi, "equation" | "warning"> = {},
   ): Kpi => {
     const k: KpiBody = r[key] ?? {};
     const value = num(k.value ?? (key === "outstanding_invoices" ? k.total : undefined));
@@ -118,7 +125,13 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
       series: series(k.series),
       facts,
       ...(note ? { note } : {}),
+      ...(extra.equation ? { equation: extra.equation } : {}),
+      ...(extra.warning ? { warning: extra.warning } : {}),
     };
+  };
+  const count = (v: unknown) => {
+    const n = num(v);
+    return n === null ? "?" : n.toLocaleString("en-US");
   };
   const m = r.mrr ?? {};
   const nrr = r.nrr ?? {};
@@ -129,21 +142,48 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
   const buckets = inv.buckets ?? {};
   const bucket = (b: AgingBucket) => num(buckets[b]?.total);
   const kpis: Kpi[] = [
-    kpi("mrr", "MRR", "money", true, [
-      { label: "Committed", value: num(m.committed), kind: "money" },
-      { label: "Usage (trailing 30 d)", value: num(m.usage), kind: "money" },
-    ]),
-    kpi("arr", "ARR", "money", true, [], "12 × MRR"),
-    kpi("arpu", "ARPU", "money", true, [
-      { label: "Paying customers", value: num(r.arpu?.paying_customers), kind: "count" },
-    ]),
+    kpi(
+      "mrr",
+      "MRR",
+      "money",
+      true,
+      [
+        { label: "Committed", value: num(m.committed), kind: "money" },
+        { label: "Usage (trailing 30 d)", value: num(m.usage), kind: "money" },
+      ],
+      undefined,
+      { equation: "= committed + usage" },
+    ),
+    kpi("arr", "ARR", "money", true, [], "12 × MRR", { equation: "= 12 × MRR" }),
+    kpi(
+      "arpu",
+      "ARPU",
+      "money",
+      true,
+      [{ label: "Paying customers", value: num(r.arpu?.paying_customers), kind: "count" }],
+      undefined,
+      { equation: `= MRR ÷ ${count(r.arpu?.paying_customers)} paying customers` },
+    ),
     kpi(
       "nrr",
       "Net revenue retention",
       "ratio",
       true,
-      [{ label: "Cohort customers", value: num(nrr.cohort_customers), kind: "count" }],
+      [
+        { label: "Cohort customers", value: num(nrr.cohort_customers), kind: "count" },
+        { label: "Cohort MRR at start", value: num(nrr.starting_mrr), kind: "money" },
+        { label: "Cohort MRR now", value: num(nrr.current_mrr), kind: "money" },
+      ],
       nrr.window ? `${nrr.window} window` : undefined,
+      {
+        equation: "= cohort MRR now ÷ cohort MRR at start",
+        ...(nrr.usage_covered === false
+          ? {
+              warning:
+                "Less usage history than the window needs: the cohort's starting MRR misses usage, so this overstates retention.",
+            }
+          : {}),
+      },
     ),
     kpi(
       "customer_churn",
@@ -153,8 +193,12 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
       [
         { label: "Churned", value: num(churn.churned), kind: "count" },
         { label: "Paying at start", value: num(churn.paying_at_start), kind: "count" },
+        { label: "MRR lost", value: num(churn.churned_mrr), kind: "money" },
       ],
       churn.window_days ? `last ${churn.window_days} days` : undefined,
+      {
+        equation: `= ${count(churn.churned)} churned ÷ ${count(churn.paying_at_start)} paying at start`,
+      },
     ),
     kpi(
       "trial_conversion",
@@ -163,22 +207,42 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
       true,
       [
         { label: "Converted", value: num(trials.converted), kind: "count" },
+        { label: "Lapsed", value: num(trials.lapsed), kind: "count" },
         { label: "Trials ended", value: num(trials.ended), kind: "count" },
       ],
       trials.window_days ? `last ${trials.window_days} days` : undefined,
+      { equation: `= ${count(trials.converted)} converted ÷ ${count(trials.ended)} ended` },
     ),
-    kpi("active_subscriptions", "Active subscriptions", "count", true, [
-      { label: "Trialing (apart)", value: num(active.trialing), kind: "count" },
-      { label: "Past due", value: num(active.past_due), kind: "count" },
-    ]),
-    kpi("outstanding_invoices", "Outstanding invoices", "money", false, [
-      { label: "Invoices", value: num(inv.count), kind: "count" },
-      { label: "Current", value: bucket("current"), kind: "money" },
-      { label: "1–30 days", value: bucket("days_1_30"), kind: "money" },
-      { label: "31–60 days", value: bucket("days_31_60"), kind: "money" },
-      { label: "61–90 days", value: bucket("days_61_90"), kind: "money" },
-      { label: "90+ days", value: bucket("days_over_90"), kind: "money" },
-    ]),
+    kpi(
+      "active_subscriptions",
+      "Active subscriptions",
+      "count",
+      true,
+      [
+        { label: "Trialing (not counted)", value: num(active.trialing), kind: "count" },
+        { label: "Suspended (not counted)", value: num(active.suspended), kind: "count" },
+      ],
+      undefined,
+      {
+        equation: `= ${count(active.active)} active + ${count(active.past_due)} past due`,
+      },
+    ),
+    kpi(
+      "outstanding_invoices",
+      "Outstanding invoices",
+      "money",
+      false,
+      [
+        { label: "Invoices", value: num(inv.count), kind: "count" },
+        { label: "Current", value: bucket("current"), kind: "money" },
+        { label: "1–30 days", value: bucket("days_1_30"), kind: "money" },
+        { label: "31–60 days", value: bucket("days_31_60"), kind: "money" },
+        { label: "61–90 days", value: bucket("days_61_90"), kind: "money" },
+        { label: "90+ days", value: bucket("days_over_90"), kind: "money" },
+      ],
+      undefined,
+      { equation: `= ${count(inv.count)} unpaid invoices` },
+    ),
   ];
   const slices = r.health?.slices ?? {};
   const health = Object.entries(slices)
@@ -191,6 +255,7 @@ export function cockpitModel(raw: Partly<Cockpit> | null | undefined): CockpitMo
     currency: typeof r.currency === "string" ? r.currency : null,
     kpis,
     health,
+    atRiskSubscriptions: num(r.health?.at_risk?.total),
     atRiskCustomers: num(r.health?.at_risk_customers),
   };
 }

@@ -91,11 +91,29 @@ export const detectorName: Param<string | null> = {
   format: (v) => v,
 };
 
+export const COCKPIT_KPIS = [
+  "mrr",
+  "arr",
+  "arpu",
+  "nrr",
+  "customer_churn",
+  "trial_conversion",
+  "active_subscriptions",
+  "outstanding_invoices",
+] as const;
 export const cockpitSpec = {
   as_of: date,
   months: oneOf(["6", "12", "24"], "12"),
+  kpi: optionalOf(COCKPIT_KPIS),
+  cursor,
 };
-export type CockpitState = { as_of: string | null; months: "6" | "12" | "24" };
+export type CockpitState = {
+  as_of: string | null;
+  months: "6" | "12" | "24";
+  /** The tile whose list is open. */
+  kpi: (typeof COCKPIT_KPIS)[number] | null;
+  cursor: string | null;
+};
 
 export const marginSpec = {
   days: oneOf(["30", "60", "90"], "30"),

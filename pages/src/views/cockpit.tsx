@@ -4,6 +4,7 @@
 import { useEffect, useMemo } from "preact/hooks";
 import type { Cockpit, MrrMovements as MrrAnswer } from "../../../contracts/metrics";
 import { ChartView, COLORS, HEALTH_COLORS, MOVEMENT_COLORS, Sparkline } from "../components/charts";
+import { NoChannelBanner } from "../components/no-channel-banner";
 import { Empty, ErrorState, Loading, PageHeader } from "../components/ui";
 import { withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
@@ -33,6 +34,7 @@ import {
 import { navigate } from "../lib/router";
 import { type CockpitState, cockpitSpec, hrefFor, parseState } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
+import { KpiItemsPanel } from "./cockpit-items";
 
 export interface ViewProps {
   search: URLSearchParams;
@@ -116,6 +118,7 @@ export function CockpitView(props: ViewProps) {
           </>
         }
       />
+      <NoChannelBanner />
       {cockpit.error ? (
         cockpitUnavailable(cockpit.error) ? (
           <Empty title="The cockpit metrics are not available on this server yet">
@@ -131,9 +134,30 @@ export function CockpitView(props: ViewProps) {
         <>
           <div class="kpi-grid">
             {model.kpis.map((k) => (
-              <KpiTile key={k.key} kpi={k} currency={currency} />
+              <KpiTile
+                key={k.key}
+                kpi={k}
+                currency={currency}
+                open={state.kpi === k.key}
+                onOpen={() =>
+                  go({
+                    kpi: state.kpi === k.key ? null : (k.key as CockpitState["kpi"]),
+                    cursor: null,
+                  })
+                }
+              />
             ))}
           </div>
+          {state.kpi ? (
+            <KpiItemsPanel
+              kpi={state.kpi}
+              label={model.kpis.find((k) => k.key === state.kpi)?.label ?? state.kpi}
+              asOf={model.asOf}
+              cursor={state.cursor}
+              onCursor={(cursor) => go({ cursor })}
+              onClose={() => go({ kpi: null, cursor: null })}
+            />
+          ) : null}
           <div class="grid-2">
             <HealthDonut model={model} />
             <MrrMovements
@@ -159,7 +183,7 @@ function formatValue(kind: Kpi["kind"], v: number | null, currency: string) {
   return integer(v);
 }
 
-function KpiTile(props: { kpi: Kpi; currency: string }) {
+function KpiTile(props: { kpi: Kpi; currency: string; open: boolean; onOpen: () => void }) {
   const { kpi, currency } = props;
   const d = kpi.delta;
   const change = d?.change ?? null;
@@ -193,6 +217,16 @@ function KpiTile(props: { kpi: Kpi; currency: string }) {
       <div class="kpi-value" data-testid={`kpi-${kpi.key}`} data-value={kpi.value ?? ""}>
         {formatValue(kpi.kind, kpi.value, currency)}
       </div>
+      {kpi.equation ? (
+        <div class="kpi-equation" data-testid={`kpi-${kpi.key}-equation`}>
+          {kpi.equation}
+        </div>
+      ) : null}
+      {kpi.warning ? (
+        <p class="kpi-warning" role="note">
+          {kpi.warning}
+        </p>
+      ) : null}
       <div class={`kpi-delta delta-${tone}`}>
         <span aria-hidden="true">{arrow}</span> {deltaText}{" "}
         <span class="kpi-cmp">{d?.label ?? ""}</span>
@@ -220,6 +254,16 @@ function KpiTile(props: { kpi: Kpi; currency: string }) {
             ))}
         </dl>
       ) : null}
+      <button
+        type="button"
+        class="btn btn-small kpi-open"
+        aria-expanded={props.open}
+        aria-controls={props.open ? "kpi-items-title" : undefined}
+        onClick={props.onOpen}
+      >
+        {props.open ? "Hide the list" : "Show the list"}
+        <span class="sr-only"> behind {kpi.label}</span>
+      </button>
     </article>
   );
 }
@@ -289,8 +333,10 @@ function HealthDonut(props: { model: ReturnType<typeof cockpitModel> }) {
         </div>
       )}
       {props.model.atRiskCustomers !== null ? (
-        <p class="muted">
-          {integer(props.model.atRiskCustomers)} customers have an open health signal (at risk).
+        <p class="muted" data-testid="at-risk">
+          At risk (an overlay, not a slice): {integer(props.model.atRiskSubscriptions ?? 0)} live
+          subscriptions of {integer(props.model.atRiskCustomers)} customers with an open health
+          signal.
         </p>
       ) : null}
     </section>
