@@ -8,6 +8,7 @@ import { TIME_ZONE } from "./lib/format";
 import { Link, navigate, useLocation } from "./lib/router";
 import { clearToken, readToken, saveToken, takeTokenFromFragment } from "./lib/session";
 import { CatalogView } from "./views/catalog";
+import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
 import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
@@ -24,6 +25,7 @@ export const ROUTES = [
   { path: "/live", label: "Live Ingestion", view: LiveView },
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },
+  { path: "/channels", label: "Channels", view: ChannelsView },
 ] as const;
 
 export function App() {

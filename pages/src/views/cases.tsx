@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Case, CaseDetail, CaseLadderStep, CaseSummary } from "../../../contracts/cases";
 import type { DetectorsResponse } from "../../../contracts/detectors";
 import type { Action, Step } from "../../../contracts/signals";
+import { NoChannelBanner } from "../components/no-channel-banner";
 import {
   Badge,
   ConfirmDialog,
@@ -141,6 +142,7 @@ export function CasesView(props: ViewProps) {
           {decimal(s.open_per_100_customers, 1)} per 100 customers)
         </p>
       ) : null}
+      <NoChannelBanner />
       <form class="filters" aria-label="Filter cases" onSubmit={(e) => e.preventDefault()}>
         <FilterSelect
           label="Detector"

@@ -4,6 +4,7 @@
 import { useEffect, useMemo } from "preact/hooks";
 import type { Cockpit, MrrMovements as MrrAnswer } from "../../../contracts/metrics";
 import { ChartView, COLORS, HEALTH_COLORS, MOVEMENT_COLORS, Sparkline } from "../components/charts";
+import { NoChannelBanner } from "../components/no-channel-banner";
 import { Empty, ErrorState, Loading, PageHeader } from "../components/ui";
 import { withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
@@ -117,6 +118,7 @@ export function CockpitView(props: ViewProps) {
           </>
         }
       />
+      <NoChannelBanner />
       {cockpit.error ? (
         cockpitUnavailable(cockpit.error) ? (
           <Empty title="The cockpit metrics are not available on this server yet">

@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detectors";
 import type { Action, Signal, SignalDetail, Step } from "../../../contracts/signals";
+import { NoChannelBanner } from "../components/no-channel-banner";
 import {
   Badge,
   ConfirmDialog,
@@ -253,6 +254,7 @@ function SignalFindingsView(props: ViewProps) {
           </span>
         }
       />
+      <NoChannelBanner />
       <form class="filters" aria-label="Filter signals" onSubmit={(e) => e.preventDefault()}>
         <FilterSelect
           label="Detector"
