@@ -61,7 +61,7 @@
 //   MAX_GAP_HOURS hours (the model has converged to silence by then).
 // - State: 7 + 7 weekday, 48 + 48 hour-of-day, 168 + 168 hour-of-week factors and flags, 3 × 24
 //   for the open day, 5 + 10 + 5 variance sums (hour, windows of 2 and 3, raw-scale act size),
-//   6 × 2 for the last two hours and a few scalars: 569 numbers whatever the history, 3-4 KB as
+//   6 × 2 for the last two hours and a few scalars: 572 numbers whatever the history, 3-4 KB as
 //   JSON (factors and sums are rounded to 6 significant digits at each day close,
 //   deterministically, so replays agree bit for bit and a JSON round trip continues
 //   identically). A version-1 state carries on: its window history and feed shape start empty;
