@@ -53,6 +53,12 @@ import type { ViewProps } from "./cockpit";
 
 const PAGE = 25;
 
+/** A share as a percentage, never rounding a non-zero share down to 0.0 %. */
+export function sharePct(v: number | null): string {
+  return v !== null && v > 0 && v < 0.0005 ? "< 0.1%" : percent(v);
+}
+const eventsWord = (n: number) => `${integer(n)} ${n === 1 ? "event" : "events"}`;
+
 /** [from, to) covering the last `days` UTC days, today included. */
 export function windowRange(days: number, now = Date.now()) {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
@@ -218,17 +224,17 @@ export function MarginView(props: ViewProps) {
               {m.uncosted ? (
                 <Summary
                   label="Uncosted (cost unknown)"
-                  value={`${percent(m.uncosted.eventsShare)} of events`}
-                  detail={`${percent(m.uncosted.revenueShare)} of usage revenue · ${integer(m.uncosted.events)} events`}
+                  value={`${sharePct(m.uncosted.eventsShare)} of events`}
+                  detail={`${sharePct(m.uncosted.revenueShare)} of usage revenue · ${eventsWord(m.uncosted.events)}`}
                   testid="total-uncosted"
                 />
               ) : null}
             </div>
             {m.uncosted && m.uncosted.events > 0 ? (
               <p class="warning" role="note" data-testid="uncosted-note">
-                {integer(m.uncosted.events)} events ({percent(m.uncosted.eventsShare)}) carried no
-                cost Aforo could price, so COGS leaves them out and the margin above is better than
-                it really is for {percent(m.uncosted.revenueShare)} of usage revenue (
+                {eventsWord(m.uncosted.events)} ({sharePct(m.uncosted.eventsShare)}) carried no cost
+                Aforo could price, so COGS leaves them out and the margin above is better than it
+                really is for {sharePct(m.uncosted.revenueShare)} of usage revenue (
                 {money(m.uncosted.revenue, currency)}). Send <code>cost.usd</code> or a priced{" "}
                 <code>cost.provider</code> + <code>cost.model</code> with those events, or declare
                 their metric <code>carries_cost: false</code>.
@@ -398,10 +404,19 @@ function ProductTable(props: { rows: PnlRow[]; currency: string }) {
                       class="num"
                       style={r.uncosted.events > 0 ? { color: "var(--warn)" } : undefined}
                       data-field="uncosted"
-                      title={`${integer(r.uncosted.events)} events, ${percent(r.uncosted.revenueShare)} of usage revenue`}
+                      title={`${eventsWord(r.uncosted.events)}, ${sharePct(r.uncosted.revenueShare)} of usage revenue`}
                     >
-                      {percent(r.uncosted.eventsShare)}
-                      <span class="muted small"> · {percent(r.uncosted.revenueShare)} rev.</span>
+                      {r.uncosted.events > 0 ? (
+                        <>
+                          {sharePct(r.uncosted.eventsShare)}
+                          <span class="muted small">
+                            {" "}
+                            · {sharePct(r.uncosted.revenueShare)} rev.
+                          </span>
+                        </>
+                      ) : (
+                        <span class="muted">none</span>
+                      )}
                     </td>
                   ) : null}
                 </tr>
