@@ -37,6 +37,8 @@ const MAX_QUANTITY = 1_000_000_000;
 const BASE_PRICES_FROM = "2025-01-01T00:00:00Z";
 /** Seeding progress, in the state directory next to aforo-demo.json. */
 export const SEED_FILE = "aforo-demo-seed.json";
+/** The generator's seed (buildDemo's default) and the payments' (seedBilling). */
+const SEED = "aforo-demo-v2";
 
 /** The story customers: an operator should recognise them on the dashboards. */
 export const STORIES = {
@@ -615,7 +617,7 @@ const MONTH_MS = 30.44 * DAY_MS;
  *   running demo up; every value up to the anchor is the same as without it.
  * @returns {Demo}
  */
-export function buildDemo({ anchor, seed = "aforo-demo-v2", through = anchor }) {
+export function buildDemo({ anchor, seed = SEED, through = anchor }) {
   if (anchor % HOUR_MS !== 0) throw new Error("anchor must be an hour boundary");
   if (through % HOUR_MS !== 0 || through < anchor) {
     throw new Error("through must be an hour boundary at or after the anchor");
@@ -840,17 +842,21 @@ export function buildDemo({ anchor, seed = "aforo-demo-v2", through = anchor }) 
     [spikeDay2 + 16 * HOUR_MS, 10],
   ]);
   // Hourly usage from the window's start for customers still around in it; those who left
-  // before it send hourly usage for their whole stay (detectors see it in order), and everyone's
-  // usage before the window is sent as 3-day aggregates after it (late for the detectors).
+  // before it send their last three days hourly. Everyone's usage before that is sent as 3-day
+  // aggregates after it, late for the detectors: they judge the hourly part, billing and the
+  // rollups count it all.
   /** @type {Map<string, number>} */
   const hourlyFrom = new Map();
+  /** @type {Map<string, number>} */
+  const lastEnd = new Map();
   for (const s of subscriptions) {
-    const alive = (s.end ?? Number.POSITIVE_INFINITY) > windowStart;
-    const from = alive ? windowStart : s.start;
-    hourlyFrom.set(s.customer, Math.min(hourlyFrom.get(s.customer) ?? Infinity, from));
+    const end = s.end ?? Number.POSITIVE_INFINITY;
+    lastEnd.set(s.customer, Math.max(lastEnd.get(s.customer) ?? 0, end));
   }
   for (const s of subscriptions) {
-    if ((s.end ?? Number.POSITIVE_INFINITY) > windowStart) hourlyFrom.set(s.customer, windowStart);
+    const end = /** @type {number} */ (lastEnd.get(s.customer));
+    const from = end > windowStart ? windowStart : hourFloor(end - 3 * DAY_MS);
+    hourlyFrom.set(s.customer, from);
   }
   const genEnd = windowStart + generated * HOUR_MS;
 
@@ -958,7 +964,7 @@ export function buildDemo({ anchor, seed = "aforo-demo-v2", through = anchor }) 
     const every = story
       ? 1
       : Math.max(
-          plan.volume.every ?? (mratio < 1 ? 3 : mratio < 2 ? 2 : 1),
+          plan.volume.every ?? (mratio < 1 ? 4 : mratio < 2.5 ? 2 : 1),
           // Customers who left before the window: their stay is history, kept coarser.
           from < windowStart ? 4 : 1,
         );
@@ -1329,7 +1335,8 @@ export function batchesForHours(demo, fromHour, toHour, adjust = identity) {
 
 /**
  * Everything the seed sends for these customers: each one's hourly events in time order, then
- * its older history's aggregates (late for the detectors, see aggregateBatches).
+ * its older history's aggregates in later requests (late for the detectors, see
+ * aggregateBatches).
  * @param {Demo} demo @param {ReadonlySet<string>} ids
  * @returns {{body: string, count: number, customers: string[]}[]}
  */
@@ -1342,6 +1349,8 @@ export function batchesForCustomers(demo, ids) {
     for (let i = lo; i < hi && i < demo.hours; i++) {
       for (const s of list) for (const event of eventsAt(demo, s, i)) b.add(event);
     }
+    // A request of its own, after: an actor starts detection at its first batch's oldest event.
+    b.flush();
     const old = list.flatMap((s) => oldEventsOf(s));
     old.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
     for (const e of old) b.add(e);
@@ -1520,6 +1529,16 @@ export async function seedCatalog(
   /** @type {string} */ url,
   /** @type {string} */ token,
 ) {
+  await seedProducts(demo, url, token);
+  await seedCustomers(demo, url, token, demo.customers);
+}
+
+/** Products, metrics, plans and the cost catalog. */
+export async function seedProducts(
+  /** @type {Demo} */ demo,
+  /** @type {string} */ url,
+  /** @type {string} */ token,
+) {
   for (const p of demo.products) {
     await create(`${url}/api/products`, token, {
       id: p.id,
@@ -1530,15 +1549,24 @@ export async function seedCatalog(
   }
   await pool(demo.plans, 4, (plan) => create(`${url}/api/plans`, token, plan));
   await call(`${url}/api/cost-catalog`, { method: "PUT", token, body: demo.costCatalog });
+}
+
+/** Customers and their subscriptions' whole history, oldest first (a win-back subscribes
+ * again only once the first subscription is canceled). */
+export async function seedCustomers(
+  /** @type {Demo} */ demo,
+  /** @type {string} */ url,
+  /** @type {string} */ token,
+  /** @type {DemoCustomer[]} */ customers,
+) {
   const iso = (/** @type {number} */ t) => new Date(t).toISOString();
-  await pool(demo.customers, 8, async (c) => {
+  await pool(customers, 8, async (c) => {
     await create(`${url}/api/customers`, token, {
       id: c.id,
       name: c.name,
       email: c.email,
       metadata: c.metadata,
     });
-    // Oldest first: a win-back subscribes again only once the first one is canceled.
     const subs = demo.subscriptions.filter((x) => x.customer === c.id);
     subs.sort((x, y) => x.start - y.start);
     for (const s of subs) {
@@ -1651,17 +1679,26 @@ export function paymentOf(seed, inv, latestDue) {
  * from the due date, a few voided. Returns counts.
  */
 export async function seedBilling(
-  /** @type {{url: string, token: string, seed: string, now: number}} */ o,
+  /** @type {{url: string, token: string, seed: string, now: number, subscriptions?: string[]}} */ o,
 ) {
   const { url, token, seed, now } = o;
-  await call(
-    `${url}/api/invoices/run`,
-    { method: "POST", token, body: {} },
-    { timeoutMs: 600_000 },
-  );
-  const invoices = (await listAll(`${url}/api/invoices?status=open`, token)).filter(
-    (i) => i.issued_at && i.due_at,
-  );
+  const long = { timeoutMs: 600_000 };
+  /** @type {any[]} */
+  let invoices = [];
+  if (o.subscriptions) {
+    // These subscriptions only (their usage is all in): invoiced and settled one by one.
+    await pool(o.subscriptions, 2, async (id) => {
+      const body = { subscription: id };
+      await call(`${url}/api/invoices/run`, { method: "POST", token, body }, long);
+      invoices.push(
+        ...(await listAll(`${url}/api/invoices?subscription=${id}&status=open`, token)),
+      );
+    });
+  } else {
+    await call(`${url}/api/invoices/run`, { method: "POST", token, body: {} }, long);
+    invoices = await listAll(`${url}/api/invoices?status=open`, token);
+  }
+  invoices = invoices.filter((i) => i.issued_at && i.due_at);
   /** @type {Map<string, any[]>} */
   const bySub = new Map();
   for (const inv of invoices) {
@@ -1708,11 +1745,9 @@ export async function seedBilling(
     }
   });
   // Dunning for what is still unpaid past its due date.
-  await call(
-    `${url}/api/invoices/run`,
-    { method: "POST", token, body: {} },
-    { timeoutMs: 600_000 },
-  );
+  if (!o.subscriptions) {
+    await call(`${url}/api/invoices/run`, { method: "POST", token, body: {} }, long);
+  }
   return counts;
 }
 
@@ -1748,6 +1783,79 @@ export async function seedChannel(/** @type {string} */ url, /** @type {string} 
     body: { type: "email", name: "Revenue ops", to: "revenue-ops@demo-co.example" },
   });
   return true;
+}
+
+/**
+ * A sender that batches are added to as they are made: `concurrency` requests in flight, never
+ * two batches of one customer at once (a later batch of a customer waits for the earlier one).
+ * `close()` resolves when everything added is sent, or rejects with the first failure.
+ * @param {{url: string, ingestKey: string, concurrency: number,
+ *   onDone: (b: {count: number, chunk: number}, r: {accepted: number, duplicates: number}) => void}} o
+ */
+function makeSender(o) {
+  /** @type {{body: string, count: number, customers: string[], chunk: number}[]} */
+  const queue = [];
+  const busy = new Set();
+  let inFlight = 0;
+  let closed = false;
+  /** @type {unknown} */
+  let failure = null;
+  /** @type {(v?: unknown) => void} */
+  let resolve = () => {};
+  /** @type {(e: unknown) => void} */
+  let reject = () => {};
+  const done = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => {});
+  const fail = (/** @type {unknown} */ err) => {
+    failure ??= err;
+    reject(err);
+  };
+  const pump = () => {
+    if (failure) return;
+    while (inFlight < o.concurrency) {
+      const blocked = new Set(busy);
+      let index = -1;
+      for (let i = 0; i < queue.length && i < 80; i++) {
+        const b = /** @type {(typeof queue)[number]} */ (queue[i]);
+        if (b.customers.every((c) => !blocked.has(c))) {
+          index = i;
+          break;
+        }
+        for (const c of b.customers) blocked.add(c);
+      }
+      if (index < 0) break;
+      const [batch] = queue.splice(index, 1);
+      if (!batch) break;
+      for (const c of batch.customers) busy.add(c);
+      inFlight++;
+      sendBatch(o.url, o.ingestKey, batch).then((r) => {
+        inFlight--;
+        for (const c of batch.customers) busy.delete(c);
+        try {
+          o.onDone(batch, r);
+          pump();
+        } catch (err) {
+          fail(err);
+        }
+      }, fail);
+    }
+    if (closed && inFlight === 0 && queue.length === 0) resolve();
+  };
+  return {
+    add(/** @type {typeof queue} */ batches) {
+      queue.push(...batches);
+      pump();
+    },
+    failed: () => failure !== null,
+    close() {
+      closed = true;
+      pump();
+      return done;
+    },
+  };
 }
 
 /**
@@ -1839,34 +1947,19 @@ export async function seedDemo({
 
   const ended = demo.subscriptions.filter((s) => s.end !== null).length;
   const changed = demo.subscriptions.filter((s) => s.changes.length > 0).length;
+  log(
+    `Seeding demo data: ${demo.customers.length} customers, ${demo.subscriptions.length} subscriptions over ${HISTORY_DAYS} days (${changed} plan changes, ${ended} canceled), ${demo.plans.length} plans, ${counts.total.toLocaleString("en-US")} usage events (${WINDOW_DAYS} days hourly, the older history in ${OLD_STRIDE_DAYS}-day aggregates)${state.chunks_done ? `, resuming at chunk ${state.chunks_done + 1} of ${chunks.length}` : ""}…`,
+  );
   if (!state.catalog_done) {
-    log(
-      `Seeding demo data: ${demo.customers.length} customers, ${demo.subscriptions.length} subscriptions over ${HISTORY_DAYS} days (${changed} plan changes, ${ended} canceled), ${demo.plans.length} plans…`,
-    );
-    await seedCatalog(demo, url, operatorToken);
+    await seedProducts(demo, url, operatorToken);
     state.catalog_done = true;
     save();
   }
 
+  // A pipeline over chunks of customers: create a chunk's customers and subscriptions, send its
+  // usage (a few requests in flight, never two of one customer), and once it is all in, close
+  // its billing periods and settle its invoices, while the next chunks' usage is being sent.
   const toSend = counts.total - state.events_sent;
-  log(
-    `Seeding ${toSend.toLocaleString("en-US")} usage events (${WINDOW_DAYS} days hourly, ${HISTORY_DAYS - WINDOW_DAYS} earlier days in ${OLD_STRIDE_DAYS}-day aggregates)${state.chunks_done ? `, resuming at chunk ${state.chunks_done + 1} of ${chunks.length}` : ""}…`,
-  );
-  /** @type {{body: string, count: number, customers: string[], chunk: number}[]} */
-  const queue = [];
-  let nextChunk = state.chunks_done;
-  const more = () => {
-    const chunk = chunks[nextChunk];
-    if (!chunk) return false;
-    const batches = batchesForCustomers(demo, chunk.ids);
-    chunk.left = batches.length;
-    chunk.events = batches.reduce((s, b) => s + b.count, 0);
-    chunk.generated = true;
-    for (const b of batches) queue.push({ ...b, chunk: nextChunk });
-    nextChunk++;
-    return true;
-  };
-
   const sendStart = performance.now();
   let sent = 0;
   let lastPrinted = -1;
@@ -1891,46 +1984,97 @@ export async function seedDemo({
       }
     }
   };
-  await sendAll(queue, {
+  const billed = { invoices: 0, paid: 0, late: 0, void: 0, open: 0 };
+  /** @type {Promise<unknown>} */
+  let billing = Promise.resolve();
+  const bill = (/** @type {Set<string>} */ ids) => {
+    const subscriptions = demo.subscriptions.filter((x) => ids.has(x.customer)).map((x) => x.id);
+    billing = billing.then(async () => {
+      if (subscriptions.length === 0) return;
+      const c = await seedBilling({
+        url,
+        token: operatorToken,
+        seed: SEED,
+        now: Date.now(),
+        subscriptions,
+      });
+      for (const k of /** @type {(keyof typeof billed)[]} */ (Object.keys(billed)))
+        billed[k] += c[k];
+    });
+    billing.catch(() => {}); // surfaced where it is awaited
+  };
+  const advance = () => {
+    let moved = false;
+    for (let i = state.chunks_done; i < chunks.length; i++) {
+      const c = /** @type {(typeof chunks)[number]} */ (chunks[i]);
+      if (!c.generated || c.left > 0) break;
+      state.chunks_done = i + 1;
+      state.events_sent += c.events;
+      moved = true;
+    }
+    if (moved) save();
+  };
+  const sender = makeSender({
     url,
     ingestKey,
     concurrency,
-    more,
     onDone: (batch) => {
       sent += batch.count;
       const chunk = chunks[batch.chunk];
-      if (chunk) chunk.left--;
-      // A chunk is done when it and every chunk before it are.
-      let advanced = false;
-      for (let i = state.chunks_done; i < chunks.length; i++) {
-        const c = /** @type {(typeof chunks)[number]} */ (chunks[i]);
-        if (!c.generated || c.left > 0) break;
-        state.chunks_done = i + 1;
-        state.events_sent += c.events;
-        advanced = true;
+      if (chunk) {
+        chunk.left--;
+        if (chunk.left === 0) bill(chunk.ids);
       }
-      if (advanced) save();
+      advance();
       report();
     },
   });
+  for (let i = state.chunks_done; i < chunks.length; i++) {
+    const chunk = /** @type {(typeof chunks)[number]} */ (chunks[i]);
+    // At most two chunks ahead of the oldest one still sending.
+    while (chunks.filter((c) => c.generated && c.left > 0).length >= 3 && !sender.failed()) {
+      await sleep(50);
+    }
+    if (sender.failed()) break;
+    await seedCustomers(
+      demo,
+      url,
+      operatorToken,
+      demo.customers.filter((c) => chunk.ids.has(c.id)),
+    );
+    const batches = batchesForCustomers(demo, chunk.ids);
+    chunk.left = batches.length;
+    chunk.events = batches.reduce((sum, b) => sum + b.count, 0);
+    chunk.generated = true;
+    if (batches.length === 0) {
+      bill(chunk.ids);
+      advance();
+    }
+    sender.add(batches.map((b) => ({ ...b, chunk: i })));
+  }
+  await sender.close();
   report(true);
-
-  // The numbers: invoices closed and settled while the rollups drain, then the detectors
-  // closed through now and the cockpit snapshot, so the dashboard is final when this returns.
   const t = performance.now();
-  const [billing] = await Promise.all([
+  await billing;
+  // The whole tenant once more (what a resumed seed left, and dunning for what is unpaid past
+  // its due date) while the rollups drain; then the detectors closed through now and the
+  // cockpit snapshot, so the dashboard is final when this returns.
+  const [rest] = await Promise.all([
     state.billing_done
       ? null
-      : seedBilling({ url, token: operatorToken, seed: "aforo-demo-v2", now: Date.now() }),
+      : seedBilling({ url, token: operatorToken, seed: SEED, now: Date.now() }),
     waitForRollups(url, operatorToken, demo.historyStart, counts.total),
   ]);
+  if (rest) {
+    billed.paid += rest.paid;
+    billed.late += rest.late;
+    billed.void += rest.void;
+  }
   state.billing_done = true;
   save();
-  if (billing) {
-    log(
-      `  invoices: ${billing.invoices} issued and open after the run, ${billing.paid} paid (${billing.late} late), ${billing.void} voided, ${billing.open} still open (${((performance.now() - t) / 1000).toFixed(1)} s)`,
-    );
-  }
+  log(
+    `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open (${((performance.now() - t) / 1000).toFixed(1)} s after the last event)`,
+  );
   try {
     if (await seedChannel(url, operatorToken)) log("  alerts: e-mail channel 'Revenue ops' added");
   } catch (err) {
