@@ -108,13 +108,14 @@ export async function listSnapshots(
 }
 
 /** A fingerprint of everything the KPI engine reads for a tenant, in two parts: `strict`
- * (catalog and billing versions, the signals' count, open count and resolution times) and
- * `usage` (the latest applied rollup batch). Equal fingerprints → the same engine input. One D1
- * round trip; every part is an index range scan of the tenant's rows. */
+ * (catalog and billing versions: subscriptions, plans, invoices, states) and `soft` (the latest
+ * applied rollup batch, and the signals' count, open count and resolution times), which move
+ * every few seconds under live traffic and touch only usage MRR and the at-risk overlay. Equal
+ * fingerprints → the same engine input. One D1 round trip of index range scans. */
 export async function kpiDataFingerprint(
   db: D1Database,
   tenantId: string,
-): Promise<{ strict: string; usage: number }> {
+): Promise<{ strict: string; soft: string }> {
   const row = await db
     .prepare(
       `SELECT t.catalog_version AS c, COALESCE(b.version, 0) AS b,
@@ -126,6 +127,6 @@ export async function kpiDataFingerprint(
     .bind(tenantId)
     .first<{ c: number; b: number; u: number; s: string }>();
   return row
-    ? { strict: `${row.c}/${row.b}/${row.s}`, usage: row.u }
-    : { strict: "none", usage: 0 };
+    ? { strict: `${row.c}/${row.b}`, soft: `${row.u}/${row.s}` }
+    : { strict: "none", soft: "" };
 }

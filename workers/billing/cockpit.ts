@@ -78,17 +78,17 @@ export function cockpitBody(
  * an index of a large tenant is tens of MB. */
 interface Built {
   strict: string;
-  usage: number;
+  soft: string;
   built: Promise<{ loaded: LoadedKpiInput; index: KpiIndex }>;
   /** A rebuild for newer usage in flight (stale-while-revalidate). */
   refreshing?: boolean;
 }
 const INDEXES = new BoundedCache<string, Built>(4);
 
-function build(db: D1Database, tenantId: string, strict: string, usage: number): Built {
+function build(db: D1Database, tenantId: string, strict: string, soft: string): Built {
   const entry: Built = {
     strict,
-    usage,
+    soft,
     built: loadKpiInput(db, tenantId).then((loaded) => ({
       loaded,
       index: buildKpiIndex(loaded.input),
@@ -102,26 +102,26 @@ function build(db: D1Database, tenantId: string, strict: string, usage: number):
 }
 
 /**
- * The tenant's KPI index. A change of catalog, billing (subscriptions, plans, invoices, states)
- * or signals always rebuilds it before answering. Usage (rollups) moves every few seconds under
- * live traffic: with `background` (a read that may be a few seconds behind, like the snapshot it
- * sits beside), the index built on older usage answers at once and a rebuild runs in the
- * background for the next read; without it (the periodic job, a stored snapshot) the answer
- * waits for the rebuild.
+ * The tenant's KPI index. A change of catalog or billing (subscriptions, plans, invoices,
+ * states) always rebuilds it before answering. Usage (rollups) and signals move every few
+ * seconds under live traffic: with `background` (a read that may be a few seconds behind, like
+ * the snapshot it sits beside), the index built on the older ones answers at once and a rebuild
+ * runs in the background for the next read; without it (the periodic job, a stored snapshot)
+ * the answer waits for the rebuild.
  */
 export async function kpiIndexFor(
   db: D1Database,
   tenantId: string,
   opts: { background?: (p: Promise<unknown>) => void } = {},
 ): Promise<{ loaded: LoadedKpiInput; index: KpiIndex }> {
-  const { strict, usage } = await kpiDataFingerprint(db, tenantId);
+  const { strict, soft } = await kpiDataFingerprint(db, tenantId);
   const cached = INDEXES.get(tenantId);
   if (cached && cached.strict === strict) {
-    if (cached.usage === usage) return cached.built;
+    if (cached.soft === soft) return cached.built;
     if (opts.background) {
       if (!cached.refreshing) {
         cached.refreshing = true;
-        const next = build(db, tenantId, strict, usage);
+        const next = build(db, tenantId, strict, soft);
         opts.background(
           next.built.then(
             () => {
@@ -136,7 +136,7 @@ export async function kpiIndexFor(
       return cached.built;
     }
   }
-  const entry = build(db, tenantId, strict, usage);
+  const entry = build(db, tenantId, strict, soft);
   INDEXES.set(tenantId, entry);
   return entry.built;
 }
