@@ -195,7 +195,7 @@ export const CLEAR_AFTER_MS = EPISODE_GAP_HOURS * HOUR + 2 * HOUR;
  */
 export function closeDecision(
   c: CaseForClosing,
-  facts: { now: number; latestData: number | null },
+  facts: { now: number; latestData: number | null; churnRecovered?: boolean },
 ): CaseCloseReason | null {
   const rule = groupingRule(c.detector);
   if (rule.kind === "period") {
@@ -203,6 +203,7 @@ export function closeDecision(
     return facts.now >= end ? "period_closed" : null;
   }
   if (c.detector === "WeeklyChurnSignalDetector") {
+    if (facts.churnRecovered) return "condition_cleared";
     return facts.now >= c.window.end + CHURN_WATCH_MS ? "expired" : null;
   }
   if (facts.latestData !== null && facts.latestData >= c.window.end + CLEAR_AFTER_MS) {
@@ -214,10 +215,34 @@ export function closeDecision(
     : null;
 }
 
+/**
+ * Whether a churn case's customer has recovered: the detector's own re-arming rule
+ * (domain/detectors/churn.ts) against the week before the drop its first signal recorded —
+ * the mean over the signal's metrics of last-7-day units ÷ that week's (each capped at 2) is
+ * above 1 − drop_pct / 100 again. `last7`: units per metric of the last 7 closed days.
+ */
+export function churnRecovered(
+  details: Record<string, unknown>,
+  last7: ReadonlyMap<string, number>,
+): boolean {
+  const metrics = String(details.metrics ?? "")
+    .split(",")
+    .filter(Boolean);
+  const dropPct = Number(details.threshold_pct);
+  const threshold = 1 - (Number.isFinite(dropPct) ? dropPct : 50) / 100;
+  const ratios = metrics.flatMap((m) => {
+    const before = Number(details[`prev_7:${m}`]);
+    return before > 0 ? [Math.min((last7.get(m) ?? 0) / before, 2)] : [];
+  });
+  if (ratios.length === 0) return false;
+  return ratios.reduce((a, b) => a + b, 0) / ratios.length > threshold;
+}
+
 /** Words for a close reason. */
 export const CLOSE_REASON_TEXT: Record<CaseCloseReason, string> = {
   operator: "resolved by an operator",
-  condition_cleared: "the condition cleared: later hours came in without a finding",
+  condition_cleared:
+    "the condition cleared: later usage came in without a finding (a churned customer's usage recovered)",
   period_closed: "the period closed",
   expired: "no new finding for the watch period",
 };

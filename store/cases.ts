@@ -524,3 +524,24 @@ export async function caseDeliveryCounts(
   for (const r of results) if (r.status in out) out[r.status as keyof typeof out] = r.n;
   return out;
 }
+
+/** Units per metric (in units, not micros) of a customer's product in days [from, to) of the
+ * daily rollups. */
+export async function productUnitsByMetric(
+  db: D1Database,
+  tenantId: string,
+  customerId: string,
+  productId: string,
+  from: number,
+  to: number,
+): Promise<Map<string, number>> {
+  const { results } = await db
+    .prepare(
+      `SELECT metric_id, TOTAL(units) / 1000000.0 AS units FROM rollups_daily
+       WHERE tenant_id = ? AND customer_id = ? AND product_id = ? AND start >= ? AND start < ?
+       GROUP BY metric_id`,
+    )
+    .bind(tenantId, customerId, productId, from, to)
+    .all<{ metric_id: string; units: number }>();
+  return new Map(results.map((r) => [r.metric_id, r.units]));
+}

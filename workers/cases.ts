@@ -2,7 +2,9 @@ import {
   assignCase,
   type CaseAssignment,
   type CaseSignal,
+  churnRecovered,
   closeDecision,
+  DAY,
   groupingRule,
 } from "../domain/cases";
 import {
@@ -14,8 +16,9 @@ import {
   latestUsageHours,
   markCasesBackfilled,
   openCases,
+  productUnitsByMetric,
 } from "../store/cases";
-import { unfiledSignals } from "../store/signals";
+import { signalsOfCase, unfiledSignals } from "../store/signals";
 import { hashId } from "./ladder/ids";
 
 // Cases as a service (domain/cases.ts, store/cases.ts): filing new signals (the events
@@ -93,14 +96,44 @@ export async function closeSettledCases(db: D1Database, tenantId: string, now: n
     ...new Set(episodes.map((c) => c.customer)),
   ]);
   const closing: { c: CaseRecord; reason: NonNullable<ReturnType<typeof closeDecision>> }[] = [];
+  const today = Math.floor(now / DAY) * DAY;
   for (const c of open) {
-    const reason = closeDecision(c, { now, latestData: latest.get(c.customer) ?? null });
+    const recovered =
+      c.detector === "WeeklyChurnSignalDetector" && c.product
+        ? await churnCaseRecovered(db, tenantId, c, today)
+        : false;
+    const reason = closeDecision(c, {
+      now,
+      latestData: latest.get(c.customer) ?? null,
+      churnRecovered: recovered,
+    });
     if (reason) closing.push({ c, reason });
   }
   for (const { c, reason } of closing) {
     await closeCase(db, tenantId, c.id, { at: now, by: "system", reason, note: null });
   }
   return closing.length;
+}
+
+/** A churn case's customer is back: the last 7 closed days against the week before the drop
+ * its first signal recorded (domain/cases.ts churnRecovered). */
+async function churnCaseRecovered(
+  db: D1Database,
+  tenantId: string,
+  c: CaseRecord,
+  today: number,
+): Promise<boolean> {
+  const [first] = await signalsOfCase(db, tenantId, c.id, 1);
+  if (!first || !c.product) return false;
+  const last7 = await productUnitsByMetric(
+    db,
+    tenantId,
+    c.customer,
+    c.product,
+    today - 7 * DAY,
+    today,
+  );
+  return churnRecovered(first.details, last7);
 }
 
 /** The periodic part: backfill once, then close what has settled. */

@@ -3,6 +3,7 @@ import {
   assignCase,
   type CaseSignal,
   caseLadder,
+  churnRecovered,
   closeDecision,
   DAY,
   HOUR,
@@ -126,6 +127,53 @@ describe("closeDecision", () => {
     // A silent customer: the watch expires after a day without news.
     expect(closeDecision(a, { now: h + DAY, latestData: null })).toBeNull();
     expect(closeDecision(a, { now: h + 2 * DAY, latestData: h })).toBe("expired");
+  });
+
+  it("clears a churn case when usage is back above the detector's re-arming line", () => {
+    const details = {
+      metrics: "calls,tokens",
+      threshold_pct: 50,
+      "prev_7:calls": 1000,
+      "prev_7:tokens": 10_000,
+    };
+    // Mean of 0.4 and 0.5: still churned; 0.7 and 0.5 (0.6 > 0.5): back.
+    expect(
+      churnRecovered(
+        details,
+        new Map([
+          ["calls", 400],
+          ["tokens", 5000],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      churnRecovered(
+        details,
+        new Map([
+          ["calls", 700],
+          ["tokens", 5000],
+        ]),
+      ),
+    ).toBe(true);
+    // One metric's growth counts at most 2×: of four metrics, three gone, still churned.
+    const four = {
+      ...details,
+      metrics: "calls,tokens,sessions,jobs",
+      "prev_7:sessions": 50,
+      "prev_7:jobs": 20,
+    };
+    expect(churnRecovered(four, new Map([["calls", 100_000]]))).toBe(false);
+    expect(churnRecovered({ metrics: "" }, new Map([["calls", 1]]))).toBe(false);
+    const w = { start: NOV, end: NOV + 14 * DAY };
+    const ch = {
+      detector: "WeeklyChurnSignalDetector",
+      period: null,
+      window: w,
+      last_signal_at: w.end,
+    };
+    expect(closeDecision(ch, { now: w.end + DAY, latestData: null, churnRecovered: true })).toBe(
+      "condition_cleared",
+    );
   });
 
   it("watches a churn case four weeks", () => {

@@ -256,6 +256,41 @@ describe("cases", () => {
     expect((await cases("?status=open")).data).toHaveLength(1);
   });
 
+  it("a churn case closes when the customer's usage comes back", async () => {
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const churn: Signal = {
+      detector: "WeeklyChurnSignalDetector",
+      idempotency_key: "churn|acme|chat-api|w",
+      customer: "acme",
+      product: "chat-api",
+      window: { start: today - 20 * DAY, end: today - 6 * DAY },
+      magnitude: 80,
+      direction: "drop",
+      details: { metrics: "input_tokens", threshold_pct: 50, "prev_7:input_tokens": 7000 },
+      source_event_ids: [],
+    };
+    await consume([churn]);
+    const day = (start: number, units: number) =>
+      env.DB.prepare(
+        `INSERT INTO rollups_daily (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events)
+         VALUES (?, ?, 'acme', 'chat-api', 'input_tokens', ?, 0, 0, 1)`,
+      ).bind(tenant.tenant_id, start, units * 1_000_000);
+    // A trickle: 2,100 of the 7,000 the week before the drop — still churned.
+    await env.DB.batch([1, 2, 3, 4, 5, 6, 7].map((d) => day(today - d * DAY, 300)));
+    await runCaseJobs(env.DB, tenant.tenant_id, Date.now());
+    expect((await cases("?status=open")).data).toHaveLength(1);
+    // Back to 5,600 a week.
+    await env.DB.prepare("UPDATE rollups_daily SET units = 800000000 WHERE tenant_id = ?")
+      .bind(tenant.tenant_id)
+      .run();
+    await runCaseJobs(env.DB, tenant.tenant_id, Date.now());
+    const [closed] = (await cases("?status=resolved")).data;
+    expect(closed).toMatchObject({
+      detector: "WeeklyChurnSignalDetector",
+      resolution: { by: "system", reason: "condition_cleared" },
+    });
+  });
+
   it("operators resolve and reopen; one open case per key", async () => {
     const nov = { start: Date.UTC(2026, 10, 1), end: Date.UTC(2099, 0, 1) };
     await consume([margin("L1", nov, "chat-api")]);
