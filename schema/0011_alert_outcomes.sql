@@ -61,6 +61,9 @@ ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'signal'
 ALTER TABLE deliveries ADD COLUMN digest_id TEXT;
 CREATE INDEX deliveries_by_digest ON deliveries (tenant_id, digest_id);
 CREATE INDEX deliveries_by_channel ON deliveries (tenant_id, channel_id, created_at);
+-- A channel's open digest, found without walking the channel's whole delivery history.
+CREATE INDEX deliveries_open_digests ON deliveries (tenant_id, channel_id, created_at)
+  WHERE kind = 'digest' AND status = 'pending' AND attempts = 0;
 
 -- A tenant's budget; no row: the defaults (5 per 10 minutes, digest after 60 s).
 CREATE TABLE alert_budgets (
