@@ -189,6 +189,17 @@ describe("foldBatch", () => {
       ["priced", "catalog", ""],
       ["gpt", "uncosted", "uncosted"],
     ]);
+    // The hour's delta counts the uncosted events and their revenue (the margin pages' share).
+    expect(fold.deltas.map((d) => [d.metric, d.events, d.uncosted_events])).toEqual([
+      ["calls", 1, 0],
+      ["tokens", 3, 2],
+    ]);
+    const tokens = fold.deltas.find((d) => d.metric === "tokens");
+    const uncostedRevenue = fold.records
+      .filter((r) => r.cost_status === "uncosted")
+      .reduce((s, r) => s + r.revenue, 0n);
+    expect(tokens?.uncosted_revenue).toBe(uncostedRevenue);
+    expect(uncostedRevenue).toBeGreaterThan(0n);
     // The live stream sees provider and model, normalised.
     expect(fold.rated?.[2]).toMatchObject({ provider: "anthropic", model: "claude" });
     const unknown = foldBatch(
