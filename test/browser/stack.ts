@@ -1,7 +1,8 @@
 // A real stack for the browser tests: `wrangler dev` on a free port in 8820–8829 with its own
 // state folder, the demo tenant, and a slice of the demo data set (the four story customers and
-// a dozen ordinary ones, 90 days, built by scripts/lib/demo-data.mjs and sent through the real
-// API like `npm start` does), then the detectors closed up to now.
+// a dozen ordinary ones live today, with their subscription history, usage and invoices, built
+// by scripts/lib/demo-data.mjs and sent through the real API like `npm start` does), then the
+// detectors closed up to now. `{full: true}` seeds the whole demo book exactly as npm start does.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -22,17 +23,9 @@ interface DemoSeries {
 }
 interface Demo {
   windowStart: number;
-  products: unknown[];
-  plans: unknown[];
-  costCatalog: unknown[];
-  customers: { id: string; name: string; email: string; metadata: unknown }[];
-  subscriptions: {
-    id: string;
-    customer: string;
-    plan: string;
-    start: number;
-    trial_end: number | null;
-  }[];
+  historyStart: number;
+  customers: { id: string }[];
+  subscriptions: { customer: string; end: number | null }[];
   series: DemoSeries[];
   unknown: DemoSeries;
 }
@@ -40,7 +33,24 @@ interface DemoData {
   HOUR_MS: number;
   STORIES: Record<string, string>;
   buildDemo(o: { anchor: number }): Demo;
-  batchesFor(demo: Demo, fromDay: number, toDay: number): Batch[];
+  batchesForCustomers(demo: Demo, ids: ReadonlySet<string>): Batch[];
+  seedCatalog(demo: Demo, url: string, token: string): Promise<void>;
+  seedBilling(o: { url: string; token: string; seed: string; now: number }): Promise<{
+    invoices: number;
+    paid: number;
+    late: number;
+    void: number;
+    open: number;
+  }>;
+  seedChannel(url: string, token: string): Promise<boolean>;
+  seedDemo(o: {
+    url: string;
+    operatorToken: string;
+    ingestKey: string;
+    persistTo: string;
+    log?: (line: string) => void;
+    progress?: boolean;
+  }): Promise<{ anchor: string; events_total: number }>;
 }
 interface Batch {
   body: string;
@@ -78,31 +88,18 @@ export interface Stack {
   eventsSent: number;
   customers: string[];
   anchor: number;
+  /** The state folder wrangler dev persists to (local e-mails land under it). */
+  persistTo: string;
   stop: () => Promise<void>;
 }
 
-interface DemoCatalogProduct {
-  id: string;
-  name: string;
-  description: string;
-  metrics: { id: string }[];
-}
-
-async function create(url: string, token: string, body: unknown) {
-  try {
-    await request(url, { method: "POST", token, body });
-  } catch (err) {
-    if ((err as { status?: number }).status !== 409) throw err;
-  }
-}
-
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
+export interface StackOptions {
+  /** The whole demo book, exactly as `npm start` seeds it (every customer, 14 months, invoices
+   * paid, the e-mail channel, detectors closed, cockpit snapshot): for end-to-end tests of the
+   * demo itself. Several minutes on a busy machine. Default: the slice. */
+  full?: boolean;
+  /** Give the slice the demo's e-mail alert channel (the full demo always has it). */
+  channel?: boolean;
 }
 
 async function sendBatch(url: string, ingestKey: string, body: string, count: number) {
@@ -126,16 +123,27 @@ async function sendBatch(url: string, ingestKey: string, body: string, count: nu
   }
 }
 
-/** The demo data set cut to the story customers and a few ordinary ones, sent through the API. */
-async function seedSlice(url: string, operatorToken: string, ingestKey: string) {
-  const { batchesFor, buildDemo, HOUR_MS, STORIES } = await loadDemoData();
+/** The demo data set cut to the story customers and a few ordinary ones live today, sent
+ * through the API like the full seed: their subscriptions' history, their usage (hourly, then
+ * the older history's aggregates) and their invoices, paid as the demo's customers pay. */
+async function seedSlice(url: string, operatorToken: string, ingestKey: string, channel: boolean) {
+  const {
+    batchesForCustomers,
+    buildDemo,
+    HOUR_MS,
+    STORIES,
+    seedBilling,
+    seedCatalog,
+    seedChannel,
+  } = await loadDemoData();
   const now = Date.now();
   const anchor = now - (now % HOUR_MS);
   const demo = buildDemo({ anchor });
   const keep = new Set<string>(Object.values(STORIES));
+  const liveNow = new Set(demo.subscriptions.filter((s) => s.end === null).map((s) => s.customer));
   for (const c of demo.customers) {
     if (keep.size >= 4 + ORDINARY_CUSTOMERS) break;
-    keep.add(c.id);
+    if (liveNow.has(c.id)) keep.add(c.id);
   }
   const slice = {
     ...demo,
@@ -143,40 +151,9 @@ async function seedSlice(url: string, operatorToken: string, ingestKey: string) 
     subscriptions: demo.subscriptions.filter((s) => keep.has(s.customer)),
     series: demo.series.filter((s) => keep.has(s.customer)),
   };
-  for (const p of slice.products as DemoCatalogProduct[]) {
-    await create(`${url}/api/products`, operatorToken, {
-      id: p.id,
-      name: p.name,
-      description: p.description,
-    });
-    for (const m of p.metrics)
-      await create(`${url}/api/products/${p.id}/metrics`, operatorToken, m);
-  }
-  await pool(slice.plans, 4, (plan) => create(`${url}/api/plans`, operatorToken, plan));
-  await request(`${url}/api/cost-catalog`, {
-    method: "PUT",
-    token: operatorToken,
-    body: slice.costCatalog,
-  });
-  await pool(slice.customers, 4, (c) =>
-    create(`${url}/api/customers`, operatorToken, {
-      id: c.id,
-      name: c.name,
-      email: c.email,
-      metadata: c.metadata,
-    }),
-  );
-  await pool(slice.subscriptions, 4, (s) =>
-    create(`${url}/api/subscriptions`, operatorToken, {
-      id: s.id,
-      customer: s.customer,
-      plan: s.plan,
-      start: new Date(s.start).toISOString(),
-      ...(s.trial_end !== null ? { trial_end: new Date(s.trial_end).toISOString() } : {}),
-    }),
-  );
+  await seedCatalog(slice, url, operatorToken);
   // Batches hold one or a few customers in time order; a customer's batches go one at a time.
-  const batches = batchesFor(slice, 0, 90);
+  const batches = batchesForCustomers(slice, new Set([...keep, demo.unknown.customer]));
   const busy = new Set<string>();
   const queue = [...batches];
   await Promise.all(
@@ -199,11 +176,19 @@ async function seedSlice(url: string, operatorToken: string, ingestKey: string) 
       }
     }),
   );
+  const billing = await seedBilling({
+    url,
+    token: operatorToken,
+    seed: "aforo-demo-v2",
+    now: Date.now(),
+  });
+  if (channel) await seedChannel(url, operatorToken);
   return {
     anchor,
     eventsSent: batches.reduce((s, b) => s + b.count, 0),
     customers: [...keep, demo.unknown.customer],
-    windowStart: demo.windowStart,
+    historyStart: demo.historyStart,
+    billing,
   };
 }
 
@@ -223,7 +208,10 @@ async function waitForRollups(url: string, token: string, from: number, events: 
   throw new Error(`rollups counted ${seen} of ${events} events after 120 s`);
 }
 
-export async function startSeededStack(log: (line: string) => void = () => {}): Promise<Stack> {
+export async function startSeededStack(
+  log: (line: string) => void = () => {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const persistTo = mkdtempSync(join(tmpdir(), "aforo-browser-"));
   const port = await freePort();
   const { adminToken } = ensureDevVars();
@@ -237,9 +225,41 @@ export async function startSeededStack(log: (line: string) => void = () => {}): 
   };
   try {
     const keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
-    const seeded = await seedSlice(stack.url, keys.operator_token, keys.ingest_key);
-    log(`seeded ${seeded.eventsSent} events in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await waitForRollups(stack.url, keys.operator_token, seeded.windowStart, seeded.eventsSent);
+    if (options.full) {
+      const { buildDemo, seedDemo, STORIES } = await loadDemoData();
+      const marker = await seedDemo({
+        url: stack.url,
+        operatorToken: keys.operator_token,
+        ingestKey: keys.ingest_key,
+        persistTo,
+        log,
+        progress: false,
+      });
+      const anchor = Date.parse(marker.anchor);
+      const demo = buildDemo({ anchor });
+      log(`demo book seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s on ${stack.url}`);
+      return {
+        url: stack.url,
+        operatorToken: keys.operator_token,
+        ingestKey: keys.ingest_key,
+        adminToken,
+        eventsSent: marker.events_total,
+        customers: [...new Set([...Object.values(STORIES), ...demo.customers.map((c) => c.id)])],
+        anchor,
+        persistTo,
+        stop,
+      };
+    }
+    const seeded = await seedSlice(
+      stack.url,
+      keys.operator_token,
+      keys.ingest_key,
+      options.channel ?? false,
+    );
+    log(
+      `seeded ${seeded.eventsSent} events and billed ${JSON.stringify(seeded.billing)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    await waitForRollups(stack.url, keys.operator_token, seeded.historyStart, seeded.eventsSent);
     await request(`${stack.url}/api/detectors/evaluate`, {
       method: "POST",
       token: keys.operator_token,
@@ -269,6 +289,7 @@ export async function startSeededStack(log: (line: string) => void = () => {}): 
       eventsSent: seeded.eventsSent,
       customers: seeded.customers,
       anchor: seeded.anchor,
+      persistTo,
       stop,
     };
   } catch (err) {
