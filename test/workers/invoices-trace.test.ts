@@ -87,6 +87,9 @@ describe("invoice trace", () => {
     const all = [...events.data, ...rest.data];
     expect(rest.next_cursor).toBeNull();
     expect(all.map((e: Json) => Date.parse(e.time)).sort()).toEqual([...inPeriod].sort());
+    // Without a line: the same three, the whole period's events of the invoice's product.
+    const whole: Json = await ok(a.get(`/api/invoices/${inv.id}/events`));
+    expect(whole.data.map((e: Json) => e.id).sort()).toEqual(all.map((e: Json) => e.id).sort());
     // The events' revenue adds up to the usage lines.
     const cents = all.reduce((s: number, e: Json) => s + Math.round(Number(e.revenue) * 100), 0);
     expect(cents).toBe(1500);
@@ -106,7 +109,8 @@ describe("invoice trace", () => {
       "validation_failed",
     );
     expectProblem(await a.get(`/api/invoices/${inv.id}/events?line=999`), 400, "validation_failed");
-    expectProblem(await a.get(`/api/invoices/${inv.id}/events`), 400, "validation_failed");
+    // Without a line: the invoice's period and product, every metric (none sent here).
+    expect((await ok(a.get(`/api/invoices/${inv.id}/events`))).data).toEqual([]);
     expectProblem(await a.get("/api/invoices/inv_nope/trace"), 404, "not_found");
     const other = await createTenant();
     const res = await call("GET", `/api/invoices/${inv.id}/trace`, { token: other.operator_token });

@@ -319,14 +319,20 @@ invoices.openapi(
     method: "get",
     path: "/{id}/events",
     tags: ["billing"],
-    summary: "The events behind a usage line, newest first",
+    summary: "The events behind an invoice or one of its usage lines, newest first",
     description:
-      "The customer's events of the line's product and metric inside the line's service window, with their revenue and cost (raw events are kept for the tenant's raw retention).",
+      "Without `line`: the customer's events of the invoice's product over its period. With `line` (a usage line's position): those of the line's metric inside the line's service window. With their revenue and cost (raw events are kept for the tenant's raw retention).",
     security,
     request: {
       params: z.object({ id: Id }),
       query: z.object({
-        line: z.coerce.number().int().min(0).max(100_000).openapi({ description: "position" }),
+        line: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(100_000)
+          .optional()
+          .openapi({ description: "A usage line's position" }),
         limit: z.coerce.number().int().min(1).max(500).default(100),
         cursor: z.string().max(256).optional(),
       }),
@@ -342,26 +348,40 @@ invoices.openapi(
     const key = decodeCursor(q.cursor, ["time", "row"]);
     const found = await getInvoiceWithLines(c.env.DB, c.var.tenantId, id);
     if (!found) throw notFound("Invoice", id);
-    const line = found.lines.find((l) => l.position === q.line);
-    if (!line) {
-      throw validationError([{ path: "query.line", message: `the invoice has no line ${q.line}` }]);
-    }
-    if (lineKind(line) !== "usage" || line.metric_id === null) {
-      throw validationError([
-        {
-          path: "query.line",
-          message: `line ${q.line} is a ${line.type} line, not priced from events`,
-        },
-      ]);
-    }
     const inv = found.invoice;
+    let window = {
+      from: inv.period_start,
+      to: inv.closes_at,
+      metric: undefined as string | undefined,
+    };
+    if (q.line !== undefined) {
+      const line = found.lines.find((l) => l.position === q.line);
+      if (!line) {
+        throw validationError([
+          { path: "query.line", message: `the invoice has no line ${q.line}` },
+        ]);
+      }
+      if (lineKind(line) !== "usage" || line.metric_id === null) {
+        throw validationError([
+          {
+            path: "query.line",
+            message: `line ${q.line} is a ${line.type} line, not priced from events`,
+          },
+        ]);
+      }
+      window = {
+        from: line.service_from ?? inv.period_start,
+        to: line.service_to ?? inv.closes_at,
+        metric: line.metric_id,
+      };
+    }
     const stub = c.env.CUSTOMER_ACTOR.getByName(actorName(c.var.tenantId, inv.customer_id));
     const res = await stub.listEvents({
       limit: q.limit,
-      from: line.service_from ?? inv.period_start,
-      to: line.service_to ?? inv.closes_at,
+      from: window.from,
+      to: window.to,
       product: inv.product_id,
-      metric: line.metric_id,
+      ...(window.metric !== undefined ? { metric: window.metric } : {}),
       ...(key ? { before: { time: Number(key[0]), seq: Number(key[1]) } } : {}),
     });
     return c.json(
