@@ -210,7 +210,8 @@ describe("Invoices page", () => {
     await detail.getByText("the invoice is now void").waitFor();
     const voided = await api(`/api/invoices/${open.id}`);
     expect([voided.status, voided.void_reason]).toEqual(["void", "billed twice"]);
-    // Nothing left to do with a void invoice.
+    // Nothing left to do with a void invoice (once the detail shows it voided).
+    await detail.getByText("Voided", { exact: true }).waitFor();
     expect(await detail.getByRole("button", { name: "Record payment" }).count()).toBe(0);
   });
 });
@@ -245,20 +246,36 @@ describe("Revenue Cockpit drill-downs", () => {
       const shown = await panel.locator("tbody tr").count();
       expect(shown, key).toBe(Math.min(25, list.total_items));
       const tileValue = Number(await page.getByTestId(`kpi-${key}`).getAttribute("data-value"));
-      const cents = (rows: Json[], f: string) =>
-        rows.reduce((s: number, r: Json) => s + Math.round(Number(r[f]) * 100), 0);
-      if (key === "mrr") expect(cents(list.data, "mrr")).toBe(Math.round(tileValue * 100));
-      if (key === "outstanding_invoices")
-        expect(cents(list.data, "total")).toBe(Math.round(tileValue * 100));
+      // Exact sums (money strings carry up to 9 decimals): the rows add up to the summary of the
+      // same computation exactly, and to the tile on screen (a snapshot of the same instant)
+      // within what usage recorded since could move it.
+      const nanos = (v: string) => {
+        const [i = "0", f = ""] = v.replace("-", "").split(".");
+        const n = BigInt(i) * 1_000_000_000n + BigInt(f.padEnd(9, "0").slice(0, 9));
+        return v.startsWith("-") ? -n : n;
+      };
+      const total = (rows: Json[], f: string) =>
+        rows.reduce((s: bigint, r: Json) => s + nanos(r[f]), 0n);
+      const near = (a: bigint, b: number) =>
+        expect(Math.abs(Number(a) / 1e9 - b), key).toBeLessThanOrEqual(
+          Math.max(0.01, Math.abs(b) * 0.001),
+        );
+      if (key === "mrr") {
+        expect(total(list.data, "mrr")).toBe(nanos(list.summary.mrr));
+        near(total(list.data, "mrr"), tileValue);
+      }
+      if (key === "outstanding_invoices") {
+        expect(total(list.data, "total")).toBe(nanos(list.summary.total));
+        expect(list.summary.total).toBe(cockpit.outstanding_invoices.total);
+      }
       if (key === "active_subscriptions")
         expect(list.data.filter((r: Json) => r.counted).length).toBe(tileValue);
       if (key === "customer_churn") expect(list.total_items).toBe(cockpit.customer_churn.churned);
       if (key === "trial_conversion") expect(list.total_items).toBe(cockpit.trial_conversion.ended);
       if (key === "nrr") {
         expect(list.total_items).toBe(cockpit.nrr.cohort_customers);
-        expect(cents(list.data, "start_mrr")).toBe(
-          Math.round(Number(cockpit.nrr.starting_mrr) * 100),
-        );
+        expect(total(list.data, "start_mrr")).toBe(nanos(list.summary.starting_mrr));
+        near(total(list.data, "start_mrr"), Number(cockpit.nrr.starting_mrr));
       }
       if (key === "outstanding_invoices") await screenshot(page, "cockpit-drilldown");
     }
