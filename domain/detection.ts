@@ -10,6 +10,8 @@
 //   watermark (latest event time − ALLOWED_LATENESS) passes their end, or when the caller closes
 //   through a wall-clock instant (a silent customer). Hours and days close once; late events
 //   still count for billing but are not re-evaluated.
+// - Detectors see the customer's subscription windows: a customer who canceled or whose trial
+//   lapsed raises no churn risk and no usage drop for it (domain/detectors/lifecycle.ts).
 
 import {
   type AnyDetectorSpec,
@@ -20,6 +22,7 @@ import {
   detectorsOn,
   type Signal,
 } from "./detectors";
+import type { SubscriptionWindow } from "./detectors/lifecycle";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "./time";
 
 export type {
@@ -43,6 +46,9 @@ export class CustomerDetection {
     private readonly reader: DetectionReader,
     /** Thresholds for a product of this customer (product overrides apply), or the customer's. */
     private readonly policies: (product?: string) => DetectorPolicies,
+    /** The customer's subscription windows (domain/detectors/lifecycle.ts): churn and drops
+     * that the end of a subscription explains are not findings. */
+    private readonly subscriptions: readonly SubscriptionWindow[] = [],
   ) {}
 
   /** What every detector's run gets, with its own policy section. */
@@ -53,6 +59,7 @@ export class CustomerDetection {
       store: this.store,
       reader: this.reader,
       policy: (product?: string) => this.policies(product)[key],
+      subscriptions: this.subscriptions,
     };
   }
 

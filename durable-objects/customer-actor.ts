@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { StoredEvent } from "../contracts/events";
 import { ALLOWED_LATENESS_MS, CustomerDetection } from "../domain/detection";
 import type { Signal } from "../domain/detectors";
+import { type SubscriptionWindow, subscriptionWindows } from "../domain/detectors/lifecycle";
 import { fullBucket, type TokenBucket, takeTokens } from "../domain/gate";
 import { foldBatch, pacingUpdates, uniqueById } from "../domain/ingest-batch";
 import type { GateTier, PolicyDocument } from "../domain/ladder";
@@ -11,6 +12,7 @@ import { hourStart, type UsageEvent } from "../domain/usage-event";
 import { loadCustomerTerms } from "../store/customer-terms";
 import { defaultPolicies, loadCustomerPolicies, type PolicyResolver } from "../store/policies";
 import { tenantFeedEnd } from "../store/rollups";
+import { tenantCatalogHead } from "../store/tenants";
 import { ActorMemory, type Identity } from "./actor-memory";
 import type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
 import { migrateActorSchema } from "./actor-schema";
@@ -56,6 +58,8 @@ class StoredBefore extends Error {}
 export interface Terms {
   version: number;
   value: CustomerTerms;
+  /** The subscription windows detection sees, from value.phases. */
+  subscriptions: SubscriptionWindow[];
   policies: PolicyResolver;
   loadedAt: number;
 }
@@ -197,6 +201,7 @@ export class CustomerActor extends DurableObject<Env> {
       this.memory.detection,
       { ...this.store.reader, committed: (from, to) => committedRevenue(terms.value, from, to) },
       (product) => terms.policies(product).detectors,
+      terms.subscriptions,
     );
   }
 
@@ -245,7 +250,13 @@ export class CustomerActor extends DurableObject<Env> {
     ]);
     // A concurrent load may have finished first with a newer version; keep the newest.
     if (!this.terms || this.terms.version < req.catalogVersion) {
-      this.terms = { version: req.catalogVersion, value, policies, loadedAt: Date.now() };
+      this.terms = {
+        version: req.catalogVersion,
+        value,
+        subscriptions: subscriptionWindows(value.phases),
+        policies,
+        loadedAt: Date.now(),
+      };
     }
     return this.terms;
   }
@@ -389,9 +400,16 @@ export class CustomerActor extends DurableObject<Env> {
     }
     // How far: to the wall clock while the tenant's feed is delivering usage, else to the end
     // of the tenant's latest hour with usage in D1 (never further back than FEED_OUTAGE_MAX_MS).
-    const feedEnd = (await tenantFeedEnd(this.env.DB, who.tenantId)) ?? 0;
+    // With the tenant's current catalog version: a customer who went quiet because they canceled
+    // since their last batch is judged on the subscription as it now stands (no churn risk).
+    const [feed, head] = await Promise.all([
+      tenantFeedEnd(this.env.DB, who.tenantId),
+      tenantCatalogHead(this.env.DB, who.tenantId),
+    ]);
+    const feedEnd = feed ?? 0;
     await this.closeThrough(
       Math.min(now - ALLOWED_LATENESS_MS, Math.max(feedEnd, now - FEED_OUTAGE_MAX_MS)),
+      head.version,
     );
     // Keep closing hour by hour while the customer stays quiet.
     this.timers.schedule("silence", hourStart(now) + HOUR_MS + ALLOWED_LATENESS_MS);

@@ -56,6 +56,9 @@
 //   slot and 48 hours of forecast errors. After regime_shift_hours consecutive covered hours in
 //   one direction the level is re-based on those hours: a customer that stops, or doubles for
 //   good, raises a few signals, not one per hour forever.
+// - A drop whose hours are past the end of the customer's subscriptions of the product is not
+//   raised (they left: domain/detectors/lifecycle.ts); its hours still count in the state as if
+//   it had been, so the baseline re-levels as usual. Spikes are raised regardless.
 // - Hours missing between the watermark and the hour passed are closed with 0 units first (a
 //   silent hour is a closed hour with 0). Gaps longer than MAX_GAP_HOURS replay only their last
 //   MAX_GAP_HOURS hours (the model has converged to silence by then).
@@ -67,6 +70,7 @@
 //   identically). A version-1 state carries on: its window history and feed shape start empty;
 //   a version-2 state without the act-size sums starts them empty.
 
+import { dropExplained } from "./lifecycle";
 import {
   nonNegative,
   nonNegativeInt,
@@ -1225,7 +1229,7 @@ export const anomalySpec = defineDetector({
     keyOf: (signal) => (signal.direction === "drop" ? "drop" : "spike"),
   },
   // Each series is (product, metric), remembered in det:series; its state in det:anomaly:<key>.
-  run: ({ customer, store, reader, policy, from, to, rows }) => {
+  run: ({ customer, store, reader, policy, from, to, rows, subscriptions = [] }) => {
     const series = new Map<
       string,
       { product: string; metric: string; hours: Map<number, { units: number; events: number }> }
@@ -1266,6 +1270,14 @@ export const anomalySpec = defineDetector({
         );
         state = result.state;
         for (const signal of result.signals) {
+          // A drop after the customer's subscriptions of the product ended is expected (they
+          // left); the state still counts its hours, so the baseline re-levels as usual.
+          if (
+            signal.direction === "drop" &&
+            dropExplained(subscriptions, s.product, signal.window.start, signal.window.end)
+          ) {
+            continue;
+          }
           signals.push({
             ...signal,
             source_event_ids: reader.largestEvents(

@@ -14,12 +14,17 @@
 //
 // - Needs min_history_days (≥ 14) closed days. Days missing between the watermark and the day
 //   passed are closed with no usage first: a customer that stops entirely is caught.
+// - Not for a product the customer's subscription lifecycle explains (domain/detectors/
+//   lifecycle.ts): no live subscription through the closing day, or one ended inside the 14-day
+//   window — a cancel or a lapsed trial is customer churn already, not a risk to act on. Such a
+//   day neither fires nor disarms the episode.
 // - Once per ISO week of the closing day, and once per episode: after firing it re-arms only when
 //   the index has recovered above the threshold, so a customer who stops raises one signal, not
 //   one per week while the comparison window slides over the stop.
 // - Bounded state: at most MAX_METRICS rings of 14 numbers (metrics idle for 14 days are evicted
 //   first); ~0.2 KB per metric as JSON.
 
+import { churnExplained } from "./lifecycle";
 import { asRecord, nonNegative, num, type PolicyIssue, pct, type Rec } from "./policy-check";
 import { CHURN_RUNGS, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
@@ -109,6 +114,10 @@ export interface ClosedDay {
   units: Record<string, number>;
   /** Ids of representative events of the window (e.g. the last events before the drop). */
   source_event_ids?: string[];
+  /** The drop is explained by the subscription lifecycle (no live subscription through the day,
+   * or one ended inside the comparison window; domain/detectors/lifecycle.ts): no signal, and
+   * the episode stays armed, so a drop judged once no end explains it still fires. */
+  explained?: boolean;
 }
 
 export type ChurnDetails = Record<string, number | string | null> & {
@@ -145,7 +154,11 @@ export function evaluateDay(
     // Beyond RING + 1 silent days the rings are all zeros: only the last ones matter.
     let next = Math.max(s.last_day + DAY_MS, day - (RING + 1) * DAY_MS);
     for (; next < day; next += DAY_MS) {
-      const sig = step(s, { ...input, day: next, units: {}, source_event_ids: [] }, policy);
+      const sig = step(
+        s,
+        { ...input, day: next, units: {}, source_event_ids: [], explained: input.explained },
+        policy,
+      );
       if (sig) signals.push(sig);
     }
   }
@@ -187,6 +200,7 @@ function step(s: ChurnState, input: ClosedDay, policy: ChurnPolicy): ChurnSignal
     s.armed = true;
     return null;
   }
+  if (input.explained) return null;
   const week = isoWeek(input.day);
   if (!s.armed || s.fired_week === week) return null;
   s.armed = false;
@@ -282,7 +296,7 @@ export const churnSpec = defineDetector({
     labels: "Weekly churn",
   },
   // Products are remembered in det:products; each product's state in det:churn:<product>.
-  run: ({ customer, store, reader, policy, from, to, rows }) => {
+  run: ({ customer, store, reader, policy, from, to, rows, subscriptions = [] }) => {
     const products = new Map<string, Map<number, Record<string, number>>>();
     for (const p of store.get<string[]>("det:products") ?? []) products.set(p, new Map());
     const before = products.size;
@@ -302,9 +316,18 @@ export const churnSpec = defineDetector({
       let state = store.get<ChurnState>(`det:churn:${product}`) ?? newChurnState();
       const first = state.last_day === null ? Math.min(...[...days.keys()], to) : from;
       for (let day = first; day < to; day += DAY_MS) {
+        // The comparison window: the 14 days up to the end of the closing day.
+        const end = day + DAY_MS;
+        const explained = churnExplained(subscriptions, product, end - RING * DAY_MS, end);
         const result = evaluateDay(
           state,
-          { customer, product, day, units: days.get(day) ?? {} },
+          {
+            customer,
+            product,
+            day,
+            units: days.get(day) ?? {},
+            ...(explained ? { explained } : {}),
+          },
           policy(product),
         );
         state = result.state;

@@ -5,6 +5,7 @@
 // policy route, GET /api/detectors and the dashboard all read these specs; none of them names a
 // detector.
 
+import type { SubscriptionWindow } from "./lifecycle";
 import type { PolicyIssue, Rec } from "./policy-check";
 import type { Rung } from "./rungs";
 import type { Signal } from "./types";
@@ -88,6 +89,9 @@ export interface RunContext<P> {
   store: DetectionStore;
   reader: DetectionReader;
   policy: (product?: string) => P;
+  /** The customer's subscription windows per product (domain/detectors/lifecycle.ts); absent:
+   * none known, and lifecycle explains nothing. */
+  subscriptions?: readonly SubscriptionWindow[];
 }
 
 export interface BatchRun<P> extends RunContext<P> {
