@@ -295,6 +295,13 @@ const FAULTS = {
         ...op,
         body: { type: "webhook", name: "ops", url: hookUrl },
       });
+      // Every alert its own delivery (the alert budget would fold most of this burst into one
+      // digest): the fault is about each delivery's retries across the outage.
+      await request(`${f.stack.url}/api/deliveries/budget`, {
+        method: "PUT",
+        ...op,
+        body: { max_per_window: 1000, window_seconds: 600, digest_delay_seconds: 60 },
+      });
       // One event per customer whose cost dwarfs its revenue: MarginGuard fires L1, L2 and L3.
       const hour = new Date(Date.now() - 3_600_000).toISOString();
       const events = f.tenant.customers.map((c, i) => ({

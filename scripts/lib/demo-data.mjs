@@ -1950,6 +1950,10 @@ export async function seedDemo({
   log(
     `Seeding demo data: ${demo.customers.length} customers, ${demo.subscriptions.length} subscriptions over ${HISTORY_DAYS} days (${changed} plan changes, ${ended} canceled), ${demo.plans.length} plans, ${counts.total.toLocaleString("en-US")} usage events (${WINDOW_DAYS} days hourly, the older history in ${OLD_STRIDE_DAYS}-day aggregates)${state.chunks_done ? `, resuming at chunk ${state.chunks_done + 1} of ${chunks.length}` : ""}…`,
   );
+  // The alert channel first, as a tenant's ops team would have had it all along: the history's
+  // alerts are delivered (one by one up to the alert budget, the rest in digests), not recorded
+  // as reaching nobody.
+  if (await seedChannel(url, operatorToken)) log("  alerts: e-mail channel 'Revenue ops' added");
   if (!state.catalog_done) {
     await seedProducts(demo, url, operatorToken);
     state.catalog_done = true;
@@ -2075,11 +2079,6 @@ export async function seedDemo({
   log(
     `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open (${((performance.now() - t) / 1000).toFixed(1)} s after the last event)`,
   );
-  try {
-    if (await seedChannel(url, operatorToken)) log("  alerts: e-mail channel 'Revenue ops' added");
-  } catch (err) {
-    log(`  alerts: no e-mail channel (${err instanceof Error ? err.message : String(err)})`);
-  }
   const long = { timeoutMs: 300_000 };
   const post = { method: "POST", token: operatorToken, body: {} };
   await call(`${url}/api/detectors/evaluate`, post, long);
