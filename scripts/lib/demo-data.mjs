@@ -958,8 +958,12 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
       }
       if (cached) cached[j] = Math.min(MAX_QUANTITY, out.cached);
     }
-    // Small customers report coarser aggregates: fold each block of `every` hours (aligned to
-    // UTC) into its first hour, never across the subscription's start, trial end or changes.
+    // Small customers report coarser aggregates, as a collector flushing every `every` hours
+    // does: each block of `every` hours (aligned to UTC) is one event at its last hour, never
+    // across the subscription's start, trial end or changes. A block the data's end cuts (the
+    // collector has not flushed yet) is not sent: the next top-up, generated further, sends it
+    // whole at its last hour. (Stamped at the block's first hour and sent cut, its units were
+    // short — a drop for the detectors — and the rest was never sent.)
     const mratio = monthly / plan.volume.median;
     const every = story
       ? 1
@@ -971,13 +975,24 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
     if (every > 1) {
       const boundaries = [sub.start, sub.trial_end ?? sub.start, ...sub.changes.map((x) => x.at)]
         .map((t) => Math.ceil((t - from) / HOUR_MS))
-        .filter((b) => b > 0);
+        .filter((b) => b > 0)
+        .sort((a, b) => a - b);
+      const endedHere = sub.end !== null && sub.end <= genEnd;
       for (const arr of [...q, ...(cached ? [cached] : [])]) {
         for (let j = 0; j < length; j++) {
+          if (!arr[j]) continue;
           const phase = (((windowStart / HOUR_MS + offset + j) % every) + every) % every;
-          const first = Math.max(0, j - phase, ...boundaries.filter((b) => b <= j));
-          if (first !== j && arr[j]) {
-            arr[first] = Math.min(MAX_QUANTITY, (arr[first] ?? 0) + (arr[j] ?? 0));
+          const next = boundaries.find((b) => b > j) ?? Number.POSITIVE_INFINITY;
+          let last = Math.min(j + every - 1 - phase, next - 1);
+          if (last >= length) {
+            if (!endedHere) {
+              arr[j] = 0; // the block is not complete yet
+              continue;
+            }
+            last = length - 1; // the subscription ended inside the block: its last flush
+          }
+          if (last !== j) {
+            arr[last] = Math.min(MAX_QUANTITY, (arr[last] ?? 0) + (arr[j] ?? 0));
             arr[j] = 0;
           }
         }

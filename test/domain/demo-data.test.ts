@@ -267,6 +267,39 @@ describe("demo events", () => {
     expect(new Set(jumper.map((e) => e.cost.model))).toEqual(new Set(["claude-opus-4-1"]));
   }, 20_000);
 
+  it("a collector's report is sent whole, once: the seed and the next top-up add up to one later build", () => {
+    // The seed sends the window [start, anchor); a top-up then sends [anchor, through) from a
+    // build carried on to `through`. A small customer's 2- or 4-hour report that the anchor cuts
+    // must be neither sent short by the seed (a drop for the detectors) nor lost by the top-up.
+    const through = anchor + 6 * HOUR;
+    const later = buildDemo({ anchor, through });
+    const hours = WINDOW_DAYS * 24;
+    const unitsOf = (batches: { body: string }[]) => {
+      const out = new Map<string, number>();
+      for (const b of batches) {
+        for (const e of JSON.parse(b.body) as DemoEvent[]) {
+          const k = `${e.customer}|${e.metric}`;
+          out.set(k, (out.get(k) ?? 0) + e.quantity);
+        }
+      }
+      return out;
+    };
+    const seeded = unitsOf(batchesForHours(demo, hours - 48, hours));
+    const toppedUp = unitsOf(batchesForHours(later, hours, hours + 6));
+    const whole = unitsOf(batchesForHours(later, hours - 48, hours + 6));
+    let aggregated = 0;
+    for (const [k, units] of whole) {
+      expect((seeded.get(k) ?? 0) + (toppedUp.get(k) ?? 0), k).toBeCloseTo(units, 6);
+      aggregated++;
+    }
+    expect(aggregated).toBeGreaterThan(150);
+    // No event of the seed's last hours differs from the later build's (none was sent short).
+    const last = (d: typeof demo) =>
+      batchesForHours(d, hours - 4, hours).flatMap((b) => JSON.parse(b.body) as DemoEvent[]);
+    const byId = new Map(last(later).map((e) => [e.id, e.quantity]));
+    for (const e of last(demo)) expect(byId.get(e.id), e.id).toBe(e.quantity);
+  }, 20_000);
+
   it("are all valid for POST /v1/events, with unique ids, costed from the catalog", () => {
     expect(events.length).toBe(eventsPerDay(demo).reduce((a, b) => a + b, 0));
     expect(events.length).toBeGreaterThan(150_000);
