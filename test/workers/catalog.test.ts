@@ -199,6 +199,8 @@ describe("products and metrics", () => {
       name: "Input tokens",
       unit: "token",
       aggregation: "sum",
+      // A metric carries cost unless declared otherwise: its events without one are uncosted.
+      carries_cost: true,
       created_at: expect.stringMatching(ISO),
     });
     const users = expectCreated(

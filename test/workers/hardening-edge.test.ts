@@ -50,17 +50,32 @@ function spyOnFetch() {
 describe("cursors on every paginated route (defect 3)", () => {
   /** Every GET in /openapi.json that takes a `cursor`, with its path parameters filled in. */
   async function paginatedRoutes(): Promise<string[]> {
+    type Param = {
+      name: string;
+      in: string;
+      required?: boolean;
+      schema?: { enum?: unknown[]; example?: unknown; default?: unknown };
+    };
     const doc = (await call("GET", "/openapi.json")).body as {
-      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+      paths: Record<string, Record<string, { parameters?: Param[] }>>;
     };
     const routes: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       const params = ops.get?.parameters ?? [];
       if (!params.some((p) => p.in === "query" && p.name === "cursor")) continue;
       const filled = path.replaceAll(/\{[^}]+\}/g, "acme");
+      // A required query parameter gets a valid value (its first allowed one), so that the
+      // cursor is the only thing wrong.
+      const required = params
+        .filter((p) => p.in === "query" && p.required && p.name !== "cursor")
+        .map(
+          (p) =>
+            `${p.name}=${encodeURIComponent(String(p.schema?.enum?.[0] ?? p.schema?.example ?? p.schema?.default))}&`,
+        )
+        .join("");
       if (filled === "/api/signals")
         routes.push(`${filled}?sort=magnitude&`, `${filled}?sort=time&`);
-      else routes.push(`${filled}?`);
+      else routes.push(`${filled}?${required}`);
     }
     return routes;
   }
