@@ -498,6 +498,8 @@ describe("dashboard", () => {
       `${stack.url}/signals?view=signals&detector=MarginGuard&status=all&signal=${signal.id}`,
     );
     await tab.getByTestId("signal-panel").waitFor();
+    // The panel can come before the list (two requests): wait for the bookmarked row.
+    await tab.locator(`tr[data-signal="${signal.id}"]`).waitFor();
     expect(await tab.getByLabel("Detector").inputValue()).toBe("MarginGuard");
     expect(await tab.getByLabel("Status").inputValue()).toBe("all");
     const rows = await tab
