@@ -5,7 +5,7 @@
 // Safe to re-run: state persists under .wrangler/state (AFORO_STATE_DIR overrides).
 //
 // Then it fills the demo tenant with demo data (scripts/lib/demo-data.mjs: three products, ~200
-// customers, 14 months of subscription history and usage, invoices paid, late and voided)
+// customers, 15 months of subscription history and usage, invoices paid, late and voided)
 // through the real API, showing progress, and says "Demo data ready" once the numbers are
 // final (invoices run, detectors closed, cockpit snapshot taken). Seeding runs once per state
 // directory (it resumes if interrupted); AFORO_SEED=0 skips it. A seeding failure is reported

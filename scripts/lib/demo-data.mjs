@@ -1,11 +1,12 @@
-// The demo tenant's data, seeded by `npm start` through the real API: the catalog through /api/*
-// and 90 days of hourly aggregate usage through POST /v1/events, so every event is validated,
-// rated, costed and rolled up exactly like production traffic.
+// The demo tenant's data, seeded by `npm start` through the real API: the catalog, 15 months of
+// subscription history and invoices through /api/*, and usage through POST /v1/events (hourly for
+// the last WINDOW_DAYS, older history in 3-day aggregates), so every event is validated, rated,
+// costed and rolled up exactly like production traffic.
 //
 // Two halves:
 // - buildDemo({anchor, seed}) is pure and deterministic (seeded PRNG, no clock, no I/O): the
 //   catalog, ~200 customers and their subscriptions, and every customer's hourly series for the
-//   90 days before `anchor` (an hour boundary), with seasonality, overdispersed noise, growth,
+//   WINDOW_DAYS before `anchor` (an hour boundary), with seasonality, overdispersed noise, growth,
 //   random spikes and four stories (see STORIES). Same anchor and seed → same data.
 // - seedDemo({url, operatorToken, ingestKey, persistTo}) sends it. Idempotent and resumable: the
 //   catalog tolerates 409 (already exists), event ids are deterministic

@@ -334,7 +334,7 @@ export async function ensureDemoTenant(url, adminToken, persistTo) {
     keys = await request(`${url}/admin/tenants`, {
       method: "POST",
       token: adminToken,
-      // The demo book reaches 14 months back (scripts/lib/demo-data.mjs HISTORY_DAYS).
+      // The demo book reaches 15 months back (scripts/lib/demo-data.mjs HISTORY_DAYS).
       body: { id: "demo", name: "Demo Co", settings: { backfill_horizon_days: 480 } },
     });
   } catch (err) {

@@ -94,7 +94,7 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  /** The whole demo book, exactly as `npm start` seeds it (every customer, 14 months, invoices
+  /** The whole demo book, exactly as `npm start` seeds it (every customer, 15 months, invoices
    * paid, the e-mail channel, detectors closed, cockpit snapshot): for end-to-end tests of the
    * demo itself. Several minutes on a busy machine. Default: the slice. */
   full?: boolean;
