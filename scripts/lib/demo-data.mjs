@@ -1789,6 +1789,36 @@ export async function waitForRollups(
   throw new Error(`rollups counted ${seen} of ${events} events after ${timeoutMs / 1000} s`);
 }
 
+/** Signals the tenant has recorded (every status). */
+async function countSignals(/** @type {string} */ url, /** @type {string} */ token) {
+  let n = 0;
+  for (let cursor = null; ; ) {
+    const page = await call(`${url}/api/signals?limit=200${cursor ? `&cursor=${cursor}` : ""}`, {
+      token,
+    });
+    n += page.data.length;
+    cursor = page.next_cursor;
+    if (!cursor) return n;
+  }
+}
+
+/** Until D1 holds at least `expected` signals and the count has stopped moving (signals of
+ * earlier batches may still be in flight too), or 60 s. */
+async function waitForSignals(
+  /** @type {string} */ url,
+  /** @type {string} */ token,
+  /** @type {number} */ expected,
+) {
+  const deadline = Date.now() + 60_000;
+  let last = -1;
+  for (;;) {
+    const n = await countSignals(url, token);
+    if ((n >= expected && n === last) || Date.now() > deadline) return n;
+    last = n;
+    await sleep(1_000);
+  }
+}
+
 /** The demo tenant's alerts go somewhere: an e-mail channel (local send_email writes .eml). */
 export async function seedChannel(/** @type {string} */ url, /** @type {string} */ token) {
   const existing = await call(`${url}/api/channels`, { token });
@@ -2097,7 +2127,11 @@ export async function seedDemo({
   );
   const long = { timeoutMs: 300_000 };
   const post = { method: "POST", token: operatorToken, body: {} };
-  await call(`${url}/api/detectors/evaluate`, post, long);
+  const before = await countSignals(url, operatorToken);
+  const evaluated = await call(`${url}/api/detectors/evaluate`, post, long);
+  // The signals reach D1 through the actors' outboxes: the cockpit's at-risk overlay and the
+  // cases page are final only once they have landed.
+  await waitForSignals(url, operatorToken, before + (evaluated?.new_signals ?? 0));
   await call(`${url}/api/metrics/refresh`, post, long);
   state.finished_at = new Date().toISOString();
   save();

@@ -162,6 +162,10 @@ describe("the seeded demo, as a new user meets it", () => {
     );
     expect(summary.open).toBeGreaterThan(0);
     expect(summary.open_per_100_customers).toBeLessThanOrEqual(15);
+    // The cockpit's at-risk overlay (customers with an open signal) counts at least the
+    // customers whose cases are open: its snapshot was not taken before their signals landed.
+    const cockpit = await api("/api/metrics/cockpit");
+    expect(cockpit.health.at_risk_customers).toBeGreaterThanOrEqual(summary.open_customers);
 
     // The seed's stories are open cases of their detectors: the margin trip, the collapse, the
     // quota race (spiky-labs' spikes close themselves once usage settles).

@@ -67,6 +67,11 @@ export function integer(v: unknown): string {
   return n === null ? DASH : nf("int", { maximumFractionDigits: 0 }).format(n);
 }
 
+/** "1 customer", "3 customers" (English plural by -s). */
+export function counted(n: number, noun: string): string {
+  return `${integer(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export function decimal(v: unknown, digits = 2): string {
   const n = num(v);
   return n === null ? DASH : nf(`d:${digits}`, { maximumFractionDigits: digits }).format(n);

@@ -18,6 +18,7 @@ import {
   mrrMonths,
 } from "../lib/cockpit";
 import {
+  counted,
   dateTime,
   dayLabel,
   integer,
@@ -334,9 +335,9 @@ function HealthDonut(props: { model: ReturnType<typeof cockpitModel> }) {
       )}
       {props.model.atRiskCustomers !== null ? (
         <p class="muted" data-testid="at-risk">
-          At risk (an overlay, not a slice): {integer(props.model.atRiskSubscriptions ?? 0)} live
-          subscriptions of {integer(props.model.atRiskCustomers)} customers with an open health
-          signal.
+          At risk (an overlay, not a slice):{" "}
+          {counted(props.model.atRiskSubscriptions ?? 0, "live subscription")} of{" "}
+          {counted(props.model.atRiskCustomers, "customer")} with an open health signal.
         </p>
       ) : null}
     </section>
