@@ -277,6 +277,29 @@ describe("health donut", () => {
   });
 });
 
+describe("health donut: findings about periods still running", () => {
+  it("a pacing or margin signal whose period ends later is at risk from when it was recorded", async () => {
+    await customer(tenant, "racer");
+    await subscribe(tenant, "racer", "basic", T("2025-01-01T00:00:00Z"));
+    const now = Date.now();
+    // Its window is the billing period, ending in three weeks.
+    await env.DB.prepare(
+      `INSERT INTO signals (tenant_id, id, idempotency_key, detector, customer_id, window_start,
+         window_end, magnitude, details, source_event_ids, status, created_at)
+       VALUES (?, 'sig_pace', 'kp', 'QuotaPacingProjectionService', 'racer', ?, ?, 1.2, '{}', '[]', 'open', ?)`,
+    )
+      .bind(tenant.tenant_id, now - 7 * 86_400_000, now + 21 * 86_400_000, now - 60_000)
+      .run();
+    const c = await cockpit(new Date(now).toISOString());
+    expect(c.health.at_risk_customers).toBe(1);
+    expect(c.health.at_risk.active).toBe(1);
+    // Not before it was recorded.
+    expect((await cockpit(new Date(now - 3_600_000).toISOString())).health.at_risk_customers).toBe(
+      0,
+    );
+  });
+});
+
 describe("metrics routes: errors and security", () => {
   it("refuses a future as_of, a bad date and bad ranges", async () => {
     expectProblem(
