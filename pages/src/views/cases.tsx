@@ -5,14 +5,39 @@
 // (executed, queued, not reached yet, and what triggers it), execute / reverse behind a
 // confirmation, resolve / reopen, its signals, source events and trail.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { Case, CaseDetail, CaseLadderStep, CaseSummary } from "../../../contracts/cases";
-import type { DetectorsResponse } from "../../../contracts/detectors";
-import type { Action, Step } from "../../../contracts/signals";
+import type { Action } from "../../../contracts/signals";
+import { DataTable } from "../components/data-table";
+import { FilterBar, TextFilter } from "../components/filter-bar";
+import {
+  GateTier,
+  type ItemPanelProps,
+  Ladder,
+  PanelDialogs,
+  Rung,
+  RungButtons,
+  useLadderPanel,
+} from "../components/ladder";
 import { NoChannelBanner } from "../components/no-channel-banner";
+import { Pager } from "../components/pager";
+import {
+  ActionCell,
+  DetectorFilter,
+  detectorInfo,
+  Magnitude,
+  magnitudeText,
+  rungLabel,
+  SourceEventsTable,
+  StatusButton,
+  StatusFilter,
+  stateTone,
+  TrailTable,
+  useDetectors,
+  WindowCell,
+} from "../components/signal-parts";
 import {
   Badge,
-  ConfirmDialog,
   Empty,
   ErrorState,
   FilterSelect,
@@ -20,22 +45,13 @@ import {
   PageHeader,
   QueryView,
 } from "../components/ui";
-import { ApiError, useApi, withQuery } from "../lib/api";
+import { withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
-import { dateTime, decimal, span, words } from "../lib/format";
+import { dateTime, decimal } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { cursor, detectorName, hrefFor, id, oneOf, parseState, type Spec } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
-import {
-  detectorInfo,
-  effectOf,
-  gateTierOf,
-  magnitudeText,
-  RUNG_LABELS,
-  stateTone,
-  useDetectors,
-} from "./signals";
 
 export type CasesState = {
   detector: string | null;
@@ -143,43 +159,20 @@ export function CasesView(props: ViewProps) {
         </p>
       ) : null}
       <NoChannelBanner />
-      <form class="filters" aria-label="Filter cases" onSubmit={(e) => e.preventDefault()}>
-        <FilterSelect
-          label="Detector"
-          name="detector"
+      <FilterBar label="Filter cases">
+        <DetectorFilter
+          registry={registry}
           value={state.detector}
-          anyLabel="All detectors"
-          options={
-            registry
-              ? registry.data.map((d) => ({ value: d.name, label: d.label }))
-              : state.detector
-                ? [{ value: state.detector, label: state.detector }]
-                : []
-          }
           onChange={(v) => filter({ detector: v })}
         />
-        <FilterSelect
-          label="Status"
-          name="status"
-          value={state.status}
-          options={[
-            { value: "open", label: "Open" },
-            { value: "resolved", label: "Resolved" },
-            { value: "all", label: "All" },
-          ]}
-          onChange={(v) => filter({ status: (v ?? "open") as CasesState["status"] })}
+        <StatusFilter value={state.status} onChange={(v) => filter({ status: v })} />
+        <TextFilter
+          label="Customer"
+          name="customer"
+          placeholder="customer id"
+          value={state.customer}
+          onCommit={(v) => filter({ customer: v })}
         />
-        <label class="field">
-          <span>Customer</span>
-          <input
-            name="customer"
-            placeholder="customer id"
-            value={state.customer ?? ""}
-            onChange={(e) =>
-              filter({ customer: (e.currentTarget as HTMLInputElement).value.trim() || null })
-            }
-          />
-        </label>
         <FilterSelect
           label="Sort"
           name="sort"
@@ -191,7 +184,7 @@ export function CasesView(props: ViewProps) {
           ]}
           onChange={(v) => filter({ sort: (v ?? "magnitude") as CasesState["sort"] })}
         />
-      </form>
+      </FilterBar>
       <div class="split">
         <div class="split-main">
           <QueryView q={list} what="cases">
@@ -203,98 +196,90 @@ export function CasesView(props: ViewProps) {
                 </Empty>
               ) : (
                 <>
-                  <div class="table-wrap">
-                    <table data-testid="cases-table">
-                      <caption class="sr-only">Cases</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Customer</th>
-                          <th scope="col">Detector</th>
-                          <th scope="col">Level</th>
-                          <th scope="col" class="num">
-                            Magnitude
-                          </th>
-                          <th scope="col">Window</th>
-                          <th scope="col">Status</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {page.data.map((c) => (
-                          <tr
-                            key={c.id}
-                            data-case={c.id}
-                            class={state.case === c.id ? "row-selected" : undefined}
-                          >
-                            <th scope="row">
-                              <Link
-                                href={hrefFor(props.path, casesSpec, { ...state, case: c.id })}
-                                aria-current={state.case === c.id ? "true" : undefined}
-                              >
-                                {c.customer}
-                              </Link>
-                              <div class="muted">{c.scope === "*" ? "all products" : c.scope}</div>
-                            </th>
-                            <td>{labelOf(c.detector)}</td>
-                            <td>
-                              <Badge tone={c.status === "open" ? "warn" : "neutral"}>
-                                {c.level}
-                              </Badge>
+                  <DataTable
+                    testid="cases-table"
+                    caption="Cases"
+                    rows={page.data}
+                    rowKey={(c) => c.id}
+                    rowProps={(c) => ({
+                      "data-case": c.id,
+                      class: state.case === c.id ? "row-selected" : undefined,
+                    })}
+                    columns={[
+                      {
+                        header: "Customer",
+                        rowHeader: true,
+                        cell: (c) => (
+                          <>
+                            <Link
+                              href={hrefFor(props.path, casesSpec, { ...state, case: c.id })}
+                              aria-current={state.case === c.id ? "true" : undefined}
+                            >
+                              {c.customer}
+                            </Link>
+                            <div class="muted">{c.scope === "*" ? "all products" : c.scope}</div>
+                          </>
+                        ),
+                      },
+                      { header: "Detector", cell: (c) => labelOf(c.detector) },
+                      {
+                        header: "Level",
+                        cell: (c) => (
+                          <>
+                            <Badge tone={c.status === "open" ? "warn" : "neutral"}>{c.level}</Badge>
+                            <div class="muted small">
+                              {c.signal_count} signal{c.signal_count === 1 ? "" : "s"}
+                            </div>
+                          </>
+                        ),
+                      },
+                      {
+                        header: "Magnitude",
+                        num: true,
+                        cell: (c) =>
+                          magnitudeText(
+                            { detector: c.detector, magnitude: c.magnitude, details: {} },
+                            catalog.currency,
+                            detectorInfo(registry, c.detector),
+                          ).main,
+                      },
+                      { header: "Window", cell: (c) => <WindowCell window={c.window} /> },
+                      {
+                        header: "Status",
+                        cell: (c) => (
+                          <>
+                            {c.status}
+                            {c.resolution ? (
                               <div class="muted small">
-                                {c.signal_count} signal{c.signal_count === 1 ? "" : "s"}
+                                {REASON_TEXT[c.resolution.reason] ?? c.resolution.reason}
                               </div>
-                            </td>
-                            <td class="num">
-                              {
-                                magnitudeText(
-                                  { detector: c.detector, magnitude: c.magnitude, details: {} },
-                                  catalog.currency,
-                                  detectorInfo(registry, c.detector),
-                                ).main
-                              }
-                            </td>
-                            <td>
-                              {dateTime(c.window.start)}
-                              <div class="muted">{span(c.window.start, c.window.end)}</div>
-                            </td>
-                            <td>
-                              {c.status}
-                              {c.resolution ? (
-                                <div class="muted small">
-                                  {REASON_TEXT[c.resolution.reason] ?? c.resolution.reason}
-                                </div>
-                              ) : null}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                  <nav class="pager" aria-label="Pages of cases" data-testid="cases-pager">
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={pages.length === 0}
-                      onClick={() => {
-                        const previous = pages.slice(0, -1);
-                        setTrailOfPages({ base, cursors: previous });
+                            ) : null}
+                          </>
+                        ),
+                      },
+                    ]}
+                  />
+                  <Pager
+                    label="Pages of cases"
+                    testid="cases-pager"
+                    status={`Page ${pages.length + 1}`}
+                    back={{
+                      label: "← Previous",
+                      disabled: pages.length === 0,
+                      onClick: () => {
+                        setTrailOfPages({ base, cursors: pages.slice(0, -1) });
                         go({ cursor: pages.at(-1) ?? null, case: null });
-                      }}
-                    >
-                      ← Previous
-                    </button>
-                    <span class="muted">Page {pages.length + 1}</span>
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={!page.next_cursor}
-                      onClick={() => {
+                      },
+                    }}
+                    forward={{
+                      label: "Next →",
+                      disabled: !page.next_cursor,
+                      onClick: () => {
                         setTrailOfPages({ base, cursors: [...pages, state.cursor] });
                         go({ cursor: page.next_cursor, case: null });
-                      }}
-                    >
-                      Next →
-                    </button>
-                  </nav>
+                      },
+                    }}
+                  />
                 </>
               )
             }
@@ -321,72 +306,17 @@ export function CasesView(props: ViewProps) {
   );
 }
 
-function CasePanel(props: {
-  id: string;
-  onChanged: () => void;
-  registry: DetectorsResponse | null | undefined;
-}) {
-  const api = useApi();
+function CasePanel(props: ItemPanelProps) {
   const { currency } = useCatalog();
-  const detail = useQuery<CaseDetail>(`/api/cases/${encodeURIComponent(props.id)}`);
-  const customer = detail.data?.customer ?? null;
-  const trail = useQuery<{ data: Step[] }>(
-    customer ? withQuery("/api/actions", { customer, limit: 500 }) : null,
-  );
   // A step may hold several actions (a one-product customer's customer- and product-level
   // findings at one level): its Execute runs those not yet run, its Reverse undoes those in force.
-  const [pending, setPending] = useState<{
-    verb: "execute" | "reverse";
-    rung: string;
-    actions: Action[];
-  } | null>(null);
-  const [resolving, setResolving] = useState(false);
-  const [note, setNote] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  useEffect(() => {
-    setDone(null);
-    setPending(null);
-    setResolving(false);
-  }, [props.id]);
-
-  const perform = async (step: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      setDone(await step());
-      detail.reload();
-      trail.reload();
-      props.onChanged();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  const setStatus = (verb: "resolve" | "reopen") =>
-    perform(async () => {
-      const trimmed = note.trim();
-      const body = verb === "resolve" && trimmed ? { note: trimmed } : undefined;
-      const c = await api.post<Case>(`/api/cases/${encodeURIComponent(props.id)}/${verb}`, body);
-      setResolving(false);
-      setNote("");
-      return `The case is now ${c.status}.`;
-    });
-  const run = () =>
-    perform(async () => {
-      if (!pending) return "";
-      let last: Action | null = null;
-      for (const action of pending.actions) {
-        last = await api.post<Action>(
-          `/api/actions/${encodeURIComponent(action.id)}/${pending.verb}`,
-        );
-      }
-      setPending(null);
-      return last ? `${RUNG_LABELS[last.rung] ?? last.rung} is now ${words(last.state)}.` : "";
-    });
-  const tier = useMemo(() => (trail.data ? gateTierOf(trail.data.data) : null), [trail.data]);
+  const panel = useLadderPanel<CaseDetail>({
+    base: "/api/cases",
+    id: props.id,
+    noun: "case",
+    onChanged: props.onChanged,
+  });
+  const { detail, trail, tier, error } = panel;
 
   if (!props.registry) return <Loading label="Loading the case…" />;
   return (
@@ -425,27 +355,12 @@ function CasePanel(props: {
                 <dt>Status</dt>
                 <dd>
                   <span data-testid="case-status">{c.status}</span>{" "}
-                  {c.status === "open" ? (
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      onClick={() => {
-                        setError(null);
-                        setResolving(true);
-                      }}
-                    >
-                      Resolve…
-                    </button>
-                  ) : (
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      disabled={busy}
-                      onClick={() => setStatus("reopen")}
-                    >
-                      Reopen
-                    </button>
-                  )}
+                  <StatusButton
+                    status={c.status}
+                    busy={panel.busy}
+                    onResolve={panel.startResolve}
+                    onReopen={panel.reopen}
+                  />
                   {c.resolution ? (
                     <div class="muted small" data-testid="case-resolution">
                       {REASON_TEXT[c.resolution.reason] ?? c.resolution.reason} · {c.resolution.by},{" "}
@@ -469,237 +384,107 @@ function CasePanel(props: {
                 </dd>
               </div>
             </dl>
-            {error && !pending && !resolving ? (
+            {error && !panel.pending && !panel.resolving ? (
               <p class="error" role="alert">
                 {error}
               </p>
             ) : null}
 
             <h3>Ladder</h3>
-            <p class="muted">
-              Gate for {c.customer}: <strong data-testid="gate-tier">{tier ?? "…"}</strong> (from
-              the actions in force)
-            </p>
-            <ol class="ladder" data-testid="case-ladder">
-              {c.ladder.map((step) => (
-                <li
-                  key={step.key ?? step.rung}
-                  class={
-                    step.state === "not_reached" ? "rung" : `rung rung-active state-${step.state}`
-                  }
-                  data-step={step.key ?? ""}
-                  data-rung={step.rung}
-                >
-                  <span class="rung-name">
-                    {step.label} → {RUNG_LABELS[step.rung] ?? step.rung}
-                  </span>
-                  <Badge tone={stepTone(step)}>
-                    <span data-testid="step-state">{STEP_TEXT[step.state]}</span>
-                  </Badge>
-                  <div class="muted small" data-testid="step-trigger">
-                    when {step.trigger}
-                    {" · "}
-                    {step.automatic ? "runs automatically" : "waits for an operator"}
-                    {step.reached_at ? ` · reached ${dateTime(step.reached_at)}` : ""}
-                  </div>
-                  <span class="rung-actions">
-                    {(() => {
-                      const mine = step.action_ids
-                        .map((id) => actionsById.get(id))
-                        .filter((a): a is Action => a !== undefined);
-                      const inForce = mine.filter((a) => a.state === "executed");
-                      const waiting = mine.filter(
-                        (a) => a.state !== "executed" && a.state !== "reversed",
-                      );
-                      return (
-                        <>
-                          {waiting.length > 0 ? (
-                            <button
-                              type="button"
-                              class="btn btn-primary btn-small"
-                              onClick={() => {
-                                setError(null);
-                                setPending({ verb: "execute", rung: step.rung, actions: waiting });
-                              }}
-                            >
-                              Execute
-                            </button>
-                          ) : null}
-                          {inForce.length > 0 ? (
-                            <button
-                              type="button"
-                              class="btn btn-small"
-                              onClick={() => {
-                                setError(null);
-                                setPending({ verb: "reverse", rung: step.rung, actions: inForce });
-                              }}
-                            >
-                              Reverse
-                            </button>
-                          ) : null}
-                        </>
-                      );
-                    })()}
-                  </span>
-                </li>
-              ))}
-            </ol>
-            {done ? (
+            <GateTier customer={c.customer} tier={tier} />
+            <Ladder testid="case-ladder">
+              {c.ladder.map((step) => {
+                const mine = step.action_ids
+                  .map((id) => actionsById.get(id))
+                  .filter((a): a is Action => a !== undefined);
+                const inForce = mine.filter((a) => a.state === "executed");
+                const waiting = mine.filter(
+                  (a) => a.state !== "executed" && a.state !== "reversed",
+                );
+                return (
+                  <Rung
+                    key={step.key ?? step.rung}
+                    rung={step.rung}
+                    step={step.key ?? ""}
+                    name={`${step.label} → ${rungLabel(step.rung)}`}
+                    state={step.state === "not_reached" ? null : step.state}
+                  >
+                    <Badge tone={stepTone(step)}>
+                      <span data-testid="step-state">{STEP_TEXT[step.state]}</span>
+                    </Badge>
+                    <div class="muted small" data-testid="step-trigger">
+                      when {step.trigger}
+                      {" · "}
+                      {step.automatic ? "runs automatically" : "waits for an operator"}
+                      {step.reached_at ? ` · reached ${dateTime(step.reached_at)}` : ""}
+                    </div>
+                    <RungButtons
+                      onExecute={panel.ask("execute", step.rung, waiting)}
+                      onReverse={panel.ask("reverse", step.rung, inForce)}
+                    />
+                  </Rung>
+                );
+              })}
+            </Ladder>
+            {panel.done ? (
               <p class="notice" role="status">
-                {done}
+                {panel.done}
               </p>
             ) : null}
 
             <h3>Signals</h3>
-            <div class="table-wrap">
-              <table class="compact" data-testid="case-signals">
-                <thead>
-                  <tr>
-                    <th scope="col">Window</th>
-                    <th scope="col" class="num">
-                      Magnitude
-                    </th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {c.signals.map((sig) => (
-                    <tr key={sig.id} data-signal={sig.id}>
-                      <td>
-                        {dateTime(sig.window.start)}
-                        <div class="muted small">
-                          {sig.product ?? "all products"}
-                          {sig.metric ? ` · ${sig.metric}` : ""}
-                        </div>
-                      </td>
-                      <td class="num">
-                        {magnitudeText(sig, currency, info).main}
-                        <div class="muted small">{magnitudeText(sig, currency, info).sub}</div>
-                      </td>
-                      <td>
-                        {sig.action ? (
-                          <>
-                            {RUNG_LABELS[sig.action.rung] ?? sig.action.rung}{" "}
-                            <Badge tone={stateTone(sig.action.rung, sig.action.state)}>
-                              {words(sig.action.state)}
-                            </Badge>
-                          </>
-                        ) : (
-                          "—"
-                        )}
-                      </td>
-                      <td>{sig.status}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              compact
+              testid="case-signals"
+              rows={c.signals}
+              rowKey={(sig) => sig.id}
+              rowProps={(sig) => ({ "data-signal": sig.id })}
+              columns={[
+                {
+                  header: "Window",
+                  cell: (sig) => (
+                    <>
+                      {dateTime(sig.window.start)}
+                      <div class="muted small">
+                        {sig.product ?? "all products"}
+                        {sig.metric ? ` · ${sig.metric}` : ""}
+                      </div>
+                    </>
+                  ),
+                },
+                {
+                  header: "Magnitude",
+                  num: true,
+                  cell: (sig) => <Magnitude s={sig} currency={currency} info={info} />,
+                },
+                { header: "Action", cell: (sig) => <ActionCell action={sig.action} /> },
+                { header: "Status", cell: (sig) => sig.status },
+              ]}
+            />
 
             <h3>Source events</h3>
             {c.source_events.length === 0 ? (
               <p class="muted">None kept.</p>
             ) : (
-              <div class="table-wrap">
-                <table class="compact" data-testid="case-events">
-                  <thead>
-                    <tr>
-                      <th scope="col">Event</th>
-                      <th scope="col">Time</th>
-                      <th scope="col">Metric</th>
-                      <th scope="col" class="num">
-                        Quantity
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {c.source_events.slice(0, 10).map((e) => (
-                      <tr key={String(e.id)}>
-                        <td class="mono small">{String(e.id)}</td>
-                        <td>{dateTime(e.time)}</td>
-                        <td>{words(String(e.metric ?? ""))}</td>
-                        <td class="num">{decimal(e.quantity, 2)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <SourceEventsTable events={c.source_events.slice(0, 10)} testid="case-events" />
             )}
 
             <h3>Trail (orchestration_actions)</h3>
             {c.trail.length === 0 ? (
               <p class="muted">No steps yet.</p>
             ) : (
-              <div class="table-wrap">
-                <table class="compact" data-testid="trail">
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Rung</th>
-                      <th scope="col">Step</th>
-                      <th scope="col">By</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {c.trail.slice(-15).map((t) => (
-                      <tr key={t.id}>
-                        <td>{dateTime(t.at)}</td>
-                        <td>{RUNG_LABELS[t.rung] ?? t.rung}</td>
-                        <td>
-                          <Badge tone={stateTone(t.rung, t.step)}>{words(t.step)}</Badge>
-                        </td>
-                        <td class="small">{t.actor}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <TrailTable steps={c.trail.slice(-15)} />
             )}
             {trail.error ? <ErrorState error={trail.error} what="the customer's actions" /> : null}
 
-            <ConfirmDialog
-              open={pending !== null}
-              title={
-                pending
-                  ? `${pending.verb === "execute" ? "Execute" : "Reverse"} ${RUNG_LABELS[pending.rung] ?? pending.rung} for ${c.customer}?`
-                  : ""
-              }
-              confirmLabel={pending?.verb === "execute" ? "Execute" : "Reverse"}
-              danger={pending?.verb === "execute" && ["THROTTLE", "BLOCK"].includes(pending.rung)}
-              busy={busy}
-              error={error}
-              onConfirm={run}
-              onCancel={() => setPending(null)}
+            <PanelDialogs
+              panel={panel}
+              customer={c.customer}
+              resolveTitle={`Resolve this case for ${c.customer}?`}
             >
-              <p>{pending ? effectOf(pending.rung, pending.verb, c.customer) : null}</p>
-              <p class="muted">
-                The step is recorded in the orchestration_actions trail with your token's id.
-              </p>
-            </ConfirmDialog>
-            <ConfirmDialog
-              open={resolving}
-              title={`Resolve this case for ${c.customer}?`}
-              confirmLabel="Resolve"
-              busy={busy}
-              error={error}
-              onConfirm={() => setStatus("resolve")}
-              onCancel={() => setResolving(false)}
-            >
-              <p>
-                Its {c.signal_count} open signal{c.signal_count === 1 ? "" : "s"} are resolved with
-                it. Actions in force (a throttle or block) stay until you reverse them.
-              </p>
-              <label class="field">
-                <span>Note (optional)</span>
-                <textarea
-                  name="note"
-                  rows={3}
-                  maxLength={500}
-                  value={note}
-                  onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
-                />
-              </label>
-            </ConfirmDialog>
+              Its {c.signal_count} open signal{c.signal_count === 1 ? "" : "s"} are resolved with
+              it. Actions in force (a throttle or block) stay until you reverse them.
+            </PanelDialogs>
           </div>
         );
       }}

@@ -4,13 +4,37 @@
 // event); on the right the selected signal's ladder (queued / executed / reversed) with execute
 // and reverse behind a confirmation, and its orchestration_actions trail.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
-import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detectors";
-import type { Action, Signal, SignalDetail, Step } from "../../../contracts/signals";
+import { useState } from "preact/hooks";
+import type { Signal, SignalDetail } from "../../../contracts/signals";
+import { DataTable } from "../components/data-table";
+import { FilterBar, TextFilter } from "../components/filter-bar";
+import {
+  GateTier,
+  type ItemPanelProps,
+  Ladder,
+  PanelDialogs,
+  Rung,
+  RungButtons,
+  useLadderPanel,
+} from "../components/ladder";
 import { NoChannelBanner } from "../components/no-channel-banner";
 import {
+  ActionCell,
+  DetectorFilter,
+  detectorInfo,
+  Magnitude,
+  rungLabel,
+  rungsOf,
+  SourceEventsTable,
+  StatusButton,
+  StatusFilter,
+  stateTone,
+  TrailTable,
+  useDetectors,
+  WindowCell,
+} from "../components/signal-parts";
+import {
   Badge,
-  ConfirmDialog,
   Empty,
   ErrorState,
   FilterSelect,
@@ -18,9 +42,9 @@ import {
   PageHeader,
   QueryView,
 } from "../components/ui";
-import { ApiError, useApi, withQuery } from "../lib/api";
+import { useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
-import { dateTime, decimal, money, percent, signedPercent, span, words } from "../lib/format";
+import { dateTime, decimal, words } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import {
   hrefFor,
@@ -50,153 +74,17 @@ const findingsView: Param<"signals"> = { parse: () => "signals", format: () => "
 type FindingsState = SignalsState & { view: "signals" };
 const findingsSpec: Spec<FindingsState> = { view: findingsView, ...signalsSpec };
 
-/** The detector registry (GET /api/detectors): labels, rungs, policy fields and wording. Fixed
- * for a deployment, so every view shares one answer. */
-export function useDetectors() {
-  return useQuery<DetectorsResponse>("/api/detectors");
-}
-
-/** A detector's entry in the registry by name, if the registry is loaded and knows it. */
-export const detectorInfo = (
-  registry: DetectorsResponse | null | undefined,
-  name: string,
-): DetectorInfo | undefined => registry?.data.find((d) => d.name === name);
-
-/** The rungs a signal of this detector may take (every gate rung when unknown). */
-const rungsOf = (info: DetectorInfo | undefined) =>
-  info?.ladder.rungs ?? ["ALERT", "THROTTLE", "BLOCK"];
-
-export const RUNG_LABELS: Record<string, string> = {
-  ALERT: "Alert",
-  THROTTLE: "Throttle",
-  BLOCK: "Block",
-  extend_trial: "Extend trial",
-  apply_coupon: "Apply coupon",
-  escalate: "Escalate",
-};
-
-const STATE_TONES: Record<string, string> = {
-  queued: "warn",
-  executed: "bad",
-  reversed: "neutral",
-  failed: "bad",
-};
-
-/** What executing or reversing a rung does, in the operator's words. */
-export function effectOf(rung: string, verb: "execute" | "reverse", customer: string): string {
-  if (verb === "reverse") {
-    switch (rung) {
-      case "THROTTLE":
-        return `The gate goes back to ${customer}'s normal rate.`;
-      case "BLOCK":
-        return `The gate lets ${customer} through again and their suspended subscriptions resume.`;
-      case "extend_trial":
-        return `${customer}'s trial goes back to its original end.`;
-      case "apply_coupon":
-        return `The coupon is removed from ${customer}.`;
-      default:
-        return "The action is marked as reversed in the trail.";
-    }
-  }
-  switch (rung) {
-    case "ALERT":
-      return `Aforo notifies your channels (Slack, email, webhook) about ${customer} now.`;
-    case "THROTTLE":
-      return `The gate (POST /v1/gate) holds ${customer} to the policy's throttled rate until you reverse it.`;
-    case "BLOCK":
-      return `The gate refuses every call from ${customer} and their subscriptions are suspended until you reverse it.`;
-    case "extend_trial":
-      return `${customer}'s trial is extended by the policy's number of days.`;
-    case "apply_coupon":
-      return `The policy's coupon is applied to ${customer}'s subscription.`;
-    case "escalate":
-      return `${customer}'s account owner (metadata.account_owner, else the policy's escalate_to) gets an e-mail about the signal.`;
-    default:
-      return "The action runs now.";
-  }
-}
-
-/** The gate tier in force for a customer from their trail: the latest step of each action. */
-export function gateTierOf(steps: Step[]): "normal" | "throttled" | "blocked" {
-  const latest = new Map<string, Step>();
-  for (const s of steps) {
-    const prev = latest.get(s.action_id);
-    if (!prev || s.id > prev.id) latest.set(s.action_id, s);
-  }
-  const inForce = [...latest.values()].filter((s) => s.step === "executed").map((s) => s.rung);
-  if (inForce.includes("BLOCK")) return "blocked";
-  if (inForce.includes("THROTTLE")) return "throttled";
-  return "normal";
-}
-
-/** A signal's magnitude in its detector's own terms, with the context that explains it: the
- * detector's display templates from the registry. */
-export function magnitudeText(
-  s: Pick<Signal, "detector" | "magnitude" | "details">,
-  currency = "USD",
-  info?: DetectorInfo,
-): { main: string; sub: string | null } {
-  if (!info) return { main: decimal(s.magnitude, 2), sub: null };
-  const fill = (template: string | null) =>
-    template === null ? null : fillTemplate(template, s, currency);
-  return {
-    main: fill(info.display.main) ?? decimal(s.magnitude, 2),
-    sub: fill(info.display.sub) ?? info.display.sub_fallback,
-  };
-}
-
-/** `{magnitude:fmt}` and `{details.x:fmt}` filled in (contracts/detectors.ts); null when a value
- * is missing or not of its format's type. */
-export function fillTemplate(
-  template: string,
-  s: Pick<Signal, "magnitude" | "details">,
-  currency: string,
-): string | null {
-  let missing = false;
-  const out = template.replace(
-    /\{([a-z_.]+)(?::([a-z0-9_]+))?\}/g,
-    (_, path: string, fmt?: string) => {
-      const v =
-        path === "magnitude"
-          ? s.magnitude
-          : path.startsWith("details.")
-            ? s.details[path.slice(8)]
-            : undefined;
-      if (fmt) {
-        if (typeof v !== "number") {
-          missing = true;
-          return "";
-        }
-        switch (fmt) {
-          case "decimal0":
-            return decimal(v, 0);
-          case "decimal1":
-            return decimal(v, 1);
-          case "percent0":
-            return percent(v, 0);
-          case "signed_pct":
-            return signedPercent(v / 100, 0);
-          case "money":
-            return money(v, currency);
-          default:
-            return String(v);
-        }
-      }
-      if (typeof v !== "number" && typeof v !== "string") {
-        missing = true;
-        return "";
-      }
-      return String(v);
-    },
-  );
-  return missing ? null : out;
-}
-
-/** Executed gate rungs are the serious ones; an executed alert only notified. */
-export function stateTone(rung: string, state: string): string {
-  if (state === "executed") return rung === "THROTTLE" || rung === "BLOCK" ? "bad" : "info";
-  return STATE_TONES[state] ?? "neutral";
-}
+// The registry helpers moved to components/signal-parts.tsx; other views import them from here.
+export {
+  detectorInfo,
+  effectOf,
+  fillTemplate,
+  gateTierOf,
+  magnitudeText,
+  RUNG_LABELS,
+  stateTone,
+  useDetectors,
+} from "../components/signal-parts";
 
 function SignalFindingsView(props: ViewProps) {
   const state = parseState(findingsSpec, props.search);
@@ -255,32 +143,13 @@ function SignalFindingsView(props: ViewProps) {
         }
       />
       <NoChannelBanner />
-      <form class="filters" aria-label="Filter signals" onSubmit={(e) => e.preventDefault()}>
-        <FilterSelect
-          label="Detector"
-          name="detector"
+      <FilterBar label="Filter signals">
+        <DetectorFilter
+          registry={registry}
           value={state.detector}
-          anyLabel="All detectors"
-          options={
-            registry
-              ? registry.data.map((d) => ({ value: d.name, label: d.label }))
-              : state.detector
-                ? [{ value: state.detector, label: state.detector }]
-                : []
-          }
-          onChange={(v) => go({ detector: v as SignalsState["detector"], signal: null })}
+          onChange={(v) => go({ detector: v, signal: null })}
         />
-        <FilterSelect
-          label="Status"
-          name="status"
-          value={state.status}
-          options={[
-            { value: "open", label: "Open" },
-            { value: "resolved", label: "Resolved" },
-            { value: "all", label: "All" },
-          ]}
-          onChange={(v) => go({ status: (v ?? "open") as SignalsState["status"], signal: null })}
-        />
+        <StatusFilter value={state.status} onChange={(v) => go({ status: v, signal: null })} />
         <FilterSelect
           label="Direction"
           name="direction"
@@ -292,20 +161,13 @@ function SignalFindingsView(props: ViewProps) {
           ]}
           onChange={(v) => go({ direction: v as SignalsState["direction"], signal: null })}
         />
-        <label class="field">
-          <span>Customer</span>
-          <input
-            name="customer"
-            placeholder="customer id"
-            value={state.customer ?? ""}
-            onChange={(e) =>
-              go({
-                customer: (e.currentTarget as HTMLInputElement).value.trim() || null,
-                signal: null,
-              })
-            }
-          />
-        </label>
+        <TextFilter
+          label="Customer"
+          name="customer"
+          placeholder="customer id"
+          value={state.customer}
+          onCommit={(v) => go({ customer: v, signal: null })}
+        />
         <FilterSelect
           label="Sort"
           name="sort"
@@ -316,7 +178,7 @@ function SignalFindingsView(props: ViewProps) {
           ]}
           onChange={(v) => go({ sort: (v ?? "magnitude") as SignalsState["sort"] })}
         />
-      </form>
+      </FilterBar>
       <div class="split">
         <div class="split-main">
           <QueryView q={list} what="signals">
@@ -328,86 +190,65 @@ function SignalFindingsView(props: ViewProps) {
                 </Empty>
               ) : (
                 <>
-                  <div class="table-wrap">
-                    <table data-testid="signals-table">
-                      <caption class="sr-only">Signals</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Customer</th>
-                          <th scope="col">Detector</th>
-                          <th scope="col" class="num">
-                            Magnitude
-                          </th>
-                          <th scope="col">Window</th>
-                          <th scope="col">Source event</th>
-                          <th scope="col">Action</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {rows.map((s) => (
-                          <tr
-                            key={s.id}
-                            data-signal={s.id}
-                            class={state.signal === s.id ? "row-selected" : undefined}
-                          >
-                            <th scope="row">
-                              <Link
-                                href={hrefFor(props.path, findingsSpec, { ...state, signal: s.id })}
-                                aria-current={state.signal === s.id ? "true" : undefined}
-                              >
-                                {s.customer}
-                              </Link>
-                              <div class="muted">
-                                {[s.product, s.metric]
-                                  .filter(Boolean)
-                                  .map((x) => words(String(x)))
-                                  .join(" · ")}
-                              </div>
-                            </th>
-                            <td>
-                              {labelOf(s.detector)}
-                              {s.direction ? <div class="muted">{s.direction}</div> : null}
-                            </td>
-                            <td class="num">
-                              {
-                                magnitudeText(
-                                  s,
-                                  catalog.currency,
-                                  detectorInfo(registry, s.detector),
-                                ).main
-                              }
-                              <div class="muted small">
-                                {
-                                  magnitudeText(
-                                    s,
-                                    catalog.currency,
-                                    detectorInfo(registry, s.detector),
-                                  ).sub
-                                }
-                              </div>
-                            </td>
-                            <td>
-                              {dateTime(s.window.start)}
-                              <div class="muted">{span(s.window.start, s.window.end)}</div>
-                            </td>
-                            <td class="mono small">{s.source_event_ids[0] ?? "—"}</td>
-                            <td>
-                              {s.action ? (
-                                <>
-                                  {RUNG_LABELS[s.action.rung] ?? s.action.rung}{" "}
-                                  <Badge tone={stateTone(s.action.rung, s.action.state)}>
-                                    {s.action.state}
-                                  </Badge>
-                                </>
-                              ) : (
-                                "—"
-                              )}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <DataTable
+                    testid="signals-table"
+                    caption="Signals"
+                    rows={rows}
+                    rowKey={(s) => s.id}
+                    rowProps={(s) => ({
+                      "data-signal": s.id,
+                      class: state.signal === s.id ? "row-selected" : undefined,
+                    })}
+                    columns={[
+                      {
+                        header: "Customer",
+                        rowHeader: true,
+                        cell: (s) => (
+                          <>
+                            <Link
+                              href={hrefFor(props.path, findingsSpec, { ...state, signal: s.id })}
+                              aria-current={state.signal === s.id ? "true" : undefined}
+                            >
+                              {s.customer}
+                            </Link>
+                            <div class="muted">
+                              {[s.product, s.metric]
+                                .filter(Boolean)
+                                .map((x) => words(String(x)))
+                                .join(" · ")}
+                            </div>
+                          </>
+                        ),
+                      },
+                      {
+                        header: "Detector",
+                        cell: (s) => (
+                          <>
+                            {labelOf(s.detector)}
+                            {s.direction ? <div class="muted">{s.direction}</div> : null}
+                          </>
+                        ),
+                      },
+                      {
+                        header: "Magnitude",
+                        num: true,
+                        cell: (s) => (
+                          <Magnitude
+                            s={s}
+                            currency={catalog.currency}
+                            info={detectorInfo(registry, s.detector)}
+                          />
+                        ),
+                      },
+                      { header: "Window", cell: (s) => <WindowCell window={s.window} /> },
+                      {
+                        header: "Source event",
+                        class: "mono small",
+                        cell: (s) => s.source_event_ids[0] ?? "—",
+                      },
+                      { header: "Action", cell: (s) => <ActionCell action={s.action} /> },
+                    ]}
+                  />
                   {nextCursor ? (
                     <button type="button" class="btn" onClick={loadMore} disabled={loadingMore}>
                       {loadingMore ? "Loading…" : "Load more signals"}
@@ -430,74 +271,15 @@ function SignalFindingsView(props: ViewProps) {
   );
 }
 
-function SignalPanel(props: {
-  id: string;
-  onChanged: () => void;
-  registry: DetectorsResponse | null | undefined;
-}) {
-  const api = useApi();
+function SignalPanel(props: ItemPanelProps) {
   const { currency } = useCatalog();
-  const detail = useQuery<SignalDetail>(`/api/signals/${encodeURIComponent(props.id)}`);
-  const customer = detail.data?.customer ?? null;
-  const trail = useQuery<{ data: Step[] }>(
-    customer ? withQuery("/api/actions", { customer, limit: 500 }) : null,
-  );
-  const [pending, setPending] = useState<{ verb: "execute" | "reverse"; action: Action } | null>(
-    null,
-  );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  // Reset when the selection changes.
-  useEffect(() => {
-    setDone(null);
-    setPending(null);
-    setResolving(false);
-  }, [props.id]);
-
-  // Resolving takes an optional note in a dialog; reopening is one click (it can be undone).
-  const [resolving, setResolving] = useState(false);
-  const [note, setNote] = useState("");
-  /** Runs one operator step; its message shows on success, its error in the open dialog. */
-  const perform = async (step: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      setDone(await step());
-      detail.reload();
-      trail.reload();
-      props.onChanged();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const setStatus = (verb: "resolve" | "reopen") =>
-    perform(async () => {
-      const trimmed = note.trim();
-      const body = verb === "resolve" && trimmed ? { note: trimmed } : undefined;
-      const sig = await api.post<Signal>(
-        `/api/signals/${encodeURIComponent(props.id)}/${verb}`,
-        body,
-      );
-      setResolving(false);
-      setNote("");
-      return `The signal is now ${sig.status}.`;
-    });
-
-  const run = () =>
-    perform(async () => {
-      if (!pending) return "";
-      const a = await api.post<Action>(
-        `/api/actions/${encodeURIComponent(pending.action.id)}/${pending.verb}`,
-      );
-      setPending(null);
-      return `${RUNG_LABELS[a.rung] ?? a.rung} is now ${a.state}.`;
-    });
-
-  const tier = useMemo(() => (trail.data ? gateTierOf(trail.data.data) : null), [trail.data]);
+  const panel = useLadderPanel<SignalDetail>({
+    base: "/api/signals",
+    id: props.id,
+    noun: "signal",
+    onChanged: props.onChanged,
+  });
+  const { detail, trail, tier } = panel;
 
   // Labels and rungs come from the registry: show the signal once both are here.
   if (!props.registry) return <Loading label="Loading the signal…" />;
@@ -505,7 +287,6 @@ function SignalPanel(props: {
     <QueryView q={detail} what="the signal">
       {(s) => {
         const info = detectorInfo(props.registry, s.detector);
-        const ladder = rungsOf(info);
         const a = s.action;
         return (
           <div class="panel signal-panel" data-testid="signal-panel">
@@ -516,10 +297,7 @@ function SignalPanel(props: {
               <div>
                 <dt>Magnitude</dt>
                 <dd>
-                  {magnitudeText(s, currency, info).main}
-                  {magnitudeText(s, currency, info).sub ? (
-                    <div class="muted small">{magnitudeText(s, currency, info).sub}</div>
-                  ) : null}
+                  <Magnitude s={s} currency={currency} info={info} />
                 </dd>
               </div>
               <div>
@@ -532,27 +310,12 @@ function SignalPanel(props: {
                 <dt>Status</dt>
                 <dd>
                   <span data-testid="signal-status">{s.status}</span>{" "}
-                  {s.status === "open" ? (
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      onClick={() => {
-                        setError(null);
-                        setResolving(true);
-                      }}
-                    >
-                      Resolve…
-                    </button>
-                  ) : (
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      disabled={busy}
-                      onClick={() => setStatus("reopen")}
-                    >
-                      Reopen
-                    </button>
-                  )}
+                  <StatusButton
+                    status={s.status}
+                    busy={panel.busy}
+                    onResolve={panel.startResolve}
+                    onReopen={panel.reopen}
+                  />
                   {s.resolution ? (
                     <div class="muted small" data-testid="resolution">
                       by {s.resolution.by}, {dateTime(s.resolution.at)}
@@ -579,62 +342,41 @@ function SignalPanel(props: {
             </dl>
 
             <h3>Ladder</h3>
-            <p class="muted">
-              Gate for {s.customer}: <strong data-testid="gate-tier">{tier ?? "…"}</strong> (from
-              the actions in force)
-            </p>
-            <ol class="ladder" data-testid="ladder">
-              {ladder.map((rung) => {
-                const mine = a && a.rung === rung;
+            <GateTier customer={s.customer} tier={tier} />
+            <Ladder testid="ladder">
+              {rungsOf(info).map((rung) => {
+                const mine = a && a.rung === rung ? a : null;
                 return (
-                  <li
-                    key={rung}
-                    class={mine ? `rung rung-active state-${a.state}` : "rung"}
-                    data-rung={rung}
-                  >
-                    <span class="rung-name">{RUNG_LABELS[rung] ?? rung}</span>
+                  <Rung key={rung} rung={rung} name={rungLabel(rung)} state={mine?.state ?? null}>
                     {mine ? (
                       <>
-                        <Badge tone={stateTone(a.rung, a.state)}>
-                          <span data-testid="action-state">{a.state}</span>
+                        <Badge tone={stateTone(mine.rung, mine.state)}>
+                          <span data-testid="action-state">{mine.state}</span>
                         </Badge>
-                        <span class="rung-actions">
-                          {a.state !== "executed" ? (
-                            <button
-                              type="button"
-                              class="btn btn-primary btn-small"
-                              onClick={() => {
-                                setError(null);
-                                setPending({ verb: "execute", action: a });
-                              }}
-                            >
-                              Execute
-                            </button>
-                          ) : (
-                            <button
-                              type="button"
-                              class="btn btn-small"
-                              onClick={() => {
-                                setError(null);
-                                setPending({ verb: "reverse", action: a });
-                              }}
-                            >
-                              Reverse
-                            </button>
+                        <RungButtons
+                          onExecute={panel.ask(
+                            "execute",
+                            rung,
+                            mine.state !== "executed" ? [mine] : [],
                           )}
-                        </span>
+                          onReverse={panel.ask(
+                            "reverse",
+                            rung,
+                            mine.state === "executed" ? [mine] : [],
+                          )}
+                        />
                       </>
                     ) : (
                       <span class="muted small">not this signal's rung</span>
                     )}
-                  </li>
+                  </Rung>
                 );
               })}
-            </ol>
+            </Ladder>
             {!a ? <p class="muted">No action was recorded for this signal.</p> : null}
-            {done ? (
+            {panel.done ? (
               <p class="notice" role="status">
-                {done}
+                {panel.done}
               </p>
             ) : null}
 
@@ -646,126 +388,33 @@ function SignalPanel(props: {
                   : "None recorded."}
               </p>
             ) : (
-              <div class="table-wrap">
-                <table class="compact">
-                  <thead>
-                    <tr>
-                      <th scope="col">Event</th>
-                      <th scope="col">Time</th>
-                      <th scope="col">Metric</th>
-                      <th scope="col" class="num">
-                        Quantity
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {s.source_events.map((e) => (
-                      <tr key={String(e.id)}>
-                        <td class="mono small">{String(e.id)}</td>
-                        <td>{dateTime(e.time)}</td>
-                        <td>{words(String(e.metric ?? ""))}</td>
-                        <td class="num">{decimal(e.quantity, 2)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <SourceEventsTable events={s.source_events} />
             )}
 
             <h3>Trail (orchestration_actions)</h3>
             {s.trail.length === 0 ? (
               <p class="muted">No steps yet.</p>
             ) : (
-              <div class="table-wrap">
-                <table class="compact" data-testid="trail">
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Rung</th>
-                      <th scope="col">Step</th>
-                      <th scope="col">By</th>
-                      <th scope="col">Detail</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {s.trail.map((t) => (
-                      <tr key={t.id}>
-                        <td>{dateTime(t.at)}</td>
-                        <td>{RUNG_LABELS[t.rung] ?? t.rung}</td>
-                        <td>
-                          <Badge tone={stateTone(t.rung, t.step)}>{t.step}</Badge>
-                        </td>
-                        <td class="small">{t.actor}</td>
-                        <td class="small">{detailText(t.detail)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <TrailTable steps={s.trail} detail />
             )}
             {trail.error ? <ErrorState error={trail.error} what="the customer's actions" /> : null}
-            {!trail.data && !trail.error && customer ? (
+            {!trail.data && !trail.error && detail.data ? (
               <Loading label="Loading the gate state…" />
             ) : null}
 
-            <ConfirmDialog
-              open={pending !== null}
-              title={
-                pending
-                  ? `${pending.verb === "execute" ? "Execute" : "Reverse"} ${RUNG_LABELS[pending.action.rung] ?? pending.action.rung} for ${s.customer}?`
-                  : ""
-              }
-              confirmLabel={pending?.verb === "execute" ? "Execute" : "Reverse"}
-              danger={
-                pending?.verb === "execute" && ["THROTTLE", "BLOCK"].includes(pending.action.rung)
-              }
-              busy={busy}
-              error={error}
-              onConfirm={run}
-              onCancel={() => setPending(null)}
+            <PanelDialogs
+              panel={panel}
+              customer={s.customer}
+              resolveTitle={`Resolve this signal for ${s.customer}?`}
             >
-              <p>{pending ? effectOf(pending.action.rung, pending.verb, s.customer) : null}</p>
-              <p class="muted">
-                The step is recorded in the orchestration_actions trail with your token's id.
-              </p>
-            </ConfirmDialog>
-            <ConfirmDialog
-              open={resolving}
-              title={`Resolve this signal for ${s.customer}?`}
-              confirmLabel="Resolve"
-              busy={busy}
-              error={error}
-              onConfirm={() => setStatus("resolve")}
-              onCancel={() => setResolving(false)}
-            >
-              <p>
-                {s.customer} stops counting as at risk for this signal.
-                {a?.state === "executed" && (a.rung === "THROTTLE" || a.rung === "BLOCK")
-                  ? ` The ${RUNG_LABELS[a.rung] ?? a.rung} stays in force until you reverse it.`
-                  : ""}
-              </p>
-              <label class="field">
-                <span>Note (optional)</span>
-                <textarea
-                  name="note"
-                  rows={3}
-                  maxLength={500}
-                  value={note}
-                  onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
-                />
-              </label>
-            </ConfirmDialog>
+              {s.customer} stops counting as at risk for this signal.
+              {a?.state === "executed" && (a.rung === "THROTTLE" || a.rung === "BLOCK")
+                ? ` The ${rungLabel(a.rung)} stays in force until you reverse it.`
+                : ""}
+            </PanelDialogs>
           </div>
         );
       }}
     </QueryView>
   );
-}
-
-function detailText(d: Record<string, unknown>): string {
-  const parts = Object.entries(d)
-    .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
-    .slice(0, 4)
-    .map(([k, v]) => `${words(k)}: ${String(v)}`);
-  return parts.join(" · ") || "—";
 }
