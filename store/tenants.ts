@@ -94,6 +94,8 @@ export interface KeyRecord {
   id: string;
   kind: KeyKind;
   name: string | null;
+  /** What an operator token may do (domain/roles.ts); ingest keys ignore it. */
+  role: string;
   created_at: number;
   revoked_at: number | null;
 }
@@ -102,6 +104,8 @@ export interface KeyRecord {
 export interface KeyCredential {
   tenant_id: string;
   kind: KeyKind;
+  role: string;
+  name: string | null;
   secret_hash: string;
   revoked_at: number | null;
 }
@@ -111,22 +115,25 @@ export const keyInsert = (
   tenantId: string,
   key: { id: string; kind: KeyKind; secretHash: string },
   name: string | null,
+  role = "owner",
   now = Date.now(),
 ) =>
   db
     .prepare(
-      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO api_keys (id, tenant_id, kind, secret_hash, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(key.id, tenantId, key.kind, key.secretHash, name, now);
+    .bind(key.id, tenantId, key.kind, key.secretHash, name, role, now);
 
 export async function keyCredential(db: D1Database, id: string): Promise<KeyCredential | null> {
   return db
-    .prepare("SELECT tenant_id, kind, secret_hash, revoked_at FROM api_keys WHERE id = ?")
+    .prepare(
+      "SELECT tenant_id, kind, role, name, secret_hash, revoked_at FROM api_keys WHERE id = ?",
+    )
     .bind(id)
     .first<KeyCredential>();
 }
 
-const KEY_COLUMNS = "id, kind, name, created_at, revoked_at";
+const KEY_COLUMNS = "id, kind, name, role, created_at, revoked_at";
 
 export async function listKeys(db: D1Database, tenantId: string): Promise<KeyRecord[]> {
   const { results } = await db

@@ -2,11 +2,27 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import type { Role } from "../domain/roles";
 import { ApiError, fieldErrors, problemResponse } from "./problem";
+
+/** Who is calling /api/*: a person signed in with a session, or an operator token. */
+export interface Actor {
+  kind: "member" | "token";
+  /** The member id or the key id. */
+  id: string;
+  /** How trails and the audit log name them: `member:<email>` or `token:<key id>`. */
+  ref: string;
+  name: string | null;
+  email: string | null;
+  role: Role;
+  /** The session's CSRF token (members only). */
+  csrfToken: string | null;
+  sessionId?: string;
+}
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { tenantId: string; keyId: string };
+  Variables: { tenantId: string; actor: Actor };
 }
 
 /** A router with the app's one validation hook: every zod failure becomes problem+json. */

@@ -1,7 +1,9 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { isRole, type Role } from "../domain/roles";
 import { type KeyKind, keyCredential } from "../store/tenants";
-import type { AppEnv } from "./app";
+import type { Actor, AppEnv } from "./app";
 import { ApiError } from "./problem";
+import { checkCsrf, sessionFromCookie } from "./sessions";
 
 // Keys look like `aforo_ik_<id>_<secret>` (ingest, /v1/*) or `aforo_op_<id>_<secret>`
 // (operator, /api/*). The id locates the row; only SHA-256(secret) is stored, and the digest is
@@ -37,6 +39,8 @@ async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
+export const sha256Hex = async (text: string) => toHex(await sha256(text));
+
 /** Constant-time comparison of two strings of any length (compares their digests). */
 export async function secretsEqual(a: string, b: string): Promise<boolean> {
   const [da, db] = await Promise.all([sha256(a), sha256(b)]);
@@ -57,6 +61,8 @@ export async function issueKey(kind: KeyKind): Promise<IssuedKey> {
 interface KeyRecord {
   tenantId: string;
   kind: KeyKind;
+  role: Role;
+  name: string | null;
   secretHash: Uint8Array;
   revoked: boolean;
 }
@@ -78,6 +84,8 @@ async function loadKey(db: D1Database, id: string): Promise<KeyRecord | null> {
     ? {
         tenantId: row.tenant_id,
         kind: row.kind,
+        role: isRole(row.role) ? row.role : "viewer",
+        name: row.name,
         secretHash: Uint8Array.from(row.secret_hash.match(/../g) ?? [], (h) => parseInt(h, 16)),
         revoked: row.revoked_at !== null,
       }
@@ -92,34 +100,84 @@ function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Authenticates a tenant key of the given kind; sets `tenantId` and `keyId`. */
-export function requireKey(kind: KeyKind): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const token = bearer(c.req.header("authorization")) ?? c.req.header("x-api-key");
-    if (!token) throw new ApiError("unauthorized", "Send the key as 'Authorization: Bearer <key>'");
-    const m = KEY_PATTERN.exec(token);
-    if (!m) throw new ApiError("unauthorized", "Malformed key");
-    const [, prefix, id = "", secret = ""] = m;
-    const record = await loadKey(c.env.DB, id);
-    const presented = await sha256(secret);
-    const stored = record?.secretHash ?? new Uint8Array(32);
-    const matches = crypto.subtle.timingSafeEqual(presented, stored) && record !== null;
-    if (!record || !matches || record.revoked) {
-      throw new ApiError("unauthorized", "Unknown or revoked key");
-    }
-    if (record.kind !== kind || prefix !== KIND_PREFIX[kind]) {
-      throw new ApiError(
-        "wrong_key_kind",
-        kind === "ingest"
-          ? "This path takes an ingest key (aforo_ik_…); operator tokens work only on /api/*"
-          : "This path takes an operator token (aforo_op_…); ingest keys work only on /v1/*",
-      );
-    }
-    c.set("tenantId", record.tenantId);
-    c.set("keyId", id);
-    await next();
-  };
+/** Checks a bearer key of the given kind; the tenant, key id and record it names. */
+async function keyFromBearer(db: D1Database, token: string, kind: KeyKind) {
+  const m = KEY_PATTERN.exec(token);
+  if (!m) throw new ApiError("unauthorized", "Malformed key");
+  const [, prefix, id = "", secret = ""] = m;
+  const record = await loadKey(db, id);
+  const presented = await sha256(secret);
+  const stored = record?.secretHash ?? new Uint8Array(32);
+  const matches = crypto.subtle.timingSafeEqual(presented, stored) && record !== null;
+  if (!record || !matches || record.revoked) {
+    throw new ApiError("unauthorized", "Unknown or revoked key");
+  }
+  if (record.kind !== kind || prefix !== KIND_PREFIX[kind]) {
+    throw new ApiError(
+      "wrong_key_kind",
+      kind === "ingest"
+        ? "This path takes an ingest key (aforo_ik_…); operator tokens work only on /api/*"
+        : "This path takes an operator token (aforo_op_…) or a signed-in session; ingest keys work only on /v1/*",
+    );
+  }
+  return { id, record };
 }
+
+const presentedToken = (c: Context<AppEnv>) =>
+  bearer(c.req.header("authorization")) ?? c.req.header("x-api-key");
+
+/** Authenticates an ingest key (/v1/*); sets `tenantId`. */
+export const requireIngestKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = presentedToken(c);
+  if (!token) throw new ApiError("unauthorized", "Send the key as 'Authorization: Bearer <key>'");
+  const { record } = await keyFromBearer(c.env.DB, token, "ingest");
+  c.set("tenantId", record.tenantId);
+  await next();
+};
+
+/**
+ * Authenticates an operator on /api/*: an operator token (machines; `Authorization: Bearer`)
+ * or, without one, a person's session cookie (whose state-changing requests must pass the CSRF
+ * check). Sets `tenantId` and `actor`; what the actor may do is each route's `permit`.
+ */
+export const requireOperator: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = presentedToken(c);
+  if (token) {
+    const { id, record } = await keyFromBearer(c.env.DB, token, "operator");
+    c.set("tenantId", record.tenantId);
+    c.set("actor", {
+      kind: "token",
+      id,
+      ref: `token:${id}`,
+      name: record.name,
+      email: null,
+      role: record.role,
+      csrfToken: null,
+    } satisfies Actor);
+    return next();
+  }
+  const session = await sessionFromCookie(c);
+  if (!session) {
+    throw new ApiError(
+      "unauthorized",
+      "Sign in (a session cookie) or send an operator token as 'Authorization: Bearer <token>'",
+    );
+  }
+  const p = session.principal;
+  await checkCsrf(c, session.csrfToken);
+  c.set("tenantId", p.tenant_id);
+  c.set("actor", {
+    kind: "member",
+    id: p.member_id,
+    ref: `member:${p.email}`,
+    name: p.name,
+    email: p.email,
+    role: isRole(p.role) ? p.role : "viewer",
+    csrfToken: session.csrfToken,
+    sessionId: p.session_id,
+  } satisfies Actor);
+  return next();
+};
 
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearer(c.req.header("authorization"));

@@ -6,12 +6,13 @@ import {
   limitBody,
   securityHeaders,
 } from "./app";
-import { requireKey } from "./auth";
+import { requireIngestKey, requireOperator } from "./auth";
 import { pokeTenantClocks } from "./periodic";
 import { problemResponse } from "./problem";
 import { handleQueue } from "./queues";
 import { actions } from "./routes/actions";
 import { admin } from "./routes/admin";
+import { auth } from "./routes/auth";
 import { cases } from "./routes/cases";
 import { channels } from "./routes/channels";
 import { costCatalog } from "./routes/cost-catalog";
@@ -23,6 +24,7 @@ import { ingest } from "./routes/ingest";
 import { invoices } from "./routes/invoices";
 import { keys } from "./routes/keys";
 import { margin } from "./routes/margin";
+import { members } from "./routes/members";
 import { metrics } from "./routes/metrics";
 import { plans } from "./routes/plans";
 import { policies } from "./routes/policies";
@@ -37,17 +39,20 @@ export { CustomerActor } from "../durable-objects/customer-actor";
 export { LiveHub } from "../durable-objects/live-hub";
 export { TenantClock } from "./tenant-clock";
 
-// The edge worker: one Hono app for the operator API (/api/*, operator tokens), the ingest and
-// gate endpoints (/v1/*, ingest keys) and platform administration (/admin/*, admin token).
-// Everything else is the dashboard, served from static assets.
+// The edge worker: one Hono app for the operator API (/api/*, a person's session cookie or an
+// operator token, each route guarded by the permission it declares), signing in (/auth/*), the
+// ingest and gate endpoints (/v1/*, ingest keys) and platform administration (/admin/*, admin
+// token). Everything else is the dashboard, served from static assets.
 const app = createRouter();
 app.use("*", securityHeaders());
 app.use("/api/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/admin/*", limitBody(API_BODY_LIMIT, "1 MiB"));
+app.use("/auth/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 app.use("/v1/gate", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 
 const api = createRouter();
-api.use("*", requireKey("operator"));
+api.use("*", requireOperator);
+api.route("/", members);
 api.route("/keys", keys);
 for (const path of ["/products", "/plans", "/customers", "/subscriptions", "/cost-catalog"]) {
   api.use(`${path}/*`, bumpCatalogOnWrite);
@@ -72,11 +77,12 @@ api.route("/channels", channels);
 api.route("/deliveries", deliveries);
 
 const v1 = createRouter();
-v1.use("*", requireKey("ingest"));
+v1.use("*", requireIngestKey);
 v1.route("/", ingest);
 v1.route("/", gate);
 
 app.route("/admin", admin);
+app.route("/auth", auth);
 app.route("/api", api);
 app.route("/v1", v1);
 
@@ -86,6 +92,13 @@ app.openAPIRegistry.registerComponent("securitySchemes", "operatorToken", {
   type: "http",
   scheme: "bearer",
   description: "Operator token (aforo_op_…), for /api/*",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "sessionCookie", {
+  type: "apiKey",
+  in: "cookie",
+  name: "aforo_session",
+  description:
+    "A person's session (/auth/*; `__Host-aforo_session` over https), for /api/*; state-changing requests also send X-CSRF-Token",
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "ingestKey", {
   type: "http",

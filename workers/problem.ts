@@ -9,6 +9,7 @@ export const PROBLEM_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   wrong_key_kind: 403,
+  csrf_failed: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -33,6 +34,7 @@ const TITLES: Record<ProblemCode, string> = {
   unauthorized: "Missing or invalid credentials",
   forbidden: "Not allowed",
   wrong_key_kind: "This key cannot be used on this path",
+  csrf_failed: "Cross-site request refused",
   not_found: "Not found",
   method_not_allowed: "Method not allowed",
   conflict: "Conflict",
@@ -111,7 +113,11 @@ const problemContent = { "application/problem+json": { schema: ProblemSchema } }
 export const problemResponses = {
   400: { description: "Invalid input", content: problemContent },
   401: { description: "Missing or invalid credentials", content: problemContent },
-  403: { description: "Key of the wrong kind", content: problemContent },
+  403: {
+    description:
+      "Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check",
+    content: problemContent,
+  },
   404: { description: "Not found", content: problemContent },
 } as const;
 

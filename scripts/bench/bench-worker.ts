@@ -2,7 +2,7 @@ import { foldBatch, pacingUpdates } from "../../domain/ingest-batch";
 import type { UsageEvent } from "../../domain/usage-event";
 import { actorName, CustomerActor } from "../../durable-objects/customer-actor";
 import { createRouter, handleError } from "../../workers/app";
-import { requireKey } from "../../workers/auth";
+import { requireIngestKey } from "../../workers/auth";
 import worker, { app } from "../../workers/index";
 import { NativeEvent } from "../../workers/ingest/event-schema";
 import { problemResponse } from "../../workers/problem";
@@ -120,7 +120,7 @@ const benchActor = (env: Env, tenantId: string, customer: string) =>
   (env as BenchEnv).BENCH_ACTOR.getByName(actorName(tenantId, customer));
 
 const bench = createRouter();
-bench.use("/v1/bench/*", requireKey("ingest"));
+bench.use("/v1/bench/*", requireIngestKey);
 
 // The ingest ceiling: each customer's actor only inserts its (validated) events into SQLite.
 bench.post("/v1/bench/raw-insert", async (c) => {

@@ -304,7 +304,7 @@ describe("cases", () => {
       status: "resolved",
       resolution: { reason: "operator", note: "called the customer" },
     });
-    expect(resolved.body.resolution.by).toMatch(/^operator:/);
+    expect(resolved.body.resolution.by).toMatch(/^token:/);
     expect((await call("GET", "/api/signals?status=open", op())).body.data).toHaveLength(0);
     expectProblem(await call("POST", `/api/cases/${first.id}/resolve`, op()), 409, "conflict");
     const reopened = await call("POST", `/api/cases/${first.id}/reopen`, op());

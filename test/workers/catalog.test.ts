@@ -1328,7 +1328,14 @@ describe("keys list", () => {
       [...ids, issued.id].sort(),
     );
     for (const key of res.body.data) {
-      expect(Object.keys(key).sort()).toEqual(["created_at", "id", "kind", "name", "revoked_at"]);
+      expect(Object.keys(key).sort()).toEqual([
+        "created_at",
+        "id",
+        "kind",
+        "name",
+        "revoked_at",
+        "role",
+      ]);
       expect(key.revoked_at).toBeNull();
     }
     expect(res.body.data.find((k: { id: string }) => k.id === issued.id)).toMatchObject({

@@ -260,7 +260,7 @@ describe("signals", () => {
       id: first.id,
       status: "resolved",
       resolution: {
-        by: expect.stringMatching(/^operator:[0-9a-f]{16}$/),
+        by: expect.stringMatching(/^token:[0-9a-f]{16}$/),
         note: "Talked to acme: a one-off backfill",
       },
       action: { id: first.action.id, state: first.action.state },
@@ -349,7 +349,7 @@ describe("the ladder", () => {
       "executed",
       "queued",
     ]);
-    expect(trail.body.data[0].actor).toMatch(/^operator:/);
+    expect(trail.body.data[0].actor).toMatch(/^token:/);
     expect(trail.body.data[2].actor).toBe("policy");
   });
 
@@ -404,7 +404,7 @@ describe("the ladder", () => {
     expect((await gate()).body.tier).toBe("throttled");
     const steps = (await call("GET", "/api/actions?step=executed", op())).body.data;
     expect(steps.filter((s: { rung: string }) => s.rung === "THROTTLE")).toHaveLength(2);
-    expect(steps[0].actor).toMatch(/^policy \(switched on by operator:/);
+    expect(steps[0].actor).toMatch(/^policy \(switched on by token:/);
   });
 
   it("escalate e-mails the account owner (customer metadata, else the policy's escalate_to), once", async () => {

@@ -145,6 +145,11 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     post("/api/invoices/run", {}),
   ]);
   const channels = [hookChannel.id as string, mail.id as string];
+  // A member who is not the only owner, so changing or removing them is allowed.
+  const member = await post("/api/members", {
+    email: `analyst@${prefix}.example`,
+    role: "finance",
+  });
   await clockSettled(tenant.tenant_id);
 
   const keyId = (key: string) => key.split("_")[2] ?? "";
@@ -165,6 +170,9 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       actions,
       cases,
       channels,
+      members: [member.id as string],
+      // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
+      passkeys: ["no-such-passkey"],
       rest: ["v1/chat", "a/b/c"],
     },
     secrets: [
@@ -328,7 +336,8 @@ export const ASYNC_TABLES = new Set([
 /** Tables not scoped by tenant compared whole: a tenant or a key created by a bad request
  * (admin routes) is a change too. */
 const WHOLE_TABLES = new Set(["tenants", "api_keys"]);
-const SKIPPED = /^(sqlite_|_cf_|d1_migrations$)/;
+// auth_challenges: outstanding WebAuthn challenges, made by the public /auth/* and no tenant's.
+const SKIPPED = /^(sqlite_|_cf_|d1_migrations$|auth_challenges$)/;
 
 interface TableDigest {
   table: string;

@@ -4,6 +4,7 @@ import { type ActionRecord, listSteps, type StepRecord } from "../../store/actio
 import { createRouter } from "../app";
 import { orThrow } from "../http-result";
 import { executeAction, reverseAction } from "../ladder";
+import { permit } from "../permit";
 import { conflictResponse, problemResponses } from "../problem";
 import { decodeCursor, Id, iso, jsonResponse, page, pageOf } from "../schemas";
 
@@ -102,26 +103,28 @@ actions.openapi(
 
 for (const verb of ["execute", "reverse"] as const) {
   actions.openapi(
-    createRoute({
-      method: "post",
-      path: `/actions/{id}/${verb}`,
-      tags: ["detection"],
-      summary:
-        verb === "execute"
-          ? "Execute a queued (or reversed, or failed) action by hand"
-          : "Reverse an executed action (unthrottle, unblock, undo the trial extension or coupon)",
-      security,
-      request: { params: z.object({ id: z.string().max(64) }) },
-      responses: {
-        200: jsonResponse(Action, "The action after this step"),
-        ...problemResponses,
-        ...conflictResponse,
-      },
-    }),
+    createRoute(
+      permit("cases:work", `action.${verb}`, {
+        method: "post",
+        path: `/actions/{id}/${verb}`,
+        tags: ["detection"],
+        summary:
+          verb === "execute"
+            ? "Execute a queued (or reversed, or failed) action by hand"
+            : "Reverse an executed action (unthrottle, unblock, undo the trial extension or coupon)",
+        security,
+        request: { params: z.object({ id: z.string().max(64) }) },
+        responses: {
+          200: jsonResponse(Action, "The action after this step"),
+          ...problemResponses,
+          ...conflictResponse,
+        },
+      }),
+    ),
     async (c) => {
       const { id } = c.req.valid("param");
       const run = verb === "execute" ? executeAction : reverseAction;
-      const action = orThrow(await run(c.env, c.var.tenantId, id, `operator:${c.var.keyId}`));
+      const action = orThrow(await run(c.env, c.var.tenantId, id, c.var.actor.ref));
       return c.json(toAction(action), 200);
     },
   );

@@ -1,12 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ROLES } from "../../domain/roles";
 import { isUniqueViolation } from "../../store/d1";
+import { memberByEmail, memberInsert } from "../../store/members";
 import { keyInsert, listTenants, tenantExists, tenantInsert } from "../../store/tenants";
 import { createRouter } from "../app";
 import { type IssuedKey, issueKey, randomHex, requireAdmin } from "../auth";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { Id, iso, jsonBody, jsonResponse, Name } from "../schemas";
+import { mintSignInLink, publicOrigin } from "../sign-in-links";
 import { TenantSettings } from "../tenant-settings";
 import { IssuedKeySchema, KeyKindSchema } from "./keys";
+import { MemberSchema, toMember } from "./members";
 
 // Platform administration: creating tenants and recovering their keys (admin token only).
 export const admin = createRouter();
@@ -19,9 +23,17 @@ const TenantCreated = z
     ingest_key: z.string().openapi({ description: "For /v1/*; shown once, stored only hashed" }),
     operator_token: z
       .string()
-      .openapi({ description: "For /api/*; shown once, stored only hashed" }),
+      .openapi({ description: "For /api/*, with owner rights; shown once, stored only hashed" }),
+    owner: MemberSchema.nullable().openapi({
+      description: "The owner member made from `owner_email` (sign in with POST /auth/magic-link)",
+    }),
   })
   .openapi("TenantCreated");
+
+const Email = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 
 admin.openapi(
   createRoute({
@@ -36,6 +48,10 @@ admin.openapi(
           name: Name,
           id: Id.optional().openapi({ description: "Defaults to a random id" }),
           settings: TenantSettings.partial().optional(),
+          owner_email: Email.optional().openapi({
+            description: "The first person, an owner, who signs in by magic link or passkey",
+          }),
+          owner_name: Name.optional(),
         }),
       ),
     },
@@ -51,12 +67,27 @@ admin.openapi(
     const settings = TenantSettings.parse(body.settings ?? {});
     const [ingest, operator] = await Promise.all([issueKey("ingest"), issueKey("operator")]);
     const db = c.env.DB;
+    const now = Date.now();
+    const owner = body.owner_email
+      ? {
+          id: `mem_${randomHex(8)}`,
+          tenant_id: tenantId,
+          email: body.owner_email,
+          name: body.owner_name ?? null,
+          role: "owner" as const,
+          status: "invited" as const,
+          invited_by: "admin",
+          created_at: now,
+          last_sign_in_at: null,
+        }
+      : null;
     try {
       // One transaction: a tenant never exists without its keys.
       await db.batch([
         tenantInsert(db, { id: tenantId, name: body.name, settings, created_at: Date.now() }),
         keyInsert(db, tenantId, ingest, "initial"),
         keyInsert(db, tenantId, operator, "initial"),
+        ...(owner ? [memberInsert(db, owner)] : []),
       ]);
     } catch (err) {
       if (isUniqueViolation(err)) {
@@ -72,6 +103,7 @@ admin.openapi(
         name: body.name,
         ingest_key: ingest.key,
         operator_token: operator.key,
+        owner: owner ? toMember(owner) : null,
       },
       201,
     );
@@ -114,7 +146,13 @@ admin.openapi(
     security: [{ adminToken: [] }],
     request: {
       params: z.object({ id: Id }),
-      body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })),
+      body: jsonBody(
+        z.object({
+          kind: KeyKindSchema,
+          name: Name.optional(),
+          role: z.enum(ROLES).default("owner"),
+        }),
+      ),
     },
     responses: {
       201: jsonResponse(IssuedKeySchema, "The new key, shown once"),
@@ -123,10 +161,55 @@ admin.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { kind, name } = c.req.valid("json");
+    const { kind, name, role } = c.req.valid("json");
     if (!(await tenantExists(c.env.DB, id))) throw notFound("Tenant", id);
     const key: IssuedKey = await issueKey(kind);
-    await keyInsert(c.env.DB, id, key, name ?? "admin-issued").run();
-    return c.json({ id: key.id, kind, key: key.key, name: name ?? "admin-issued" }, 201);
+    await keyInsert(c.env.DB, id, key, name ?? "admin-issued", role).run();
+    return c.json({ id: key.id, kind, role, key: key.key, name: name ?? "admin-issued" }, 201);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: "post",
+    path: "/tenants/{id}/sign-in-links",
+    tags: ["admin"],
+    summary:
+      "Mint a single-use sign-in link for a member (recovery, and the link `npm start` prints)",
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ id: Id }),
+      body: jsonBody(
+        z.object({
+          email: Email,
+          expires_in: z
+            .number()
+            .int()
+            .min(60)
+            .max(7 * 24 * 3600)
+            .default(24 * 3600)
+            .openapi({ description: "Seconds the link stays valid" }),
+        }),
+      ),
+    },
+    responses: {
+      201: jsonResponse(z.object({ url: z.string(), expires_at: z.string() }), "The link"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { email, expires_in } = c.req.valid("json");
+    const member = await memberByEmail(c.env.DB, id, email);
+    if (!member || member.status === "removed") throw notFound("Member", email);
+    const link = await mintSignInLink(
+      c.env.DB,
+      member,
+      publicOrigin(c.env, c.req.url),
+      expires_in * 1000,
+    );
+    if (!link) throw new ApiError("rate_limited", "Too many sign-in links for this member lately");
+    return c.json({ url: link.url, expires_at: iso(link.expiresAt) ?? "" }, 201);
   },
 );

@@ -24,6 +24,7 @@ import { loadCustomerPolicies } from "../../store/policies";
 import { signalsOfCase } from "../../store/signals";
 import { createRouter } from "../app";
 import { backfillCases } from "../cases";
+import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
 import { Action, Step, toAction, toStep } from "./actions";
@@ -286,21 +287,22 @@ const ResolveBody = z
   .object({ note: z.string().trim().min(1).max(500).optional() })
   .openapi("CaseResolution");
 
-const statusRoute = (verb: "resolve" | "reopen") => ({
-  method: "post" as const,
-  path: `/cases/{id}/${verb}`,
-  tags: ["detection"],
-  summary:
-    verb === "resolve"
-      ? "Close a case that has been dealt with (optionally with a note); its open signals are resolved with it"
-      : "Open a resolved case again, with the signals resolved when it closed",
-  security,
-  responses: {
-    200: jsonResponse(CaseSchema, "The case after this step"),
-    ...problemResponses,
-    ...conflictResponse,
-  },
-});
+const statusRoute = (verb: "resolve" | "reopen") =>
+  permit("cases:work", `case.${verb}`, {
+    method: "post" as const,
+    path: `/cases/{id}/${verb}`,
+    tags: ["detection"],
+    summary:
+      verb === "resolve"
+        ? "Close a case that has been dealt with (optionally with a note); its open signals are resolved with it"
+        : "Open a resolved case again, with the signals resolved when it closed",
+    security,
+    responses: {
+      200: jsonResponse(CaseSchema, "The case after this step"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  });
 
 // Resolving is the operator's judgement that the story has been dealt with; it changes no
 // action (a throttle or block stays in force until it is reversed).
@@ -320,7 +322,7 @@ cases.openapi(
     if (!found) throw notFound("Case", id);
     const closed = await closeCase(db, c.var.tenantId, id, {
       at: Date.now(),
-      by: `operator:${c.var.keyId}`,
+      by: c.var.actor.ref,
       reason: "operator",
       note: body?.note ?? null,
     });

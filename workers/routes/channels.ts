@@ -21,6 +21,7 @@ import {
 } from "../deliveries/channels";
 import { openSecret, type SecretResult, sealSecret } from "../deliveries/secrets";
 import { sendToChannel } from "../deliveries/send";
+import { permit } from "../permit";
 import {
   ApiError,
   conflictResponse,
@@ -186,21 +187,23 @@ channels.openapi(
 );
 
 channels.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["alerts"],
-    summary: "Create an alert channel: Slack incoming webhook, e-mail, or signed webhook",
-    description:
-      "Every new signal is delivered to every enabled channel. A webhook channel's signing secret is returned once, here.",
-    security,
-    request: { body: jsonBody(CreateChannel) },
-    responses: {
-      201: jsonResponse(ChannelWithSecret, "Created; `secret` is shown only now"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("channels:manage", "channel.create", {
+      method: "post",
+      path: "/",
+      tags: ["alerts"],
+      summary: "Create an alert channel: Slack incoming webhook, e-mail, or signed webhook",
+      description:
+        "Every new signal is delivered to every enabled channel. A webhook channel's signing secret is returned once, here.",
+      security,
+      request: { body: jsonBody(CreateChannel) },
+      responses: {
+        201: jsonResponse(ChannelWithSecret, "Created; `secret` is shown only now"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     if (body.type !== "email") alertUrl(c.env, body.url);
@@ -274,20 +277,22 @@ const FIELDS_BY_TYPE: Record<ChannelType, Set<string>> = {
 };
 
 channels.openapi(
-  createRoute({
-    method: "patch",
-    path: "/{id}",
-    tags: ["alerts"],
-    summary: "Rename, enable or disable a channel, change where it sends, or rotate its secret",
-    description:
-      "A disabled channel gets no new deliveries, and its pending ones are canceled when their turn comes.",
-    security,
-    request: { params: ChannelParams, body: jsonBody(UpdateChannel) },
-    responses: {
-      200: jsonResponse(ChannelWithSecret, "Updated; `secret` only when rotated"),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("channels:manage", "channel.update", {
+      method: "patch",
+      path: "/{id}",
+      tags: ["alerts"],
+      summary: "Rename, enable or disable a channel, change where it sends, or rotate its secret",
+      description:
+        "A disabled channel gets no new deliveries, and its pending ones are canceled when their turn comes.",
+      security,
+      request: { params: ChannelParams, body: jsonBody(UpdateChannel) },
+      responses: {
+        200: jsonResponse(ChannelWithSecret, "Updated; `secret` only when rotated"),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -339,15 +344,17 @@ channels.openapi(
 );
 
 channels.openapi(
-  createRoute({
-    method: "delete",
-    path: "/{id}",
-    tags: ["alerts"],
-    summary: "Delete a channel and its secret; its pending deliveries are canceled",
-    security,
-    request: { params: ChannelParams },
-    responses: { 204: { description: "Deleted" }, ...problemResponses },
-  }),
+  createRoute(
+    permit("channels:manage", "channel.delete", {
+      method: "delete",
+      path: "/{id}",
+      tags: ["alerts"],
+      summary: "Delete a channel and its secret; its pending deliveries are canceled",
+      security,
+      request: { params: ChannelParams },
+      responses: { 204: { description: "Deleted" }, ...problemResponses },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;
@@ -376,17 +383,22 @@ export const TestResult = z
   .openapi("ChannelTestResult");
 
 channels.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/test",
-    tags: ["alerts"],
-    summary: "Send a test message now and report how the receiver answered",
-    description:
-      "Sent even when the channel is disabled. Webhooks receive `{type:'aforo.test'}`, signed like any delivery.",
-    security,
-    request: { params: ChannelParams },
-    responses: { 200: jsonResponse(TestResult, "What the receiver answered"), ...problemResponses },
-  }),
+  createRoute(
+    permit("channels:manage", "channel.test", {
+      method: "post",
+      path: "/{id}/test",
+      tags: ["alerts"],
+      summary: "Send a test message now and report how the receiver answered",
+      description:
+        "Sent even when the channel is disabled. Webhooks receive `{type:'aforo.test'}`, signed like any delivery.",
+      security,
+      request: { params: ChannelParams },
+      responses: {
+        200: jsonResponse(TestResult, "What the receiver answered"),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;

@@ -3,6 +3,7 @@ import { toNanos } from "../../domain/money";
 import { MAX_PLAN_AMOUNT } from "../../domain/pricing";
 import { type CostEntryRecord, loadCostCatalog, upsertCostEntries } from "../../store/catalog";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import { problemResponses } from "../problem";
 import { Amount, iso, jsonBody, jsonResponse, Timestamp } from "../schemas";
 
@@ -53,18 +54,20 @@ const List = z.object({ data: z.array(EntryOut) });
 const toOut = (r: CostEntryRecord) => ({ ...r, effective_from: iso(r.effective_from) ?? "" });
 
 costCatalog.openapi(
-  createRoute({
-    method: "put",
-    path: "/",
-    tags: ["catalog"],
-    summary: "Add or replace model and provider prices",
-    security,
-    request: { body: jsonBody(z.array(Entry).min(1).max(500)) },
-    responses: {
-      200: jsonResponse(List, "The whole catalog after the change"),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("pricing:write", "cost_catalog.replace", {
+      method: "put",
+      path: "/",
+      tags: ["catalog"],
+      summary: "Add or replace model and provider prices",
+      security,
+      request: { body: jsonBody(z.array(Entry).min(1).max(500)) },
+      responses: {
+        200: jsonResponse(List, "The whole catalog after the change"),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const entries = c.req.valid("json");
     const db = c.env.DB;

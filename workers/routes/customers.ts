@@ -7,6 +7,7 @@ import {
   updateCustomer,
 } from "../../store/customers";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import {
   decodeCursor,
@@ -61,19 +62,25 @@ const security = [{ operatorToken: [] }];
 const Email = z.email().max(254);
 
 customers.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["catalog"],
-    summary: "Create a customer",
-    security,
-    request: {
-      body: jsonBody(
-        z.object({ id: Id, name: Name, email: Email.optional(), metadata: Metadata.optional() }),
-      ),
-    },
-    responses: { 201: jsonResponse(Customer, "Created"), ...problemResponses, ...conflictResponse },
-  }),
+  createRoute(
+    permit("customers:write", "customer.create", {
+      method: "post",
+      path: "/",
+      tags: ["catalog"],
+      summary: "Create a customer",
+      security,
+      request: {
+        body: jsonBody(
+          z.object({ id: Id, name: Name, email: Email.optional(), metadata: Metadata.optional() }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(Customer, "Created"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const inserted = await insertCustomer(
@@ -137,27 +144,29 @@ customers.openapi(
 );
 
 customers.openapi(
-  createRoute({
-    method: "patch",
-    path: "/{id}",
-    tags: ["catalog"],
-    summary: "Update a customer's name, email or metadata",
-    security,
-    request: {
-      params: CustomerParams,
-      body: jsonBody(
-        z
-          .object({
-            name: Name.optional(),
-            email: Email.nullable().optional(),
-            metadata: Metadata.optional(),
-          })
-          .strict()
-          .refine((b) => Object.keys(b).length > 0, "send at least one of name, email, metadata"),
-      ),
-    },
-    responses: { 200: jsonResponse(Customer, "Updated"), ...problemResponses },
-  }),
+  createRoute(
+    permit("customers:write", "customer.update", {
+      method: "patch",
+      path: "/{id}",
+      tags: ["catalog"],
+      summary: "Update a customer's name, email or metadata",
+      security,
+      request: {
+        params: CustomerParams,
+        body: jsonBody(
+          z
+            .object({
+              name: Name.optional(),
+              email: Email.nullable().optional(),
+              metadata: Metadata.optional(),
+            })
+            .strict()
+            .refine((b) => Object.keys(b).length > 0, "send at least one of name, email, metadata"),
+        ),
+      },
+      responses: { 200: jsonResponse(Customer, "Updated"), ...problemResponses },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");

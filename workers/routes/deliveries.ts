@@ -8,6 +8,7 @@ import {
 } from "../../store/deliveries";
 import { createRouter } from "../app";
 import { escalationChannel } from "../deliveries/channels";
+import { permit } from "../permit";
 import { problemResponses } from "../problem";
 import { decodeCursor, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
 
@@ -136,17 +137,19 @@ deliveries.openapi(
 );
 
 deliveries.openapi(
-  createRoute({
-    method: "put",
-    path: "/budget",
-    tags: ["alerts"],
-    summary: "Set the tenant's alert budget",
-    description:
-      "Per channel: at most max_per_window alerts in any window_seconds are sent one by one; the others join one digest message, sent digest_delay_seconds after its first alert.",
-    security,
-    request: { body: jsonBody(Budget) },
-    responses: { 200: jsonResponse(Budget, "The budget now"), ...problemResponses },
-  }),
+  createRoute(
+    permit("channels:manage", "alert_budget.update", {
+      method: "put",
+      path: "/budget",
+      tags: ["alerts"],
+      summary: "Set the tenant's alert budget",
+      description:
+        "Per channel: at most max_per_window alerts in any window_seconds are sent one by one; the others join one digest message, sent digest_delay_seconds after its first alert.",
+      security,
+      request: { body: jsonBody(Budget) },
+      responses: { 200: jsonResponse(Budget, "The budget now"), ...problemResponses },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     await saveAlertBudget(c.env.DB, c.var.tenantId, body, Date.now());

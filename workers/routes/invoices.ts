@@ -18,6 +18,7 @@ import {
   voidInvoice,
 } from "../billing/invoicing";
 import { orThrow } from "../http-result";
+import { permit } from "../permit";
 import { conflictResponse, notFound, problemResponses, validationError } from "../problem";
 import {
   decodeCursor,
@@ -395,29 +396,31 @@ invoices.openapi(
 );
 
 invoices.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/pay",
-    tags: ["billing"],
-    summary: "Record payment of an open invoice",
-    description:
-      "`at` (default now) may be in the past, not before the issue date. A past_due subscription with no other overdue invoice returns to active.",
-    security,
-    request: {
-      params: z.object({ id: Id }),
-      body: jsonBody(
-        z.object({
-          at: Timestamp.optional(),
-          reference: z.string().max(200).optional().openapi({ description: "e.g. a payment id" }),
-        }),
-      ),
-    },
-    responses: {
-      200: jsonResponse(Invoice, "The paid invoice"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("invoices:write", "invoice.pay", {
+      method: "post",
+      path: "/{id}/pay",
+      tags: ["billing"],
+      summary: "Record payment of an open invoice",
+      description:
+        "`at` (default now) may be in the past, not before the issue date. A past_due subscription with no other overdue invoice returns to active.",
+      security,
+      request: {
+        params: z.object({ id: Id }),
+        body: jsonBody(
+          z.object({
+            at: Timestamp.optional(),
+            reference: z.string().max(200).optional().openapi({ description: "e.g. a payment id" }),
+          }),
+        ),
+      },
+      responses: {
+        200: jsonResponse(Invoice, "The paid invoice"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -435,24 +438,26 @@ invoices.openapi(
 );
 
 invoices.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/void",
-    tags: ["billing"],
-    summary: "Void a draft or open invoice",
-    description:
-      "A voided period is not billed again unless a run asks for it (`reissue_voided`), e.g. after correcting the subscription's history.",
-    security,
-    request: {
-      params: z.object({ id: Id }),
-      body: jsonBody(z.object({ reason: z.string().max(500).optional() })),
-    },
-    responses: {
-      200: jsonResponse(Invoice, "The voided invoice"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("invoices:write", "invoice.void", {
+      method: "post",
+      path: "/{id}/void",
+      tags: ["billing"],
+      summary: "Void a draft or open invoice",
+      description:
+        "A voided period is not billed again unless a run asks for it (`reissue_voided`), e.g. after correcting the subscription's history.",
+      security,
+      request: {
+        params: z.object({ id: Id }),
+        body: jsonBody(z.object({ reason: z.string().max(500).optional() })),
+      },
+      responses: {
+        200: jsonResponse(Invoice, "The voided invoice"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -463,19 +468,21 @@ invoices.openapi(
 );
 
 invoices.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/finalize",
-    tags: ["billing"],
-    summary: "Finalise a draft now (it is issued at its period close, due by the tenant's terms)",
-    security,
-    request: { params: z.object({ id: Id }) },
-    responses: {
-      200: jsonResponse(Invoice, "The open (or, at zero, paid) invoice"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("invoices:write", "invoice.finalize", {
+      method: "post",
+      path: "/{id}/finalize",
+      tags: ["billing"],
+      summary: "Finalise a draft now (it is issued at its period close, due by the tenant's terms)",
+      security,
+      request: { params: z.object({ id: Id }) },
+      responses: {
+        200: jsonResponse(Invoice, "The open (or, at zero, paid) invoice"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;
@@ -485,37 +492,39 @@ invoices.openapi(
 );
 
 invoices.openapi(
-  createRoute({
-    method: "post",
-    path: "/run",
-    tags: ["billing"],
-    summary: "Close billing periods now (backfill, tests): what the periodic job does",
-    description:
-      "Invoices every period that closed at or before `as_of` (default now) and is not invoiced yet, refreshes drafts, finalises those past the grace hour, and marks subscriptions with overdue invoices past_due. Idempotent.",
-    security,
-    request: {
-      body: jsonBody(
-        z.object({
-          as_of: Timestamp.optional(),
-          subscription: Id.optional(),
-          reissue_voided: z.boolean().optional(),
-        }),
-      ),
-    },
-    responses: {
-      200: jsonResponse(
-        z.object({
-          as_of: z.string(),
-          created: z.number().int(),
-          finalized: z.number().int(),
-          refreshed: z.number().int(),
-          invoice_ids: z.array(z.string()),
-        }),
-        "What the run did",
-      ),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("invoices:write", "invoice.run", {
+      method: "post",
+      path: "/run",
+      tags: ["billing"],
+      summary: "Close billing periods now (backfill, tests): what the periodic job does",
+      description:
+        "Invoices every period that closed at or before `as_of` (default now) and is not invoiced yet, refreshes drafts, finalises those past the grace hour, and marks subscriptions with overdue invoices past_due. Idempotent.",
+      security,
+      request: {
+        body: jsonBody(
+          z.object({
+            as_of: Timestamp.optional(),
+            subscription: Id.optional(),
+            reissue_voided: z.boolean().optional(),
+          }),
+        ),
+      },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            as_of: z.string(),
+            created: z.number().int(),
+            finalized: z.number().int(),
+            refreshed: z.number().int(),
+            invoice_ids: z.array(z.string()),
+          }),
+          "What the run did",
+        ),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const now = Date.now();

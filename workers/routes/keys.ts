@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { isRole, mayGrant, ROLES } from "../../domain/roles";
 import {
   getKey,
   type KeyRecord,
@@ -9,6 +10,7 @@ import {
 } from "../../store/tenants";
 import { createRouter } from "../app";
 import { forgetKey, issueKey } from "../auth";
+import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { iso, jsonBody, jsonResponse, Name } from "../schemas";
 
@@ -17,11 +19,16 @@ export const keys = createRouter();
 
 export const KeyKindSchema = z.enum(["ingest", "operator"]);
 
+const RoleSchema = z.enum(ROLES);
+
 export const IssuedKeySchema = z
   .object({
     id: z.string(),
     kind: KeyKindSchema,
     name: z.string().nullable(),
+    role: RoleSchema.openapi({
+      description: "What an operator token may do; ingest keys ignore it",
+    }),
     key: z.string().openapi({ description: "The secret key, shown only in this response" }),
   })
   .openapi("IssuedKey");
@@ -31,6 +38,7 @@ const KeySummary = z
     id: z.string(),
     kind: KeyKindSchema,
     name: z.string().nullable(),
+    role: RoleSchema,
     created_at: z.string(),
     revoked_at: z.string().nullable(),
   })
@@ -40,6 +48,7 @@ const toSummary = (k: KeyRecord) => ({
   id: k.id,
   kind: k.kind,
   name: k.name,
+  role: isRole(k.role) ? k.role : "viewer",
   created_at: iso(k.created_at) ?? "",
   revoked_at: iso(k.revoked_at),
 });
@@ -63,40 +72,61 @@ keys.openapi(
 );
 
 keys.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["keys"],
-    summary: "Issue a new ingest key or operator token",
-    security: [{ operatorToken: [] }],
-    request: { body: jsonBody(z.object({ kind: KeyKindSchema, name: Name.optional() })) },
-    responses: {
-      201: jsonResponse(IssuedKeySchema, "The new key, shown once"),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("keys:manage", "key.issue", {
+      method: "post",
+      path: "/",
+      tags: ["keys"],
+      summary: "Issue a new ingest key or operator token",
+      security: [{ operatorToken: [] }],
+      request: {
+        body: jsonBody(
+          z.object({
+            kind: KeyKindSchema,
+            name: Name.optional(),
+            role: RoleSchema.optional().openapi({
+              description: "An operator token's role; defaults to yours, and may not exceed it",
+            }),
+          }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(IssuedKeySchema, "The new key, shown once"),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
-    const { kind, name } = c.req.valid("json");
+    const { kind, name, role: asked } = c.req.valid("json");
+    const role = asked ?? c.var.actor.role;
+    if (!mayGrant(c.var.actor.role, role)) {
+      throw new ApiError(
+        "forbidden",
+        `Your role (${c.var.actor.role}) cannot issue a token with the role ${role}: it holds permissions you lack`,
+      );
+    }
     const key = await issueKey(kind);
-    await keyInsert(c.env.DB, c.var.tenantId, key, name ?? null).run();
-    return c.json({ id: key.id, kind, name: name ?? null, key: key.key }, 201);
+    await keyInsert(c.env.DB, c.var.tenantId, key, name ?? null, role).run();
+    return c.json({ id: key.id, kind, name: name ?? null, role, key: key.key }, 201);
   },
 );
 
 keys.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/revoke",
-    tags: ["keys"],
-    summary: "Revoke a key (the tenant's last operator token cannot be revoked)",
-    security: [{ operatorToken: [] }],
-    request: { params: z.object({ id: z.string().max(64) }) },
-    responses: {
-      200: jsonResponse(KeySummary, "The revoked key"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("keys:manage", "key.revoke", {
+      method: "post",
+      path: "/{id}/revoke",
+      tags: ["keys"],
+      summary: "Revoke a key (the tenant's last operator token cannot be revoked)",
+      security: [{ operatorToken: [] }],
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: {
+        200: jsonResponse(KeySummary, "The revoked key"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;

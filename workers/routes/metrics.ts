@@ -12,6 +12,7 @@ import {
 } from "../billing/cockpit";
 import { COCKPIT_KPIS, itemJson, kpiItems } from "../billing/kpi-items";
 import { buildMargin } from "../billing/margin";
+import { permit } from "../permit";
 import { problemResponses, validationError } from "../problem";
 import { decodeCursor, encodeCursor, iso, jsonResponse, PageQuery } from "../schemas";
 
@@ -325,21 +326,23 @@ metrics.openapi(
 );
 
 metrics.openapi(
-  createRoute({
-    method: "post",
-    path: "/metrics/refresh",
-    tags: ["metrics"],
-    summary: "Recompute the cockpit snapshot and the margin read models now",
-    description: "What the periodic job does every 5 minutes.",
-    security,
-    responses: {
-      200: jsonResponse(
-        z.object({ cockpit_as_of: z.string(), margin_built_at: z.string() }),
-        "Done",
-      ),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("pipeline:operate", "metrics.refresh", {
+      method: "post",
+      path: "/metrics/refresh",
+      tags: ["metrics"],
+      summary: "Recompute the cockpit snapshot and the margin read models now",
+      description: "What the periodic job does every 5 minutes.",
+      security,
+      responses: {
+        200: jsonResponse(
+          z.object({ cockpit_as_of: z.string(), margin_built_at: z.string() }),
+          "Done",
+        ),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const now = Date.now();
     const { body } = await snapshotCockpit(c.env.DB, c.var.tenantId, now);

@@ -11,6 +11,7 @@ import {
 } from "../../store/catalog";
 import { isUniqueViolation } from "../../store/d1";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import {
   ApiError,
   conflictResponse,
@@ -128,17 +129,19 @@ async function loadPlan(db: D1Database, tenantId: string, id: string) {
 const security = [{ operatorToken: [] }];
 
 plans.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["catalog"],
-    summary: "Create a rate plan",
-    description:
-      "Validates the plan as a whole: tiers strictly increasing with an open last tier, quotas and discounts only on metrics the plan prices, and every metric defined on the plan's product.",
-    security,
-    request: { body: jsonBody(CreatePlan) },
-    responses: { 201: jsonResponse(Plan, "Created"), ...problemResponses, ...conflictResponse },
-  }),
+  createRoute(
+    permit("pricing:write", "plan.create", {
+      method: "post",
+      path: "/",
+      tags: ["catalog"],
+      summary: "Create a rate plan",
+      description:
+        "Validates the plan as a whole: tiers strictly increasing with an open last tier, quotas and discounts only on metrics the plan prices, and every metric defined on the plan's product.",
+      security,
+      request: { body: jsonBody(CreatePlan) },
+      responses: { 201: jsonResponse(Plan, "Created"), ...problemResponses, ...conflictResponse },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const db = c.env.DB;
@@ -252,23 +255,25 @@ plans.openapi(
 );
 
 plans.openapi(
-  createRoute({
-    method: "patch",
-    path: "/{id}",
-    tags: ["catalog"],
-    summary: "Rename a plan or change its status (prices are immutable)",
-    security,
-    request: {
-      params: PlanParams,
-      body: jsonBody(
-        z
-          .object({ name: Name.optional(), status: Status.optional() })
-          .strict()
-          .refine((b) => Object.keys(b).length > 0, "send at least one of name, status"),
-      ),
-    },
-    responses: { 200: jsonResponse(Plan, "Updated"), ...problemResponses },
-  }),
+  createRoute(
+    permit("pricing:write", "plan.update", {
+      method: "patch",
+      path: "/{id}",
+      tags: ["catalog"],
+      summary: "Rename a plan or change its status (prices are immutable)",
+      security,
+      request: {
+        params: PlanParams,
+        body: jsonBody(
+          z
+            .object({ name: Name.optional(), status: Status.optional() })
+            .strict()
+            .refine((b) => Object.keys(b).length > 0, "send at least one of name, status"),
+        ),
+      },
+      responses: { 200: jsonResponse(Plan, "Updated"), ...problemResponses },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");

@@ -10,6 +10,7 @@ import {
 import { loadTenantPolicies, upsertPolicyStatement } from "../../store/policies";
 import { createRouter } from "../app";
 import { runNewlyAutomatic } from "../ladder";
+import { permit } from "../permit";
 import { problemResponses, validationError } from "../problem";
 import { Id, jsonBody, jsonResponse } from "../schemas";
 import { bumpCatalogVersion, tenantCatalog } from "../tenant-catalog";
@@ -117,36 +118,40 @@ policies.openapi(
 );
 
 policies.openapi(
-  createRoute({
-    method: "put",
-    path: "/policies",
-    tags: ["detection"],
-    summary: "Replace the policy override of one scope (tenant, a product, or a customer)",
-    description:
-      "Auto-actions are off by default except ALERT (which only notifies your channels). The override is validated as part of the effective policy it produces (e.g. margin L2 must be below L1, k must be positive).",
-    security,
-    request: {
-      body: jsonBody(
-        z.object({
-          scope: z.enum(["tenant", "product", "customer"]).default("tenant"),
-          id: Id.optional().openapi({ description: "The product or customer id (not for tenant)" }),
-          policy: PolicyOverride,
-        }),
-      ),
-    },
-    responses: {
-      200: jsonResponse(
-        PolicyView.extend({
-          executed_queued: z.number().openapi({
-            description:
-              "Queued actions in this scope whose rung the change switched on, executed now",
+  createRoute(
+    permit("policies:write", "policy.update", {
+      method: "put",
+      path: "/policies",
+      tags: ["detection"],
+      summary: "Replace the policy override of one scope (tenant, a product, or a customer)",
+      description:
+        "Auto-actions are off by default except ALERT (which only notifies your channels). The override is validated as part of the effective policy it produces (e.g. margin L2 must be below L1, k must be positive).",
+      security,
+      request: {
+        body: jsonBody(
+          z.object({
+            scope: z.enum(["tenant", "product", "customer"]).default("tenant"),
+            id: Id.optional().openapi({
+              description: "The product or customer id (not for tenant)",
+            }),
+            policy: PolicyOverride,
           }),
-        }),
-        "Policies after the change",
-      ),
-      ...problemResponses,
-    },
-  }),
+        ),
+      },
+      responses: {
+        200: jsonResponse(
+          PolicyView.extend({
+            executed_queued: z.number().openapi({
+              description:
+                "Queued actions in this scope whose rung the change switched on, executed now",
+            }),
+          }),
+          "Policies after the change",
+        ),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const { scope, id, policy } = c.req.valid("json");
     if (scope !== "tenant" && !id)
@@ -179,7 +184,7 @@ policies.openapi(
       // Actors reload their policies with the catalog.
       bumpCatalogVersion(db, tenantId),
     ]);
-    const applied = await runNewlyAutomatic(c.env, tenantId, scope, id, `operator:${c.var.keyId}`);
+    const applied = await runNewlyAutomatic(c.env, tenantId, scope, id, c.var.actor.ref);
     const view = await policyView(
       db,
       tenantId,

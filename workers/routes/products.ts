@@ -14,6 +14,7 @@ import {
   updateProduct,
 } from "../../store/catalog";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import {
   ApiError,
   conflictResponse,
@@ -108,19 +109,25 @@ const ProductParams = z.object({ id: Id });
 const security = [{ operatorToken: [] }];
 
 products.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["catalog"],
-    summary: "Create a product",
-    security,
-    request: {
-      body: jsonBody(
-        z.object({ id: Id, name: Name, description: z.string().max(2000).optional() }),
-      ),
-    },
-    responses: { 201: jsonResponse(Product, "Created"), ...problemResponses, ...conflictResponse },
-  }),
+  createRoute(
+    permit("pricing:write", "product.create", {
+      method: "post",
+      path: "/",
+      tags: ["catalog"],
+      summary: "Create a product",
+      security,
+      request: {
+        body: jsonBody(
+          z.object({ id: Id, name: Name, description: z.string().max(2000).optional() }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(Product, "Created"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const now = Date.now();
@@ -180,42 +187,44 @@ products.openapi(
 );
 
 products.openapi(
-  createRoute({
-    method: "patch",
-    path: "/{id}",
-    tags: ["catalog"],
-    summary: "Rename or describe a product",
-    security,
-    request: {
-      params: ProductParams,
-      body: jsonBody(
-        z
-          .object({
-            name: Name.optional(),
-            description: z.string().max(2000).nullable().optional(),
-            proxy: z
-              .object({
-                origin: z
-                  .url({ protocol: /^https?$/ })
-                  .max(2048)
-                  .openapi({
-                    description:
-                      "A base URL (no query or fragment), https to a public host; loopback, over http too, only in local mode (AFORO_LOCAL_NETWORK=loopback). Private, link-local and metadata addresses are refused.",
-                  }),
-                metric: Id,
-              })
-              .nullable()
-              .optional(),
-          })
-          .strict()
-          .refine(
-            (b) => Object.keys(b).length > 0,
-            "send at least one of name, description, proxy",
-          ),
-      ),
-    },
-    responses: { 200: jsonResponse(Product, "Updated"), ...problemResponses },
-  }),
+  createRoute(
+    permit("pricing:write", "product.update", {
+      method: "patch",
+      path: "/{id}",
+      tags: ["catalog"],
+      summary: "Rename or describe a product",
+      security,
+      request: {
+        params: ProductParams,
+        body: jsonBody(
+          z
+            .object({
+              name: Name.optional(),
+              description: z.string().max(2000).nullable().optional(),
+              proxy: z
+                .object({
+                  origin: z
+                    .url({ protocol: /^https?$/ })
+                    .max(2048)
+                    .openapi({
+                      description:
+                        "A base URL (no query or fragment), https to a public host; loopback, over http too, only in local mode (AFORO_LOCAL_NETWORK=loopback). Private, link-local and metadata addresses are refused.",
+                    }),
+                  metric: Id,
+                })
+                .nullable()
+                .optional(),
+            })
+            .strict()
+            .refine(
+              (b) => Object.keys(b).length > 0,
+              "send at least one of name, description, proxy",
+            ),
+        ),
+      },
+      responses: { 200: jsonResponse(Product, "Updated"), ...problemResponses },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -242,26 +251,28 @@ products.openapi(
 );
 
 products.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/metrics",
-    tags: ["catalog"],
-    summary: "Add a billable metric to a product",
-    security,
-    request: {
-      params: ProductParams,
-      body: jsonBody(
-        z.object({
-          id: Id.openapi({ example: "input_tokens" }),
-          name: Name.optional(),
-          unit: z.string().trim().min(1).max(64).openapi({ example: "token" }),
-          aggregation: Aggregation.default("sum"),
-          carries_cost: z.boolean().default(true),
-        }),
-      ),
-    },
-    responses: { 201: jsonResponse(Metric, "Created"), ...problemResponses, ...conflictResponse },
-  }),
+  createRoute(
+    permit("pricing:write", "metric.create", {
+      method: "post",
+      path: "/{id}/metrics",
+      tags: ["catalog"],
+      summary: "Add a billable metric to a product",
+      security,
+      request: {
+        params: ProductParams,
+        body: jsonBody(
+          z.object({
+            id: Id.openapi({ example: "input_tokens" }),
+            name: Name.optional(),
+            unit: z.string().trim().min(1).max(64).openapi({ example: "token" }),
+            aggregation: Aggregation.default("sum"),
+            carries_cost: z.boolean().default(true),
+          }),
+        ),
+      },
+      responses: { 201: jsonResponse(Metric, "Created"), ...problemResponses, ...conflictResponse },
+    }),
+  ),
   async (c) => {
     const { id: productId } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -307,20 +318,22 @@ products.openapi(
 );
 
 products.openapi(
-  createRoute({
-    method: "patch",
-    path: "/{id}/metrics/{metric}",
-    tags: ["catalog"],
-    summary: "Declare whether a metric's events carry a cost",
-    description:
-      "Events already stored keep their flags; events from now on are costed by the new rule.",
-    security,
-    request: {
-      params: ProductParams.extend({ metric: Id }),
-      body: jsonBody(z.object({ carries_cost: z.boolean() }).strict()),
-    },
-    responses: { 200: jsonResponse(Metric, "Updated"), ...problemResponses },
-  }),
+  createRoute(
+    permit("pricing:write", "metric.update", {
+      method: "patch",
+      path: "/{id}/metrics/{metric}",
+      tags: ["catalog"],
+      summary: "Declare whether a metric's events carry a cost",
+      description:
+        "Events already stored keep their flags; events from now on are costed by the new rule.",
+      security,
+      request: {
+        params: ProductParams.extend({ metric: Id }),
+        body: jsonBody(z.object({ carries_cost: z.boolean() }).strict()),
+      },
+      responses: { 200: jsonResponse(Metric, "Updated"), ...problemResponses },
+    }),
+  ),
   async (c) => {
     const { id, metric } = c.req.valid("param");
     const { carries_cost } = c.req.valid("json");

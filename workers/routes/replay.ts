@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { actorName } from "../../durable-objects/customer-actor";
 import { tenantCustomerIds } from "../../store/rollups";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import { problemResponses } from "../problem";
 import { jsonBody, jsonResponse, Timestamp } from "../schemas";
 import { tenantCatalog } from "../tenant-catalog";
@@ -15,23 +16,25 @@ const security = [{ operatorToken: [] }];
 const CONCURRENT_ACTORS = 20;
 
 replay.openapi(
-  createRoute({
-    method: "post",
-    path: "/detectors/evaluate",
-    tags: ["detection"],
-    summary: "Close every hour and day up to as_of for all of the tenant's customers",
-    description:
-      "For replay and backfill: each customer's detectors run on the hours and days that end at or before as_of (silent hours count as zero). Idempotent: hours already closed are not evaluated again, and signals are kept once per idempotency key.",
-    security,
-    request: { body: jsonBody(z.object({ as_of: Timestamp.optional() })) },
-    responses: {
-      200: jsonResponse(
-        z.object({ as_of: z.string(), customers: z.number(), new_signals: z.number() }),
-        "Done",
-      ),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("pipeline:operate", null, {
+      method: "post",
+      path: "/detectors/evaluate",
+      tags: ["detection"],
+      summary: "Close every hour and day up to as_of for all of the tenant's customers",
+      description:
+        "For replay and backfill: each customer's detectors run on the hours and days that end at or before as_of (silent hours count as zero). Idempotent: hours already closed are not evaluated again, and signals are kept once per idempotency key.",
+      security,
+      request: { body: jsonBody(z.object({ as_of: Timestamp.optional() })) },
+      responses: {
+        200: jsonResponse(
+          z.object({ as_of: z.string(), customers: z.number(), new_signals: z.number() }),
+          "Done",
+        ),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const { as_of } = c.req.valid("json");
     const asOf = Math.min(as_of ?? Date.now(), Date.now());

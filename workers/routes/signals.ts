@@ -10,6 +10,7 @@ import {
   setSignalStatus,
 } from "../../store/signals";
 import { createRouter } from "../app";
+import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
 import { Action, Step, toAction, toStep } from "./actions";
@@ -142,21 +143,22 @@ const ResolveBody = z
   .object({ note: z.string().trim().min(1).max(500).optional() })
   .openapi("SignalResolution");
 
-const signalStatusRoute = (verb: "resolve" | "reopen") => ({
-  method: "post" as const,
-  path: `/signals/{id}/${verb}`,
-  tags: ["detection"],
-  summary:
-    verb === "resolve"
-      ? "Close a signal that has been dealt with (optionally with a note)"
-      : "Open a resolved signal again",
-  security,
-  responses: {
-    200: jsonResponse(SignalSchema, "The signal after this step"),
-    ...problemResponses,
-    ...conflictResponse,
-  },
-});
+const signalStatusRoute = (verb: "resolve" | "reopen") =>
+  permit("cases:work", `signal.${verb}`, {
+    method: "post" as const,
+    path: `/signals/{id}/${verb}`,
+    tags: ["detection"],
+    summary:
+      verb === "resolve"
+        ? "Close a signal that has been dealt with (optionally with a note)"
+        : "Open a resolved signal again",
+    security,
+    responses: {
+      200: jsonResponse(SignalSchema, "The signal after this step"),
+      ...problemResponses,
+      ...conflictResponse,
+    },
+  });
 
 /** Moves a signal open → resolved or back; 409 when it is not in the state the step starts from. */
 async function changeStatus(
@@ -194,7 +196,7 @@ signals.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json") as z.infer<typeof ResolveBody> | undefined;
-    const by = `operator:${c.var.keyId}`;
+    const by = c.var.actor.ref;
     return c.json(
       await changeStatus(c.env.DB, c.var.tenantId, id, { by, note: body?.note ?? null }),
       200,

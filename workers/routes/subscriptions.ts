@@ -17,6 +17,7 @@ import { randomHex } from "../auth";
 import { cancelSubscription, changePlan } from "../billing/history";
 import { recordStatusChange } from "../billing/status";
 import { orThrow } from "../http-result";
+import { permit } from "../permit";
 import {
   ApiError,
   conflictResponse,
@@ -107,31 +108,33 @@ const toSubscription = (r: SubscriptionRecord, now = Date.now()) => ({
 const security = [{ operatorToken: [] }];
 
 subscriptions.openapi(
-  createRoute({
-    method: "post",
-    path: "/",
-    tags: ["catalog"],
-    summary: "Subscribe a customer to a plan",
-    description:
-      "`start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days.",
-    security,
-    request: {
-      body: jsonBody(
-        z.object({
-          customer: Id,
-          plan: Id,
-          start: Timestamp,
-          trial_end: Timestamp.nullable().optional(),
-          id: Id.optional().openapi({ description: "Defaults to a random sub_… id" }),
-        }),
-      ),
-    },
-    responses: {
-      201: jsonResponse(Subscription, "Created"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("customers:write", "subscription.create", {
+      method: "post",
+      path: "/",
+      tags: ["catalog"],
+      summary: "Subscribe a customer to a plan",
+      description:
+        "`start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days.",
+      security,
+      request: {
+        body: jsonBody(
+          z.object({
+            customer: Id,
+            plan: Id,
+            start: Timestamp,
+            trial_end: Timestamp.nullable().optional(),
+            id: Id.optional().openapi({ description: "Defaults to a random sub_… id" }),
+          }),
+        ),
+      },
+      responses: {
+        201: jsonResponse(Subscription, "Created"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const body = c.req.valid("json");
     const db = c.env.DB;
@@ -290,24 +293,26 @@ async function readSubscription(db: D1Database, tenantId: string, id: string) {
 // These writes go through bumpCatalogOnWrite, so the customer actors reload their phases.
 
 subscriptions.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/change",
-    tags: ["catalog"],
-    summary: "Change the plan, effective at a date",
-    description:
-      "The new plan must be for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.",
-    security,
-    request: {
-      params: z.object({ id: Id }),
-      body: jsonBody(z.object({ plan: Id, at: Timestamp })),
-    },
-    responses: {
-      200: jsonResponse(Subscription, "The subscription with its history"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("customers:write", "subscription.change", {
+      method: "post",
+      path: "/{id}/change",
+      tags: ["catalog"],
+      summary: "Change the plan, effective at a date",
+      description:
+        "The new plan must be for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.",
+      security,
+      request: {
+        params: z.object({ id: Id }),
+        body: jsonBody(z.object({ plan: Id, at: Timestamp })),
+      },
+      responses: {
+        200: jsonResponse(Subscription, "The subscription with its history"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const { plan, at } = c.req.valid("json");
@@ -317,24 +322,26 @@ subscriptions.openapi(
 );
 
 subscriptions.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/cancel",
-    tags: ["catalog"],
-    summary: "Cancel, effective at a date",
-    description:
-      "`at` (default: now) may be in the past or the future (a scheduled cancel, movable until it has passed). Service ends at `at`: the last period is invoiced at `at`, its flat fee prorated. A change scheduled after `at` is dropped.",
-    security,
-    request: {
-      params: z.object({ id: Id }),
-      body: jsonBody(z.object({ at: Timestamp.optional() })),
-    },
-    responses: {
-      200: jsonResponse(Subscription, "The subscription with its history"),
-      ...problemResponses,
-      ...conflictResponse,
-    },
-  }),
+  createRoute(
+    permit("customers:write", "subscription.cancel", {
+      method: "post",
+      path: "/{id}/cancel",
+      tags: ["catalog"],
+      summary: "Cancel, effective at a date",
+      description:
+        "`at` (default: now) may be in the past or the future (a scheduled cancel, movable until it has passed). Service ends at `at`: the last period is invoiced at `at`, its flat fee prorated. A change scheduled after `at` is dropped.",
+      security,
+      request: {
+        params: z.object({ id: Id }),
+        body: jsonBody(z.object({ at: Timestamp.optional() })),
+      },
+      responses: {
+        200: jsonResponse(Subscription, "The subscription with its history"),
+        ...problemResponses,
+        ...conflictResponse,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const { at } = c.req.valid("json");
@@ -345,29 +352,31 @@ subscriptions.openapi(
 );
 
 subscriptions.openapi(
-  createRoute({
-    method: "post",
-    path: "/{id}/status",
-    tags: ["catalog"],
-    summary: "Record a billing state (past_due, suspended, back to active) at a date",
-    description:
-      "Effective-dated; the cockpit at a past date shows the state as it was. Idempotent: recording the state already in force changes nothing. The action ladder and invoice dunning record the same changes.",
-    security,
-    request: {
-      params: z.object({ id: Id }),
-      body: jsonBody(
-        z.object({
-          status: z.enum(["active", "past_due", "suspended"]),
-          at: Timestamp.optional(),
-          reason: z.string().max(500).optional(),
-        }),
-      ),
-    },
-    responses: {
-      200: jsonResponse(Subscription, "The subscription with its history"),
-      ...problemResponses,
-    },
-  }),
+  createRoute(
+    permit("customers:write", "subscription.status", {
+      method: "post",
+      path: "/{id}/status",
+      tags: ["catalog"],
+      summary: "Record a billing state (past_due, suspended, back to active) at a date",
+      description:
+        "Effective-dated; the cockpit at a past date shows the state as it was. Idempotent: recording the state already in force changes nothing. The action ladder and invoice dunning record the same changes.",
+      security,
+      request: {
+        params: z.object({ id: Id }),
+        body: jsonBody(
+          z.object({
+            status: z.enum(["active", "past_due", "suspended"]),
+            at: Timestamp.optional(),
+            reason: z.string().max(500).optional(),
+          }),
+        ),
+      },
+      responses: {
+        200: jsonResponse(Subscription, "The subscription with its history"),
+        ...problemResponses,
+      },
+    }),
+  ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
