@@ -115,12 +115,12 @@ export async function startSession(
 ): Promise<{ csrfToken: string; expiresAt: number }> {
   const db = c.env.DB;
   const now = Date.now();
-  const old = presentedCookie(c);
+  const old = await presentedSessionId(c);
   const id = randomHex(16);
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const expiresAt = now + SESSION_TTL_MS;
   await db.batch([
-    ...(old ? [sessionRevoke(db, old.id, now)] : []),
+    ...(old ? [sessionRevoke(db, old, now)] : []),
     sessionInsert(db, {
       id,
       secretHash: await sha256Hex(secret),
@@ -153,5 +153,15 @@ export function clearSessionCookie(c: Context<AppEnv>) {
   setCookie(c, COOKIE, "", cookieOptions(c, 0));
 }
 
-/** The session id the request's cookie names (sign-out revokes it), whether or not it is live. */
-export const presentedSessionId = (c: Context<AppEnv>) => presentedCookie(c)?.id ?? null;
+/**
+ * The session the request's cookie really holds, live or not (sign-out and sign-in revoke it):
+ * its id when the cookie's secret matches the stored one, else null. The id alone is half a
+ * cookie and must not be enough to end somebody's session.
+ */
+export async function presentedSessionId(c: Context<AppEnv>): Promise<string | null> {
+  const cookie = presentedCookie(c);
+  if (!cookie) return null;
+  const p = await sessionPrincipal(c.env.DB, cookie.id);
+  const owned = p !== null && (await secretsEqual(await sha256Hex(cookie.secret), p.secret_hash));
+  return owned ? cookie.id : null;
+}
