@@ -6,6 +6,9 @@ import { useState } from "preact/hooks";
 import type { Page } from "../../../contracts/common";
 import type { StoredEvent } from "../../../contracts/events";
 import type { Invoice, InvoiceLine, InvoiceTrace } from "../../../contracts/invoices";
+import { DataTable } from "../components/data-table";
+import { FilterBar, TextFilter } from "../components/filter-bar";
+import { Pager } from "../components/pager";
 import {
   Badge,
   ConfirmDialog,
@@ -40,7 +43,8 @@ export function InvoicesView(props: ViewProps) {
   const state = parseState(invoicesSpec, props.search);
   const go = (changes: Partial<InvoicesState>) =>
     navigate(hrefFor(props.path, invoicesSpec, { ...state, ...changes }));
-  const [customerDraft, setCustomerDraft] = useState(state.customer ?? "");
+  // Clear filters empties the customer field even when its draft was never applied.
+  const [clears, setClears] = useState(0);
   const listKey = withQuery("/api/invoices", {
     status: state.status,
     customer: state.customer,
@@ -61,7 +65,17 @@ export function InvoicesView(props: ViewProps) {
           </button>
         }
       />
-      <div class="filters">
+      <FilterBar
+        label="Filter invoices"
+        onClear={
+          state.status || state.customer || state.period
+            ? () => {
+                setClears(clears + 1);
+                go({ status: null, customer: null, period: null, cursor: null });
+              }
+            : null
+        }
+      >
         <FilterSelect
           label="Status"
           name="status"
@@ -70,27 +84,15 @@ export function InvoicesView(props: ViewProps) {
           options={INVOICE_STATUSES}
           onChange={(v) => go({ status: v as InvoicesState["status"], cursor: null })}
         />
-        <form
-          class="field-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const v = customerDraft.trim();
-            go({ customer: v || null, cursor: null });
-          }}
-        >
-          <label class="field">
-            <span>Customer id</span>
-            <input
-              name="customer"
-              value={customerDraft}
-              placeholder="any customer"
-              onInput={(e) => setCustomerDraft((e.currentTarget as HTMLInputElement).value)}
-            />
-          </label>
-          <button type="submit" class="btn">
-            Apply
-          </button>
-        </form>
+        <TextFilter
+          key={clears}
+          apply
+          label="Customer id"
+          name="customer"
+          placeholder="any customer"
+          value={state.customer}
+          onCommit={(v) => go({ customer: v, cursor: null })}
+        />
         <label class="field">
           <span>Period (month)</span>
           <input
@@ -102,19 +104,7 @@ export function InvoicesView(props: ViewProps) {
             }
           />
         </label>
-        {state.status || state.customer || state.period ? (
-          <button
-            type="button"
-            class="btn"
-            onClick={() => {
-              setCustomerDraft("");
-              go({ status: null, customer: null, period: null, cursor: null });
-            }}
-          >
-            Clear filters
-          </button>
-        ) : null}
-      </div>
+      </FilterBar>
       <div class={state.invoice ? "split" : undefined}>
         <div class="panel">
           <QueryView q={list} what="invoices">
@@ -126,77 +116,60 @@ export function InvoicesView(props: ViewProps) {
                 </Empty>
               ) : (
                 <>
-                  <div class="table-wrap">
-                    <table data-testid="invoice-list">
-                      <thead>
-                        <tr>
-                          <th scope="col">Invoice</th>
-                          <th scope="col">Customer</th>
-                          <th scope="col">Period</th>
-                          <th scope="col">Status</th>
-                          <th scope="col" class="num">
-                            Total
-                          </th>
-                          <th scope="col">Due</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {page.data.map((inv) => (
-                          <tr
-                            key={inv.id}
-                            data-invoice={inv.id}
-                            class={state.invoice === inv.id ? "row-selected" : undefined}
+                  <DataTable
+                    testid="invoice-list"
+                    rows={page.data}
+                    rowKey={(inv) => inv.id}
+                    rowProps={(inv) => ({
+                      "data-invoice": inv.id,
+                      class: state.invoice === inv.id ? "row-selected" : undefined,
+                    })}
+                    columns={[
+                      {
+                        header: "Invoice",
+                        rowHeader: true,
+                        cell: (inv) => (
+                          <Link
+                            href={hrefFor(props.path, invoicesSpec, { ...state, invoice: inv.id })}
                           >
-                            <th scope="row">
-                              <Link
-                                href={hrefFor(props.path, invoicesSpec, {
-                                  ...state,
-                                  invoice: inv.id,
-                                })}
-                              >
-                                <code>{inv.id}</code>
-                              </Link>
-                            </th>
-                            <td>{inv.customer}</td>
-                            <td>
-                              {dateOnly(inv.period.start)} – {dateOnly(inv.period.end)}
-                            </td>
-                            <td>
-                              <StatusBadge inv={inv} />
-                            </td>
-                            <td class="num">{money(inv.total, inv.currency)}</td>
-                            <td>
-                              {inv.status === "paid"
-                                ? `paid ${dateOnly(inv.paid_at)}`
-                                : inv.status === "void"
-                                  ? `voided ${dateOnly(inv.voided_at)}`
-                                  : inv.status === "draft"
-                                    ? "not issued yet"
-                                    : dateOnly(inv.due_at)}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                  <div class="pager">
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      disabled={!state.cursor}
-                      onClick={() => go({ cursor: null })}
-                    >
-                      First page
-                    </button>
-                    <button
-                      type="button"
-                      class="btn btn-small"
-                      disabled={!page.next_cursor}
-                      onClick={() => go({ cursor: page.next_cursor })}
-                    >
-                      Next page
-                    </button>
-                  </div>
+                            <code>{inv.id}</code>
+                          </Link>
+                        ),
+                      },
+                      { header: "Customer", cell: (inv) => inv.customer },
+                      {
+                        header: "Period",
+                        cell: (inv) =>
+                          `${dateOnly(inv.period.start)} – ${dateOnly(inv.period.end)}`,
+                      },
+                      { header: "Status", cell: (inv) => <StatusBadge inv={inv} /> },
+                      { header: "Total", num: true, cell: (inv) => money(inv.total, inv.currency) },
+                      {
+                        header: "Due",
+                        cell: (inv) =>
+                          inv.status === "paid"
+                            ? `paid ${dateOnly(inv.paid_at)}`
+                            : inv.status === "void"
+                              ? `voided ${dateOnly(inv.voided_at)}`
+                              : inv.status === "draft"
+                                ? "not issued yet"
+                                : dateOnly(inv.due_at),
+                      },
+                    ]}
+                  />
+                  <Pager
+                    label="Pages of invoices"
+                    back={{
+                      label: "First page",
+                      disabled: !state.cursor,
+                      onClick: () => go({ cursor: null }),
+                    }}
+                    forward={{
+                      label: "Next page",
+                      disabled: !page.next_cursor,
+                      onClick: () => go({ cursor: page.next_cursor }),
+                    }}
+                  />
                 </>
               )
             }
@@ -469,72 +442,66 @@ function LinesTable(props: {
   if (props.lines.length === 0) return <Empty title="No lines" />;
   const sum = props.lines.reduce((s, l) => s + Math.round(Number(l.amount) * 100), 0) / 100;
   return (
-    <div class="table-wrap">
-      <table data-testid="invoice-lines">
-        <thead>
-          <tr>
-            <th scope="col">Line</th>
-            <th scope="col">Kind</th>
-            <th scope="col" class="num">
-              Quantity
-            </th>
-            <th scope="col" class="num">
-              Amount
-            </th>
-            <th scope="col">Source</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.lines.map((l) => (
-            <tr key={l.position} data-line={l.position} data-kind={l.kind}>
-              <th scope="row">
-                {l.description}
-                {l.service ? (
-                  <div class="muted small">
-                    {dateOnly(l.service.from)} – {dateOnly(l.service.to)}
-                    {l.plan ? ` · ${l.plan}` : ""}
-                  </div>
-                ) : null}
-              </th>
-              <td>
-                <Badge tone={KIND_TONE[l.kind]}>{l.kind}</Badge>
-              </td>
-              <td class="num">
-                {l.kind === "usage"
-                  ? `${decimal(l.quantity, 0)} ${l.metric ?? ""}`
-                  : decimal(l.quantity, 4)}
-              </td>
-              <td class="num">{money(l.amount, props.currency)}</td>
-              <td>
-                {l.kind === "usage" ? (
-                  <button
-                    type="button"
-                    class="btn btn-small"
-                    aria-expanded={props.eventsLine === l.position}
-                    onClick={() => props.onEvents(l.position)}
-                  >
-                    {props.eventsLine === l.position ? "Hide events" : "Events"}
-                  </button>
-                ) : l.kind === "fee" ? (
-                  <span class="muted">plan {l.plan ?? ""}</span>
-                ) : (
-                  <span class="muted">{words(l.type)}</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr>
-            <th scope="row" colSpan={3}>
-              Lines total
-            </th>
-            <td class="num">{money(sum, props.currency)}</td>
-            <td />
-          </tr>
-        </tfoot>
-      </table>
-    </div>
+    <DataTable
+      testid="invoice-lines"
+      rows={props.lines}
+      rowKey={(l) => l.position}
+      rowProps={(l) => ({ "data-line": String(l.position), "data-kind": l.kind })}
+      columns={[
+        {
+          header: "Line",
+          rowHeader: true,
+          cell: (l) => (
+            <>
+              {l.description}
+              {l.service ? (
+                <div class="muted small">
+                  {dateOnly(l.service.from)} – {dateOnly(l.service.to)}
+                  {l.plan ? ` · ${l.plan}` : ""}
+                </div>
+              ) : null}
+            </>
+          ),
+        },
+        { header: "Kind", cell: (l) => <Badge tone={KIND_TONE[l.kind]}>{l.kind}</Badge> },
+        {
+          header: "Quantity",
+          num: true,
+          cell: (l) =>
+            l.kind === "usage"
+              ? `${decimal(l.quantity, 0)} ${l.metric ?? ""}`
+              : decimal(l.quantity, 4),
+        },
+        { header: "Amount", num: true, cell: (l) => money(l.amount, props.currency) },
+        {
+          header: "Source",
+          cell: (l) =>
+            l.kind === "usage" ? (
+              <button
+                type="button"
+                class="btn btn-small"
+                aria-expanded={props.eventsLine === l.position}
+                onClick={() => props.onEvents(l.position)}
+              >
+                {props.eventsLine === l.position ? "Hide events" : "Events"}
+              </button>
+            ) : l.kind === "fee" ? (
+              <span class="muted">plan {l.plan ?? ""}</span>
+            ) : (
+              <span class="muted">{words(l.type)}</span>
+            ),
+        },
+      ]}
+      foot={
+        <>
+          <th scope="row" colSpan={3}>
+            Lines total
+          </th>
+          <td class="num">{money(sum, props.currency)}</td>
+          <td />
+        </>
+      }
+    />
   );
 }
 
@@ -553,56 +520,48 @@ function TraceSummary(props: { trace: InvoiceTrace }) {
       {t.usage.length === 0 ? (
         <p class="muted">No usage lines: this invoice is fees only.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Metric, window</th>
-                <th scope="col" class="num">
-                  Events
-                </th>
-                <th scope="col" class="num">
-                  Units
-                </th>
-                <th scope="col" class="num">
-                  Events' revenue
-                </th>
-                <th scope="col" class="num">
-                  Usage lines
-                </th>
-                <th scope="col">Agree</th>
-              </tr>
-            </thead>
-            <tbody>
-              {t.usage.map((g) => (
-                <tr key={`${g.metric}/${g.service.from}`} data-metric={g.metric}>
-                  <th scope="row">
-                    {g.metric}
-                    <div class="muted small">
-                      {dateOnly(g.service.from)} – {dateOnly(g.service.to)}
-                    </div>
-                  </th>
-                  <td class="num">{integer(g.rollups.events)}</td>
-                  <td class="num">{decimal(g.rollups.units, 0)}</td>
-                  <td class="num">{money(g.rollups.revenue, t.currency)}</td>
-                  <td class="num">{money(g.amount, t.currency)}</td>
-                  <td>
-                    <Badge
-                      tone={g.matches ? "good" : "warn"}
-                      title={
-                        g.matches
-                          ? undefined
-                          : "Usage arrived after the invoice was final, or events are outside the window's hours"
-                      }
-                    >
-                      {g.matches ? "yes" : "differs"}
-                    </Badge>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={t.usage}
+          rowKey={(g) => `${g.metric}/${g.service.from}`}
+          rowProps={(g) => ({ "data-metric": g.metric })}
+          columns={[
+            {
+              header: "Metric, window",
+              rowHeader: true,
+              cell: (g) => (
+                <>
+                  {g.metric}
+                  <div class="muted small">
+                    {dateOnly(g.service.from)} – {dateOnly(g.service.to)}
+                  </div>
+                </>
+              ),
+            },
+            { header: "Events", num: true, cell: (g) => integer(g.rollups.events) },
+            { header: "Units", num: true, cell: (g) => decimal(g.rollups.units, 0) },
+            {
+              header: "Events' revenue",
+              num: true,
+              cell: (g) => money(g.rollups.revenue, t.currency),
+            },
+            { header: "Usage lines", num: true, cell: (g) => money(g.amount, t.currency) },
+            {
+              header: "Agree",
+              cell: (g) => (
+                <Badge
+                  tone={g.matches ? "good" : "warn"}
+                  title={
+                    g.matches
+                      ? undefined
+                      : "Usage arrived after the invoice was final, or events are outside the window's hours"
+                  }
+                >
+                  {g.matches ? "yes" : "differs"}
+                </Badge>
+              ),
+            },
+          ]}
+        />
       )}
     </div>
   );
@@ -634,56 +593,31 @@ function LineEvents(props: { invoice: Invoice; line: InvoiceLine | undefined }) 
         </Empty>
       ) : (
         <>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Event</th>
-                  <th scope="col" class="num">
-                    Quantity
-                  </th>
-                  <th scope="col" class="num">
-                    Revenue
-                  </th>
-                  <th scope="col" class="num">
-                    Cost
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {q.data.data.map((e) => (
-                  <tr key={e.id} data-event={e.id}>
-                    <td>{dateTime(e.time)}</td>
-                    <td>
-                      <code>{e.id}</code>
-                    </td>
-                    <td class="num">{decimal(e.quantity, 0)}</td>
-                    <td class="num">{money(e.revenue, props.invoice.currency, { digits: 4 })}</td>
-                    <td class="num">{money(e.cost, "USD", { digits: 4 })}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div class="pager">
-            <button
-              type="button"
-              class="btn btn-small"
-              disabled={!cursor}
-              onClick={() => setCursor(null)}
-            >
-              Newest
-            </button>
-            <button
-              type="button"
-              class="btn btn-small"
-              disabled={!q.data.next_cursor}
-              onClick={() => setCursor(q.data?.next_cursor ?? null)}
-            >
-              Older
-            </button>
-          </div>
+          <DataTable
+            rows={q.data.data}
+            rowKey={(e) => e.id}
+            rowProps={(e) => ({ "data-event": e.id })}
+            columns={[
+              { header: "Time", cell: (e) => dateTime(e.time) },
+              { header: "Event", cell: (e) => <code>{e.id}</code> },
+              { header: "Quantity", num: true, cell: (e) => decimal(e.quantity, 0) },
+              {
+                header: "Revenue",
+                num: true,
+                cell: (e) => money(e.revenue, props.invoice.currency, { digits: 4 }),
+              },
+              { header: "Cost", num: true, cell: (e) => money(e.cost, "USD", { digits: 4 }) },
+            ]}
+          />
+          <Pager
+            label="Pages of the line's events"
+            back={{ label: "Newest", disabled: !cursor, onClick: () => setCursor(null) }}
+            forward={{
+              label: "Older",
+              disabled: !q.data.next_cursor,
+              onClick: () => setCursor(q.data?.next_cursor ?? null),
+            }}
+          />
         </>
       )}
     </div>

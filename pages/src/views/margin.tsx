@@ -2,6 +2,7 @@
 // ranked by contribution margin with those costing more than they pay highlighted, and a
 // customer's drill-down: daily trend and every event with model, provider, tokens, revenue, cost.
 
+import type { HTMLAttributes } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type {
   Customer,
@@ -14,6 +15,9 @@ import type {
 } from "../../../contracts";
 import { DAY_MS } from "../../../domain/time";
 import { ChartView, COLORS } from "../components/charts";
+import { type Column, DataTable } from "../components/data-table";
+import { FilterBar, SegmentedFilter } from "../components/filter-bar";
+import { Pager } from "../components/pager";
 import {
   Badge,
   Empty,
@@ -58,6 +62,18 @@ export function sharePct(v: number | null): string {
   return v !== null && v > 0 && v < 0.0005 ? "< 0.1%" : percent(v);
 }
 const eventsWord = (n: number) => `${integer(n)} ${n === 1 ? "event" : "events"}`;
+
+/** Revenue, COGS and margin of a P&L row, each cell marked with its field for the tests. */
+const moneyColumns = (currency: string): Column<PnlRow>[] =>
+  (["revenue", "cost", "margin"] as const).map((field) => ({
+    header: field === "cost" ? "COGS" : field === "revenue" ? "Revenue" : "Margin",
+    num: true,
+    // A data-* attribute alone is not one of HTMLAttributes' named fields: say what it is.
+    cellProps: (): HTMLAttributes<HTMLTableCellElement> & { "data-field": string } => ({
+      "data-field": field,
+    }),
+    cell: (r: PnlRow) => money(r[field], currency),
+  }));
 
 /** [from, to) covering the last `days` UTC days, today included. */
 export function windowRange(days: number, now = Date.now()) {
@@ -171,21 +187,13 @@ export function MarginView(props: ViewProps) {
             : `Last ${days} days`
         }
         actions={
-          <>
-            <fieldset class="segmented">
-              <legend class="sr-only">Window</legend>
-              {(["30", "60", "90"] as const).map((d) => (
-                <button
-                  key={d}
-                  type="button"
-                  class={state.days === d ? "active" : undefined}
-                  aria-pressed={state.days === d}
-                  onClick={() => go({ days: d, cursor: null })}
-                >
-                  {d} days
-                </button>
-              ))}
-            </fieldset>
+          <FilterBar label="Window and product" inline>
+            <SegmentedFilter
+              label="Window"
+              value={state.days}
+              options={(["30", "60", "90"] as const).map((d) => ({ value: d, label: `${d} days` }))}
+              onChange={(d) => go({ days: d, cursor: null })}
+            />
             <FilterSelect
               label="Product"
               name="product"
@@ -194,7 +202,7 @@ export function MarginView(props: ViewProps) {
               options={catalog.products.map((p) => ({ value: p.id, label: p.name }))}
               onChange={(v) => go({ product: v, cursor: null })}
             />
-          </>
+          </FilterBar>
         }
       />
       <QueryView q={margin} what="margin">
@@ -361,69 +369,39 @@ function ProductTable(props: { rows: PnlRow[]; currency: string }) {
       {rows.length === 0 ? (
         <Empty title="No revenue or COGS in this window" />
       ) : (
-        <div class="table-wrap">
-          <table data-testid="product-pnl">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" class="num">
-                  Revenue
-                </th>
-                <th scope="col" class="num">
-                  COGS
-                </th>
-                <th scope="col" class="num">
-                  Margin
-                </th>
-                <th scope="col" class="num">
-                  Margin %
-                </th>
-                {rows.some((r) => r.uncosted) ? (
-                  <th scope="col" class="num" title="Events whose cost Aforo does not know">
-                    Uncosted
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id} data-product={r.id} class={r.losing ? "row-losing" : undefined}>
-                  <th scope="row">{name(r.id)}</th>
-                  <td class="num" data-field="revenue">
-                    {money(r.revenue, props.currency)}
-                  </td>
-                  <td class="num" data-field="cost">
-                    {money(r.cost, props.currency)}
-                  </td>
-                  <td class="num" data-field="margin">
-                    {money(r.margin, props.currency)}
-                  </td>
-                  <td class="num">{percent(r.marginPct)}</td>
-                  {r.uncosted ? (
-                    <td
-                      class="num"
-                      style={r.uncosted.events > 0 ? { color: "var(--warn)" } : undefined}
-                      data-field="uncosted"
-                      title={`${eventsWord(r.uncosted.events)}, ${sharePct(r.uncosted.revenueShare)} of usage revenue`}
-                    >
-                      {r.uncosted.events > 0 ? (
-                        <>
-                          {sharePct(r.uncosted.eventsShare)}
-                          <span class="muted small">
-                            {" "}
-                            · {sharePct(r.uncosted.revenueShare)} rev.
-                          </span>
-                        </>
-                      ) : (
-                        <span class="muted">none</span>
-                      )}
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testid="product-pnl"
+          rows={rows}
+          rowKey={(r) => r.id}
+          rowProps={(r) => ({ "data-product": r.id, class: r.losing ? "row-losing" : undefined })}
+          columns={[
+            { header: "Product", rowHeader: true, cell: (r) => name(r.id) },
+            ...moneyColumns(props.currency),
+            { header: "Margin %", num: true, cell: (r) => percent(r.marginPct) },
+            rows.some((r) => r.uncosted) && {
+              header: "Uncosted",
+              num: true,
+              title: "Events whose cost Aforo does not know",
+              cellProps: (r) =>
+                r.uncosted
+                  ? {
+                      "data-field": "uncosted",
+                      style: r.uncosted.events > 0 ? { color: "var(--warn)" } : undefined,
+                      title: `${eventsWord(r.uncosted.events)}, ${sharePct(r.uncosted.revenueShare)} of usage revenue`,
+                    }
+                  : {},
+              cell: (r) =>
+                !r.uncosted ? null : r.uncosted.events > 0 ? (
+                  <>
+                    {sharePct(r.uncosted.eventsShare)}
+                    <span class="muted small"> · {sharePct(r.uncosted.revenueShare)} rev.</span>
+                  </>
+                ) : (
+                  <span class="muted">none</span>
+                ),
+            },
+          ]}
+        />
       )}
     </section>
   );
@@ -454,7 +432,7 @@ function CustomerRanking(props: {
     <section class="panel" aria-labelledby="customers-title">
       <div class="panel-head">
         <h2 id="customers-title">Customers by contribution margin</h2>
-        <div class="panel-tools">
+        <FilterBar label="Order the customers" inline>
           <FilterSelect
             label="Order"
             value={props.rank}
@@ -475,7 +453,7 @@ function CustomerRanking(props: {
             />
             <span>Only those costing more than they pay</span>
           </label>
-        </div>
+        </FilterBar>
       </div>
       <p class="muted">
         {integer(props.model.customerCount)} customers ·{" "}
@@ -504,67 +482,39 @@ function CustomerRanking(props: {
         />
       ) : (
         <>
-          <div class="table-wrap">
-            <table data-testid="customer-ranking">
-              <thead>
-                <tr>
-                  <th scope="col" class="num">
-                    #
-                  </th>
-                  <th scope="col">Customer</th>
-                  <th scope="col" class="num">
-                    Revenue
-                  </th>
-                  <th scope="col" class="num">
-                    COGS
-                  </th>
-                  <th scope="col" class="num">
-                    Margin
-                  </th>
-                  <th scope="col" class="num">
-                    Margin %
-                  </th>
-                  <th scope="col" class="num">
-                    Events
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((r, i) => (
-                  <tr
-                    key={r.id}
-                    data-customer={r.id}
-                    class={`${r.losing ? "row-losing" : ""} ${props.selected === r.id ? "row-selected" : ""}`}
-                  >
-                    <td class="num">{i + 1}</td>
-                    <th scope="row">
-                      <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
-                      <CustomerLabels row={r} />
-                      {r.losing ? (
-                        <>
-                          {" "}
-                          <Badge tone="bad" title="COGS above revenue in this window">
-                            costs more than it pays
-                          </Badge>
-                        </>
-                      ) : null}
-                    </th>
-                    <td class="num" data-field="revenue">
-                      {money(r.revenue, props.currency)}
-                    </td>
-                    <td class="num" data-field="cost">
-                      {money(r.cost, props.currency)}
-                    </td>
-                    <td class="num" data-field="margin">
-                      {money(r.margin, props.currency)}
-                    </td>
-                    <td class="num">{percent(r.marginPct)}</td>
-                    <td class="num">{integer(r.events)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testid="customer-ranking"
+            rows={shown}
+            rowKey={(r) => r.id}
+            rowProps={(r) => ({
+              "data-customer": r.id,
+              class: `${r.losing ? "row-losing" : ""} ${props.selected === r.id ? "row-selected" : ""}`,
+            })}
+            columns={[
+              { header: "#", num: true, cell: (_, i) => i + 1 },
+              {
+                header: "Customer",
+                rowHeader: true,
+                cell: (r) => (
+                  <>
+                    <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
+                    <CustomerLabels row={r} />
+                    {r.losing ? (
+                      <>
+                        {" "}
+                        <Badge tone="bad" title="COGS above revenue in this window">
+                          costs more than it pays
+                        </Badge>
+                      </>
+                    ) : null}
+                  </>
+                ),
+              },
+              ...moneyColumns(props.currency),
+              { header: "Margin %", num: true, cell: (r) => percent(r.marginPct) },
+              { header: "Events", num: true, cell: (r) => integer(r.events) },
+            ]}
+          />
           {ranked.length > PAGE ? (
             <button type="button" class="btn" onClick={() => setShowAll(!showAll)}>
               {showAll ? `Show the first ${PAGE}` : `Show all ${integer(ranked.length)}`}
@@ -625,37 +575,31 @@ function FreeAccounts(props: { rows: PnlRow[]; currency: string; hrefOf: (id: st
         <Empty title="No $0-revenue account has cost in this window" />
       ) : (
         <>
-          <div class="table-wrap">
-            <table data-testid="free-ranking">
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Plans</th>
-                  <th scope="col" class="num">
-                    COGS
-                  </th>
-                  <th scope="col" class="num">
-                    Events
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((r) => (
-                  <tr key={r.id} data-customer={r.id}>
-                    <th scope="row">
-                      <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
-                      <CustomerLabels row={r} />
-                    </th>
-                    <td class="small">{r.segment ?? (r.known ? "no subscription" : "—")}</td>
-                    <td class="num" data-field="cost">
-                      {money(r.cost, props.currency)}
-                    </td>
-                    <td class="num">{integer(r.events)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testid="free-ranking"
+            rows={shown}
+            rowKey={(r) => r.id}
+            rowProps={(r) => ({ "data-customer": r.id })}
+            columns={[
+              {
+                header: "Account",
+                rowHeader: true,
+                cell: (r) => (
+                  <>
+                    <Link href={props.hrefOf(r.id)}>{r.name ?? r.id}</Link>
+                    <CustomerLabels row={r} />
+                  </>
+                ),
+              },
+              {
+                header: "Plans",
+                class: "small",
+                cell: (r) => r.segment ?? (r.known ? "no subscription" : "—"),
+              },
+              moneyColumns(props.currency)[1],
+              { header: "Events", num: true, cell: (r) => integer(r.events) },
+            ]}
+          />
           {props.rows.length > PAGE ? (
             <button type="button" class="btn" onClick={() => setShowAll(!showAll)}>
               {showAll ? `Show the first ${PAGE}` : `Show all ${integer(props.rows.length)}`}
@@ -767,82 +711,74 @@ function CustomerDrill(props: {
                 <Empty title="No events kept for this customer" />
               ) : (
                 <>
-                  <div class="table-wrap">
-                    <table class="compact" data-testid="drill-events">
-                      <thead>
-                        <tr>
-                          <th scope="col">Time</th>
-                          <th scope="col">Metric</th>
-                          <th scope="col" class="num">
-                            Quantity
-                          </th>
-                          <th scope="col">Model</th>
-                          <th scope="col">Provider</th>
-                          <th scope="col" class="num">
-                            Tokens in / out
-                          </th>
-                          <th scope="col" class="num">
-                            Revenue
-                          </th>
-                          <th scope="col" class="num">
-                            Cost
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {page.data.map((e) => (
-                          <tr key={e.id} data-event={e.id} title={e.id}>
-                            <td>{dateTimeSeconds(e.time)}</td>
-                            <td>
-                              {words(e.metric)}
-                              {e.flags.length ? (
-                                <div class="flags">
-                                  {e.flags.map((f) => (
-                                    <Badge key={f} tone="warn">
-                                      {words(f)}
-                                    </Badge>
-                                  ))}
-                                </div>
-                              ) : null}
-                            </td>
-                            <td class="num">{decimal(e.quantity, 6)}</td>
-                            <td>{e.model ?? "—"}</td>
-                            <td>{e.provider ?? "—"}</td>
-                            <td class="num">
-                              {e.input_tokens === null && e.output_tokens === null
-                                ? "—"
-                                : `${integer(e.input_tokens)} / ${integer(e.output_tokens)}`}
-                            </td>
-                            <td class="num">{money(e.revenue, currency, { digits: 4 })}</td>
-                            <td class="num">
-                              {money(e.cost, currency, { digits: 4 })}
-                              {e.cost_status !== "costed" && e.cost_status ? (
-                                <div class="muted">{words(e.cost_status)}</div>
-                              ) : null}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                  <div class="pager">
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={!props.cursor}
-                      onClick={() => props.onCursor(null)}
-                    >
-                      Newest
-                    </button>
-                    <button
-                      type="button"
-                      class="btn"
-                      disabled={!page.next_cursor}
-                      onClick={() => props.onCursor(page.next_cursor)}
-                    >
-                      Older events →
-                    </button>
-                  </div>
+                  <DataTable
+                    compact
+                    testid="drill-events"
+                    rows={page.data}
+                    rowKey={(e) => e.id}
+                    rowProps={(e) => ({ "data-event": e.id, title: e.id })}
+                    columns={[
+                      { header: "Time", cell: (e) => dateTimeSeconds(e.time) },
+                      {
+                        header: "Metric",
+                        cell: (e) => (
+                          <>
+                            {words(e.metric)}
+                            {e.flags.length ? (
+                              <div class="flags">
+                                {e.flags.map((f) => (
+                                  <Badge key={f} tone="warn">
+                                    {words(f)}
+                                  </Badge>
+                                ))}
+                              </div>
+                            ) : null}
+                          </>
+                        ),
+                      },
+                      { header: "Quantity", num: true, cell: (e) => decimal(e.quantity, 6) },
+                      { header: "Model", cell: (e) => e.model ?? "—" },
+                      { header: "Provider", cell: (e) => e.provider ?? "—" },
+                      {
+                        header: "Tokens in / out",
+                        num: true,
+                        cell: (e) =>
+                          e.input_tokens === null && e.output_tokens === null
+                            ? "—"
+                            : `${integer(e.input_tokens)} / ${integer(e.output_tokens)}`,
+                      },
+                      {
+                        header: "Revenue",
+                        num: true,
+                        cell: (e) => money(e.revenue, currency, { digits: 4 }),
+                      },
+                      {
+                        header: "Cost",
+                        num: true,
+                        cell: (e) => (
+                          <>
+                            {money(e.cost, currency, { digits: 4 })}
+                            {e.cost_status !== "costed" && e.cost_status ? (
+                              <div class="muted">{words(e.cost_status)}</div>
+                            ) : null}
+                          </>
+                        ),
+                      },
+                    ]}
+                  />
+                  <Pager
+                    label="Pages of the customer's events"
+                    back={{
+                      label: "Newest",
+                      disabled: !props.cursor,
+                      onClick: () => props.onCursor(null),
+                    }}
+                    forward={{
+                      label: "Older events →",
+                      disabled: !page.next_cursor,
+                      onClick: () => props.onCursor(page.next_cursor),
+                    }}
+                  />
                 </>
               )
             }
