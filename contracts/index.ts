@@ -2,6 +2,7 @@
 // shared by the server (workers/, domain/) and the dashboard (pages/). No runtime code here;
 // workers/contracts-check.ts proves at compile time that the routes' zod schemas agree.
 
+export type * from "./accounts";
 export type * from "./cases";
 export type * from "./catalog";
 export type * from "./channels";

@@ -23,6 +23,8 @@ import {
 } from "./lib/demo-data.mjs";
 import { startTrickle } from "./lib/demo-live.mjs";
 import {
+  DEMO_OWNER,
+  demoOwnerSignInLink,
   ensureDemoTenant,
   ensureDevVars,
   prepareStack,
@@ -70,12 +72,16 @@ process.on("SIGTERM", stop);
 stack.child.on("exit", (code) => process.exit(code ?? 0));
 
 const demo = await ensureDemoTenant(stack.url, adminToken, persistTo);
+const ownerLink = await demoOwnerSignInLink(stack.url, adminToken, demo.operator_token);
 
 console.log(`
   Aforo is running.
 
+  Sign in        ${ownerLink ?? "(no link: see above)"}
+                 (as ${DEMO_OWNER.name} <${DEMO_OWNER.email}>, the demo's owner: works once, for
+                 24 hours; then add a passkey under Settings → Your account)
   Dashboard      ${stack.url}/#token=${demo.operator_token}
-                 (signs you in as the demo tenant's operator; ${stack.url}/ asks for a token)
+                 (signs you in with the demo's operator API token; ${stack.url}/ asks how)
   API document   ${stack.url}/openapi.json
   Admin token    ${adminToken}   (AFORO_ADMIN_TOKEN in .dev.vars)
 

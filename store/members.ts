@@ -89,10 +89,17 @@ export const memberReinstate = (
     )
     .bind(role, invitedBy, tenantId, id);
 
-// The last active or invited owner can neither lose the role nor be removed: the guard is part
-// of the update, so two concurrent demotions cannot leave a tenant without an owner.
-const KEEPS_AN_OWNER = `(role <> 'owner' OR (SELECT COUNT(*) FROM members
-   WHERE tenant_id = ?2 AND role = 'owner' AND status <> 'removed') > 1)`;
+// A change may not leave the tenant without an owner who can sign in: an owner loses the role
+// or is removed only while another active owner remains (an invitation is not enough), or, in a
+// tenant whose owners have not signed in yet, while another invited owner remains. The guard is
+// part of the update, so two concurrent demotions cannot leave a tenant without an owner.
+const KEEPS_AN_OWNER = `(role <> 'owner'
+   OR EXISTS (SELECT 1 FROM members o WHERE o.tenant_id = ?2 AND o.id <> ?3
+     AND o.role = 'owner' AND o.status = 'active')
+   OR (NOT EXISTS (SELECT 1 FROM members a WHERE a.tenant_id = ?2
+         AND a.role = 'owner' AND a.status = 'active')
+       AND EXISTS (SELECT 1 FROM members o WHERE o.tenant_id = ?2 AND o.id <> ?3
+         AND o.role = 'owner' AND o.status <> 'removed')))`;
 
 /** Changes a member's role; false when it would leave the tenant without an owner. */
 export async function setMemberRole(

@@ -10,8 +10,10 @@ import type { z } from "@hono/zod-openapi";
 import type * as C from "../contracts";
 import type { Cockpit as EngineCockpit, MovementPeriod, MovementRow } from "../domain/kpi";
 import type { Rung as LadderRung } from "../domain/ladder";
+import type { Permission, Role } from "../domain/roles";
 import type { ProblemSchema, FieldError as ServerFieldError } from "./problem";
 import type { Action, Step } from "./routes/actions";
+import type { SignedIn } from "./routes/auth";
 import type {
   CaseDetailSchema,
   CaseSchema,
@@ -24,6 +26,7 @@ import type { Customer } from "./routes/customers";
 import type { Budget, DeliverySchema } from "./routes/deliveries";
 import type { Invoice, Trace } from "./routes/invoices";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
+import type { AuditEntrySchema, Me, MemberSchema, Passkey, RoleSchema } from "./routes/members";
 import type { Cockpit, KpiItem, MrrPeriod } from "./routes/metrics";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
@@ -153,4 +156,16 @@ export type MetricsChecks = [
   Assert<Extends<C.MrrPeriod, Out<typeof MrrPeriod>>>,
   Assert<Same<Omit<Wire<MovementPeriod>, "rows">, Omit<C.MrrPeriod, "mrr" | "customers">>>,
   Assert<Same<Wire<MovementRow>, C.MrrCustomerMovement>>,
+];
+
+export type AccountChecks = [
+  Assert<Same<Out<typeof Me>, C.Me>>,
+  Assert<Same<Out<typeof MemberSchema>, C.Member>>,
+  Assert<Same<Out<typeof RoleSchema>, C.Role>>,
+  Assert<Same<Role, C.Role>>,
+  Assert<Same<Permission, C.Permission>>,
+  Assert<Same<Out<typeof SignedIn>, C.SignedIn>>,
+  Assert<Same<Out<typeof Passkey>, C.Passkey>>,
+  Assert<Same<Out<typeof AuditEntrySchema>, C.AuditEntry>>,
+  Assert<Same<PageOf<typeof AuditEntrySchema>, C.Page<C.AuditEntry>>>,
 ];

@@ -1,12 +1,32 @@
-// The shell: sign-in gate, navigation, the catalog every view shares, and the route → view map.
+// The shell: the sign-in gate (a session cookie, a sign-in link to spend, or an API token), who
+// is signed in, navigation, the catalog every view shares, and the route → view map.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import type { Me } from "../../contracts/accounts";
 import type { Plan, Product } from "../../contracts/catalog";
-import { ApiClient, ApiContext, fetchAll, isAbort } from "./lib/api";
+import { Loading } from "./components/ui";
+import {
+  type ApiClient,
+  ApiContext,
+  ApiError,
+  type Credential,
+  fetchAll,
+  isAbort,
+} from "./lib/api";
 import { type Catalog, CatalogContext, EMPTY_CATALOG, reportingCurrency } from "./lib/catalog";
 import { TIME_ZONE } from "./lib/format";
+import { actorLabel, MeContext } from "./lib/me";
 import { Link, navigate, useLocation } from "./lib/router";
-import { clearToken, readToken, saveToken, takeTokenFromFragment } from "./lib/session";
+import {
+  clearToken,
+  enter,
+  hasSession,
+  readToken,
+  saveToken,
+  signOut,
+  takeLinkFromAddress,
+  takeTokenFromFragment,
+} from "./lib/session";
 import { CatalogView } from "./views/catalog";
 import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
@@ -14,6 +34,7 @@ import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
 import { MarginView } from "./views/margin";
 import { PoliciesView } from "./views/policies";
+import { SettingsView } from "./views/settings";
 import { SignIn } from "./views/sign-in";
 import { SignalsView } from "./views/signals";
 
@@ -26,51 +47,105 @@ export const ROUTES = [
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },
   { path: "/channels", label: "Channels", view: ChannelsView },
+  { path: "/settings", label: "Settings", view: SettingsView },
 ] as const;
 
+type Boot =
+  | { phase: "checking" }
+  | { phase: "out"; notice: string | null; link: string | null }
+  | { phase: "in"; api: ApiClient; me: Me };
+
 export function App() {
-  const [token, setToken] = useState<string | null>(() => {
-    const handed = takeTokenFromFragment();
-    if (handed) saveToken(handed);
-    return handed ?? readToken();
-  });
-  const [notice, setNotice] = useState<string | null>(null);
+  const [boot, setBoot] = useState<Boot>({ phase: "checking" });
 
-  const signOut = (why?: string) => {
+  const signedOut = (notice: string | null) => {
     clearToken();
-    setToken(null);
-    setNotice(why ?? null);
+    setBoot({ phase: "out", notice, link: null });
   };
-  const api = useMemo(
-    () =>
-      token
-        ? new ApiClient(token, () =>
-            signOut("The API refused the token (revoked or wrong tenant). Sign in again."),
-          )
-        : null,
-    [token],
-  );
+  const refused = () =>
+    signedOut(
+      "Your session ended or the API refused the token (revoked or wrong tenant). Sign in again.",
+    );
 
-  if (!api) {
+  /** Enters with a credential; a refused one lands on the sign-in page with `notice`. */
+  const enterWith = (credential: Credential, notice: string | null) =>
+    enter(credential, refused).then(
+      ({ api, me }) => {
+        if (credential.kind === "token") saveToken(credential.token);
+        if (location.pathname.replace(/\/+$/, "") === "/sign-in") {
+          navigate("/cockpit", { replace: true });
+        }
+        setBoot({ phase: "in", api, me });
+      },
+      (err) => {
+        if (credential.kind === "token") clearToken();
+        setBoot({
+          phase: "out",
+          notice: err instanceof ApiError && err.status === 401 ? notice : (err as Error).message,
+          link: null,
+        });
+      },
+    );
+
+  useEffect(() => {
+    // A sign-in link is spent by the sign-in page; a token (handed in the fragment or kept in
+    // this tab) comes next; otherwise the session cookie, if the browser holds a live one.
+    const link = takeLinkFromAddress();
+    if (link) {
+      setBoot({ phase: "out", notice: null, link });
+      return;
+    }
+    const token = takeTokenFromFragment() ?? readToken();
+    if (token) {
+      void enterWith(
+        { kind: "token", token },
+        "The API refused the token (revoked or wrong tenant). Sign in again.",
+      );
+      return;
+    }
+    hasSession().then(
+      (live) =>
+        live
+          ? enterWith({ kind: "session", csrfToken: "" }, null)
+          : setBoot({ phase: "out", notice: null, link: null }),
+      (err) => setBoot({ phase: "out", notice: (err as Error).message, link: null }),
+    );
+  }, []);
+
+  if (boot.phase === "checking") return <Loading label="Signing in…" />;
+  if (boot.phase === "out") {
     return (
       <SignIn
-        notice={notice}
-        onSignedIn={(t) => {
-          saveToken(t);
-          setNotice(null);
-          setToken(t);
-        }}
+        notice={boot.notice}
+        link={boot.link}
+        onSignedIn={(how) =>
+          enterWith(
+            how.kind === "token" ? how : { kind: "session", csrfToken: "" },
+            "The sign-in did not hold; try again.",
+          )
+        }
       />
     );
   }
   return (
-    <ApiContext.Provider value={api}>
-      <Shell api={api} onSignOut={() => signOut("Signed out.")} />
+    <ApiContext.Provider value={boot.api}>
+      <MeContext.Provider value={boot.me}>
+        <Shell
+          api={boot.api}
+          me={boot.me}
+          onSignOut={() =>
+            signOut(boot.api).then(
+              () => signedOut("Signed out."),
+              (err) => signedOut(`Signed out here; the server said: ${(err as Error).message}`),
+            )
+          }
+        />
+      </MeContext.Provider>
     </ApiContext.Provider>
   );
 }
 
-function Shell(props: { api: ApiClient; onSignOut: () => void }) {
+function Shell(props: { api: ApiClient; me: Me; onSignOut: () => void }) {
   const loc = useLocation();
   const [catalog, setCatalog] = useState<Catalog>(EMPTY_CATALOG);
 
@@ -90,7 +165,9 @@ function Shell(props: { api: ApiClient; onSignOut: () => void }) {
   }, [props.api]);
 
   useEffect(() => {
-    if (loc.path === "/" || loc.path === "/index.html") navigate("/cockpit", { replace: true });
+    if (loc.path === "/" || loc.path === "/index.html" || loc.path === "/sign-in") {
+      navigate("/cockpit", { replace: true });
+    }
   }, [loc.path]);
 
   const route = ROUTES.find((r) => loc.path === r.path || loc.path.startsWith(`${r.path}/`));
@@ -130,6 +207,15 @@ function Shell(props: { api: ApiClient; onSignOut: () => void }) {
           <span class="tz" title="Times are shown in this time zone">
             {TIME_ZONE}
           </span>
+          <Link
+            href="/settings/account"
+            class="whoami"
+            data-testid="whoami"
+            title={`Signed in as ${actorLabel(props.me.actor, props.me.name)}: your account`}
+          >
+            {props.me.kind === "member" ? (props.me.name ?? props.me.email) : "API token"}{" "}
+            <span class="role-badge">{props.me.role}</span>
+          </Link>
           <button type="button" class="btn btn-small" onClick={props.onSignOut}>
             Sign out
           </button>

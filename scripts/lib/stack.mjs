@@ -316,6 +316,43 @@ export async function request(url, { method = "GET", token, body } = {}) {
   return json;
 }
 
+/** The demo workspace's owner, a person who signs in by link or passkey (issue 13). */
+export const DEMO_OWNER = { email: "dana@demo-co.example", name: "Dana Okafor" };
+
+/**
+ * A fresh single-use sign-in link for the demo owner (valid 24 h), made a member first when
+ * the tenant predates accounts. On `localhost`, not 127.0.0.1: passkeys need a domain name.
+ * Null (with the reason logged) when the API refuses, e.g. too many links lately.
+ */
+export async function demoOwnerSignInLink(url, adminToken, operatorToken, log = console.log) {
+  const local = url.replace("//127.0.0.1:", "//localhost:");
+  const mint = () =>
+    request(`${local}/admin/tenants/demo/sign-in-links`, {
+      method: "POST",
+      token: adminToken,
+      body: { email: DEMO_OWNER.email, expires_in: 86_400 },
+    });
+  try {
+    return (await mint()).url;
+  } catch (err) {
+    if (err.status !== 404) {
+      log(`  (no sign-in link for ${DEMO_OWNER.email}: ${err.message})`);
+      return null;
+    }
+  }
+  try {
+    await request(`${local}/api/members`, {
+      method: "POST",
+      token: operatorToken,
+      body: { email: DEMO_OWNER.email, name: DEMO_OWNER.name, role: "owner" },
+    });
+    return (await mint()).url;
+  } catch (err) {
+    log(`  (no sign-in link for ${DEMO_OWNER.email}: ${err.message})`);
+    return null;
+  }
+}
+
 /**
  * The demo tenant's keys are kept in `<persistTo>/aforo-demo.json` (secrets are stored only
  * hashed in D1, so this file is the one place the local stack can find them again).
@@ -335,7 +372,13 @@ export async function ensureDemoTenant(url, adminToken, persistTo) {
       method: "POST",
       token: adminToken,
       // The demo book reaches 15 months back (scripts/lib/demo-data.mjs HISTORY_DAYS).
-      body: { id: "demo", name: "Demo Co", settings: { backfill_horizon_days: 480 } },
+      body: {
+        id: "demo",
+        name: "Demo Co",
+        settings: { backfill_horizon_days: 480 },
+        owner_email: DEMO_OWNER.email,
+        owner_name: DEMO_OWNER.name,
+      },
     });
   } catch (err) {
     if (err.status !== 409) throw err;

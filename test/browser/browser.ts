@@ -70,3 +70,20 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** Opens the sign-in page's "Use an operator API token instead" section (people sign in by
+ * e-mail or passkey; the token form is folded away). */
+export async function openTokenForm(page: Page) {
+  const details = page.locator("details.signin-token");
+  await details.waitFor();
+  if (!(await details.evaluate((d) => (d as unknown as { open: boolean }).open))) {
+    await details.locator("summary").click();
+  }
+}
+
+/** Signs the page in with an operator API token through the sign-in page's token form. */
+export async function signInWithToken(page: Page, token: string) {
+  await openTokenForm(page);
+  await page.getByLabel("Operator token").fill(token);
+  await page.getByRole("button", { name: "Sign in with the token" }).click();
+}

@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, screenshot } from "./browser";
+import { type Browser, launchBrowser, screenshot, signInWithToken } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 let stack: Stack;
@@ -30,8 +30,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.newPage();
   await page.goto(`${stack.url}/`);
-  await page.getByLabel("Operator token").fill(stack.operatorToken);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInWithToken(page, stack.operatorToken);
   await page.getByRole("navigation", { name: "Main" }).waitFor();
 }, 600_000);
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, SCREENSHOTS, screenshot } from "./browser";
+import { type Browser, launchBrowser, SCREENSHOTS, screenshot, signInWithToken } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 let stack: Stack;
@@ -36,8 +36,7 @@ const pct = (v: number | null) =>
 
 async function signIn(p: Page) {
   await p.goto(`${stack.url}/cockpit`);
-  await p.getByLabel("Operator token").fill(stack.operatorToken);
-  await p.getByRole("button", { name: "Sign in" }).click();
+  await signInWithToken(p, stack.operatorToken);
   await p.getByRole("navigation", { name: "Main" }).waitFor();
 }
 

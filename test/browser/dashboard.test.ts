@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeComponent, type PlanComponent } from "../../pages/src/lib/plans";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, screenshot } from "./browser";
+import { type Browser, launchBrowser, openTokenForm, screenshot, signInWithToken } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 let stack: Stack;
@@ -35,8 +35,7 @@ const gate = async (customer: string) =>
   })) as { allow: boolean; tier: string };
 
 async function signIn(p: Page) {
-  await p.getByLabel("Operator token").fill(stack.operatorToken);
-  await p.getByRole("button", { name: "Sign in" }).click();
+  await signInWithToken(p, stack.operatorToken);
   await p.getByRole("navigation", { name: "Main" }).waitFor();
 }
 
@@ -74,18 +73,19 @@ describe("dashboard", () => {
     // Refusals happen in an untracked tab: the browser logs the API's 401 as a console error.
     const scratch = await browser.newPage({ track: false });
     await scratch.goto(`${stack.url}/cockpit`);
+    await openTokenForm(scratch);
     await scratch.getByText(".wrangler/state/aforo-demo.json").waitFor();
     await scratch.getByText("npm start", { exact: false }).first().waitFor();
-    await scratch.getByLabel("Operator token").fill(stack.ingestKey);
-    await scratch.getByRole("button", { name: "Sign in" }).click();
+    await signInWithToken(scratch, stack.ingestKey);
     await scratch.getByText("That is an ingest key").waitFor();
-    await scratch.getByLabel("Operator token").fill("aforo_op_nope_nope");
-    await scratch.getByRole("button", { name: "Sign in" }).click();
+    await signInWithToken(scratch, "aforo_op_nope_nope");
     await scratch.getByText("The API does not accept this token").waitFor();
     await scratch.close();
 
     await page.goto(`${stack.url}/`);
-    await page.getByRole("heading", { name: "Where do I find the token?" }).waitFor();
+    await page.getByRole("heading", { name: "Sign in with your e-mail" }).waitFor();
+    await openTokenForm(page);
+    await page.getByRole("heading", { name: "Where do I find a token?" }).waitFor();
     await screenshot(page, "signin");
     await signIn(page);
     expect(new URL(page.url()).pathname).toBe("/cockpit");

@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, screenshot } from "./browser";
+import { type Browser, launchBrowser, screenshot, signInWithToken } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 let stack: Stack;
@@ -23,8 +23,7 @@ const usd = (v: string | number) =>
 
 async function signIn(p: Page) {
   await p.goto(`${stack.url}/`);
-  await p.getByLabel("Operator token").fill(stack.operatorToken);
-  await p.getByRole("button", { name: "Sign in" }).click();
+  await signInWithToken(p, stack.operatorToken);
   await p.getByRole("navigation", { name: "Main" }).waitFor();
 }
 

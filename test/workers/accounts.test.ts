@@ -52,6 +52,14 @@ describe("operator accounts", () => {
       /^aforo_session=[0-9a-f]{32}\.[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/,
     );
     const session = { headers: { cookie: s.cookie } };
+    // The page cannot read the HttpOnly cookie; it asks whether it holds a live one, without a
+    // 401 when it does not.
+    expect((await call("GET", "/auth/session")).body).toEqual({ signed_in: false });
+    expect((await call("GET", "/auth/session", session)).body).toEqual({ signed_in: true });
+    expect(
+      (await call("GET", "/auth/session", { headers: { cookie: `${s.cookie.slice(0, -2)}xx` } }))
+        .body,
+    ).toEqual({ signed_in: false });
 
     const me = await call("GET", "/api/me", session);
     expect(me.status).toBe(200);
@@ -444,7 +452,7 @@ describe("session security", () => {
     ]);
   });
 
-  it("the last owner can neither be demoted nor removed, by themselves or an admin; a second owner makes it possible", async () => {
+  it("the last owner can neither be demoted nor removed, by themselves or an admin; a second owner who has signed in makes it possible", async () => {
     const t = await createTenant();
     const ownerId = await member(t.operator_token, "own@example.com", "owner");
     await member(t.operator_token, "adm@example.com", "admin");
@@ -480,8 +488,15 @@ describe("session security", () => {
     const still = await call("GET", "/api/me", { headers: { cookie: own.cookie } });
     expect(still.body.role).toBe("owner");
 
-    // With a second owner the first may step down; the second is then the last one.
+    // An invited second owner is not enough: the workspace would be left with an owner who has
+    // never signed in. Once they have, the first may step down; the second is then the last one.
     const secondId = await member(t.operator_token, "own2@example.com", "owner");
+    expectProblem(
+      await call("PATCH", `/api/members/${ownerId}`, { headers: as(own), body: { role: "admin" } }),
+      409,
+      "conflict",
+    );
+    await signIn(t.tenant_id, "own2@example.com");
     const down = await call("PATCH", `/api/members/${ownerId}`, {
       headers: as(own),
       body: { role: "admin" },

@@ -42,7 +42,7 @@ import { MemberSchema, toMember } from "./members";
 // link sent to their address or with a passkey, and gets a cookie session (workers/sessions.ts).
 export const auth = createRouter();
 
-const SignedIn = z
+export const SignedIn = z
   .object({
     member: MemberSchema,
     tenant: z.object({ id: z.string(), name: z.string() }),
@@ -77,6 +77,21 @@ async function signedIn(
     200,
   );
 }
+
+auth.openapi(
+  createRoute({
+    method: "get",
+    path: "/session",
+    tags: ["accounts"],
+    summary:
+      "Whether the browser holds a live session (the cookie is HttpOnly, so the page asks); never 401",
+    responses: {
+      200: jsonResponse(z.object({ signed_in: z.boolean() }), "The session's state"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => c.json({ signed_in: (await sessionFromCookie(c)) !== null }, 200),
+);
 
 auth.openapi(
   createRoute({

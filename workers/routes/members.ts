@@ -84,7 +84,7 @@ export const toMember = (m: MemberRecord): z.infer<typeof MemberSchema> => ({
   last_sign_in_at: iso(m.last_sign_in_at),
 });
 
-const Me = z
+export const Me = z
   .object({
     kind: z.enum(["member", "token"]),
     id: z.string(),
@@ -274,7 +274,7 @@ members.openapi(
     if (!(await setMemberRole(db, c.var.tenantId, id, role))) {
       throw new ApiError(
         "conflict",
-        "This is the workspace's last owner; make someone else owner first",
+        "This is the workspace's last owner who can sign in; make someone else owner, and have them sign in once, first",
       );
     }
     const after = await getMember(db, c.var.tenantId, id);
@@ -307,7 +307,7 @@ members.openapi(
     if (!(await removeMember(db, c.var.tenantId, id, Date.now()))) {
       throw new ApiError(
         "conflict",
-        "This is the workspace's last owner; make someone else owner first",
+        "This is the workspace's last owner who can sign in; make someone else owner, and have them sign in once, first",
       );
     }
     return c.body(null, 204);
@@ -317,7 +317,7 @@ members.openapi(
 // ---------------------------------------------------------------------------------------------
 // Your passkeys (WebAuthn, @simplewebauthn/server). Registering needs a signed-in session.
 
-const Passkey = z
+export const Passkey = z
   .object({
     id: z.string(),
     name: z.string().nullable(),
@@ -504,7 +504,7 @@ members.openapi(
 // ---------------------------------------------------------------------------------------------
 // The audit log
 
-const AuditEntrySchema = z
+export const AuditEntrySchema = z
   .object({
     id: z.number().int(),
     at: z.string(),

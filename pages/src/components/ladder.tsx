@@ -8,6 +8,7 @@ import type { DetectorsResponse } from "../../../contracts/detectors";
 import type { Action, Step } from "../../../contracts/signals";
 import { type ApiClient, useApi, withQuery } from "../lib/api";
 import { words } from "../lib/format";
+import { usePermit } from "../lib/me";
 import { useQuery } from "../lib/use-query";
 import { effectOf, gateTierOf, ResolveDialog, rungLabel, useOperatorStep } from "./signal-parts";
 import { ConfirmDialog } from "./ui";
@@ -68,17 +69,35 @@ export function Rung(props: {
   );
 }
 
-/** A rung's buttons: Execute what is waiting, Reverse what is in force. */
-export function RungButtons(props: { onExecute?: () => void; onReverse?: () => void }) {
+/** A rung's buttons: Execute what is waiting, Reverse what is in force; disabled, saying why,
+ * for a role that may not work cases. */
+export function RungButtons(props: {
+  onExecute?: (() => void) | undefined;
+  onReverse?: (() => void) | undefined;
+  refused?: string | null;
+}) {
+  const refused = props.refused ?? undefined;
   return (
     <span class="rung-actions">
       {props.onExecute ? (
-        <button type="button" class="btn btn-primary btn-small" onClick={props.onExecute}>
+        <button
+          type="button"
+          class="btn btn-primary btn-small"
+          disabled={Boolean(refused)}
+          title={refused}
+          onClick={props.onExecute}
+        >
           Execute
         </button>
       ) : null}
       {props.onReverse ? (
-        <button type="button" class="btn btn-small" onClick={props.onReverse}>
+        <button
+          type="button"
+          class="btn btn-small"
+          disabled={Boolean(refused)}
+          title={refused}
+          onClick={props.onReverse}
+        >
           Reverse
         </button>
       ) : null}
@@ -113,7 +132,8 @@ export function RungDialog(props: {
     >
       <p>{p ? effectOf(p.rung, p.verb, props.customer) : null}</p>
       <p class="muted">
-        The step is recorded in the orchestration_actions trail with your token's id.
+        The step is recorded in the orchestration_actions trail and the audit log under your name
+        (or your API token's id).
       </p>
     </ConfirmDialog>
   );
@@ -145,6 +165,7 @@ export function useLadderPanel<T extends { customer: string; status: string }>(p
     customer ? withQuery("/api/actions", { customer, limit: 500 }) : null,
   );
   const [pending, setPending] = useState<PendingStep | null>(null);
+  const permit = usePermit("cases:work");
   // Resolving takes an optional note in a dialog; reopening is one click (it can be undone).
   const [resolving, setResolving] = useState(false);
   const [note, setNote] = useState("");
@@ -190,6 +211,8 @@ export function useLadderPanel<T extends { customer: string; status: string }>(p
     detail,
     trail,
     tier,
+    /** Why the signed-in role may not resolve, reopen, execute or reverse (null: it may). */
+    refused: permit.reason,
     busy: op.busy,
     error: op.error,
     done: op.done,

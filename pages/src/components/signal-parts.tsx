@@ -9,6 +9,7 @@ import type { DetectorInfo, DetectorsResponse } from "../../../contracts/detecto
 import type { Action, Signal, Step } from "../../../contracts/signals";
 import { ApiError } from "../lib/api";
 import { dateTime, decimal, money, percent, signedPercent, span, words } from "../lib/format";
+import { actorLabel } from "../lib/me";
 import { useQuery } from "../lib/use-query";
 import { DataTable } from "./data-table";
 import { Badge, ConfirmDialog, FilterSelect } from "./ui";
@@ -283,7 +284,7 @@ export function TrailTable(props: { steps: readonly Step[]; detail?: boolean }) 
           header: "Step",
           cell: (t) => <Badge tone={stateTone(t.rung, t.step)}>{words(t.step)}</Badge>,
         },
-        { header: "By", class: "small", cell: (t) => t.actor },
+        { header: "By", class: "small", cell: (t) => actorLabel(t.actor) },
         props.detail && { header: "Detail", class: "small", cell: (t) => detailText(t.detail) },
       ]}
     />
@@ -329,13 +330,28 @@ export function StatusButton(props: {
   busy: boolean;
   onResolve: () => void;
   onReopen: () => void;
+  /** Why the signed-in role may not, if it may not (the button is disabled and says so). */
+  refused?: string | null;
 }) {
+  const refused = props.refused ?? undefined;
   return props.status === "open" ? (
-    <button type="button" class="btn btn-small" onClick={props.onResolve}>
+    <button
+      type="button"
+      class="btn btn-small"
+      disabled={Boolean(refused)}
+      title={refused}
+      onClick={props.onResolve}
+    >
       Resolve…
     </button>
   ) : (
-    <button type="button" class="btn btn-small" disabled={props.busy} onClick={props.onReopen}>
+    <button
+      type="button"
+      class="btn btn-small"
+      disabled={props.busy || Boolean(refused)}
+      title={refused}
+      onClick={props.onReopen}
+    >
       Reopen
     </button>
   );

@@ -14,7 +14,7 @@ export function PageHeader(props: {
   return (
     <div class="page-header">
       <div>
-        <h1>{props.title}</h1>
+        <h1 id="page-title">{props.title}</h1>
         {props.subtitle ? <p class="subtitle">{props.subtitle}</p> : null}
       </div>
       {props.actions ? <div class="page-actions">{props.actions}</div> : null}
@@ -176,5 +176,16 @@ export function FilterSelect(props: {
         })}
       </select>
     </label>
+  );
+}
+
+/** Why the controls beside it are disabled, when the signed-in role lacks their permission. */
+export function Refused(props: { reason: string | null; what?: string }) {
+  if (!props.reason) return null;
+  return (
+    <p class="refused-note" role="note" data-testid="refused">
+      {props.what ? `${props.what}: ` : ""}
+      {props.reason}.
+    </p>
   );
 }

@@ -1,6 +1,8 @@
-// The one API client of the dashboard: same origin, operator token as a Bearer header, JSON in
-// and out, problem+json errors turned into ApiError (with the field errors of a 422), and an
-// AbortSignal on every call so a navigation cancels what the previous view still had in flight.
+// The one API client of the dashboard: same origin, JSON in and out, problem+json errors turned
+// into ApiError (with the field errors of a 422), and an AbortSignal on every call so a
+// navigation cancels what the previous view still had in flight. It speaks for a signed-in
+// member (the HttpOnly session cookie, plus the CSRF token on every request that changes
+// something) or for an operator API token (a Bearer header).
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
@@ -38,12 +40,26 @@ export function withQuery(path: string, query: Query = {}): string {
 export const isAbort = (err: unknown) =>
   err instanceof DOMException ? err.name === "AbortError" : (err as Error)?.name === "AbortError";
 
+/** Whom the client speaks for: a session (the cookie goes by itself), an API token, or nobody
+ * yet (the sign-in routes). */
+export type Credential =
+  | { kind: "session"; csrfToken: string }
+  | { kind: "token"; token: string }
+  | { kind: "anonymous" };
+
 export class ApiClient {
   constructor(
-    private readonly token: string,
-    /** Called when the server refuses the token (revoked, or a wrong one). */
+    readonly credential: Credential,
+    /** Called when the server refuses the credential (revoked, expired, or a wrong one). */
     private readonly onUnauthorized: () => void = () => {},
   ) {}
+
+  private headers(method: string): Record<string, string> {
+    const c = this.credential;
+    if (c.kind === "token") return { authorization: `Bearer ${c.token}` };
+    if (c.kind === "anonymous") return {};
+    return method === "GET" || method === "HEAD" ? {} : { "x-csrf-token": c.csrfToken };
+  }
 
   async request<T>(
     method: string,
@@ -55,11 +71,12 @@ export class ApiClient {
       res = await fetch(path, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          ...this.headers(method),
           accept: "application/json",
           ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
         },
         body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+        credentials: "same-origin",
         signal: opts.signal ?? null,
       });
     } catch (err) {
@@ -98,10 +115,19 @@ export class ApiClient {
     return this.request<T>("PUT", path, { body, signal });
   }
 
+  patch<T>(path: string, body: unknown, signal?: AbortSignal) {
+    return this.request<T>("PATCH", path, { body, signal });
+  }
+
+  delete<T>(path: string, signal?: AbortSignal) {
+    return this.request<T>("DELETE", path, { signal });
+  }
+
   /** A streaming GET (Server-Sent Events): the raw response, for a reader. */
   async stream(path: string, signal: AbortSignal): Promise<Response> {
     const res = await fetch(path, {
-      headers: { authorization: `Bearer ${this.token}`, accept: "text/event-stream" },
+      headers: { ...this.headers("GET"), accept: "text/event-stream" },
+      credentials: "same-origin",
       signal,
       cache: "no-store",
     });

@@ -44,10 +44,12 @@ import {
   Loading,
   PageHeader,
   QueryView,
+  Refused,
 } from "../components/ui";
 import { withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { dateTime, decimal } from "../lib/format";
+import { actorLabel } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import { cursor, detectorName, hrefFor, id, oneOf, parseState, type Spec } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
@@ -360,11 +362,12 @@ function CasePanel(props: ItemPanelProps) {
                     busy={panel.busy}
                     onResolve={panel.startResolve}
                     onReopen={panel.reopen}
+                    refused={panel.refused}
                   />
                   {c.resolution ? (
                     <div class="muted small" data-testid="case-resolution">
-                      {REASON_TEXT[c.resolution.reason] ?? c.resolution.reason} · {c.resolution.by},{" "}
-                      {dateTime(c.resolution.at)}
+                      {REASON_TEXT[c.resolution.reason] ?? c.resolution.reason} ·{" "}
+                      {actorLabel(c.resolution.by)}, {dateTime(c.resolution.at)}
                       {c.resolution.note ? ` — ${c.resolution.note}` : ""}
                     </div>
                   ) : null}
@@ -392,6 +395,7 @@ function CasePanel(props: ItemPanelProps) {
 
             <h3>Ladder</h3>
             <GateTier customer={c.customer} tier={tier} />
+            <Refused reason={panel.refused} />
             <Ladder testid="case-ladder">
               {c.ladder.map((step) => {
                 const mine = step.action_ids
@@ -419,6 +423,7 @@ function CasePanel(props: ItemPanelProps) {
                       {step.reached_at ? ` · reached ${dateTime(step.reached_at)}` : ""}
                     </div>
                     <RungButtons
+                      refused={panel.refused}
                       onExecute={panel.ask("execute", step.rung, waiting)}
                       onReverse={panel.ask("reverse", step.rung, inForce)}
                     />

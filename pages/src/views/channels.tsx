@@ -14,9 +14,18 @@ import type {
   NotificationChannelWithSecret,
 } from "../../../contracts/channels";
 import type { Page } from "../../../contracts/common";
-import { Badge, ConfirmDialog, Empty, ErrorState, PageHeader, QueryView } from "../components/ui";
+import {
+  Badge,
+  ConfirmDialog,
+  Empty,
+  ErrorState,
+  PageHeader,
+  QueryView,
+  Refused,
+} from "../components/ui";
 import { ApiError, type FieldError, useApi, withQuery } from "../lib/api";
 import { dateTime, integer } from "../lib/format";
+import { usePermit } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
@@ -52,6 +61,7 @@ export function ChannelsView(props: ViewProps) {
   );
   const select = (id: string | null) =>
     navigate(withQuery(props.path, { channel: id }), { replace: true });
+  const refused = usePermit("channels:manage").reason;
 
   return (
     <section aria-labelledby="page-title">
@@ -64,6 +74,7 @@ export function ChannelsView(props: ViewProps) {
           </button>
         }
       />
+      <Refused reason={refused} what="Channels are read-only for you" />
       {secret ? (
         <div class="panel secret-once" role="status" data-testid="secret-once">
           <strong>{secret.why}</strong> Copy it now: it is shown only this once.
@@ -152,6 +163,8 @@ function ChannelCard(props: {
   onDeleted: () => void;
   onSecret: (secret: string) => void;
 }) {
+  const refused = usePermit("channels:manage").reason ?? undefined;
+  const locked = refused !== undefined;
   const api = useApi();
   const c = props.channel;
   const [busy, setBusy] = useState<string | null>(null);
@@ -220,10 +233,22 @@ function ChannelCard(props: {
           </div>
         </div>
         <div class="rung-actions">
-          <button type="button" class="btn btn-small" onClick={sendTest} disabled={!!busy}>
+          <button
+            type="button"
+            class="btn btn-small"
+            onClick={sendTest}
+            disabled={!!busy || locked}
+            title={refused}
+          >
             {busy === "test" ? "Sending…" : "Send test"}
           </button>
-          <button type="button" class="btn btn-small" onClick={toggle} disabled={!!busy}>
+          <button
+            type="button"
+            class="btn btn-small"
+            onClick={toggle}
+            disabled={!!busy || locked}
+            title={refused}
+          >
             {c.enabled ? "Disable" : "Enable"}
           </button>
           {c.type === "webhook" ? (
@@ -231,7 +256,8 @@ function ChannelCard(props: {
               type="button"
               class="btn btn-small"
               onClick={() => setConfirm("rotate")}
-              disabled={!!busy}
+              disabled={!!busy || locked}
+              title={refused}
             >
               Rotate secret
             </button>
@@ -248,7 +274,8 @@ function ChannelCard(props: {
             type="button"
             class="btn btn-small btn-danger"
             onClick={() => setConfirm("delete")}
-            disabled={!!busy}
+            disabled={!!busy || locked}
+            title={refused}
           >
             Delete
           </button>
@@ -401,6 +428,7 @@ function DeliveryLog(props: { channelId: string; name: string }) {
 }
 
 function AddChannel(props: { onCreated: (c: NotificationChannelWithSecret) => void }) {
+  const permit = usePermit("channels:manage");
   const api = useApi();
   const [type, setType] = useState<ChannelType>("email");
   const [fields, setFields] = useState<Record<string, string>>({});
@@ -469,66 +497,69 @@ function AddChannel(props: { onCreated: (c: NotificationChannelWithSecret) => vo
 
   return (
     <form class="panel add-channel" aria-labelledby="add-channel-title" onSubmit={submit}>
-      <h2 id="add-channel-title">Add a channel</h2>
-      <fieldset class="segmented" aria-label="Channel type">
-        {(["email", "slack", "webhook"] as const).map((t) => (
-          <button
-            key={t}
-            type="button"
-            class={type === t ? "active" : undefined}
-            aria-pressed={type === t}
-            onClick={() => {
-              setType(t);
-              setErrors([]);
-            }}
-          >
-            {TYPE_LABELS[t]}
-          </button>
-        ))}
+      <fieldset class="bare" disabled={!permit.allowed}>
+        <h2 id="add-channel-title">Add a channel</h2>
+        <fieldset class="segmented" aria-label="Channel type">
+          {(["email", "slack", "webhook"] as const).map((t) => (
+            <button
+              key={t}
+              type="button"
+              class={type === t ? "active" : undefined}
+              aria-pressed={type === t}
+              onClick={() => {
+                setType(t);
+                setErrors([]);
+              }}
+            >
+              {TYPE_LABELS[t]}
+            </button>
+          ))}
+        </fieldset>
+        {input("name", "Name", { placeholder: type === "slack" ? "#alerts" : "On-call" })}
+        {type === "email" ? (
+          <>
+            {input("to", "Recipient", { email: true, placeholder: "ops@example.com" })}
+            {input("from", "Sender (optional)", {
+              email: true,
+              help: "Deployed: a domain with Email Routing. Locally the message is written to an .eml file.",
+            })}
+          </>
+        ) : type === "slack" ? (
+          input("url", "Incoming-webhook URL", {
+            placeholder: "https://hooks.slack.com/services/…",
+            help: "Kept secret: shown afterwards only as a hint.",
+          })
+        ) : (
+          <>
+            {input("url", "Endpoint URL", {
+              placeholder: "https://example.com/aforo-webhook",
+              help: "https to a public host (loopback allowed in local mode).",
+            })}
+            {input("secret", "Signing secret (optional)", {
+              placeholder: "whsec_… — generated when empty",
+            })}
+          </>
+        )}
+        {formError.length > 0 ? (
+          <p class="form-error" role="alert">
+            {formError.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; ")}
+          </p>
+        ) : null}
+        {done ? (
+          <p class="notice" role="status">
+            {done}
+          </p>
+        ) : null}
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? "Adding…" : "Add channel"}
+        </button>
       </fieldset>
-      {input("name", "Name", { placeholder: type === "slack" ? "#alerts" : "On-call" })}
-      {type === "email" ? (
-        <>
-          {input("to", "Recipient", { email: true, placeholder: "ops@example.com" })}
-          {input("from", "Sender (optional)", {
-            email: true,
-            help: "Deployed: a domain with Email Routing. Locally the message is written to an .eml file.",
-          })}
-        </>
-      ) : type === "slack" ? (
-        input("url", "Incoming-webhook URL", {
-          placeholder: "https://hooks.slack.com/services/…",
-          help: "Kept secret: shown afterwards only as a hint.",
-        })
-      ) : (
-        <>
-          {input("url", "Endpoint URL", {
-            placeholder: "https://example.com/aforo-webhook",
-            help: "https to a public host (loopback allowed in local mode).",
-          })}
-          {input("secret", "Signing secret (optional)", {
-            placeholder: "whsec_… — generated when empty",
-          })}
-        </>
-      )}
-      {formError.length > 0 ? (
-        <p class="form-error" role="alert">
-          {formError.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; ")}
-        </p>
-      ) : null}
-      {done ? (
-        <p class="notice" role="status">
-          {done}
-        </p>
-      ) : null}
-      <button type="submit" class="btn btn-primary" disabled={busy}>
-        {busy ? "Adding…" : "Add channel"}
-      </button>
     </form>
   );
 }
 
 function BudgetPanel() {
+  const permit = usePermit("channels:manage");
   const api = useApi();
   const q = useQuery<AlertBudget>("/api/deliveries/budget");
   const [draft, setDraft] = useState<Record<string, string> | null>(null);
@@ -585,29 +616,31 @@ function BudgetPanel() {
   );
   return (
     <form class="panel" aria-labelledby="budget-title" onSubmit={save}>
-      <h2 id="budget-title">Alert budget</h2>
-      <p class="muted small">
-        Each channel gets at most this many alerts one by one in the window; the rest of a burst is
-        grouped into one digest message, sent after the delay.
-      </p>
-      <div class="field-grid">
-        {field("max_per_window", "Alerts per window")}
-        {field("window_minutes", "Window (minutes)")}
-        {field("digest_delay_seconds", "Digest delay (seconds)")}
-      </div>
-      {errors.some((e) => e.path === "") ? (
-        <p class="form-error" role="alert">
-          {errors.map((e) => e.message).join("; ")}
+      <fieldset class="bare" disabled={!permit.allowed}>
+        <h2 id="budget-title">Alert budget</h2>
+        <p class="muted small">
+          Each channel gets at most this many alerts one by one in the window; the rest of a burst
+          is grouped into one digest message, sent after the delay.
         </p>
-      ) : null}
-      {saved ? (
-        <p class="notice" role="status">
-          Budget saved.
-        </p>
-      ) : null}
-      <button type="submit" class="btn" disabled={busy}>
-        {busy ? "Saving…" : "Save budget"}
-      </button>
+        <div class="field-grid">
+          {field("max_per_window", "Alerts per window")}
+          {field("window_minutes", "Window (minutes)")}
+          {field("digest_delay_seconds", "Digest delay (seconds)")}
+        </div>
+        {errors.some((e) => e.path === "") ? (
+          <p class="form-error" role="alert">
+            {errors.map((e) => e.message).join("; ")}
+          </p>
+        ) : null}
+        {saved ? (
+          <p class="notice" role="status">
+            Budget saved.
+          </p>
+        ) : null}
+        <button type="submit" class="btn" disabled={busy}>
+          {busy ? "Saving…" : "Save budget"}
+        </button>
+      </fieldset>
     </form>
   );
 }

@@ -12,10 +12,12 @@ import {
   Loading,
   PageHeader,
   QueryView,
+  Refused,
 } from "../components/ui";
 import { ApiError, type FieldError, useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { percent, words } from "../lib/format";
+import { usePermit } from "../lib/me";
 import {
   type Doc,
   diff,
@@ -175,6 +177,7 @@ function Editor(props: {
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirmRung, setConfirmRung] = useState<string | null>(null);
+  const permit = usePermit("policies:write");
   useEffect(() => setDraft(saved), [saved]);
 
   const override = useMemo(() => diff(draft, parent), [draft, parent]);
@@ -272,182 +275,187 @@ function Editor(props: {
       }}
       aria-describedby="policy-status"
     >
-      <div class="editor-bar" id="policy-status">
-        <span>
-          {scope === "tenant" ? "Tenant policy" : `${words(scope)} ${id}`}: overrides{" "}
-          <strong>{leafCount(own)}</strong> inherited setting(s)
-          {dirty
-            ? ` · unsaved changes (${leafCount(override)} setting(s) would be overridden)`
-            : ""}
-        </span>
-        <span class="editor-actions">
-          <button
-            type="button"
-            class="btn"
-            disabled={!dirty || busy}
-            onClick={() => {
-              setDraft(saved);
-              setErrors([]);
-              setMessage(null);
-            }}
-          >
-            Discard changes
-          </button>
-          {leafCount(own) > 0 ? (
-            <button type="button" class="btn" disabled={busy} onClick={() => save({})}>
-              Reset to inherited
+      <Refused reason={permit.reason} what="This policy is read-only for you" />
+      {/* A disabled fieldset disables every control inside it: a role without policies:write
+          reads the policy but cannot switch an auto-action or save. */}
+      <fieldset class="bare" disabled={!permit.allowed}>
+        <div class="editor-bar" id="policy-status">
+          <span>
+            {scope === "tenant" ? "Tenant policy" : `${words(scope)} ${id}`}: overrides{" "}
+            <strong>{leafCount(own)}</strong> inherited setting(s)
+            {dirty
+              ? ` · unsaved changes (${leafCount(override)} setting(s) would be overridden)`
+              : ""}
+          </span>
+          <span class="editor-actions">
+            <button
+              type="button"
+              class="btn"
+              disabled={!dirty || busy}
+              onClick={() => {
+                setDraft(saved);
+                setErrors([]);
+                setMessage(null);
+              }}
+            >
+              Discard changes
             </button>
-          ) : null}
-          <button type="submit" class="btn btn-primary" disabled={busy || !dirty}>
-            {busy ? "Saving…" : "Save policy"}
-          </button>
-        </span>
-      </div>
-      {message ? (
-        <p class="notice" role="status">
-          {message}
-        </p>
-      ) : null}
-      {errors.length ? (
-        <div class="state state-error" role="alert">
-          <strong>
-            The API refused the policy ({errors.length} problem{errors.length > 1 ? "s" : ""}).
-          </strong>
-          {generalErrors.length ? (
-            <ul>
-              {generalErrors.map((e) => (
-                <li key={e.path + e.message}>
-                  {e.path ? <code>{fieldPath(e.path)}</code> : null} {e.message}
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <div>Each problem is shown beside its field below.</div>
-          )}
+            {leafCount(own) > 0 ? (
+              <button type="button" class="btn" disabled={busy} onClick={() => save({})}>
+                Reset to inherited
+              </button>
+            ) : null}
+            <button type="submit" class="btn btn-primary" disabled={busy || !dirty}>
+              {busy ? "Saving…" : "Save policy"}
+            </button>
+          </span>
         </div>
-      ) : null}
+        {message ? (
+          <p class="notice" role="status">
+            {message}
+          </p>
+        ) : null}
+        {errors.length ? (
+          <div class="state state-error" role="alert">
+            <strong>
+              The API refused the policy ({errors.length} problem{errors.length > 1 ? "s" : ""}).
+            </strong>
+            {generalErrors.length ? (
+              <ul>
+                {generalErrors.map((e) => (
+                  <li key={e.path + e.message}>
+                    {e.path ? <code>{fieldPath(e.path)}</code> : null} {e.message}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <div>Each problem is shown beside its field below.</div>
+            )}
+          </div>
+        ) : null}
 
-      <Fieldset legend="Automatic actions">
-        <p class="muted">
-          Off: the ladder records the action as <em>queued</em> and an operator executes it from
-          Health Signals. On: Aforo runs it as soon as a signal maps to it. Everything that touches
-          customers is off by default.
-        </p>
-        <div class="switches">
-          {registry.rungs.map((rung) => {
-            const path = `auto_actions.${rung}`;
-            const on = getIn(draft, ["auto_actions", rung]) === true;
-            return (
-              <label class="switch" key={rung}>
-                <input
-                  type="checkbox"
-                  role="switch"
-                  name={path}
-                  checked={on}
-                  aria-checked={on}
-                  onChange={(e) => {
-                    const want = (e.currentTarget as HTMLInputElement).checked;
-                    (e.currentTarget as HTMLInputElement).checked = on;
-                    if (want) setConfirmRung(rung);
-                    else set(path, false);
-                  }}
-                />
-                <span class="switch-track" aria-hidden="true" />
-                <span>
-                  {RUNG_LABELS[rung] ?? rung}{" "}
-                  <small class="muted">{on ? "automatic" : "queued for an operator"}</small>
-                </span>
-                {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
-              </label>
-            );
-          })}
-        </div>
-      </Fieldset>
-
-      <Fieldset legend="Action ladder: which rung each signal maps to">
-        <div class="field-grid">
-          {registry.data.flatMap((d) => {
-            const rungs = d.ladder.rungs;
-            if (d.ladder.kind === "map") {
-              const map = (getIn(draft, ["ladder", d.key]) ?? {}) as Record<string, string>;
-              return Object.keys(map)
-                .sort((a, b) => Number(a) - Number(b))
-                .map((k) =>
-                  rungSelect(
-                    `ladder.${d.key}.${k}`,
-                    (d.ladder.template ?? "{key}").replace("{key}", k),
-                    rungs,
-                  ),
-                );
-            }
-            return d.ladder.entries.map((e) =>
-              rungSelect(
-                e.key === null ? `ladder.${d.key}` : `ladder.${d.key}.${e.key}`,
-                e.label,
-                rungs,
-              ),
-            );
-          })}
-        </div>
-      </Fieldset>
-
-      <Fieldset legend="Margin levels">
-        <p class="muted">
-          Margin fractions, L1 &gt; L2 &gt; L3 (0.30 = 30 %). Period-to-date margin below a level
-          fires it.
-        </p>
-        <div class="field-grid">
-          {["L1", "L2", "L3"].map((l) =>
-            num(`detectors.margin.levels.${l}`, `Level ${l}`, {
-              step: "0.01",
-              hint: `= ${percent(getIn(draft, ["detectors", "margin", "levels", l]), 0)}`,
-            }),
-          )}
-        </div>
-      </Fieldset>
-
-      {registry.data.map((d) => (
-        <Fieldset key={d.key} legend={`Detector thresholds: ${words(d.key)}`}>
-          <div class="field-grid">
-            {scalarKeys(d.key).map((p) => num(p, undefined, { step: "any" }))}
-            {d.policy.fields
-              .filter((f) => f.kind === "number_list")
-              .map((f) => listField(`detectors.${d.key}.${f.key}`, f.label ?? words(f.key)))}
+        <Fieldset legend="Automatic actions">
+          <p class="muted">
+            Off: the ladder records the action as <em>queued</em> and an operator executes it from
+            Health Signals. On: Aforo runs it as soon as a signal maps to it. Everything that
+            touches customers is off by default.
+          </p>
+          <div class="switches">
+            {registry.rungs.map((rung) => {
+              const path = `auto_actions.${rung}`;
+              const on = getIn(draft, ["auto_actions", rung]) === true;
+              return (
+                <label class="switch" key={rung}>
+                  <input
+                    type="checkbox"
+                    role="switch"
+                    name={path}
+                    checked={on}
+                    aria-checked={on}
+                    onChange={(e) => {
+                      const want = (e.currentTarget as HTMLInputElement).checked;
+                      (e.currentTarget as HTMLInputElement).checked = on;
+                      if (want) setConfirmRung(rung);
+                      else set(path, false);
+                    }}
+                  />
+                  <span class="switch-track" aria-hidden="true" />
+                  <span>
+                    {RUNG_LABELS[rung] ?? rung}{" "}
+                    <small class="muted">{on ? "automatic" : "queued for an operator"}</small>
+                  </span>
+                  {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
+                </label>
+              );
+            })}
           </div>
         </Fieldset>
-      ))}
 
-      <Fieldset legend="Gate">
-        <div class="field-grid">
-          {num("gate.rate_per_second", "Rate per second")}
-          {num("gate.burst", "Burst")}
-          {num("gate.throttled_rate_per_second", "Throttled rate per second")}
-        </div>
-      </Fieldset>
-
-      <Fieldset legend="Churn actions">
-        <div class="field-grid">
-          {num("actions.extend_trial_days", "Trial extension (days)")}
-          {num("actions.coupon_percent", "Coupon (%)")}
-          {num("actions.coupon_days", "Coupon duration (days)")}
-          <label class="field">
-            <span>Escalate to (e-mail)</span>
-            <input
-              type="email"
-              name="actions.escalate_to"
-              value={String(getIn(draft, ["actions", "escalate_to"]) ?? "")}
-              aria-invalid={errorOf("actions.escalate_to") ? true : undefined}
-              onChange={(e) =>
-                set("actions.escalate_to", (e.currentTarget as HTMLInputElement).value.trim())
+        <Fieldset legend="Action ladder: which rung each signal maps to">
+          <div class="field-grid">
+            {registry.data.flatMap((d) => {
+              const rungs = d.ladder.rungs;
+              if (d.ladder.kind === "map") {
+                const map = (getIn(draft, ["ladder", d.key]) ?? {}) as Record<string, string>;
+                return Object.keys(map)
+                  .sort((a, b) => Number(a) - Number(b))
+                  .map((k) =>
+                    rungSelect(
+                      `ladder.${d.key}.${k}`,
+                      (d.ladder.template ?? "{key}").replace("{key}", k),
+                      rungs,
+                    ),
+                  );
               }
-            />
-            <small class="muted">{HELP["actions.escalate_to"]}</small>
-            {errorOf("actions.escalate_to") ? (
-              <small class="field-error">{errorOf("actions.escalate_to")}</small>
-            ) : null}
-          </label>
-        </div>
-      </Fieldset>
+              return d.ladder.entries.map((e) =>
+                rungSelect(
+                  e.key === null ? `ladder.${d.key}` : `ladder.${d.key}.${e.key}`,
+                  e.label,
+                  rungs,
+                ),
+              );
+            })}
+          </div>
+        </Fieldset>
+
+        <Fieldset legend="Margin levels">
+          <p class="muted">
+            Margin fractions, L1 &gt; L2 &gt; L3 (0.30 = 30 %). Period-to-date margin below a level
+            fires it.
+          </p>
+          <div class="field-grid">
+            {["L1", "L2", "L3"].map((l) =>
+              num(`detectors.margin.levels.${l}`, `Level ${l}`, {
+                step: "0.01",
+                hint: `= ${percent(getIn(draft, ["detectors", "margin", "levels", l]), 0)}`,
+              }),
+            )}
+          </div>
+        </Fieldset>
+
+        {registry.data.map((d) => (
+          <Fieldset key={d.key} legend={`Detector thresholds: ${words(d.key)}`}>
+            <div class="field-grid">
+              {scalarKeys(d.key).map((p) => num(p, undefined, { step: "any" }))}
+              {d.policy.fields
+                .filter((f) => f.kind === "number_list")
+                .map((f) => listField(`detectors.${d.key}.${f.key}`, f.label ?? words(f.key)))}
+            </div>
+          </Fieldset>
+        ))}
+
+        <Fieldset legend="Gate">
+          <div class="field-grid">
+            {num("gate.rate_per_second", "Rate per second")}
+            {num("gate.burst", "Burst")}
+            {num("gate.throttled_rate_per_second", "Throttled rate per second")}
+          </div>
+        </Fieldset>
+
+        <Fieldset legend="Churn actions">
+          <div class="field-grid">
+            {num("actions.extend_trial_days", "Trial extension (days)")}
+            {num("actions.coupon_percent", "Coupon (%)")}
+            {num("actions.coupon_days", "Coupon duration (days)")}
+            <label class="field">
+              <span>Escalate to (e-mail)</span>
+              <input
+                type="email"
+                name="actions.escalate_to"
+                value={String(getIn(draft, ["actions", "escalate_to"]) ?? "")}
+                aria-invalid={errorOf("actions.escalate_to") ? true : undefined}
+                onChange={(e) =>
+                  set("actions.escalate_to", (e.currentTarget as HTMLInputElement).value.trim())
+                }
+              />
+              <small class="muted">{HELP["actions.escalate_to"]}</small>
+              {errorOf("actions.escalate_to") ? (
+                <small class="field-error">{errorOf("actions.escalate_to")}</small>
+              ) : null}
+            </label>
+          </div>
+        </Fieldset>
+      </fieldset>
 
       <ConfirmDialog
         open={confirmRung !== null}

@@ -41,10 +41,12 @@ import {
   Loading,
   PageHeader,
   QueryView,
+  Refused,
 } from "../components/ui";
 import { useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { dateTime, decimal, words } from "../lib/format";
+import { actorLabel } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import {
   hrefFor,
@@ -315,10 +317,11 @@ function SignalPanel(props: ItemPanelProps) {
                     busy={panel.busy}
                     onResolve={panel.startResolve}
                     onReopen={panel.reopen}
+                    refused={panel.refused}
                   />
                   {s.resolution ? (
                     <div class="muted small" data-testid="resolution">
-                      by {s.resolution.by}, {dateTime(s.resolution.at)}
+                      by {actorLabel(s.resolution.by)}, {dateTime(s.resolution.at)}
                       {s.resolution.note ? ` — ${s.resolution.note}` : ""}
                     </div>
                   ) : null}
@@ -343,6 +346,7 @@ function SignalPanel(props: ItemPanelProps) {
 
             <h3>Ladder</h3>
             <GateTier customer={s.customer} tier={tier} />
+            <Refused reason={panel.refused} />
             <Ladder testid="ladder">
               {rungsOf(info).map((rung) => {
                 const mine = a && a.rung === rung ? a : null;
@@ -354,6 +358,7 @@ function SignalPanel(props: ItemPanelProps) {
                           <span data-testid="action-state">{mine.state}</span>
                         </Badge>
                         <RungButtons
+                          refused={panel.refused}
                           onExecute={panel.ask(
                             "execute",
                             rung,
