@@ -43,6 +43,12 @@ export interface Invoice {
   payment_reference: string | null;
   voided_at: string | null;
   void_reason: string | null;
+  /** Who paid, voided or finalised it, as the audit log names actors: `member:<email>` or
+   * `token:<key id>`; finalized_by is `system` when the invoicing run finalised it. Null when
+   * nobody did (a zero invoice is paid by owing nothing) or before this was recorded. */
+  paid_by: string | null;
+  voided_by: string | null;
+  finalized_by: string | null;
   days_past_due: number | null;
   aging_bucket: "current" | "days_1_30" | "days_31_60" | "days_61_90" | "days_over_90" | null;
   created_at: string;

@@ -27,6 +27,11 @@ export interface InvoiceRecord {
   payment_reference: string | null;
   voided_at: number | null;
   void_reason: string | null;
+  /** Who paid, voided or finalised it: an actor ref (`member:<email>`, `token:<key id>`), or
+   * `system` for the invoicing run's finalisation (schema/0015_invoice_actors.sql). */
+  paid_by: string | null;
+  voided_by: string | null;
+  finalized_by: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -75,7 +80,8 @@ const INVOICE_SELECT = `SELECT id, subscription_id, customer_id, product_id, cur
   period_end, closes_at, CAST(subtotal AS TEXT) AS subtotal, CAST(minimum_topup AS TEXT) AS minimum_topup,
   CAST(discount_total AS TEXT) AS discount_total, CAST(rounding AS TEXT) AS rounding,
   CAST(total AS TEXT) AS total, CAST(usage_total AS TEXT) AS usage_total, issued_at, due_at,
-  finalized_at, paid_at, payment_reference, voided_at, void_reason, created_at, updated_at
+  finalized_at, paid_at, payment_reference, voided_at, void_reason, paid_by, voided_by,
+  finalized_by, created_at, updated_at
   FROM invoices`;
 
 /** An invoice with its lines; null when it does not exist. One round trip. */
@@ -196,47 +202,54 @@ const PAY_FROM = INVOICE_TRANSITIONS.pay.from;
 const VOID_FROM = INVOICE_TRANSITIONS.void.from;
 const FINALIZE_FROM = INVOICE_TRANSITIONS.finalize.from;
 
+/** `finalized_by` of an invoice the invoicing run finalised: no person did, and unlike NULL
+ * (before schema/0015_invoice_actors.sql) it says so. */
+export const SYSTEM_ACTOR = "system";
+
 export const payStatement = (
   db: D1Database,
   tenantId: string,
   id: string,
-  p: { at: number; reference: string | null; now: number },
+  p: { at: number; reference: string | null; now: number; by: string },
 ) =>
   db
     .prepare(
-      `UPDATE invoices SET status = 'paid', paid_at = ?, payment_reference = ?, updated_at = ?
+      `UPDATE invoices SET status = 'paid', paid_at = ?, payment_reference = ?, paid_by = ?,
+         updated_at = ?
        ${guarded(PAY_FROM)}`,
     )
-    .bind(p.at, p.reference, p.now, tenantId, id, ...PAY_FROM);
+    .bind(p.at, p.reference, p.by, p.now, tenantId, id, ...PAY_FROM);
 
 export const voidStatement = (
   db: D1Database,
   tenantId: string,
   id: string,
-  v: { reason: string | null; now: number },
+  v: { reason: string | null; now: number; by: string },
 ) =>
   db
     .prepare(
-      `UPDATE invoices SET status = 'void', voided_at = ?, void_reason = ?, updated_at = ?
+      `UPDATE invoices SET status = 'void', voided_at = ?, void_reason = ?, voided_by = ?,
+         updated_at = ?
        ${guarded(VOID_FROM)}`,
     )
-    .bind(v.now, v.reason, v.now, tenantId, id, ...VOID_FROM);
+    .bind(v.now, v.reason, v.by, v.now, tenantId, id, ...VOID_FROM);
 
-/** Issued at its period close, due `termsMs` later; a zero total is paid at once. */
+/** Issued at its period close, due `termsMs` later; a zero total is paid at once (by owing
+ * nothing: paid_by stays NULL, `by` finalised it). */
 export const finalizeStatement = (
   db: D1Database,
   tenantId: string,
   id: string,
-  f: { termsMs: number; now: number },
+  f: { termsMs: number; now: number; by: string },
 ) =>
   db
     .prepare(
       `UPDATE invoices SET status = CASE WHEN total > 0 THEN 'open' ELSE 'paid' END,
-         issued_at = closes_at, due_at = closes_at + ?, finalized_at = ?,
+         issued_at = closes_at, due_at = closes_at + ?, finalized_at = ?, finalized_by = ?,
          paid_at = CASE WHEN total > 0 THEN NULL ELSE closes_at END, updated_at = ?
        ${guarded(FINALIZE_FROM)}`,
     )
-    .bind(f.termsMs, f.now, f.now, tenantId, id, ...FINALIZE_FROM);
+    .bind(f.termsMs, f.now, f.by, f.now, tenantId, id, ...FINALIZE_FROM);
 
 // ---------------------------------------------------------------------------------------------
 // Invoicing runs (workers/billing/invoicing.ts)
@@ -336,6 +349,10 @@ const moneyOf = (c: InvoiceCharges) => [
   Number(c.usage_total),
 ];
 
+/** The invoicing run finalises an invoice past its grace hour: the system, not a person. */
+const runFinalizedBy = (life: InvoiceLifecycle) =>
+  life.finalized_at === null ? null : SYSTEM_ACTOR;
+
 /** The lines of an invoice, written only while the invoice exists. */
 function lineStatements(db: D1Database, tenantId: string, id: string, c: InvoiceCharges) {
   return c.lines.map((l, i) =>
@@ -378,7 +395,7 @@ export function draftRefreshStatements(
       .prepare(
         `UPDATE invoices SET subtotal = ?3, minimum_topup = ?4, discount_total = ?5, rounding = ?6,
            total = ?7, usage_total = ?8, status = ?9, issued_at = ?10, due_at = ?11,
-           finalized_at = ?12, paid_at = ?13, updated_at = ?14
+           finalized_at = ?12, paid_at = ?13, updated_at = ?14, finalized_by = ?15
          WHERE tenant_id = ?1 AND id = ?2 AND status = 'draft'`,
       )
       .bind(
@@ -391,6 +408,7 @@ export function draftRefreshStatements(
         life.finalized_at,
         life.paid_at,
         now,
+        runFinalizedBy(life),
       ),
     db
       .prepare(
@@ -427,9 +445,9 @@ export function invoiceInsertStatements(
         `INSERT OR IGNORE INTO invoices (tenant_id, id, subscription_id, customer_id, product_id,
            currency, period_start, period_end, closes_at, status, subtotal, minimum_topup,
            discount_total, rounding, total, usage_total, issued_at, due_at, finalized_at, paid_at,
-           created_at, updated_at)
+           created_at, updated_at, finalized_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-           ?19, ?20, ?21, ?21)`,
+           ?19, ?20, ?21, ?21, ?22)`,
       )
       .bind(
         tenantId,
@@ -448,6 +466,7 @@ export function invoiceInsertStatements(
         life.finalized_at,
         life.paid_at,
         now,
+        runFinalizedBy(life),
       ),
     ...lineStatements(db, tenantId, inv.id, charges),
   ];

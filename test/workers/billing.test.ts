@@ -19,7 +19,7 @@ import {
   toCents,
   tokens,
 } from "./billing-helpers";
-import { call, createTenant, expectProblem, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, call, createTenant, expectProblem, type Tenant } from "./helpers";
 
 // Billing periods, plan history and invoices, through the API. Dates are relative to the
 // current month so events stay inside the backfill horizon; expected amounts are computed by
@@ -398,6 +398,100 @@ describe("invoice states", () => {
     const full = await ok(a.get(`/api/invoices/${p1.id}`));
     expect(full.lines.at(-1)).toMatchObject({ type: "coupon", amount: "-7.00" });
     expect(full.discount_total).toBe("-7.00");
+  });
+});
+
+describe("who moved an invoice (issue 13)", () => {
+  /** Signs `email` in as a member of `role` by a magic link; what the dashboard sends. */
+  async function memberSession(email: string, role: string) {
+    await ok(a.post("/api/members", { email, role }));
+    const link = await call("POST", `/admin/tenants/${tenant.tenant_id}/sign-in-links`, {
+      token: ADMIN_TOKEN,
+      body: { email },
+    });
+    const { exports } = await import("cloudflare:workers");
+    const res = await exports.default.fetch("http://aforo.test/auth/magic-link/verify", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: new URL(link.body.url).searchParams.get("link") }),
+    });
+    expect(res.status).toBe(200);
+    const { csrf_token } = (await res.json()) as { csrf_token: string };
+    const headers = {
+      cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "",
+      "x-csrf-token": csrf_token,
+      origin: "http://aforo.test",
+    };
+    return { post: (path: string, body: unknown = {}) => call("POST", path, { headers, body }) };
+  }
+
+  it("names the member who paid, the token that voided, the run that finalised; a viewer's pay is refused and names no one", async () => {
+    await customer(tenant, "bolt");
+    const first = await subscribe(tenant, "acme", "starter", S);
+    const second = await subscribe(tenant, "bolt", "starter", S);
+    await ok(a.post("/api/invoices/run", { as_of: isoOf(P2) }));
+    const [toPay] = await invoicesOf(`subscription=${first.id}`);
+    const [toVoid] = await invoicesOf(`subscription=${second.id}`);
+    // Past its grace hour when the run made it: the run finalised it, no person did.
+    for (const inv of [toPay, toVoid]) {
+      expect(inv).toMatchObject({
+        status: "open",
+        finalized_by: "system",
+        paid_by: null,
+        voided_by: null,
+      });
+    }
+
+    const viewer = await memberSession("vera@example.com", "viewer");
+    expectProblem(await viewer.post(`/api/invoices/${toPay.id}/pay`, {}), 403, "forbidden");
+    expect(await ok(a.get(`/api/invoices/${toPay.id}`))).toMatchObject({
+      status: "open",
+      paid_at: null,
+      paid_by: null,
+    });
+
+    const finance = await memberSession("fay@example.com", "finance");
+    const paid = await ok(finance.post(`/api/invoices/${toPay.id}/pay`, { reference: "pi_9" }));
+    expect(paid).toMatchObject({ status: "paid", paid_by: "member:fay@example.com" });
+    expect(await ok(a.get(`/api/invoices/${toPay.id}`))).toMatchObject({
+      paid_by: "member:fay@example.com",
+      voided_by: null,
+      finalized_by: "system",
+    });
+
+    const issued = await ok(a.post("/api/keys", { kind: "operator", role: "finance" }));
+    const voided = await call("POST", `/api/invoices/${toVoid.id}/void`, {
+      token: issued.key,
+      body: { reason: "duplicate" },
+    });
+    expect(voided.status).toBe(200);
+    expect(voided.body).toMatchObject({ status: "void", voided_by: `token:${issued.id}` });
+    const list = await invoicesOf(`subscription=${second.id}`);
+    expect(list[0]).toMatchObject({ voided_by: `token:${issued.id}`, paid_by: null });
+    // The same names the audit log gives these actions.
+    const trail = await ok(a.get("/api/audit?action=invoice&limit=50"));
+    const actorOf = (action: string, target: string) =>
+      trail.data.find(
+        (e: { action: string; target_id: string | null }) =>
+          e.action === action && e.target_id === target,
+      )?.actor;
+    expect(actorOf("invoice.pay", toPay.id)).toBe("member:fay@example.com");
+    expect(actorOf("invoice.void", toVoid.id)).toBe(`token:${issued.id}`);
+  });
+
+  it("names who finalised a draft by hand", async () => {
+    const sub = await subscribe(tenant, "acme", "starter", S);
+    await ok(a.post(`/api/subscriptions/${sub.id}/cancel`, { at: isoOf(Date.now() - 600_000) }));
+    await ok(a.post("/api/invoices/run", {}));
+    const [draft] = await invoicesOf(`subscription=${sub.id}&status=draft`);
+    expect(draft.finalized_by).toBeNull();
+    const me = await ok(a.get("/api/me"));
+    const open = await ok(a.post(`/api/invoices/${draft.id}/finalize`));
+    expect(open).toMatchObject({ status: "open", finalized_by: me.actor });
+    expect(me.actor).toMatch(/^token:[0-9a-f]+$/);
+    // A later run does not claim it.
+    await ok(a.post("/api/invoices/run", {}));
+    expect((await ok(a.get(`/api/invoices/${draft.id}`))).finalized_by).toBe(me.actor);
   });
 });
 

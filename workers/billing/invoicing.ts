@@ -306,13 +306,14 @@ async function transition(
   return ok(current);
 }
 
-/** open → paid at `at` (not before the issue date, not in the future); a past_due
- * subscription with no other overdue invoice returns to active. */
+/** open → paid at `at` (not before the issue date, not in the future) by the actor `by` (its
+ * ref, kept as paid_by); a past_due subscription with no other overdue invoice returns to
+ * active. */
 export async function payInvoice(
   db: D1Database,
   tenantId: string,
   id: string,
-  p: { at: number; reference: string | null; now: number },
+  p: { at: number; reference: string | null; now: number; by: string },
 ): Promise<Result> {
   const current = await invoiceState(db, tenantId, id);
   if (current && current.issued_at !== null && p.at < current.issued_at) {
@@ -341,12 +342,13 @@ export async function payInvoice(
   return done;
 }
 
-/** draft | open → void; like a payment, it may end the subscription's dunning. */
+/** draft | open → void by the actor `by` (voided_by); like a payment, it may end the
+ * subscription's dunning. */
 export async function voidInvoice(
   db: D1Database,
   tenantId: string,
   id: string,
-  v: { reason: string | null; now: number },
+  v: { reason: string | null; now: number; by: string },
 ): Promise<Result> {
   const current = await invoiceState(db, tenantId, id);
   const voided = await transition(
@@ -362,13 +364,14 @@ export async function voidInvoice(
   return done;
 }
 
-/** draft → open now: issued at its period close, due by the tenant's payment terms (paid at
- * once when it totals zero). */
+/** draft → open now by the actor `by` (finalized_by): issued at its period close, due by the
+ * tenant's payment terms (paid at once when it totals zero). */
 export async function finalizeInvoice(
   db: D1Database,
   tenantId: string,
   id: string,
   now: number,
+  by: string,
 ): Promise<Result> {
   const settings = await loadTenantSettings(db, tenantId);
   const termsMs = settings.payment_terms_days * DAY_MS;
@@ -379,7 +382,7 @@ export async function finalizeInvoice(
     id,
     current,
     "finalize",
-    finalizeStatement(db, tenantId, id, { termsMs, now }),
+    finalizeStatement(db, tenantId, id, { termsMs, now, by }),
   );
   return finalized.ok ? done : finalized;
 }

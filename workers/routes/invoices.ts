@@ -66,6 +66,9 @@ const Line = z.object({
   }),
 });
 
+/** An actor as the audit log names it (workers/app.ts Actor.ref). */
+const ActorRef = z.string().nullable().openapi({ example: "member:ana@example.com" });
+
 export const Invoice = z
   .object({
     id: z.string(),
@@ -92,6 +95,17 @@ export const Invoice = z
     payment_reference: z.string().nullable(),
     voided_at: z.string().nullable(),
     void_reason: z.string().nullable(),
+    paid_by: ActorRef.openapi({
+      description:
+        "Who recorded the payment: `member:<email>` or `token:<key id>`; null when nobody did (a zero invoice is paid by owing nothing) or before this was recorded",
+    }),
+    voided_by: ActorRef.openapi({
+      description: "Who voided it: `member:<email>` or `token:<key id>`",
+    }),
+    finalized_by: ActorRef.openapi({
+      description:
+        "Who finalised it: `member:<email>`, `token:<key id>`, or `system` (the invoicing run, past the grace hour)",
+    }),
     days_past_due: z.number().int().nullable(),
     aging_bucket: z
       .enum(["current", "days_1_30", "days_31_60", "days_61_90", "days_over_90"])
@@ -128,6 +142,9 @@ function toInvoice(r: InvoiceRecord, now: number) {
     payment_reference: r.payment_reference,
     voided_at: iso(r.voided_at),
     void_reason: r.void_reason,
+    paid_by: r.paid_by,
+    voided_by: r.voided_by,
+    finalized_by: r.finalized_by,
     days_past_due: days,
     aging_bucket: days === null ? null : agingBucket(days),
     created_at: iso(r.created_at) ?? "",
@@ -431,6 +448,7 @@ invoices.openapi(
         at: body.at ?? now,
         reference: body.reference ?? null,
         now,
+        by: c.var.actor.ref,
       }),
     );
     return c.json(await readInvoice(db, c.var.tenantId, id), 200);
@@ -462,7 +480,13 @@ invoices.openapi(
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const now = Date.now();
-    orThrow(await voidInvoice(c.env.DB, c.var.tenantId, id, { reason: body.reason ?? null, now }));
+    orThrow(
+      await voidInvoice(c.env.DB, c.var.tenantId, id, {
+        reason: body.reason ?? null,
+        now,
+        by: c.var.actor.ref,
+      }),
+    );
     return c.json(await readInvoice(c.env.DB, c.var.tenantId, id), 200);
   },
 );
@@ -486,7 +510,7 @@ invoices.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const db = c.env.DB;
-    orThrow(await finalizeInvoice(db, c.var.tenantId, id, Date.now()));
+    orThrow(await finalizeInvoice(db, c.var.tenantId, id, Date.now(), c.var.actor.ref));
     return c.json(await readInvoice(db, c.var.tenantId, id), 200);
   },
 );
