@@ -1,8 +1,10 @@
 // The Invoices page and the cockpit's drill-downs in a real browser against a real, seeded stack
 // (issue 12, item 2): the list and its filters show the API's invoices, an invoice's lines are
 // traced to the rollups and the events behind them, pay / void / finalize go through a
-// confirmation and show the API's refusals; every cockpit tile opens the list behind it and the
-// list adds up to the tile. Screenshots: invoices.png, invoice-detail.png, cockpit-drilldown.png.
+// confirmation and show the API's refusals and who did it; a viewer reads an invoice but finds
+// its controls disabled, saying why; every cockpit tile opens the list behind it and the list
+// adds up to the tile. Screenshots: invoices.png, invoice-detail.png, invoices-viewer.png,
+// cockpit-drilldown.png.
 
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -171,7 +173,15 @@ describe("Invoices page", () => {
     await dialog.getByText("It is issued at its period close").waitFor();
     await dialog.getByRole("button", { name: "Finalize" }).click();
     await detail.getByText("the invoice is now open").waitFor();
-    expect((await api(`/api/invoices/${draft.id}`)).status).toBe("open");
+    // The page speaks for the operator token: the invoice names it as the audit log does.
+    const me = (await api("/api/me")).actor as string;
+    expect(me).toMatch(/^token:/);
+    const byToken = `by API token ${me.slice("token:".length)}`;
+    expect(await api(`/api/invoices/${draft.id}`)).toMatchObject({
+      status: "open",
+      finalized_by: me,
+    });
+    expect(await detail.getByTestId("invoice-finalized").textContent()).toContain(byToken);
 
     // A payment dated before the issue date is refused by the API, and the dialog says why
     // (in an untracked tab: the browser logs the 400 as a console error).
@@ -195,9 +205,13 @@ describe("Invoices page", () => {
     await dialog.getByRole("button", { name: "Record payment" }).click();
     await detail.getByText("the invoice is now paid").waitFor();
     const paid = await api(`/api/invoices/${draft.id}`);
-    expect([paid.status, paid.payment_reference]).toEqual(["paid", "wire-42"]);
+    expect([paid.status, paid.payment_reference, paid.paid_by]).toEqual(["paid", "wire-42", me]);
     await detail.getByText("paid", { exact: true }).first().waitFor();
     await detail.getByText("wire-42", { exact: false }).first().waitFor();
+    // Who paid, on the invoice itself.
+    expect(await detail.getByTestId("invoice-paid").textContent()).toContain(
+      `${byToken} · wire-42`,
+    );
 
     // Void an open invoice with a reason.
     const open = (await api("/api/invoices?status=open&limit=1")).data[0];
@@ -208,10 +222,48 @@ describe("Invoices page", () => {
     await dialog.getByRole("button", { name: "Void" }).click();
     await detail.getByText("the invoice is now void").waitFor();
     const voided = await api(`/api/invoices/${open.id}`);
-    expect([voided.status, voided.void_reason]).toEqual(["void", "billed twice"]);
+    expect([voided.status, voided.void_reason, voided.voided_by]).toEqual([
+      "void",
+      "billed twice",
+      me,
+    ]);
     // Nothing left to do with a void invoice (once the detail shows it voided).
     await detail.getByText("Voided", { exact: true }).waitFor();
+    expect(await detail.getByTestId("invoice-voided").textContent()).toContain(
+      `${byToken} · billed twice`,
+    );
     expect(await detail.getByRole("button", { name: "Record payment" }).count()).toBe(0);
+  });
+
+  it("a viewer reads an open invoice but cannot pay, void or run invoicing, and is told why", async () => {
+    const viewerKey = await api("/api/keys", {
+      method: "POST",
+      body: { kind: "operator", role: "viewer", name: "ui viewer" },
+    });
+    const open = (await api("/api/invoices?status=open&limit=1")).data[0];
+    const viewer = await browser.newPage();
+    await viewer.goto(`${stack.url}/`);
+    await signInWithToken(viewer, viewerKey.key);
+    await viewer.getByRole("navigation", { name: "Main" }).waitFor();
+    await viewer.goto(`${stack.url}/invoices?invoice=${open.id}`);
+    const detail = viewer.getByTestId("invoice-detail");
+    await detail.getByTestId("invoice-lines").waitFor();
+    // In the API's words for a viewer's 403: "Your role (viewer) may not run invoicing, …".
+    const why = (await request(`${stack.url}/api/me`, { token: viewerKey.key })).refused[
+      "invoices:write"
+    ] as string;
+    expect(why).toMatch(/^Your role \(viewer\) may not run invoicing/);
+    expect(await viewer.getByTestId("refused").textContent()).toBe(
+      `Invoices are read-only for you: ${why}.`,
+    );
+    for (const name of ["Record payment", "Void", "Run invoicing"]) {
+      const button = viewer.getByRole("button", { name });
+      expect(await button.isDisabled(), name).toBe(true);
+      expect(await button.getAttribute("title"), name).toBe(why);
+    }
+    await screenshot(viewer, "invoices-viewer");
+    await viewer.close();
+    expect((await api(`/api/invoices/${open.id}`)).status).toBe("open");
   });
 });
 

@@ -1,6 +1,8 @@
 // Invoices (SPEC §3): the list with filters (status, customer, period), an invoice's lines
 // traced to what they were priced from (usage lines → the rollups and the events behind them,
 // fee lines, adjustments), and pay / void / finalize with confirmation and the API's errors.
+// Who paid, voided or finalized an invoice is on it (issue 13); a role without invoices:write
+// reads everything, and the controls that would change an invoice are disabled saying why.
 
 import { useState } from "preact/hooks";
 import type { Page } from "../../../contracts/common";
@@ -18,6 +20,7 @@ import {
   Loading,
   PageHeader,
   QueryView,
+  Refused,
 } from "../components/ui";
 import { ApiError, useApi, withQuery } from "../lib/api";
 import { dateOnly, dateTime, decimal, integer, money, words } from "../lib/format";
@@ -30,6 +33,7 @@ import {
   paidAtFor,
   statusTone,
 } from "../lib/invoices";
+import { actorLabel, usePermit } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import { hrefFor, parseState } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
@@ -53,6 +57,28 @@ export function InvoicesView(props: ViewProps) {
     limit: 25,
   });
   const list = useQuery<Page<Invoice>>(listKey);
+  const permit = usePermit("invoices:write");
+  const api = useApi();
+  const [running, setRunning] = useState(false);
+  const [ran, setRan] = useState<{ text: string; failed: boolean } | null>(null);
+
+  // What the periodic job does, now: close the periods that ended, refresh and finalize drafts.
+  const runInvoicing = async () => {
+    setRunning(true);
+    setRan(null);
+    try {
+      const r = await api.post<InvoicingRun>("/api/invoices/run", {});
+      setRan({
+        text: `Invoicing run: ${integer(r.created)} created, ${integer(r.finalized)} finalized, ${integer(r.refreshed)} drafts refreshed.`,
+        failed: false,
+      });
+      list.reload();
+    } catch (e) {
+      setRan({ text: e instanceof Error ? e.message : String(e), failed: true });
+    } finally {
+      setRunning(false);
+    }
+  };
 
   return (
     <section aria-labelledby="page-title">
@@ -60,11 +86,30 @@ export function InvoicesView(props: ViewProps) {
         title="Invoices"
         subtitle="One per subscription and billing period: issued at the period close, due by the payment terms."
         actions={
-          <button type="button" class="btn" onClick={list.reload} disabled={list.loading}>
-            Refresh
-          </button>
+          <>
+            <button
+              type="button"
+              class="btn"
+              onClick={runInvoicing}
+              disabled={running || !permit.allowed}
+              title={
+                permit.reason ?? "Invoice the periods that have closed, as the hourly job does"
+              }
+            >
+              {running ? "Running…" : "Run invoicing"}
+            </button>
+            <button type="button" class="btn" onClick={list.reload} disabled={list.loading}>
+              Refresh
+            </button>
+          </>
         }
       />
+      <Refused reason={permit.reason} what="Invoices are read-only for you" />
+      {ran ? (
+        <p class={ran.failed ? "form-error" : "notice"} role={ran.failed ? "alert" : "status"}>
+          {ran.text}
+        </p>
+      ) : null}
       <FilterBar
         label="Filter invoices"
         onClear={
@@ -197,6 +242,24 @@ function StatusBadge(props: { inv: Invoice }) {
   );
 }
 
+/** POST /api/invoices/run's answer. */
+interface InvoicingRun {
+  created: number;
+  finalized: number;
+  refreshed: number;
+}
+
+/** Who moved an invoice, in the words trails and the audit log use; `system` is the run. */
+function ByWhom(props: { actor: string | null }) {
+  if (!props.actor) return null;
+  return (
+    <>
+      {" by "}
+      {props.actor === "system" ? "the invoicing run" : actorLabel(props.actor)}
+    </>
+  );
+}
+
 const ACTION_TEXT: Record<InvoiceAction, { label: string; title: string; danger?: boolean }> = {
   finalize: { label: "Finalize", title: "Finalize this draft?" },
   pay: { label: "Record payment", title: "Record a payment?" },
@@ -205,6 +268,7 @@ const ACTION_TEXT: Record<InvoiceAction, { label: string; title: string; danger?
 
 function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () => void }) {
   const api = useApi();
+  const permit = usePermit("invoices:write");
   const inv = useQuery<Invoice>(`/api/invoices/${encodeURIComponent(props.id)}`);
   const trace = useQuery<InvoiceTrace>(`/api/invoices/${encodeURIComponent(props.id)}/trace`);
   const [action, setAction] = useState<InvoiceAction | null>(null);
@@ -293,6 +357,15 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
                 <dt>Issued</dt>
                 <dd>{i.issued_at ? dateOnly(i.issued_at) : "not yet (draft)"}</dd>
               </div>
+              {i.finalized_at ? (
+                <div>
+                  <dt>Finalized</dt>
+                  <dd data-testid="invoice-finalized">
+                    {dateTime(i.finalized_at)}
+                    <ByWhom actor={i.finalized_by} />
+                  </dd>
+                </div>
+              ) : null}
               <div>
                 <dt>Due</dt>
                 <dd>{i.due_at ? dateOnly(i.due_at) : "—"}</dd>
@@ -300,8 +373,9 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
               {i.paid_at ? (
                 <div>
                   <dt>Paid</dt>
-                  <dd>
+                  <dd data-testid="invoice-paid">
                     {dateOnly(i.paid_at)}
+                    <ByWhom actor={i.paid_by} />
                     {i.payment_reference ? ` · ${i.payment_reference}` : ""}
                   </dd>
                 </div>
@@ -309,8 +383,9 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
               {i.voided_at ? (
                 <div>
                   <dt>Voided</dt>
-                  <dd>
+                  <dd data-testid="invoice-voided">
                     {dateOnly(i.voided_at)}
+                    <ByWhom actor={i.voided_by} />
                     {i.void_reason ? ` · ${i.void_reason}` : ""}
                   </dd>
                 </div>
@@ -336,6 +411,8 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
                     key={a}
                     type="button"
                     class={`btn ${ACTION_TEXT[a].danger ? "btn-danger" : "btn-primary"}`}
+                    disabled={!permit.allowed}
+                    title={permit.reason ?? undefined}
                     onClick={() => {
                       setError(null);
                       setAction(a);
