@@ -4,8 +4,8 @@
 // and dies at sign-out; the member adds a passkey through Chromium's virtual authenticator and
 // signs in with it; a revops member executes a case's rung and the trail names them; a viewer
 // finds the auto-action switches disabled with the reason and the API refuses them too; the
-// owner manages members and reads the audit log. Screenshots: sign-in-email, members, audit,
-// case-trail-person, policies-viewer.
+// owner manages members and reads the audit log. Screenshots: sign-in-email, account, members,
+// audit, case-trail-person, policies-viewer.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -193,6 +193,7 @@ describe("operator accounts in the browser", () => {
     await page.getByRole("button", { name: "Add a passkey" }).click();
     await page.getByText("Passkey Test laptop added").waitFor();
     await page.getByTestId("passkeys").getByText("Test laptop").waitFor();
+    await screenshot(page, "account");
     // The authenticator holds one discoverable credential for this relying party.
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     expect(credentials.map((c) => [c.rpId, c.isResidentCredential])).toEqual([["localhost", true]]);

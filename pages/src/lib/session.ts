@@ -73,6 +73,12 @@ export const verifyMagicLink = (token: string) =>
 
 export const passkeysSupported = () => browserSupportsWebAuthn();
 
+/** A passkey ceremony's failure in words: a closed or timed-out prompt is the common one. */
+export function passkeyFailure(err: unknown, closed: string): string {
+  if (err instanceof Error && err.name === "NotAllowedError") return closed;
+  return err instanceof Error ? err.message || String(err) : String(err);
+}
+
 /** Signs in with a passkey this browser or a security key holds (discoverable credential). */
 export async function signInWithPasskey(): Promise<SignedIn> {
   const start = await post<{ challenge_id: string; options: unknown }>(

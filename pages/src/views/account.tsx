@@ -9,7 +9,7 @@ import { ConfirmDialog, Empty, PageHeader, QueryView } from "../components/ui";
 import { useApi } from "../lib/api";
 import { dateTime } from "../lib/format";
 import { useMe } from "../lib/me";
-import { passkeysSupported, registerPasskey, signOut } from "../lib/session";
+import { passkeyFailure, passkeysSupported, registerPasskey, signOut } from "../lib/session";
 import { useQuery } from "../lib/use-query";
 
 export function AccountSection(_props: { search: URLSearchParams; path: string }) {
@@ -117,9 +117,7 @@ function PasskeysPanel() {
       q.reload();
     } catch (err) {
       setError(
-        err instanceof Error && err.name === "NotAllowedError"
-          ? "The passkey prompt was closed or timed out; nothing was added."
-          : (err as Error).message,
+        passkeyFailure(err, "The passkey prompt was closed or timed out; nothing was added."),
       );
     } finally {
       setBusy(null);

@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiClient, ApiError } from "../lib/api";
 import {
+  passkeyFailure,
   passkeysSupported,
   requestMagicLink,
   signInWithPasskey,
@@ -143,9 +144,10 @@ function PasskeySignIn(props: { onSignedIn: () => void }) {
       props.onSignedIn();
     } catch (err) {
       setError(
-        err instanceof Error && err.name === "NotAllowedError"
-          ? "The passkey prompt was closed or timed out. Try again, or sign in by e-mail."
-          : messageOf(err),
+        passkeyFailure(
+          err,
+          "The passkey prompt was closed or timed out. Try again, or sign in by e-mail.",
+        ),
       );
     } finally {
       setBusy(false);
