@@ -162,9 +162,17 @@ describe("Invoices page", () => {
       method: "POST",
       body: { customer: "ui-billing", plan: monthly.id, start: new Date(start).toISOString() },
     });
-    await api("/api/invoices/run", { method: "POST", body: { subscription: sub.id } });
+    // Run invoicing from the page, as the hourly job would: the period that just closed is
+    // invoiced, and the list shows it.
+    await page.goto(`${stack.url}/invoices`);
+    await page.getByTestId("invoice-list").waitFor();
+    await page.getByRole("button", { name: "Run invoicing" }).click();
+    const ran = await page.getByRole("status").filter({ hasText: "Invoicing run:" }).textContent();
+    const created = Number(/(\d+) created/.exec(ran ?? "")?.[1]);
+    expect(created).toBeGreaterThanOrEqual(1);
     const [draft] = (await api(`/api/invoices?subscription=${sub.id}`)).data;
     expect(draft.status).toBe("draft");
+    await page.locator(`tr[data-invoice="${draft.id}"]`).waitFor();
 
     await page.goto(`${stack.url}/invoices?invoice=${draft.id}`);
     const detail = page.getByTestId("invoice-detail");
