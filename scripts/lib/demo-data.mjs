@@ -1480,65 +1480,6 @@ async function sendBatch(
   }
 }
 
-/**
- * Sends batches in order with `concurrency` requests in flight, never two batches of the same
- * customer at once (a later batch of a customer waits for the earlier one).
- * @param {{body: string, count: number, customers: string[], chunk: number}[]} queue shared,
- *   appended to by the caller as chunks are generated
- * @param {{url: string, ingestKey: string, concurrency: number, more: () => boolean,
- *   onDone: (b: {count: number, chunk: number}, r: {accepted: number, duplicates: number}) => void}} o
- */
-async function sendAll(queue, o) {
-  const busy = new Set();
-  let inFlight = 0;
-  /** @type {unknown} */
-  let failure = null;
-  await new Promise((resolve, reject) => {
-    let exhausted = false;
-    const fail = (/** @type {unknown} */ err) => {
-      failure ??= err;
-      reject(err);
-    };
-    const pump = () => {
-      if (failure) return;
-      while (inFlight < o.concurrency) {
-        while (!exhausted && queue.length < 40) exhausted = !o.more();
-        const blocked = new Set(busy);
-        let index = -1;
-        for (let i = 0; i < queue.length && i < 60; i++) {
-          const b = /** @type {(typeof queue)[number]} */ (queue[i]);
-          if (b.customers.every((c) => !blocked.has(c))) {
-            index = i;
-            break;
-          }
-          for (const c of b.customers) blocked.add(c);
-        }
-        if (index < 0) break;
-        const [batch] = queue.splice(index, 1);
-        if (!batch) break;
-        for (const c of batch.customers) busy.add(c);
-        inFlight++;
-        sendBatch(o.url, o.ingestKey, batch).then((r) => {
-          inFlight--;
-          for (const c of batch.customers) busy.delete(c);
-          try {
-            o.onDone(batch, r);
-            pump();
-          } catch (err) {
-            fail(err);
-          }
-        }, fail);
-      }
-      if (inFlight === 0 && queue.length === 0 && exhausted) resolve(undefined);
-    };
-    try {
-      pump();
-    } catch (err) {
-      fail(err);
-    }
-  });
-}
-
 /** The catalog, the customers and their subscriptions' whole history (plan changes, cancels). */
 export async function seedCatalog(
   /** @type {Demo} */ demo,
@@ -1958,6 +1899,17 @@ export async function seedDemo({
   if (marker && marker.version !== DEMO_VERSION) marker = null;
   const anchor = marker ? Date.parse(marker.anchor) : now - (now % HOUR_MS);
   const started = performance.now();
+  // Where the time goes, printed as one line at the end: each phase's seconds since the last
+  // mark, with what it was made of in brackets.
+  /** @type {string[]} */
+  const phases = [];
+  let mark = started;
+  const secs = (/** @type {number} */ s) => `${s.toFixed(1)} s`;
+  const lap = (/** @type {string} */ name, /** @type {string} */ detail = "") => {
+    const at = performance.now();
+    phases.push(`${name} ${secs((at - mark) / 1000)}${detail ? ` (${detail})` : ""}`);
+    mark = at;
+  };
   const demo = buildDemo({ anchor });
   // Chunks of customers: each customer's usage goes in time order, its hourly events first.
   const order = customerOrder(demo);
@@ -2005,6 +1957,7 @@ export async function seedDemo({
     state.catalog_done = true;
     save();
   }
+  lap("catalog");
 
   // A pipeline over chunks of customers: create a chunk's customers and subscriptions, send its
   // usage (a few requests in flight, never two of one customer), and once it is all in, close
@@ -2034,13 +1987,18 @@ export async function seedDemo({
       }
     }
   };
+  let customersSeconds = 0;
+  let billingSeconds = 0;
   const billed = { invoices: 0, paid: 0, late: 0, void: 0, open: 0 };
+  // One chunk's billing at a time, beside the usage. (Two lanes were tried: on this 2-core box
+  // the extra billing slowed the usage by more than it took off the tail.)
   /** @type {Promise<unknown>} */
   let billing = Promise.resolve();
   const bill = (/** @type {Set<string>} */ ids) => {
     const subscriptions = demo.subscriptions.filter((x) => ids.has(x.customer)).map((x) => x.id);
     billing = billing.then(async () => {
       if (subscriptions.length === 0) return;
+      const b0 = performance.now();
       const c = await seedBilling({
         url,
         token: operatorToken,
@@ -2048,6 +2006,7 @@ export async function seedDemo({
         now: Date.now(),
         subscriptions,
       });
+      billingSeconds += (performance.now() - b0) / 1000;
       for (const k of /** @type {(keyof typeof billed)[]} */ (Object.keys(billed)))
         billed[k] += c[k];
     });
@@ -2086,6 +2045,7 @@ export async function seedDemo({
       await sleep(50);
     }
     if (sender.failed()) break;
+    const c0 = performance.now();
     await seedCustomers(
       demo,
       url,
@@ -2093,6 +2053,7 @@ export async function seedDemo({
       demo.customers.filter((c) => chunk.ids.has(c.id)),
     );
     const batches = batchesForCustomers(demo, chunk.ids);
+    customersSeconds += (performance.now() - c0) / 1000;
     chunk.left = batches.length;
     chunk.events = batches.reduce((sum, b) => sum + b.count, 0);
     chunk.generated = true;
@@ -2104,35 +2065,55 @@ export async function seedDemo({
   }
   await sender.close();
   report(true);
+  // Chunk billing runs beside the usage: how long it was busy, not time added.
+  lap("usage", `customers ${secs(customersSeconds)}, chunk billing ${secs(billingSeconds)}`);
   const t = performance.now();
-  await billing;
-  // The whole tenant once more (what a resumed seed left, and dunning for what is unpaid past
-  // its due date) while the rollups drain; then the detectors closed through now and the
-  // cockpit snapshot, so the dashboard is final when this returns.
-  const [rest] = await Promise.all([
-    state.billing_done
-      ? null
-      : seedBilling({ url, token: operatorToken, seed: SEED, now: Date.now() }),
-    waitForRollups(url, operatorToken, demo.historyStart, counts.total),
-  ]);
-  if (rest) {
-    billed.paid += rest.paid;
-    billed.late += rest.late;
-    billed.void += rest.void;
-  }
-  state.billing_done = true;
-  save();
-  log(
-    `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open (${((performance.now() - t) / 1000).toFixed(1)} s after the last event)`,
-  );
   const long = { timeoutMs: 300_000 };
   const post = { method: "POST", token: operatorToken, body: {} };
-  const before = await countSignals(url, operatorToken);
-  const evaluated = await call(`${url}/api/detectors/evaluate`, post, long);
-  // The signals reach D1 through the actors' outboxes: the cockpit's at-risk overlay and the
-  // cases page are final only once they have landed.
-  await waitForSignals(url, operatorToken, before + (evaluated?.new_signals ?? 0));
+  const since = (/** @type {number} */ t0) => (performance.now() - t0) / 1000;
+  /** @type {{billing?: string, detection?: string}} */
+  const sides = {};
+  // Two things are left, independent of each other, so they run side by side:
+  // - billing: the chunks still being invoiced, then the whole tenant once more (what a resumed
+  //   seed left, and dunning for what is unpaid past its due date);
+  // - detection: once the rollups have caught up (the evaluation's customers include those only
+  //   usage knows), the detectors closed through now, and their signals landed in D1 (they travel
+  //   through the actors' outboxes: the cockpit's at-risk overlay and the cases page are final
+  //   only once they have).
+  // Then the cockpit snapshot, so the dashboard is final when this returns.
+  const billingDone = (async () => {
+    await billing;
+    const tail = since(t);
+    const rest = state.billing_done
+      ? null
+      : await seedBilling({ url, token: operatorToken, seed: SEED, now: Date.now() });
+    if (rest) {
+      billed.paid += rest.paid;
+      billed.late += rest.late;
+      billed.void += rest.void;
+    }
+    state.billing_done = true;
+    save();
+    sides.billing = `billing: chunks ${secs(tail)}, tenant ${secs(since(t) - tail)}`;
+    log(
+      `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open (${since(t).toFixed(1)} s after the last event)`,
+    );
+  })();
+  const detectionDone = (async () => {
+    await waitForRollups(url, operatorToken, demo.historyStart, counts.total);
+    const rolled = since(t);
+    const before = await countSignals(url, operatorToken);
+    const evaluated = await call(`${url}/api/detectors/evaluate`, post, long);
+    const closed = since(t);
+    await waitForSignals(url, operatorToken, before + (evaluated?.new_signals ?? 0));
+    sides.detection = `detection: rollups ${secs(rolled)}, detectors ${secs(closed - rolled)}, signals ${secs(since(t) - closed)}`;
+  })();
+  billingDone.catch(() => {});
+  detectionDone.catch(() => {});
+  await Promise.all([billingDone, detectionDone]);
+  lap("billing | detection", `${sides.billing}; ${sides.detection}`);
   await call(`${url}/api/metrics/refresh`, post, long);
+  lap("snapshot");
   state.finished_at = new Date().toISOString();
   save();
   const seconds = (performance.now() - started) / 1000;
@@ -2145,6 +2126,7 @@ export async function seedDemo({
       .filter(Boolean)
       .join(", ")}`,
   );
+  log(`  seed phases: ${phases.join(" · ")}`);
   return state;
 }
 
@@ -2208,15 +2190,16 @@ export async function topUpDemo({
     lessCredit,
   ).map((b) => ({ ...b, chunk: 0 }));
   let sent = 0;
-  await sendAll(batches, {
+  const sender = makeSender({
     url,
     ingestKey,
     concurrency,
-    more: () => false,
-    onDone: (/** @type {{count: number}} */ batch) => {
+    onDone: (batch) => {
       sent += batch.count;
     },
   });
+  sender.add(batches);
+  await sender.close();
   marker.topped_up_through = new Date(through).toISOString();
   writeFileSync(`${file}.tmp`, `${JSON.stringify(marker, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
