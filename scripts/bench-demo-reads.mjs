@@ -3,22 +3,74 @@
 // 300 ms p95 on the demo, cold or warm): each call once (cold), then ROUNDS more, one request at
 // a time, and p50/p95/max per call. Run it beside `npm start` (the live trickle and the hourly
 // top-up keep the usage moving, so the KPI index's background rebuilds happen as they do for a
-// user). Exit 1 when a call's p95 is over the target.
+// user); with no demo running it seeds its own on a fresh state folder first (a few minutes).
+// Exit 1 when a call's p95 is over the target.
 //
-//   node scripts/bench-demo-reads.mjs [URL]      URL defaults to http://127.0.0.1:$PORT (8787)
+//   npm run bench:demo-reads [-- URL]   URL defaults to http://127.0.0.1:$PORT (8787)
 //   AFORO_STATE_DIR (.wrangler/state): where the demo's operator token is kept (aforo-demo.json)
-//   ROUNDS (20) · TARGET_MS (300)
-import { readFileSync } from "node:fs";
+//   ROUNDS (20) · TARGET_MS (300) · BENCH_PORT (8803, for its own demo)
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./lib/stack.mjs";
+import { seedDemo } from "./lib/demo-data.mjs";
+import {
+  applyMigrations,
+  ensureDemoTenant,
+  ensureDevVars,
+  ROOT,
+  startWrangler,
+} from "./lib/stack.mjs";
 
-const url = process.argv[2] ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`;
 const stateDir = process.env.AFORO_STATE_DIR || join(ROOT, ".wrangler", "state");
-const { operator_token: token } = JSON.parse(
-  readFileSync(join(stateDir, "aforo-demo.json"), "utf8"),
-);
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const TARGET_MS = Number(process.env.TARGET_MS ?? 300);
+
+/** The running demo's address and token, or null when none answers. */
+async function runningDemo(/** @type {string} */ at) {
+  const file = join(stateDir, "aforo-demo.json");
+  if (!existsSync(file)) return null;
+  try {
+    const res = await fetch(`${at}/healthz`);
+    if (!res.ok) return null;
+  } catch {
+    return null;
+  }
+  return { url: at, token: JSON.parse(readFileSync(file, "utf8")).operator_token, stop: null };
+}
+
+/** A demo of its own, seeded as `npm start` seeds it, on a fresh state folder. */
+async function ownDemo() {
+  const persistTo = mkdtempSync(join(tmpdir(), "aforo-bench-demo-"));
+  const { adminToken } = ensureDevVars();
+  applyMigrations(persistTo, true);
+  const stack = await startWrangler({
+    port: Number(process.env.BENCH_PORT ?? 8803),
+    persistTo,
+    quiet: true,
+  });
+  const keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
+  console.log(`no demo running: seeding one on ${stack.url} (a few minutes)`);
+  await seedDemo({
+    url: stack.url,
+    operatorToken: keys.operator_token,
+    ingestKey: keys.ingest_key,
+    persistTo,
+    progress: false,
+  });
+  return {
+    url: stack.url,
+    token: keys.operator_token,
+    stop: async () => {
+      await stack.stop();
+      rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
+
+const demo =
+  (await runningDemo(process.argv[2] ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`)) ??
+  (await ownDemo());
+const { url, token } = demo;
 
 /** @param {string} path */
 async function timed(path) {
@@ -125,4 +177,5 @@ console.log(
     ? `every call under ${TARGET_MS} ms, cold and p95 (${ROUNDS} warm rounds each)`
     : `over ${TARGET_MS} ms: ${over.map((r) => r.path).join(", ")}`,
 );
+await demo.stop?.();
 process.exitCode = over.length === 0 ? 0 : 1;

@@ -273,6 +273,8 @@ describe("the seeded demo, as a new user meets it", () => {
   it("every page renders on the demo without a console error", async () => {
     await page.goto(`${url}/cockpit`);
     const nav = page.getByRole("navigation", { name: "Main" });
+    // The shell draws once /api/me has said who is signed in.
+    await nav.locator("a").first().waitFor();
     const paths = await nav
       .locator("a")
       .evaluateAll((as) =>
