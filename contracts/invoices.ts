@@ -4,6 +4,8 @@
 
 export type InvoiceStatus = "draft" | "open" | "paid" | "void";
 export type InvoiceLineKind = "usage" | "fee" | "adjustment";
+/** How much of what was paid came back: none, some, or all of it. */
+export type RefundState = "none" | "partial" | "full";
 
 export interface InvoiceLine {
   position: number;
@@ -35,7 +37,15 @@ export interface Invoice {
   rounding: string;
   total: string;
   usage_total: string;
+  /** total − amount_paid while open; "0.00" otherwise. */
   amount_due: string;
+  /** Σ succeeded payments; an invoice paid with /pay counts as paid in full. */
+  amount_paid: string;
+  /** Σ refunds; a refunded invoice stays paid. */
+  amount_refunded: string;
+  refund_state: RefundState;
+  /** Payment attempts recorded on it, failed ones included. */
+  payments_count: number;
   issued_at: string | null;
   due_at: string | null;
   finalized_at: string | null;
@@ -76,4 +86,60 @@ export interface InvoiceTrace {
     /** amount = rollups.revenue */
     matches: boolean;
   }[];
+}
+
+// Payments (issue 14): attempts as the tenant's payment provider reports them.
+
+export type PaymentStatus = "succeeded" | "failed" | "refunded";
+
+/** One attempt: POST /api/invoices/:id/payments, GET /api/invoices/:id/payments. */
+export interface Payment {
+  id: string;
+  /** The caller's idempotency key, unique in the tenant (`stripe:<object id>:<event type>…`
+   * for the Stripe webhook). */
+  reference: string;
+  invoice: string;
+  status: PaymentStatus;
+  /** What the attempt was for (succeeded: paid; refunded: given back; failed: attempted). */
+  amount: string;
+  currency: string;
+  decline_code: string | null;
+  reason: string | null;
+  at: string;
+  /** `api` or `stripe`. */
+  provider: string;
+  /** The provider's id (a Stripe invoice or charge id). */
+  provider_id: string | null;
+  /** Who reported it: `member:<email>`, `token:<key id>` or `provider:stripe`. */
+  recorded_by: string;
+  created_at: string;
+}
+
+/** POST /api/invoices/:id/payments: the attempt and the invoice after it; `replayed` when the
+ * reference was recorded before (same request: no second effect). */
+export interface PaymentAnswer {
+  payment: Payment;
+  invoice: Invoice;
+  replayed: boolean;
+}
+
+/** GET/PUT /api/payments/stripe (the signing secret is never returned). */
+export interface StripeSettings {
+  provider: "stripe";
+  configured: boolean;
+  /** Where to point the Stripe webhook endpoint. */
+  webhook_url: string;
+  events: string[];
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+/** POST /v1/payments/stripe/:tenant_id's answer to Stripe (any 2xx stops its retries). */
+export interface StripeWebhookOutcome {
+  received: true;
+  outcome: "recorded" | "replayed" | "ignored" | "refused";
+  event_type: string;
+  payment: Payment | null;
+  invoice: string | null;
+  detail: string | null;
 }

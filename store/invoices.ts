@@ -32,6 +32,12 @@ export interface InvoiceRecord {
   paid_by: string | null;
   voided_by: string | null;
   finalized_by: string | null;
+  /** What payments brought in and refunds gave back (schema/0016_payments.sql); an invoice
+   * paid with POST /pay counts as paid in full. */
+  amount_paid: bigint;
+  amount_refunded: bigint;
+  /** Payment attempts recorded on it (GET /api/invoices/:id/payments), failed ones included. */
+  payments_count: number;
   created_at: number;
   updated_at: number;
 }
@@ -43,6 +49,8 @@ const MONEY = [
   "rounding",
   "total",
   "usage_total",
+  "amount_paid",
+  "amount_refunded",
 ] as const;
 
 type InvoiceRow = Omit<InvoiceRecord, (typeof MONEY)[number]> &
@@ -56,6 +64,8 @@ const toInvoiceRecord = (r: InvoiceRow): InvoiceRecord => ({
   rounding: BigInt(r.rounding),
   total: BigInt(r.total),
   usage_total: BigInt(r.usage_total),
+  amount_paid: BigInt(r.amount_paid),
+  amount_refunded: BigInt(r.amount_refunded),
 });
 
 export interface InvoiceLineRecord {
@@ -81,7 +91,10 @@ const INVOICE_SELECT = `SELECT id, subscription_id, customer_id, product_id, cur
   CAST(discount_total AS TEXT) AS discount_total, CAST(rounding AS TEXT) AS rounding,
   CAST(total AS TEXT) AS total, CAST(usage_total AS TEXT) AS usage_total, issued_at, due_at,
   finalized_at, paid_at, payment_reference, voided_at, void_reason, paid_by, voided_by,
-  finalized_by, created_at, updated_at
+  finalized_by, CAST(amount_paid AS TEXT) AS amount_paid,
+  CAST(amount_refunded AS TEXT) AS amount_refunded,
+  (SELECT COUNT(*) FROM payments p WHERE p.tenant_id = invoices.tenant_id
+    AND p.invoice_id = invoices.id) AS payments_count, created_at, updated_at
   FROM invoices`;
 
 /** An invoice with its lines; null when it does not exist. One round trip. */
@@ -206,6 +219,7 @@ const FINALIZE_FROM = INVOICE_TRANSITIONS.finalize.from;
  * (before schema/0015_invoice_actors.sql) it says so. */
 export const SYSTEM_ACTOR = "system";
 
+/** Paid in full by the operator's word (POST /pay): whatever was still due counts as paid. */
 export const payStatement = (
   db: D1Database,
   tenantId: string,
@@ -215,7 +229,7 @@ export const payStatement = (
   db
     .prepare(
       `UPDATE invoices SET status = 'paid', paid_at = ?, payment_reference = ?, paid_by = ?,
-         updated_at = ?
+         amount_paid = total, updated_at = ?
        ${guarded(PAY_FROM)}`,
     )
     .bind(p.at, p.reference, p.by, p.now, tenantId, id, ...PAY_FROM);

@@ -28,6 +28,12 @@ import type { Invoice, Trace } from "./routes/invoices";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
 import type { AuditEntrySchema, Me, MemberSchema, Passkey, RoleSchema } from "./routes/members";
 import type { Cockpit, KpiItem, MrrPeriod } from "./routes/metrics";
+import type {
+  PaymentAnswer,
+  PaymentSchema,
+  StripeSettings,
+  StripeWebhookOutcome,
+} from "./routes/payments";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
 import type { SignalSchema } from "./routes/signals";
@@ -168,4 +174,12 @@ export type AccountChecks = [
   Assert<Same<Out<typeof Passkey>, C.Passkey>>,
   Assert<Same<Out<typeof AuditEntrySchema>, C.AuditEntry>>,
   Assert<Same<PageOf<typeof AuditEntrySchema>, C.Page<C.AuditEntry>>>,
+];
+
+export type PaymentChecks = [
+  Assert<Same<Out<typeof PaymentSchema>, C.Payment>>,
+  Assert<Same<Out<typeof PaymentAnswer>, C.PaymentAnswer>>,
+  Assert<Same<Out<typeof StripeSettings>, C.StripeSettings>>,
+  Assert<Same<Out<typeof StripeWebhookOutcome>, C.StripeWebhookOutcome>>,
+  Assert<Same<C.PaymentStatus, import("../domain/payments").PaymentStatus>>,
 ];

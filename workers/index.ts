@@ -26,6 +26,7 @@ import { keys } from "./routes/keys";
 import { margin } from "./routes/margin";
 import { members } from "./routes/members";
 import { metrics } from "./routes/metrics";
+import { payments, stripeWebhook } from "./routes/payments";
 import { plans } from "./routes/plans";
 import { policies } from "./routes/policies";
 import { products } from "./routes/products";
@@ -49,6 +50,8 @@ app.use("/api/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/admin/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/auth/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 app.use("/v1/gate", limitBody(GATE_BODY_LIMIT, "64 KiB"));
+// A Stripe event carries its whole object (an invoice with its lines): more than a gate check.
+app.use("/v1/payments/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 
 const api = createRouter();
 api.use("*", requireOperator);
@@ -64,6 +67,7 @@ api.route("/customers", customers);
 api.route("/subscriptions", subscriptions);
 api.route("/cost-catalog", costCatalog);
 api.route("/invoices", invoices);
+api.route("/", payments);
 api.route("/margin", margin);
 api.route("/", metrics);
 api.route("/", usage);
@@ -84,6 +88,9 @@ v1.route("/", gate);
 app.route("/admin", admin);
 app.route("/auth", auth);
 app.route("/api", api);
+// Before /v1's ingest-key check: the Stripe webhook is authenticated by its signature alone, and
+// its handler answers without passing the request on.
+app.route("/v1/payments", stripeWebhook);
 app.route("/v1", v1);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
@@ -104,6 +111,13 @@ app.openAPIRegistry.registerComponent("securitySchemes", "ingestKey", {
   type: "http",
   scheme: "bearer",
   description: "Ingest key (aforo_ik_…), for /v1/*",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "stripeSignature", {
+  type: "apiKey",
+  in: "header",
+  name: "Stripe-Signature",
+  description:
+    "`t=<unix seconds>,v1=<HMAC-SHA256 of t.body>` with the tenant's Stripe signing secret (PUT /api/payments/stripe), for /v1/payments/stripe/{tenant_id}",
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",

@@ -13,6 +13,8 @@ export const PROBLEM_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // Well-formed, but the state it names does not take it (a payment above what is due).
+  unprocessable: 422,
   payload_too_large: 413,
   unavailable: 503,
   upstream_failed: 502,
@@ -38,6 +40,7 @@ const TITLES: Record<ProblemCode, string> = {
   not_found: "Not found",
   method_not_allowed: "Method not allowed",
   conflict: "Conflict",
+  unprocessable: "Does not fit the current state",
   payload_too_large: "Payload too large",
   unavailable: "Temporarily unavailable",
   upstream_failed: "The origin did not answer",

@@ -158,6 +158,8 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     hook,
     ids: {
       tenants: [tenant.tenant_id],
+      // The Stripe webhook's path names its tenant: /v1/payments/stripe/{tenant_id}.
+      stripe: [tenant.tenant_id],
       // Not the operator token the world is driven with: revoking it would end the run.
       keys: [ci.id, keyId(tenant.ingest_key)],
       products: [chat, search],

@@ -49,7 +49,9 @@ const digestA = () => digest(A.tenant.tenant_id, { whole: false });
 
 const ctxOf = (w: World): GenContext => ({ doc, ids: w.ids, urls: [w.hook] });
 
-type Kind = "operatorToken" | "ingestKey" | "adminToken";
+/** stripeSignature: the Stripe webhook, which takes no key at all, only a signature made with
+ * the tenant's signing secret; no credential below is one, so each is 401 unauthorized. */
+type Kind = "operatorToken" | "ingestKey" | "adminToken" | "stripeSignature";
 const kindOf = (op: Operation): Kind => (op.security[0] as Kind | undefined) ?? "operatorToken";
 
 function tokenOf(w: World, kind: Kind) {
@@ -178,7 +180,7 @@ describe("tenant B's credentials on tenant A's ids", () => {
         const what = `B on ${op.method} ${req.path}`;
         if (EMPTY_PAGE_FOR_ANY_ID.has(`${op.method} ${op.path}`)) {
           expect([res.status, res.json], what).toEqual([200, { data: [], next_cursor: null }]);
-        } else expectProblem(res, [404, 403], op, what);
+        } else expectProblem(res, kindOf(op) === "stripeSignature" ? [401] : [404, 403], op, what);
         expect(leaked(res, req.path + (req.body ?? "")), `${what} leaked A's data`).toEqual([]);
         const after = await digestA();
         expect(changedTables(before, after), `${what} changed A's rows`).toEqual([]);
@@ -327,7 +329,9 @@ describe("every credential kind on every route family", () => {
         // The admin path knows no tenant keys: every one of them is simply not its credential.
         // A tenant path told a key of the other kind says so (403 wrong_key_kind).
         const wrongKind =
-          needs !== "adminToken" && (cred.kind === "ingestKey" || cred.kind === "operatorToken");
+          needs !== "adminToken" &&
+          needs !== "stripeSignature" &&
+          (cred.kind === "ingestKey" || cred.kind === "operatorToken");
         // Entire tenants and keys tables: a refused admin call creates no tenant or key anywhere.
         const before = await digest(A.tenant.tenant_id);
         const res = await sendAs(op, req, cred.headers, A);

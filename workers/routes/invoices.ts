@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { StoredEvent } from "../../contracts/events";
 import { agingBucket, daysPastDue } from "../../domain/kpi/invoices";
 import { formatMoney, formatQuantity } from "../../domain/money";
+import { amountDue, refundState } from "../../domain/payments";
 import { actorName } from "../../durable-objects/customer-actor";
 import {
   getInvoiceWithLines,
@@ -87,7 +88,23 @@ export const Invoice = z
     usage_total: Money.openapi({
       description: "The usage lines: equals the sum of the period's events' revenue",
     }),
-    amount_due: Money,
+    amount_due: Money.openapi({
+      description: "What is still owed: total less amount_paid while open; 0 otherwise",
+    }),
+    amount_paid: Money.openapi({
+      description:
+        "Σ succeeded payments (POST /api/invoices/:id/payments, the Stripe webhook); an invoice paid with /pay counts as paid in full",
+    }),
+    amount_refunded: Money.openapi({
+      description:
+        "Σ refunds: money given back on the paid invoice, which stays paid (refund_state says how much of it came back)",
+    }),
+    refund_state: z.enum(["none", "partial", "full"]).openapi({
+      description: "full: everything paid was refunded (the invoice still reads paid)",
+    }),
+    payments_count: z.number().int().openapi({
+      description: "Payment attempts recorded on it, failed ones included",
+    }),
     issued_at: z.string().nullable(),
     due_at: z.string().nullable(),
     finalized_at: z.string().nullable(),
@@ -134,7 +151,11 @@ function toInvoice(r: InvoiceRecord, now: number) {
     rounding: formatMoney(r.rounding),
     total: formatMoney(r.total),
     usage_total: formatMoney(r.usage_total),
-    amount_due: r.status === "open" ? formatMoney(r.total) : "0.00",
+    amount_due: formatMoney(amountDue({ ...r, paid: r.amount_paid, refunded: r.amount_refunded })),
+    amount_paid: formatMoney(r.amount_paid),
+    amount_refunded: formatMoney(r.amount_refunded),
+    refund_state: refundState({ paid: r.amount_paid, refunded: r.amount_refunded }),
+    payments_count: r.payments_count,
     issued_at: iso(r.issued_at),
     due_at: iso(r.due_at),
     finalized_at: iso(r.finalized_at),
@@ -168,7 +189,8 @@ const toLine = (l: InvoiceLineRecord) => ({
   kind: lineKind(l),
 });
 
-async function readInvoice(db: D1Database, tenantId: string, id: string) {
+/** An invoice with its lines as the API answers it; 404 when it does not exist. */
+export async function readInvoice(db: D1Database, tenantId: string, id: string) {
   const found = await getInvoiceWithLines(db, tenantId, id);
   if (!found) throw notFound("Invoice", id);
   return { ...toInvoice(found.invoice, Date.now()), lines: found.lines.map(toLine) };
