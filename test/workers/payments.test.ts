@@ -142,6 +142,26 @@ describe("POST /api/invoices/:id/payments", () => {
     expect(await attempts()).toHaveLength(1);
   });
 
+  it("lets only one of two concurrent payments that do not fit together through, and one of two with the same reference", async () => {
+    const at = isoOf(P2 + DAY);
+    // Each fits the $50 alone, not both: the batch's guard refuses the second whichever runs last.
+    const both = await Promise.all([
+      pay({ status: "succeeded", amount: "30", at, reference: "pi_a" }),
+      pay({ status: "succeeded", amount: "30", at, reference: "pi_b" }),
+    ]);
+    expect(both.filter((r) => r.status === 201)).toHaveLength(1);
+    const refused = both.find((r) => r.status !== 201);
+    expect([409, 422]).toContain(refused?.status);
+    expect(await invoice()).toMatchObject({ amount_paid: "30.00", payments_count: 1 });
+
+    // The same request twice at once: recorded once, the other answered as its replay.
+    const same = { status: "succeeded", amount: "5", at, reference: "pi_same" };
+    const twice = await Promise.all([pay(same), pay(same)]);
+    expect(twice.map((r) => r.status).sort()).toEqual([200, 201]);
+    expect(twice[0]?.body.payment.id).toBe(twice[1]?.body.payment.id);
+    expect(await invoice()).toMatchObject({ amount_paid: "35.00", payments_count: 2 });
+  });
+
   it("refuses an amount above what is due, or not positive, up front and records nothing", async () => {
     const at = isoOf(P2 + DAY);
     for (const amount of ["50.01", "0", "-5", "0.00"]) {
