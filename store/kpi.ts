@@ -4,6 +4,7 @@ import type {
   InvoiceRecord,
   StatusChange,
 } from "../domain/kpi";
+import { toNanos } from "../domain/money";
 import { query, runQueries } from "./batch";
 import { dailyUsageRevenueQuery } from "./rollups";
 import { phasesQuery } from "./subscription-reads";
@@ -20,6 +21,12 @@ export interface KpiInvoice extends Omit<InvoiceRecord, "due_at"> {
   due_at: number | null;
 }
 
+interface PaymentRow {
+  invoice_id: string;
+  at: number;
+  amount: bigint;
+}
+
 export interface KpiRows {
   subscriptions: SubscriptionHistoryTerms[];
   /** Per subscription, its billing states in order. */
@@ -33,7 +40,7 @@ type StatusRow = { subscription_id: string; at: number; status: StatusChange["st
 /** The subscription history, billing states, daily usage and invoices, in one D1 batch (one
  * consistent snapshot). */
 export async function loadKpiRows(db: D1Database, tenantId: string): Promise<KpiRows> {
-  const [subscriptions, changes, usage, direct, invoices] = await runQueries(db, [
+  const [subscriptions, changes, usage, direct, invoices, payments] = await runQueries(db, [
     phasesQuery(db, tenantId),
     query<StatusRow, StatusRow[]>(
       db
@@ -78,7 +85,27 @@ export async function loadKpiRows(db: D1Database, tenantId: string): Promise<Kpi
           voided_at: r.voided_at,
         })),
     ),
+    // Money in (schema/0016): a partial payment lowers what is outstanding from its time on.
+    query<{ invoice_id: string; amount: string; at: number }, PaymentRow[]>(
+      db
+        .prepare(
+          `SELECT invoice_id, amount, at FROM payments WHERE tenant_id = ? AND status = 'succeeded'`,
+        )
+        .bind(tenantId),
+      (rows) =>
+        rows.map((r) => ({ invoice_id: r.invoice_id, at: r.at, amount: toNanos(r.amount) })),
+    ),
   ]);
+  const paymentsOf = new Map<string, { at: number; amount: bigint }[]>();
+  for (const p of payments) {
+    const list = paymentsOf.get(p.invoice_id) ?? [];
+    list.push({ at: p.at, amount: p.amount });
+    paymentsOf.set(p.invoice_id, list);
+  }
+  for (const inv of invoices) {
+    const list = paymentsOf.get(inv.id);
+    if (list) inv.payments = list;
+  }
   const statusChanges = new Map<string, StatusChange[]>();
   for (const r of [...changes, ...direct]) {
     let list = statusChanges.get(r.subscription_id);

@@ -56,17 +56,23 @@ export function closedAt(inv: InvoiceRecord): number {
   return Math.min(paidAt ?? Number.POSITIVE_INFINITY, voidedAt ?? Number.POSITIVE_INFINITY);
 }
 
-/** An issued invoice's outstanding interval [issued, closed). */
+/** A stretch [from, closed) of an issued invoice's outstanding time over which the amount still
+ * owed (`total`) does not change: the whole [issued, closed) for an invoice paid at once; one
+ * stretch per partial payment otherwise. The stretches of one invoice never overlap, so at any
+ * instant an invoice counts once. */
 export interface InvoiceInterval {
   readonly id: string;
   readonly customer_id: string;
   readonly issued: number;
+  /** Start of this stretch: the issue, or the partial payment that began it. */
+  readonly from: number;
   readonly closed: number;
   readonly due: number;
+  /** What is still owed during the stretch, nanos. */
   readonly total: bigint;
 }
 
-/** Outstanding intervals of the issued invoices, sorted by `closed` (drafts dropped). */
+/** Outstanding stretches of the issued invoices, sorted by `closed` (drafts dropped). */
 export function invoiceIntervals(invoices: readonly InvoiceRecord[]): InvoiceInterval[] {
   const out: InvoiceInterval[] = [];
   for (const inv of invoices) {
@@ -75,14 +81,25 @@ export function invoiceIntervals(invoices: readonly InvoiceRecord[]): InvoiceInt
     checkInstant(`invoice ${inv.id} due_at`, inv.due_at);
     const closed = closedAt(inv);
     if (closed <= inv.issued_at) continue; // never outstanding
-    out.push({
+    const base = {
       id: inv.id,
       customer_id: inv.customer_id,
       issued: inv.issued_at,
-      closed,
       due: inv.due_at,
-      total: inv.total,
-    });
+    };
+    // A payment before the issue counts from the issue; one at or after the close changes nothing.
+    const partials = (inv.payments ?? [])
+      .map((p) => ({ at: Math.max(p.at, inv.issued_at as number), amount: p.amount }))
+      .filter((p) => p.at < closed && p.amount > 0n)
+      .sort((a, b) => a.at - b.at);
+    let from = inv.issued_at;
+    let owed = inv.total;
+    for (const p of partials) {
+      if (p.at > from && owed > 0n) out.push({ ...base, from, closed: p.at, total: owed });
+      owed -= p.amount;
+      from = p.at;
+    }
+    if (owed > 0n) out.push({ ...base, from, closed, total: owed });
   }
   return out.sort((a, b) => a.closed - b.closed);
 }
@@ -114,7 +131,7 @@ export function outstandingOfIntervals(
   let total = 0n;
   for (let i = lo; i < intervals.length; i++) {
     const inv = intervals[i] as InvoiceInterval;
-    if (inv.issued > t) continue;
+    if (inv.from > t) continue;
     const b = buckets[agingBucket(daysPastDue(inv.due, t))];
     b.count++;
     b.total += inv.total;
@@ -136,6 +153,7 @@ export function outstandingInvoicesAt(
 export interface OutstandingInvoice {
   invoice_id: string;
   customer_id: string;
+  /** What is still owed at t (the total less the partial payments so far), nanos. */
   total: bigint;
   issued_at: number;
   due_at: number;
@@ -152,7 +170,7 @@ export function outstandingListOfIntervals(
   checkInstant("t", t);
   const rows: OutstandingInvoice[] = [];
   for (const inv of intervals) {
-    if (inv.issued > t || inv.closed <= t) continue;
+    if (inv.from > t || inv.closed <= t) continue;
     const days = daysPastDue(inv.due, t);
     rows.push({
       invoice_id: inv.id,

@@ -94,6 +94,9 @@ export interface InvoiceRecord {
   /** When it was voided; when status is void and this is missing the invoice is treated as
    * never outstanding. */
   voided_at?: Instant | null;
+  /** Partial payments received (succeeded, nanos): from each one on, that much less is
+   * outstanding. The payment that settles the invoice is paid_at. */
+  payments?: readonly { at: Instant; amount: bigint }[];
 }
 
 /** A detector signal on a customer, open on [opened_at, resolved_at). */

@@ -84,6 +84,15 @@ describe("POST /api/invoices/:id/payments", () => {
     });
     // Still owing $30: still past_due.
     expect((await ok(a.get(`/api/subscriptions/${subscriptionId}`))).status).toBe("past_due");
+    // The cockpit's outstanding invoices count it once, for what is still owed from the payment
+    // on (the run above also issued the next period's invoice: it is there on both days).
+    const outstanding = async (t: number) =>
+      (await ok(a.get(`/api/metrics/cockpit?as_of=${encodeURIComponent(isoOf(t))}`)))
+        .outstanding_invoices as { count: number; total: string };
+    const before = await outstanding(P2 + 39 * DAY);
+    const after = await outstanding(P2 + 41 * DAY);
+    expect(after.count).toBe(before.count);
+    expect(Number(before.total) - Number(after.total)).toBeCloseTo(20, 6);
 
     // No amount: what is still due.
     const rest = await pay({ status: "succeeded", at: isoOf(P2 + 45 * DAY), reference: "pi_rest" });

@@ -89,6 +89,7 @@ export async function loadKpiInput(db: D1Database, tenantId: string): Promise<Lo
       due_at: r.due_at,
       paid_at: r.paid_at,
       voided_at: r.voided_at,
+      ...(r.payments ? { payments: r.payments } : {}),
     });
   }
 

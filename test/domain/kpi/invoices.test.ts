@@ -107,3 +107,50 @@ describe("outstanding invoices as of a date", () => {
     }
   });
 });
+
+describe("partial payments", () => {
+  // $100 issued Jan 1, $30 paid Jan 10, $50 on Feb 1, the last $20 settles it on Feb 20.
+  const partly = inv({
+    id: "p1",
+    status: "paid",
+    paid_at: d("2025-02-20"),
+    payments: [
+      { at: d("2025-02-01"), amount: toNanos(50) },
+      { at: d("2025-01-10"), amount: toNanos(30) },
+      { at: d("2025-02-20"), amount: toNanos(20) },
+    ],
+  });
+  const owed = (t: number) => {
+    const r = outstandingInvoicesAt([partly], t);
+    return [r.count, formatMoney(r.total)];
+  };
+
+  it("count once, for what is still owed, from each payment on", () => {
+    expect(owed(d("2025-01-05"))).toEqual([1, "100.00"]);
+    expect(owed(d("2025-01-10"))).toEqual([1, "70.00"]);
+    expect(owed(d("2025-01-31"))).toEqual([1, "70.00"]);
+    expect(owed(d("2025-02-01"))).toEqual([1, "20.00"]);
+    expect(owed(d("2025-02-20"))).toEqual([0, "0.00"]);
+  });
+
+  it("the stretches of one invoice never overlap, and the index agrees with the list", () => {
+    const intervals = invoiceIntervals([partly, inv({ id: "i2" })]);
+    expect(intervals.filter((i) => i.id === "p1").map((i) => formatMoney(i.total))).toEqual([
+      "100.00",
+      "70.00",
+      "20.00",
+    ]);
+    for (let t = d("2024-12-30"); t < d("2025-03-01"); t += DAY / 2) {
+      const r = outstandingOfIntervals(intervals, t);
+      const at = intervals.filter((i) => i.from <= t && t < i.closed);
+      expect(new Set(at.map((i) => i.id)).size).toBe(at.length);
+      expect(r.count).toBe(at.length);
+    }
+  });
+
+  it("a payment before the issue counts from the issue; a still-open invoice owes the rest", () => {
+    const open = inv({ id: "o1", payments: [{ at: d("2024-12-01"), amount: toNanos(40) }] });
+    const r = outstandingInvoicesAt([open], d("2025-01-02"));
+    expect([r.count, formatMoney(r.total)]).toEqual([1, "60.00"]);
+  });
+});
