@@ -243,6 +243,40 @@ describe("Invoices page", () => {
     expect(await detail.getByRole("button", { name: "Record payment" }).count()).toBe(0);
   });
 
+  it("an open invoice shows the payment provider's attempts: a decline, then part of the money", async () => {
+    const open: Json = (await api("/api/invoices?status=open&limit=1")).data[0];
+    const at = new Date().toISOString();
+    const pay = (body: Json) =>
+      api(`/api/invoices/${open.id}/payments`, { method: "POST", body: { at, ...body } });
+    await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      reason: "card declined",
+      reference: `ui-fail-${open.id}`,
+    });
+    const part = (Number(open.total) / 4).toFixed(2);
+    await pay({ status: "succeeded", amount: part, reference: `ui-part-${open.id}` });
+    const after = await api(`/api/invoices/${open.id}`);
+    expect(after).toMatchObject({ status: "open", payments_count: 2 });
+
+    await page.goto(`${stack.url}/invoices?invoice=${open.id}`);
+    const detail = page.getByTestId("invoice-detail");
+    const payments = detail.getByTestId("invoice-payments");
+    await payments.waitFor();
+    expect(
+      await payments
+        .locator("tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status"))),
+    ).toEqual(["failed", "succeeded"]);
+    expect(await payments.textContent()).toContain("insufficient_funds · card declined");
+    expect(await payments.textContent()).toContain(usd(part));
+    expect(await detail.getByTestId("invoice-amount-paid").textContent()).toBe(usd(part));
+    expect(await detail.getByTestId("invoice-amount-due").textContent()).toBe(
+      usd(after.amount_due),
+    );
+    await screenshot(page, "invoice-payments");
+  });
+
   it("a viewer reads an open invoice but cannot pay, void or run invoicing, and is told why", async () => {
     const viewerKey = await api("/api/keys", {
       method: "POST",

@@ -7,7 +7,7 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../../contracts/common";
 import type { StoredEvent } from "../../../contracts/events";
-import type { Invoice, InvoiceLine, InvoiceTrace } from "../../../contracts/invoices";
+import type { Invoice, InvoiceLine, InvoiceTrace, Payment } from "../../../contracts/invoices";
 import { DataTable } from "../components/data-table";
 import { FilterBar, TextFilter } from "../components/filter-bar";
 import { Pager } from "../components/pager";
@@ -396,8 +396,19 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
               </div>
               <div>
                 <dt>Amount due</dt>
-                <dd>{money(i.amount_due, i.currency)}</dd>
+                <dd data-testid="invoice-amount-due">{money(i.amount_due, i.currency)}</dd>
               </div>
+              {i.payments_count > 0 ? (
+                <div>
+                  <dt>Paid so far</dt>
+                  <dd data-testid="invoice-amount-paid">
+                    {money(i.amount_paid, i.currency)}
+                    {i.refund_state !== "none"
+                      ? ` · ${money(i.amount_refunded, i.currency)} refunded`
+                      : ""}
+                  </dd>
+                </div>
+              ) : null}
             </dl>
             {notice ? (
               <p class="notice" role="status">
@@ -423,6 +434,7 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
                 ))}
               </div>
             ) : null}
+            {i.payments_count > 0 ? <PaymentsTable invoice={i} /> : null}
             <h3>Lines</h3>
             <LinesTable
               lines={i.lines ?? []}
@@ -508,6 +520,71 @@ function InvoiceDetail(props: { id: string; onClose: () => void; onChanged: () =
 }
 
 const KIND_TONE = { usage: "info", fee: "neutral", adjustment: "warn" } as const;
+
+const PAYMENT_TONES: Record<Payment["status"], string> = {
+  succeeded: "good",
+  failed: "bad",
+  refunded: "warn",
+};
+
+/** Every attempt the payment provider reported for the invoice, oldest first. */
+function PaymentsTable(props: { invoice: Invoice }) {
+  const { invoice } = props;
+  // Keyed by the count too, so a new attempt (the invoice reloads) fetches the list again.
+  const q = useQuery<{ data: Payment[] }>(
+    `${invoice.id}#payments:${invoice.payments_count}`,
+    (api, signal) =>
+      api.get<{ data: Payment[] }>(
+        `/api/invoices/${encodeURIComponent(invoice.id)}/payments`,
+        signal,
+      ),
+  );
+  return (
+    <>
+      <h3>Payments</h3>
+      <QueryView q={q} what="the payments">
+        {(page) => (
+          <DataTable
+            testid="invoice-payments"
+            caption="Payment attempts"
+            compact
+            rows={page.data}
+            rowKey={(p) => p.id}
+            rowProps={(p) => ({ "data-status": p.status })}
+            columns={[
+              { header: "When", class: "small", cell: (p) => dateTime(p.at) },
+              {
+                header: "Attempt",
+                cell: (p) => <Badge tone={PAYMENT_TONES[p.status]}>{p.status}</Badge>,
+              },
+              {
+                header: "Amount",
+                num: true,
+                cell: (p) => money(p.amount, invoice.currency),
+              },
+              {
+                header: "Why",
+                class: "small",
+                cell: (p) => [p.decline_code, p.reason].filter(Boolean).join(" · ") || "—",
+              },
+              {
+                header: "Source",
+                class: "small",
+                cell: (p) => (
+                  <>
+                    {p.provider}
+                    {p.provider_id ? <span class="mono"> {p.provider_id}</span> : null}
+                    <div class="muted">{actorLabel(p.recorded_by)}</div>
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
+    </>
+  );
+}
 
 function LinesTable(props: {
   lines: InvoiceLine[];
