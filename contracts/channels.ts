@@ -35,7 +35,8 @@ export interface ChannelTestResult {
 }
 
 export type DeliveryStatus = "pending" | "delivered" | "dead" | "canceled";
-export type DeliveryKind = "signal" | "digest";
+/** payment_retry / payment_method: Adaptive Retry's messages (a retry due, a hard decline's e-mail). */
+export type DeliveryKind = "signal" | "digest" | "payment_retry" | "payment_method";
 
 /** One alert to one channel (or one digest of alerts over the budget). */
 export interface Delivery {

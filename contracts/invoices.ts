@@ -121,6 +121,31 @@ export interface PaymentAnswer {
   payment: Payment;
   invoice: Invoice;
   replayed: boolean;
+  /** The invoice's Adaptive Retry schedule after this attempt. */
+  retries: RetrySchedule;
+}
+
+/** Adaptive Retry (GET /api/invoices/:id/retries): the retries the invoice's latest failed
+ * payment planned. Soft declines are retried; a hard decline asks for a new payment method. */
+export interface RetrySchedule {
+  invoice: string;
+  decline: "soft" | "hard" | null;
+  decline_code: string | null;
+  action: "retry" | "ask_for_new_method" | null;
+  next_retry_at: string | null;
+  remaining_attempts: number;
+  planned_attempts: number;
+  /** The failed payment the schedule was planned from. */
+  planned_by: string | null;
+  attempts: {
+    /** The retry's id: `data.id` of its `payment.retry_due` webhook. */
+    id: string;
+    attempt: number;
+    due_at: string;
+    status: "scheduled" | "sent" | "cancelled";
+    sent_at: string | null;
+    cancel_reason: string | null;
+  }[];
 }
 
 /** GET/PUT /api/payments/stripe (the signing secret is never returned). */

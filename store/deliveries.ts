@@ -5,7 +5,9 @@ import { type Channel, type ChannelType, toChannel } from "./channels";
 // below is guarded by `status = 'pending'`, so a delivery that is done stays done.
 
 export type DeliveryStatus = "pending" | "delivered" | "dead" | "canceled";
-export type DeliveryKind = "signal" | "digest";
+/** payment_retry / payment_method: Adaptive Retry's messages (schema/0017_retries.sql), whose
+ * signal_id is the retry's id / the hard-declined payment's id. */
+export type DeliveryKind = "signal" | "digest" | "payment_retry" | "payment_method";
 
 /** The alert budget (schema/0011_alert_outcomes.sql): per channel, at most `max_per_window`
  * alerts go out one by one in any `window_seconds`; the rest wait in the channel's open digest,

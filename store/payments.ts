@@ -151,13 +151,16 @@ export interface NewPayment extends Omit<PaymentRecord, "created_at"> {
  * it must fit — and changes nothing when the reference is already recorded or the invoice moved
  * meanwhile; the invoice's UPDATE runs only when the INSERT did (changes() > 0). A payment that
  * leaves nothing due makes the invoice paid at the payment's `at`, by its actor, with the
- * provider's id (or the reference) as its payment_reference. Returns whether it was recorded.
+ * provider's id (or the reference) as its payment_reference. `also` joins the same batch (the
+ * retries it plans or cancels, store/retries.ts), each guarded by the payment's row existing.
+ * Returns whether it was recorded.
  */
 export async function recordPayment(
   db: D1Database,
   tenantId: string,
   p: NewPayment,
   now: number,
+  also: D1PreparedStatement[] = [],
 ): Promise<boolean> {
   const paid = Number(p.adds.paid);
   const refunded = Number(p.adds.refunded);
@@ -223,7 +226,7 @@ export async function recordPayment(
   }
   // A failed attempt moves no money: the invoice and the billing version stay as they are.
   if (p.status !== "failed") statements.push(bumpBillingVersion(db, tenantId));
-  const [res] = await db.batch(statements);
+  const [res] = await db.batch([...statements, ...also]);
   return (res?.meta.changes ?? 0) > 0;
 }
 

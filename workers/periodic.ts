@@ -3,12 +3,16 @@
 
 import { listTenants } from "../store/tenants";
 import { runBillingJobs } from "./billing/jobs";
+import { runRetryJobs } from "./billing/retries";
 import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
 
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
   // Subscription statuses, invoices at period close, cockpit snapshot, margin read models.
   await runBillingJobs(env, tenantId, now);
+  // Adaptive Retry: the payment retries that fell due, each sent once (after billing, which may
+  // have settled their invoices).
+  await runRetryJobs(env, tenantId, now);
   // Cases: group signals from before cases existed (once), close what has settled.
   await runCaseJobs(env.DB, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.

@@ -1,5 +1,6 @@
 import { checkOutboundUrl } from "../../domain/outbound-url";
 import type { Channel } from "../../store/channels";
+import { BILL_TO_PREFIX } from "../../store/retries";
 
 // What a notification channel may be (store/channels.ts holds them in D1): the URL policy for
 // alerts, the redacted Slack hint, Standard Webhooks secrets, and the escalation pseudo-channel.
@@ -26,6 +27,21 @@ export function escalationChannel(
     enabled: true,
     created_at: 0,
     updated_at: 0,
+  };
+}
+
+/** The e-mail channel of a customer's billing address (Adaptive Retry's dunning e-mails, whose
+ * deliveries' channel id is `bill-to:<address>`), else the escalation's, else null. */
+export function addressChannel(
+  tenantId: string,
+  channelId: string,
+): (Channel & { type: "email" }) | null {
+  if (!channelId.startsWith(BILL_TO_PREFIX)) return escalationChannel(tenantId, channelId);
+  return {
+    ...(escalationChannel(tenantId, `${ESCALATION_PREFIX}x`) as Channel & { type: "email" }),
+    id: channelId,
+    name: "customer billing address",
+    config: { to: channelId.slice(BILL_TO_PREFIX.length) },
   };
 }
 

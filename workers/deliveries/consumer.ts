@@ -13,8 +13,10 @@ import {
   scheduleRetry,
   settleDigestMembersStatement,
 } from "../../store/deliveries";
+import { loadPaymentMessage } from "../../store/retries";
+import { dunningEmailContent, retryWebhookBody } from "../billing/retries";
 import { deliveryTimeScale } from "../chaos";
-import { escalationChannel } from "./channels";
+import { addressChannel } from "./channels";
 import { openSecret } from "./secrets";
 import { type Outgoing, type SendOutcome, sendToChannel } from "./send";
 import { type AlertSignal, loadSignal } from "./signal";
@@ -72,7 +74,8 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
     // Another consumer is sending it right now: look again when its lease ends.
     return { ack: false, delaySeconds: Math.ceil((d.leased_until - now) / 1000) + 1 };
   }
-  const escalation = escalationChannel(tenantId, d.channel_id);
+  // An escalation to an account owner, or a dunning e-mail to a customer's billing address.
+  const escalation = addressChannel(tenantId, d.channel_id);
   const configured = d.channel;
   if (!escalation && !configured?.enabled) {
     const why = configured === null ? "the channel was deleted" : "the channel is disabled";
@@ -108,6 +111,29 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
       signals: listed,
       total: members.length,
       since: d.created_at,
+    };
+    return send(env, message, d, attempts, outgoing, members, escalation, configured);
+  }
+  if (d.kind === "payment_retry" || d.kind === "payment_method") {
+    // Adaptive Retry: read when sent, so the amount is what is still due.
+    const m = await loadPaymentMessage(db, tenantId, d.kind, d.signal_id);
+    if (!m) {
+      await finishDelivery(db, tenantId, d.id, "dead", `${d.signal_id} does not exist`, now);
+      return { ack: true };
+    }
+    if (m.invoice_status !== "open") {
+      const why = `invoice ${m.invoice_id} is ${m.invoice_status}: nothing to collect`;
+      await finishDelivery(db, tenantId, d.id, "canceled", why, now);
+      return { ack: true };
+    }
+    const attempts = await claimDelivery(db, tenantId, deliveryId, now, now + LEASE_MS);
+    if (attempts === null) return { ack: false, delaySeconds: Math.ceil(LEASE_MS / 1000) };
+    outgoing = {
+      kind: "payment",
+      deliveryId: d.id,
+      webhook: retryWebhookBody(m, d.id, now),
+      email: dunningEmailContent(m),
+      headers: { "X-Aforo-Invoice": m.invoice_id },
     };
     return send(env, message, d, attempts, outgoing, members, escalation, configured);
   }

@@ -13,6 +13,14 @@ import { signalWebhookBody, webhookHeaders } from "./webhook";
 
 export type Outgoing =
   | { kind: "signal"; signal: AlertSignal; deliveryId: string; escalation?: boolean }
+  | {
+      /** Adaptive Retry (workers/billing/retries.ts): a retry due, or a new method asked for. */
+      kind: "payment";
+      deliveryId: string;
+      webhook: { type: string; timestamp: string; data: Record<string, unknown> };
+      email: { subject: string; text: string; html: string; fromName: string };
+      headers: Record<string, string>;
+    }
   | ({ kind: "digest" } & Digest)
   | { kind: "test"; id: string };
 
@@ -136,12 +144,14 @@ export async function sendToChannel(
           ? slackMessage(message.signal, link)
           : message.kind === "digest"
             ? digestSlackMessage(message, base)
-            : {
-                text: TEST_TEXT,
-                blocks: [
-                  { type: "section", text: { type: "mrkdwn", text: `:wave: ${TEST_TEXT}` } },
-                ],
-              };
+            : message.kind === "payment"
+              ? { text: message.email.subject }
+              : {
+                  text: TEST_TEXT,
+                  blocks: [
+                    { type: "section", text: { type: "mrkdwn", text: `:wave: ${TEST_TEXT}` } },
+                  ],
+                };
       return post(
         env,
         channel,
@@ -160,11 +170,13 @@ export async function sendToChannel(
           ? signalWebhookBody(message.signal, link, messageId, now)
           : message.kind === "digest"
             ? digestWebhookBody(message, base, now)
-            : {
-                type: "aforo.test",
-                timestamp: new Date(now).toISOString(),
-                data: { channel_id: channel.id, message: TEST_TEXT },
-              },
+            : message.kind === "payment"
+              ? message.webhook
+              : {
+                  type: "aforo.test",
+                  timestamp: new Date(now).toISOString(),
+                  data: { channel_id: channel.id, message: TEST_TEXT },
+                },
       );
       let headers: Record<string, string>;
       try {
@@ -186,12 +198,16 @@ export async function sendToChannel(
             )
           : message.kind === "digest"
             ? digestEmailContent(message, base)
-            : { subject: "[Aforo] Test message", text: TEST_TEXT, html: `<p>${TEST_TEXT}</p>` };
+            : message.kind === "payment"
+              ? message.email
+              : { subject: "[Aforo] Test message", text: TEST_TEXT, html: `<p>${TEST_TEXT}</p>` };
       const raw = buildMime({
         from,
-        fromName: "Aforo alerts",
+        fromName: message.kind === "payment" ? message.email.fromName : "Aforo alerts",
+        subject: content.subject,
+        text: content.text,
+        html: content.html,
         to: config.to,
-        ...content,
         messageId: `${messageId}@${domainOf(from)}`,
         date: now,
         headers:
@@ -199,7 +215,9 @@ export async function sendToChannel(
             ? { "X-Aforo-Signal": message.signal.id, "X-Aforo-Delivery": messageId }
             : message.kind === "digest"
               ? { "X-Aforo-Digest": String(message.total), "X-Aforo-Delivery": messageId }
-              : {},
+              : message.kind === "payment"
+                ? { ...message.headers, "X-Aforo-Delivery": messageId }
+                : {},
       });
       try {
         await env.EMAIL.send(new EmailMessage(from, config.to, raw));

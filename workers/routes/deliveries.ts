@@ -7,7 +7,7 @@ import {
   saveAlertBudget,
 } from "../../store/deliveries";
 import { createRouter } from "../app";
-import { escalationChannel } from "../deliveries/channels";
+import { addressChannel } from "../deliveries/channels";
 import { permit } from "../permit";
 import { problemResponses } from "../problem";
 import { decodeCursor, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
@@ -18,7 +18,7 @@ export const deliveries = createRouter();
 const security = [{ operatorToken: [] }];
 
 const DeliveryStatus = z.enum(["pending", "delivered", "dead", "canceled"]);
-const DeliveryKind = z.enum(["signal", "digest"]);
+const DeliveryKind = z.enum(["signal", "digest", "payment_retry", "payment_method"]);
 
 export const DeliverySchema = z
   .object({
@@ -28,7 +28,8 @@ export const DeliverySchema = z
     channel_type: z.enum(["slack", "email", "webhook"]).nullable(),
     status: DeliveryStatus,
     kind: DeliveryKind.openapi({
-      description: "signal: one alert; digest: one message carrying the alerts over the budget",
+      description:
+        "signal: one alert; digest: one message carrying the alerts over the budget; payment_retry: a retry due (signal_id: the retry); payment_method: a hard decline's e-mail (signal_id: the payment)",
     }),
     digest_id: z.string().nullable().openapi({
       description:
@@ -48,7 +49,7 @@ const toDelivery = (tenantId: string, d: DeliveryRecord): z.infer<typeof Deliver
   id: d.id,
   signal_id: d.signal_id,
   channel_id: d.channel_id,
-  channel_type: d.channel_type ?? escalationChannel(tenantId, d.channel_id)?.type ?? null,
+  channel_type: d.channel_type ?? addressChannel(tenantId, d.channel_id)?.type ?? null,
   status: d.status,
   kind: d.kind,
   digest_id: d.digest_id,

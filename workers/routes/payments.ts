@@ -23,6 +23,7 @@ import {
 import { type AppEnv, createRouter } from "../app";
 import { randomHex } from "../auth";
 import { settleInvoiceDunning } from "../billing/invoicing";
+import { afterAttempt, retrySchedule, retryStatementsFor } from "../billing/retries";
 import { openSecret, sealSecret } from "../deliveries/secrets";
 import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, ProblemSchema, problemResponses } from "../problem";
@@ -66,8 +67,49 @@ export const PaymentSchema = z
   })
   .openapi("Payment");
 
+export const RetrySchedule = z
+  .object({
+    invoice: z.string(),
+    decline: z.enum(["soft", "hard"]).nullable().openapi({
+      description: "The latest failed payment's decline: soft is retried, hard is not",
+    }),
+    decline_code: z.string().nullable(),
+    action: z.enum(["retry", "ask_for_new_method"]).nullable().openapi({
+      description:
+        "retry: retries are scheduled; ask_for_new_method: a hard decline, the customer was asked for a new payment method; null: nothing to do (paid, void, never failed, schedule over)",
+    }),
+    next_retry_at: z.string().nullable(),
+    remaining_attempts: z.number().int(),
+    planned_attempts: z.number().int(),
+    planned_by: z
+      .string()
+      .nullable()
+      .openapi({ description: "The failed payment whose time the schedule was planned from" }),
+    attempts: z.array(
+      z.object({
+        id: z.string().openapi({ description: "The retry's id: data.id of its webhook" }),
+        attempt: z.number().int(),
+        due_at: z.string(),
+        status: z.enum(["scheduled", "sent", "cancelled"]),
+        sent_at: z.string().nullable(),
+        cancel_reason: z.string().nullable().openapi({
+          description:
+            "paid, replanned, hard_decline, superseded (fell due unsent behind a later one), invoice_paid, invoice_void",
+        }),
+      }),
+    ),
+  })
+  .openapi("RetrySchedule");
+
 export const PaymentAnswer = z
-  .object({ payment: PaymentSchema, invoice: Invoice, replayed: z.boolean() })
+  .object({
+    payment: PaymentSchema,
+    invoice: Invoice,
+    replayed: z.boolean(),
+    retries: RetrySchedule.openapi({
+      description: "The invoice's Adaptive Retry schedule after this attempt",
+    }),
+  })
   .openapi("PaymentAnswer");
 
 const toPaymentJson = (p: PaymentRecord) => ({
@@ -111,7 +153,7 @@ interface Attempt extends PaymentRequest {
 }
 
 type AttemptResult =
-  | { ok: true; payment: PaymentRecord; replayed: boolean }
+  | { ok: true; payment: PaymentRecord; replayed: boolean; notify?: boolean }
   | PaymentRefusal
   | { ok: false; code: "not_found"; detail: string };
 
@@ -147,6 +189,14 @@ async function recordAttempt(
   const d = decidePayment(inv, a, now, formatMoney);
   if (!d.ok) return d;
   const id = `pay_${randomHex(12)}`;
+  // Adaptive Retry (workers/billing/retries.ts): planned, cancelled or a new method asked for in
+  // the same batch, so a recorded failure always has its schedule.
+  const retries = await retryStatementsFor(
+    db,
+    tenantId,
+    { id, invoice_id: inv.id, status: a.status, decline_code: a.decline_code, at: a.at },
+    now,
+  );
   const wrote = await recordPayment(
     db,
     tenantId,
@@ -167,6 +217,7 @@ async function recordAttempt(
       adds: { paid: d.paid, refunded: d.refunded },
     },
     now,
+    retries.statements,
   );
   if (!wrote) {
     // Someone recorded the same reference, or moved the invoice, between the read and the write.
@@ -188,7 +239,7 @@ async function recordAttempt(
   }
   const payment = await paymentByReference(db, tenantId, a.reference);
   if (!payment) throw new Error(`payment ${a.reference} vanished after it was recorded`);
-  return { ok: true, payment, replayed: false };
+  return { ok: true, payment, replayed: false, notify: retries.notify };
 }
 
 const refusalError = (r: Exclude<AttemptResult, { ok: true }>) =>
@@ -261,11 +312,14 @@ payments.openapi(
       Date.now(),
     );
     if (!res.ok) throw refusalError(res);
+    await afterAttempt(c.env, c.var.tenantId, res.payment.id, res.notify === true);
+    const invoice = await readInvoice(db, c.var.tenantId, id);
     return c.json(
       {
         payment: toPaymentJson(res.payment),
-        invoice: await readInvoice(db, c.var.tenantId, id),
+        invoice,
         replayed: res.replayed,
+        retries: await retrySchedule(db, c.var.tenantId, id, invoice.status),
       },
       res.replayed ? 200 : 201,
     );
@@ -294,6 +348,31 @@ payments.openapi(
     ]);
     if (!inv) throw notFound("Invoice", id);
     return c.json({ data: list.map(toPaymentJson) }, 200);
+  },
+);
+
+payments.openapi(
+  createRoute({
+    method: "get",
+    path: "/invoices/{id}/retries",
+    tags: ["billing"],
+    summary:
+      "An invoice's Adaptive Retry schedule: next retry, remaining attempts, decline, action",
+    description:
+      "The retries planned by the invoice's latest failed payment (README \"Adaptive Retry\"): each attempt's due time and status (scheduled, sent, cancelled and why).",
+    security,
+    request: { params: z.object({ id: Id }) },
+    responses: {
+      200: jsonResponse(RetrySchedule, "The schedule"),
+      ...problemResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.env.DB;
+    const inv = await invoiceMoney(db, c.var.tenantId, id);
+    if (!inv) throw notFound("Invoice", id);
+    return c.json(await retrySchedule(db, c.var.tenantId, id, inv.status), 200);
   },
 );
 
@@ -518,6 +597,7 @@ stripeWebhook.openapi(
       Date.now(),
     );
     if (!res.ok) return answer("refused", { invoice: invoiceId, detail: res.detail });
+    await afterAttempt(c.env, tenantId, res.payment.id, res.notify === true);
     return answer(res.replayed ? "replayed" : "recorded", { payment: res.payment });
   },
 );

@@ -1,0 +1,314 @@
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { retryPlan } from "../../domain/dunning";
+import { runTenantJobs } from "../../workers/periodic";
+import {
+  api,
+  clockSettled,
+  customer,
+  DAY,
+  HOUR,
+  isoOf,
+  monthStart,
+  ok,
+  plan,
+  product,
+  subscribe,
+} from "./billing-helpers";
+import { createChannel, newHook, verifyStandardWebhook } from "./deliveries-helpers";
+import { call, createTenant, type Tenant } from "./helpers";
+
+// Adaptive Retry (issue 14 item 2): a failed payment on an open $50.00 invoice plans retries;
+// the periodic job sends each one that falls due once, as a signed `payment.retry_due` webhook
+// to the tenant's webhook channel (the tests' real HTTP receiver) and a dunning e-mail to the
+// customer's address, through the delivery log and the real deliveries queue.
+
+let tenant: Tenant;
+let a: ReturnType<typeof api>;
+let invoiceId: string;
+let hook: ReturnType<typeof newHook>;
+let secret: string;
+const NOW = Date.now();
+const BILLING = "billing@acme.example";
+
+beforeEach(async () => {
+  tenant = await createTenant();
+  a = api(tenant);
+  await clockSettled(tenant);
+  await product(tenant);
+  await plan(tenant, "starter", [{ type: "flat", amount: "50" }]);
+  await customer(tenant, "acme");
+  expect(
+    (
+      await call("PATCH", "/api/customers/acme", {
+        token: tenant.operator_token,
+        body: { email: BILLING },
+      })
+    ).status,
+  ).toBe(200);
+  await subscribe(tenant, "acme", "starter", monthStart(NOW, -3));
+  const run = await ok(a.post("/api/invoices/run", { as_of: isoOf(monthStart(NOW, -2)) }));
+  invoiceId = run.invoice_ids[0];
+  hook = newHook("retries");
+  const channel = await createChannel(tenant, { type: "webhook", name: "billing", url: hook.url });
+  secret = channel.secret ?? "";
+});
+
+const pay = (body: Record<string, unknown>) =>
+  call("POST", `/api/invoices/${invoiceId}/payments`, { token: tenant.operator_token, body });
+const schedule = async () => ok(a.get(`/api/invoices/${invoiceId}/retries`));
+
+interface Row {
+  id: string;
+  signal_id: string;
+  channel_id: string;
+  kind: string;
+  status: string;
+  attempts: number;
+}
+const deliveries = async () =>
+  (
+    await env.DB.prepare(
+      `SELECT id, signal_id, channel_id, kind, status, attempts FROM deliveries
+       WHERE tenant_id = ? AND kind IN ('payment_retry', 'payment_method') ORDER BY id`,
+    )
+      .bind(tenant.tenant_id)
+      .all<Row>()
+  ).results;
+
+/** Waits until the real deliveries queue has sent every payment delivery. */
+async function delivered(count: number) {
+  let rows = await deliveries();
+  for (
+    let i = 0;
+    i < 100 && !(rows.length === count && rows.every((r) => r.status !== "pending"));
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+    rows = await deliveries();
+  }
+  expect(rows).toHaveLength(count);
+  return rows;
+}
+
+/** A failure time whose first retry is due by now and whose second is not yet: the failure
+ * was a few days ago, the clock is past its first retry only. */
+function failureWithFirstRetryDue(): { at: number; attempts: number[] } {
+  for (let at = NOW - DAY; at > NOW - 10 * DAY; at -= HOUR) {
+    const { attempts } = retryPlan({ failedAt: at, declineCode: "insufficient_funds" });
+    const [first = Infinity, second = -Infinity] = attempts;
+    if (first <= NOW - 60_000 && second > NOW + 30 * 60_000) return { at, attempts };
+  }
+  throw new Error("no failure time found");
+}
+
+const weekday = (iso: string) => new Date(iso).getUTCDay();
+
+describe("a soft decline", () => {
+  it("schedules up to 8 retries in 28 days on business days, sends each due one once, signed, and continues the schedule when that retry fails too", async () => {
+    const failure = failureWithFirstRetryDue();
+    const res = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      reason: "Your card has insufficient funds.",
+      at: isoOf(failure.at),
+      reference: "pi_fail_1",
+    });
+    expect(res.status).toBe(201);
+    const planned = res.body.retries;
+    expect(planned).toMatchObject({
+      invoice: invoiceId,
+      decline: "soft",
+      decline_code: "insufficient_funds",
+      action: "retry",
+      planned_by: res.body.payment.id,
+    });
+    // What a customer would see: up to 8 tries, all within 28 days, a day apart at least, never
+    // on a Saturday or Sunday (the tenant's zone is UTC), at 10:00 without a payment history.
+    const due = planned.attempts.map((r: { due_at: string }) => r.due_at);
+    expect(due.length).toBeGreaterThanOrEqual(6);
+    expect(due.length).toBeLessThanOrEqual(8);
+    expect(planned.planned_attempts).toBe(due.length);
+    expect(planned.remaining_attempts).toBe(due.length);
+    expect(due).toEqual(failure.attempts.map(isoOf));
+    for (const [i, d] of due.entries()) {
+      const t = Date.parse(d);
+      expect(t).toBeGreaterThan(failure.at);
+      expect(t).toBeLessThanOrEqual(failure.at + 28 * DAY);
+      expect([1, 2, 3, 4, 5]).toContain(weekday(d));
+      expect(new Date(t).getUTCHours()).toBe(10);
+      if (i > 0) expect(t - Date.parse(due[i - 1])).toBeGreaterThanOrEqual(DAY);
+    }
+    expect(planned.next_retry_at).toBe(due[0]);
+    expect(planned.attempts.map((r: { attempt: number }) => r.attempt)).toEqual(
+      due.map((_: string, i: number) => i + 1),
+    );
+    expect(await schedule()).toEqual(planned);
+
+    // The periodic job, with the clock past the first retry only.
+    await runTenantJobs(env, tenant.tenant_id, Date.now());
+    const rows = await delivered(2);
+    const firstId = planned.attempts[0].id;
+    expect(rows.map((r) => [r.signal_id, r.channel_id, r.status])).toEqual(
+      expect.arrayContaining([
+        [firstId, `bill-to:${BILLING}`, "delivered"],
+        [firstId, expect.stringMatching(/^ch_/), "delivered"],
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const log = await hook.log();
+    expect(log).toHaveLength(1);
+    const [request] = log;
+    if (!request) throw new Error("no webhook");
+    expect(await verifyStandardWebhook(secret, request.headers, request.body)).toBe(
+      "standardwebhooks",
+    );
+    const body = JSON.parse(request.body);
+    expect(body).toMatchObject({
+      type: "payment.retry_due",
+      data: {
+        id: firstId,
+        invoice: invoiceId,
+        customer: "acme",
+        amount_due: "50.00",
+        currency: "USD",
+        attempt: 1,
+        planned_attempts: due.length,
+        decline: "soft",
+        decline_code: "insufficient_funds",
+        due_at: due[0],
+      },
+    });
+    expect(request.headers["webhook-id"]).toBe(
+      rows.find((r) => r.channel_id.startsWith("ch_"))?.id,
+    );
+
+    // A replayed periodic run (or the clock's own alarm) sends nothing more.
+    await runTenantJobs(env, tenant.tenant_id, Date.now());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await hook.log()).toHaveLength(1);
+    expect(await deliveries()).toHaveLength(2);
+    const after = await schedule();
+    expect(after.attempts[0]).toMatchObject({ status: "sent" });
+    expect(after.remaining_attempts).toBe(due.length - 1);
+    expect(after.next_retry_at).toBe(due[1]);
+
+    // The provider retried as asked and it failed again: the same schedule goes on.
+    const again = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(Date.parse(due[0]) + 5 * 60_000),
+      reference: "pi_fail_2",
+    });
+    expect(again.status).toBe(201);
+    expect(again.body.retries).toMatchObject({
+      planned_by: planned.planned_by,
+      remaining_attempts: due.length - 1,
+      next_retry_at: due[1],
+    });
+  });
+
+  it("is re-planned from a new failure's own time when no retry of it was sent", async () => {
+    const first = await pay({
+      status: "failed",
+      decline_code: "card_declined",
+      at: isoOf(NOW - 2 * HOUR),
+      reference: "pi_a",
+    });
+    const second = await pay({
+      status: "failed",
+      decline_code: "processing_error",
+      at: isoOf(NOW - HOUR),
+      reference: "pi_b",
+    });
+    expect(second.body.retries.planned_by).toBe(second.body.payment.id);
+    expect(second.body.retries.planned_by).not.toBe(first.body.payment.id);
+    const { results } = await env.DB.prepare(
+      "SELECT payment_id, status, cancel_reason FROM payment_retries WHERE tenant_id = ? AND invoice_id = ?",
+    )
+      .bind(tenant.tenant_id, invoiceId)
+      .all<{ payment_id: string; status: string; cancel_reason: string | null }>();
+    const old = results.filter((r) => r.payment_id === first.body.payment.id);
+    expect(old.length).toBeGreaterThan(0);
+    expect(old.every((r) => r.status === "cancelled" && r.cancel_reason === "replanned")).toBe(
+      true,
+    );
+  });
+});
+
+describe("a hard decline", () => {
+  it("schedules no retry and sends one 'update your payment method' e-mail", async () => {
+    const body = {
+      status: "failed",
+      decline_code: "stolen_card",
+      at: isoOf(NOW - HOUR),
+      reference: "pi_stolen",
+    };
+    const res = await pay(body);
+    expect(res.status).toBe(201);
+    expect(res.body.retries).toMatchObject({
+      decline: "hard",
+      decline_code: "stolen_card",
+      action: "ask_for_new_method",
+      next_retry_at: null,
+      remaining_attempts: 0,
+      attempts: [],
+    });
+    // The same report again is a replay: no second e-mail.
+    expect((await pay(body)).status).toBe(200);
+    const rows = await delivered(1);
+    expect(rows[0]).toMatchObject({
+      kind: "payment_method",
+      signal_id: res.body.payment.id,
+      channel_id: `bill-to:${BILLING}`,
+      status: "delivered",
+      attempts: 1,
+    });
+    const retries = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM payment_retries WHERE tenant_id = ?",
+    )
+      .bind(tenant.tenant_id)
+      .first<{ n: number }>();
+    expect(retries?.n).toBe(0);
+    // Not even a month later does the periodic job send a retry.
+    await runTenantJobs(env, tenant.tenant_id, NOW + 30 * DAY);
+    expect(await deliveries()).toHaveLength(1);
+    expect(await hook.log()).toHaveLength(0);
+  });
+});
+
+describe("a success mid-schedule", () => {
+  it("cancels the retries left, so none is sent", async () => {
+    const failure = failureWithFirstRetryDue();
+    const planned = (
+      await pay({
+        status: "failed",
+        decline_code: "insufficient_funds",
+        at: isoOf(failure.at),
+        reference: "pi_soft",
+      })
+    ).body.retries;
+    await runTenantJobs(env, tenant.tenant_id, Date.now());
+    await delivered(2);
+    const paid = await pay({ status: "succeeded", at: isoOf(Date.now()), reference: "pi_ok" });
+    expect(paid.status).toBe(201);
+    expect(paid.body.invoice.status).toBe("paid");
+    expect(paid.body.retries).toMatchObject({
+      action: null,
+      remaining_attempts: 0,
+      next_retry_at: null,
+      planned_by: planned.planned_by,
+    });
+    expect(
+      paid.body.retries.attempts.map((r: { status: string; cancel_reason: string | null }) => [
+        r.status,
+        r.cancel_reason,
+      ]),
+    ).toEqual([["sent", null], ...planned.attempts.slice(1).map(() => ["cancelled", "paid"])]);
+    // Past the whole window: nothing more goes out.
+    await runTenantJobs(env, tenant.tenant_id, failure.at + 40 * DAY);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await deliveries()).toHaveLength(2);
+    expect(await hook.log()).toHaveLength(1);
+  });
+});
