@@ -135,6 +135,9 @@ export interface Cockpit {
     count_delta: NumberDelta;
     series: SeriesPoint<string>[];
     count_series: SeriesPoint<number>[];
+    /** What dunning brought back: invoices that entered dunning (a failed payment attempt) in
+     * the trailing `window_days`, recovered (paid), lost (voided) or still open (retrying). */
+    recovery: PaymentRecovery;
   };
   health: HealthBreakdown;
 }
@@ -233,4 +236,20 @@ export interface CockpitKpiItems {
   total_items: number;
   data: CockpitKpiItem[];
   next_cursor: string | null;
+}
+
+/** The outstanding-invoices tile's recovery figures (docs/metrics.md#payment-recovery). */
+export interface PaymentRecovery {
+  window_days: number;
+  episodes: number;
+  recovered: number;
+  lost: number;
+  open: number;
+  /** recovered ÷ (recovered + lost + open): a case still retrying is not a success. */
+  recovery_rate: number | null;
+  /** Money: what the recovered invoices owed when they entered dunning. */
+  recovered_revenue: string;
+  median_days_to_recover: number | null;
+  /** Customers whose failed payments ended in a written-off invoice. */
+  involuntary_churn: number;
 }

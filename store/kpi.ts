@@ -23,6 +23,7 @@ export interface KpiInvoice extends Omit<InvoiceRecord, "due_at"> {
 
 interface PaymentRow {
   invoice_id: string;
+  failed: boolean;
   at: number;
   amount: bigint;
 }
@@ -85,19 +86,31 @@ export async function loadKpiRows(db: D1Database, tenantId: string): Promise<Kpi
           voided_at: r.voided_at,
         })),
     ),
-    // Money in (schema/0016): a partial payment lowers what is outstanding from its time on.
-    query<{ invoice_id: string; amount: string; at: number }, PaymentRow[]>(
+    // Payment attempts (schema/0016): a partial payment lowers what is outstanding from its time
+    // on; the first failed one starts the invoice's dunning.
+    query<{ invoice_id: string; status: string; amount: string; at: number }, PaymentRow[]>(
       db
         .prepare(
-          `SELECT invoice_id, amount, at FROM payments WHERE tenant_id = ? AND status = 'succeeded'`,
+          `SELECT invoice_id, status, amount, at FROM payments
+           WHERE tenant_id = ? AND status IN ('succeeded', 'failed')`,
         )
         .bind(tenantId),
       (rows) =>
-        rows.map((r) => ({ invoice_id: r.invoice_id, at: r.at, amount: toNanos(r.amount) })),
+        rows.map((r) => ({
+          invoice_id: r.invoice_id,
+          failed: r.status === "failed",
+          at: r.at,
+          amount: toNanos(r.amount),
+        })),
     ),
   ]);
   const paymentsOf = new Map<string, { at: number; amount: bigint }[]>();
+  const firstFailure = new Map<string, number>();
   for (const p of payments) {
+    if (p.failed) {
+      firstFailure.set(p.invoice_id, Math.min(p.at, firstFailure.get(p.invoice_id) ?? p.at));
+      continue;
+    }
     const list = paymentsOf.get(p.invoice_id) ?? [];
     list.push({ at: p.at, amount: p.amount });
     paymentsOf.set(p.invoice_id, list);
@@ -105,6 +118,8 @@ export async function loadKpiRows(db: D1Database, tenantId: string): Promise<Kpi
   for (const inv of invoices) {
     const list = paymentsOf.get(inv.id);
     if (list) inv.payments = list;
+    const failed = firstFailure.get(inv.id);
+    if (failed !== undefined) inv.first_failed_at = failed;
   }
   const statusChanges = new Map<string, StatusChange[]>();
   for (const r of [...changes, ...direct]) {

@@ -7,6 +7,7 @@ import { activeSubscriptionsAt, type HealthBreakdown, subscriptionHealthAt } fro
 import type { KpiIndex } from "./history";
 import { type AgingBucket, type BucketTotal, outstandingOfIntervals } from "./invoices";
 import { mrrAt } from "./mrr";
+import { type Recovery, recoveryAt } from "./recovery";
 import { customerChurnAt, type NrrWindow, nrrAt, trialConversionAt } from "./retention";
 import {
   type Comparison,
@@ -88,6 +89,8 @@ export interface Cockpit {
     count_delta: NumberDelta;
     series: SeriesPoint<bigint>[];
     count_series: SeriesPoint<number>[];
+    /** What dunning brought back over the trailing 90 days. */
+    recovery: Recovery;
   };
   health: HealthBreakdown;
 }
@@ -190,6 +193,7 @@ export function cockpitAt(index: KpiIndex, asOf: number, opts: CockpitOptions = 
       count_delta: numberDelta(invoices.count, invoicesPrev.count, cmp),
       series: invoiceSeries.map((p) => ({ at: p.at, value: p.value.total })),
       count_series: invoiceSeries.map((p) => ({ at: p.at, value: p.value.count })),
+      recovery: recoveryAt(index.dunning, asOf),
     },
     health: subscriptionHealthAt(index, asOf),
   };

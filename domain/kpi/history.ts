@@ -21,6 +21,7 @@ import {
   normaliseMonthly,
 } from "./committed";
 import { type InvoiceInterval, invoiceIntervals } from "./invoices";
+import { type DunningEpisode, dunningEpisodes } from "./recovery";
 import { checkInstant, DAY_MS, dayIndex, lowerBound } from "./time";
 import type {
   KpiInput,
@@ -96,6 +97,8 @@ export interface KpiIndex {
   readonly subscriptions: readonly SubscriptionRecord[];
   /** Outstanding intervals of the issued invoices, sorted by when they closed. */
   readonly invoices: readonly InvoiceInterval[];
+  /** The invoices' ways through dunning, by when they entered it. */
+  readonly dunning: readonly DunningEpisode[];
   /** Earliest instant of the data (history_start, else earliest phase start or usage day). */
   readonly historyStart: number | null;
   /** Midnight of the earliest usage day (usage_start when given); null without usage. Before
@@ -376,6 +379,7 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
   });
 
   const invoices = invoiceIntervals(input.invoices ?? []);
+  const dunning = dunningEpisodes(input.invoices ?? []);
 
   let historyStart: number | null = input.history_start ?? null;
   if (historyStart === null && Number.isFinite(earliest)) historyStart = earliest;
@@ -389,6 +393,7 @@ export function buildKpiIndex(input: KpiInput): KpiIndex {
     customerIndex,
     subscriptions,
     invoices,
+    dunning,
     historyStart,
     usageStart,
     snapshots: new Map(),

@@ -42,6 +42,8 @@ export type { MovementPeriod, MovementRow, MovementType } from "./movements";
 export { classifyMovement, MOVEMENT_TYPES, movementsBetween, mrrMovements } from "./movements";
 export type { CustomerMrr, MrrBreakdown } from "./mrr";
 export { arpuOf, arrOf, customerMrrAt, mrrAt, payingCustomersAt } from "./mrr";
+export type { DunningEpisode, Recovery } from "./recovery";
+export { dunningEpisodes, recoveryAt } from "./recovery";
 export type {
   ChurnedCustomer,
   ChurnResult,

@@ -97,6 +97,8 @@ export interface InvoiceRecord {
   /** Partial payments received (succeeded, nanos): from each one on, that much less is
    * outstanding. The payment that settles the invoice is paid_at. */
   payments?: readonly { at: Instant; amount: bigint }[];
+  /** The first failed payment attempt (schema/0016), when there was one: dunning starts then. */
+  first_failed_at?: Instant | null;
 }
 
 /** A detector signal on a customer, open on [opened_at, resolved_at). */

@@ -246,6 +246,44 @@ describe("POST /api/invoices/:id/payments", () => {
     );
   });
 
+  it("the cockpit counts what dunning brought back: still retrying, then recovered", async () => {
+    const recovery = async (t: number) => {
+      const asOf = encodeURIComponent(isoOf(t));
+      const tile = (await ok(a.get(`/api/metrics/cockpit?as_of=${asOf}`))).outstanding_invoices;
+      const items = await ok(
+        a.get(`/api/metrics/cockpit/items?kpi=outstanding_invoices&as_of=${asOf}`),
+      );
+      // The list behind the tile says the same.
+      expect(items.summary.recovery).toEqual(tile.recovery);
+      return tile.recovery;
+    };
+    await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(P2 + DAY),
+      reference: "pi_dunning_fail",
+    });
+    expect(await recovery(P2 + 2 * DAY)).toMatchObject({
+      episodes: 1,
+      open: 1,
+      recovered: 0,
+      recovery_rate: 0,
+      recovered_revenue: "0.00",
+    });
+    await pay({ status: "succeeded", at: isoOf(P2 + 4 * DAY), reference: "pi_dunning_ok" });
+    expect(await recovery(P2 + 5 * DAY)).toMatchObject({
+      window_days: 90,
+      episodes: 1,
+      open: 0,
+      recovered: 1,
+      lost: 0,
+      recovery_rate: 1,
+      recovered_revenue: "50.00",
+      median_days_to_recover: 3,
+      involuntary_churn: 0,
+    });
+  });
+
   it("refunds only a paid invoice, at most what was paid; the invoice stays paid", async () => {
     const at = isoOf(P2 + 2 * DAY);
     expectProblem(await pay({ status: "refunded", at, reference: "re_early" }), 409, "conflict");

@@ -90,6 +90,7 @@ export async function loadKpiInput(db: D1Database, tenantId: string): Promise<Lo
       paid_at: r.paid_at,
       voided_at: r.voided_at,
       ...(r.payments ? { payments: r.payments } : {}),
+      ...(r.first_failed_at ? { first_failed_at: r.first_failed_at } : {}),
     });
   }
 

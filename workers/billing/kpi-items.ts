@@ -8,6 +8,7 @@ import {
   nrrCohortAt,
   outstandingListOfIntervals,
   outstandingOfIntervals,
+  recoveryAt,
   trialConversionAt,
   trialsEndedAt,
 } from "../../domain/kpi";
@@ -179,7 +180,12 @@ export function kpiItems(index: KpiIndex, kpi: CockpitKpi, asOf: number): KpiIte
     case "outstanding_invoices": {
       const o = outstandingOfIntervals(index.invoices, asOf);
       return {
-        summary: { count: o.count, total: o.total, buckets: o.buckets },
+        summary: {
+          count: o.count,
+          total: o.total,
+          buckets: o.buckets,
+          recovery: recoveryAt(index.dunning, asOf),
+        },
         rows: outstandingListOfIntervals(index.invoices, asOf).map((r) => ({
           customer_id: r.customer_id,
           invoice_id: r.invoice_id,

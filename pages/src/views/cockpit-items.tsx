@@ -2,10 +2,25 @@
 // subscriptions or invoices its number counts or sums, at the cockpit's as-of instant, with the
 // tile's figures from the same computation so the operator sees that the rows add up.
 
-import type { CockpitKpiItem, CockpitKpiItems, CockpitKpiKey } from "../../../contracts/metrics";
+import type {
+  CockpitKpiItem,
+  CockpitKpiItems,
+  CockpitKpiKey,
+  PaymentRecovery,
+} from "../../../contracts/metrics";
 import { Badge, Empty, ErrorState, Loading } from "../components/ui";
 import { withQuery } from "../lib/api";
-import { dateOnly, integer, money, num, percent, signedMoney, words } from "../lib/format";
+import {
+  counted,
+  dateOnly,
+  decimal,
+  integer,
+  money,
+  num,
+  percent,
+  signedMoney,
+  words,
+} from "../lib/format";
 import { Link } from "../lib/router";
 import { useQuery } from "../lib/use-query";
 
@@ -142,6 +157,16 @@ function summaryLine(kpi: CockpitKpiKey, s: Record<string, unknown>, n: number, 
   }
 }
 
+/** What dunning brought back (the outstanding-invoices list's second line). */
+function recoveryLine(r: PaymentRecovery, currency: string): string {
+  if (r.episodes === 0) return `No failed payment in the last ${r.window_days} days.`;
+  const days =
+    r.median_days_to_recover === null
+      ? ""
+      : `, median ${decimal(r.median_days_to_recover, 1)} days`;
+  return `Dunning, last ${r.window_days} days: ${integer(r.episodes)} invoices had a failed payment — ${integer(r.recovered)} recovered (${money(r.recovered_revenue, currency)}${days}), ${integer(r.open)} still retrying, ${integer(r.lost)} written off → recovery rate ${percent(r.recovery_rate)}; involuntary churn ${counted(r.involuntary_churn, "customer")}.`;
+}
+
 export function KpiItemsPanel(props: {
   kpi: CockpitKpiKey;
   label: string;
@@ -179,6 +204,11 @@ export function KpiItemsPanel(props: {
             As of {dateOnly(q.data.as_of)}:{" "}
             {summaryLine(props.kpi, q.data.summary, q.data.total_items, currency)}
           </p>
+          {props.kpi === "outstanding_invoices" && q.data.summary.recovery ? (
+            <p class="muted" data-testid="kpi-items-recovery">
+              {recoveryLine(q.data.summary.recovery as PaymentRecovery, currency)}
+            </p>
+          ) : null}
           {q.data.data.length === 0 ? (
             <Empty title="Nothing behind this number at this date" />
           ) : (
