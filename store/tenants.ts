@@ -16,7 +16,31 @@ export const TenantSettingsDocument = z.object({
   payment_terms_days: z.number().int().min(0).max(365).default(30).meta({
     description: "Invoice due date = issue date + this many days",
   }),
+  retry: z
+    .object({
+      max_attempts: z.number().int().min(0).max(8).default(8),
+      window_days: z.number().int().min(1).max(60).default(28),
+      time_zone: z
+        .string()
+        .max(64)
+        .refine(isTimeZone, "an IANA time zone, e.g. Europe/Berlin")
+        .default("UTC"),
+    })
+    .default({ max_attempts: 8, window_days: 28, time_zone: "UTC" })
+    .meta({
+      description:
+        "Adaptive Retry of failed payments (README): at most max_attempts retries within window_days, on business days and at hours local to time_zone",
+    }),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type TenantSettings = z.output<typeof TenantSettingsDocument>;
 

@@ -16,7 +16,7 @@ import {
   subscribe,
 } from "./billing-helpers";
 import { createChannel, newHook, verifyStandardWebhook } from "./deliveries-helpers";
-import { call, createTenant, type Tenant } from "./helpers";
+import { ADMIN_TOKEN, call, createTenant, type Tenant } from "./helpers";
 
 // Adaptive Retry (issue 14 item 2): a failed payment on an open $50.00 invoice plans retries;
 // the periodic job sends each one that falls due once, as a signed `payment.retry_due` webhook
@@ -310,5 +310,58 @@ describe("a success mid-schedule", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await deliveries()).toHaveLength(2);
     expect(await hook.log()).toHaveLength(1);
+  });
+});
+
+describe("the tenant's retry policy", () => {
+  it("plans at most max_attempts within window_days, on weekdays and at 10:00 in its time zone", async () => {
+    const created = await call("POST", "/admin/tenants", {
+      token: ADMIN_TOKEN,
+      body: {
+        name: "Zoned",
+        settings: { retry: { max_attempts: 4, window_days: 14, time_zone: "America/New_York" } },
+      },
+    });
+    expect(created.status).toBe(201);
+    tenant = created.body;
+    a = api(tenant);
+    await clockSettled(tenant);
+    await product(tenant);
+    await plan(tenant, "starter", [{ type: "flat", amount: "50" }]);
+    await customer(tenant, "acme");
+    await subscribe(tenant, "acme", "starter", monthStart(NOW, -3));
+    invoiceId = (await ok(a.post("/api/invoices/run", { as_of: isoOf(monthStart(NOW, -2)) })))
+      .invoice_ids[0];
+    const failedAt = NOW - HOUR;
+    const res = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(failedAt),
+      reference: "pi_zoned",
+    });
+    expect(res.status).toBe(201);
+    const due: number[] = res.body.retries.attempts.map((r: { due_at: string }) =>
+      Date.parse(r.due_at),
+    );
+    expect(due.length).toBeGreaterThanOrEqual(3);
+    expect(due.length).toBeLessThanOrEqual(4);
+    const local = new Intl.DateTimeFormat("en-US", {
+      timeZone: "America/New_York",
+      weekday: "short",
+      hour: "numeric",
+      hourCycle: "h23",
+    });
+    for (const t of due) {
+      expect(t).toBeLessThanOrEqual(failedAt + 14 * DAY);
+      const parts = Object.fromEntries(local.formatToParts(t).map((p) => [p.type, p.value]));
+      expect(parts.hour).toBe("10");
+      expect(["Mon", "Tue", "Wed", "Thu", "Fri"]).toContain(parts.weekday);
+    }
+    // A zone that does not exist is refused when the tenant is created.
+    const bad = await call("POST", "/admin/tenants", {
+      token: ADMIN_TOKEN,
+      body: { name: "Nowhere", settings: { retry: { time_zone: "Mars/Olympus_Mons" } } },
+    });
+    expect(bad.status).toBe(400);
   });
 });

@@ -15,6 +15,7 @@ import {
   retryId,
   sendRetry,
 } from "../../store/retries";
+import { loadTenantSettings } from "../../store/tenants";
 import { enqueueDeliveries } from "../deliveries";
 
 // Adaptive Retry (issue 14 item 2; README "Payments"). Aforo moves no money, so a retry is a
@@ -71,10 +72,13 @@ export async function retryStatementsFor(
   if (continuesSchedule(currentPlan(await retriesOf(db, tenantId, p.invoice_id)), p.at)) {
     return { statements: [], notify: false };
   }
+  // The tenant's policy (settings.retry: attempts, window, time zone; defaults 8, 28, UTC).
+  const { retry: policy } = await loadTenantSettings(db, tenantId);
   const plan = retryPlan({
     failedAt: p.at,
     declineCode: p.decline_code,
     pastSuccesses: inputs.past_successes,
+    policy,
   });
   return {
     statements: [
@@ -252,7 +256,7 @@ const htmlEscape = (s: string) =>
     .replaceAll(">", "&gt;")
     .replaceAll('"', "&quot;");
 
-const dayOf = (t: number | null) =>
+const dayOf = (t: number | null, timeZone: string) =>
   t === null
     ? ""
     : new Date(t).toLocaleDateString("en-GB", {
@@ -260,11 +264,11 @@ const dayOf = (t: number | null) =>
         day: "numeric",
         month: "long",
         year: "numeric",
-        timeZone: "UTC",
+        timeZone,
       });
 
 /** The dunning e-mail to the customer: a retry today, or a card that cannot be retried. */
-export function dunningEmailContent(m: PaymentMessage) {
+export function dunningEmailContent(m: PaymentMessage, timeZone = "UTC") {
   const amount = `${m.currency} ${formatMoney(m.amount_due)}`;
   const greeting = `Hello${m.customer_name ? ` ${m.customer_name}` : ""},`;
   const why = m.decline_code ? ` (${m.decline_code})` : "";
@@ -274,7 +278,7 @@ export function dunningEmailContent(m: PaymentMessage) {
           subject: `Payment retry for invoice ${m.invoice_id}: ${amount}`,
           paragraphs: [
             greeting,
-            `Your payment of ${amount} for invoice ${m.invoice_id} was declined${why}. We will try it again on ${dayOf(m.due_at)} (attempt ${m.attempt} of ${m.planned}).`,
+            `Your payment of ${amount} for invoice ${m.invoice_id} was declined${why}. We will try it again on ${dayOf(m.due_at, timeZone)} (attempt ${m.attempt} of ${m.planned}).`,
             "Please make sure the funds are available, or update your payment method before then.",
           ],
         }

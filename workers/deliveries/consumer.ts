@@ -14,6 +14,7 @@ import {
   settleDigestMembersStatement,
 } from "../../store/deliveries";
 import { loadPaymentMessage } from "../../store/retries";
+import { loadTenantSettings } from "../../store/tenants";
 import { dunningEmailContent, retryWebhookBody } from "../billing/retries";
 import { deliveryTimeScale } from "../chaos";
 import { addressChannel } from "./channels";
@@ -132,7 +133,7 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
       kind: "payment",
       deliveryId: d.id,
       webhook: retryWebhookBody(m, d.id, now),
-      email: dunningEmailContent(m),
+      email: dunningEmailContent(m, (await loadTenantSettings(db, tenantId)).retry.time_zone),
       headers: { "X-Aforo-Invoice": m.invoice_id },
     };
     return send(env, message, d, attempts, outgoing, members, escalation, configured);
