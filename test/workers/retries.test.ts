@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { retryPlan } from "../../domain/dunning";
+import { signStripePayload } from "../../domain/stripe";
 import { runTenantJobs } from "../../workers/periodic";
 import {
   api,
@@ -363,5 +364,67 @@ describe("the tenant's retry policy", () => {
       body: { name: "Nowhere", settings: { retry: { time_zone: "Mars/Olympus_Mons" } } },
     });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe("through the Stripe webhook", () => {
+  it("plans the same retries for a signed invoice.payment_failed, and a hard one asks for a new method", async () => {
+    const SECRET = "whsec_test_0123456789abcdefghijklmnop";
+    expect((await a.put("/api/payments/stripe", { signing_secret: SECRET })).status).toBe(200);
+    const nowS = Math.floor(Date.now() / 1000);
+    const event = (decline_code: string, attempt_count: number) => ({
+      id: `evt_${Math.random().toString(36).slice(2)}`,
+      object: "event",
+      created: nowS - 30,
+      type: "invoice.payment_failed",
+      data: {
+        object: {
+          id: "in_retry",
+          object: "invoice",
+          amount_due: 5000,
+          amount_paid: 0,
+          amount_remaining: 5000,
+          attempt_count,
+          currency: "usd",
+          metadata: { aforo_invoice_id: invoiceId },
+          status: "open",
+          last_finalization_error: { type: "card_error", code: "card_declined", decline_code },
+        },
+      },
+    });
+    const send = async (e: Record<string, unknown>) => {
+      const raw = JSON.stringify(e);
+      return call("POST", `/v1/payments/stripe/${tenant.tenant_id}`, {
+        rawBody: raw,
+        headers: {
+          "content-type": "application/json",
+          "stripe-signature": await signStripePayload(SECRET, nowS, raw),
+        },
+      });
+    };
+    const soft = await send(event("insufficient_funds", 1));
+    expect(soft.body.outcome).toBe("recorded");
+    const planned = await schedule();
+    expect(planned).toMatchObject({
+      decline: "soft",
+      action: "retry",
+      planned_by: soft.body.payment.id,
+    });
+    expect(planned.remaining_attempts).toBeGreaterThanOrEqual(6);
+
+    const hard = await send(event("expired_card", 2));
+    expect(hard.body.outcome).toBe("recorded");
+    const after = await schedule();
+    expect(after).toMatchObject({
+      decline: "hard",
+      action: "ask_for_new_method",
+      remaining_attempts: 0,
+      next_retry_at: null,
+    });
+    expect(
+      after.attempts.every((r: { cancel_reason: string }) => r.cancel_reason === "hard_decline"),
+    ).toBe(true);
+    const rows = await delivered(1);
+    expect(rows[0]).toMatchObject({ kind: "payment_method", signal_id: hard.body.payment.id });
   });
 });
