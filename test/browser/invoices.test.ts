@@ -269,6 +269,14 @@ describe("Invoices page", () => {
         .evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status"))),
     ).toEqual(["failed", "succeeded"]);
     expect(await payments.textContent()).toContain("insufficient_funds · card declined");
+    // Adaptive Retry planned from the soft decline; the line says where it stands.
+    const retries = await api(`/api/invoices/${open.id}/retries`);
+    expect(retries.decline).toBe("soft");
+    const line = await detail.getByTestId("retry-line").textContent();
+    expect(line).toContain("Soft decline (insufficient_funds):");
+    expect(line).toContain(
+      retries.next_retry_at ? `${retries.remaining_attempts} left` : "retries sent",
+    );
     expect(await payments.textContent()).toContain(usd(part));
     expect(await detail.getByTestId("invoice-amount-paid").textContent()).toBe(usd(part));
     expect(await detail.getByTestId("invoice-amount-due").textContent()).toBe(

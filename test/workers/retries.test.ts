@@ -279,7 +279,7 @@ describe("a hard decline", () => {
 });
 
 describe("a success mid-schedule", () => {
-  it("cancels the retries left, so none is sent", async () => {
+  it("a partial payment leaves the retries asking for the rest; the one that settles cancels them", async () => {
     const failure = failureWithFirstRetryDue();
     const planned = (
       await pay({
@@ -291,6 +291,18 @@ describe("a success mid-schedule", () => {
     ).body.retries;
     await runTenantJobs(env, tenant.tenant_id, Date.now());
     await delivered(2);
+    // Part of the money: the rest is still owed, so the retries go on asking for it.
+    const part = await pay({
+      status: "succeeded",
+      amount: "1.00",
+      at: isoOf(Date.now()),
+      reference: "pi_part",
+    });
+    expect(part.body.invoice.status).toBe("open");
+    expect(part.body.retries).toMatchObject({
+      action: "retry",
+      remaining_attempts: planned.attempts.length - 1,
+    });
     const paid = await pay({ status: "succeeded", at: isoOf(Date.now()), reference: "pi_ok" });
     expect(paid.status).toBe(201);
     expect(paid.body.invoice.status).toBe("paid");

@@ -30,8 +30,9 @@ import { enqueueDeliveries } from "../deliveries";
 //   stay 8 and never restart.
 // - A hard decline cancels what is scheduled and plans nothing; the customer gets one
 //   "update your payment method" e-mail (a delivery keyed by the payment).
-// - A succeeded payment cancels the scheduled retries; an invoice paid or voided any other way
-//   has them cancelled by the next periodic run, and reads as cancelled until then.
+// - A succeeded payment that settles the invoice cancels the scheduled retries (a partial one
+//   does not: the rest is still owed, and the retries ask for it); an invoice paid or voided
+//   any other way has them cancelled by the next periodic run, and reads as cancelled until then.
 
 /** The payment, as recordPayment is about to write it. */
 export interface RecordedAttempt {
@@ -40,6 +41,8 @@ export interface RecordedAttempt {
   status: "succeeded" | "failed" | "refunded";
   decline_code: string | null;
   at: number;
+  /** It leaves nothing due (domain/payments.ts decidePayment). */
+  settles: boolean;
 }
 
 /** The statements that join the payment's batch: cancel, re-plan, or ask for a new method. */
@@ -51,7 +54,9 @@ export async function retryStatementsFor(
 ): Promise<{ statements: D1PreparedStatement[]; notify: boolean }> {
   if (p.status === "succeeded") {
     return {
-      statements: [cancelScheduledStatement(db, tenantId, p.id, p.invoice_id, "paid", now)],
+      statements: p.settles
+        ? [cancelScheduledStatement(db, tenantId, p.id, p.invoice_id, "paid", now)]
+        : [],
       notify: false,
     };
   }

@@ -194,7 +194,14 @@ async function recordAttempt(
   const retries = await retryStatementsFor(
     db,
     tenantId,
-    { id, invoice_id: inv.id, status: a.status, decline_code: a.decline_code, at: a.at },
+    {
+      id,
+      invoice_id: inv.id,
+      status: a.status,
+      decline_code: a.decline_code,
+      at: a.at,
+      settles: d.settles,
+    },
     now,
   );
   const wrote = await recordPayment(

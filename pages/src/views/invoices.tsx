@@ -7,7 +7,13 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../../contracts/common";
 import type { StoredEvent } from "../../../contracts/events";
-import type { Invoice, InvoiceLine, InvoiceTrace, Payment } from "../../../contracts/invoices";
+import type {
+  Invoice,
+  InvoiceLine,
+  InvoiceTrace,
+  Payment,
+  RetrySchedule,
+} from "../../../contracts/invoices";
 import { DataTable } from "../components/data-table";
 import { FilterBar, TextFilter } from "../components/filter-bar";
 import { Pager } from "../components/pager";
@@ -539,9 +545,15 @@ function PaymentsTable(props: { invoice: Invoice }) {
         signal,
       ),
   );
+  const retries = useQuery<RetrySchedule>(
+    `${invoice.id}#retries:${invoice.payments_count}`,
+    (api, signal) =>
+      api.get<RetrySchedule>(`/api/invoices/${encodeURIComponent(invoice.id)}/retries`, signal),
+  );
   return (
     <>
       <h3>Payments</h3>
+      {retries.data ? <RetryLine schedule={retries.data} /> : null}
       <QueryView q={q} what="the payments">
         {(page) => (
           <DataTable
@@ -583,6 +595,26 @@ function PaymentsTable(props: { invoice: Invoice }) {
         )}
       </QueryView>
     </>
+  );
+}
+
+/** Adaptive Retry in one line: what the latest decline planned and where it stands. */
+function RetryLine(props: { schedule: RetrySchedule }) {
+  const r = props.schedule;
+  if (!r.decline) return null;
+  const code = r.decline_code ? ` (${r.decline_code})` : "";
+  const sent = r.attempts.filter((a) => a.status === "sent").length;
+  const cancelled = r.attempts.find((a) => a.status === "cancelled");
+  const text =
+    r.decline === "hard"
+      ? `Hard decline${code}: not retried; the customer was asked for a new payment method.`
+      : r.next_retry_at
+        ? `Soft decline${code}: retry ${sent + 1} of ${r.planned_attempts} due ${dateTime(r.next_retry_at)} (${integer(r.remaining_attempts)} left).`
+        : `Soft decline${code}: ${integer(sent)} of ${r.planned_attempts} retries sent${cancelled ? `, the rest cancelled${cancelled.cancel_reason ? ` (${words(cancelled.cancel_reason)})` : ""}` : ""}.`;
+  return (
+    <p class={r.next_retry_at ? "notice" : "muted"} data-testid="retry-line">
+      {text}
+    </p>
   );
 }
 
