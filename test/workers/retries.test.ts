@@ -326,6 +326,60 @@ describe("a success mid-schedule", () => {
   });
 });
 
+describe("the last retry failing too", () => {
+  it("asks the customer for a new payment method, once", async () => {
+    const created = await call("POST", "/admin/tenants", {
+      token: ADMIN_TOKEN,
+      body: { name: "One retry", settings: { retry: { max_attempts: 1, window_days: 28 } } },
+    });
+    tenant = created.body;
+    a = api(tenant);
+    await clockSettled(tenant);
+    await product(tenant);
+    await plan(tenant, "starter", [{ type: "flat", amount: "50" }]);
+    await customer(tenant, "acme");
+    await call("PATCH", "/api/customers/acme", {
+      token: tenant.operator_token,
+      body: { email: BILLING },
+    });
+    await subscribe(tenant, "acme", "starter", monthStart(NOW, -3));
+    invoiceId = (await ok(a.post("/api/invoices/run", { as_of: isoOf(monthStart(NOW, -2)) })))
+      .invoice_ids[0];
+    const failedAt = NOW - 6 * DAY;
+    const first = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(failedAt),
+      reference: "pi_first",
+    });
+    expect(first.body.retries.planned_attempts).toBe(1);
+    await runTenantJobs(env, tenant.tenant_id, NOW);
+    const sent = await delivered(1);
+    expect(sent.map((r) => r.kind)).toEqual(["payment_retry"]);
+    // The provider tried as asked (an hour after the retry was due) and failed again: the only
+    // retry is spent.
+    const retriedAt = Date.parse(first.body.retries.attempts[0].due_at) + HOUR;
+    const again = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(retriedAt),
+      reference: "pi_again",
+    });
+    expect(again.status).toBe(201);
+    expect(again.body.retries).toMatchObject({ remaining_attempts: 0, next_retry_at: null });
+    const rows = await delivered(2);
+    expect(rows.map((r) => r.kind).sort()).toEqual(["payment_method", "payment_retry"]);
+    // A replayed report asks no second time.
+    await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(retriedAt),
+      reference: "pi_again",
+    });
+    expect(await deliveries()).toHaveLength(2);
+  });
+});
+
 describe("the tenant's retry policy", () => {
   it("plans at most max_attempts within window_days, on weekdays and at 10:00 in its time zone", async () => {
     const created = await call("POST", "/admin/tenants", {

@@ -29,7 +29,8 @@ import { enqueueDeliveries } from "../deliveries";
 //   plan, within that plan) continues the same schedule: the rest stays as planned, so 8 retries
 //   stay 8 and never restart.
 // - A hard decline cancels what is scheduled and plans nothing; the customer gets one
-//   "update your payment method" e-mail (a delivery keyed by the payment).
+//   "update your payment method" e-mail (a delivery keyed by the payment). So does a failure of
+//   the schedule's last retry: nothing is left to try.
 // - A succeeded payment that settles the invoice cancels the scheduled retries (a partial one
 //   does not: the rest is still owed, and the retries ask for it); an invoice paid or voided
 //   any other way has them cancelled by the next periodic run, and reads as cancelled until then.
@@ -74,8 +75,15 @@ export async function retryStatementsFor(
       notify: true,
     };
   }
-  if (continuesSchedule(currentPlan(await retriesOf(db, tenantId, p.invoice_id)), p.at)) {
-    return { statements: [], notify: false };
+  const current = currentPlan(await retriesOf(db, tenantId, p.invoice_id));
+  if (continuesSchedule(current, p.at)) {
+    // The schedule goes on; when this was its last retry, nothing is left to try: the customer
+    // is asked for a new payment method, as after a hard decline.
+    if (current.some((r) => r.status === "scheduled")) return { statements: [], notify: false };
+    return {
+      statements: [paymentMethodDeliveryStatement(db, tenantId, p.id, inputs.customer_id, now)],
+      notify: true,
+    };
   }
   // The tenant's policy (settings.retry: attempts, window, time zone; defaults 8, 28, UTC).
   const { retry: policy } = await loadTenantSettings(db, tenantId);
@@ -291,7 +299,7 @@ export function dunningEmailContent(m: PaymentMessage, timeZone = "UTC") {
           subject: `Action needed: update your payment method for invoice ${m.invoice_id}`,
           paragraphs: [
             greeting,
-            `Your payment of ${amount} for invoice ${m.invoice_id} was declined${why}, and retrying the same payment method cannot succeed.`,
+            `Your payment of ${amount} for invoice ${m.invoice_id} was declined${why}, and we will not try the same payment method again.`,
             "Please update your payment method so the invoice can be paid.",
           ],
         };
