@@ -162,4 +162,16 @@ if (process.env.AFORO_SEED !== "0" && seeded) {
   };
   await topUp();
   setInterval(topUp, 5 * 60_000);
+  // And right after each hour ends: the hour's usage must be in before the live trickle's events
+  // move the actors' watermark past it (5 minutes' lateness), or the detectors would close the
+  // hour short and read every customer as dropping.
+  const afterNextHour = () =>
+    setTimeout(
+      () => {
+        void topUp();
+        afterNextHour();
+      },
+      3_600_000 - (Date.now() % 3_600_000) + 10_000,
+    );
+  afterNextHour();
 }

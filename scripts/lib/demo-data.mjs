@@ -2100,7 +2100,34 @@ export async function seedDemo({
     );
   })();
   const detectionDone = (async () => {
-    await waitForRollups(url, operatorToken, demo.historyStart, counts.total);
+    // The seed takes minutes: when the clock has passed an hour boundary since the anchor, the
+    // hours since get the customers' usage first, or the detectors would close them empty and
+    // read every customer as dropping to zero. (npm start's hourly top-up goes on from there.)
+    const caughtUp = Date.now() - (Date.now() % HOUR_MS);
+    let later = 0;
+    if (caughtUp > anchor) {
+      const more = buildDemo({ anchor, through: caughtUp });
+      const lateSender = makeSender({
+        url,
+        ingestKey,
+        concurrency,
+        onDone: (b) => {
+          later += b.count;
+        },
+      });
+      lateSender.add(
+        batchesForHours(
+          more,
+          (anchor - more.windowStart) / HOUR_MS,
+          (caughtUp - more.windowStart) / HOUR_MS,
+        ).map((b) => ({ ...b, chunk: 0 })),
+      );
+      await lateSender.close();
+      state.topped_up_through = new Date(caughtUp).toISOString();
+      save();
+      log(`  caught up: ${later.toLocaleString("en-US")} events for the hours since the anchor`);
+    }
+    await waitForRollups(url, operatorToken, demo.historyStart, counts.total + later);
     const rolled = since(t);
     const before = await countSignals(url, operatorToken);
     const evaluated = await call(`${url}/api/detectors/evaluate`, post, long);
