@@ -1,4 +1,5 @@
-import { classifyDecline, type DeclineKind, retryPlan } from "../../domain/dunning";
+import type { RetrySchedule } from "../../contracts/invoices";
+import { classifyDecline, retryPlan } from "../../domain/dunning";
 import { formatMoney } from "../../domain/money";
 import { DAY_MS } from "../../domain/time";
 import {
@@ -169,25 +170,6 @@ export async function runRetryJobs(
 // ---------------------------------------------------------------------------------------------
 // The schedule as the API shows it
 
-export interface RetryScheduleJson {
-  invoice: string;
-  decline: DeclineKind | null;
-  decline_code: string | null;
-  action: "retry" | "ask_for_new_method" | null;
-  next_retry_at: string | null;
-  remaining_attempts: number;
-  planned_attempts: number;
-  planned_by: string | null;
-  attempts: {
-    id: string;
-    attempt: number;
-    due_at: string;
-    status: "scheduled" | "sent" | "cancelled";
-    sent_at: string | null;
-    cancel_reason: string | null;
-  }[];
-}
-
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** The invoice's current plan; scheduled retries of an invoice no longer open read as
@@ -197,7 +179,7 @@ export async function retrySchedule(
   tenantId: string,
   invoiceId: string,
   invoiceStatus: string,
-): Promise<RetryScheduleJson> {
+): Promise<RetrySchedule> {
   const [all, failure] = await Promise.all([
     retriesOf(db, tenantId, invoiceId),
     latestFailure(db, tenantId, invoiceId),

@@ -20,18 +20,14 @@ export interface Permit {
   reason: string | null;
 }
 
-export function permitOf(me: Me | null, permission: Permission): Permit {
-  if (!me) return { allowed: true, reason: null };
-  if (me.permissions.includes(permission)) return { allowed: true, reason: null };
+/** Outside a session (tests rendering a view alone) everything is allowed; the API decides. */
+export function usePermit(permission: Permission): Permit {
+  const me = useContext(MeContext);
+  if (!me || me.permissions.includes(permission)) return { allowed: true, reason: null };
   return {
     allowed: false,
     reason: me.refused[permission] ?? `Your role (${me.role}) lacks '${permission}'`,
   };
-}
-
-/** Outside a session (tests rendering a view alone) everything is allowed; the API decides. */
-export function usePermit(permission: Permission): Permit {
-  return permitOf(useContext(MeContext), permission);
 }
 
 /** How a trail's or the audit log's actor reads: the person's address, or the token's id. */
