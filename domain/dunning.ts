@@ -87,6 +87,7 @@ interface LocalParts {
   month: number;
   day: number;
   hour: number;
+  minute: number;
   /** 0 = Sunday … 6 = Saturday. */
   weekday: number;
 }
@@ -103,6 +104,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       month: "numeric",
       day: "numeric",
       hour: "numeric",
+      minute: "numeric",
       weekday: "short",
       hourCycle: "h23",
     });
@@ -120,11 +122,12 @@ export function localParts(at: number, timeZone: string): LocalParts {
     month: Number(parts.month),
     day: Number(parts.day),
     hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
     weekday: WEEKDAYS[parts.weekday ?? "Sun"] ?? 0,
   };
 }
 
-/** The instant a local date and hour (whole hour) denotes in a time zone. In a DST gap the hour
+/** The instant a local date and hour (on the hour) denotes in a time zone. In a DST gap the hour
  * does not exist and the next one is used; in an overlap, the first. */
 export function localInstant(
   date: { year: number; month: number; day: number },
@@ -132,15 +135,20 @@ export function localInstant(
   timeZone: string,
 ): number {
   const wall = Date.UTC(date.year, date.month - 1, date.day, hour);
-  // The zone's offset is at most ±14 h: two corrections settle it, outside transitions one.
-  let guess = wall;
-  for (let i = 0; i < 3; i++) {
-    const p = localParts(guess, timeZone);
-    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour);
-    if (shown === wall) return guess;
-    guess += wall - shown;
-  }
-  return guess;
+  const offsetAt = (t: number) => {
+    const p = localParts(t, timeZone);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - Math.floor(t / 60_000) * 60_000;
+  };
+  // Zones change offset at most once within a day either side: the wall time is read with the
+  // offset before and the one after. Both fit in an overlap (the earlier instant wins); neither
+  // fits in a gap, where the offset before carries the wall time past the gap, to the next hour.
+  const before = wall - offsetAt(wall - DAY_MS);
+  const after = wall - offsetAt(wall + DAY_MS);
+  const fits = (t: number) => t + offsetAt(t) === wall;
+  if (fits(before) && fits(after)) return Math.min(before, after);
+  if (fits(before)) return before;
+  if (fits(after)) return after;
+  return before;
 }
 
 /** The most common value (the smallest on a tie), or null for an empty list. */
@@ -235,8 +243,13 @@ export function retryPlan(input: {
     // At least a day after the previous retry.
     if (lastDate && dayNumber(date) <= dayNumber(lastDate))
       date = businessDay(addDays(lastDate, 1));
-    const at = localInstant(date, hour.value, tz);
-    if (at <= input.failedAt + HOUR_MS || at > latest) continue;
+    // A learned hour early in the day can fall within the hour of the failure itself: the next business day then.
+    let at = localInstant(date, hour.value, tz);
+    if (at <= input.failedAt + HOUR_MS) {
+      date = businessDay(addDays(date, 1));
+      at = localInstant(date, hour.value, tz);
+    }
+    if (at > latest) continue;
     attempts.push(at);
     lastDate = date;
   }

@@ -52,6 +52,8 @@ describe("local time", () => {
           expect([back.year, back.month, back.day]).toEqual([p.year, p.month, p.day]);
           // The hour exists except in a spring-forward gap, where the next one is used.
           expect([hour, (hour + 1) % 24]).toContain(back.hour);
+          // On the local hour, also in zones whose offset has minutes (Kolkata is UTC+5:30).
+          expect(back.minute).toBe(0);
         },
       ),
     );
@@ -134,6 +136,22 @@ describe("retryPlan", () => {
         },
       ),
     );
+  });
+
+  it("a learned midnight hour right after a late-evening failure moves to the next business day, not out of the plan", () => {
+    // Found by the property above: failed Thursday 23:00 UTC, a 7-day window with one try, and
+    // history that learned 00:00: Friday 00:00 is within the hour of the failure.
+    const failedAt = Date.UTC(2024, 4, 16, 23);
+    const plan = retryPlan({
+      failedAt,
+      declineCode: "insufficient_funds",
+      pastSuccesses: Array(3).fill(Date.UTC(2023, 0, 1)),
+      policy: { time_zone: "UTC", max_attempts: 1, window_days: 7 },
+    });
+    expect(plan.hour).toEqual({ value: 0, from: "history" });
+    expect(plan.attempts.map((t) => new Date(t).toISOString())).toEqual([
+      "2024-05-20T00:00:00.000Z",
+    ]);
   });
 
   it("is a pure function of its input (replayable)", () => {
