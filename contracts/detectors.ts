@@ -5,7 +5,7 @@
 
 import type { Rung } from "./signals";
 
-export type DetectorTrigger = "batch" | "closed_hour" | "closed_day";
+export type DetectorTrigger = "batch" | "closed_hour" | "closed_day" | "tenant";
 
 /** A detector's rungs on the action ladder (its `ladder.<key>` section of the policy). */
 export interface DetectorLadder {

@@ -23,7 +23,6 @@
 import { detectorSpec, type Window } from "./detectors";
 import { idempotencyKey } from "./detectors/types";
 import type { PolicyDocument, Rung } from "./ladder";
-import { rungFor } from "./ladder";
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -47,11 +46,16 @@ export type CaseCloseReason = (typeof CASE_CLOSE_REASONS)[number];
 /** How a detector's signals group (by detector name; unknown detectors: one episode per
  * product/metric with a day's gap, ranked by count-free span). */
 interface GroupingRule {
-  kind: "period" | "episode";
+  /** "settled": one case per subject (the scope), closed only by what settles it (a payment,
+   * the invoice voided) or an operator, never by time or later usage. */
+  kind: "period" | "episode" | "settled";
   /** What the rank of a case measures. */
   rank: "level" | "threshold" | "span" | "magnitude";
   /** Episode detectors: a finding starting later than this after the case's end opens a new one. */
   gapMs: number;
+  /** The scope in words when it is not the signal's product/metric: the finding's own subject
+   * (an invoice; a product or segment of the tenant). */
+  scopeOf?: (s: CaseSignal) => string;
 }
 
 const RULES: Record<string, GroupingRule> = {
@@ -60,6 +64,13 @@ const RULES: Record<string, GroupingRule> = {
   BillableUnitAnomalyDetector: { kind: "episode", rank: "span", gapMs: EPISODE_GAP_HOURS * HOUR },
   CostSpikeDetector: { kind: "episode", rank: "span", gapMs: EPISODE_GAP_HOURS * HOUR },
   WeeklyChurnSignalDetector: { kind: "episode", rank: "magnitude", gapMs: CHURN_WATCH_MS },
+  // One case per unpaid invoice: failed → throttle → suspend, closed by the payment.
+  PastDueDetector: {
+    kind: "settled",
+    rank: "level",
+    gapMs: 0,
+    scopeOf: (s) => `invoice ${String(s.details.invoice_number ?? s.details.invoice_id ?? "?")}`,
+  },
 };
 const FALLBACK_RULE: GroupingRule = { kind: "episode", rank: "magnitude", gapMs: DAY };
 
@@ -132,7 +143,7 @@ export function assignCase(
   }
   const parts = [product ?? "*"];
   if (metric !== null) parts.push(metric);
-  const scope = parts.join("/") + (direction ? ` · ${direction}` : "");
+  const scope = rule.scopeOf?.(s) ?? parts.join("/") + (direction ? ` · ${direction}` : "");
   const period = rule.kind === "period" ? { start: s.window.start, end: s.window.end } : null;
   return {
     key: idempotencyKey([
@@ -198,6 +209,7 @@ export function closeDecision(
   facts: { now: number; latestData: number | null; churnRecovered?: boolean },
 ): CaseCloseReason | null {
   const rule = groupingRule(c.detector);
+  if (rule.kind === "settled") return null;
   if (rule.kind === "period") {
     const end = c.period?.end ?? c.window.end;
     return facts.now >= end ? "period_closed" : null;
@@ -365,18 +377,12 @@ export function caseLadder(
     keys.sort((a, b) => Number(a ?? 0) - Number(b ?? 0));
   return keys.map((key) => {
     const mine = signals.filter((s) => keyOf(s) === key);
-    const rungNow = rungFor(
-      {
-        detector,
-        direction: (key === "drop" ? "drop" : key === "spike" ? "spike" : undefined) as never,
-        details: (detector === "MarginGuard"
-          ? { level: key }
-          : detector === "QuotaPacingProjectionService"
-            ? { threshold_pct: Number(key) }
-            : {}) as never,
-      },
-      policy.ladder,
-    );
+    // The rung the policy maps the step to now (a key the policy no longer maps: ALERT).
+    const mapped = (policy.ladder as Record<string, unknown>)[spec.key];
+    const rungNow: Rung =
+      key === null
+        ? (mapped as Rung)
+        : ((mapped as Record<string, Rung> | undefined)?.[key] ?? "ALERT");
     const actions = mine.flatMap((s) => (s.action ? [s.action] : []));
     const state: LadderStepState =
       mine.length === 0

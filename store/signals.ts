@@ -149,6 +149,27 @@ export function insertSignalStatement(
     );
 }
 
+/** Which of these idempotency keys the tenant's signals already have. */
+export async function recordedSignalKeys(
+  db: D1Database,
+  tenantId: string,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < keys.length; i += 90) {
+    const chunk = keys.slice(i, i + 90);
+    const { results } = await db
+      .prepare(
+        `SELECT idempotency_key FROM signals WHERE tenant_id = ? AND idempotency_key IN (${chunk.map(() => "?").join(", ")})`,
+      )
+      .bind(tenantId, ...chunk)
+      .all<{ idempotency_key: string }>();
+    for (const r of results) found.add(r.idempotency_key);
+  }
+  return found;
+}
+
 /** One signal, as the deliveries describe it. */
 export async function loadSignal(
   db: D1Database,

@@ -2,10 +2,9 @@ import type { OutboxMessage } from "../durable-objects/customer-actor";
 import { settledCaseStatements } from "../store/cases";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
-import { fileSignalStatements } from "./cases";
 import { crashAfterRollupWrite } from "./chaos";
-import { enqueueDeliveries, handleDeliveries, pendingDeliveryStatements } from "./deliveries";
-import { decideRung, executeAction, signalStatements } from "./ladder";
+import { handleDeliveries } from "./deliveries";
+import { type LadderStep, newSignalStatements, runLadderSteps } from "./ladder/intake";
 
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
@@ -43,7 +42,7 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
   // The rollup upserts and the applied marks (store/rollups.ts: exactly once).
   const statements = applyBatchStatements(db, fresh, Date.now());
   // New signals, with their action at the rung the policy maps them to, in the same transaction.
-  const ladder: { actionId: string; signalId: string; tenantId: string; auto: boolean }[] = [];
+  const steps: LadderStep[] = [];
   const now = Date.now();
   for (const b of fresh) {
     // Cases this batch's data settles close first (their period ended, later hours came in).
@@ -53,30 +52,17 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     );
     statements.push(...settledCaseStatements(db, b.tenant_id, b.customer_id, latestHour, now));
     for (const signal of b.signals ?? []) {
-      const { rung, auto } = await decideRung(db, b.tenant_id, signal);
-      const recorded = await signalStatements(db, b.tenant_id, signal, rung, now);
-      // The signal and its pending deliveries are written together (detection ≠ delivery).
-      statements.push(
-        ...recorded.statements,
-        ...pendingDeliveryStatements(db, b.tenant_id, recorded.signalId, now),
-        // Filed into its case in the same transaction: a redelivered batch files nothing twice.
-        ...(await fileSignalStatements(
-          db,
-          b.tenant_id,
-          recorded.signalId,
-          signal,
-          now,
-          b.deltas
-            .filter((d) => d.hour >= signal.window.start && d.hour < signal.window.end)
-            .map((d) => d.product),
-        )),
+      const recorded = await newSignalStatements(
+        db,
+        b.tenant_id,
+        signal,
+        now,
+        b.deltas
+          .filter((d) => d.hour >= signal.window.start && d.hour < signal.window.end)
+          .map((d) => d.product),
       );
-      ladder.push({
-        actionId: recorded.actionId,
-        signalId: recorded.signalId,
-        tenantId: b.tenant_id,
-        auto,
-      });
+      statements.push(...recorded.statements);
+      steps.push(recorded.step);
     }
   }
   try {
@@ -88,24 +74,7 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
   }
   crashAfterRollupWrite(env, batch); // fault injection, off unless configured (workers/chaos.ts)
   writeAnalytics(env, fresh);
-  const byTenant = new Map<string, string[]>();
-  for (const l of ladder)
-    byTenant.set(l.tenantId, [...(byTenant.get(l.tenantId) ?? []), l.signalId]);
-  for (const [tenantId, ids] of byTenant) {
-    // A lost enqueue is repaired by the periodic requeue of stalled deliveries.
-    await enqueueDeliveries(env, tenantId, ids).catch((err) =>
-      console.error("enqueue deliveries failed", err),
-    );
-  }
-  // Rungs the policy runs automatically; a failure is recorded on the action, never retried
-  // here (the signal is stored; an operator can execute it by hand).
-  for (const step of ladder.filter((l) => l.auto)) {
-    try {
-      await executeAction(env, step.tenantId, step.actionId, "policy");
-    } catch (err) {
-      console.error(`automatic action ${step.actionId} did not run`, err);
-    }
-  }
+  await runLadderSteps(env, steps);
   batch.ackAll();
 }
 

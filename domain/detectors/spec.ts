@@ -10,9 +10,12 @@ import type { PolicyIssue, Rec } from "./policy-check";
 import type { Rung } from "./rungs";
 import type { Signal } from "./types";
 
-/** When a detector runs: after every stored batch, on each closed hour, or on each closed UTC
- * day (hours and days close on event time; domain/detection.ts). */
-export type Trigger = "batch" | "closed_hour" | "closed_day";
+/** When a detector runs: in the customer's actor after every stored batch, on each closed hour,
+ * or on each closed UTC day (hours and days close on event time; domain/detection.ts); or
+ * "tenant": over the tenant's records in D1, by the tenant clock's periodic jobs and the events
+ * that move them (workers/tenant-detectors.ts), for findings no one customer's actor can make:
+ * an invoice past due, a segment's margin. */
+export type Trigger = "batch" | "closed_hour" | "closed_day" | "tenant";
 
 /** Key-value storage for detector state, persisted by the caller (the customer actor). State is
  * immutable: a detector returns a new state object instead of changing the one `get` gave it
@@ -109,7 +112,9 @@ export interface RangeRun<P, R> extends RunContext<P> {
 export type Runner<P> =
   | { trigger: "batch"; run: (ctx: BatchRun<P>) => Signal[] }
   | { trigger: "closed_hour"; run: (ctx: RangeRun<P, HourRow>) => Signal[] }
-  | { trigger: "closed_day"; run: (ctx: RangeRun<P, DayRow>) => Signal[] };
+  | { trigger: "closed_day"; run: (ctx: RangeRun<P, DayRow>) => Signal[] }
+  // Its pure evaluation lives in its module; the worker gathers the D1 records it reads.
+  | { trigger: "tenant" };
 
 /** A value of a detector's ladder section: one rung, or rungs by key. */
 export type LadderValue = Rung | Readonly<Record<string, Rung>>;

@@ -17,7 +17,7 @@ const DetectorInfo = z
     name: z.string(),
     label: z.string(),
     summary: z.string(),
-    trigger: z.enum(["batch", "closed_hour", "closed_day"]),
+    trigger: z.enum(["batch", "closed_hour", "closed_day", "tenant"]),
     key: z.string().openapi({ description: "Its sections: detectors.<key> and ladder.<key>" }),
     policy: z.object({
       defaults: z.record(z.string(), z.unknown()),
