@@ -12,4 +12,5 @@ export type * from "./events";
 export type * from "./invoices";
 export type * from "./margin";
 export type * from "./metrics";
+export type * from "./payments-settings";
 export type * from "./signals";

@@ -18,20 +18,48 @@ export const TenantSettingsDocument = z.object({
   }),
   retry: z
     .object({
-      max_attempts: z.number().int().min(0).max(8).default(8),
-      window_days: z.number().int().min(1).max(60).default(28),
+      max_attempts: z.number().int().min(0).max(8).default(8).meta({
+        description:
+          "Retries after a soft decline, 0 to 8 (0: none). The schedule has 8 slots, so more cannot be planned",
+      }),
+      window_days: z.number().int().min(1).max(60).default(28).meta({
+        description:
+          "No retry later than this many days after the failure, 1 to 60 (Stripe's longest Smart Retries window is 2 months)",
+      }),
       time_zone: z
         .string()
         .max(64)
         .refine(isTimeZone, "an IANA time zone, e.g. Europe/Berlin")
-        .default("UTC"),
+        .default("UTC")
+        .meta({ description: "IANA time zone the paydays, weekends and hours are local to" }),
+      default_hour: z.number().int().min(0).max(23).default(10).meta({
+        description:
+          "Local hour (0 to 23) of the retries of a customer with too few successful payments to learn an hour from",
+      }),
     })
-    .default({ max_attempts: 8, window_days: 28, time_zone: "UTC" })
+    .default({ max_attempts: 8, window_days: 28, time_zone: "UTC", default_hour: 10 })
     .meta({
       description:
         "Adaptive Retry of failed payments (README): at most max_attempts retries within window_days, on business days and at hours local to time_zone",
     }),
 });
+
+export type RetrySettings = TenantSettings["retry"];
+
+/** Replaces the tenant's retry policy (settings.retry) and nothing else of its settings: the
+ * document is changed in place by SQLite, so a concurrent change of another field is kept.
+ * False when the tenant row is missing. */
+export async function putRetrySettings(
+  db: D1Database,
+  tenantId: string,
+  retry: RetrySettings,
+): Promise<boolean> {
+  const res = await db
+    .prepare("UPDATE tenants SET settings = json_set(settings, '$.retry', json(?)) WHERE id = ?")
+    .bind(JSON.stringify(retry), tenantId)
+    .run();
+  return res.meta.changes > 0;
+}
 
 function isTimeZone(zone: string): boolean {
   try {

@@ -31,6 +31,7 @@ import type { Cockpit, KpiItem, MrrPeriod } from "./routes/metrics";
 import type {
   PaymentAnswer,
   PaymentSchema,
+  RetryPolicySettings,
   StripeSettings,
   StripeWebhookOutcome,
 } from "./routes/payments";
@@ -180,6 +181,8 @@ export type PaymentChecks = [
   Assert<Same<Out<typeof PaymentSchema>, C.Payment>>,
   Assert<Same<Out<typeof PaymentAnswer>, C.PaymentAnswer>>,
   Assert<Same<Out<typeof StripeSettings>, C.StripeSettings>>,
+  Assert<Same<Out<typeof RetryPolicySettings>, C.RetryPolicySettings>>,
+  Assert<Same<C.RetryPolicyFields, import("../domain/dunning").RetryPolicy>>,
   Assert<Same<Out<typeof StripeWebhookOutcome>, C.StripeWebhookOutcome>>,
   Assert<Same<C.PaymentStatus, import("../domain/payments").PaymentStatus>>,
 ];

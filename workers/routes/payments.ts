@@ -20,6 +20,12 @@ import {
   recordPayment,
   refundedFrom,
 } from "../../store/payments";
+import {
+  loadTenantSettings,
+  putRetrySettings,
+  type RetrySettings,
+  TenantSettingsDocument,
+} from "../../store/tenants";
 import { type AppEnv, createRouter } from "../app";
 import { randomHex } from "../auth";
 import { settleInvoiceDunning } from "../billing/invoicing";
@@ -464,6 +470,100 @@ payments.openapi(
       c.var.actor.ref,
     );
     return c.json(await stripeSettingsJson(c.env, c.var.tenantId, c.req.url), 200);
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// The tenant's Adaptive Retry policy: /api/payments/retry-policy (settings.retry)
+
+/** The stored document's own field schemas (bounds, the IANA zone check, defaults), so the
+ * route and POST /admin/tenants {settings} validate alike. Strict: a misspelt field is refused
+ * rather than silently replaced by its default. */
+const RetryPolicyBody = z
+  .object(TenantSettingsDocument.shape.retry.unwrap().shape)
+  .strict()
+  .openapi("RetryPolicyInput", {
+    description:
+      "The whole policy: a field left out takes its default (max_attempts 8, window_days 28, time_zone UTC, default_hour 10)",
+  });
+
+const RetryPolicyFields = z.object({
+  max_attempts: z.number().int(),
+  window_days: z.number().int(),
+  time_zone: z.string(),
+  default_hour: z.number().int(),
+});
+
+export const RetryPolicySettings = RetryPolicyFields.extend({
+  defaults: RetryPolicyFields.openapi({ description: "What each field is when not set" }),
+  is_default: z
+    .object({
+      max_attempts: z.boolean(),
+      window_days: z.boolean(),
+      time_zone: z.boolean(),
+      default_hour: z.boolean(),
+    })
+    .openapi({ description: "Whether each field holds its default value" }),
+}).openapi("RetryPolicy");
+
+const RETRY_DEFAULTS: RetrySettings = RetryPolicyBody.parse({});
+
+function retryPolicyJson(policy: RetrySettings) {
+  return {
+    ...policy,
+    defaults: RETRY_DEFAULTS,
+    is_default: {
+      max_attempts: policy.max_attempts === RETRY_DEFAULTS.max_attempts,
+      window_days: policy.window_days === RETRY_DEFAULTS.window_days,
+      time_zone: policy.time_zone === RETRY_DEFAULTS.time_zone,
+      default_hour: policy.default_hour === RETRY_DEFAULTS.default_hour,
+    },
+  };
+}
+
+const APPLIES =
+  "A change applies to retries planned from then on (the next failed payment of an invoice); retries already planned keep their schedule.";
+
+payments.openapi(
+  createRoute({
+    method: "get",
+    path: "/payments/retry-policy",
+    tags: ["billing"],
+    summary: "The Adaptive Retry policy: how many retries, over how many days, where and when",
+    description: `The effective policy, defaults filled in, and which fields hold their default. ${APPLIES}`,
+    security,
+    responses: {
+      200: jsonResponse(RetryPolicySettings, "The policy"),
+      ...problemResponses,
+    },
+  }),
+  async (c) =>
+    c.json(retryPolicyJson((await loadTenantSettings(c.env.DB, c.var.tenantId)).retry), 200),
+);
+
+payments.openapi(
+  createRoute(
+    // The same power as the Stripe settings: how hard the tenant's invoices are collected.
+    permit("invoices:write", "payments.retry_policy", {
+      method: "put",
+      path: "/payments/retry-policy",
+      tags: ["billing"],
+      summary: "Replace the Adaptive Retry policy",
+      description: `Soft declines are retried at most \`max_attempts\` times (0–8; 0 retries nothing) within \`window_days\` (1–60) of the failure, on business days in \`time_zone\` (an IANA zone), at the hour the customer's payments usually succeed, else at \`default_hour\` (0–23). Stripe's Smart Retries default is 8 tries in 2 weeks; Recurly advises a window of at least 27 days. A field left out takes its default. ${APPLIES}`,
+      security,
+      request: { body: jsonBody(RetryPolicyBody) },
+      responses: {
+        200: jsonResponse(RetryPolicySettings, "The policy now in force"),
+        ...problemResponses,
+      },
+    }),
+  ),
+  async (c) => {
+    const policy = c.req.valid("json");
+    if (!(await putRetrySettings(c.env.DB, c.var.tenantId, policy))) {
+      throw notFound("Tenant", c.var.tenantId);
+    }
+    return c.json(retryPolicyJson((await loadTenantSettings(c.env.DB, c.var.tenantId)).retry), 200);
   },
 );
 
