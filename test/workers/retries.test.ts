@@ -1,7 +1,9 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import PostalMime from "postal-mime";
 import { beforeEach, describe, expect, it } from "vitest";
-import { retryPlan } from "../../domain/dunning";
+import { type RetryPolicy, retryPlan } from "../../domain/dunning";
 import { signStripePayload } from "../../domain/stripe";
+import worker from "../../workers/index";
 import { runTenantJobs } from "../../workers/periodic";
 import {
   api,
@@ -16,7 +18,7 @@ import {
   product,
   subscribe,
 } from "./billing-helpers";
-import { createChannel, newHook, verifyStandardWebhook } from "./deliveries-helpers";
+import { createChannel, newHook, runConsumer, verifyStandardWebhook } from "./deliveries-helpers";
 import { ADMIN_TOKEN, call, createTenant, type Tenant } from "./helpers";
 
 // Adaptive Retry (issue 14 item 2): a failed payment on an open $50.00 invoice plans retries;
@@ -94,9 +96,12 @@ async function delivered(count: number) {
 
 /** A failure time whose first retry is due by now and whose second is not yet: the failure
  * was a few days ago, the clock is past its first retry only. */
-function failureWithFirstRetryDue(): { at: number; attempts: number[] } {
+function failureWithFirstRetryDue(policy?: Partial<RetryPolicy>): {
+  at: number;
+  attempts: number[];
+} {
   for (let at = NOW - DAY; at > NOW - 10 * DAY; at -= HOUR) {
-    const { attempts } = retryPlan({ failedAt: at, declineCode: "insufficient_funds" });
+    const { attempts } = retryPlan({ failedAt: at, declineCode: "insufficient_funds", policy });
     const [first = Infinity, second = -Infinity] = attempts;
     if (first <= NOW - 60_000 && second > NOW + 30 * 60_000) return { at, attempts };
   }
@@ -234,6 +239,117 @@ describe("a soft decline", () => {
     expect(old.every((r) => r.status === "cancelled" && r.cancel_reason === "replanned")).toBe(
       true,
     );
+  });
+});
+
+/** The bindings with the deliveries queue and the send_email binding captured: what the
+ * periodic job or a request enqueues is kept for runConsumer, and every e-mail's raw MIME is
+ * kept (then handed to the local binding, which refuses a malformed message). */
+function capturingEnv() {
+  const queued: string[] = [];
+  const mails: { to: string; raw: string }[] = [];
+  const captured = {
+    ...env,
+    DELIVERIES_QUEUE: {
+      send: async (body: { delivery_id: string }) => {
+        queued.push(body.delivery_id);
+      },
+      sendBatch: async (batch: { body: { delivery_id: string } }[]) => {
+        for (const m of batch) queued.push(m.body.delivery_id);
+      },
+    },
+    EMAIL: {
+      send: (message: EmailMessage) => {
+        // The local binding keeps the MIME under this key (miniflare's EmailMessage).
+        const raw = (message as unknown as Record<string, unknown>)["EmailMessage::raw"];
+        if (typeof raw !== "string") throw new Error("the e-mail's raw MIME is not readable");
+        mails.push({ to: message.to, raw });
+        return env.EMAIL.send(message);
+      },
+    },
+  } as unknown as Env;
+  return { env: captured, queued, mails };
+}
+
+describe("the dunning e-mail, as the customer reads it", () => {
+  it("names the invoice and the amount owed, dates the retry in the tenant's zone, and after a hard decline asks for a new method without promising a retry", async () => {
+    // Auckland's 10:00 is the evening before in UTC: a date read in the wrong zone shows.
+    const ZONE = "Pacific/Auckland";
+    const policy = await call("PUT", "/api/payments/retry-policy", {
+      token: tenant.operator_token,
+      body: { time_zone: ZONE },
+    });
+    expect(policy.status).toBe(200);
+    const failure = failureWithFirstRetryDue({ time_zone: ZONE });
+    const planned = await pay({
+      status: "failed",
+      decline_code: "insufficient_funds",
+      at: isoOf(failure.at),
+      reference: "pi_mail_soft",
+    });
+    expect(planned.status).toBe(201);
+    const [firstDue = 0] = failure.attempts;
+    expect(planned.body.retries.next_retry_at).toBe(isoOf(firstDue));
+
+    const cap = capturingEnv();
+    await runTenantJobs(cap.env, tenant.tenant_id, Date.now());
+    expect(cap.queued.length).toBeGreaterThan(0);
+    await runConsumer(tenant.tenant_id, cap.queued.splice(0), { env: cap.env });
+    expect(cap.mails.map((m) => m.to)).toEqual([BILLING]);
+    const retryMail = await PostalMime.parse(cap.mails[0]?.raw ?? "");
+    expect(retryMail.to?.map((t) => t.address)).toEqual([BILLING]);
+    expect(retryMail.subject).toContain(invoiceId);
+    const text = retryMail.text ?? "";
+    expect(text).toContain(`USD 50.00 for invoice ${invoiceId}`);
+    const day = (zone: string) =>
+      new Date(firstDue).toLocaleDateString("en-GB", {
+        weekday: "long",
+        day: "numeric",
+        month: "long",
+        year: "numeric",
+        timeZone: zone,
+      });
+    expect(day(ZONE)).not.toBe(day("UTC"));
+    expect(text).toContain(`We will try it again on ${day(ZONE)}`);
+    expect(text).not.toContain(day("UTC"));
+    expect(retryMail.html).toContain(day(ZONE));
+
+    // A hard decline, reported through the worker with the same captured bindings.
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://aforo.test/api/invoices/${invoiceId}/payments`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${tenant.operator_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          status: "failed",
+          decline_code: "expired_card",
+          at: isoOf(Date.now() - 60_000),
+          reference: "pi_mail_hard",
+        }),
+      }),
+      cap.env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(201);
+    expect(cap.queued).toHaveLength(1);
+    await runConsumer(tenant.tenant_id, cap.queued.splice(0), { env: cap.env });
+    expect(cap.mails).toHaveLength(2);
+    const methodMail = await PostalMime.parse(cap.mails[1]?.raw ?? "");
+    expect(methodMail.to?.map((t) => t.address)).toEqual([BILLING]);
+    expect(methodMail.subject).toContain(invoiceId);
+    expect(methodMail.subject).toMatch(/update your payment method/i);
+    const hard = methodMail.text ?? "";
+    expect(hard).toContain(`USD 50.00 for invoice ${invoiceId}`);
+    expect(hard).toMatch(/please update your payment method/i);
+    expect(hard).toContain("will not try the same payment method again");
+    expect(hard).not.toMatch(/we will try|again on|attempt \d/i);
+    for (const due of failure.attempts) {
+      expect(hard).not.toContain(new Date(due).toLocaleDateString("en-GB", { timeZone: ZONE }));
+    }
   });
 });
 
