@@ -319,6 +319,10 @@ function triggerText(
       return `an hour's COGS at least ${section.min_ratio ?? "?"}× its usual and ${section.k ?? "?"} σ above it`;
     case "WeeklyChurnSignalDetector":
       return `usage of the last 7 days fell ${section.drop_pct ?? "?"} % or more against the 7 before`;
+    case "PastDueDetector":
+      return key === "L1"
+        ? "a payment failed, or none came by the due date"
+        : `${key === "L2" ? section.throttle_after_days : section.block_after_days} days past the due date, still unpaid`;
     default:
       return fallback;
   }

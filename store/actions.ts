@@ -190,6 +190,9 @@ export async function queuedActionsInScope(
       `SELECT id, customer_id, product_id, rung FROM actions
        WHERE tenant_id = ?1 AND state = 'queued'
          AND (?2 = 'tenant' OR (?2 = 'product' AND product_id = ?3) OR (?2 = 'customer' AND customer_id = ?3))
+         -- Only what waits on an open finding: a settled case's queued steps stay unexecuted.
+         AND EXISTS (SELECT 1 FROM signals s WHERE s.tenant_id = actions.tenant_id
+           AND s.id = actions.signal_id AND s.status = 'open')
        ORDER BY created_at LIMIT ?4`,
     )
     .bind(tenantId, scope, scopeId, limit)

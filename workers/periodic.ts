@@ -6,6 +6,7 @@ import { runBillingJobs } from "./billing/jobs";
 import { runRetryJobs } from "./billing/retries";
 import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
+import { runTenantDetectors } from "./tenant-detectors";
 
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
   // Subscription statuses, invoices at period close, cockpit snapshot, margin read models.
@@ -13,6 +14,8 @@ export async function runTenantJobs(env: Env, tenantId: string, now: number): Pr
   // Adaptive Retry: the payment retries that fell due, each sent once (after billing, which may
   // have settled their invoices).
   await runRetryJobs(env, tenantId, now);
+  // Tenant detectors (past-due invoices on the ladder), after billing and payments moved them.
+  await runTenantDetectors(env, tenantId, now);
   // Cases: group signals from before cases existed (once), close what has settled.
   await runCaseJobs(env.DB, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.

@@ -16,6 +16,8 @@ export type { CostSpikePolicy } from "./cost-spike";
 export { DEFAULT_COST_SPIKE_POLICY } from "./cost-spike";
 export type { MarginLevels, MarginPolicy } from "./margin-guard";
 export { DEFAULT_MARGIN_POLICY } from "./margin-guard";
+export type { PastDuePolicy } from "./past-due";
+export { DEFAULT_PAST_DUE_POLICY } from "./past-due";
 export type { PolicyIssue } from "./policy-check";
 export type { QuotaPacingPolicy } from "./quota-pacing";
 export { DEFAULT_QUOTA_PACING_POLICY } from "./quota-pacing";

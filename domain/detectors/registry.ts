@@ -7,6 +7,7 @@ import { anomalySpec } from "./anomaly";
 import { churnSpec } from "./churn";
 import { costSpikeSpec } from "./cost-spike";
 import { marginSpec } from "./margin-guard";
+import { pastDueSpec } from "./past-due";
 import { POLICY_MAPS } from "./policy-merge";
 import { quotaPacingSpec } from "./quota-pacing";
 import { RUNGS, type Rung } from "./rungs";
@@ -19,6 +20,7 @@ export const DETECTOR_SPECS = [
   quotaPacingSpec,
   marginSpec,
   costSpikeSpec,
+  pastDueSpec,
 ] as const;
 
 type Registered = (typeof DETECTOR_SPECS)[number];

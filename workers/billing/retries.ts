@@ -2,6 +2,7 @@ import type { RetrySchedule } from "../../contracts/invoices";
 import { classifyDecline, retryPlan } from "../../domain/dunning";
 import { formatMoney } from "../../domain/money";
 import { DAY_MS } from "../../domain/time";
+import { paymentInvoiceId } from "../../store/past-due";
 import {
   cancelScheduledStatement,
   cancelSettledRetries,
@@ -18,6 +19,7 @@ import {
 } from "../../store/retries";
 import { loadTenantSettings } from "../../store/tenants";
 import { enqueueDeliveries } from "../deliveries";
+import { runPastDue } from "../tenant-detectors";
 
 // Adaptive Retry (issue 14 item 2; README "Payments"). Aforo moves no money, so a retry is a
 // message: when one falls due, the tenant's webhook channels get a signed `payment.retry_due`
@@ -136,9 +138,13 @@ function continuesSchedule(plan: RetryRecord[], at: number): boolean {
 }
 
 /** After the payment's batch committed: wake the deliveries queue for the hard decline's
- * e-mail (a lost wake-up is repaired by requeueStalledDeliveries). */
+ * e-mail (a lost wake-up is repaired by requeueStalledDeliveries), and move the invoice on the
+ * ladder: a failure reaches its ALERT now, a settling payment closes the past-due case and
+ * reverses what it did (workers/tenant-detectors.ts). */
 export async function afterAttempt(env: Env, tenantId: string, paymentId: string, notify: boolean) {
   if (notify) await enqueueDeliveries(env, tenantId, [paymentId]);
+  const invoiceId = await paymentInvoiceId(env.DB, tenantId, paymentId);
+  if (invoiceId) await runPastDue(env, tenantId, Date.now(), invoiceId);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import {
   pageOf,
   Timestamp,
 } from "../schemas";
+import { runPastDue } from "../tenant-detectors";
 import { StoredEventSchema } from "./usage";
 
 // Invoices (SPEC §3): one per subscription × billing period, made by the periodic job at period
@@ -473,6 +474,8 @@ invoices.openapi(
         by: c.var.actor.ref,
       }),
     );
+    // Its past-due case closes and what the ladder did is reversed (workers/tenant-detectors.ts).
+    await runPastDue(c.env, c.var.tenantId, now, id);
     return c.json(await readInvoice(db, c.var.tenantId, id), 200);
   },
 );
@@ -509,6 +512,7 @@ invoices.openapi(
         by: c.var.actor.ref,
       }),
     );
+    await runPastDue(c.env, c.var.tenantId, now, id);
     return c.json(await readInvoice(c.env.DB, c.var.tenantId, id), 200);
   },
 );

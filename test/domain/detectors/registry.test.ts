@@ -26,10 +26,11 @@ describe("the detector registry", () => {
       "QuotaPacingProjectionService",
       "MarginGuard",
       "CostSpikeDetector",
+      "PastDueDetector",
     ]);
     expect(new Set(DETECTOR_SPECS.map((s) => s.key)).size).toBe(DETECTOR_SPECS.length);
     for (const spec of DETECTOR_SPECS) {
-      expect(["batch", "closed_hour", "closed_day"]).toContain(spec.trigger);
+      expect(["batch", "closed_hour", "closed_day", "tenant"]).toContain(spec.trigger);
       expect(detectorSpec(spec.name)).toBe(spec);
       for (const r of spec.ladder.rungs) expect(RUNGS).toContain(r);
       const defaults =
