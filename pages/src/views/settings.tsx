@@ -1,14 +1,17 @@
-// Settings: the workspace's members, the audit log, and your own account (passkeys, sign-out
-// everywhere). One route, /settings/<section>, each section its own module.
+// Settings: the workspace's members, the audit log, payments (the Stripe webhook, Adaptive
+// Retry's policy), and your own account (passkeys, sign-out everywhere). One route,
+// /settings/<section>, each section its own module.
 
 import { Link, useLocation } from "../lib/router";
 import { AccountSection } from "./account";
 import { AuditSection } from "./audit";
 import { MembersSection } from "./members";
+import { PaymentsSection } from "./payments-settings";
 
 const SECTIONS = [
   { slug: "members", label: "Members", view: MembersSection },
   { slug: "audit", label: "Audit", view: AuditSection },
+  { slug: "payments", label: "Payments", view: PaymentsSection },
   { slug: "account", label: "Your account", view: AccountSection },
 ] as const;
 
