@@ -110,6 +110,11 @@ function failureWithFirstRetryDue(policy?: Partial<RetryPolicy>): {
 
 const weekday = (iso: string) => new Date(iso).getUTCDay();
 
+/** What the webhook channel got from Adaptive Retry: the same channel also gets the ladder's
+ * alerts (PastDueDetector's signals about this unpaid invoice), which are not the point here. */
+const paymentHooks = async () =>
+  (await hook.log()).filter((r) => /^\{"type":"payment\./.test(r.body));
+
 describe("a soft decline", () => {
   it("schedules up to 8 retries in 28 days on business days, sends each due one once, signed, and continues the schedule when that retry fails too", async () => {
     const failure = failureWithFirstRetryDue();
@@ -162,7 +167,7 @@ describe("a soft decline", () => {
       ]),
     );
     await new Promise((r) => setTimeout(r, 200));
-    const log = await hook.log();
+    const log = await paymentHooks();
     expect(log).toHaveLength(1);
     const [request] = log;
     if (!request) throw new Error("no webhook");
@@ -192,7 +197,7 @@ describe("a soft decline", () => {
     // A replayed periodic run (or the clock's own alarm) sends nothing more.
     await runTenantJobs(env, tenant.tenant_id, Date.now());
     await new Promise((r) => setTimeout(r, 300));
-    expect(await hook.log()).toHaveLength(1);
+    expect(await paymentHooks()).toHaveLength(1);
     expect(await deliveries()).toHaveLength(2);
     const after = await schedule();
     expect(after.attempts[0]).toMatchObject({ status: "sent" });
@@ -390,7 +395,7 @@ describe("a hard decline", () => {
     // Not even a month later does the periodic job send a retry.
     await runTenantJobs(env, tenant.tenant_id, NOW + 30 * DAY);
     expect(await deliveries()).toHaveLength(1);
-    expect(await hook.log()).toHaveLength(0);
+    expect(await paymentHooks()).toHaveLength(0);
   });
 });
 
@@ -438,7 +443,7 @@ describe("a success mid-schedule", () => {
     await runTenantJobs(env, tenant.tenant_id, failure.at + 40 * DAY);
     await new Promise((r) => setTimeout(r, 300));
     expect(await deliveries()).toHaveLength(2);
-    expect(await hook.log()).toHaveLength(1);
+    expect(await paymentHooks()).toHaveLength(1);
   });
 });
 
