@@ -58,6 +58,15 @@ interface GroupingRule {
   scopeOf?: (s: CaseSignal) => string;
 }
 
+/** A budget case's subject: "segment plan:pro", "product chat-api". */
+function budgetScope(s: CaseSignal): string {
+  const d = s.details;
+  const id = String(d.scope_id ?? "?");
+  return d.scope_kind === "segment"
+    ? `segment ${String(d.segment_by ?? "plan")}:${id}`
+    : `product ${id}`;
+}
+
 const RULES: Record<string, GroupingRule> = {
   MarginGuard: { kind: "period", rank: "level", gapMs: 0 },
   QuotaPacingProjectionService: { kind: "period", rank: "threshold", gapMs: 0 },
@@ -70,6 +79,15 @@ const RULES: Record<string, GroupingRule> = {
     rank: "level",
     gapMs: 0,
     scopeOf: (s) => `invoice ${String(s.details.invoice_number ?? s.details.invoice_id ?? "?")}`,
+  },
+  // Budget alerts (customer "*": the tenant): a product's or a segment's month, L1 → L2; a
+  // product's or a segment's run of spiking hours.
+  BudgetMarginDetector: { kind: "period", rank: "level", gapMs: 0, scopeOf: budgetScope },
+  BudgetCostSpikeDetector: {
+    kind: "episode",
+    rank: "span",
+    gapMs: EPISODE_GAP_HOURS * HOUR,
+    scopeOf: budgetScope,
   },
 };
 const FALLBACK_RULE: GroupingRule = { kind: "episode", rank: "magnitude", gapMs: DAY };
@@ -319,6 +337,12 @@ function triggerText(
       return `an hour's COGS at least ${section.min_ratio ?? "?"}× its usual and ${section.k ?? "?"} σ above it`;
     case "WeeklyChurnSignalDetector":
       return `usage of the last 7 days fell ${section.drop_pct ?? "?"} % or more against the 7 before`;
+    case "BudgetMarginDetector":
+      return `the product's or segment's period-to-date margin below ${
+        key === "L2" ? section.critical_floor_pct : section.margin_floor_pct
+      } % (${key === "L2" ? "critical floor" : "floor"}), once its revenue reaches $${section.min_revenue_usd ?? "?"}`;
+    case "BudgetCostSpikeDetector":
+      return `an hour's COGS of the product or segment at least ${section.min_ratio ?? "?"}× its usual, $${section.min_delta_usd ?? "?"} and ${section.k ?? "?"} σ above it`;
     case "PastDueDetector":
       return key === "L1"
         ? "a payment failed, or none came by the due date"

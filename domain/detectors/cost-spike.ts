@@ -71,7 +71,7 @@ export const DEFAULT_COST_SPIKE_POLICY: CostSpikePolicy = {
   min_slot_observations: 4,
 };
 
-function validateCostSpikePolicy(c: Rec, path: string, issues: PolicyIssue[]) {
+export function validateCostSpikePolicy(c: Rec, path: string, issues: PolicyIssue[]) {
   num(c, path, "min_ratio", (x) => (x > 1 ? null : "must be greater than 1"), issues);
   num(c, path, "min_delta_usd", nonNegative, issues);
   num(c, path, "k", positive, issues);

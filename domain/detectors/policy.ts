@@ -10,6 +10,11 @@ import { DETECTOR_SPECS, type DetectorPolicies } from "./registry";
 
 export type { AnomalyPolicy } from "./anomaly";
 export { DEFAULT_ANOMALY_POLICY } from "./anomaly";
+export type { BudgetCostSpikePolicy, BudgetMarginPolicy } from "./budget";
+export {
+  DEFAULT_BUDGET_COST_SPIKE_POLICY,
+  DEFAULT_BUDGET_MARGIN_POLICY,
+} from "./budget";
 export type { ChurnPolicy } from "./churn";
 export { DEFAULT_CHURN_POLICY } from "./churn";
 export type { CostSpikePolicy } from "./cost-spike";

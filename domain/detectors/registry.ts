@@ -4,6 +4,7 @@
 // and the dashboard read this list.
 
 import { anomalySpec } from "./anomaly";
+import { budgetCostSpikeSpec, budgetMarginSpec } from "./budget";
 import { churnSpec } from "./churn";
 import { costSpikeSpec } from "./cost-spike";
 import { marginSpec } from "./margin-guard";
@@ -21,6 +22,8 @@ export const DETECTOR_SPECS = [
   marginSpec,
   costSpikeSpec,
   pastDueSpec,
+  budgetMarginSpec,
+  budgetCostSpikeSpec,
 ] as const;
 
 type Registered = (typeof DETECTOR_SPECS)[number];

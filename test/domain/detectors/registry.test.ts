@@ -27,6 +27,8 @@ describe("the detector registry", () => {
       "MarginGuard",
       "CostSpikeDetector",
       "PastDueDetector",
+      "BudgetMarginDetector",
+      "BudgetCostSpikeDetector",
     ]);
     expect(new Set(DETECTOR_SPECS.map((s) => s.key)).size).toBe(DETECTOR_SPECS.length);
     for (const spec of DETECTOR_SPECS) {
