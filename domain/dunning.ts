@@ -178,6 +178,12 @@ const businessDay = (d: { year: number; month: number; day: number }) => {
   return weekday === 6 ? addDays(d, 2) : weekday === 0 ? addDays(d, 1) : d;
 };
 
+/** The date, or the Friday before when it falls on a weekend. */
+const businessDayBefore = (d: { year: number; month: number; day: number }) => {
+  const weekday = new Date(Date.UTC(d.year, d.month - 1, d.day)).getUTCDay();
+  return weekday === 6 ? addDays(d, -1) : weekday === 0 ? addDays(d, -2) : d;
+};
+
 /**
  * The retry plan for a failed payment.
  * @param failedAt when the failure that starts (or continues) dunning happened
@@ -229,7 +235,10 @@ export function retryPlan(input: {
   const attempts: number[] = [];
   let lastDate: { year: number; month: number; day: number } | null = null;
   for (const nominal of picked) {
-    const nominalDate = addDays(startDate, Math.max(1, Math.round(nominal * scale)));
+    // Inside the window: its last day (a nominal day scaled onto a short window's end would fall
+    // past it whenever the retry hour is later in the day than the failure).
+    const day = Math.max(1, Math.min(policy.window_days - 1, Math.round(nominal * scale)));
+    const nominalDate = addDays(startDate, day);
     // A payday within the next few days pulls the retry onto it (unless that leaves the window).
     let date = nominalDate;
     for (let ahead = 0; ahead <= PAYDAY_PULL_DAYS; ahead++) {
@@ -249,7 +258,15 @@ export function retryPlan(input: {
       date = businessDay(addDays(date, 1));
       at = localInstant(date, hour.value, tz);
     }
-    if (at > latest) continue;
+    if (at > latest) {
+      // The weekend pushed it past the window's end: the business day before, if that is still
+      // after the previous retry and not within the failure's hour.
+      const before = businessDayBefore(nominalDate);
+      at = localInstant(before, hour.value, tz);
+      const free = !lastDate || dayNumber(before) > dayNumber(lastDate);
+      if (!free || at > latest || at <= input.failedAt + HOUR_MS) continue;
+      date = before;
+    }
     attempts.push(at);
     lastDate = date;
   }

@@ -154,6 +154,19 @@ describe("retryPlan", () => {
     ]);
   });
 
+  it("plans every try it is asked for inside a short window, whatever the hour of the failure", () => {
+    // Two tries in 14 days: the second, on the window's last day, was dropped when the retry
+    // hour was later in the day than the failure.
+    for (let hour = 0; hour < 24; hour++) {
+      const plan = retryPlan({
+        failedAt: Date.UTC(2026, 11, 7, hour),
+        declineCode: "insufficient_funds",
+        policy: { max_attempts: 2, window_days: 14 },
+      });
+      expect(plan.attempts, `failed at ${hour}:00`).toHaveLength(2);
+    }
+  });
+
   it("is a pure function of its input (replayable)", () => {
     const input = { failedAt: Date.UTC(2026, 6, 14, 23, 59), declineCode: "generic_decline" };
     expect(retryPlan(input)).toEqual(retryPlan(input));
