@@ -321,14 +321,15 @@ export async function getCase(
   return row ? toCaseRecord(row) : null;
 }
 
-/** How many cases are open, and for how many customers (the open-case budget). */
+/** How many cases are open, and for how many customers (the open-case budget; a tenant-wide
+ * case, customer "*", is about no one customer). */
 export async function openCaseCounts(
   db: D1Database,
   tenantId: string,
 ): Promise<{ open: number; customers: number }> {
   const row = await db
     .prepare(
-      "SELECT COUNT(*) AS open, COUNT(DISTINCT customer_id) AS customers FROM cases WHERE tenant_id = ? AND status = 'open'",
+      "SELECT COUNT(*) AS open, COUNT(DISTINCT NULLIF(customer_id, '*')) AS customers FROM cases WHERE tenant_id = ? AND status = 'open'",
     )
     .bind(tenantId)
     .first<{ open: number; customers: number }>();

@@ -136,11 +136,12 @@ export async function loadKpiRows(db: D1Database, tenantId: string): Promise<Kpi
 /** Detection's signals (schema/0004, 0008): open ones, and resolved ones with when, so at-risk
  * can be told for any past date. A signal counts from the end of the window it judged (a replayed
  * finding about last month counts from then) or from when it was recorded, whichever is first:
- * a pacing or margin finding judges a period that ends in the future, and is open now. */
+ * a pacing or margin finding judges a period that ends in the future, and is open now. Tenant-wide
+ * findings (customer "*": a budget alert) put no customer at risk. */
 export async function kpiSignals(db: D1Database, tenantId: string): Promise<CustomerSignal[]> {
   const { results } = await db
     .prepare(
-      "SELECT customer_id, MIN(window_end, created_at) AS opened_at, resolved_at FROM signals WHERE tenant_id = ? AND (status = 'open' OR resolved_at IS NOT NULL)",
+      "SELECT customer_id, MIN(window_end, created_at) AS opened_at, resolved_at FROM signals WHERE tenant_id = ? AND customer_id <> '*' AND (status = 'open' OR resolved_at IS NOT NULL)",
     )
     .bind(tenantId)
     .all<{ customer_id: string; opened_at: number; resolved_at: number | null }>();

@@ -8,7 +8,9 @@ import {
 import { parseStored } from "./d1";
 
 // Policy documents in D1: loading a tenant's and resolving them for one customer
-// (defaults ← tenant ← product ← customer; domain/ladder.ts).
+// (defaults ← tenant ← product ← customer; domain/ladder.ts). Segment overrides (scope
+// 'segment', schema/0018) hold budget-alert thresholds of one customer segment: the tenant
+// detectors read them (defaults ← tenant ← segment), a customer's resolution never does.
 
 /** The effective policy for this customer, optionally for one of its products. */
 export type PolicyResolver = (product?: string) => PolicyDocument;
@@ -27,8 +29,10 @@ const StoredPolicy = z
   })
   .transform((doc) => doc as PolicyOverrideDocument);
 
+export type PolicyScope = "tenant" | "product" | "customer" | "segment";
+
 interface PolicyRow {
-  scope: "tenant" | "product" | "customer";
+  scope: PolicyScope;
   scope_id: string;
   body: string;
 }
@@ -41,7 +45,7 @@ export async function loadCustomerPolicies(
   const { results } = await db
     .prepare(
       `SELECT scope, scope_id, body FROM policies
-       WHERE tenant_id = ? AND (scope <> 'customer' OR scope_id = ?)`,
+       WHERE tenant_id = ? AND scope <> 'segment' AND (scope <> 'customer' OR scope_id = ?)`,
     )
     .bind(tenantId, customerId)
     .all<PolicyRow>();
@@ -56,7 +60,7 @@ export function resolverFrom(rows: PolicyRow[]): PolicyResolver {
     const body = parseStored(StoredPolicy, row.body, `policy ${row.scope}:${row.scope_id}`);
     if (row.scope === "tenant") tenant = body;
     else if (row.scope === "customer") customer = body;
-    else products.set(row.scope_id, body);
+    else if (row.scope === "product") products.set(row.scope_id, body);
   }
   const memo = new Map<string, PolicyDocument>();
   return (product) => {
@@ -75,6 +79,8 @@ export interface TenantPolicies {
   tenant: PolicyOverrideDocument | undefined;
   products: Record<string, PolicyOverrideDocument>;
   customers: Record<string, PolicyOverrideDocument>;
+  /** By segment value (budget alerts only). */
+  segments: Record<string, PolicyOverrideDocument>;
 }
 
 export async function loadTenantPolicies(
@@ -87,11 +93,12 @@ export async function loadTenantPolicies(
     )
     .bind(tenantId)
     .all<PolicyRow>();
-  const out: TenantPolicies = { tenant: undefined, products: {}, customers: {} };
+  const out: TenantPolicies = { tenant: undefined, products: {}, customers: {}, segments: {} };
   for (const row of results) {
     const body = parseStored(StoredPolicy, row.body, `policy ${row.scope}:${row.scope_id}`);
     if (row.scope === "tenant") out.tenant = body;
     else if (row.scope === "product") out.products[row.scope_id] = body;
+    else if (row.scope === "segment") out.segments[row.scope_id] = body;
     else out.customers[row.scope_id] = body;
   }
   return out;

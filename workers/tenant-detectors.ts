@@ -3,6 +3,7 @@ import { resolvePolicy } from "../domain/ladder";
 import { closeCase } from "../store/cases";
 import { caseActions, settledPastDueCases, unpaidInvoices } from "../store/past-due";
 import { loadTenantPolicies } from "../store/policies";
+import { runBudgetAlerts } from "./budget-alerts";
 import { recordTenantSignals, reverseAction } from "./ladder";
 
 // The "tenant" detectors (domain/detectors/spec.ts): findings over the tenant's D1 records, which
@@ -68,4 +69,5 @@ export async function settlePastDueCases(
 /** Every tenant detector, for the periodic jobs. */
 export async function runTenantDetectors(env: Env, tenantId: string, now: number): Promise<void> {
   await runPastDue(env, tenantId, now);
+  await runBudgetAlerts(env, tenantId, now);
 }

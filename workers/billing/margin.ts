@@ -42,7 +42,7 @@ export function isStale(s: BuildState, now: number): boolean {
   );
 }
 
-const flatTermsOf =
+export const flatTermsOf =
   (plans: ReadonlyMap<string, TenantPlan>): FlatTermsOf =>
   (id) => {
     const p = plans.get(id)?.plan;

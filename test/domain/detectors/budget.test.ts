@@ -126,13 +126,14 @@ describe("BudgetMarginDetector", () => {
     const [l1, l2] = run([
       { kind: "segment", id: "pro", customers: [{ customer: "x", sums: $(200, 400) }] },
     ]);
-    const a1 = assignCase(l1 as never);
-    const a2 = assignCase(l2 as never);
+    if (!l1 || !l2) throw new Error("expected two levels");
+    const a1 = assignCase(l1);
+    const a2 = assignCase(l2);
     expect(a1.scope).toBe("segment plan:pro");
     expect(a1.key).toBe(a2.key);
     expect(a2.rank).toBe(2);
     expect(
-      budgetMarginSpec.describe({ ...(l1 as never), product: null, metric: null, direction: null }),
+      budgetMarginSpec.describe({ ...l1, product: null, metric: null, direction: null }),
     ).toMatchObject({
       title: "Budget margin below floor: segment plan:pro",
     });
