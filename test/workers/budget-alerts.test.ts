@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runBudgetAlerts } from "../../workers/budget-alerts";
+import { describeSignal, loadSignal } from "../../workers/deliveries/signal";
 import {
   api,
   clockSettled,
@@ -122,6 +123,14 @@ describe("budget alerts", () => {
         drivers: "acme −$180.00 margin",
       });
     }
+    // What the operator's channels read: the scope and the customers, not a customer "*".
+    const stored = await loadSignal(env.DB, tenant.tenant_id, dipDetail.signals[0].id);
+    if (!stored) throw new Error("signal not stored");
+    const words = describeSignal(stored);
+    expect(words.title).toMatch(/^Budget margin (below floor|critical): segment plan:pro$/);
+    expect(words.magnitude).toContain("driven by acme −$180.00 margin");
+    expect(words.facts).toContainEqual(["Customers", "the whole tenant; driven by acme"]);
+    expect(words.facts).toContainEqual(["Product / metric", "segment plan:pro"]);
     // Alerted: its ALERT ran (ALERT is automatic by default).
     expect(dipDetail.ladder.map((s: { rung: string }) => s.rung)).toEqual(["ALERT", "ALERT"]);
 

@@ -37,7 +37,14 @@ export interface SignalDescription {
  * churn, the projection and its method for quota pacing, margin and level for MarginGuard).
  * Unknown detectors fall back to the raw magnitude. */
 export function describeSignal(s: AlertSignal): SignalDescription {
-  const scope = [s.product, s.metric].filter(Boolean).join(" / ") || "all products";
+  // A tenant-wide finding (customer "*": a budget alert) names its scope and the customers
+  // driving it instead of one customer.
+  const tenantWide = s.customer === "*";
+  const scopeLabel = typeof s.details.scope_label === "string" ? s.details.scope_label : null;
+  const drivers = typeof s.details.customers === "string" ? s.details.customers : "";
+  const scope =
+    (tenantWide ? scopeLabel : null) ??
+    ([s.product, s.metric].filter(Boolean).join(" / ") || "all products");
   const { title, magnitude } = detectorSpec(s.detector)?.describe(s) ?? {
     title: `${s.detector}: ${s.customer}`,
     magnitude: fmt(s.magnitude),
@@ -45,7 +52,12 @@ export function describeSignal(s: AlertSignal): SignalDescription {
   const sources = s.source_event_ids;
   const facts: [string, string][] = [
     ["Detector", s.detector],
-    ["Customer", s.customer],
+    [
+      tenantWide ? "Customers" : "Customer",
+      tenantWide
+        ? `the whole tenant; driven by ${drivers.replaceAll(",", ", ") || "none named"}`
+        : s.customer,
+    ],
     ["Product / metric", scope],
     ["Window", formatWindow(s.window)],
     ["Magnitude", magnitude],

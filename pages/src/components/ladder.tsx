@@ -31,6 +31,8 @@ export async function runStep(api: ApiClient, pending: PendingStep): Promise<str
 
 /** The gate tier in force for the customer, from their actions. */
 export function GateTier(props: { customer: string; tier: string | null }) {
+  // A tenant-wide finding (customer "*": a budget alert) gates no one.
+  if (props.customer === "*") return null;
   return (
     <p class="muted">
       Gate for {props.customer}: <strong data-testid="gate-tier">{props.tier ?? "…"}</strong> (from

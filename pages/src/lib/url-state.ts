@@ -179,10 +179,13 @@ export type CatalogState = {
 };
 
 export const policiesSpec = {
-  scope: oneOf(["tenant", "product", "customer"], "tenant"),
+  scope: oneOf(["tenant", "product", "customer", "segment"], "tenant"),
   id,
 };
-export type PoliciesState = { scope: "tenant" | "product" | "customer"; id: string | null };
+export type PoliciesState = {
+  scope: "tenant" | "product" | "customer" | "segment";
+  id: string | null;
+};
 
 // Typed so that a spec and its state type cannot drift apart.
 const _checks: [

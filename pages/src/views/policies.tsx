@@ -1,6 +1,8 @@
 // Policies (SPEC §5–§6): detector thresholds, margin levels, the ladder mapping, gate rates and
-// the auto-action switches, per scope (tenant, a product, a customer). Auto-actions that touch
-// customers are off by default; switching one on asks first. Errors from the API show by field.
+// the auto-action switches, per scope (tenant, a product, a customer). A customer segment's scope
+// holds only the budget alerts' thresholds (the server refuses anything else there). Auto-actions
+// that touch customers are off by default; switching one on asks first. Errors from the API show
+// by field.
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -42,8 +44,15 @@ interface PolicyView {
   tenant: Doc | null;
   products: Record<string, Doc>;
   customers: Record<string, Doc>;
+  segments: Record<string, Doc>;
+  /** How the tenant segments customers ("plan" or "metadata.<key>") and the values known. */
+  segment_by: string;
+  segment_values: string[];
   effective: Doc;
 }
+
+/** The detector sections a segment's policy may hold (budget alerts). */
+const SEGMENT_SECTIONS = new Set(["budget_margin", "budget_cost_spike"]);
 
 /** Help for the settings that are not a detector's (those come with the registry). */
 const HELP: Record<string, string> = {
@@ -64,20 +73,27 @@ export function PoliciesView(props: ViewProps) {
   const catalog = useCatalog();
   const registry = useDetectors();
   const needsId = state.scope !== "tenant";
+  // A segment's picker lists the values the tenant view knows: it loads before one is chosen.
   const q = useQuery<PolicyView>(
-    needsId && !state.id
+    needsId && !state.id && state.scope !== "segment"
       ? null
       : withQuery("/api/policies", {
           product: state.scope === "product" ? state.id : null,
           customer: state.scope === "customer" ? state.id : null,
+          segment: state.scope === "segment" ? state.id : null,
         }),
   );
+  const segmentValues = q.data?.segment_values ?? [];
+  const segmentOptions =
+    state.id && state.scope === "segment" && !segmentValues.includes(state.id)
+      ? [state.id, ...segmentValues]
+      : segmentValues;
 
   return (
     <section aria-labelledby="page-title">
       <PageHeader
         title="Policies"
-        subtitle="Detector thresholds, margin levels, the action ladder and its automatic actions — for the whole tenant, or overridden per product or customer."
+        subtitle="Detector thresholds, margin levels, the action ladder and its automatic actions — for the whole tenant, or overridden per product or customer; budget alerts also per customer segment."
       />
       <form class="filters" aria-label="Scope" onSubmit={(e) => e.preventDefault()}>
         <FilterSelect
@@ -88,6 +104,7 @@ export function PoliciesView(props: ViewProps) {
             { value: "tenant", label: "Whole tenant" },
             { value: "product", label: "A product" },
             { value: "customer", label: "A customer" },
+            { value: "segment", label: "A customer segment" },
           ]}
           onChange={(v) => go({ scope: (v ?? "tenant") as PoliciesState["scope"], id: null })}
         />
@@ -98,6 +115,16 @@ export function PoliciesView(props: ViewProps) {
             value={state.id}
             anyLabel="Choose a product"
             options={catalog.products.map((p) => ({ value: p.id, label: p.name }))}
+            onChange={(v) => go({ id: v })}
+          />
+        ) : null}
+        {state.scope === "segment" ? (
+          <FilterSelect
+            label={`Segment (${q.data?.segment_by ?? "plan"})`}
+            name="id"
+            value={state.id}
+            anyLabel="Choose a segment"
+            options={segmentOptions}
             onChange={(v) => go({ id: v })}
           />
         ) : null}
@@ -117,7 +144,9 @@ export function PoliciesView(props: ViewProps) {
       </form>
       {needsId && !state.id ? (
         <Empty title={`Choose a ${state.scope}`}>
-          Its override applies on top of the tenant policy.
+          {state.scope === "segment"
+            ? `Its budget-alert thresholds apply on top of the tenant policy, for the customers whose ${q.data?.segment_by ?? "plan"} it is.`
+            : "Its override applies on top of the tenant policy."}
         </Empty>
       ) : (
         <QueryView q={q} what="policies">
@@ -168,7 +197,9 @@ function Editor(props: {
         ? view.tenant
         : scope === "product"
           ? view.products[id ?? ""]
-          : view.customers[id ?? ""]) ?? {},
+          : scope === "segment"
+            ? view.segments[id ?? ""]
+            : view.customers[id ?? ""]) ?? {},
     [view, scope, id],
   );
   const saved = useMemo(() => merge(parent, own), [parent, own]);
@@ -241,10 +272,16 @@ function Editor(props: {
   );
 
   const detectors = (draft.detectors ?? {}) as Doc;
+  const segmentScope = scope === "segment";
   const scalarKeys = (section: string) =>
     Object.entries((detectors[section] ?? {}) as Doc)
       .filter(([, v]) => typeof v === "number" || typeof v === "string")
+      // segment_by defines the segments: the tenant's setting only.
+      .filter(([k]) => !(scope !== "tenant" && section === "budget_margin" && k === "segment_by"))
       .map(([k]) => `detectors.${section}.${k}`);
+  const sections = segmentScope
+    ? registry.data.filter((d) => SEGMENT_SECTIONS.has(d.key))
+    : registry.data;
   const listField = (path: string, label: string) => {
     const value = getIn(draft, path.split("."));
     return (
@@ -334,86 +371,96 @@ function Editor(props: {
           </div>
         ) : null}
 
-        <Fieldset legend="Automatic actions">
+        {segmentScope ? (
           <p class="muted">
-            Off: the ladder records the action as <em>queued</em> and an operator executes it from
-            Health Signals. On: Aforo runs it as soon as a signal maps to it. Everything that
-            touches customers is off by default.
+            A segment's policy holds the budget alerts' thresholds only; the rungs, gate and other
+            detectors follow the tenant policy.
           </p>
-          <div class="switches">
-            {registry.rungs.map((rung) => {
-              const path = `auto_actions.${rung}`;
-              const on = getIn(draft, ["auto_actions", rung]) === true;
-              return (
-                <label class="switch" key={rung}>
-                  <input
-                    type="checkbox"
-                    role="switch"
-                    name={path}
-                    checked={on}
-                    aria-checked={on}
-                    onChange={(e) => {
-                      const want = (e.currentTarget as HTMLInputElement).checked;
-                      (e.currentTarget as HTMLInputElement).checked = on;
-                      if (want) setConfirmRung(rung);
-                      else set(path, false);
-                    }}
-                  />
-                  <span class="switch-track" aria-hidden="true" />
-                  <span>
-                    {RUNG_LABELS[rung] ?? rung}{" "}
-                    <small class="muted">{on ? "automatic" : "queued for an operator"}</small>
-                  </span>
-                  {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
-                </label>
-              );
-            })}
-          </div>
-        </Fieldset>
+        ) : null}
+        {segmentScope ? null : (
+          <>
+            <Fieldset legend="Automatic actions">
+              <p class="muted">
+                Off: the ladder records the action as <em>queued</em> and an operator executes it
+                from Health Signals. On: Aforo runs it as soon as a signal maps to it. Everything
+                that touches customers is off by default.
+              </p>
+              <div class="switches">
+                {registry.rungs.map((rung) => {
+                  const path = `auto_actions.${rung}`;
+                  const on = getIn(draft, ["auto_actions", rung]) === true;
+                  return (
+                    <label class="switch" key={rung}>
+                      <input
+                        type="checkbox"
+                        role="switch"
+                        name={path}
+                        checked={on}
+                        aria-checked={on}
+                        onChange={(e) => {
+                          const want = (e.currentTarget as HTMLInputElement).checked;
+                          (e.currentTarget as HTMLInputElement).checked = on;
+                          if (want) setConfirmRung(rung);
+                          else set(path, false);
+                        }}
+                      />
+                      <span class="switch-track" aria-hidden="true" />
+                      <span>
+                        {RUNG_LABELS[rung] ?? rung}{" "}
+                        <small class="muted">{on ? "automatic" : "queued for an operator"}</small>
+                      </span>
+                      {errorOf(path) ? <small class="field-error">{errorOf(path)}</small> : null}
+                    </label>
+                  );
+                })}
+              </div>
+            </Fieldset>
 
-        <Fieldset legend="Action ladder: which rung each signal maps to">
-          <div class="field-grid">
-            {registry.data.flatMap((d) => {
-              const rungs = d.ladder.rungs;
-              if (d.ladder.kind === "map") {
-                const map = (getIn(draft, ["ladder", d.key]) ?? {}) as Record<string, string>;
-                return Object.keys(map)
-                  .sort((a, b) => Number(a) - Number(b))
-                  .map((k) =>
+            <Fieldset legend="Action ladder: which rung each signal maps to">
+              <div class="field-grid">
+                {registry.data.flatMap((d) => {
+                  const rungs = d.ladder.rungs;
+                  if (d.ladder.kind === "map") {
+                    const map = (getIn(draft, ["ladder", d.key]) ?? {}) as Record<string, string>;
+                    return Object.keys(map)
+                      .sort((a, b) => Number(a) - Number(b))
+                      .map((k) =>
+                        rungSelect(
+                          `ladder.${d.key}.${k}`,
+                          (d.ladder.template ?? "{key}").replace("{key}", k),
+                          rungs,
+                        ),
+                      );
+                  }
+                  return d.ladder.entries.map((e) =>
                     rungSelect(
-                      `ladder.${d.key}.${k}`,
-                      (d.ladder.template ?? "{key}").replace("{key}", k),
+                      e.key === null ? `ladder.${d.key}` : `ladder.${d.key}.${e.key}`,
+                      e.label,
                       rungs,
                     ),
                   );
-              }
-              return d.ladder.entries.map((e) =>
-                rungSelect(
-                  e.key === null ? `ladder.${d.key}` : `ladder.${d.key}.${e.key}`,
-                  e.label,
-                  rungs,
-                ),
-              );
-            })}
-          </div>
-        </Fieldset>
+                })}
+              </div>
+            </Fieldset>
 
-        <Fieldset legend="Margin levels">
-          <p class="muted">
-            Margin fractions, L1 &gt; L2 &gt; L3 (0.30 = 30 %). Period-to-date margin below a level
-            fires it.
-          </p>
-          <div class="field-grid">
-            {["L1", "L2", "L3"].map((l) =>
-              num(`detectors.margin.levels.${l}`, `Level ${l}`, {
-                step: "0.01",
-                hint: `= ${percent(getIn(draft, ["detectors", "margin", "levels", l]), 0)}`,
-              }),
-            )}
-          </div>
-        </Fieldset>
+            <Fieldset legend="Margin levels">
+              <p class="muted">
+                Margin fractions, L1 &gt; L2 &gt; L3 (0.30 = 30 %). Period-to-date margin below a
+                level fires it.
+              </p>
+              <div class="field-grid">
+                {["L1", "L2", "L3"].map((l) =>
+                  num(`detectors.margin.levels.${l}`, `Level ${l}`, {
+                    step: "0.01",
+                    hint: `= ${percent(getIn(draft, ["detectors", "margin", "levels", l]), 0)}`,
+                  }),
+                )}
+              </div>
+            </Fieldset>
+          </>
+        )}
 
-        {registry.data.map((d) => (
+        {sections.map((d) => (
           <Fieldset key={d.key} legend={`Detector thresholds: ${words(d.key)}`}>
             <div class="field-grid">
               {scalarKeys(d.key).map((p) => num(p, undefined, { step: "any" }))}
@@ -424,37 +471,41 @@ function Editor(props: {
           </Fieldset>
         ))}
 
-        <Fieldset legend="Gate">
-          <div class="field-grid">
-            {num("gate.rate_per_second", "Rate per second")}
-            {num("gate.burst", "Burst")}
-            {num("gate.throttled_rate_per_second", "Throttled rate per second")}
-          </div>
-        </Fieldset>
+        {segmentScope ? null : (
+          <>
+            <Fieldset legend="Gate">
+              <div class="field-grid">
+                {num("gate.rate_per_second", "Rate per second")}
+                {num("gate.burst", "Burst")}
+                {num("gate.throttled_rate_per_second", "Throttled rate per second")}
+              </div>
+            </Fieldset>
 
-        <Fieldset legend="Churn actions">
-          <div class="field-grid">
-            {num("actions.extend_trial_days", "Trial extension (days)")}
-            {num("actions.coupon_percent", "Coupon (%)")}
-            {num("actions.coupon_days", "Coupon duration (days)")}
-            <label class="field">
-              <span>Escalate to (e-mail)</span>
-              <input
-                type="email"
-                name="actions.escalate_to"
-                value={String(getIn(draft, ["actions", "escalate_to"]) ?? "")}
-                aria-invalid={errorOf("actions.escalate_to") ? true : undefined}
-                onChange={(e) =>
-                  set("actions.escalate_to", (e.currentTarget as HTMLInputElement).value.trim())
-                }
-              />
-              <small class="muted">{HELP["actions.escalate_to"]}</small>
-              {errorOf("actions.escalate_to") ? (
-                <small class="field-error">{errorOf("actions.escalate_to")}</small>
-              ) : null}
-            </label>
-          </div>
-        </Fieldset>
+            <Fieldset legend="Churn actions">
+              <div class="field-grid">
+                {num("actions.extend_trial_days", "Trial extension (days)")}
+                {num("actions.coupon_percent", "Coupon (%)")}
+                {num("actions.coupon_days", "Coupon duration (days)")}
+                <label class="field">
+                  <span>Escalate to (e-mail)</span>
+                  <input
+                    type="email"
+                    name="actions.escalate_to"
+                    value={String(getIn(draft, ["actions", "escalate_to"]) ?? "")}
+                    aria-invalid={errorOf("actions.escalate_to") ? true : undefined}
+                    onChange={(e) =>
+                      set("actions.escalate_to", (e.currentTarget as HTMLInputElement).value.trim())
+                    }
+                  />
+                  <small class="muted">{HELP["actions.escalate_to"]}</small>
+                  {errorOf("actions.escalate_to") ? (
+                    <small class="field-error">{errorOf("actions.escalate_to")}</small>
+                  ) : null}
+                </label>
+              </div>
+            </Fieldset>
+          </>
+        )}
       </fieldset>
 
       <ConfirmDialog
