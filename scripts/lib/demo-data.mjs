@@ -1609,9 +1609,9 @@ async function listAll(/** @type {string} */ path, /** @type {string} */ token) 
 }
 
 /**
- * How the demo's customers pay: most invoices within the 30-day terms, some late (the
- * subscription is past_due from the due date until the payment), a few voided, and a few
- * customers whose latest invoice is still unpaid past its due date. Deterministic per
+ * How the demo's customers pay: most invoices within the 30-day terms, some up to two weeks
+ * late (the subscription is past_due from the due date until the payment), a few voided, and a
+ * few customers whose latest invoice is still unpaid past its due date. Deterministic per
  * subscription and period.
  * @param {string} seed @param {{subscription: string, period: {start: string}, issued_at: string,
  *   due_at: string}} inv @param {boolean} latestDue
@@ -1623,20 +1623,69 @@ export function paymentOf(seed, inv, latestDue) {
   const due = Date.parse(inv.due_at);
   const u = r.next();
   if (u < 0.015) return { kind: "void" };
-  if (latestDue && new Rng(`${seed}:payer:${inv.subscription}`).chance(0.05)) {
+  if (latestDue && new Rng(`${seed}:payer:${inv.subscription}`).chance(0.025)) {
     return { kind: "open" };
   }
-  if (u < 0.11) return { kind: "pay", at: due + r.uniform(2, 25) * DAY_MS, late: true };
+  if (u < 0.11) return { kind: "pay", at: due + r.uniform(2, 14) * DAY_MS, late: true };
   return { kind: "pay", at: issued + r.uniform(1, 27) * DAY_MS, late: false };
+}
+
+/** Failed payments are reported for invoices due in this many days before now: the cockpit's
+ * payment-recovery window (docs/metrics.md "Payment recovery"). Older late payments are history
+ * recorded as paid late (past_due from the due date until the payment). */
+export const DUNNING_DAYS = 90;
+
+/**
+ * The demo's dunning story: the subscription whose customer is suspended by a BLOCK rung its own
+ * policy switched on (`auto_actions.BLOCK` for that customer only): its last two invoices stay
+ * unpaid, their card declined, so the older one is past PastDueDetector's 30 days. A long-
+ * standing monthly subscription on a plan with a fee, of a customer with no other story.
+ * @param {{subscriptions: DemoSubscription[], customers: DemoCustomer[]}} demo
+ * @param {number} anchor @param {string} [seed]
+ */
+export function suspendedSubscription(demo, anchor, seed = SEED) {
+  const storied = new Set(demo.customers.filter((c) => c.metadata.story).map((c) => c.id));
+  const single = new Map();
+  for (const s of demo.subscriptions) single.set(s.customer, (single.get(s.customer) ?? 0) + 1);
+  const candidates = demo.subscriptions
+    .filter((s) => {
+      const plan = PLANS.find((p) => p.id === s.plan);
+      return (
+        s.end === null &&
+        s.changes.length === 0 &&
+        s.start < anchor - 180 * DAY_MS &&
+        single.get(s.customer) === 1 &&
+        !storied.has(s.customer) &&
+        plan?.period === "month" &&
+        plan.components.some((c) => c.type === "flat")
+      );
+    })
+    .map((s) => s.id)
+    .sort();
+  return candidates.length > 0 ? new Rng(`${seed}:suspended`).pick(candidates) : null;
+}
+
+/** The decline a demo invoice's failed charge gets: mostly soft (Adaptive Retry tries again),
+ * sometimes hard (the customer is asked for a new card). @param {string} seed @param {string} id */
+export function declineOf(seed, id) {
+  const r = new Rng(`${seed}:decline:${id}`);
+  return r.chance(0.2)
+    ? { decline_code: "expired_card", reason: "Your card has expired." }
+    : { decline_code: "insufficient_funds", reason: "Your card has insufficient funds." };
 }
 
 /**
  * Closes every billing period of the book (POST /api/invoices/run), then settles its invoices
  * as the customers paid them: payments dated in the past (`at`), lateness recorded as past_due
- * from the due date, a few voided. Returns counts.
+ * from the due date, a few voided. Invoices due in the last DUNNING_DAYS that were paid late,
+ * or are still unpaid past their due date, had their charge fail at the due date: the failure
+ * is reported as the payment provider would (POST /api/invoices/:id/payments), so Adaptive Retry
+ * plans its retries, PastDueDetector puts the invoice on the ladder, and a later payment
+ * recovers it. `suspend`: the subscription of the dunning story (suspendedSubscription), whose
+ * last two due invoices stay unpaid. Returns counts.
  */
 export async function seedBilling(
-  /** @type {{url: string, token: string, seed: string, now: number, subscriptions?: string[]}} */ o,
+  /** @type {{url: string, token: string, seed: string, now: number, subscriptions?: string[], suspend?: string | null}} */ o,
 ) {
   const { url, token, seed, now } = o;
   const long = { timeoutMs: 600_000 };
@@ -1663,14 +1712,36 @@ export async function seedBilling(
     list.push(inv);
     bySub.set(inv.subscription, list);
   }
-  const counts = { invoices: invoices.length, paid: 0, late: 0, void: 0, open: 0 };
+  const counts = { invoices: invoices.length, paid: 0, late: 0, void: 0, open: 0, failed: 0 };
   const iso = (/** @type {number} */ t) => new Date(t).toISOString();
+  const ref = (/** @type {string} */ kind, /** @type {any} */ inv) =>
+    `demo-${kind}-${inv.id.slice(4, 12)}`;
+  /** The charge at the due date failed (reported an hour later, as a provider's webhook would). */
+  const failCharge = async (/** @type {any} */ inv) => {
+    await call(`${url}/api/invoices/${inv.id}/payments`, {
+      method: "POST",
+      token,
+      body: {
+        status: "failed",
+        ...declineOf(seed, inv.id),
+        at: iso(Date.parse(inv.due_at) + 3_600_000),
+        reference: ref("fail", inv),
+      },
+    });
+    counts.failed++;
+  };
   await pool([...bySub.values()], 8, async (list) => {
     list.sort((x, y) => (x.period.start < y.period.start ? -1 : 1));
     const dueOnes = list.filter((i) => Date.parse(i.due_at) <= now);
     const latestDue = dueOnes[dueOnes.length - 1]?.id;
+    const suspended = list[0]?.subscription === o.suspend;
+    const unpaid = new Set(suspended ? dueOnes.slice(-2).map((i) => i.id) : []);
     for (const inv of list) {
-      const p = paymentOf(seed, inv, inv.id === latestDue);
+      const due = Date.parse(inv.due_at);
+      const p = unpaid.has(inv.id)
+        ? { kind: /** @type {const} */ ("open") }
+        : paymentOf(seed, inv, inv.id === latestDue);
+      const dunning = due <= now && due > now - DUNNING_DAYS * DAY_MS;
       if (p.kind === "void") {
         await call(
           `${url}/api/invoices/${inv.id}/void`,
@@ -1680,25 +1751,40 @@ export async function seedBilling(
         counts.void++;
       } else if (p.kind === "pay" && p.at < now - 60_000) {
         if (p.late) {
+          counts.late++;
           // Dunning as it happened: past_due from the due date until the payment.
           await call(`${url}/api/subscriptions/${inv.subscription}/status`, {
             method: "POST",
             token,
             body: { status: "past_due", at: inv.due_at, reason: `invoice overdue: ${inv.id}` },
           });
-          counts.late++;
+          if (dunning) {
+            // Recovered by dunning: the charge failed at the due date, a retry succeeded.
+            await failCharge(inv);
+            await call(`${url}/api/invoices/${inv.id}/payments`, {
+              method: "POST",
+              token,
+              body: { status: "succeeded", at: iso(Math.round(p.at)), reference: ref("pay", inv) },
+            });
+            counts.paid++;
+            continue;
+          }
         }
         await call(
           `${url}/api/invoices/${inv.id}/pay`,
           {
             method: "POST",
             token,
-            body: { at: iso(Math.round(p.at)), reference: `demo-pay-${inv.id.slice(4, 12)}` },
+            body: { at: iso(Math.round(p.at)), reference: ref("pay", inv) },
           },
           { okConflict: true },
         );
         counts.paid++;
-      } else counts.open++;
+      } else {
+        counts.open++;
+        // Unpaid past its due date: in dunning now.
+        if (due <= now && (dunning || unpaid.has(inv.id))) await failCharge(inv);
+      }
     }
   });
   // Dunning for what is still unpaid past its due date.
@@ -1957,6 +2043,17 @@ export async function seedDemo({
     state.catalog_done = true;
     save();
   }
+  // The dunning story's customer: BLOCK switched on for it alone, so its invoice 30 days past
+  // due suspends it (the rung stays queued for everyone else).
+  const suspend = suspendedSubscription(demo, anchor);
+  const suspendedCustomer = demo.subscriptions.find((x) => x.id === suspend)?.customer;
+  if (suspendedCustomer) {
+    await call(`${url}/api/policies`, {
+      method: "PUT",
+      token: operatorToken,
+      body: { scope: "customer", id: suspendedCustomer, policy: { auto_actions: { BLOCK: true } } },
+    });
+  }
   lap("catalog");
 
   // A pipeline over chunks of customers: create a chunk's customers and subscriptions, send its
@@ -1989,7 +2086,7 @@ export async function seedDemo({
   };
   let customersSeconds = 0;
   let billingSeconds = 0;
-  const billed = { invoices: 0, paid: 0, late: 0, void: 0, open: 0 };
+  const billed = { invoices: 0, paid: 0, late: 0, void: 0, open: 0, failed: 0 };
   // One chunk's billing at a time, beside the usage. (Two lanes were tried: on this 2-core box
   // the extra billing slowed the usage by more than it took off the tail.)
   /** @type {Promise<unknown>} */
@@ -2005,6 +2102,7 @@ export async function seedDemo({
         seed: SEED,
         now: Date.now(),
         subscriptions,
+        suspend,
       });
       billingSeconds += (performance.now() - b0) / 1000;
       for (const k of /** @type {(keyof typeof billed)[]} */ (Object.keys(billed)))
@@ -2086,17 +2184,18 @@ export async function seedDemo({
     const tail = since(t);
     const rest = state.billing_done
       ? null
-      : await seedBilling({ url, token: operatorToken, seed: SEED, now: Date.now() });
+      : await seedBilling({ url, token: operatorToken, seed: SEED, now: Date.now(), suspend });
     if (rest) {
       billed.paid += rest.paid;
       billed.late += rest.late;
       billed.void += rest.void;
+      billed.failed += rest.failed;
     }
     state.billing_done = true;
     save();
     sides.billing = `billing: chunks ${secs(tail)}, tenant ${secs(since(t) - tail)}`;
     log(
-      `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open (${since(t).toFixed(1)} s after the last event)`,
+      `  invoices: ${billed.invoices} issued, ${billed.paid} paid (${billed.late} late), ${billed.void} voided, ${rest?.open ?? billed.open} still open, ${billed.failed} charges declined (Adaptive Retry; ${suspendedCustomer ?? "nobody"} suspended by its BLOCK rung) (${since(t).toFixed(1)} s after the last event)`,
     );
   })();
   const detectionDone = (async () => {

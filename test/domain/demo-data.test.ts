@@ -76,6 +76,7 @@ const {
   eventsPerDay,
   HISTORY_DAYS,
   STORIES,
+  suspendedSubscription,
   UNKNOWN_CUSTOMER,
   WINDOW_DAYS,
 } = demoData as {
@@ -95,6 +96,7 @@ const {
   eventsPerDay: (demo: Demo) => number[];
   HISTORY_DAYS: number;
   STORIES: Record<"cogs_jump" | "usage_collapse" | "quota_race" | "usage_spikes", string>;
+  suspendedSubscription: (demo: Demo, anchor: number) => string | null;
   UNKNOWN_CUSTOMER: string;
   WINDOW_DAYS: number;
 };
@@ -419,6 +421,19 @@ describe("demo events", () => {
 });
 
 describe("demo stories", () => {
+  it("the dunning story suspends one long-standing paying customer with no other story, the same one every run", () => {
+    const id = suspendedSubscription(demo, anchor);
+    expect(id).toBe(suspendedSubscription(buildDemo({ anchor }), anchor));
+    const sub = demo.subscriptions.find((x) => x.id === id);
+    expect(sub).toBeDefined();
+    expect(sub?.end).toBeNull();
+    expect(anchor - (sub?.start ?? anchor)).toBeGreaterThan(180 * DAY);
+    expect(Object.values(STORIES)).not.toContain(sub?.customer);
+    const plan = demo.plans.find((p) => p.id === sub?.plan);
+    expect(plan?.period).toBe("month");
+    expect(plan?.components.some((c) => c.type === "flat")).toBe(true);
+  });
+
   it("cogs-jumper moves from a cheap model to a far pricier one ~10 days ago", () => {
     const story = demo.stories.cogs_jump;
     const since = Date.parse(story?.since ?? "");

@@ -339,7 +339,17 @@ function CasePanel(props: ItemPanelProps) {
               </div>
               <div>
                 <dt>Scope</dt>
-                <dd>{c.scope === "*" ? "the customer (all products)" : c.scope}</dd>
+                <dd>
+                  {invoiceOf(c) ? (
+                    <Link href={`/invoices?invoice=${encodeURIComponent(invoiceOf(c) ?? "")}`}>
+                      {c.scope}
+                    </Link>
+                  ) : c.scope === "*" ? (
+                    "the customer (all products)"
+                  ) : (
+                    c.scope
+                  )}
+                </dd>
               </div>
               <div>
                 <dt>{c.period ? "Period" : "Window"}</dt>
@@ -495,4 +505,13 @@ function CasePanel(props: ItemPanelProps) {
       }}
     </QueryView>
   );
+}
+
+/** The invoice a case is about (a past-due case's signals name it), for a link to it. */
+function invoiceOf(c: CaseDetail): string | null {
+  for (const s of c.signals) {
+    const id = s.details.invoice_id;
+    if (typeof id === "string") return id;
+  }
+  return null;
 }
