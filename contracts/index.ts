@@ -13,4 +13,5 @@ export type * from "./invoices";
 export type * from "./margin";
 export type * from "./metrics";
 export type * from "./payments-settings";
+export type * from "./reports";
 export type * from "./signals";
