@@ -12,6 +12,8 @@ import {
   scopeCostHours,
 } from "../../../domain/detectors/budget";
 import { newCostSpikeState } from "../../../domain/detectors/cost-spike";
+import { gamma, makeRng, negativeBinomial } from "../../../domain/detectors/synthetic";
+import { hourOfDay, isWeekend } from "../../../domain/detectors/time";
 import { DEFAULT_POLICY, resolvePolicy, validatePolicyDocument } from "../../../domain/ladder";
 import type { PnlSums } from "../../../domain/margin";
 
@@ -182,6 +184,45 @@ describe("BudgetCostSpikeDetector", () => {
     expect(spikes).toHaveLength(1);
     expect(spikes[0]).toMatchObject({ kind: "product", id: "chat-api", hour: at });
     expect(spikes[0]?.details.cost).toBe(66);
+  });
+
+  it("ordinary noise of a product of ten customers raises nothing; a ×5 hour is found", () => {
+    // ~$500 an hour: a daily shape, quieter weekends, ±16 % day shocks, negative-binomial
+    // request counts (r 30) per customer; 8 weeks (as scripts/bench-detectors.ts for one customer).
+    const series = (seed: number) => {
+      const rng = makeRng(seed);
+      const out: number[] = [];
+      let shock = 1;
+      for (let h = 0; h < 8 * 168; h++) {
+        const t = T0 + h * HOUR;
+        if (h % 24 === 0) shock = gamma(rng, 40) / 40;
+        const shape =
+          (0.35 + 0.65 * Math.max(0, Math.sin(((hourOfDay(t) - 6) / 24) * 2 * Math.PI))) *
+          (isWeekend(t) ? 0.6 : 1.2);
+        let sum = 0;
+        for (let c = 0; c < 10; c++) sum += negativeBinomial(rng, 10 * shape * shock, 30) * 5;
+        out.push(sum);
+      }
+      return out;
+    };
+    const spikeHours = (costs: number[]) =>
+      scopeCostHours(
+        newCostSpikeState(),
+        costs.map((cost, h) => ({ kind: "product" as const, id: "p", hour: T0 + h * HOUR, cost })),
+        DEFAULT_BUDGET_COST_SPIKE_POLICY,
+      ).spikes.map((s) => (s.hour - T0) / HOUR);
+    let falseSignals = 0;
+    let found = 0;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const costs = series(seed);
+      falseSignals += spikeHours(costs).length;
+      const at = 14 * 24 + seed * 97;
+      const spiked = costs.slice();
+      spiked[at] = (spiked[at] ?? 0) * 5;
+      if (spikeHours(spiked).includes(at)) found++;
+    }
+    expect(falseSignals).toBe(0);
+    expect(found).toBeGreaterThanOrEqual(4);
   });
 
   it("a rise too small in dollars (under min_delta_usd) is not a budget spike", () => {
