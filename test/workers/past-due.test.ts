@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { signStripePayload } from "../../domain/stripe";
 import { runTenantJobs } from "../../workers/periodic";
 import {
   api,
@@ -256,5 +257,70 @@ describe("an unpaid invoice on the ladder", () => {
     });
     expectProblem(res, 400, "validation_failed");
     expect(JSON.stringify(res.body.errors)).toContain("policy.detectors.past_due.block_after_days");
+  });
+
+  it("moves on the ladder through the Stripe webhook too: a signed payment_failed opens the case, a payment_succeeded closes it and lifts the block", async () => {
+    const days = daysPastDue();
+    await setPolicy("tenant", undefined, {
+      detectors: { past_due: { throttle_after_days: days - 5, block_after_days: days } },
+    });
+    await setPolicy("customer", "acme", { auto_actions: { BLOCK: true } });
+    const SECRET = "whsec_test_0123456789abcdefghijklmnop";
+    expect((await a.put("/api/payments/stripe", { signing_secret: SECRET })).status).toBe(200);
+    const nowS = Math.floor(Date.now() / 1000);
+    const stripeInvoice = (over: Record<string, unknown>) => ({
+      id: "in_pastdue",
+      object: "invoice",
+      amount_due: 5000,
+      amount_paid: 0,
+      amount_remaining: 5000,
+      attempt_count: 1,
+      currency: "usd",
+      metadata: { aforo_invoice_id: invoiceId },
+      status: "open",
+      ...over,
+    });
+    const send = async (type: string, object: Record<string, unknown>) => {
+      const raw = JSON.stringify({
+        id: `evt_${type}`,
+        object: "event",
+        created: nowS - 30,
+        type,
+        data: { object },
+      });
+      return call("POST", `/v1/payments/stripe/${tenant.tenant_id}`, {
+        rawBody: raw,
+        headers: {
+          "content-type": "application/json",
+          "stripe-signature": await signStripePayload(SECRET, nowS, raw),
+        },
+      });
+    };
+    const failed = await send(
+      "invoice.payment_failed",
+      stripeInvoice({
+        last_finalization_error: {
+          type: "card_error",
+          code: "card_declined",
+          decline_code: "insufficient_funds",
+        },
+      }),
+    );
+    expect(failed.body.outcome).toBe("recorded");
+    const c = await theCase("open");
+    expect(c.level).toBe("L3");
+    expect((await gate("acme")).tier).toBe("blocked");
+    const paid = await send(
+      "invoice.payment_succeeded",
+      stripeInvoice({
+        amount_paid: 5000,
+        amount_remaining: 0,
+        status: "paid",
+        charge: "ch_pastdue",
+      }),
+    );
+    expect(paid.body.outcome).toBe("recorded");
+    expect(await pastDueCases("open")).toHaveLength(0);
+    expect((await gate("acme")).tier).toBe("normal");
   });
 });
