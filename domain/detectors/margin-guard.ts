@@ -30,7 +30,7 @@ import {
   positive,
   type Rec,
 } from "./policy-check";
-import { GATE_RUNGS, type Rung } from "./rungs";
+import { GATE_RUNGS, levelKey, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { isoInstant, nextMonthStart } from "./time";
 import {
@@ -224,10 +224,7 @@ export const marginSpec = defineDetector({
     rungs: GATE_RUNGS,
     default: { L1: "ALERT", L2: "THROTTLE", L3: "BLOCK" } as { L1: Rung; L2: Rung; L3: Rung },
     labels: { L1: "Margin below L1", L2: "Margin below L2", L3: "Margin below L3" },
-    keyOf: (signal) => {
-      const level = signal.details.level;
-      return level === "L1" || level === "L2" || level === "L3" ? level : null;
-    },
+    keyOf: levelKey,
   },
   // Period-to-date revenue is usage revenue plus the flat fees earned so far this month. State
   // per scope in det:margin:<product or *>.

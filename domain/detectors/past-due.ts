@@ -16,8 +16,7 @@
 
 import type { PolicyIssue, Rec } from "./policy-check";
 import { num, positiveInt } from "./policy-check";
-import type { Rung } from "./rungs";
-import { GATE_RUNGS } from "./rungs";
+import { GATE_RUNGS, levelKey, type Rung } from "./rungs";
 import { defineDetector } from "./spec";
 import { DAY_MS } from "./time";
 import { idempotencyKey, type Signal } from "./types";
@@ -166,10 +165,7 @@ export const pastDueSpec = defineDetector({
     rungs: GATE_RUNGS,
     default: { L1: "ALERT", L2: "THROTTLE", L3: "BLOCK" } as { L1: Rung; L2: Rung; L3: Rung },
     labels: LEVEL_WORDS,
-    keyOf: (signal) => {
-      const level = signal.details.level;
-      return level === "L1" || level === "L2" || level === "L3" ? level : null;
-    },
+    keyOf: levelKey,
   },
   describe: (s) => {
     const d = s.details;
