@@ -82,17 +82,32 @@ const segmentFilter = (segmentBy: string): ScopeFilter => {
     : { kind: "segment", segmentBy: "metadata", key };
 };
 
-/** Runs both budget detectors; returns how many signals each recorded. */
+/** Runs both budget detectors; returns how many signals each recorded (null: it failed, and
+ * is logged: a failing budget run must not hold up the tenant's later periodic jobs, and the
+ * next run, five minutes on, finds what this one missed). */
 export async function runBudgetAlerts(
   env: Env,
   tenantId: string,
   now: number,
-): Promise<{ margin: number; spikes: number }> {
+): Promise<{ margin: number | null; spikes: number | null }> {
   const ctx = context(await loadTenantPolicies(env.DB, tenantId));
-  const margin = await budgetMarginSignalsAt(env.DB, tenantId, ctx, now);
-  const recordedMargin = await recordTenantSignals(env, tenantId, margin, now);
-  const spikes = await runBudgetCostSpikes(env, tenantId, ctx, now);
-  return { margin: recordedMargin.length, spikes };
+  const margin = await logged("budget margin", async () => {
+    const signals = await budgetMarginSignalsAt(env.DB, tenantId, ctx, now);
+    return (await recordTenantSignals(env, tenantId, signals, now)).length;
+  });
+  const spikes = await logged("budget COGS spikes", () =>
+    runBudgetCostSpikes(env, tenantId, ctx, now),
+  );
+  return { margin, spikes };
+}
+
+async function logged(what: string, run: () => Promise<number>): Promise<number | null> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(`${what} did not run`, err);
+    return null;
+  }
 }
 
 /** The period-to-date P&L of every product and segment (rated usage + flat fees recognised per

@@ -47,7 +47,11 @@ const setPolicy = (scope: string, id: string | undefined, policy: unknown) =>
 
 /** Runs the budget detectors until they have caught up (each run closes at most a week). */
 async function runUntilCaughtUp() {
-  for (let i = 0; i < 8; i++) await runBudgetAlerts(env, tenant.tenant_id, Date.now());
+  for (let i = 0; i < 8; i++) {
+    const ran = await runBudgetAlerts(env, tenant.tenant_id, Date.now());
+    expect(ran.margin).not.toBeNull();
+    expect(ran.spikes).not.toBeNull();
+  }
 }
 
 beforeEach(async () => {
