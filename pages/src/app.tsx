@@ -34,6 +34,7 @@ import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
 import { MarginView } from "./views/margin";
 import { PoliciesView } from "./views/policies";
+import { ReportsView } from "./views/reports";
 import { SettingsView } from "./views/settings";
 import { SignIn } from "./views/sign-in";
 import { SignalsView } from "./views/signals";
@@ -43,6 +44,7 @@ export const ROUTES = [
   { path: "/margin", label: "COGS & Margin", view: MarginView },
   { path: "/invoices", label: "Invoices", view: InvoicesView },
   { path: "/signals", label: "Health Signals", view: SignalsView },
+  { path: "/reports", label: "Reports", view: ReportsView },
   { path: "/live", label: "Live Ingestion", view: LiveView },
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },
