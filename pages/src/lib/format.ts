@@ -196,3 +196,7 @@ export function span(from: unknown, to: unknown): string {
 
 /** snake_case or camelCase identifiers as words ("input_tokens" → "input tokens"). */
 export const words = (s: string) => s.replace(/_/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2");
+
+/** A signal's or case's customer in words: "*" is a tenant-wide finding (a budget alert on a
+ * product or segment), about no one customer. */
+export const customerLabel = (customer: string) => (customer === "*" ? "All customers" : customer);

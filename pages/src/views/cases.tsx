@@ -48,7 +48,7 @@ import {
 } from "../components/ui";
 import { withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
-import { dateTime, decimal } from "../lib/format";
+import { customerLabel, dateTime, decimal } from "../lib/format";
 import { actorLabel } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import { cursor, detectorName, hrefFor, id, oneOf, parseState, type Spec } from "../lib/url-state";
@@ -217,7 +217,7 @@ export function CasesView(props: ViewProps) {
                               href={hrefFor(props.path, casesSpec, { ...state, case: c.id })}
                               aria-current={state.case === c.id ? "true" : undefined}
                             >
-                              {c.customer}
+                              {customerLabel(c.customer)}
                             </Link>
                             <div class="muted">{c.scope === "*" ? "all products" : c.scope}</div>
                           </>
@@ -330,7 +330,7 @@ function CasePanel(props: ItemPanelProps) {
         return (
           <div class="panel signal-panel" data-testid="case-panel">
             <h2>
-              {info?.label ?? c.detector} · {c.customer}
+              {info?.label ?? c.detector} · {customerLabel(c.customer)}
             </h2>
             <dl class="facts">
               <div>

@@ -45,7 +45,7 @@ import {
 } from "../components/ui";
 import { useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
-import { dateTime, decimal, words } from "../lib/format";
+import { customerLabel, dateTime, decimal, words } from "../lib/format";
 import { actorLabel } from "../lib/me";
 import { Link, navigate } from "../lib/router";
 import {
@@ -211,13 +211,15 @@ function SignalFindingsView(props: ViewProps) {
                               href={hrefFor(props.path, findingsSpec, { ...state, signal: s.id })}
                               aria-current={state.signal === s.id ? "true" : undefined}
                             >
-                              {s.customer}
+                              {customerLabel(s.customer)}
                             </Link>
                             <div class="muted">
-                              {[s.product, s.metric]
-                                .filter(Boolean)
-                                .map((x) => words(String(x)))
-                                .join(" · ")}
+                              {typeof s.details.scope_label === "string"
+                                ? s.details.scope_label
+                                : [s.product, s.metric]
+                                    .filter(Boolean)
+                                    .map((x) => words(String(x)))
+                                    .join(" · ")}
                             </div>
                           </>
                         ),
@@ -293,7 +295,7 @@ function SignalPanel(props: ItemPanelProps) {
         return (
           <div class="panel signal-panel" data-testid="signal-panel">
             <h2>
-              {info?.label ?? s.detector} · {s.customer}
+              {info?.label ?? s.detector} · {customerLabel(s.customer)}
             </h2>
             <dl class="facts">
               <div>
