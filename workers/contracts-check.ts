@@ -37,6 +37,12 @@ import type {
 } from "./routes/payments";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
+import type {
+  ReportCatalogSchema,
+  ReportQuerySchema,
+  ReportResultSchema,
+  SavedReportSchema,
+} from "./routes/reports";
 import type { SignalSchema } from "./routes/signals";
 import type { Subscription } from "./routes/subscriptions";
 import type { LiveQuery, RollupRow, StoredEventSchema } from "./routes/usage";
@@ -185,4 +191,12 @@ export type PaymentChecks = [
   Assert<Same<C.RetryPolicyFields, import("../domain/dunning").RetryPolicy>>,
   Assert<Same<Out<typeof StripeWebhookOutcome>, C.StripeWebhookOutcome>>,
   Assert<Same<C.PaymentStatus, import("../domain/payments").PaymentStatus>>,
+];
+
+export type ReportChecks = [
+  Assert<Same<Out<typeof ReportQuerySchema>, C.ReportQuery>>,
+  Assert<Same<Out<typeof ReportCatalogSchema>, C.ReportCatalog>>,
+  Assert<Same<Out<typeof ReportResultSchema>, C.ReportResult>>,
+  Assert<Same<Out<typeof SavedReportSchema>, C.SavedReport>>,
+  Assert<Same<PageOf<typeof SavedReportSchema>, C.Page<C.SavedReport>>>,
 ];

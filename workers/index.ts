@@ -31,6 +31,7 @@ import { plans } from "./routes/plans";
 import { policies } from "./routes/policies";
 import { products } from "./routes/products";
 import { replay } from "./routes/replay";
+import { reports } from "./routes/reports";
 import { signals } from "./routes/signals";
 import { subscriptions } from "./routes/subscriptions";
 import { usage } from "./routes/usage";
@@ -79,6 +80,7 @@ api.route("/", replay);
 api.route("/", detectors);
 api.route("/channels", channels);
 api.route("/deliveries", deliveries);
+api.route("/", reports);
 
 const v1 = createRouter();
 v1.use("*", requireIngestKey);

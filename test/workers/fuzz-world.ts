@@ -139,10 +139,19 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
   if (opts.signals) ({ signals, actions, cases } = await seedSignals(tenant, acme, chat, input));
 
   // Channels after the signals, so no delivery of theirs is still in flight.
-  const [hookChannel, mail, run] = await Promise.all([
+  const [hookChannel, mail, run, report] = await Promise.all([
     post("/api/channels", { type: "webhook", name: `${P} Ops Hook`, url: hook }),
     post("/api/channels", { type: "email", name: `${P} Ops Mail`, to: `ops@${prefix}.example` }),
     post("/api/invoices/run", {}),
+    post("/api/reports", {
+      name: `${P} Revenue report`,
+      query: {
+        dataset: "usage",
+        measures: ["revenue"],
+        dimensions: ["customer"],
+        time: { from: start, to: new Date().toISOString() },
+      },
+    }),
   ]);
   const channels = [hookChannel.id as string, mail.id as string];
   // A member who is not the only owner, so changing or removing them is allowed.
@@ -173,6 +182,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       cases,
       channels,
       members: [member.id as string],
+      reports: [report.id as string],
       // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
       passkeys: ["no-such-passkey"],
       rest: ["v1/chat", "a/b/c"],
@@ -189,6 +199,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       `${P} CI key`,
       `${P} Ops Hook`,
       `${P} Ops Mail`,
+      `${P} Revenue report`,
       `${prefix}-acme.example`,
       `${prefix}-enterprise`,
       `${prefix}-model`,
@@ -207,6 +218,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       ...actions,
       ...cases,
       ...channels,
+      report.id as string,
       ci.id,
       keyId(tenant.ingest_key),
       keyId(tenant.operator_token),

@@ -43,6 +43,7 @@ const READ_WRITES: Record<string, string> = {
   "POST /api/me/passkeys/options": "starts registering one's own passkey",
   "POST /api/me/passkeys": "registers one's own passkey",
   "DELETE /api/me/passkeys/{id}": "deletes one's own passkey",
+  "POST /api/reports/run": "runs a report query and changes nothing (POST carries the query)",
 };
 
 /** Routes that belong to a person, not a machine: a token gets 403 whatever its role. */
@@ -55,8 +56,8 @@ const PEOPLE_ONLY = new Set([
 const PEOPLE_ONLY_DETAIL = "Passkeys belong to people";
 
 /** Permissions the roles table already grants for features whose routes are not built yet
- * (warehouse exports, shared reports): when they arrive, they must declare these. */
-const PERMISSIONS_WITHOUT_ROUTES_YET: Permission[] = ["exports:manage", "reports:share"];
+ * (warehouse exports): when they arrive, they must declare these. */
+const PERMISSIONS_WITHOUT_ROUTES_YET: Permission[] = ["exports:manage"];
 
 const key = (op: Operation) => `${op.method} ${op.path}`;
 

@@ -1,0 +1,222 @@
+import type {
+  ReportCatalog,
+  ReportDataset,
+  ReportDatasetName,
+  ReportField,
+  ReportGranularity,
+} from "../../contracts/reports";
+
+// The report datasets (issue 15, SPEC §8): what each measures and how it can be cut, as data.
+// GET /api/reports/datasets serves this; domain/reports/query.ts validates a query against it
+// and domain/reports/compile.ts turns it into SQL. A field is listed only where Aforo keeps it:
+// what it does not keep yet is in docs/reports.md "Not yet kept".
+
+const ALL_GRANULARITIES: ReportGranularity[] = ["hour", "day", "week", "month"];
+
+const f = (
+  name: string,
+  label: string,
+  type: ReportField["type"],
+  description: string,
+): ReportField => ({ name, label, type, description });
+
+const TIME = (what: string) =>
+  f(
+    "time",
+    "Time",
+    "time",
+    `${what}, bucketed by time.granularity in the query's time zone (the bucket's start)`,
+  );
+const CUSTOMER = f("customer", "Customer", "string", "The customer's id");
+const PRODUCT = f("product", "Product", "string", "The product's id");
+const COUNT = (what: string) => f("count", "Count", "number", `Number of ${what}`);
+
+export const DATASETS: readonly ReportDataset[] = [
+  {
+    name: "usage",
+    label: "Usage",
+    description:
+      "Rated and costed usage from the hourly and daily rollups: every accepted event, priced and costed when it arrived",
+    measures: [
+      f("units", "Units", "number", "Quantity in the metric's unit (summed over events)"),
+      f("events", "Events", "number", "Accepted usage events"),
+      f("revenue", "Revenue", "money", "Usage revenue (rated events; plan fees not included)"),
+      f("cogs", "COGS", "money", "Cost of the usage (provider and model prices at event time)"),
+      f("margin", "Margin", "money", "Revenue − COGS"),
+      f("margin_pct", "Margin %", "percent", "Margin ÷ revenue; empty where revenue is 0"),
+    ],
+    dimensions: [
+      TIME("The UTC hour the usage happened in"),
+      f(
+        "hour_of_week",
+        "Hour of week",
+        "number",
+        "0–167 in the query's time zone: Monday 00:00–01:00 is 0, Sunday 23:00–24:00 is 167",
+      ),
+      CUSTOMER,
+      PRODUCT,
+      f("metric", "Metric", "string", "The metric's id"),
+      f(
+        "plan",
+        "Plan",
+        "string",
+        "The plan of the customer's subscription to that product in force at the start of the usage hour; empty without one",
+      ),
+      f(
+        "segment",
+        "Segment",
+        "string",
+        "The customer's `segment` metadata attribute; empty when not set",
+      ),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "invoices",
+    label: "Invoices",
+    description:
+      "Invoices by billing period (the time range selects on the period start); void invoices included, filter on status to leave them out",
+    measures: [
+      COUNT("invoices"),
+      f("total", "Total", "money", "Invoice totals"),
+      f("amount_paid", "Amount paid", "money", "Paid on them (refunds not subtracted)"),
+      f("amount_due", "Amount due", "money", "Still due on open invoices (total − paid)"),
+    ],
+    dimensions: [
+      TIME("The billing period's start"),
+      f(
+        "period",
+        "Billing period",
+        "time",
+        "The month the billing period starts in, in the query's time zone",
+      ),
+      CUSTOMER,
+      PRODUCT,
+      f("status", "Status", "string", "draft, open, paid or void"),
+      f(
+        "aging",
+        "Days past due",
+        "string",
+        "Open invoices by days past their due date now: current, 1–30, 31–60, 61–90, 90+; empty for others",
+      ),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "payments",
+    label: "Payments",
+    description: "Payment attempts the provider reported (succeeded, failed, refunded), by time",
+    measures: [COUNT("payment attempts"), f("amount", "Amount", "money", "What they were for")],
+    dimensions: [
+      TIME("When the attempt happened"),
+      f("status", "Status", "string", "succeeded, failed or refunded"),
+      f("decline_code", "Decline code", "string", "The provider's decline code; empty if none"),
+      f("provider", "Provider", "string", "api or stripe"),
+      CUSTOMER,
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "subscriptions",
+    label: "Subscriptions",
+    description:
+      "Subscriptions in force at some point of the time range (started before its end, not ended before its start)",
+    measures: [COUNT("subscriptions")],
+    dimensions: [
+      f("plan", "Plan", "string", "The subscription's current plan"),
+      PRODUCT,
+      f("status", "Status", "string", "trialing, active, past_due, suspended or canceled"),
+      CUSTOMER,
+    ],
+    granularities: [],
+    retention_days: null,
+  },
+  {
+    name: "signals",
+    label: "Signals",
+    description: "Detector findings, by when they were raised",
+    measures: [
+      COUNT("signals"),
+      f("magnitude", "Magnitude", "number", "The largest magnitude among them"),
+    ],
+    dimensions: [
+      TIME("When the signal was raised"),
+      f("detector", "Detector", "string", "The detector that raised it"),
+      CUSTOMER,
+      PRODUCT,
+      f("status", "Status", "string", "open or resolved"),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "cases",
+    label: "Cases",
+    description: "Cases (a story of signals), by when they opened",
+    measures: [
+      COUNT("cases"),
+      f("magnitude", "Magnitude", "number", "The largest magnitude of their signals"),
+    ],
+    dimensions: [
+      TIME("When the case opened"),
+      f("detector", "Detector", "string", "The detector of its signals"),
+      CUSTOMER,
+      PRODUCT,
+      f("status", "Status", "string", "open or resolved"),
+      f(
+        "level",
+        "Level",
+        "string",
+        "The level rank reached (its meaning is the detector's: L1–L3, a threshold %, hours)",
+      ),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "actions",
+    label: "Actions",
+    description: "Ladder actions (alert, throttle, block, …), by when they were queued",
+    measures: [COUNT("actions")],
+    dimensions: [
+      TIME("When the action was queued"),
+      f("rung", "Rung", "string", "ALERT, THROTTLE, BLOCK, extend_trial, apply_coupon, escalate"),
+      f("state", "State", "string", "queued, executed, reversed, failed or no_channel"),
+      f("detector", "Detector", "string", "The detector of the signal behind it"),
+      CUSTOMER,
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
+    name: "deliveries",
+    label: "Deliveries",
+    description: "Alert, digest and dunning messages sent to channels, by when they were created",
+    measures: [COUNT("deliveries")],
+    dimensions: [
+      TIME("When the delivery was created"),
+      f(
+        "channel_type",
+        "Channel type",
+        "string",
+        "slack, email or webhook; empty for a deleted channel",
+      ),
+      f("kind", "Kind", "string", "signal, digest, payment_retry or payment_method"),
+      f("status", "Status", "string", "pending, delivered, dead or canceled"),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+];
+
+export const REPORT_CATALOG: ReportCatalog = { data: [...DATASETS] };
+
+/** The dataset of this name, or undefined when it is not served yet (events, pipeline). */
+export const datasetOf = (name: ReportDatasetName | string): ReportDataset | undefined =>
+  DATASETS.find((d) => d.name === name);
+
+/** Dimensions that are time buckets (never filtered on: the time range does that). */
+export const TIME_DIMENSIONS = new Set(["time", "hour_of_week", "period"]);

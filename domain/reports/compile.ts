@@ -1,0 +1,530 @@
+import {
+  type CompiledQuery,
+  DummyDriver,
+  Kysely,
+  type RawBuilder,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  sql,
+} from "kysely";
+import type {
+  ReportCell,
+  ReportColumn,
+  ReportDatasetName,
+  ReportResult,
+} from "../../contracts/reports";
+import { formatMoney, formatScaled, QUANTITY_SCALE } from "../money";
+import { DAY_MS } from "../time";
+import { type Segment, segments, ZoneClock } from "./buckets";
+import { datasetOf } from "./catalog";
+import type { FilledQuery } from "./query";
+
+// A checked report query → SQL for D1 (SQLite). Kysely is used as a query builder only: it
+// composes the chosen dimensions, measures and filters without string concatenation and
+// compiles to `{sql, parameters}`, which store/reports.ts runs with
+// `db.prepare(sql).bind(...parameters)` (Kysely's "splitting query building and execution").
+// Every value a caller sends is a bound parameter; identifiers come only from the tables below.
+//
+// Tenant isolation is the compiler's: the base table is always constrained to the tenant, and
+// every lookup (a customer's segment, a payment's invoice) is a correlated subquery matching
+// the base row's tenant_id.
+//
+// Time buckets: the bucket boundaries in the query's zone, DST included, are computed in
+// TypeScript (domain/reports/buckets.ts) and bound as one JSON array of [start, end, time,
+// period, hour_of_week] segments; SQL joins each row to its segment by range. Usage is read from
+// rollups_daily when every boundary is a UTC midnight (UTC days, weeks, months), else from
+// rollups_hourly. Money and quantities are summed on integers in two halves (x / 10^9 and
+// x % 10^9, store/exact-sum.ts), exact for any row count; ordering uses TOTAL(), a float, which
+// only decides the order.
+
+const db = new Kysely<Record<string, Record<string, unknown>>>({
+  dialect: {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (k) => new SqliteIntrospector(k),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  },
+});
+
+type Raw = RawBuilder<unknown>;
+type AggKind = "exact" | "count" | "max";
+interface Agg {
+  kind: AggKind;
+  expr: Raw;
+}
+type AggValues = Record<string, bigint | number | null>;
+interface Measure {
+  aggs: string[];
+  order: Raw;
+  value: (a: AggValues) => ReportCell;
+}
+interface Source {
+  table: string;
+  alias: string;
+  /** The column the time range selects on (epoch ms). */
+  time: string;
+  /** Dimension name → SQL expression (time buckets are the segments'). */
+  dims: Record<string, Raw>;
+  aggs: Record<string, Agg>;
+  measures: Record<string, Measure>;
+  /** subscriptions: in force during the range instead of a time column inside it. */
+  overlap?: { start: string; end: string };
+}
+
+const B = sql.raw("1000000000");
+const ref = (name: string) => sql.ref(name) as Raw;
+const big = (v: bigint | number | null | undefined) => (typeof v === "bigint" ? v : BigInt(v ?? 0));
+const money = (v: bigint | number | null | undefined) => formatMoney(big(v));
+const count = (v: bigint | number | null | undefined) => Number(v ?? 0);
+
+const COUNT_AGG: Agg = { kind: "count", expr: sql`COUNT(*)` };
+const COUNT_MEASURE: Measure = {
+  aggs: ["count"],
+  order: sql`COUNT(*)`,
+  value: (a) => count(a.count),
+};
+const moneyMeasure = (agg: string, expr: Raw): Measure => ({
+  aggs: [agg],
+  order: sql`TOTAL(${expr})`,
+  value: (a) => money(a[agg]),
+});
+const maxMeasure = (agg: string, expr: Raw): Measure => ({
+  aggs: [agg],
+  order: sql`MAX(${expr})`,
+  value: (a) => (a[agg] === null || a[agg] === undefined ? null : Number(a[agg])),
+});
+
+/** A decimal text amount ("12.50") as integer nanos, in SQL. */
+const nanosOfText = (col: Raw): Raw => sql`(CAST(CASE WHEN instr(${col}, '.') > 0
+    THEN substr(${col}, 1, instr(${col}, '.') - 1) ELSE ${col} END AS INTEGER) * ${B}
+  + CAST(substr((CASE WHEN instr(${col}, '.') > 0 THEN substr(${col}, instr(${col}, '.') + 1)
+    ELSE '' END) || '000000000', 1, 9) AS INTEGER))`;
+
+function usageSource(table: "rollups_hourly" | "rollups_daily"): Source {
+  const rev = ref("r.revenue");
+  const cost = ref("r.cost");
+  return {
+    table,
+    alias: "r",
+    time: "r.start",
+    dims: {
+      customer: ref("r.customer_id"),
+      product: ref("r.product_id"),
+      metric: ref("r.metric_id"),
+      plan: sql`(SELECT sp.plan_id FROM subscription_phases sp
+        JOIN subscriptions s ON s.tenant_id = sp.tenant_id AND s.id = sp.subscription_id
+        JOIN plans p ON p.tenant_id = sp.tenant_id AND p.id = sp.plan_id
+        WHERE sp.tenant_id = r.tenant_id AND s.customer_id = r.customer_id
+          AND p.product_id = r.product_id AND sp.start_at <= r.start
+          AND (sp.end_at IS NULL OR sp.end_at > r.start)
+        ORDER BY sp.start_at DESC LIMIT 1)`,
+      segment: sql`(SELECT CAST(json_extract(c.metadata, '$.segment') AS TEXT) FROM customers c
+        WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id)`,
+    },
+    aggs: {
+      units: { kind: "exact", expr: ref("r.units") },
+      events: { kind: "exact", expr: ref("r.events") },
+      revenue: { kind: "exact", expr: rev },
+      cost: { kind: "exact", expr: cost },
+    },
+    measures: {
+      units: {
+        aggs: ["units"],
+        order: sql`TOTAL(r.units)`,
+        value: (a) => Number(formatScaled(big(a.units), QUANTITY_SCALE)),
+      },
+      events: { aggs: ["events"], order: sql`TOTAL(r.events)`, value: (a) => count(a.events) },
+      revenue: moneyMeasure("revenue", rev),
+      cogs: moneyMeasure("cost", cost),
+      margin: {
+        aggs: ["revenue", "cost"],
+        order: sql`TOTAL(r.revenue) - TOTAL(r.cost)`,
+        value: (a) => formatMoney(big(a.revenue) - big(a.cost)),
+      },
+      margin_pct: {
+        aggs: ["revenue", "cost"],
+        order: sql`(TOTAL(r.revenue) - TOTAL(r.cost)) / NULLIF(TOTAL(r.revenue), 0)`,
+        value: (a) => {
+          const r = big(a.revenue);
+          if (r === 0n) return null;
+          // Six significant decimals of the fraction, from exact integers.
+          return Number(((r - big(a.cost)) * 1_000_000n) / r) / 1_000_000;
+        },
+      },
+    },
+  };
+}
+
+const agingBucket = (now: number): Raw => sql`CASE
+  WHEN i.status <> 'open' OR i.due_at IS NULL THEN NULL
+  WHEN ${now} <= i.due_at THEN 'current'
+  WHEN ${now} - i.due_at <= ${30 * DAY_MS} THEN '1–30'
+  WHEN ${now} - i.due_at <= ${60 * DAY_MS} THEN '31–60'
+  WHEN ${now} - i.due_at <= ${90 * DAY_MS} THEN '61–90'
+  ELSE '90+' END`;
+
+function source(dataset: ReportDatasetName, now: number, daily: boolean): Source {
+  switch (dataset) {
+    case "usage":
+      return usageSource(daily ? "rollups_daily" : "rollups_hourly");
+    case "invoices": {
+      const due = sql`CASE WHEN i.status = 'open' THEN i.total - i.amount_paid ELSE 0 END`;
+      return {
+        table: "invoices",
+        alias: "i",
+        time: "i.period_start",
+        dims: {
+          customer: ref("i.customer_id"),
+          product: ref("i.product_id"),
+          status: ref("i.status"),
+          aging: agingBucket(now),
+        },
+        aggs: {
+          count: COUNT_AGG,
+          total: { kind: "exact", expr: ref("i.total") },
+          amount_paid: { kind: "exact", expr: ref("i.amount_paid") },
+          amount_due: { kind: "exact", expr: due },
+        },
+        measures: {
+          count: COUNT_MEASURE,
+          total: moneyMeasure("total", ref("i.total")),
+          amount_paid: moneyMeasure("amount_paid", ref("i.amount_paid")),
+          amount_due: moneyMeasure("amount_due", due),
+        },
+      };
+    }
+    case "payments": {
+      const amount = nanosOfText(ref("p.amount"));
+      return {
+        table: "payments",
+        alias: "p",
+        time: "p.at",
+        dims: {
+          status: ref("p.status"),
+          decline_code: ref("p.decline_code"),
+          provider: ref("p.provider"),
+          customer: sql`(SELECT inv.customer_id FROM invoices inv
+            WHERE inv.tenant_id = p.tenant_id AND inv.id = p.invoice_id)`,
+        },
+        aggs: { count: COUNT_AGG, amount: { kind: "exact", expr: amount } },
+        measures: { count: COUNT_MEASURE, amount: moneyMeasure("amount", amount) },
+      };
+    }
+    case "subscriptions":
+      return {
+        table: "subscriptions",
+        alias: "s",
+        time: "s.start_at",
+        overlap: { start: "s.start_at", end: "s.end_at" },
+        dims: {
+          plan: ref("s.plan_id"),
+          product: sql`(SELECT pl.product_id FROM plans pl
+            WHERE pl.tenant_id = s.tenant_id AND pl.id = s.plan_id)`,
+          status: ref("s.status"),
+          customer: ref("s.customer_id"),
+        },
+        aggs: { count: COUNT_AGG },
+        measures: { count: COUNT_MEASURE },
+      };
+    case "signals":
+      return {
+        table: "signals",
+        alias: "g",
+        time: "g.created_at",
+        dims: {
+          detector: ref("g.detector"),
+          customer: ref("g.customer_id"),
+          product: ref("g.product_id"),
+          status: ref("g.status"),
+        },
+        aggs: { count: COUNT_AGG, magnitude: { kind: "max", expr: sql`MAX(g.magnitude)` } },
+        measures: { count: COUNT_MEASURE, magnitude: maxMeasure("magnitude", ref("g.magnitude")) },
+      };
+    case "cases":
+      return {
+        table: "cases",
+        alias: "k",
+        time: "k.opened_at",
+        dims: {
+          detector: ref("k.detector"),
+          customer: ref("k.customer_id"),
+          product: ref("k.product_id"),
+          status: ref("k.status"),
+          level: sql`CAST(k.level_rank AS TEXT)`,
+        },
+        aggs: { count: COUNT_AGG, magnitude: { kind: "max", expr: sql`MAX(k.magnitude)` } },
+        measures: { count: COUNT_MEASURE, magnitude: maxMeasure("magnitude", ref("k.magnitude")) },
+      };
+    case "actions":
+      return {
+        table: "actions",
+        alias: "a",
+        time: "a.created_at",
+        dims: {
+          rung: ref("a.rung"),
+          state: ref("a.state"),
+          customer: ref("a.customer_id"),
+          detector: sql`(SELECT sg.detector FROM signals sg
+            WHERE sg.tenant_id = a.tenant_id AND sg.id = a.signal_id)`,
+        },
+        aggs: { count: COUNT_AGG },
+        measures: { count: COUNT_MEASURE },
+      };
+    case "deliveries":
+      return {
+        table: "deliveries",
+        alias: "d",
+        time: "d.created_at",
+        dims: {
+          channel_type: sql`(SELECT ch.type FROM notification_channels ch
+            WHERE ch.tenant_id = d.tenant_id AND ch.id = d.channel_id)`,
+          kind: ref("d.kind"),
+          status: ref("d.status"),
+        },
+        aggs: { count: COUNT_AGG },
+        measures: { count: COUNT_MEASURE },
+      };
+    default:
+      throw new RangeError(`dataset ${dataset} has no source`);
+  }
+}
+
+/** The SQL of one checked query: its rows, its totals and its comparison period's totals. */
+export interface CompiledReport {
+  rows: CompiledQuery;
+  totals: CompiledQuery;
+  comparison: { from: number; to: number; query: CompiledQuery } | null;
+  /** Which rollup table usage is read from (null for other datasets). */
+  table: string;
+  /** Turns the statements' rows into the answer (data_as_of is the runner's). */
+  decode(
+    rows: Record<string, unknown>[],
+    totals: Record<string, unknown> | null,
+    comparison: Record<string, unknown> | null,
+  ): Omit<ReportResult, "data_as_of">;
+}
+
+/** The earlier period a comparison covers: the same length just before, or the same local
+ * dates and times a year earlier in the query's zone (29 February → 28 February). */
+export function comparisonRange(
+  from: number,
+  to: number,
+  compare: "previous_period" | "previous_year",
+  zone = "UTC",
+): { from: number; to: number } {
+  if (compare === "previous_period") return { from: from - (to - from), to: from };
+  const clock = new ZoneClock(zone, from - 367 * DAY_MS, to);
+  const back = (t: number) => {
+    const l = clock.local(t);
+    const y = l.getUTCFullYear() - 1;
+    const m = l.getUTCMonth();
+    const day = Math.min(l.getUTCDate(), new Date(Date.UTC(y, m + 1, 0)).getUTCDate());
+    const wall = Date.UTC(y, m, day, l.getUTCHours(), l.getUTCMinutes(), l.getUTCSeconds());
+    return wall - clock.offset(wall - clock.offset(wall));
+  };
+  return { from: back(from), to: back(to) };
+}
+
+/**
+ * Compiles a checked query for one tenant. `now` is the instant invoice aging is measured at.
+ */
+export function compileReport(
+  tenantId: string,
+  q: FilledQuery,
+  from: number,
+  to: number,
+  now: number,
+): CompiledReport {
+  const dataset = datasetOf(q.dataset);
+  if (!dataset) throw new RangeError(`unknown dataset ${q.dataset}`);
+  const zone = q.time.time_zone;
+  const clock = new ZoneClock(zone, from, to);
+  const needs = {
+    ...(q.dimensions.includes("time") ? { time: q.time.granularity } : {}),
+    period: q.dimensions.includes("period"),
+    hour_of_week: q.dimensions.includes("hour_of_week"),
+  };
+  const segmented = needs.time !== undefined || needs.period || needs.hour_of_week;
+  const segs: Segment[] = segmented ? segments(clock, from, to, needs) : [];
+  const dayAligned = [from, to, ...segs.map((s) => s.start)].every((t) => t % DAY_MS === 0);
+  const daily =
+    q.dataset === "usage" &&
+    dayAligned &&
+    !needs.hour_of_week &&
+    !q.dimensions.includes("plan") &&
+    !(q.filters ?? []).some((f) => f.dimension === "plan");
+  const src = source(q.dataset, now, daily);
+  const base = `${src.table} as ${src.alias}`;
+  const tenantCol = `${src.alias}.tenant_id`;
+  const timeCol = ref(src.time);
+
+  /** FROM + WHERE for a range: the tenant, the range (or its segments), the filters. */
+  const scope = (rangeFrom: number, rangeTo: number, withSegments: boolean) => {
+    let qb = withSegments
+      ? db
+          .selectFrom(sql`json_each(${JSON.stringify(segs.map(segmentTuple))})`.as("b"))
+          .crossJoin(base)
+      : db.selectFrom(base);
+    qb = qb.where(ref(tenantCol), "=", tenantId);
+    if (src.overlap) {
+      const end = ref(src.overlap.end);
+      qb = qb
+        .where(ref(src.overlap.start), "<", rangeTo)
+        .where(sql<boolean>`(${end} IS NULL OR ${end} > ${rangeFrom})`);
+    } else {
+      qb = qb.where(timeCol, ">=", rangeFrom).where(timeCol, "<", rangeTo);
+      if (withSegments) {
+        qb = qb
+          .where(sql<boolean>`${timeCol} >= b.value ->> 0`)
+          .where(sql<boolean>`${timeCol} < b.value ->> 1`);
+      }
+    }
+    for (const filter of q.filters ?? []) {
+      const expr = src.dims[filter.dimension];
+      if (!expr) throw new RangeError(`no expression for ${filter.dimension}`);
+      qb = qb.where(filterCondition(expr, filter.op, filter.values));
+    }
+    return qb;
+  };
+
+  const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
+  const aggSelections = aggNames.flatMap((name) => {
+    const agg = src.aggs[name] as Agg;
+    if (agg.kind === "exact") {
+      return [
+        sql`CAST(SUM((${agg.expr}) / ${B}) AS TEXT)`.as(`a_${name}_hi`),
+        sql`CAST(SUM((${agg.expr}) % ${B}) AS TEXT)`.as(`a_${name}_lo`),
+      ];
+    }
+    return [agg.expr.as(`a_${name}`)];
+  });
+  const dimExpr = (d: string): Raw => {
+    if (d === "time") return sql`b.value ->> 2`;
+    if (d === "period") return sql`b.value ->> 3`;
+    if (d === "hour_of_week") return sql`b.value ->> 4`;
+    const e = src.dims[d];
+    if (!e) throw new RangeError(`no expression for ${d}`);
+    return e;
+  };
+
+  let rowsQb = scope(from, to, segmented).select([
+    ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
+    ...aggSelections,
+  ]);
+  if (q.dimensions.length > 0) {
+    rowsQb = rowsQb.groupBy(q.dimensions.map((d) => ref(`d_${d}`)));
+  }
+  for (const o of q.order_by) {
+    const expr = q.dimensions.includes(o.field)
+      ? ref(`d_${o.field}`)
+      : (src.measures[o.field]?.order as Raw);
+    rowsQb = rowsQb.orderBy(expr, o.direction);
+  }
+  for (const d of q.dimensions) {
+    if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
+  }
+  const rows = rowsQb.limit(q.limit + 1).compile();
+  const totals = scope(from, to, false).select(aggSelections).compile();
+  const cmpRange = q.compare_to ? comparisonRange(from, to, q.compare_to, q.time.time_zone) : null;
+  const comparison = cmpRange
+    ? {
+        ...cmpRange,
+        query: scope(cmpRange.from, cmpRange.to, false).select(aggSelections).compile(),
+      }
+    : null;
+
+  const aggValues = (row: Record<string, unknown> | null): AggValues => {
+    const out: AggValues = {};
+    for (const name of aggNames) {
+      const agg = src.aggs[name] as Agg;
+      if (agg.kind === "exact") {
+        out[name] =
+          BigInt((row?.[`a_${name}_hi`] as string | null) ?? 0) * 1_000_000_000n +
+          BigInt((row?.[`a_${name}_lo`] as string | null) ?? 0);
+      } else {
+        const v = row?.[`a_${name}`];
+        out[name] = v === null || v === undefined ? (agg.kind === "count" ? 0 : null) : Number(v);
+      }
+    }
+    return out;
+  };
+  const measureCells = (row: Record<string, unknown> | null) => {
+    const a = aggValues(row);
+    return Object.fromEntries(q.measures.map((m) => [m, (src.measures[m] as Measure).value(a)]));
+  };
+  const dimCell = (d: string, v: unknown): ReportCell => {
+    if (v === null || v === undefined) return null;
+    if (d === "time" || d === "period") return clock.format(Number(v));
+    if (d === "hour_of_week") return Number(v);
+    return String(v);
+  };
+  const fields = new Map([...dataset.measures, ...dataset.dimensions].map((f) => [f.name, f]));
+  const columns: ReportColumn[] = [
+    ...q.dimensions.map((d) => column(fields.get(d), d, "dimension")),
+    ...q.measures.map((m) => column(fields.get(m), m, "measure")),
+  ];
+
+  return {
+    rows,
+    totals,
+    comparison,
+    table: src.table,
+    decode(rawRows, rawTotals, rawComparison) {
+      const truncated = rawRows.length > q.limit;
+      const kept = truncated ? rawRows.slice(0, q.limit) : rawRows;
+      return {
+        query: q,
+        columns,
+        rows: kept.map((r) => ({
+          ...Object.fromEntries(q.dimensions.map((d) => [d, dimCell(d, r[`d_${d}`])])),
+          ...measureCells(r),
+        })),
+        totals: measureCells(rawTotals),
+        truncated,
+        comparison: cmpRange
+          ? {
+              from: new Date(cmpRange.from).toISOString(),
+              to: new Date(cmpRange.to).toISOString(),
+              totals: measureCells(rawComparison),
+            }
+          : null,
+      };
+    },
+  };
+}
+
+const segmentTuple = (s: Segment) => [s.start, s.end, s.time, s.period, s.hour_of_week];
+
+function column(
+  field: { label: string; type: ReportColumn["type"] } | undefined,
+  name: string,
+  kind: ReportColumn["kind"],
+): ReportColumn {
+  return { name, label: field?.label ?? name, kind, type: field?.type ?? "string" };
+}
+
+function filterCondition(expr: Raw, op: string, values: string[]): RawBuilder<boolean> {
+  const list = sql.join(values);
+  switch (op) {
+    case "is":
+      return sql<boolean>`${expr} IN (${list})`;
+    case "is_not":
+      return sql<boolean>`(${expr} IS NULL OR ${expr} NOT IN (${list}))`;
+    case "contains":
+      return sql<boolean>`(${sql.join(
+        values.map((v) => sql`instr(lower(${expr}), lower(${v})) > 0`),
+        sql` OR `,
+      )})`;
+    case "gt":
+      return sql<boolean>`${expr} > ${values[0]}`;
+    case "gte":
+      return sql<boolean>`${expr} >= ${values[0]}`;
+    case "lt":
+      return sql<boolean>`${expr} < ${values[0]}`;
+    case "lte":
+      return sql<boolean>`${expr} <= ${values[0]}`;
+    default:
+      throw new RangeError(`unknown filter op ${op}`);
+  }
+}

@@ -1,0 +1,414 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import type { CompiledQuery } from "kysely";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ReportQuery } from "../../../contracts/reports";
+import { DATASETS, TIME_DIMENSIONS } from "../../../domain/reports/catalog";
+import { comparisonRange, compileReport } from "../../../domain/reports/compile";
+import { checkQuery } from "../../../domain/reports/query";
+import { DAY_MS, HOUR_MS } from "../../../domain/time";
+
+// domain/reports/compile.ts: a checked query → SQL. Every value a caller sends is a bound
+// parameter, the tenant is always constrained (and is a parameter too), and the SQL runs: the
+// last part executes it on SQLite (node:sqlite) over the real migrations in schema/.
+
+const T = (iso: string) => Date.parse(iso);
+const TENANT = "ten_a";
+const OTHER = "ten_b";
+const NOW = T("2026-04-15T12:00:00Z");
+const EVIL = "x' OR 1=1 --";
+
+function compiled(q: ReportQuery, tenant = TENANT, zone = "UTC") {
+  const c = checkQuery(q, zone);
+  if (!c.ok) throw new Error(JSON.stringify(c.issues));
+  return compileReport(tenant, c.query, c.from, c.to, NOW);
+}
+const statements = (r: ReturnType<typeof compiled>): CompiledQuery[] => [
+  r.rows,
+  r.totals,
+  ...(r.comparison ? [r.comparison.query] : []),
+];
+const MARCH = { from: "2026-03-01T00:00:00Z", to: "2026-04-01T00:00:00Z" };
+
+/** Every measure and dimension of a dataset, and a filter of each op on its first dimension. */
+function everything(name: string): ReportQuery {
+  const d = DATASETS.find((x) => x.name === name);
+  if (!d) throw new Error(name);
+  const filterable = d.dimensions.filter((x) => !TIME_DIMENSIONS.has(x.name));
+  const on = filterable[0]?.name as string;
+  return {
+    dataset: d.name,
+    measures: d.measures.map((m) => m.name),
+    dimensions: d.dimensions.map((x) => x.name),
+    filters: [
+      { dimension: on, op: "is", values: [EVIL, "b"] },
+      { dimension: on, op: "is_not", values: [`${EVIL}-is_not`] },
+      { dimension: on, op: "contains", values: [`${EVIL}-contains`] },
+      { dimension: on, op: "gt", values: [`${EVIL}-gt`] },
+      { dimension: on, op: "lte", values: [`${EVIL}-lte`] },
+    ],
+    time: { ...MARCH, granularity: "week", time_zone: "America/New_York" },
+    compare_to: "previous_period",
+  };
+}
+
+describe("compiled SQL binds every value and constrains the tenant", () => {
+  for (const dataset of DATASETS) {
+    it(`${dataset.name}: user values only in parameters, tenant_id = ? on the base table and in every lookup`, () => {
+      const r = compiled(everything(dataset.name));
+      for (const s of statements(r)) {
+        expect(s.sql).not.toContain("OR 1=1");
+        expect(s.sql).not.toContain("'x'");
+        expect(s.sql).not.toContain(TENANT);
+        expect(s.sql).not.toContain("America/New_York");
+        expect(s.parameters).toContain(TENANT);
+        expect(s.parameters).toContain(`${EVIL}-is_not`);
+        expect(s.parameters).toContain(`${EVIL}-contains`);
+        expect(s.parameters).toContain(`${EVIL}-gt`);
+        expect(s.parameters).toContain(`${EVIL}-lte`);
+        expect(s.parameters).toContain(EVIL);
+        // The base table, by its alias, is constrained to the bound tenant.
+        const alias = /"(\w+)"\."tenant_id" = \?/.exec(s.sql)?.[1];
+        expect(alias, s.sql).toBeDefined();
+        // Every correlated lookup names the base row's tenant.
+        const lookups = (s.sql.match(/\(SELECT/g) ?? []).length;
+        const correlated = (
+          s.sql.match(new RegExp(`\\.tenant_id = ${alias}\\.tenant_id`, "g")) ?? []
+        ).length;
+        expect(correlated, s.sql).toBeGreaterThanOrEqual(lookups);
+      }
+    });
+  }
+
+  it("the tenant is the caller's: another tenant's id appears nowhere", () => {
+    const r = compiled(everything("usage"), OTHER);
+    for (const s of statements(r)) {
+      expect(s.parameters).toContain(OTHER);
+      expect(s.parameters).not.toContain(TENANT);
+    }
+  });
+
+  it("the range, the limit (+1 to detect truncation) and the aging instant are parameters", () => {
+    const r = compiled({
+      dataset: "invoices",
+      measures: ["amount_due"],
+      dimensions: ["aging"],
+      time: MARCH,
+      limit: 37,
+    });
+    expect(r.rows.parameters).toEqual(
+      expect.arrayContaining([TENANT, T(MARCH.from), T(MARCH.to), NOW, 38]),
+    );
+    expect(r.rows.sql).not.toMatch(/\b1772323200000\b|\b38\b/);
+  });
+
+  it("time buckets are one bound JSON array of [start, end, bucket, period, hour_of_week] segments", () => {
+    // New York days around 2026-03-08 (23 h).
+    const r = compiled(
+      {
+        dataset: "usage",
+        measures: ["units"],
+        dimensions: ["time"],
+        time: {
+          from: "2026-03-07T05:00:00Z",
+          to: "2026-03-10T04:00:00Z",
+          time_zone: "America/New_York",
+        },
+      },
+      TENANT,
+    );
+    expect(r.table).toBe("rollups_hourly");
+    const segs = JSON.parse(r.rows.parameters[0] as string) as number[][];
+    expect(segs.map(([s, e]) => ((e as number) - (s as number)) / HOUR_MS)).toEqual([24, 23, 24]);
+    expect(segs.map((s) => s[2])).toEqual([
+      T("2026-03-07T05:00:00Z"),
+      T("2026-03-08T05:00:00Z"),
+      T("2026-03-09T04:00:00Z"),
+    ]);
+    expect(r.rows.sql).toContain("json_each(?)");
+  });
+
+  it("reads usage from rollups_daily only when every boundary is a UTC midnight and no per-hour field is asked", () => {
+    const q: ReportQuery = {
+      dataset: "usage",
+      measures: ["revenue"],
+      dimensions: ["time"],
+      time: { ...MARCH, time_zone: "UTC" },
+    };
+    const table = (over: Partial<ReportQuery>) => compiled({ ...q, ...over }).table;
+    expect(table({})).toBe("rollups_daily");
+    expect(table({ time: { ...q.time, granularity: "week" } })).toBe("rollups_daily");
+    expect(table({ time: { ...q.time, granularity: "hour" } })).toBe("rollups_hourly");
+    expect(table({ time: { ...q.time, time_zone: "Europe/Berlin" } })).toBe("rollups_hourly");
+    expect(table({ time: { ...q.time, from: "2026-03-01T06:00:00Z" } })).toBe("rollups_hourly");
+    expect(table({ dimensions: ["hour_of_week"] })).toBe("rollups_hourly");
+    expect(table({ dimensions: ["time", "plan"] })).toBe("rollups_hourly");
+    expect(table({ filters: [{ dimension: "plan", op: "is", values: ["pro"] }] })).toBe(
+      "rollups_hourly",
+    );
+  });
+});
+
+describe("comparisonRange", () => {
+  it("previous_period: the same length ending where the range starts", () => {
+    expect(
+      comparisonRange(T("2026-03-10T00:00:00Z"), T("2026-03-17T00:00:00Z"), "previous_period"),
+    ).toEqual({ from: T("2026-03-03T00:00:00Z"), to: T("2026-03-10T00:00:00Z") });
+    // A 31-day March is compared with the 31 days before it (from 2026-01-29).
+    expect(comparisonRange(T(MARCH.from), T(MARCH.to), "previous_period")).toEqual({
+      from: T(MARCH.from) - 31 * DAY_MS,
+      to: T(MARCH.from),
+    });
+  });
+
+  it("previous_year: the same calendar dates a year before", () => {
+    expect(comparisonRange(T(MARCH.from), T(MARCH.to), "previous_year")).toEqual({
+      from: T("2025-03-01T00:00:00Z"),
+      to: T("2025-04-01T00:00:00Z"),
+    });
+    expect(
+      comparisonRange(T("2026-03-01T05:00:00Z"), T("2026-04-01T04:00:00Z"), "previous_year"),
+    ).toEqual({ from: T("2025-03-01T05:00:00Z"), to: T("2025-04-01T04:00:00Z") });
+  });
+
+  it("previous_year in the query's zone: the same local times, across DST and 29 February", () => {
+    // New York 2026-03-09 00:00 EDT (04:00Z) a year back is 2025-03-09 00:00 EST (05:00Z):
+    // DST began on 8 March in 2026 but on 9 March 02:00 in 2025.
+    expect(
+      comparisonRange(
+        T("2026-03-09T04:00:00Z"),
+        T("2026-03-10T04:00:00Z"),
+        "previous_year",
+        "America/New_York",
+      ),
+    ).toEqual({ from: T("2025-03-09T05:00:00Z"), to: T("2025-03-10T04:00:00Z") });
+    // 29 February 2028 (a whole local day in Kolkata) compares with 28 February 2027.
+    expect(
+      comparisonRange(
+        T("2028-02-28T18:30:00Z"),
+        T("2028-02-29T18:30:00Z"),
+        "previous_year",
+        "Asia/Kolkata",
+      ),
+    ).toEqual({ from: T("2027-02-27T18:30:00Z"), to: T("2027-02-28T18:30:00Z") });
+  });
+
+  it("is what the compiled comparison runs over, and what the answer names", () => {
+    const r = compiled({
+      dataset: "payments",
+      measures: ["count"],
+      dimensions: [],
+      time: MARCH,
+      compare_to: "previous_year",
+    });
+    expect(r.comparison?.from).toBe(T("2025-03-01T00:00:00Z"));
+    expect(r.comparison?.query.parameters).toEqual(
+      expect.arrayContaining([TENANT, T("2025-03-01T00:00:00Z"), T("2025-04-01T00:00:00Z")]),
+    );
+    expect(r.decode([], null, null).comparison).toEqual({
+      from: "2025-03-01T00:00:00.000Z",
+      to: "2025-04-01T00:00:00.000Z",
+      totals: { count: 0 },
+    });
+  });
+});
+
+describe("decode", () => {
+  it("sums money exactly from the halves, margin % from integers (null at zero revenue), truncates past the limit", () => {
+    const r = compiled({
+      dataset: "usage",
+      measures: ["revenue", "cogs", "margin", "margin_pct", "units"],
+      dimensions: ["customer"],
+      time: MARCH,
+      limit: 1,
+    });
+    // 123,456,789.123456789 revenue: hi 123456789, lo 123456789 nanos.
+    const row = (
+      customer: string,
+      revHi: string,
+      revLo: string,
+      costHi: string,
+      costLo: string,
+    ) => ({
+      d_customer: customer,
+      a_revenue_hi: revHi,
+      a_revenue_lo: revLo,
+      a_cost_hi: costHi,
+      a_cost_lo: costLo,
+      a_units_hi: "2",
+      a_units_lo: "500000",
+    });
+    const out = r.decode(
+      [row("c1", "123456789", "123456789", "0", "500000000"), row("c2", "0", "0", "1", "0")],
+      row("", "123456789", "123456789", "1", "500000000"),
+      null,
+    );
+    expect(out.truncated).toBe(true);
+    expect(out.rows).toEqual([
+      {
+        customer: "c1",
+        revenue: "123456789.123456789",
+        cogs: "0.50",
+        margin: "123456788.623456789",
+        margin_pct: 0.999999,
+        // units are micros: 2 × 10^9 + 500,000 µ = 2,000.5
+        units: 2000.5,
+      },
+    ]);
+    expect(out.totals.cogs).toBe("1.50");
+    const zero = r.decode([row("c2", "0", "0", "1", "0")], null, null);
+    expect(zero.rows[0]).toMatchObject({ revenue: "0.00", margin: "-1.00", margin_pct: null });
+    expect(zero.truncated).toBe(false);
+    expect(zero.totals).toEqual({
+      revenue: "0.00",
+      cogs: "0.00",
+      margin: "0.00",
+      margin_pct: null,
+      units: 0,
+    });
+  });
+});
+
+// ---- Executed on SQLite ----------------------------------------------------------------------
+
+describe("compiled SQL on SQLite (the real migrations)", () => {
+  let db: DatabaseSync;
+  const run = (q: CompiledQuery) =>
+    db.prepare(q.sql).all(...(q.parameters as (string | number)[])) as Record<string, unknown>[];
+  const answer = (q: ReportQuery, tenant = TENANT, zone = "America/New_York") => {
+    const r = compiled(q, tenant, zone);
+    return r.decode(
+      run(r.rows),
+      run(r.totals)[0] ?? null,
+      r.comparison ? (run(r.comparison.query)[0] ?? null) : null,
+    );
+  };
+  const NANO = 1_000_000_000;
+
+  beforeAll(() => {
+    db = new DatabaseSync(":memory:", { enableForeignKeyConstraints: false });
+    for (const f of readdirSync("schema")
+      .filter((x) => x.endsWith(".sql"))
+      .sort()) {
+      db.exec(readFileSync(`schema/${f}`, "utf8"));
+    }
+    const insert = db.prepare(
+      "INSERT INTO rollups_hourly (tenant_id, start, customer_id, product_id, metric_id, units, revenue, cost, events) VALUES (?, ?, ?, 'prod', 'tokens', ?, ?, ?, ?)",
+    );
+    // Every UTC hour from 2026-03-07 05:00Z to 2026-03-10 04:00Z (New York's 7th, 8th, 9th):
+    // ten_a's cus_1 1 unit and 1.000000001 revenue (0.25 cost) an hour; ten_b the same
+    // customer id with 1,000 × that.
+    for (let t = T("2026-03-07T05:00:00Z"); t < T("2026-03-10T04:00:00Z"); t += HOUR_MS) {
+      insert.run(TENANT, t, "cus_1", 1_000_000, NANO + 1, NANO / 4, 1);
+      insert.run(OTHER, t, "cus_1", 1_000_000_000, 1000 * NANO, 0, 1000);
+    }
+    insert.run(TENANT, T("2026-03-08T12:00:00Z"), EVIL, 5_000_000, 5 * NANO, 0, 5);
+    db.prepare(
+      "INSERT INTO customers (tenant_id, id, name, metadata, created_at, updated_at) VALUES (?, 'cus_1', 'One', ?, 0, 0)",
+    ).run(TENANT, JSON.stringify({ segment: "smb" }));
+    db.prepare(
+      "INSERT INTO customers (tenant_id, id, name, metadata, created_at, updated_at) VALUES (?, 'cus_1', 'One', ?, 0, 0)",
+    ).run(OTHER, JSON.stringify({ segment: "enterprise" }));
+  });
+
+  const byDay: ReportQuery = {
+    dataset: "usage",
+    measures: ["units", "events", "revenue", "cogs", "margin"],
+    dimensions: ["time"],
+    filters: [{ dimension: "customer", op: "is", values: ["cus_1"] }],
+    time: { from: "2026-03-07T05:00:00Z", to: "2026-03-10T04:00:00Z" },
+  };
+
+  it("New York days across the spring-forward hold 24, 23 and 24 hours of usage, to the nano", () => {
+    const out = answer(byDay);
+    expect(out.rows).toEqual([
+      {
+        time: "2026-03-07T00:00:00-05:00",
+        units: 24,
+        events: 24,
+        revenue: "24.000000024",
+        cogs: "6.00",
+        margin: "18.000000024",
+      },
+      {
+        time: "2026-03-08T00:00:00-05:00",
+        units: 23,
+        events: 23,
+        revenue: "23.000000023",
+        cogs: "5.75",
+        margin: "17.250000023",
+      },
+      {
+        time: "2026-03-09T00:00:00-04:00",
+        units: 24,
+        events: 24,
+        revenue: "24.000000024",
+        cogs: "6.00",
+        margin: "18.000000024",
+      },
+    ]);
+    expect(out.totals).toMatchObject({ units: 71, revenue: "71.000000071" });
+  });
+
+  it("another tenant's rows and metadata never appear, though it has the same customer id", () => {
+    const mine = answer({
+      dataset: "usage",
+      measures: ["units"],
+      dimensions: ["customer", "segment"],
+      time: byDay.time,
+    });
+    expect(mine.rows).toEqual([
+      { customer: "cus_1", segment: "smb", units: 71 },
+      { customer: EVIL, segment: null, units: 5 },
+    ]);
+    const theirs = answer({ ...byDay, dimensions: ["segment"] }, OTHER);
+    expect(theirs.rows).toEqual([
+      {
+        segment: "enterprise",
+        units: 71_000,
+        events: 71_000,
+        revenue: "71000.00",
+        cogs: "0.00",
+        margin: "71000.00",
+      },
+    ]);
+  });
+
+  it("a filter value that looks like SQL matches only that literal value", () => {
+    const out = answer({
+      ...byDay,
+      filters: [{ dimension: "customer", op: "is", values: [EVIL] }],
+    });
+    expect(out.rows.map((r) => r.units)).toEqual([5]);
+    const none = answer({
+      ...byDay,
+      filters: [{ dimension: "customer", op: "is", values: ["' OR '1'='1"] }],
+    });
+    expect(none.rows).toEqual([]);
+    expect(none.totals.units).toBe(0);
+  });
+
+  it("hour_of_week in New York: Sunday 2026-03-08 has no 02:00 (146), Monday 00:00 EDT is 0", () => {
+    const out = answer({
+      ...byDay,
+      measures: ["units"],
+      dimensions: ["hour_of_week"],
+      order_by: [{ field: "hour_of_week", direction: "asc" }],
+    });
+    const hours = out.rows.map((r) => r.hour_of_week);
+    // Saturday 00:00 (120) … Monday 23:00 (23): 71 local hours, 2 × 24 + 23.
+    expect(hours).toHaveLength(71);
+    expect(hours).not.toContain(146);
+    expect(hours.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(out.rows.every((r) => r.units === 1)).toBe(true);
+  });
+
+  it("previous_period totals come from the period before (empty here), comparison range named", () => {
+    const out = answer({ ...byDay, compare_to: "previous_period" });
+    expect(out.comparison).toEqual({
+      from: "2026-03-04T06:00:00.000Z",
+      to: "2026-03-07T05:00:00.000Z",
+      totals: { units: 0, events: 0, revenue: "0.00", cogs: "0.00", margin: "0.00" },
+    });
+  });
+});
