@@ -5,6 +5,7 @@
 // ranges ("last 30 days") stay relative in the URL and are resolved to instants in the query's
 // time zone when the query is built.
 
+import type { FieldError } from "../../../contracts/common";
 import type {
   ReportCatalog,
   ReportDataset,
@@ -16,7 +17,15 @@ import type {
   ReportResult,
   SavedReport,
 } from "../../../contracts/reports";
-import type { ApiClient, FieldError } from "./api";
+
+/** What these calls need of the dashboard's ApiClient (lib/api.ts), named here so this module
+ * stays free of Preact and can be checked in Node. */
+export interface ReportsApi {
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
+  patch<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
+  delete<T>(path: string, signal?: AbortSignal): Promise<T>;
+}
 
 export const DATASETS: readonly ReportDatasetName[] = [
   "usage",
@@ -137,7 +146,7 @@ function parseFilter(raw: string): ReportFilter | null {
   }
 }
 const formatFilter = (f: ReportFilter) =>
-  `${f.dimension}~${f.op}~${f.values.map((v) => encodeURIComponent(v)).join(",")}`;
+  `${f.dimension}~${f.op}~${f.values.map((v) => encodeURIComponent(v).replaceAll("~", "%7E")).join(",")}`;
 
 function parseOrder(raw: string | null): ReportOrder[] {
   const out: ReportOrder[] = [];
@@ -448,14 +457,14 @@ export const downloadPath = (q: ReportQuery, format: "csv" | "parquet") =>
 
 export const CATALOG_PATH = "/api/reports/datasets";
 
-export const runReport = (api: ApiClient, q: ReportQuery, signal?: AbortSignal) =>
+export const runReport = (api: ReportsApi, q: ReportQuery, signal?: AbortSignal) =>
   api.post<ReportResult>("/api/reports/run", q, signal);
 
-export const fetchCatalog = (api: ApiClient, signal?: AbortSignal) =>
+export const fetchCatalog = (api: ReportsApi, signal?: AbortSignal) =>
   api.get<ReportCatalog>(CATALOG_PATH, signal);
 
 /** Every saved report (the list is small; its pages followed if it has any). */
-export async function listReports(api: ApiClient, signal?: AbortSignal): Promise<SavedReport[]> {
+export async function listReports(api: ReportsApi, signal?: AbortSignal): Promise<SavedReport[]> {
   const out: SavedReport[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 20; i++) {
@@ -477,11 +486,11 @@ export interface ReportDraft {
   view: ReportView;
 }
 
-export const createReport = (api: ApiClient, d: ReportDraft) =>
+export const createReport = (api: ReportsApi, d: ReportDraft) =>
   api.post<SavedReport>("/api/reports", d);
-export const updateReport = (api: ApiClient, id: string, d: ReportDraft) =>
+export const updateReport = (api: ReportsApi, id: string, d: ReportDraft) =>
   api.patch<SavedReport>(`/api/reports/${encodeURIComponent(id)}`, d);
-export const deleteReport = (api: ApiClient, id: string) =>
+export const deleteReport = (api: ReportsApi, id: string) =>
   api.delete<unknown>(`/api/reports/${encodeURIComponent(id)}`);
 
 /** The permission saving, changing and deleting a report needs (domain/roles.ts). */

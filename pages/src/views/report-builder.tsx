@@ -29,6 +29,7 @@ import {
   deleteReport,
   dimensionsOf,
   downloadPath,
+  encodeQuery,
   errorsByControl,
   FILTER_OPS,
   fetchCatalog,
@@ -204,7 +205,12 @@ export function ReportBuilder(props: { saved: SavedReport | null; search: URLSea
           api={api}
           basePath={basePath}
         />
-        <div class="panel report-result" data-testid="report-result" data-state={status}>
+        <div
+          class="panel report-result"
+          data-testid="report-result"
+          data-state={status}
+          data-query={query ? encodeQuery(query) : undefined}
+        >
           {rest.length > 0 ? (
             <div class="state state-error" role="alert" data-testid="report-error">
               <strong>The API refused this query</strong>
