@@ -380,3 +380,33 @@ describe("reports: saved", () => {
     expectProblem(await a.get(`/api/reports/${created.id}`), 404, "not_found");
   });
 });
+
+describe("reports: templates", () => {
+  it("lists the templates first, each runnable, read-only, their ranges ending today", async () => {
+    const list = await ok(a.get("/api/reports"));
+    const templates = list.data.filter((r: { template: string | null }) => r.template !== null);
+    expect(templates.length).toBeGreaterThanOrEqual(10);
+    expect(list.data.slice(0, templates.length)).toEqual(templates);
+    for (const t of templates) {
+      expect(t.id).toBe(`tpl_${t.template}`);
+      expect(Date.parse(t.query.time.to)).toBeGreaterThan(Date.now());
+      const res = await run(t.query);
+      expect(res.status, `${t.name}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+    const summary = await ok(a.get("/api/reports/tpl_revenue_summary"));
+    expect(summary).toMatchObject({ name: "Revenue Summary", template: "revenue_summary" });
+    const answer = (await run(summary.query)).body;
+    expect(Number(answer.totals.revenue)).toBeCloseTo(11, 9);
+
+    const patch = await call("PATCH", "/api/reports/tpl_revenue_summary", {
+      token: tenant.operator_token,
+      body: { name: "Mine now" },
+    });
+    expectProblem(patch, 409, "conflict");
+    const del = await call("DELETE", "/api/reports/tpl_revenue_summary", {
+      token: tenant.operator_token,
+    });
+    expectProblem(del, 409, "conflict");
+    expectProblem(await a.get("/api/reports/tpl_no_such_template"), 404, "not_found");
+  });
+});

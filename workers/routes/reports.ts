@@ -5,6 +5,7 @@ import { REPORT_CATALOG } from "../../domain/reports/catalog";
 import { compileReport } from "../../domain/reports/compile";
 import { reportCsv, reportFileName, reportParquet } from "../../domain/reports/export";
 import { checkQuery, DEFAULT_LIMIT, MAX_LIMIT } from "../../domain/reports/query";
+import { TEMPLATES, templateOf, templateReport } from "../../domain/reports/templates";
 import {
   deleteReport,
   getReport,
@@ -19,7 +20,14 @@ import { loadTenantSettings } from "../../store/tenants";
 import { type AppEnv, createRouter } from "../app";
 import { randomHex } from "../auth";
 import { permit } from "../permit";
-import { fieldErrors, notFound, problemResponses, validationError } from "../problem";
+import {
+  ApiError,
+  conflictResponse,
+  fieldErrors,
+  notFound,
+  problemResponses,
+  validationError,
+} from "../problem";
 import {
   decodeCursor,
   iso,
@@ -217,10 +225,12 @@ function decodeQueryParam(q: string): ReportQuery {
   return parsed.data as ReportQuery;
 }
 
+const tenantZone = async (c: Context<AppEnv>) =>
+  (await loadTenantSettings(c.env.DB, c.var.tenantId)).retry.time_zone;
+
 /** Checks a query against the catalog, or answers 400 naming the fields. */
 async function checked(c: Context<AppEnv>, query: ReportQuery) {
-  const settings = await loadTenantSettings(c.env.DB, c.var.tenantId);
-  const result = checkQuery(query, settings.retry.time_zone);
+  const result = checkQuery(query, await tenantZone(c));
   if (!result.ok) throw validationError(result.issues);
   return result;
 }
@@ -339,8 +349,7 @@ const toSaved = (r: SavedReportRecord): z.infer<typeof SavedReportSchema> => ({
 
 /** A saved query must run: its catalog errors are reported under `query.`. */
 async function checkSaved(c: Context<AppEnv>, query: ReportQuery) {
-  const settings = await loadTenantSettings(c.env.DB, c.var.tenantId);
-  const result = checkQuery(query, settings.retry.time_zone);
+  const result = checkQuery(query, await tenantZone(c));
   if (!result.ok) {
     throw validationError(result.issues.map((i) => ({ ...i, path: `query.${i.path}` })));
   }
@@ -348,12 +357,21 @@ async function checkSaved(c: Context<AppEnv>, query: ReportQuery) {
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 
+/** Templates are every tenant's: changing or deleting one is refused (a copy can be saved). */
+function refuseTemplate(id: string) {
+  if (templateOf(id)) {
+    throw new ApiError("conflict", `'${id}' is a template: save a copy to change it`);
+  }
+}
+
 reports.openapi(
   createRoute({
     method: "get",
     path: "/reports",
     tags,
-    summary: "Saved reports, newest first",
+    summary: "Saved reports, newest first; the first page also carries the templates",
+    description:
+      "The templates every tenant has come first on the first page (`template` set, id `tpl_…`), their relative ranges resolved now in the tenant's time zone; they are read-only (save a copy). docs/reports.md lists them.",
     security,
     request: { query: PageQuery },
     responses: {
@@ -365,8 +383,12 @@ reports.openapi(
     const q = c.req.valid("query");
     const after = decodeCursor(q.cursor, ["time", "string"]);
     const rows = await listReports(c.env.DB, c.var.tenantId, after, q.limit + 1);
+    const own = pageOf(rows, q.limit, toSaved, (r) => [r.created_at, r.id]);
+    if (q.cursor) return c.json(own, 200);
+    const zone = await tenantZone(c);
+    const now = Date.now();
     return c.json(
-      pageOf(rows, q.limit, toSaved, (r) => [r.created_at, r.id]),
+      { ...own, data: [...TEMPLATES.map((t) => templateReport(t, now, zone)), ...own.data] },
       200,
     );
   },
@@ -418,6 +440,8 @@ reports.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    const template = templateOf(id);
+    if (template) return c.json(templateReport(template, Date.now(), await tenantZone(c)), 200);
     const report = await getReport(c.env.DB, c.var.tenantId, id);
     if (!report) throw notFound("Report", id);
     return c.json(toSaved(report), 200);
@@ -433,12 +457,17 @@ reports.openapi(
       summary: "Change a saved report's name, description, query or view",
       security,
       request: { params: IdParam, body: jsonBody(ReportPatch) },
-      responses: { 200: jsonResponse(SavedReportSchema, "The report"), ...problemResponses },
+      responses: {
+        200: jsonResponse(SavedReportSchema, "The report"),
+        ...conflictResponse,
+        ...problemResponses,
+      },
     }),
   ),
   async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
+    refuseTemplate(id);
     const report = await getReport(c.env.DB, c.var.tenantId, id);
     if (!report) throw notFound("Report", id);
     if (body.query) await checkSaved(c, body.query as ReportQuery);
@@ -464,11 +493,12 @@ reports.openapi(
       summary: "Delete a saved report",
       security,
       request: { params: IdParam },
-      responses: { 204: { description: "Deleted" }, ...problemResponses },
+      responses: { 204: { description: "Deleted" }, ...conflictResponse, ...problemResponses },
     }),
   ),
   async (c) => {
     const { id } = c.req.valid("param");
+    refuseTemplate(id);
     if (!(await deleteReport(c.env.DB, c.var.tenantId, id))) throw notFound("Report", id);
     return c.body(null, 204);
   },

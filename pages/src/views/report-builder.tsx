@@ -714,11 +714,13 @@ function ReportActions(props: {
   api: ApiClient;
   basePath: string;
 }) {
-  const { saved, query, api } = props;
+  const { query, api } = props;
+  // A template is every tenant's and read-only: saving one saves the tenant's own copy.
+  const saved = props.saved?.template ? null : props.saved;
   const permit = usePermit(REPORTS_PERMISSION);
   const [dialog, setDialog] = useState<"save" | "delete" | null>(null);
-  const [name, setName] = useState(saved?.name ?? "");
-  const [description, setDescription] = useState(saved?.description ?? "");
+  const [name, setName] = useState(props.saved?.name ?? "");
+  const [description, setDescription] = useState(props.saved?.description ?? "");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);

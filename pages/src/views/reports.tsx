@@ -52,7 +52,7 @@ function SavedReportView(props: { id: string; search: URLSearchParams }) {
           <>
             <Link href="/reports">Reports</Link>
             {r.description ? ` · ${r.description}` : ""}
-            {r.template ? " · from a template" : ""}
+            {r.template ? " · a template: saving it saves your own copy" : ""}
           </>
         }
       />

@@ -1,0 +1,243 @@
+import type { ReportQuery, SavedReport } from "../../contracts/reports";
+import { DAY_MS } from "../time";
+import { ZoneClock } from "./buckets";
+
+// The report templates every tenant has (issue 15 item 4, docs/reports.md "Templates"): each is
+// a saved report whose time range is relative ("the last 30 days"), resolved to instants in the
+// tenant's zone whenever it is served, so a template opened today shows today's data. They are
+// read-only; saving one in the builder saves a copy. Each template runs only what the catalog
+// serves: the two of the seed's twelve that need data Aforo does not keep as report data yet
+// (agent sessions from an event property; gate and ingest latency) are listed in
+// docs/reports.md under "Not yet kept", not faked here.
+
+export type Persona = "engineering" | "product" | "finance" | "revops";
+
+/** A relative range: whole local days ending with today, or whole local months ending with the
+ * current one. */
+export type RelativeRange = { days: number } | { months: number };
+
+export interface ReportTemplate {
+  id: string;
+  name: string;
+  /** What it answers, in one sentence (the gallery's description). */
+  answers: string;
+  personas: Persona[];
+  view: SavedReport["view"];
+  range: RelativeRange;
+  /** The query without its time range's instants. */
+  query: Omit<ReportQuery, "time"> & {
+    time: Omit<ReportQuery["time"], "from" | "to" | "time_zone">;
+  };
+}
+
+/** Templates are "created" with the release that brought them: a fixed instant, so their
+ * answers do not change from one call to the next. */
+export const TEMPLATES_CREATED_AT = Date.UTC(2026, 11, 7);
+export const TEMPLATE_ID_PREFIX = "tpl_";
+
+export const TEMPLATES: readonly ReportTemplate[] = [
+  {
+    id: "revenue_summary",
+    name: "Revenue Summary",
+    answers: "How much usage revenue each product earned month by month, and what it cost to serve",
+    personas: ["finance"],
+    view: "stacked_bar",
+    range: { months: 12 },
+    query: {
+      dataset: "usage",
+      measures: ["revenue", "cogs", "margin"],
+      dimensions: ["time", "product"],
+      time: { granularity: "month" },
+    },
+  },
+  {
+    id: "customer_health_scorecard",
+    name: "Customer Health Scorecard",
+    answers:
+      "Which customers bring the most revenue, at what margin, and how their usage moved against the 30 days before",
+    personas: ["revops"],
+    view: "table",
+    range: { days: 30 },
+    query: {
+      dataset: "usage",
+      measures: ["revenue", "margin_pct", "events", "units"],
+      dimensions: ["customer"],
+      time: { granularity: "day" },
+      compare_to: "previous_period",
+      order_by: [{ field: "revenue", direction: "desc" }],
+      limit: 500,
+    },
+  },
+  {
+    id: "pricing_model_effectiveness",
+    name: "Pricing Model Effectiveness",
+    answers:
+      "Which plans earn the most per unit of usage and at what margin: where the pricing works and where it gives margin away",
+    personas: ["product"],
+    view: "bar",
+    range: { days: 90 },
+    query: {
+      dataset: "usage",
+      measures: ["revenue", "margin", "margin_pct", "units"],
+      dimensions: ["plan"],
+      time: { granularity: "day" },
+      order_by: [{ field: "revenue", direction: "desc" }],
+    },
+  },
+  {
+    id: "usage_heatmap",
+    name: "Usage Heatmap",
+    answers:
+      "When in the week the usage arrives (hour of day × weekday, in the tenant's time zone): capacity and maintenance windows",
+    personas: ["engineering", "product"],
+    view: "heatmap",
+    range: { days: 28 },
+    query: {
+      dataset: "usage",
+      measures: ["events"],
+      dimensions: ["hour_of_week"],
+      time: { granularity: "hour" },
+      order_by: [{ field: "hour_of_week", direction: "asc" }],
+    },
+  },
+  {
+    id: "churn_analysis",
+    name: "Churn Analysis",
+    answers:
+      "Which customers' usage is fading week over week (WeeklyChurnSignalDetector's cases), how far it fell, and whether the case is still open",
+    personas: ["revops"],
+    view: "table",
+    range: { days: 90 },
+    query: {
+      dataset: "cases",
+      measures: ["count", "magnitude"],
+      dimensions: ["customer", "status", "level"],
+      filters: [{ dimension: "detector", op: "is", values: ["WeeklyChurnSignalDetector"] }],
+      time: { granularity: "day" },
+      order_by: [{ field: "magnitude", direction: "desc" }],
+    },
+  },
+  {
+    id: "cogs_breakdown",
+    name: "COGS Breakdown",
+    answers:
+      "What the usage cost to serve by product and metric, week by week, and which cost lines grow",
+    personas: ["finance", "engineering"],
+    view: "stacked_bar",
+    range: { days: 90 },
+    query: {
+      dataset: "usage",
+      measures: ["cogs"],
+      dimensions: ["time", "product", "metric"],
+      time: { granularity: "week" },
+    },
+  },
+  {
+    id: "invoice_aging",
+    name: "Invoice Aging",
+    answers:
+      "How much is owed on open invoices and how long past due it is (current, 1–30, 31–60, 61–90, 90+ days)",
+    personas: ["finance"],
+    view: "bar",
+    range: { days: 365 },
+    query: {
+      dataset: "invoices",
+      measures: ["amount_due", "count"],
+      dimensions: ["aging"],
+      filters: [{ dimension: "status", op: "is", values: ["open"] }],
+      time: { granularity: "month" },
+      order_by: [{ field: "aging", direction: "asc" }],
+    },
+  },
+  {
+    id: "upgrade_signals",
+    name: "Upgrade Signals",
+    answers:
+      "Which customers are pacing past their quota this period (QuotaPacingProjectionService), by product and how far past",
+    personas: ["product", "revops"],
+    view: "table",
+    range: { days: 30 },
+    query: {
+      dataset: "signals",
+      measures: ["count", "magnitude"],
+      dimensions: ["customer", "product", "status"],
+      filters: [{ dimension: "detector", op: "is", values: ["QuotaPacingProjectionService"] }],
+      time: { granularity: "day" },
+      order_by: [{ field: "magnitude", direction: "desc" }],
+    },
+  },
+  {
+    id: "margin_trend",
+    name: "Margin Trend",
+    answers: "Whether the gross margin on usage is holding, week by week, product by product",
+    personas: ["finance"],
+    view: "line",
+    range: { days: 182 },
+    query: {
+      dataset: "usage",
+      measures: ["margin_pct"],
+      dimensions: ["time", "product"],
+      time: { granularity: "week" },
+    },
+  },
+  {
+    id: "billing_pipeline_health",
+    name: "Billing Pipeline Health",
+    answers:
+      "Whether alerts, digests and dunning messages reach their channels: deliveries by day and status (dead letters show as dead)",
+    personas: ["engineering"],
+    view: "stacked_bar",
+    range: { days: 30 },
+    query: {
+      dataset: "deliveries",
+      measures: ["count"],
+      dimensions: ["time", "status"],
+      time: { granularity: "day" },
+    },
+  },
+];
+
+export const templateOf = (id: string): ReportTemplate | undefined =>
+  id.startsWith(TEMPLATE_ID_PREFIX)
+    ? TEMPLATES.find((t) => TEMPLATE_ID_PREFIX + t.id === id)
+    : undefined;
+
+/** [from, to) of a relative range on `now`'s local day in `zone`: to is the next local
+ * midnight, so today is included. */
+export function resolveRange(range: RelativeRange, now: number, zone: string): [number, number] {
+  const span = "days" in range ? range.days + 2 : range.months * 31 + 2;
+  const clock = new ZoneClock(zone, now - span * DAY_MS, now + 2 * DAY_MS);
+  const days = clock.bucketStarts(now - span * DAY_MS, now + 2 * DAY_MS, "day");
+  const next = days.find((t) => t > now) ?? now;
+  if ("days" in range) {
+    const at = days.indexOf(next);
+    return [days[at - range.days] ?? now - range.days * DAY_MS, next];
+  }
+  const months = clock.bucketStarts(now - span * DAY_MS, next, "month");
+  return [months[months.length - range.months] ?? months[0] ?? now, next];
+}
+
+/** A template as the saved report it stands for, its range resolved now in `zone`. */
+export function templateReport(t: ReportTemplate, now: number, zone: string): SavedReport {
+  const [from, to] = resolveRange(t.range, now, zone);
+  const created = new Date(TEMPLATES_CREATED_AT).toISOString();
+  return {
+    id: TEMPLATE_ID_PREFIX + t.id,
+    name: t.name,
+    description: t.answers,
+    query: {
+      ...t.query,
+      time: {
+        ...t.query.time,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        time_zone: zone,
+      },
+    },
+    template: t.id,
+    view: t.view,
+    created_by: "aforo",
+    created_at: created,
+    updated_at: created,
+  };
+}
