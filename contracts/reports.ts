@@ -122,3 +122,52 @@ export interface SavedReport {
   created_at: string;
   updated_at: string;
 }
+
+// ---- Schedules (issue 15 item 5) ----------------------------------------------------------------
+
+/** A relative window a scheduled run reports on, resolved at the run's scheduled instant. */
+export type ReportScheduleRange =
+  | "last_24_hours"
+  | "yesterday"
+  | "last_7_days"
+  | "last_30_days"
+  | "last_week"
+  | "last_month";
+
+/** POST/GET/PATCH /api/reports/:id/schedules[/:sid] */
+export interface ReportSchedule {
+  id: string;
+  report: string;
+  /** A cron pattern (croner), at most once every 15 minutes. */
+  cron: string;
+  /** null: the tenant's zone. */
+  time_zone: string | null;
+  /** The zone the pattern is read in now. */
+  runs_in: string;
+  /** A webhook or e-mail channel of /api/channels. */
+  destination: { channel: string; type: "webhook" | "email" | "slack" | null; name: string | null };
+  /** null: the report's own range. */
+  range: ReportScheduleRange | null;
+  enabled: boolean;
+  /** The next 3 runs (UTC instants); empty when disabled. */
+  next_runs: string[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** GET /api/reports/:id/schedules/:sid/runs — one per scheduled slot. */
+export interface ReportRun {
+  /** Also the delivery id (webhook-id, Message-ID), the same on every attempt. */
+  id: string;
+  schedule: string;
+  scheduled_for: string;
+  started_at: string | null;
+  finished_at: string | null;
+  status: "pending" | "retrying" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  row_count: number | null;
+  error: string | null;
+  delivery_id: string;
+}

@@ -37,6 +37,7 @@ import type {
 } from "./routes/payments";
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
+import type { ReportRunSchema, ReportScheduleSchema } from "./routes/report-schedules";
 import type {
   ReportCatalogSchema,
   ReportQuerySchema,
@@ -199,4 +200,6 @@ export type ReportChecks = [
   Assert<Same<Out<typeof ReportResultSchema>, C.ReportResult>>,
   Assert<Same<Out<typeof SavedReportSchema>, C.SavedReport>>,
   Assert<Same<PageOf<typeof SavedReportSchema>, C.Page<C.SavedReport>>>,
+  Assert<Same<Out<typeof ReportScheduleSchema>, C.ReportSchedule>>,
+  Assert<Same<Out<typeof ReportRunSchema>, C.ReportRun>>,
 ];

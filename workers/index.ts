@@ -31,6 +31,7 @@ import { plans } from "./routes/plans";
 import { policies } from "./routes/policies";
 import { products } from "./routes/products";
 import { replay } from "./routes/replay";
+import { reportSchedules } from "./routes/report-schedules";
 import { reports } from "./routes/reports";
 import { signals } from "./routes/signals";
 import { subscriptions } from "./routes/subscriptions";
@@ -81,6 +82,7 @@ api.route("/", detectors);
 api.route("/channels", channels);
 api.route("/deliveries", deliveries);
 api.route("/", reports);
+api.route("/", reportSchedules);
 
 const v1 = createRouter();
 v1.use("*", requireIngestKey);

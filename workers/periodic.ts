@@ -6,6 +6,7 @@ import { runBillingJobs } from "./billing/jobs";
 import { runRetryJobs } from "./billing/retries";
 import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
+import { runReportSchedules } from "./report-schedules";
 import { runTenantDetectors } from "./tenant-detectors";
 
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
@@ -20,6 +21,8 @@ export async function runTenantJobs(env: Env, tenantId: string, now: number): Pr
   await runCaseJobs(env.DB, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.
   await requeueStalledDeliveries(env, now, tenantId);
+  // Scheduled reports: each slot that has come run once, failed sends retried on later ticks.
+  await runReportSchedules(env, tenantId, now);
 }
 
 /** The cron trigger: make sure every tenant's clock is ticking. */

@@ -154,6 +154,12 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     }),
   ]);
   const channels = [hookChannel.id as string, mail.id as string];
+  // A schedule of that report, delivered to the webhook channel (its slot is an hour away at
+  // most; the fuzz runs no periodic job at that time).
+  const schedule = await post(`/api/reports/${report.id}/schedules`, {
+    cron: "0 * * * *",
+    destination: { channel: hookChannel.id },
+  });
   // A member who is not the only owner, so changing or removing them is allowed.
   const member = await post("/api/members", {
     email: `analyst@${prefix}.example`,
@@ -183,6 +189,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       channels,
       members: [member.id as string],
       reports: [report.id as string],
+      schedules: [schedule.id as string],
       // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
       passkeys: ["no-such-passkey"],
       rest: ["v1/chat", "a/b/c"],
@@ -219,6 +226,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       ...cases,
       ...channels,
       report.id as string,
+      schedule.id as string,
       ci.id,
       keyId(tenant.ingest_key),
       keyId(tenant.operator_token),
