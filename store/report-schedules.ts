@@ -184,6 +184,17 @@ export async function deleteSchedule(
   return (res?.meta.changes ?? 0) > 0;
 }
 
+/** Stops a schedule whose report is gone (its runs would all fail). */
+export async function disableSchedule(db: D1Database, tenantId: string, id: string, now: number) {
+  await db
+    .prepare(
+      `UPDATE report_schedules SET enabled = 0, next_run_at = NULL, updated_at = ?3
+       WHERE tenant_id = ?1 AND id = ?2`,
+    )
+    .bind(tenantId, id, now)
+    .run();
+}
+
 /** Enabled schedules whose next slot has come. */
 export async function dueSchedules(
   db: D1Database,

@@ -9,6 +9,7 @@ import { HOUR_MS, MINUTE_MS } from "../domain/time";
 import { type Channel, getChannelWithSecret } from "../store/channels";
 import {
   claimSlot,
+  disableSchedule,
   dueSchedules,
   finishAttempt,
   leaseRun,
@@ -89,7 +90,11 @@ async function attempt(env: Env, tenantId: string, run: RunRecord, now: number):
   const tenantZone = (await loadTenantSettings(db, tenantId)).retry.time_zone;
   const zone = s.time_zone ?? tenantZone;
   const report = await scheduledQuery(db, tenantId, s, run.scheduled_for, zone);
-  if (!report) return fail(`report ${s.report_id} was deleted`);
+  if (!report) {
+    // Deleting a report leaves its schedules: the first run that finds it gone stops them.
+    await disableSchedule(db, tenantId, s.id, now);
+    return fail(`report ${s.report_id} was deleted; the schedule is disabled`);
+  }
   const checked = checkQuery(report.query, tenantZone);
   if (!checked.ok) {
     return fail(

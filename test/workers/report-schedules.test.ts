@@ -219,6 +219,72 @@ describe("report schedules", () => {
     expect((await runs(s.id))[0]).toMatchObject({ status: "succeeded", row_count: 2 });
   });
 
+  it("a paused schedule does not run; resumed, it waits for its next slot", async () => {
+    const hook = newHook("report-paused");
+    const channel = await hookChannel(hook);
+    const s = await ok(schedule({ cron: "0 * * * *", destination: { channel: channel.id } }));
+    const path = `/api/reports/${reportId}/schedules/${s.id}`;
+    const paused = await ok(
+      call("PATCH", path, { token: tenant.operator_token, body: { enabled: false } }),
+    );
+    expect(paused).toMatchObject({ enabled: false, next_runs: [] });
+    await runTenantJobs(env, tenant.tenant_id, Date.parse(s.next_runs[0]) + MINUTE);
+    expect(await runs(s.id)).toEqual([]);
+    const resumed = await ok(
+      call("PATCH", path, {
+        token: tenant.operator_token,
+        body: { enabled: true, range: "yesterday" },
+      }),
+    );
+    expect(resumed).toMatchObject({ enabled: true, range: "yesterday" });
+    expect(resumed.next_runs[0]).toBe(s.next_runs[0]);
+    const bad = await call("PATCH", path, {
+      token: tenant.operator_token,
+      body: { cron: "*/5 * * * *" },
+    });
+    expect(bad.body.errors[0]).toMatchObject({ path: "cron" });
+    expect((await call("DELETE", path, { token: tenant.operator_token })).status).toBe(204);
+    expect((await call("GET", `${path}/runs`, { token: tenant.operator_token })).status).toBe(404);
+  });
+
+  it("a schedule of a deleted report fails its run once, says why and stops", async () => {
+    const hook = newHook("report-gone");
+    const channel = await hookChannel(hook);
+    const doomed = await ok(
+      a.post("/api/reports", {
+        name: "Doomed",
+        query: {
+          dataset: "usage",
+          measures: ["units"],
+          dimensions: [],
+          time: { from: new Date(TODAY - DAY).toISOString(), to: new Date(TODAY).toISOString() },
+        },
+      }),
+    );
+    const created = await call("POST", `/api/reports/${doomed.id}/schedules`, {
+      token: tenant.operator_token,
+      body: { cron: "0 * * * *", destination: { channel: channel.id } },
+    });
+    expect(created.status).toBe(201);
+    const due = Date.parse(created.body.next_runs[0]);
+    expect(
+      (await call("DELETE", `/api/reports/${doomed.id}`, { token: tenant.operator_token })).status,
+    ).toBe(204);
+    await runTenantJobs(env, tenant.tenant_id, due + MINUTE);
+    await runTenantJobs(env, tenant.tenant_id, due + HOUR + MINUTE);
+    const rows = (
+      await env.DB.prepare(
+        "SELECT status, error FROM report_runs WHERE tenant_id = ? AND schedule_id = ?",
+      )
+        .bind(tenant.tenant_id, created.body.id)
+        .all<{ status: string; error: string }>()
+    ).results;
+    expect(rows).toEqual([
+      { status: "failed", error: `report ${doomed.id} was deleted; the schedule is disabled` },
+    ]);
+    expect(await reportHooks(hook)).toHaveLength(0);
+  });
+
   it("refuses a bad cron naming `cron` with croner's message, too frequent runs, unknown zones", async () => {
     const hook = newHook("report-bad");
     const channel = await hookChannel(hook);
