@@ -171,3 +171,29 @@ export interface ReportRun {
   error: string | null;
   delivery_id: string;
 }
+
+/** POST /api/reports/:id/share, GET /api/reports/:id/shares, POST …/shares/:sid/revoke */
+export interface ReportShare {
+  id: string;
+  report: string;
+  /** Opens the read-only report (/shared/<token>) without signing in. */
+  url: string;
+  status: "active" | "expired" | "revoked";
+  expires_at: string;
+  revoked_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+/** GET /share/reports/:token — what a share link shows, and nothing else of the tenant. */
+export interface SharedReport {
+  name: string;
+  description: string;
+  view: SavedReport["view"];
+  result: ReportResult;
+  /** The currency of the money cells. */
+  currency: string;
+  /** The name (or e-mail) of who made the link. */
+  shared_by: string;
+  expires_at: string;
+}

@@ -38,6 +38,7 @@ import type {
 import type { Plan, PlanComponent } from "./routes/plans";
 import type { Metric, Product } from "./routes/products";
 import type { ReportRunSchema, ReportScheduleSchema } from "./routes/report-schedules";
+import type { ReportShareSchema, SharedReportSchema } from "./routes/report-shares";
 import type {
   ReportCatalogSchema,
   ReportQuerySchema,
@@ -202,4 +203,6 @@ export type ReportChecks = [
   Assert<Same<PageOf<typeof SavedReportSchema>, C.Page<C.SavedReport>>>,
   Assert<Same<Out<typeof ReportScheduleSchema>, C.ReportSchedule>>,
   Assert<Same<Out<typeof ReportRunSchema>, C.ReportRun>>,
+  Assert<Same<Out<typeof ReportShareSchema>, C.ReportShare>>,
+  Assert<Same<Out<typeof SharedReportSchema>, C.SharedReport>>,
 ];

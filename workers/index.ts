@@ -32,6 +32,7 @@ import { policies } from "./routes/policies";
 import { products } from "./routes/products";
 import { replay } from "./routes/replay";
 import { reportSchedules } from "./routes/report-schedules";
+import { reportShares, sharedReports } from "./routes/report-shares";
 import { reports } from "./routes/reports";
 import { signals } from "./routes/signals";
 import { subscriptions } from "./routes/subscriptions";
@@ -83,6 +84,7 @@ api.route("/channels", channels);
 api.route("/deliveries", deliveries);
 api.route("/", reports);
 api.route("/", reportSchedules);
+api.route("/", reportShares);
 
 const v1 = createRouter();
 v1.use("*", requireIngestKey);
@@ -96,6 +98,8 @@ app.route("/api", api);
 // its handler answers without passing the request on.
 app.route("/v1/payments", stripeWebhook);
 app.route("/v1", v1);
+// A report share link is its own credential (workers/routes/report-shares.ts).
+app.route("/share", sharedReports);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 

@@ -160,6 +160,8 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     cron: "0 * * * *",
     destination: { channel: hookChannel.id },
   });
+  // A share link of that report, so the revoke route has a link to find.
+  const share = await post(`/api/reports/${report.id}/share`, { expires_in: 3600 });
   // A member who is not the only owner, so changing or removing them is allowed.
   const member = await post("/api/members", {
     email: `analyst@${prefix}.example`,
@@ -190,6 +192,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       members: [member.id as string],
       reports: [report.id as string],
       schedules: [schedule.id as string],
+      shares: [share.id as string],
       // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
       passkeys: ["no-such-passkey"],
       rest: ["v1/chat", "a/b/c"],
@@ -227,6 +230,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       ...channels,
       report.id as string,
       schedule.id as string,
+      share.id as string,
       ci.id,
       keyId(tenant.ingest_key),
       keyId(tenant.operator_token),

@@ -54,6 +54,7 @@ import { timeZones } from "../lib/retry-policy";
 import { navigate } from "../lib/router";
 import { useQuery } from "../lib/use-query";
 import { ScheduleButton } from "./report-schedule";
+import { ShareButton } from "./report-share";
 
 // The tenant's zone is learned from the first answer (the run echoes the zone it used); until
 // then ranges are resolved in UTC. Kept for the session so later reports start right.
@@ -799,6 +800,7 @@ function ReportActions(props: {
           </button>
         ) : null}
         {saved ? <ScheduleButton api={api} report={saved} /> : null}
+        {saved ? <ShareButton api={api} report={saved} /> : null}
         <span class="report-downloads">
           <DownloadButton api={api} query={query} format="csv" />
           <DownloadButton api={api} query={query} format="parquet" />
