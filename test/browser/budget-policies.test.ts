@@ -70,6 +70,8 @@ describe("Policies → a customer segment", () => {
     await page.getByRole("heading", { name: "Policies", level: 1 }).waitFor();
     const picker = page.locator('select[name="id"]');
     await picker.waitFor();
+    // The plans arrive after the page: wait for them rather than read the placeholder alone.
+    await picker.locator("option", { hasText: "bp-free" }).waitFor({ state: "attached" });
     const options = await picker.locator("option").allTextContents();
     expect(options).toEqual(expect.arrayContaining(["bp-pro", "bp-free"]));
     await picker.selectOption("bp-pro");
