@@ -138,7 +138,7 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     answers:
       "How much is owed on open invoices and how long past due it is (current, 1–30, 31–60, 61–90, 90+ days)",
     personas: ["finance"],
-    view: "bar",
+    view: "table",
     range: { days: 365 },
     query: {
       dataset: "invoices",

@@ -30,6 +30,7 @@ import {
 import { CatalogView } from "./views/catalog";
 import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
+import { HomeView, PersonaSwitch } from "./views/home";
 import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
 import { MarginView } from "./views/margin";
@@ -40,6 +41,7 @@ import { SignIn } from "./views/sign-in";
 import { SignalsView } from "./views/signals";
 
 export const ROUTES = [
+  { path: "/home", label: "Home", view: HomeView },
   { path: "/cockpit", label: "Revenue Cockpit", view: CockpitView },
   { path: "/margin", label: "COGS & Margin", view: MarginView },
   { path: "/invoices", label: "Invoices", view: InvoicesView },
@@ -206,6 +208,7 @@ function Shell(props: { api: ApiClient; me: Me; onSignOut: () => void }) {
           </ul>
         </nav>
         <div class="topbar-end">
+          <PersonaSwitch />
           <span class="tz" title="Times are shown in this time zone">
             {TIME_ZONE}
           </span>

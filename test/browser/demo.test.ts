@@ -340,6 +340,44 @@ describe("the seeded demo, as a new user meets it", () => {
     }
     expect(browser.errors).toEqual([]);
   });
+
+  it("runs every report template on the demo with rows to show, timed over HTTP", async () => {
+    const list = await api("/api/reports");
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers
+    const templates = list.data.filter((r: any) => r.template !== null);
+    expect(templates.length).toBeGreaterThanOrEqual(10);
+    const empty: string[] = [];
+    for (const t of templates) {
+      const t0 = Date.now();
+      const answer = await request(`${url}/api/reports/run`, {
+        method: "POST",
+        token: operatorToken,
+        body: t.query,
+      });
+      log(`template ${t.template}: ${answer.rows.length} rows in ${Date.now() - t0} ms`);
+      if (answer.rows.length === 0) empty.push(t.template);
+    }
+    expect(empty).toEqual([]);
+  });
+
+  it("opens a home per stakeholder with its templates drawn", async () => {
+    for (const persona of ["engineering", "product", "finance", "revops"]) {
+      await page.goto(`${url}/home/${persona}`);
+      await page.getByRole("heading", { level: 1 }).first().waitFor();
+      const cards = page.locator('[data-testid^="home-card-"]');
+      await cards.first().waitFor();
+      expect(await cards.count()).toBeGreaterThanOrEqual(3);
+      await page.waitForLoadState("networkidle");
+      expect(await page.locator('[data-testid="data-as-of"]').count()).toBe(await cards.count());
+      await screenshot(page, `demo-home-${persona}`);
+    }
+    // The switch in the top bar goes to another home and is kept for the next visit.
+    await page.getByTestId("persona-switch").selectOption("revops");
+    await page.waitForURL(/\/home\/revops$/);
+    await page.goto(`${url}/home`);
+    await page.waitForURL(/\/home\/revops$/);
+    expect(browser.errors).toEqual([]);
+  });
 });
 
 function count(values: string[]): Record<string, number> {
