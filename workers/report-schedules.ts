@@ -20,7 +20,7 @@ import {
 } from "../store/report-schedules";
 import { getReport, reportDataAsOf, runCompiledReport } from "../store/reports";
 import { loadTenantSettings } from "../store/tenants";
-import { encodeHeaderText, rfc5322Date } from "./deliveries/email";
+import { buildMime, domainOf, htmlEscape } from "./deliveries/email";
 import { openSecret } from "./deliveries/secrets";
 import { sendToChannel } from "./deliveries/send";
 
@@ -203,23 +203,6 @@ function sendWebhook(d: Delivery) {
   );
 }
 
-const CRLF = "\r\n";
-const base64 = (text: string) => {
-  let bin = "";
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return (btoa(bin).match(/.{1,76}/g) ?? []).join(CRLF);
-};
-const htmlEscape = (s: string) =>
-  s
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;");
-const headerSafe = (s: string) =>
-  Array.from(s, (ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? " " : ch))
-    .join("")
-    .trim();
-
 /** The e-mail: multipart/mixed of a text/HTML alternative and the CSV as an attachment. */
 export function reportEmail(d: Omit<Delivery, "env">, from: string, to: string): string {
   const when = new Date(d.run.scheduled_for).toLocaleString("en-GB", {
@@ -239,44 +222,21 @@ export function reportEmail(d: Omit<Delivery, "env">, from: string, to: string):
 ${lines.map((l) => `<p>${htmlEscape(l)}</p>`).join("\n")}
 ${d.link ? `<p><a href="${htmlEscape(d.link)}">Open in Aforo</a></p>` : ""}
 </body></html>`;
-  const mixed = `aforo-m-${crypto.randomUUID()}`;
-  const alt = `aforo-a-${crypto.randomUUID()}`;
   const file = reportFileName(d.result.query.dataset, d.run.scheduled_for, "csv");
-  const domain = from.split("@").pop() || "aforo.invalid";
-  return [
-    `From: ${encodeHeaderText("Aforo reports")} <${headerSafe(from)}>`,
-    `To: ${headerSafe(to)}`,
-    `Subject: ${encodeHeaderText(subject)}`,
-    `Date: ${rfc5322Date(d.now)}`,
-    `Message-ID: <${d.run.id}@${headerSafe(domain)}>`,
-    "MIME-Version: 1.0",
-    `X-Aforo-Report: ${headerSafe(d.schedule.report_id)}`,
-    `X-Aforo-Delivery: ${d.run.id}`,
-    `Content-Type: multipart/mixed; boundary="${mixed}"`,
-    "",
-    `--${mixed}`,
-    `Content-Type: multipart/alternative; boundary="${alt}"`,
-    "",
-    `--${alt}`,
-    "Content-Type: text/plain; charset=utf-8",
-    "Content-Transfer-Encoding: base64",
-    "",
-    base64(text),
-    `--${alt}`,
-    "Content-Type: text/html; charset=utf-8",
-    "Content-Transfer-Encoding: base64",
-    "",
-    base64(html),
-    `--${alt}--`,
-    `--${mixed}`,
-    `Content-Type: text/csv; charset=utf-8; name="${file}"`,
-    `Content-Disposition: attachment; filename="${file}"`,
-    "Content-Transfer-Encoding: base64",
-    "",
-    base64(reportCsv(d.result)),
-    `--${mixed}--`,
-    "",
-  ].join(CRLF);
+  return buildMime({
+    from,
+    fromName: "Aforo reports",
+    to,
+    subject,
+    text,
+    html,
+    messageId: `${d.run.id}@${domainOf(from)}`,
+    date: d.now,
+    headers: { "X-Aforo-Report": d.schedule.report_id, "X-Aforo-Delivery": d.run.id },
+    attachments: [
+      { filename: file, contentType: "text/csv; charset=utf-8", content: reportCsv(d.result) },
+    ],
+  });
 }
 
 async function sendEmail(d: Delivery) {

@@ -50,7 +50,7 @@ export function encodeHeaderText(text: string): string {
 /** RFC 5322 date: `Fri, 27 Nov 2026 10:03:11 +0000`. */
 export const rfc5322Date = (ms: number) => new Date(ms).toUTCString().replace(/GMT$/, "+0000");
 
-const htmlEscape = (s: string) =>
+export const htmlEscape = (s: string) =>
   s
     .replaceAll("&", "&amp;")
     .replaceAll("<", "&lt;")
@@ -68,6 +68,8 @@ export interface MimeInput {
   messageId: string;
   date: number;
   headers?: Record<string, string>;
+  /** Files sent with it: the message becomes multipart/mixed of the text/HTML and these. */
+  attachments?: { filename: string; contentType: string; content: string }[];
 }
 
 export function buildMime(m: MimeInput): string {
@@ -81,7 +83,6 @@ export function buildMime(m: MimeInput): string {
     `Message-ID: <${headerSafe(m.messageId)}>`,
     "MIME-Version: 1.0",
     ...Object.entries(m.headers ?? {}).map(([k, v]) => `${headerSafe(k)}: ${headerSafe(v)}`),
-    `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`,
   ];
   const part = (type: string, body: string) =>
     [
@@ -91,13 +92,44 @@ export function buildMime(m: MimeInput): string {
       "",
       foldedBase64(body),
     ].join(CRLF);
-  return [
-    headers.join(CRLF),
-    "",
-    "This is a multipart message in MIME format.",
+  const alternative = [
     part("text/plain", m.text),
     part("text/html", m.html),
     `--${boundary}--`,
+  ].join(CRLF);
+  const files = m.attachments ?? [];
+  if (files.length === 0) {
+    return [
+      headers.join(CRLF),
+      `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`,
+      "",
+      "This is a multipart message in MIME format.",
+      alternative,
+      "",
+    ].join(CRLF);
+  }
+  const mixed = `aforo-m-${crypto.randomUUID()}`;
+  const name = (f: { filename: string }) => headerSafe(f.filename).replaceAll('"', "");
+  return [
+    headers.join(CRLF),
+    `Content-Type: multipart/mixed;${CRLF} boundary="${mixed}"`,
+    "",
+    "This is a multipart message in MIME format.",
+    `--${mixed}`,
+    `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`,
+    "",
+    alternative,
+    ...files.map((f) =>
+      [
+        `--${mixed}`,
+        `Content-Type: ${headerSafe(f.contentType)}; name="${name(f)}"`,
+        `Content-Disposition: attachment; filename="${name(f)}"`,
+        "Content-Transfer-Encoding: base64",
+        "",
+        foldedBase64(f.content),
+      ].join(CRLF),
+    ),
+    `--${mixed}--`,
     "",
   ].join(CRLF);
 }
