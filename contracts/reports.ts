@@ -185,7 +185,7 @@ export interface ReportShare {
   created_at: string;
 }
 
-/** GET /share/reports/:token — what a share link shows, and nothing else of the tenant. */
+/** GET /auth/share/reports/:token — what a share link shows, and nothing else of the tenant. */
 export interface SharedReport {
   name: string;
   description: string;

@@ -92,14 +92,15 @@ v1.route("/", ingest);
 v1.route("/", gate);
 
 app.route("/admin", admin);
+// With the routes that take no operator credential: a report share link is its own
+// (workers/routes/report-shares.ts).
+app.route("/auth/share", sharedReports);
 app.route("/auth", auth);
 app.route("/api", api);
 // Before /v1's ingest-key check: the Stripe webhook is authenticated by its signature alone, and
 // its handler answers without passing the request on.
 app.route("/v1/payments", stripeWebhook);
 app.route("/v1", v1);
-// A report share link is its own credential (workers/routes/report-shares.ts).
-app.route("/share", sharedReports);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 

@@ -26,7 +26,7 @@ const QUERY = {
 
 const asOwner = (t: Tenant = tenant) => ({ token: t.operator_token });
 const tokenOf = (url: string) => url.slice(url.lastIndexOf("/shared/") + "/shared/".length);
-const open = (token: string) => call("GET", `/share/reports/${token}`);
+const open = (token: string) => call("GET", `/auth/share/reports/${token}`);
 
 function fromB64(s: string) {
   return new TextDecoder().decode(

@@ -28,7 +28,7 @@ import { ReportResultSchema, SavedReportSchema } from "./reports";
 // with reports:share makes a link to one saved report (or template): a signed token
 // (workers/report-share-token.ts) over (tenant, report, share, expiry) whose row in
 // report_shares makes it revocable. The link opens /shared/<token> in the dashboard, which
-// reads GET /share/reports/<token> without any credential: that report's name, description,
+// reads GET /auth/share/reports/<token> without any credential: that report's name, description,
 // view and its saved query run now — nothing else of the tenant. Every token that does not open
 // (malformed, altered, unknown, revoked or expired) is the same 404 without details.
 

@@ -1,6 +1,6 @@
 // A shared report (issue 15 item 6, docs/reports.md "Share links"): the page a share link opens,
 // /shared/<token>, drawn without signing in (pages/src/main.tsx mounts it before the sign-in
-// gate). It reads GET /share/reports/<token> — the report's name, description, view and its
+// gate). It reads GET /auth/share/reports/<token> — the report's name, description, view and its
 // query run now — and draws it with the builder's own result components, read-only, saying
 // who shared it and when the link expires. A link that does not open says so, nothing more.
 
@@ -25,7 +25,7 @@ export function SharedReportView(props: { token: string }) {
   const [state, setState] = useState<State>({ phase: "loading" });
   useEffect(() => {
     document.title = "Shared report · Aforo";
-    fetch(`/share/reports/${encodeURIComponent(props.token)}`, {
+    fetch(`/auth/share/reports/${encodeURIComponent(props.token)}`, {
       headers: { accept: "application/json" },
       credentials: "omit",
       referrerPolicy: "no-referrer",
