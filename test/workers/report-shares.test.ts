@@ -129,6 +129,16 @@ describe("report share links", () => {
     expectBare404(await open(token));
     const after = await call("GET", `/api/reports/${reportId}/shares`, asOwner());
     expect(after.body.data.find((s: { id: string }) => s.id === link.id).status).toBe("revoked");
+    // Both writes are in the audit log, against the report.
+    for (const action of ["report.share", "report.unshare"]) {
+      const audit = await call(
+        "GET",
+        `/api/audit?action=${action}&target_id=${reportId}`,
+        asOwner(),
+      );
+      expect(audit.status).toBe(200);
+      expect(audit.body.data.length, action).toBeGreaterThan(0);
+    }
     // Revoking through another report's path does not find it.
     expectProblem(
       await call("POST", `/api/reports/${otherReportId}/shares/${link.id}/revoke`, asOwner()),
