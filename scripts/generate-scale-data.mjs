@@ -11,6 +11,10 @@
 //
 //   node scripts/generate-scale-data.mjs [dir]      (default: a new temp dir; prints it)
 //   SCALE_CUSTOMERS=2000 SCALE_DAYS=90 to shrink it.
+//   SCALE_HOURLY_CUSTOMERS=100 SCALE_HOURLY_DAYS=30 also write hourly rollups (off by default)
+//     for the first N customers' last D days: their daily rows split over the hours (a daytime
+//     bump), summing exactly to the daily row, so reports that read rollups_hourly (by plan, by
+//     hour of week, hour buckets) see data. Everyone else has daily rollups only.
 // The keys are written to <dir>/aforo-scale.json; `npm run bench:read` reads them.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -232,6 +236,8 @@ export async function generateScaleData(o) {
   const customers = o.customers ?? Number(process.env.SCALE_CUSTOMERS ?? 10_000);
   const days = o.days ?? Number(process.env.SCALE_DAYS ?? 90);
   const port = o.port ?? Number(process.env.SCALE_PORT ?? 8800);
+  const hourlyCustomers = o.hourlyCustomers ?? Number(process.env.SCALE_HOURLY_CUSTOMERS ?? 0);
+  const hourlyDays = o.hourlyDays ?? Number(process.env.SCALE_HOURLY_DAYS ?? 30);
   const log = o.quiet ? () => {} : (m) => console.log(m);
   const { adminToken } = ensureDevVars();
   applyMigrations(o.persistTo, true);
@@ -283,6 +289,52 @@ export async function generateScaleData(o) {
   const firstDay = today - (days - 1) * DAY;
   const plan = Object.fromEntries(PLANS.map((p) => [p.id, p]));
   let rollupRows = 0;
+  let hourlyRows = 0;
+  const ROLLUP_COLUMNS = [
+    "tenant_id",
+    "start",
+    "customer_id",
+    "product_id",
+    "metric_id",
+    "units",
+    "revenue",
+    "cost",
+    "events",
+  ];
+  const dailyRow = (i, values) => {
+    w.row("rollups_daily", ROLLUP_COLUMNS, values);
+    hourly(i, values);
+  };
+  /** A daily row's hourly split (integers summing exactly), for the hourly subset. */
+  const hourly = (i, values) => {
+    const [T_, d, cid, product, metric, ...amounts] = values;
+    if (i >= hourlyCustomers || d < today - (hourlyDays - 1) * DAY) return;
+    const hours = d === today ? Math.max(1, Math.floor((now - today) / 3_600_000)) : 24;
+    const weights = Array.from(
+      { length: hours },
+      (_, h) => 1 + Math.sin(((h - 8) / 24) * Math.PI * 2),
+    );
+    const sum = weights.reduce((a, b) => a + b, 0);
+    const left = [...amounts];
+    for (let h = 0; h < hours; h++) {
+      const part = amounts.map((a, k) =>
+        h === hours - 1 ? left[k] : Math.floor((a * weights[h]) / sum),
+      );
+      part.forEach((p, k) => {
+        left[k] -= p;
+      });
+      if (part.every((p) => p === 0)) continue;
+      w.row("rollups_hourly", ROLLUP_COLUMNS, [
+        T_,
+        d + h * 3_600_000,
+        cid,
+        product,
+        metric,
+        ...part,
+      ]);
+      hourlyRows++;
+    }
+  };
   let invoiceCount = 0;
   let seq = 0;
 
@@ -506,78 +558,46 @@ export async function generateScaleData(o) {
           const events = Math.max(1, Math.round(input / 1500));
           const rev = inTrial ? 0 : Math.round(input * p.prices.input_tokens * NANOS);
           const cost = Math.round(input * 3e-6 * costFactor * NANOS);
-          w.row(
-            "rollups_daily",
-            [
-              "tenant_id",
-              "start",
-              "customer_id",
-              "product_id",
-              "metric_id",
-              "units",
-              "revenue",
-              "cost",
-              "events",
-            ],
-            [T, d, cid, "chat-api", "input_tokens", input * 1_000_000, rev, cost, events],
-          );
+          dailyRow(i, [
+            T,
+            d,
+            cid,
+            "chat-api",
+            "input_tokens",
+            input * 1_000_000,
+            rev,
+            cost,
+            events,
+          ]);
           rollupRows++;
           if (chatPlan === "growth" || chatPlan === "scale-annual") {
             const output = Math.round(input * 0.25);
-            w.row(
-              "rollups_daily",
-              [
-                "tenant_id",
-                "start",
-                "customer_id",
-                "product_id",
-                "metric_id",
-                "units",
-                "revenue",
-                "cost",
-                "events",
-              ],
-              [
-                T,
-                d,
-                cid,
-                "chat-api",
-                "output_tokens",
-                output * 1_000_000,
-                inTrial ? 0 : Math.round(output * p.prices.output_tokens * NANOS),
-                Math.round(output * 15e-6 * costFactor * NANOS),
-                events,
-              ],
-            );
+            dailyRow(i, [
+              T,
+              d,
+              cid,
+              "chat-api",
+              "output_tokens",
+              output * 1_000_000,
+              inTrial ? 0 : Math.round(output * p.prices.output_tokens * NANOS),
+              Math.round(output * 15e-6 * costFactor * NANOS),
+              events,
+            ]);
             rollupRows++;
           }
         } else {
           const sessions = Math.round((size / 2000) * season * part * (0.5 + rand()));
-          w.row(
-            "rollups_daily",
-            [
-              "tenant_id",
-              "start",
-              "customer_id",
-              "product_id",
-              "metric_id",
-              "units",
-              "revenue",
-              "cost",
-              "events",
-            ],
-            [
-              T,
-              d,
-              cid,
-              "agents",
-              "agent_sessions",
-              sessions * 1_000_000,
-              inTrial ? 0 : Math.round(sessions * 0.05 * NANOS),
-              Math.round(sessions * 0.04 * costFactor * NANOS),
-              sessions,
-            ],
-          );
+          dailyRow(i, [
+            T,
+            d,
+            cid,
+            "agents",
+            "agent_sessions",
+            sessions * 1_000_000,
+            inTrial ? 0 : Math.round(sessions * 0.05 * NANOS),
+            Math.round(sessions * 0.04 * costFactor * NANOS),
+            sessions,
+          ]);
           rollupRows++;
         }
       }
@@ -629,7 +649,7 @@ export async function generateScaleData(o) {
 
   // 3. Load.
   log(
-    `generate: loading ${rollupRows.toLocaleString("en-US")} rollup rows, ${invoiceCount.toLocaleString("en-US")} invoices (${files.length} files)…`,
+    `generate: loading ${rollupRows.toLocaleString("en-US")} rollup rows (${hourlyRows.toLocaleString("en-US")} hourly), ${invoiceCount.toLocaleString("en-US")} invoices (${files.length} files)…`,
   );
   const t0 = Date.now();
   for (const [n, file] of files.entries()) {
@@ -643,6 +663,9 @@ export async function generateScaleData(o) {
     customers,
     days,
     rollup_rows: rollupRows,
+    hourly_rollup_rows: hourlyRows,
+    hourly_customers: Math.min(hourlyCustomers, customers),
+    hourly_days: hourlyCustomers > 0 ? Math.min(hourlyDays, days) : 0,
     invoices: invoiceCount,
     generated_at: new Date(now).toISOString(),
   };
