@@ -1,5 +1,6 @@
 import { parquetReadObjects } from "hyparquet";
 import { beforeAll, describe, expect, it } from "vitest";
+import { base64url } from "../../workers/auth";
 import {
   api,
   clockSettled,
@@ -31,11 +32,7 @@ const TODAY = Math.floor(Date.now() / DAY) * DAY;
 const DAY0 = TODAY - 3 * DAY;
 const FROM = isoOf(DAY0);
 const TO = isoOf(TODAY);
-const encode = (q: unknown) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(q))))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+const encode = (q: unknown) => base64url(new TextEncoder().encode(JSON.stringify(q)));
 
 const run = (q: unknown, t: Tenant = tenant) =>
   call("POST", "/api/reports/run", { token: t.operator_token, body: q });

@@ -18,7 +18,7 @@ import {
 } from "../../store/reports";
 import { loadTenantSettings } from "../../store/tenants";
 import { type AppEnv, createRouter } from "../app";
-import { randomHex } from "../auth";
+import { fromBase64, randomHex } from "../auth";
 import { permit } from "../permit";
 import {
   ApiError,
@@ -211,9 +211,7 @@ const EncodedQuery = z.object({
 function decodeQueryParam(q: string): ReportQuery {
   let value: unknown;
   try {
-    const b64 = q.replaceAll("-", "+").replaceAll("_", "/");
-    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-    value = JSON.parse(new TextDecoder().decode(bytes));
+    value = JSON.parse(new TextDecoder().decode(fromBase64(q)));
   } catch {
     throw validationError(
       [{ path: "q", message: "base64url of the query's JSON (see docs/reports.md)" }],
@@ -228,10 +226,13 @@ function decodeQueryParam(q: string): ReportQuery {
 const tenantZone = async (c: Context<AppEnv>) =>
   (await loadTenantSettings(c.env.DB, c.var.tenantId)).retry.time_zone;
 
-/** Checks a query against the catalog, or answers 400 naming the fields. */
-async function checked(c: Context<AppEnv>, query: ReportQuery) {
+/** Checks a query against the catalog, or answers 400 naming the fields (under `prefix`, e.g.
+ * `query.` for the query inside a saved report). */
+async function checked(c: Context<AppEnv>, query: ReportQuery, prefix = "") {
   const result = checkQuery(query, await tenantZone(c));
-  if (!result.ok) throw validationError(result.issues);
+  if (!result.ok) {
+    throw validationError(result.issues.map((i) => ({ ...i, path: `${prefix}${i.path}` })));
+  }
   return result;
 }
 
@@ -347,14 +348,6 @@ const toSaved = (r: SavedReportRecord): z.infer<typeof SavedReportSchema> => ({
   updated_at: iso(r.updated_at) ?? "",
 });
 
-/** A saved query must run: its catalog errors are reported under `query.`. */
-async function checkSaved(c: Context<AppEnv>, query: ReportQuery) {
-  const result = checkQuery(query, await tenantZone(c));
-  if (!result.ok) {
-    throw validationError(result.issues.map((i) => ({ ...i, path: `query.${i.path}` })));
-  }
-}
-
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 
 /** Templates are every tenant's: changing or deleting one is refused (a copy can be saved). */
@@ -409,7 +402,7 @@ reports.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const query = body.query as ReportQuery;
-    await checkSaved(c, query);
+    await checked(c, query, "query.");
     const now = Date.now();
     const actor = c.var.actor;
     const record: SavedReportRecord = {
@@ -470,7 +463,7 @@ reports.openapi(
     refuseTemplate(id);
     const report = await getReport(c.env.DB, c.var.tenantId, id);
     if (!report) throw notFound("Report", id);
-    if (body.query) await checkSaved(c, body.query as ReportQuery);
+    if (body.query) await checked(c, body.query as ReportQuery, "query.");
     const next: SavedReportRecord = {
       ...report,
       name: body.name ?? report.name,
