@@ -4,6 +4,9 @@
 
 export type Role = "owner" | "admin" | "finance" | "revops" | "engineering" | "viewer";
 
+/** The stakeholder home a role opens by (/home/<persona>). */
+export type Persona = "product" | "finance" | "revops" | "engineering";
+
 export type Permission =
   | "read"
   | "pricing:write"
@@ -28,7 +31,7 @@ export interface Me {
   name: string | null;
   email: string | null;
   role: Role;
-  persona: string;
+  persona: Persona;
   tenant_id: string;
   permissions: Permission[];
   /** Each permission the caller lacks, with the sentence the dashboard shows. */
@@ -44,7 +47,7 @@ export interface Member {
   email: string;
   name: string | null;
   role: Role;
-  persona: string;
+  persona: Persona;
   status: "invited" | "active";
   invited_by: string | null;
   created_at: string;

@@ -41,14 +41,14 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   viewer: ["read"],
 };
 
-/** The stakeholder home each role opens by (the reports' personas). */
-export const PERSONAS: Record<Role, "Product/Pricing" | "Finance" | "RevOps" | "Engineering"> = {
-  owner: "Product/Pricing",
-  admin: "Product/Pricing",
-  finance: "Finance",
-  revops: "RevOps",
-  engineering: "Engineering",
-  viewer: "Product/Pricing",
+/** The stakeholder home each role opens by (the reports' personas, /home/<id>). */
+export const PERSONAS: Record<Role, "product" | "finance" | "revops" | "engineering"> = {
+  owner: "product",
+  admin: "product",
+  finance: "finance",
+  revops: "revops",
+  engineering: "engineering",
+  viewer: "product",
 };
 
 export const isRole = (value: string): value is Role =>

@@ -64,7 +64,9 @@ export const MemberSchema = z
     email: z.string(),
     name: z.string().nullable(),
     role: RoleSchema,
-    persona: z.string(),
+    persona: z
+      .enum(["product", "finance", "revops", "engineering"])
+      .openapi({ description: "The stakeholder home this role opens by: /home/<persona>" }),
     status: z.enum(["invited", "active"]),
     invited_by: z.string().nullable(),
     created_at: z.string(),
@@ -92,7 +94,9 @@ export const Me = z
     name: z.string().nullable(),
     email: z.string().nullable(),
     role: RoleSchema,
-    persona: z.string(),
+    persona: z
+      .enum(["product", "finance", "revops", "engineering"])
+      .openapi({ description: "The stakeholder home this role opens by: /home/<persona>" }),
     tenant_id: z.string(),
     permissions: z.array(PermissionSchema),
     refused: z

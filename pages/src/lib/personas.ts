@@ -2,9 +2,9 @@
 // and RevOps): what each opens first, as report templates (domain/reports/templates.ts ids)
 // drawn on the home and the existing pages linked beside them. Pure data and helpers, no Preact.
 
-import type { Role } from "../../../contracts/accounts";
+import type { Persona as PersonaId } from "../../../contracts/accounts";
 
-export type PersonaId = "engineering" | "product" | "finance" | "revops";
+export type { PersonaId };
 
 export interface Persona {
   id: PersonaId;
@@ -64,12 +64,6 @@ export const PERSONAS: readonly Persona[] = [
 
 export const personaOf = (id: string | null | undefined): Persona | undefined =>
   PERSONAS.find((p) => p.id === id);
-
-/** The home a role opens by default when nobody chose one in this browser. */
-export function defaultPersona(role: Role): PersonaId {
-  if (role === "engineering" || role === "finance" || role === "revops") return role;
-  return "finance";
-}
 
 const KEY = "aforo.persona";
 

@@ -9,6 +9,7 @@ import { ConfirmDialog, Empty, PageHeader, QueryView } from "../components/ui";
 import { useApi } from "../lib/api";
 import { dateTime } from "../lib/format";
 import { useMe } from "../lib/me";
+import { personaOf } from "../lib/personas";
 import { passkeyFailure, passkeysSupported, registerPasskey, signOut } from "../lib/session";
 import { useQuery } from "../lib/use-query";
 
@@ -30,7 +31,8 @@ export function AccountSection(_props: { search: URLSearchParams; path: string }
             Role: <span data-testid="my-role">{me.role}</span>
           </h2>
           <p class="muted">
-            Persona {me.persona}. Trails and the audit log name you <code>{me.actor}</code>.
+            Your home opens as {personaOf(me.persona)?.label ?? me.persona}. Trails and the audit
+            log name you <code>{me.actor}</code>.
           </p>
           <ul class="permissions" data-testid="my-permissions">
             {(Object.keys(PERMISSIONS) as (keyof typeof PERMISSIONS)[]).map((p) => {

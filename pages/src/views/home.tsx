@@ -10,14 +10,7 @@ import { ErrorState, Loading, PageHeader, QueryView } from "../components/ui";
 import { useCatalog } from "../lib/catalog";
 import { dateTime } from "../lib/format";
 import { useMe } from "../lib/me";
-import {
-  defaultPersona,
-  PERSONAS,
-  type Persona,
-  personaOf,
-  storedPersona,
-  storePersona,
-} from "../lib/personas";
+import { PERSONAS, type Persona, personaOf, storedPersona, storePersona } from "../lib/personas";
 import { listReports, runReport } from "../lib/reports";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useQuery } from "../lib/use-query";
@@ -31,8 +24,8 @@ export function HomeView(_props: { search: URLSearchParams; path: string }) {
   const persona = personaOf(loc.path.split("/")[2]);
   useEffect(() => {
     if (persona) storePersona(persona.id);
-    else navigate(`/home/${storedPersona() ?? defaultPersona(me.role)}`, { replace: true });
-  }, [persona, me.role]);
+    else navigate(`/home/${storedPersona() ?? me.persona}`, { replace: true });
+  }, [persona, me.persona]);
   if (!persona) return <Loading label="Opening your home…" />;
   return <PersonaHome key={persona.id} persona={persona} />;
 }
@@ -133,8 +126,7 @@ function CardBody(props: { report: SavedReport; result: ReportResult; currency: 
 export function PersonaSwitch() {
   const loc = useLocation();
   const me = useMe();
-  const current =
-    personaOf(loc.path.split("/")[2])?.id ?? storedPersona() ?? defaultPersona(me.role);
+  const current = personaOf(loc.path.split("/")[2])?.id ?? storedPersona() ?? me.persona;
   return (
     <label class="persona-switch">
       <span class="sr-only">Home for</span>

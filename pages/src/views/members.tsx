@@ -10,6 +10,7 @@ import { Badge, ConfirmDialog, PageHeader, QueryView } from "../components/ui";
 import { ApiError, type FieldError, useApi } from "../lib/api";
 import { dateTime } from "../lib/format";
 import { actorLabel, useMe, usePermit } from "../lib/me";
+import { personaOf } from "../lib/personas";
 import { useQuery } from "../lib/use-query";
 
 const ROLE_WORDS: Record<Role, string> = {
@@ -121,7 +122,11 @@ export function MembersSection(_props: { search: URLSearchParams; path: string }
                     <span title={roleTitle(m.role)}>{m.role}</span>
                   ),
               },
-              { header: "Persona", class: "small", cell: (m) => m.persona },
+              {
+                header: "Persona",
+                class: "small",
+                cell: (m) => personaOf(m.persona)?.label ?? m.persona,
+              },
               {
                 header: "Status",
                 cell: (m) => (
