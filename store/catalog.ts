@@ -422,7 +422,7 @@ export async function updatePlan(
 // Compiled plans, for rating and invoicing.
 
 const COMPILED_PLAN_SELECT = `SELECT p.id, p.product_id, p.name, p.currency, p.interval, p.trial_days,
-    (SELECT json_group_array(json(spec)) FROM (SELECT spec FROM plan_components c
+    p.status, (SELECT json_group_array(json(spec)) FROM (SELECT spec FROM plan_components c
        WHERE c.tenant_id = p.tenant_id AND c.plan_id = p.id ORDER BY position)) AS components
   FROM plans p`;
 
@@ -430,6 +430,7 @@ interface CompiledPlanRow {
   id: string;
   product_id: string;
   name: string;
+  status: PlanStatus;
   currency: string;
   interval: PlanInterval;
   trial_days: number;
@@ -452,6 +453,7 @@ export interface TenantPlan {
   plan: CompiledPlan;
   product_id: string;
   name: string;
+  status: PlanStatus;
 }
 
 /** Every plan of a tenant, compiled (plans are immutable, a tenant has few). */
@@ -465,7 +467,12 @@ export async function loadTenantPlans(
     .all<CompiledPlanRow>();
   const out = new Map<string, TenantPlan>();
   for (const r of results)
-    out.set(r.id, { product_id: r.product_id, name: r.name, plan: compileRow(r) });
+    out.set(r.id, {
+      product_id: r.product_id,
+      name: r.name,
+      status: r.status,
+      plan: compileRow(r),
+    });
   return out;
 }
 

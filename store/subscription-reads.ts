@@ -41,3 +41,26 @@ export function segmentsQuery(db: D1Database, tenantId: string) {
     (rows) => new Map(rows.map((r) => [segmentKey(r.customer_id, r.product_id), r.plan_id])),
   );
 }
+
+/** The plan of the customer's subscription phase to `product` in force at `at` (the latest to
+ * start), or null without one. */
+export async function planInForce(
+  db: D1Database,
+  tenantId: string,
+  customerId: string,
+  productId: string,
+  at: number,
+): Promise<string | null> {
+  const row = await db
+    .prepare(
+      `SELECT sp.plan_id FROM subscriptions s
+         CROSS JOIN subscription_phases sp ON sp.tenant_id = s.tenant_id AND sp.subscription_id = s.id
+         CROSS JOIN plans p ON p.tenant_id = sp.tenant_id AND p.id = sp.plan_id
+       WHERE s.tenant_id = ?1 AND s.customer_id = ?2 AND p.product_id = ?3
+         AND sp.start_at <= ?4 AND (sp.end_at IS NULL OR sp.end_at > ?4)
+       ORDER BY sp.start_at DESC LIMIT 1`,
+    )
+    .bind(tenantId, customerId, productId, at)
+    .first<{ plan_id: string }>();
+  return row?.plan_id ?? null;
+}

@@ -409,6 +409,11 @@ export const quotaPacingSpec = defineDetector({
     }
     if (usage !== null) magnitude += `; ${fmt(usage)} used so far`;
     if (method) magnitude += ` (method: ${method})`;
+    // Priced when the signal was recorded (workers/ladder/intake.ts, domain/upgrade.ts).
+    const cheaper = str(d, "cheaper_plan");
+    if (cheaper) {
+      magnitude += `; on ${str(d, "cheaper_plan_name") ?? cheaper} the projected period would cost ${str(d, "cheaper_charge")} instead of ${str(d, "current_charge")}`;
+    }
     return { title, magnitude };
   },
   display: {

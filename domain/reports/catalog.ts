@@ -141,6 +141,12 @@ export const DATASETS: readonly ReportDataset[] = [
     measures: [
       COUNT("signals"),
       f("magnitude", "Magnitude", "number", "The largest magnitude among them"),
+      f(
+        "saving",
+        "Saving",
+        "money",
+        "Quota pacing: the largest saving among them — what the projected period would cost less on the cheapest other plan of the product (0 where the current plan is cheapest)",
+      ),
     ],
     dimensions: [
       TIME("When the signal was raised"),
@@ -148,6 +154,18 @@ export const DATASETS: readonly ReportDataset[] = [
       CUSTOMER,
       PRODUCT,
       f("status", "Status", "string", "open or resolved"),
+      f(
+        "plan",
+        "Plan",
+        "string",
+        "Quota pacing: the customer's plan when the signal was raised; empty for other detectors",
+      ),
+      f(
+        "cheaper_plan",
+        "Cheaper plan",
+        "string",
+        "Quota pacing: the plan of the same product, currency and interval on which the projected period would cost least, if cheaper than the current one; empty otherwise",
+      ),
     ],
     granularities: ALL_GRANULARITIES,
     retention_days: null,

@@ -48,7 +48,7 @@ const db = new Kysely<Record<string, Record<string, unknown>>>({
 });
 
 type Raw = RawBuilder<unknown>;
-type AggKind = "exact" | "count" | "max";
+type AggKind = "exact" | "count" | "max" | "max_exact";
 interface Agg {
   kind: AggKind;
   expr: Raw;
@@ -230,7 +230,8 @@ function source(dataset: ReportDatasetName, now: number, daily: boolean): Source
         aggs: { count: COUNT_AGG },
         measures: { count: COUNT_MEASURE },
       };
-    case "signals":
+    case "signals": {
+      const saving = nanosOfText(sql`COALESCE(json_extract(g.details, '$.saving'), '0')`);
       return {
         table: "signals",
         alias: "g",
@@ -240,10 +241,28 @@ function source(dataset: ReportDatasetName, now: number, daily: boolean): Source
           customer: ref("g.customer_id"),
           product: ref("g.product_id"),
           status: ref("g.status"),
+          // Quota-pacing signals carry their upgrade advice (workers/ladder/intake.ts).
+          plan: sql`json_extract(g.details, '$.current_plan')`,
+          cheaper_plan: sql`json_extract(g.details, '$.cheaper_plan')`,
         },
-        aggs: { count: COUNT_AGG, magnitude: { kind: "max", expr: sql`MAX(g.magnitude)` } },
-        measures: { count: COUNT_MEASURE, magnitude: maxMeasure("magnitude", ref("g.magnitude")) },
+        aggs: {
+          count: COUNT_AGG,
+          magnitude: { kind: "max", expr: sql`MAX(g.magnitude)` },
+          // The largest, not the sum: the 80, 100 and 120 % signals of one period each price
+          // the same customer's advice again.
+          saving: { kind: "max_exact", expr: sql`CAST(MAX(${saving}) AS TEXT)` },
+        },
+        measures: {
+          count: COUNT_MEASURE,
+          magnitude: maxMeasure("magnitude", ref("g.magnitude")),
+          saving: {
+            aggs: ["saving"],
+            order: sql`MAX(${saving})`,
+            value: (a) => (a.saving === null ? null : money(a.saving)),
+          },
+        },
       };
+    }
     case "cases":
       return {
         table: "cases",
@@ -447,6 +466,9 @@ export function compileReport(
         out[name] =
           BigInt((row?.[`a_${name}_hi`] as string | null) ?? 0) * 1_000_000_000n +
           BigInt((row?.[`a_${name}_lo`] as string | null) ?? 0);
+      } else if (agg.kind === "max_exact") {
+        const v = row?.[`a_${name}`];
+        out[name] = v === null || v === undefined ? null : BigInt(String(v));
       } else {
         const v = row?.[`a_${name}`];
         out[name] = v === null || v === undefined ? (agg.kind === "count" ? 0 : null) : Number(v);

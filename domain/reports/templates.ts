@@ -153,14 +153,14 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     id: "upgrade_signals",
     name: "Upgrade Signals",
     answers:
-      "Which customers are pacing past their quota this period (QuotaPacingProjectionService), by product and how far past",
+      "Which customers are pacing past their quota this period (QuotaPacingProjectionService), how far past, and which plan would cost them less for the period as projected",
     personas: ["product", "revops"],
     view: "table",
     range: { days: 30 },
     query: {
       dataset: "signals",
-      measures: ["count", "magnitude"],
-      dimensions: ["customer", "product", "status"],
+      measures: ["magnitude", "saving", "count"],
+      dimensions: ["customer", "product", "plan", "cheaper_plan", "status"],
       filters: [{ dimension: "detector", op: "is", values: ["QuotaPacingProjectionService"] }],
       time: { granularity: "day" },
       order_by: [{ field: "magnitude", direction: "desc" }],

@@ -1,6 +1,9 @@
 import type { Signal } from "../../domain/detectors";
+import { type PlanOption, upgradeAdvice } from "../../domain/upgrade";
+import { loadTenantPlans } from "../../store/catalog";
 import { pendingDeliveryStatements } from "../../store/deliveries";
 import { recordedSignalKeys } from "../../store/signals";
+import { planInForce } from "../../store/subscription-reads";
 import { fileSignalStatements } from "../cases";
 import { enqueueDeliveries } from "../deliveries/queue";
 import { executeAction } from "./orchestrate";
@@ -30,6 +33,7 @@ export async function newSignalStatements(
   now: number,
   extraProducts: readonly string[] = [],
 ): Promise<{ statements: D1PreparedStatement[]; step: LadderStep }> {
+  signal = await withUpgradeAdvice(db, tenantId, signal);
   const { rung, auto } = await decideRung(db, tenantId, signal);
   const recorded = await signalStatements(db, tenantId, signal, rung, now);
   return {
@@ -42,6 +46,37 @@ export async function newSignalStatements(
     ],
     step: { tenantId, signalId: recorded.signalId, actionId: recorded.actionId, auto },
   };
+}
+
+const PACING = "QuotaPacingProjectionService";
+
+/**
+ * A quota-pacing signal carries, in its details, what the projected period would cost on the
+ * customer's plan and on the cheapest other plan of the product (domain/upgrade.ts): the Upgrade
+ * Signals report reads it from there. It is priced once, when the signal is recorded, against
+ * the plans of that moment, like the projection itself. Other signals pass unchanged, as does a
+ * pacing signal whose customer has no plan in force (nothing to compare with).
+ */
+async function withUpgradeAdvice(db: D1Database, tenantId: string, signal: Signal) {
+  if (signal.detector !== PACING || !signal.product || !signal.metric) return signal;
+  const projection = Number(signal.details.projection);
+  const at = Number(signal.details.evaluated_at ?? signal.window.start);
+  if (!Number.isFinite(projection)) return signal;
+  const [planId, plans] = await Promise.all([
+    planInForce(db, tenantId, signal.customer, signal.product, at),
+    loadTenantPlans(db, tenantId),
+  ]);
+  const options: PlanOption[] = [...plans].map(([id, p]) => ({
+    id,
+    name: p.name,
+    product_id: p.product_id,
+    active: p.status === "active",
+    plan: p.plan,
+  }));
+  const current = options.find((o) => o.id === planId);
+  if (!current) return signal;
+  const advice = upgradeAdvice(current, options, signal.metric, projection, signal.window);
+  return { ...signal, details: { ...signal.details, ...advice } };
 }
 
 /** After the commit: the signals' deliveries enqueued, and the rungs the policy runs
