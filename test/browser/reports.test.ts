@@ -1,10 +1,13 @@
 // The Reports section (issue 15 item 7) in a real browser on a seeded stack: build a report of
 // revenue by customer by day in the builder, see its rows and totals equal the API's answer to
 // the same query, change a dimension and see the address follow, reload and get the same
-// report, save it and find it on /reports, download its CSV (header and rows as the API's), and
-// a custom range ending before it starts refused with the API's words beside the range. A
-// viewer finds saving disabled, saying why. Screenshots: reports-builder.png,
-// reports-gallery.png, reports-heatmap.png. The first block checks lib/reports.ts alone.
+// report, save it and find it on /reports, schedule it (a bad cron refused with croner's words;
+// the next three runs in the schedule's zone), share it and open the link in a fresh browser
+// that never signed in, then revoke it and see the link die; download its CSV (header and rows
+// as the API's), and a custom range ending before it starts refused with the API's words beside
+// the range. A viewer finds saving, scheduling and sharing disabled, saying why. Screenshots:
+// reports-builder.png, reports-gallery.png, reports-schedule.png, report-shared.png,
+// reports-heatmap.png. The first block checks lib/reports.ts alone.
 
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
@@ -280,6 +283,115 @@ describe("Reports", () => {
     expect(q.time).toMatchObject({ from: saved.query.time.from, to: saved.query.time.to });
   });
 
+  it("schedules the saved report: its next three runs in the schedule's zone", async () => {
+    const channel = await api("/api/channels", {
+      method: "POST",
+      body: { type: "webhook", name: "Finance hook", url: "https://example.com/hooks/finance" },
+    });
+    await page.getByTestId("report-schedule").click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("Not scheduled yet.").waitFor();
+    await dialog.locator('select[name="schedule-channel"]').selectOption(channel.id);
+
+    // A pattern croner cannot read: refused with its words, nothing saved.
+    await dialog.locator('input[name="schedule-cron"]').fill("61 8 * * 1");
+    await dialog.getByRole("button", { name: "Add schedule" }).click();
+    expect(await dialog.getByRole("alert").textContent()).toContain(
+      "cron: CronPattern: Invalid value for minute: 61",
+    );
+    expect((await api(`/api/reports/${savedId}/schedules`)).data).toEqual([]);
+
+    await dialog.locator('input[name="schedule-cron"]').fill("30 8 * * 1");
+    await dialog.locator('input[name="schedule-zone"]').fill("America/New_York");
+    await dialog.locator('select[name="schedule-range"]').selectOption("last_week");
+    await dialog.getByRole("button", { name: "Add schedule" }).click();
+    const item = dialog.getByTestId("schedule-item");
+    await item.waitFor();
+    const [listed] = (await api(`/api/reports/${savedId}/schedules`)).data;
+    expect(listed).toMatchObject({
+      cron: "30 8 * * 1",
+      time_zone: "America/New_York",
+      range: "last_week",
+      destination: { channel: channel.id, type: "webhook", name: "Finance hook" },
+    });
+    expect(listed.next_runs).toHaveLength(3);
+    const words = listed.next_runs.map((t: string) =>
+      new Intl.DateTimeFormat("en-GB", {
+        weekday: "short",
+        day: "numeric",
+        month: "short",
+        hour: "2-digit",
+        minute: "2-digit",
+        timeZone: "America/New_York",
+      }).format(new Date(t)),
+    );
+    // Mondays at 08:30 New York time, whatever the browser's zone.
+    for (const w of words) expect(w).toMatch(/^Mon \d+ \w+, 08:30$/);
+    expect(await item.getByTestId("schedule-next").textContent()).toBe(`Next: ${words.join("; ")}`);
+    await item.getByRole("button", { name: "Run history" }).click();
+    await item.getByText("No runs yet.").waitFor();
+    await screenshot(page, "reports-schedule");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+  });
+
+  it("shares it: the link opens in a fresh browser without signing in, until revoked", async () => {
+    await page.getByTestId("report-share").click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("No active links.").waitFor();
+    await dialog.locator('select[name="share-expires-in"]').selectOption(String(30 * 86_400));
+    await dialog.getByRole("button", { name: "Create link" }).click();
+    const made = dialog.getByTestId("share-made");
+    await made.waitFor();
+    const url = await dialog.getByTestId("share-url").inputValue();
+    expect(url).toMatch(new RegExp(`^${stack.url}/shared/[\\w-]+\\.[\\w-]+$`));
+    expect(await made.textContent()).toContain("Expires");
+    const [listed] = (await api(`/api/reports/${savedId}/shares`)).data;
+    expect(listed).toMatchObject({ url, status: "active" });
+    const days = (Date.parse(listed.expires_at) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+
+    // A fresh browser: its own profile, never signed in.
+    const fresh = await launchBrowser();
+    try {
+      const anon = await fresh.newPage();
+      await anon.goto(url);
+      const shared = anon.getByTestId("shared-report");
+      await shared.waitFor();
+      expect(await anon.getByRole("heading", { level: 1 }).textContent()).toBe(
+        "Revenue by product by day",
+      );
+      expect(await anon.getByTestId("shared-by").textContent()).toMatch(
+        /^Shared by .+ · expires .+/,
+      );
+      // The rows a run of the saved query gives, and nothing of the workspace around them.
+      const saved = await api(`/api/reports/${savedId}`);
+      const run = await api("/api/reports/run", { method: "POST", body: saved.query });
+      expect(run.rows.length).toBeGreaterThan(0);
+      const bodyRows = shared.locator("table tbody tr");
+      await bodyRows.first().waitFor();
+      expect(await bodyRows.count()).toBe(run.rows.length);
+      expect(await bodyRows.first().textContent()).toContain(String(run.rows[0].product));
+      expect(await anon.getByRole("navigation", { name: "Main" }).count()).toBe(0);
+      await anon.waitForTimeout(300); // the chart draws after its chunk loads
+      await screenshot(anon, "report-shared");
+      expect(fresh.errors).toEqual([]);
+
+      // Revoked in the builder, the same link no longer opens.
+      await page.getByTestId("report-share").click();
+      await dialog.getByTestId("share-item").waitFor();
+      await dialog.getByTestId("share-revoke").click();
+      await dialog.getByText("No active links.").waitFor();
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await anon.reload();
+      await anon.getByTestId("shared-error").waitFor();
+      expect(await anon.getByTestId("shared-error").textContent()).toContain("does not open");
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("downloads the CSV of the report on screen: the API's header and rows", async () => {
     const q = await shownQuery();
     const [download] = await Promise.all([
@@ -367,6 +479,11 @@ describe("Reports", () => {
     expect(await other.getByRole("button", { name: "Save changes" }).isDisabled()).toBe(true);
     expect(await other.getByRole("button", { name: "Delete" }).isDisabled()).toBe(true);
     expect(await other.getByTestId("refused").textContent()).toContain("Your role (viewer)");
+    for (const control of ["report-schedule", "report-share"]) {
+      const button = other.getByTestId(control);
+      expect(await button.isDisabled()).toBe(true);
+      expect(await button.getAttribute("title")).toContain("Your role (viewer)");
+    }
     await other.close();
 
     await page.goto(`${stack.url}/reports/${savedId}`);

@@ -34,6 +34,13 @@ const auditSpec: Spec<AuditState> = {
 
 const DAY_MS = 86_400_000;
 
+/** An instant sent as epoch ms (`at`, `…_at`, `start`, `end`) reads as a date, not a number. */
+const isInstantField = (key: string, v: unknown): v is number =>
+  typeof v === "number" &&
+  /^(at|start|end|from|to)$|_at$/.test(key) &&
+  v > Date.UTC(2000, 0, 1) &&
+  v < Date.UTC(2200, 0, 1);
+
 /** What the request asked for, as a short line (the body the audit row kept, secrets masked by
  * the API); the target and the status are in their own columns. */
 function detailLine(detail: Record<string, unknown>): string {
@@ -46,7 +53,12 @@ function detailLine(detail: Record<string, unknown>): string {
         : [["body", body] as const];
   return fields
     .map(([k, v]) => {
-      const shown = typeof v === "string" ? v : JSON.stringify(v);
+      const shown =
+        typeof v === "string"
+          ? v
+          : isInstantField(k, v)
+            ? dateTimeSeconds(new Date(v).toISOString())
+            : JSON.stringify(v);
       return `${k}: ${shown.length > 60 ? `${shown.slice(0, 57)}…` : shown}`;
     })
     .join(" · ");
