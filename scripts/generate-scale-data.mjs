@@ -3,7 +3,7 @@
 // "each cockpit/margin API call under 100 ms p95 with 10,000 customers × 90 days"):
 //   10,000 customers, their subscriptions (plan changes, trials, cancels, an annual plan, a
 //   usage-only plan, a second product for some), 90 days of daily rollups (about 1.3 million
-//   rows), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
+//   rows, and their tenant-level sums), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
 //   hundred open signals.
 // The tenant and its catalog go through the real API (`wrangler dev`); the bulk goes straight
 // into local D1 with `wrangler d1 execute --local --file` (generated SQL, deterministic: a
@@ -48,6 +48,7 @@ const INVOICE_LINE_COLUMNS = [
 const DAY = 86_400_000;
 const NANOS = 1_000_000_000;
 const ROWS_PER_STATEMENT = 500;
+const STATEMENT_BYTES = 90_000; // the column list and INSERT keep the statement under 100,000
 const STATEMENTS_PER_FILE = 400;
 
 /** Deterministic PRNG (mulberry32), so two runs generate the same data. */
@@ -166,10 +167,15 @@ class SqlWriter {
   row(table, columns, values) {
     let p = this.pending.get(table);
     if (!p) {
-      p = { columns, rows: [] };
+      p = { columns, rows: [], bytes: 0 };
       this.pending.set(table, p);
     }
-    p.rows.push(`(${values.map(sqlValue).join(",")})`);
+    const row = `(${values.map(sqlValue).join(",")})`;
+    // D1 refuses a statement over 100,000 bytes (SQLITE_TOOBIG): wide rows (signals with their
+    // details) reach that before ROWS_PER_STATEMENT.
+    if (p.bytes + row.length > STATEMENT_BYTES) this.flushTable(table);
+    p.rows.push(row);
+    p.bytes += row.length + 1;
     if (p.rows.length >= ROWS_PER_STATEMENT) this.flushTable(table);
   }
   raw(sql) {
@@ -183,6 +189,7 @@ class SqlWriter {
     if (!p || p.rows.length === 0) return;
     this.buffer.push(`INSERT INTO ${table} (${p.columns.join(",")}) VALUES ${p.rows.join(",")};`);
     p.rows = [];
+    p.bytes = 0;
     this.bump();
   }
   bump() {
@@ -208,6 +215,19 @@ function sqlValue(v) {
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.round(v));
   if (typeof v === "bigint") return v.toString();
   return `'${String(v).replaceAll("'", "''")}'`;
+}
+
+/** rollups_tenant_<grain> of one tenant from its customer rollups, each sum in halves. */
+function tenantRollupsSql(grain, tenantId) {
+  const B = 1_000_000_000;
+  const halves = (c) => `SUM(${c} / ${B}) + SUM(${c} % ${B}) / ${B}, SUM(${c} % ${B}) % ${B}`;
+  return `INSERT INTO rollups_tenant_${grain} (tenant_id, start, product_id, metric_id, units_hi,
+  units_lo, revenue_hi, revenue_lo, cost_hi, cost_lo, events, uncosted_events, uncosted_revenue_hi,
+  uncosted_revenue_lo)
+SELECT tenant_id, start, product_id, metric_id, ${halves("units")}, ${halves("revenue")},
+  ${halves("cost")}, SUM(events), SUM(uncosted_events), ${halves("uncosted_revenue")}
+FROM rollups_${grain} WHERE tenant_id = '${tenantId}'
+GROUP BY tenant_id, start, product_id, metric_id;`;
 }
 
 function d1Execute(persistTo, file) {
@@ -687,6 +707,11 @@ export async function generateScaleData(o) {
       );
     }
   }
+  // The tenant-level rollups the consumer writes beside the customers' (store/rollups.ts), summed
+  // as schema/0022_tenant_rollups.sql backfills them: after every customer row is written.
+  w.flushTable("rollups_daily");
+  w.flushTable("rollups_hourly");
+  for (const grain of ["hourly", "daily"]) w.raw(tenantRollupsSql(grain, T));
   w.raw(`UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = '${T}';`);
   const files = w.close();
 

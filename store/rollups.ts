@@ -5,9 +5,11 @@ import { query } from "./batch";
 import { joinHalves, sumHalves, sumIntoHalves } from "./exact-sum";
 import { SEGMENTS_SQL } from "./subscription-reads";
 
-// Usage rollups in D1 (rollups_hourly, rollups_daily) and applied_batches: the events-queue
+// Usage rollups in D1 (rollups_hourly, rollups_daily, and their sums over the tenant's customers,
+// rollups_tenant_hourly and rollups_tenant_daily) and applied_batches: the events-queue
 // consumer's exactly-once upsert, and every read of the rollups. Quantities are micro-units and
-// money nanos (exact integers), `start` the UTC hour or day (schema/0003_ingest.sql).
+// money nanos (exact integers), `start` the UTC hour or day (schema/0003_ingest.sql,
+// schema/0022_tenant_rollups.sql).
 
 // ---- The write side: outbox batches applied exactly once -------------------------------------
 
@@ -49,26 +51,59 @@ const UPSERT = (table: string, start: string) => `
     cost = cost + excluded.cost, events = events + excluded.events,
     uncosted_events = uncosted_events + excluded.uncosted_events,
     uncosted_revenue = uncosted_revenue + excluded.uncosted_revenue`;
-const HOURLY = UPSERT("rollups_hourly", "value->>'hour'");
-const DAILY = UPSERT("rollups_daily", `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`);
+const HALF = "1000000000"; // 10^9, the halves' base (store/exact-sum.ts)
+/** The same deltas summed over customers into a tenant table: grouped within the statement (in
+ * halves, so a chunk of large customers cannot overflow the sum) and added to the stored halves
+ * with the low half's carry moved up. SET reads the row as it was, so both halves add the old
+ * low half. */
+const TENANT_UPSERT = (table: string, start: string) => {
+  const v = (key: string) => `CAST(value->>'${key}' AS INTEGER)`;
+  const add = (col: string) =>
+    `${col}_hi = ${col}_hi + excluded.${col}_hi + (${col}_lo + excluded.${col}_lo) / ${HALF},
+    ${col}_lo = (${col}_lo + excluded.${col}_lo) % ${HALF}`;
+  return `
+  INSERT INTO ${table} (tenant_id, start, product_id, metric_id, units_hi, units_lo, revenue_hi,
+    revenue_lo, cost_hi, cost_lo, events, uncosted_events, uncosted_revenue_hi, uncosted_revenue_lo)
+  SELECT value->>'tenant', ${start}, value->>'product', value->>'metric',
+         ${sumIntoHalves(v("units"))}, ${sumIntoHalves(v("revenue"))}, ${sumIntoHalves(v("cost"))},
+         SUM(value->>'events'), SUM(COALESCE(value->>'uncosted_events', 0)),
+         ${sumIntoHalves("CAST(COALESCE(value->>'uncosted_revenue', '0') AS INTEGER)")}
+  FROM json_each(?1)
+  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
+  GROUP BY 1, 2, 3, 4
+  ON CONFLICT (tenant_id, start, product_id, metric_id) DO UPDATE SET
+    ${add("units")}, ${add("revenue")}, ${add("cost")},
+    events = events + excluded.events, uncosted_events = uncosted_events + excluded.uncosted_events,
+    ${add("uncosted_revenue")}`;
+};
+const HOUR_START = "value->>'hour'";
+const DAY_START = `(value->>'hour') - ((value->>'hour') % ${DAY_MS})`;
+const HOURLY = UPSERT("rollups_hourly", HOUR_START);
+const DAILY = UPSERT("rollups_daily", DAY_START);
+const TENANT_HOURLY = TENANT_UPSERT("rollups_tenant_hourly", HOUR_START);
+const TENANT_DAILY = TENANT_UPSERT("rollups_tenant_daily", DAY_START);
 const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
   SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
 const DELTAS_PER_STATEMENT = 2_000;
 
 /**
- * The statements that apply outbox batches to the rollups exactly once: the upserts skip deltas
- * whose batch is already in applied_batches, and the last statement marks the batches applied.
- * Run them in ONE `db.batch()` (one D1 transaction; the caller may add its own statements, e.g.
- * the batches' signals) so a redelivered batch changes nothing: either all of a batch's deltas
- * and its mark commit, or none.
+ * The statements that apply outbox batches to the rollups, customer and tenant tables alike,
+ * exactly once: the upserts skip deltas whose batch is already in applied_batches, and the last
+ * statement marks the batches applied. Run them in ONE `db.batch()` (one D1 transaction; the
+ * caller may add its own statements, e.g. the batches' signals) so a redelivered batch changes
+ * nothing: either all of a batch's deltas and its mark commit, or none.
  */
 export function applyBatchStatements(
   db: D1Database,
   batches: readonly RollupBatch[],
   appliedAt: number,
 ): D1PreparedStatement[] {
-  if (batches.length === 0) return [];
-  const rows = batches.flatMap((b) =>
+  // A batch the actor sent again can arrive in the same queue batch as its first copy; neither
+  // is in applied_batches yet, so the guard alone would apply it twice.
+  const seen = new Set<string>();
+  const unique = batches.filter((b) => !seen.has(b.batch_id) && seen.add(b.batch_id));
+  if (unique.length === 0) return [];
+  const rows = unique.flatMap((b) =>
     b.deltas.map((d) => ({
       ...d,
       batch: b.batch_id,
@@ -79,12 +114,17 @@ export function applyBatchStatements(
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
     const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
-    statements.push(db.prepare(HOURLY).bind(json), db.prepare(DAILY).bind(json));
+    statements.push(
+      db.prepare(HOURLY).bind(json),
+      db.prepare(DAILY).bind(json),
+      db.prepare(TENANT_HOURLY).bind(json),
+      db.prepare(TENANT_DAILY).bind(json),
+    );
   }
   statements.push(
     db
       .prepare(MARK_APPLIED)
-      .bind(JSON.stringify(batches.map((b) => [b.batch_id, b.tenant_id])), appliedAt),
+      .bind(JSON.stringify(unique.map((b) => [b.batch_id, b.tenant_id])), appliedAt),
   );
   return statements;
 }
