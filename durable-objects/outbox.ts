@@ -29,6 +29,9 @@ export interface OutboxMessage {
   customer_id: string;
   deltas: RollupDelta[];
   signals?: Signal[];
+  /** When its outbox row was written (epoch ms): the consumer's lag is measured from here.
+   * Absent in messages sent before it was carried. */
+  created_at?: number;
 }
 
 /** Sent rows are checked against D1 after this long, and sent again after RESEND_AFTER_MS
@@ -99,8 +102,8 @@ export class Outbox {
     this.sealPendingDeltas();
     for (;;) {
       const rows = this.sql
-        .exec<{ seq: number; body: string }>(
-          "SELECT seq, body FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 100",
+        .exec<{ seq: number; body: string; created_at: number }>(
+          "SELECT seq, body, created_at FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT 100",
         )
         .toArray();
       if (rows.length === 0) return true;
@@ -117,6 +120,7 @@ export class Outbox {
             customer_id: to.customerId,
             deltas: content.deltas ?? [],
             ...(content.signals ? { signals: content.signals } : {}),
+            created_at: row.created_at,
           },
         });
       }

@@ -9,13 +9,15 @@ export interface DeadLetter {
   attempts: number;
 }
 
+/** Keeps the letters; answers those that were not kept already (a redelivered dead letter is
+ * kept once). */
 export async function recordDeadLetters(
   db: D1Database,
   letters: readonly DeadLetter[],
   receivedAt: number,
-): Promise<void> {
-  if (letters.length === 0) return;
-  await db.batch(
+): Promise<DeadLetter[]> {
+  if (letters.length === 0) return [];
+  const results = await db.batch(
     letters.map((l) =>
       db
         .prepare(
@@ -25,4 +27,5 @@ export async function recordDeadLetters(
         .bind(l.queue, l.message_id, l.tenant_id, JSON.stringify(l.body), l.attempts, receivedAt),
     ),
   );
+  return letters.filter((_, i) => (results[i]?.meta.changes ?? 0) > 0);
 }

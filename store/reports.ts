@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ReportQuery, SavedReport } from "../contracts/reports";
+import { PIPELINE_FLUSH_EVERY_MS } from "../domain/pipeline-telemetry";
 import type { CompiledReport } from "../domain/reports/compile";
 import { parseStored } from "./d1";
 import { tenantFeedEnd } from "./rollups";
@@ -29,13 +30,15 @@ export async function runCompiledReport(
 }
 
 /** What a usage answer reflects: the end of the tenant's latest hour with usage in the rollups
- * (never later than now); other datasets are read live, so now. */
+ * (never later than now); pipeline telemetry reaches D1 up to one flush window late; other
+ * datasets are read live, so now. */
 export async function reportDataAsOf(
   db: D1Database,
   tenantId: string,
   dataset: string,
   now: number,
 ): Promise<number> {
+  if (dataset === "pipeline") return now - PIPELINE_FLUSH_EVERY_MS;
   if (dataset !== "usage") return now;
   const end = await tenantFeedEnd(db, tenantId);
   return end === null ? now : Math.min(end, now);

@@ -7,9 +7,20 @@ import { runRetryJobs } from "./billing/retries";
 import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
 import { runReportSchedules } from "./report-schedules";
+import { flushPipelineTelemetry } from "./telemetry";
 import { runTenantDetectors } from "./tenant-detectors";
 
 export async function runTenantJobs(env: Env, tenantId: string, now: number): Promise<void> {
+  try {
+    await runJobs(env, tenantId, now);
+  } finally {
+    // The tick's invoicing run, failed or not (and whatever else this isolate counted), into
+    // pipeline_hourly: nothing outlives the tick to flush it.
+    await flushPipelineTelemetry(env.DB);
+  }
+}
+
+async function runJobs(env: Env, tenantId: string, now: number): Promise<void> {
   // Subscription statuses, invoices at period close, cockpit snapshot, margin read models.
   await runBillingJobs(env, tenantId, now);
   // Adaptive Retry: the payment retries that fell due, each sent once (after billing, which may

@@ -5,6 +5,7 @@ import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
 import { crashAfterRollupWrite } from "./chaos";
 import { handleDeliveries } from "./deliveries";
 import { type LadderStep, newSignalStatements, runLadderSteps } from "./ladder/intake";
+import { flushPipelineTelemetry, observe } from "./telemetry";
 
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
@@ -16,10 +17,18 @@ export async function handleQueue(
   env: Env,
   _ctx?: ExecutionContext,
 ): Promise<void> {
-  if (batch.queue === "aforo-events")
-    return applyRollups(batch as MessageBatch<OutboxMessage>, env);
-  if (batch.queue === "aforo-deliveries") return handleDeliveries(batch, env);
-  if (DEAD_LETTER_QUEUES.has(batch.queue)) return recordDeadLetterBatch(batch, env);
+  if (batch.queue === "aforo-events") {
+    await applyRollups(batch as MessageBatch<OutboxMessage>, env);
+    return flushPipelineTelemetry(env.DB);
+  }
+  if (batch.queue === "aforo-deliveries") {
+    await handleDeliveries(batch, env);
+    return flushPipelineTelemetry(env.DB);
+  }
+  if (DEAD_LETTER_QUEUES.has(batch.queue)) {
+    await recordDeadLetterBatch(batch, env);
+    return flushPipelineTelemetry(env.DB);
+  }
   // A queue without a consumer yet: leave messages to retry into the dead-letter queue.
   console.error(`no consumer for queue ${batch.queue}`);
   batch.retryAll();
@@ -39,6 +48,9 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     ),
   );
   const fresh = batch.messages.map((m) => m.body).filter((b) => !applied.has(b.batch_id));
+  for (const m of batch.messages) {
+    if (applied.has(m.body.batch_id)) queueObserved(env, m, "skipped");
+  }
   // The rollup upserts and the applied marks (store/rollups.ts: exactly once).
   const statements = applyBatchStatements(db, fresh, Date.now());
   // New signals, with their action at the rung the policy maps them to, in the same transaction.
@@ -69,13 +81,46 @@ async function applyRollups(batch: MessageBatch<OutboxMessage>, env: Env) {
     if (statements.length > 0) await db.batch(statements);
   } catch (err) {
     console.error("applying rollups failed; the batch will be retried", err);
+    for (const m of batch.messages) {
+      if (!applied.has(m.body.batch_id)) queueObserved(env, m, "retried");
+    }
     batch.retryAll({ delaySeconds: 2 });
     return;
+  }
+  const appliedAt = Date.now();
+  for (const m of batch.messages) {
+    if (!applied.has(m.body.batch_id)) {
+      queueObserved(env, m, m.attempts > 1 ? "redelivered" : "applied", appliedAt);
+    }
   }
   crashAfterRollupWrite(env, batch); // fault injection, off unless configured (workers/chaos.ts)
   writeAnalytics(env, fresh);
   await runLadderSteps(env, steps);
   batch.ackAll();
+}
+
+/** One events-queue message in the pipeline telemetry: `applied` (first delivery), `redelivered`
+ * (applied on a later attempt), `skipped` (its batch was already applied) or `retried` (the
+ * write failed; an error). Applied ones carry their lag, apply time − the outbox row's creation
+ * (the actor's clock and the consumer's; one machine locally), and the usage events applied. */
+function queueObserved(
+  env: Env,
+  m: Message<OutboxMessage>,
+  outcome: "applied" | "redelivered" | "skipped" | "retried",
+  appliedAt?: number,
+) {
+  const lag =
+    appliedAt !== undefined && m.body.created_at !== undefined
+      ? { latencyUs: Math.max(0, appliedAt - m.body.created_at) * 1000 }
+      : {};
+  observe(env.DB, null, {
+    tenantId: m.body.tenant_id,
+    series: "queue",
+    outcome,
+    items: appliedAt !== undefined ? m.body.deltas.reduce((n, d) => n + d.events, 0) : 0,
+    error: outcome === "retried",
+    ...lag,
+  });
 }
 
 /** Dashboards' approximation (sampled; a no-op locally). D1 stays the source of truth. */
@@ -101,7 +146,7 @@ function writeAnalytics(env: Env, bodies: OutboxMessage[]) {
 
 /** Keeps dead letters in D1 (idempotent per message id) so operators can see and replay them. */
 async function recordDeadLetterBatch(batch: MessageBatch, env: Env) {
-  await recordDeadLetters(
+  const kept = await recordDeadLetters(
     env.DB,
     batch.messages.map((m) => {
       const body = m.body as { tenant_id?: unknown } | null;
@@ -115,5 +160,15 @@ async function recordDeadLetterBatch(batch: MessageBatch, env: Env) {
     }),
     Date.now(),
   );
+  // Counted once per message: a dead letter delivered again was kept already.
+  for (const letter of kept) {
+    if (letter.tenant_id === null) continue;
+    observe(env.DB, null, {
+      tenantId: letter.tenant_id,
+      series: "dead_letter",
+      outcome: letter.queue.replace(/^aforo-/, "").replace(/-dlq$/, ""),
+      error: true,
+    });
+  }
   batch.ackAll();
 }

@@ -2,7 +2,10 @@
 // the demo customers who are live now, through the real POST /v1/events, so the live view shows
 // traffic within seconds. Some are refused on purpose (an unknown metric or product, a time too
 // far ahead, a negative quantity), as a real integration's mistakes would be, and the live
-// view shows them with their reasons.
+// view shows them with their reasons. Each good request first asks POST /v1/gate, as an
+// integration does before serving a call, and is not sent when refused; so the gate's and
+// ingest's telemetry (the pipeline dataset, the SLA Compliance template) accrue from real
+// traffic too.
 //
 // The trickle does not add usage to the demo's model: it delivers part of the current hour's
 // usage as it happens, and the hour's aggregate sent by the top-up when the hour ends
@@ -30,7 +33,7 @@ export function startTrickle({
   /** Units delivered per `customer|metric|hour start`, for the top-up to leave out. */
   /** @type {Map<string, number>} */
   const credit = new Map();
-  const stats = { sent: 0, accepted: 0, rejected: 0, failed: 0 };
+  const stats = { sent: 0, accepted: 0, rejected: 0, failed: 0, gated: 0, refused: 0 };
   let counter = 0;
   let stopped = false;
   /** @type {Promise<unknown>} */
@@ -119,6 +122,14 @@ export function startTrickle({
       }
     }
     const requestId = `req_${rng.int(0, 2 ** 31).toString(36)}`;
+    // A short agent run in one request is a session of its own; a REST call names its endpoint
+    // (as the seed's detail does, demo-data.mjs carveDetail).
+    const extra =
+      s.product === "agent-platform"
+        ? { session_id: `ses_live_${requestId.slice(4)}` }
+        : s.product === "rest-api"
+          ? { endpoint: rng.weighted({ "/v1/enrich": 65, "/v1/lookup": 25, "/v1/batch": 10 }) }
+          : {};
     return parts.map((p) => {
       const key = `${s.customer}|${p.metric}|${hour}`;
       credit.set(key, (credit.get(key) ?? 0) + p.quantity);
@@ -130,7 +141,7 @@ export function startTrickle({
         quantity: p.quantity,
         time,
         cost: p.cost,
-        properties: { source: "demo-live", request_id: requestId },
+        properties: { source: "demo-live", request_id: requestId, ...extra },
       };
     });
   };
@@ -161,6 +172,22 @@ export function startTrickle({
     }
   };
 
+  /** Whether the gate lets series `s`'s customer make a call now (a failed check: no). */
+  const gateAllows = async (/** @type {import("./demo-data.mjs").DemoSeries} */ s) => {
+    stats.gated++;
+    try {
+      const res = await fetch(`${url}/v1/gate`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ingestKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ customer: s.customer, product: s.product, units: 1 }),
+      });
+      const body = /** @type {any} */ (await res.json().catch(() => null));
+      if (res.ok && body?.allow === true) return true;
+    } catch {}
+    stats.refused++;
+    return false;
+  };
+
   let live = liveSeries(Date.now());
   let liveAt = Date.now();
   const tick = async () => {
@@ -188,7 +215,8 @@ export function startTrickle({
       }
       if (!pick) continue;
       if (rng.chance(rejectShare)) events.push(mistake(pick.s, now));
-      else events.push(...requestEvents(pick.s, pick.mean, now));
+      // A refused call is not served, so not metered: the hour's top-up carries its share.
+      else if (await gateAllows(pick.s)) events.push(...requestEvents(pick.s, pick.mean, now));
     }
     if (events.length === 0) return;
     stats.sent += events.length;

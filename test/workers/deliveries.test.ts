@@ -187,6 +187,14 @@ describe("Slack", () => {
         body: JSON.stringify({ tenant_id: tenant.tenant_id, delivery_id: delivery?.id }),
       },
     ]);
+    // Counted once in the pipeline telemetry, flushed at the end of the consumer's batch.
+    const counted = await env.DB.prepare(
+      `SELECT SUM(count) AS n, SUM(errors) AS errors FROM pipeline_hourly
+       WHERE tenant_id = ? AND series = 'dead_letter' AND outcome = 'deliveries'`,
+    )
+      .bind(tenant.tenant_id)
+      .first();
+    expect(counted).toEqual({ n: 1, errors: 1 });
   });
 });
 

@@ -34,6 +34,7 @@ import {
 } from "../../store/subscriptions";
 import { loadTenantSettings } from "../../store/tenants";
 import { randomHex } from "../auth";
+import { clockMs, flushPipelineTelemetry, observe } from "../telemetry";
 import { loadTenantPlans, pool, type TenantPlan, tolerateMissingTable } from "./plans";
 import { recordStatusChange } from "./status";
 
@@ -139,17 +140,46 @@ function lifecycle(
     : { status: "paid", issued_at: closesAt, due_at: due, finalized_at: now, paid_at: closesAt };
 }
 
+type RunOptions = { now?: number; subscriptionId?: string; reissueVoided?: boolean };
+
 /**
  * Invoices every billing period of the tenant that closed at or before `asOf`, refreshes drafts
  * and finalises those past the grace, and marks subscriptions with overdue invoices past_due.
  * `subscriptionId` limits the run to one subscription; `reissueVoided` also bills periods whose
- * only invoices were voided (after correcting the history).
+ * only invoices were voided (after correcting the history). Each run is counted in the pipeline
+ * telemetry (`invoice_run`: ok or failed, its duration, the invoices it created or finalised).
  */
 export async function runInvoicing(
   env: Env,
   tenantId: string,
   asOf: number,
-  opts: { now?: number; subscriptionId?: string; reissueVoided?: boolean } = {},
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const started = clockMs();
+  const record = (outcome: "ok" | "failed", items: number) =>
+    observe(env.DB, null, {
+      tenantId,
+      series: "invoice_run",
+      outcome,
+      items,
+      error: outcome === "failed",
+      latencyUs: (clockMs() - started) * 1000,
+    });
+  try {
+    const result = await invoicePeriods(env, tenantId, asOf, opts);
+    record("ok", result.created + result.finalized);
+    return result;
+  } catch (err) {
+    record("failed", 0);
+    throw err;
+  }
+}
+
+async function invoicePeriods(
+  env: Env,
+  tenantId: string,
+  asOf: number,
+  opts: RunOptions,
 ): Promise<RunResult> {
   const db = env.DB;
   const now = opts.now ?? Date.now();
@@ -401,11 +431,11 @@ export async function requestInvoicingRun(
   if (req.asOf > now) {
     return invalid([{ path: "as_of", message: "as_of must not be in the future" }]);
   }
-  return ok(
-    await runInvoicing(env, tenantId, req.asOf, {
-      now,
-      ...(req.subscriptionId ? { subscriptionId: req.subscriptionId } : {}),
-      ...(req.reissueVoided ? { reissueVoided: true } : {}),
-    }),
-  );
+  const result = await runInvoicing(env, tenantId, req.asOf, {
+    now,
+    ...(req.subscriptionId ? { subscriptionId: req.subscriptionId } : {}),
+    ...(req.reissueVoided ? { reissueVoided: true } : {}),
+  });
+  await flushPipelineTelemetry(env.DB);
+  return ok(result);
 }

@@ -17,6 +17,7 @@ import { loadPaymentMessage } from "../../store/retries";
 import { loadTenantSettings } from "../../store/tenants";
 import { dunningEmailContent, retryWebhookBody } from "../billing/retries";
 import { deliveryTimeScale } from "../chaos";
+import { observe } from "../telemetry";
 import { addressChannel } from "./channels";
 import { openSecret } from "./secrets";
 import { type Outgoing, type SendOutcome, sendToChannel } from "./send";
@@ -235,11 +236,20 @@ async function record(
     const reason = outcome.permanent
       ? error
       : `gave up after 48 h and ${attempts} attempts: ${error}`;
-    await db.batch([
+    const written = await db.batch([
       markDeadStatement(db, d.tenant_id, d.id, reason, outcome.status, now),
       ...settle("dead", reason),
       deadLetterStatement(db, "aforo-deliveries-dlq", message, d.tenant_id, now),
     ]);
+    // In the pipeline telemetry as the dead-letter queue's consumer counts its own: once.
+    if ((written.at(-1)?.meta.changes ?? 0) > 0) {
+      observe(env.DB, null, {
+        tenantId: d.tenant_id,
+        series: "dead_letter",
+        outcome: "deliveries",
+        error: true,
+      });
+    }
     return { ack: true };
   }
   const delaySeconds = Math.max(1, Math.round(backoffSeconds(attempts) / scale));

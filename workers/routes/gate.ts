@@ -11,6 +11,7 @@ import { gateForCustomer, ingestForCustomer } from "../actor-calls";
 import { createRouter } from "../app";
 import { ApiError, problemResponse, problemResponses } from "../problem";
 import { Id, jsonBody, jsonResponse } from "../schemas";
+import { clockMs, observe } from "../telemetry";
 import { tenantCatalog } from "../tenant-catalog";
 
 // The gate (SPEC §7): one RPC to the customer's actor, answered from its memory (a hot
@@ -66,14 +67,28 @@ gate.openapi(
 );
 
 /** The customer's gate decision; when its actor cannot answer right now (reset, overloaded —
- * which must not be retried at once), 503 with Retry-After, never a 500. */
+ * which must not be retried at once), 503 with Retry-After, never a 500. Each decision and its
+ * latency go to the pipeline telemetry (an in-memory add; workers/telemetry.ts). */
 async function decide(
   c: { env: Env; executionCtx: { waitUntil(p: Promise<unknown>): void } },
   req: GateRequest,
 ): Promise<GateResult> {
+  const started = clockMs();
+  const keepAlive = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const record = (outcome: string) =>
+    observe(c.env.DB, keepAlive, {
+      tenantId: req.tenantId,
+      series: "gate",
+      outcome,
+      error: outcome === "error",
+      latencyUs: (clockMs() - started) * 1000,
+    });
   try {
-    return await gateForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), req);
+    const decision = await gateForCustomer(c.env, keepAlive, req);
+    record(decision.allow ? "allow" : decision.tier === "blocked" ? "block" : "throttle");
+    return decision;
   } catch (err) {
+    record("error");
     console.error(`gate for customer ${req.customerId} failed`, err);
     throw new ApiError(
       "unavailable",

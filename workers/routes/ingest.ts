@@ -1,17 +1,20 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
   costFieldsInProperties,
   type IngestWarning,
   noteWarnings,
 } from "../../domain/ingest-warnings";
+import { schemaRejectionReason } from "../../domain/pipeline-telemetry";
 import type { UsageEvent } from "../../domain/usage-event";
 import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
-import { createRouter } from "../app";
+import { type AppEnv, createRouter } from "../app";
 import { CloudEvent, NativeEvent } from "../ingest/event-schema";
 import { liveIsWatched, liveSampleDue, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
 import { jsonResponse } from "../schemas";
+import { clockMs, observe } from "../telemetry";
 import { tenantCatalog } from "../tenant-catalog";
 
 // POST /v1/events (SPEC §4): validate each event on its own, hand the good ones to their
@@ -56,6 +59,7 @@ export const IngestResponse = z
 
 type Rejected = z.infer<typeof Rejection>;
 type Warned = { index: number; id: string; warnings: IngestWarning[] };
+type IngestAnswer = Omit<z.infer<typeof IngestResponse>, "warnings"> & { warnings: Warned[] };
 
 ingest.openAPIRegistry.registerPath({
   method: "post",
@@ -97,184 +101,252 @@ ingest.post(
     },
   }),
   async (c) => {
-    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
-    const isCloudEventsBatch = mediaType === "application/cloudevents-batch+json";
-    const isCloudEvent = mediaType === "application/cloudevents+json";
-    if (mediaType !== "application/json" && !isCloudEventsBatch && !isCloudEvent) {
-      throw new ApiError(
-        "unsupported_media_type",
-        "Send application/json, application/cloudevents-batch+json or application/cloudevents+json",
-      );
-    }
-    let body: unknown;
+    const tally = new IngestTally();
     try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      throw new ApiError("malformed_json", "The body is not valid JSON");
+      const answer = await receive(c, tally);
+      tally.answered(c, answer);
+      return c.json(answer, 200);
+    } catch (err) {
+      tally.failed(c, err);
+      throw err;
     }
-    const items = isCloudEvent
-      ? [body]
-      : Array.isArray(body)
-        ? body
-        : !isCloudEventsBatch &&
-            body !== null &&
-            typeof body === "object" &&
-            Array.isArray((body as { events?: unknown }).events)
-          ? (body as { events: unknown[] }).events
-          : null;
-    if (!items) {
-      throw new ApiError(
-        "validation_failed",
-        'The body must be an array of events or {"events": [...]}',
-        [{ path: "", message: "expected an array of events or an object with an events array" }],
-      );
-    }
-    if (items.length > MAX_EVENTS) {
-      throw new ApiError(
-        "payload_too_large",
-        `${items.length} events in one request; the limit is ${MAX_EVENTS}`,
-      );
-    }
-
-    const tenantId = c.var.tenantId;
-    const catalog = await tenantCatalog(c.env.DB, tenantId);
-    const now = Date.now();
-    const oldest = now - catalog.settings.backfill_horizon_days * DAY_MS;
-    const rejected: Rejected[] = [];
-    const good: { index: number; event: UsageEvent }[] = [];
-    items.forEach((item, index) => {
-      const id =
-        item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string"
-          ? (item as { id: string }).id.slice(0, 128)
-          : null;
-      const parsed = toUsageEvent(item, isCloudEvent || isCloudEventsBatch);
-      // Every error of the event at once: the schema's, and the catalog's and the clock's on
-      // whatever fields are well-formed enough to check (a bad quantity does not hide an unknown
-      // product).
-      const errors: FieldError[] = parsed.ok ? [] : [...parsed.errors];
-      const fields: CheckedFields = parsed.ok
-        ? { ...parsed.event, paths: parsed.paths }
-        : parsed.fields;
-      const has = (path: string) => errors.some((e) => e.path === path);
-      if (fields.product !== undefined && !has(fields.paths.product)) {
-        if (!catalog.products.has(fields.product)) {
-          errors.push({ path: "product", message: `unknown product '${fields.product}'` });
-        } else if (
-          fields.metric !== undefined &&
-          !has(fields.paths.metric) &&
-          !catalog.metrics.has(`${fields.product}\u0000${fields.metric}`)
-        ) {
-          errors.push({
-            path: "metric",
-            message: `product '${fields.product}' has no metric '${fields.metric}'`,
-          });
-        }
-      }
-      if (fields.time !== undefined && Number.isFinite(fields.time) && !has("time")) {
-        if (fields.time > now + FUTURE_SLACK_MS) {
-          errors.push({ path: "time", message: "more than 5 minutes in the future" });
-        } else if (fields.time < oldest) {
-          errors.push({
-            path: "time",
-            message: `older than the backfill horizon of ${catalog.settings.backfill_horizon_days} days`,
-          });
-        }
-      }
-      if (!parsed.ok || errors.length > 0) {
-        rejected.push({ index, id: parsed.ok ? parsed.event.id : id, errors });
-      } else good.push({ index, event: parsed.event });
-    });
-
-    const byCustomer = new Map<string, { index: number; event: UsageEvent }[]>();
-    for (const g of good) {
-      const list = byCustomer.get(g.event.customer);
-      if (list) list.push(g);
-      else byCustomer.set(g.event.customer, [g]);
-    }
-    // Watched: every event goes to the live stream. Not watched: a sample now and then keeps the
-    // hub's ring of recent events fresh for the next visitor (workers/live.ts).
-    const watched = liveIsWatched(c.env, tenantId, c.executionCtx) || liveSampleDue(tenantId, now);
-    const outcomes = await Promise.allSettled(
-      [...byCustomer].map(([customerId, list]) =>
-        ingestForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), {
-          tenantId,
-          customerId,
-          catalogVersion: catalog.version,
-          rawRetentionDays: catalog.settings.raw_retention_days,
-          events: list.map((g) => g.event),
-          detail: watched,
-        }),
-      ),
-    );
-    let accepted = 0;
-    let duplicates = 0;
-    const warned = new Map<number, Warned>();
-    const warn = (index: number, id: string, warnings: IngestWarning[]) => {
-      if (warnings.length === 0) return;
-      const w = warned.get(index);
-      if (w) w.warnings.push(...warnings);
-      else warned.set(index, { index, id, warnings: [...warnings] });
-    };
-    const failed: string[] = [];
-    const broken: string[] = [];
-    const results: CustomerAnswer[] = [];
-    const lists = [...byCustomer.values()];
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === "fulfilled") {
-        accepted += outcome.value.accepted;
-        duplicates += outcome.value.duplicates;
-        results.push(outcome.value);
-        const list = lists[i] ?? [];
-        const refusedIds = new Set<string>();
-        for (const r of outcome.value.refused) {
-          refusedIds.add(r.id);
-          const g = list.find((g) => g.event.id === r.id);
-          if (g)
-            rejected.push({ index: g.index, id: r.id, errors: [{ path: "", message: r.reason }] });
-        }
-        // A repeated id's notes belong to its first occurrence (the one that was stored).
-        const firstIndex = new Map<string, number>();
-        for (const g of list) {
-          if (refusedIds.has(g.event.id)) continue;
-          if (!firstIndex.has(g.event.id)) firstIndex.set(g.event.id, g.index);
-          warn(g.index, g.event.id, costFieldsInProperties(g.event));
-        }
-        for (const note of outcome.value.noted) {
-          const index = firstIndex.get(note.id);
-          if (index !== undefined)
-            warn(index, note.id, noteWarnings(note, list[0]?.event.customer ?? ""));
-        }
-      } else {
-        const customer = [...byCustomer.keys()][i] ?? "?";
-        console.error(`ingest for customer ${customer} failed`, outcome.reason);
-        (retryable(outcome.reason) ? failed : broken).push(customer);
-      }
-    });
-    if (watched) {
-      c.executionCtx.waitUntil(
-        publishLive(c.env, tenantId, {
-          accepted: results.flatMap((r) => r.rated),
-          rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
-        }),
-      );
-    }
-    if (broken.length > 0 && failed.length === 0) {
-      throw new ApiError(
-        "internal",
-        `Events for ${broken.length} customer(s) (${broken.slice(0, 5).join(", ")}) could not be stored because of a fault in Aforo, not in the events; nothing of theirs was stored and retrying will not help until it is fixed`,
-      );
-    }
-    if (failed.length > 0 || broken.length > 0) {
-      throw new ApiError(
-        "unavailable",
-        `Events for ${failed.length} customer(s) (${failed.slice(0, 5).join(", ")}) could not be stored right now; retry the whole batch — events already stored come back as duplicates`,
-      );
-    }
-    rejected.sort((a, b) => a.index - b.index);
-    const warnings = [...warned.values()].sort((a, b) => a.index - b.index);
-    return c.json({ accepted, duplicates, rejected, warnings }, 200);
   },
 );
+
+/** What one request did, for the pipeline telemetry (workers/telemetry.ts): its outcome and
+ * latency, the events it carried, and each rejected event once, under the reason of its first
+ * error. */
+class IngestTally {
+  private readonly started = clockMs();
+  events = 0;
+  private readonly reasons = new Map<string, number>();
+
+  reject(reason: string) {
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+  }
+
+  answered(c: Context<AppEnv>, answer: IngestAnswer) {
+    const refused = answer.rejected.length;
+    this.record(c, refused === 0 ? "accepted" : refused < this.events ? "partial" : "rejected");
+  }
+
+  /** Refused whole (4xx: not JSON, too many events) or failed on Aforo's side (5xx). */
+  failed(c: Context<AppEnv>, err: unknown) {
+    const ours =
+      !(err instanceof ApiError) || err.code === "internal" || err.code === "unavailable";
+    this.record(c, ours ? "error" : "rejected", ours);
+  }
+
+  private record(c: Context<AppEnv>, outcome: string, error = false) {
+    const keepAlive = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const tenantId = c.var.tenantId;
+    observe(c.env.DB, keepAlive, {
+      tenantId,
+      series: "ingest",
+      outcome,
+      items: this.events,
+      error,
+      latencyUs: (clockMs() - this.started) * 1000,
+    });
+    for (const [reason, count] of this.reasons) {
+      observe(c.env.DB, keepAlive, {
+        tenantId,
+        series: "ingest_rejection",
+        outcome: reason,
+        count,
+      });
+    }
+  }
+}
+
+async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAnswer> {
+  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+  const isCloudEventsBatch = mediaType === "application/cloudevents-batch+json";
+  const isCloudEvent = mediaType === "application/cloudevents+json";
+  if (mediaType !== "application/json" && !isCloudEventsBatch && !isCloudEvent) {
+    throw new ApiError(
+      "unsupported_media_type",
+      "Send application/json, application/cloudevents-batch+json or application/cloudevents+json",
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    throw new ApiError("malformed_json", "The body is not valid JSON");
+  }
+  const items = isCloudEvent
+    ? [body]
+    : Array.isArray(body)
+      ? body
+      : !isCloudEventsBatch &&
+          body !== null &&
+          typeof body === "object" &&
+          Array.isArray((body as { events?: unknown }).events)
+        ? (body as { events: unknown[] }).events
+        : null;
+  if (!items) {
+    throw new ApiError(
+      "validation_failed",
+      'The body must be an array of events or {"events": [...]}',
+      [{ path: "", message: "expected an array of events or an object with an events array" }],
+    );
+  }
+  tally.events = items.length;
+  if (items.length > MAX_EVENTS) {
+    throw new ApiError(
+      "payload_too_large",
+      `${items.length} events in one request; the limit is ${MAX_EVENTS}`,
+    );
+  }
+
+  const tenantId = c.var.tenantId;
+  const catalog = await tenantCatalog(c.env.DB, tenantId);
+  const now = Date.now();
+  const oldest = now - catalog.settings.backfill_horizon_days * DAY_MS;
+  const rejected: Rejected[] = [];
+  const good: { index: number; event: UsageEvent }[] = [];
+  items.forEach((item, index) => {
+    const id =
+      item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string"
+        ? (item as { id: string }).id.slice(0, 128)
+        : null;
+    const parsed = toUsageEvent(item, isCloudEvent || isCloudEventsBatch);
+    // Every error of the event at once: the schema's, and the catalog's and the clock's on
+    // whatever fields are well-formed enough to check (a bad quantity does not hide an unknown
+    // product).
+    const errors: FieldError[] = parsed.ok ? [] : [...parsed.errors];
+    let reason = parsed.ok ? null : schemaRejectionReason(parsed.errors[0]?.path ?? "");
+    const fields: CheckedFields = parsed.ok
+      ? { ...parsed.event, paths: parsed.paths }
+      : parsed.fields;
+    const has = (path: string) => errors.some((e) => e.path === path);
+    if (fields.product !== undefined && !has(fields.paths.product)) {
+      if (!catalog.products.has(fields.product)) {
+        errors.push({ path: "product", message: `unknown product '${fields.product}'` });
+        reason ??= "unknown_product";
+      } else if (
+        fields.metric !== undefined &&
+        !has(fields.paths.metric) &&
+        !catalog.metrics.has(`${fields.product}\u0000${fields.metric}`)
+      ) {
+        errors.push({
+          path: "metric",
+          message: `product '${fields.product}' has no metric '${fields.metric}'`,
+        });
+        reason ??= "unknown_metric";
+      }
+    }
+    if (fields.time !== undefined && Number.isFinite(fields.time) && !has("time")) {
+      if (fields.time > now + FUTURE_SLACK_MS) {
+        errors.push({ path: "time", message: "more than 5 minutes in the future" });
+        reason ??= "time_in_future";
+      } else if (fields.time < oldest) {
+        errors.push({
+          path: "time",
+          message: `older than the backfill horizon of ${catalog.settings.backfill_horizon_days} days`,
+        });
+        reason ??= "time_before_horizon";
+      }
+    }
+    if (parsed.ok && reason === null) good.push({ index, event: parsed.event });
+    else {
+      tally.reject(reason ?? "invalid_event");
+      rejected.push({ index, id: parsed.ok ? parsed.event.id : id, errors });
+    }
+  });
+
+  const byCustomer = new Map<string, { index: number; event: UsageEvent }[]>();
+  for (const g of good) {
+    const list = byCustomer.get(g.event.customer);
+    if (list) list.push(g);
+    else byCustomer.set(g.event.customer, [g]);
+  }
+  // Watched: every event goes to the live stream. Not watched: a sample now and then keeps the
+  // hub's ring of recent events fresh for the next visitor (workers/live.ts).
+  const watched = liveIsWatched(c.env, tenantId, c.executionCtx) || liveSampleDue(tenantId, now);
+  const outcomes = await Promise.allSettled(
+    [...byCustomer].map(([customerId, list]) =>
+      ingestForCustomer(c.env, (p) => c.executionCtx.waitUntil(p), {
+        tenantId,
+        customerId,
+        catalogVersion: catalog.version,
+        rawRetentionDays: catalog.settings.raw_retention_days,
+        events: list.map((g) => g.event),
+        detail: watched,
+      }),
+    ),
+  );
+  let accepted = 0;
+  let duplicates = 0;
+  const warned = new Map<number, Warned>();
+  const warn = (index: number, id: string, warnings: IngestWarning[]) => {
+    if (warnings.length === 0) return;
+    const w = warned.get(index);
+    if (w) w.warnings.push(...warnings);
+    else warned.set(index, { index, id, warnings: [...warnings] });
+  };
+  const failed: string[] = [];
+  const broken: string[] = [];
+  const results: CustomerAnswer[] = [];
+  const lists = [...byCustomer.values()];
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled") {
+      accepted += outcome.value.accepted;
+      duplicates += outcome.value.duplicates;
+      results.push(outcome.value);
+      const list = lists[i] ?? [];
+      const refusedIds = new Set<string>();
+      for (const r of outcome.value.refused) {
+        refusedIds.add(r.id);
+        const g = list.find((g) => g.event.id === r.id);
+        if (g) {
+          tally.reject("over_day_budget");
+          rejected.push({ index: g.index, id: r.id, errors: [{ path: "", message: r.reason }] });
+        }
+      }
+      // A repeated id's notes belong to its first occurrence (the one that was stored).
+      const firstIndex = new Map<string, number>();
+      for (const g of list) {
+        if (refusedIds.has(g.event.id)) continue;
+        if (!firstIndex.has(g.event.id)) firstIndex.set(g.event.id, g.index);
+        warn(g.index, g.event.id, costFieldsInProperties(g.event));
+      }
+      for (const note of outcome.value.noted) {
+        const index = firstIndex.get(note.id);
+        if (index !== undefined)
+          warn(index, note.id, noteWarnings(note, list[0]?.event.customer ?? ""));
+      }
+    } else {
+      const customer = [...byCustomer.keys()][i] ?? "?";
+      console.error(`ingest for customer ${customer} failed`, outcome.reason);
+      (retryable(outcome.reason) ? failed : broken).push(customer);
+    }
+  });
+  if (watched) {
+    c.executionCtx.waitUntil(
+      publishLive(c.env, tenantId, {
+        accepted: results.flatMap((r) => r.rated),
+        rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
+      }),
+    );
+  }
+  if (broken.length > 0 && failed.length === 0) {
+    throw new ApiError(
+      "internal",
+      `Events for ${broken.length} customer(s) (${broken.slice(0, 5).join(", ")}) could not be stored because of a fault in Aforo, not in the events; nothing of theirs was stored and retrying will not help until it is fixed`,
+    );
+  }
+  if (failed.length > 0 || broken.length > 0) {
+    throw new ApiError(
+      "unavailable",
+      `Events for ${failed.length} customer(s) (${failed.slice(0, 5).join(", ")}) could not be stored right now; retry the whole batch — events already stored come back as duplicates`,
+    );
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  const warnings = [...warned.values()].sort((a, b) => a.index - b.index);
+  return { accepted, duplicates, rejected, warnings };
+}
 
 /** Whether retrying can work: the platform says so of its own failures (a Durable Object reset,
  * overloaded or unreachable; the coalescer's timeout is one of those). An exception the actor's

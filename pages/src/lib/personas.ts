@@ -21,8 +21,8 @@ export const PERSONAS: readonly Persona[] = [
   {
     id: "engineering",
     label: "Engineering",
-    purpose: "Is the pipeline healthy: events arriving, messages delivered, cost lines in check",
-    templates: ["billing_pipeline_health", "usage_heatmap", "cogs_breakdown"],
+    purpose: "Is the pipeline healthy: events arriving and applied, gate and ingest within target",
+    templates: ["billing_pipeline_health", "sla_compliance", "usage_heatmap"],
     pages: [
       { href: "/live", label: "Live Ingestion", why: "events as they arrive, with rejections" },
       { href: "/channels", label: "Channels", why: "where alerts go and whether they arrive" },
