@@ -66,15 +66,31 @@ export interface ReportField {
   description: string;
 }
 
+/** A family of dimensions named `<prefix><key>`, the key chosen by the user (an event's
+ * `properties.session_id`): the builder offers a text field for the key. */
+export interface ReportDimensionFamily {
+  /** e.g. "properties." */
+  prefix: string;
+  label: string;
+  type: ReportValueType;
+  description: string;
+  /** The key must match this regular expression (JavaScript and JSON Schema syntax). */
+  key_pattern: string;
+  /** Keys worth suggesting (they may not occur in every tenant's events). */
+  examples: string[];
+}
+
 export interface ReportDataset {
   name: ReportDatasetName;
   label: string;
   description: string;
   measures: ReportField[];
   dimensions: ReportField[];
+  /** Dimensions named by a key (filters take them too); absent: none. */
+  dimension_families?: ReportDimensionFamily[];
   /** Granularities its time dimension takes. */
   granularities: ReportGranularity[];
-  /** How far back it holds rows (e.g. raw events are kept 35 days), null: everything. */
+  /** How far back it holds rows (events: the tenant's raw_retention_days), null: everything. */
   retention_days: number | null;
 }
 

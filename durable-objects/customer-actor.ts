@@ -7,6 +7,7 @@ import { fullBucket, type TokenBucket, takeTokens } from "../domain/gate";
 import { foldBatch, pacingUpdates, uniqueById } from "../domain/ingest-batch";
 import type { GateTier, PolicyDocument } from "../domain/ladder";
 import { type CustomerTerms, committedRevenue } from "../domain/rating";
+import { type EventsQueryInput, eventsStatement } from "../domain/reports/compile-events";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../domain/time";
 import { hourStart, type UsageEvent } from "../domain/usage-event";
 import { loadCustomerTerms } from "../store/customer-terms";
@@ -278,6 +279,16 @@ export class CustomerActor extends DurableObject<Env> {
    * invoice for that period is computed from, so invoice and events agree. */
   async periodUsage(subscriptionId: string, periodStart: number): Promise<Record<string, string>> {
     return this.store.periodUsage(subscriptionId, periodStart);
+  }
+
+  /** This customer's share of an `events` report (docs/reports.md): the partial rows of the one
+   * read-only statement domain/reports/compile-events.ts compiles from the checked query. The
+   * actor compiles it itself, so it only ever runs that compiler's SQL, every value bound. */
+  async reportEvents(input: EventsQueryInput): Promise<Record<string, SqlStorageValue>[]> {
+    const statement = eventsStatement(input);
+    return this.ctx.storage.sql
+      .exec(statement.sql, ...(statement.parameters as SqlStorageValue[]))
+      .toArray();
   }
 
   /** Usage not yet handed to the events queue: pending deltas plus unsent outbox rows. */

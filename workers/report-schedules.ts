@@ -1,6 +1,5 @@
 import { EmailMessage } from "cloudflare:email";
 import type { ReportQuery, ReportResult } from "../contracts/reports";
-import { compileReport } from "../domain/reports/compile";
 import { reportCsv, reportFileName } from "../domain/reports/export";
 import { checkQuery } from "../domain/reports/query";
 import { dueSlot, resolveWindow, type ScheduleRange } from "../domain/reports/schedule";
@@ -18,11 +17,13 @@ import {
   type ScheduleRecord,
   scheduleById,
 } from "../store/report-schedules";
-import { getReport, reportDataAsOf, runCompiledReport } from "../store/reports";
+import { getReport } from "../store/reports";
 import { loadTenantSettings } from "../store/tenants";
 import { buildMime, domainOf, htmlEscape } from "./deliveries/email";
 import { openSecret } from "./deliveries/secrets";
 import { sendToChannel } from "./deliveries/send";
+import { ApiError } from "./problem";
+import { executeReport } from "./report-runner";
 
 // Scheduled reports on the tenant clock (issue 15 item 5, docs/reports.md "Schedules"). Each
 // 5-minute tick (workers/periodic.ts):
@@ -101,15 +102,19 @@ async function attempt(env: Env, tenantId: string, run: RunRecord, now: number):
       `the report no longer runs: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
     );
   }
-  const compiled = compileReport(tenantId, checked.query, checked.from, checked.to, now);
-  const [raw, asOf] = await Promise.all([
-    runCompiledReport(db, compiled),
-    reportDataAsOf(db, tenantId, checked.query.dataset, now),
-  ]);
-  const result: ReportResult = {
-    ...compiled.decode(raw.rows, raw.totals, raw.comparison),
-    data_as_of: new Date(asOf).toISOString(),
-  };
+  let result: ReportResult;
+  try {
+    result = await executeReport(env, tenantId, checked, now);
+  } catch (err) {
+    // Past raw retention, or too many customers' events: running again will not change that.
+    if (
+      err instanceof ApiError &&
+      (err.code === "validation_failed" || err.code === "unprocessable")
+    ) {
+      return fail(`the report does not run: ${err.detail}`);
+    }
+    throw err;
+  }
   const rowCount = result.rows.length;
 
   const stored = await getChannelWithSecret(db, tenantId, s.channel_id);

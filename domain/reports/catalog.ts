@@ -8,8 +8,8 @@ import type {
 
 // The report datasets (issue 15, SPEC §8): what each measures and how it can be cut, as data.
 // GET /api/reports/datasets serves this; domain/reports/query.ts validates a query against it
-// and domain/reports/compile.ts turns it into SQL. A field is listed only where Aforo keeps it:
-// what it does not keep yet is in docs/reports.md "Not yet kept".
+// and domain/reports/compile.ts (events: compile-events.ts) turns it into SQL. A field is listed
+// only where Aforo keeps it: what it does not keep yet is in docs/reports.md "Not yet kept".
 
 const ALL_GRANULARITIES: ReportGranularity[] = ["hour", "day", "week", "month"];
 
@@ -30,6 +30,13 @@ const TIME = (what: string) =>
 const CUSTOMER = f("customer", "Customer", "string", "The customer's id");
 const PRODUCT = f("product", "Product", "string", "The product's id");
 const COUNT = (what: string) => f("count", "Count", "number", `Number of ${what}`);
+
+/** `properties.<key>` dimensions of the events dataset: the key is checked against this before
+ * it reaches SQL (as a bound JSON path). */
+export const EVENT_PROPERTY_PREFIX = "properties.";
+export const EVENT_PROPERTY_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+/** What store/tenants.ts defaults raw_retention_days to. */
+export const DEFAULT_RAW_RETENTION_DAYS = 90;
 
 export const DATASETS: readonly ReportDataset[] = [
   {
@@ -63,6 +70,18 @@ export const DATASETS: readonly ReportDataset[] = [
         "The plan of the customer's subscription to that product in force at the start of the usage hour; empty without one",
       ),
       f(
+        "pricing_model",
+        "Pricing model",
+        "string",
+        "How that plan prices the metric: per_unit, tiered_graduated, tiered_volume, package, or unpriced (the plan does not charge for it); empty without a plan",
+      ),
+      f(
+        "billing_mode",
+        "Billing mode",
+        "string",
+        "commitment (the plan has a minimum the usage draws down) or in_arrears (usage billed as used, at the period's close); empty without a plan",
+      ),
+      f(
         "segment",
         "Segment",
         "string",
@@ -71,6 +90,78 @@ export const DATASETS: readonly ReportDataset[] = [
     ],
     granularities: ALL_GRANULARITIES,
     retention_days: null,
+  },
+  {
+    name: "events",
+    label: "Events",
+    description:
+      "Raw usage events as each customer's actor keeps them (within raw retention): one row each, rated and costed, with provider, model, tokens and properties",
+    measures: [
+      f("events", "Events (calls)", "number", "Accepted usage events: each a call, a request"),
+      f("units", "Units", "number", "Quantity in the metric's unit (summed over events)"),
+      f("revenue", "Revenue", "money", "Usage revenue (rated events; plan fees not included)"),
+      f("cogs", "COGS", "money", "Cost of the usage (provider and model prices at event time)"),
+      f("margin", "Margin", "money", "Revenue − COGS"),
+      f("margin_pct", "Margin %", "percent", "Margin ÷ revenue; empty where revenue is 0"),
+      f(
+        "input_tokens",
+        "Input tokens",
+        "number",
+        "Input tokens the events reported (cached input counted apart)",
+      ),
+      f("output_tokens", "Output tokens", "number", "Output tokens the events reported"),
+      f(
+        "cached_input_tokens",
+        "Cached input tokens",
+        "number",
+        "Cached input tokens the events reported",
+      ),
+      f(
+        "sessions",
+        "Sessions",
+        "number",
+        "Distinct `session_id` properties, counted per customer (a session belongs to one customer)",
+      ),
+    ],
+    dimensions: [
+      TIME("When the event happened"),
+      f(
+        "hour_of_week",
+        "Hour of week",
+        "number",
+        "0–167 in the query's time zone: Monday 00:00–01:00 is 0, Sunday 23:00–24:00 is 167",
+      ),
+      CUSTOMER,
+      PRODUCT,
+      f("metric", "Metric", "string", "The metric's id"),
+      f(
+        "provider",
+        "Provider",
+        "string",
+        "The cost's provider (anthropic, openai, …); empty if none",
+      ),
+      f("model", "Model", "string", "The cost's model; empty if none"),
+      f(
+        "cost_status",
+        "Cost status",
+        "string",
+        "supplied (the event's own usd), catalog (priced from the cost catalog), uncosted or none (no cost block)",
+      ),
+    ],
+    dimension_families: [
+      {
+        prefix: EVENT_PROPERTY_PREFIX,
+        label: "Event property",
+        type: "string",
+        description:
+          "The value of one of the event's properties (as text); empty where the event does not have it",
+        key_pattern: EVENT_PROPERTY_KEY.source,
+        examples: ["session_id", "endpoint"],
+      },
+    ],
+    granularities: ALL_GRANULARITIES,
+    // The default; GET /api/reports/datasets answers the tenant's raw_retention_days.
+    retention_days: DEFAULT_RAW_RETENTION_DAYS,
   },
   {
     name: "invoices",
@@ -228,13 +319,90 @@ export const DATASETS: readonly ReportDataset[] = [
     granularities: ALL_GRANULARITIES,
     retention_days: null,
   },
+  {
+    name: "pipeline",
+    label: "Pipeline",
+    description:
+      "Aforo's own telemetry per UTC hour: ingest requests and rejected events, gate decisions, events-queue messages and lag, dead letters, invoicing runs. Counted in each edge isolate and written every ~10 s (an evicted isolate's last seconds can be missing); kept from when recording began. Targets: gate p99 < 5 ms (SPEC §10), ingest < 1 s per request; availability objective 99.9 %",
+    measures: [
+      f(
+        "count",
+        "Count",
+        "number",
+        "Observations: requests (ingest), rejected events (ingest_rejection), decisions (gate), messages (queue, dead_letter), runs (invoice_run)",
+      ),
+      f(
+        "items",
+        "Items",
+        "number",
+        "What they carried: events sent (ingest), usage events applied (queue), invoices created or finalised (invoice_run); 0 for the others",
+      ),
+      f(
+        "error_count",
+        "Errors",
+        "number",
+        "Of those, failures on Aforo's side: ingest and gate 5xx, queue writes retried, dead letters, failed runs (a rejected event or a throttled call is not one)",
+      ),
+      f("availability", "Availability", "percent", "1 − errors ÷ count; empty without any"),
+      f(
+        "burn_rate",
+        "Error budget burn",
+        "number",
+        "Error share ÷ the 0.1 % a 99.9 % availability objective allows: 1 spends the budget as fast as it accrues, 10 spends 30 days' budget in 3",
+      ),
+      f(
+        "p50_ms",
+        "p50 (ms)",
+        "number",
+        "Median latency (queue: lag since the outbox row was written; invoice_run: duration), from the summed log-scale histogram, interpolated inside its bucket",
+      ),
+      f("p95_ms", "p95 (ms)", "number", "95th percentile latency, as p50"),
+      f("p99_ms", "p99 (ms)", "number", "99th percentile latency, as p50"),
+      f("max_ms", "Max (ms)", "number", "The largest latency"),
+      f("mean_ms", "Mean (ms)", "number", "Mean latency"),
+      f(
+        "within_target",
+        "Within target",
+        "percent",
+        "Share of timed gate and ingest observations under their series' target (gate 5 ms, ingest 1 s); empty for series without one",
+      ),
+    ],
+    dimensions: [
+      TIME("The UTC hour it happened in"),
+      f(
+        "series",
+        "Series",
+        "string",
+        "ingest, ingest_rejection, gate, queue, dead_letter or invoice_run",
+      ),
+      f(
+        "outcome",
+        "Outcome",
+        "string",
+        "ingest: accepted, partial, rejected, error · ingest_rejection: the reason (invalid_<field>, invalid_event, unknown_product, unknown_metric, time_in_future, time_before_horizon, over_day_budget) · gate: allow, throttle, block, error · queue: applied, redelivered, skipped, retried · dead_letter: events, deliveries · invoice_run: ok, failed",
+      ),
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
 ];
 
 export const REPORT_CATALOG: ReportCatalog = { data: [...DATASETS] };
 
-/** The dataset of this name, or undefined when it is not served yet (events, pipeline). */
+/** The dataset of this name, or undefined when the catalog does not serve one. */
 export const datasetOf = (name: ReportDatasetName | string): ReportDataset | undefined =>
   DATASETS.find((d) => d.name === name);
 
 /** Dimensions that are time buckets (never filtered on: the time range does that). */
 export const TIME_DIMENSIONS = new Set(["time", "hour_of_week", "period"]);
+
+/** The key of a `properties.<key>` dimension when `dataset` has that family and the key is
+ * well formed; null otherwise. */
+export function propertyKeyOf(dataset: ReportDataset, field: string): string | null {
+  for (const family of dataset.dimension_families ?? []) {
+    if (!field.startsWith(family.prefix)) continue;
+    const key = field.slice(family.prefix.length);
+    return new RegExp(family.key_pattern).test(key) ? key : null;
+  }
+  return null;
+}

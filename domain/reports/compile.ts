@@ -17,7 +17,8 @@ import type {
 import { formatMoney, formatScaled, QUANTITY_SCALE } from "../money";
 import { DAY_MS } from "../time";
 import { type Segment, segments, ZoneClock } from "./buckets";
-import { datasetOf } from "./catalog";
+import { datasetOf, TIME_DIMENSIONS } from "./catalog";
+import { pipelineSource } from "./pipeline-source";
 import type { FilledQuery } from "./query";
 
 // A checked report query → SQL for D1 (SQLite). Kysely is used as a query builder only: it
@@ -33,10 +34,14 @@ import type { FilledQuery } from "./query";
 // Time buckets: the bucket boundaries in the query's zone, DST included, are computed in
 // TypeScript (domain/reports/buckets.ts) and bound as one JSON array of [start, end, time,
 // period, hour_of_week] segments; SQL joins each row to its segment by range. Usage is read from
-// rollups_daily when every boundary is a UTC midnight (UTC days, weeks, months), else from
-// rollups_hourly. Money and quantities are summed on integers in two halves (x / 10^9 and
-// x % 10^9, store/exact-sum.ts), exact for any row count; ordering uses TOTAL(), a float, which
-// only decides the order.
+// the daily rollups when every boundary is a UTC midnight (UTC days, weeks, months), else from
+// the hourly ones; and from the tenant's sums over its customers (rollups_tenant_*, a few rows
+// per hour or day) when the statement needs no customer-level field, else from the customers'
+// (rollups_hourly, rollups_daily). The tenant tables are the customer tables' GROUP BY, written
+// in the same transaction (store/rollups.ts), so either answers the same. Money and quantities
+// are summed on integers in two halves (x / 10^9 and x % 10^9, store/exact-sum.ts; the tenant
+// tables store them so), exact for any row count; ordering uses TOTAL(), a float, which only
+// decides the order.
 
 const db = new Kysely<Record<string, Record<string, unknown>>>({
   dialect: {
@@ -47,26 +52,32 @@ const db = new Kysely<Record<string, Record<string, unknown>>>({
   },
 });
 
-type Raw = RawBuilder<unknown>;
+export type Raw = RawBuilder<unknown>;
 type AggKind = "exact" | "count" | "max" | "max_exact";
 interface Agg {
   kind: AggKind;
   expr: Raw;
 }
-type AggValues = Record<string, bigint | number | null>;
-interface Measure {
+/** An exact sum of a value a table keeps in halves (<column>_hi × 10^9 + <column>_lo). */
+interface HalvesAgg {
+  kind: "halves";
+  hi: Raw;
+  lo: Raw;
+}
+export type AggValues = Record<string, bigint | number | null>;
+export interface Measure {
   aggs: string[];
   order: Raw;
   value: (a: AggValues) => ReportCell;
 }
-interface Source {
+export interface Source {
   table: string;
   alias: string;
   /** The column the time range selects on (epoch ms). */
   time: string;
   /** Dimension name → SQL expression (time buckets are the segments'). */
   dims: Record<string, Raw>;
-  aggs: Record<string, Agg>;
+  aggs: Record<string, Agg | HalvesAgg>;
   measures: Record<string, Measure>;
   /** subscriptions: in force during the range instead of a time column inside it. */
   overlap?: { start: string; end: string };
@@ -101,53 +112,102 @@ const nanosOfText = (col: Raw): Raw => sql`(CAST(CASE WHEN instr(${col}, '.') > 
   + CAST(substr((CASE WHEN instr(${col}, '.') > 0 THEN substr(${col}, instr(${col}, '.') + 1)
     ELSE '' END) || '000000000', 1, 9) AS INTEGER))`;
 
-function usageSource(table: "rollups_hourly" | "rollups_daily"): Source {
-  const rev = ref("r.revenue");
-  const cost = ref("r.cost");
+/** The usage dimensions every rollup table has, the tenant's sums included. */
+const USAGE_DIMENSIONS: Record<string, Raw> = {
+  product: ref("r.product_id"),
+  metric: ref("r.metric_id"),
+};
+/** What the tenant tables can cut by; any other usage field needs the customers' rows. */
+const TENANT_USAGE_DIMENSIONS = new Set(Object.keys(USAGE_DIMENSIONS));
+
+/** The usage dimensions only a customer's rows have: the customer, and what is looked up from
+ * it. A query that cuts or filters by one of these reads the customer tables. */
+const PLAN_DIMENSIONS = ["plan", "pricing_model", "billing_mode"];
+
+/** `SELECT <what> FROM` the phase of the customer's subscription to the row's product in force
+ * at the start of the row's hour (the latest to start) `… LIMIT 1`: from the customer's
+ * subscriptions (an index on tenant × customer) to their phases and plans; CROSS JOIN keeps that
+ * order, so a row costs a few index lookups, not a scan of the tenant's phases. */
+const planInForce = (what: Raw, join: Raw = sql``): Raw =>
+  sql`(SELECT ${what} FROM subscriptions s
+    CROSS JOIN subscription_phases sp ON sp.tenant_id = s.tenant_id AND sp.subscription_id = s.id
+    CROSS JOIN plans p ON p.tenant_id = sp.tenant_id AND p.id = sp.plan_id ${join}
+    WHERE s.tenant_id = r.tenant_id AND s.customer_id = r.customer_id
+      AND p.product_id = r.product_id AND sp.start_at <= r.start
+      AND (sp.end_at IS NULL OR sp.end_at > r.start)
+    ORDER BY sp.start_at DESC LIMIT 1)`;
+
+const CUSTOMER_USAGE_DIMENSIONS: Record<string, Raw> = {
+  customer: ref("r.customer_id"),
+  plan: planInForce(sql`sp.plan_id`),
+  // How that plan prices the row's metric: its priced component (a tiered one with its mode;
+  // a plan prices a metric once, and a quota only rides on a price), else `unpriced`.
+  pricing_model: planInForce(
+    sql`CASE WHEN pc.type IS NULL THEN 'unpriced'
+      WHEN pc.type = 'tiered' THEN 'tiered_' || COALESCE(json_extract(pc.spec, '$.mode'), 'graduated')
+      ELSE pc.type END`,
+    sql`LEFT JOIN plan_components pc ON pc.tenant_id = p.tenant_id AND pc.plan_id = p.id
+      AND pc.metric_id = r.metric_id AND pc.type IN ('per_unit', 'tiered', 'package')`,
+  ),
+  // Aforo bills every period at its close; a plan with a minimum is a commitment the usage
+  // draws down, any other bills the usage as used.
+  billing_mode: planInForce(
+    sql`CASE WHEN EXISTS (SELECT 1 FROM plan_components m WHERE m.tenant_id = r.tenant_id
+      AND m.plan_id = p.id AND m.type = 'minimum') THEN 'commitment' ELSE 'in_arrears' END`,
+  ),
+  segment: sql`(SELECT CAST(json_extract(c.metadata, '$.segment') AS TEXT) FROM customers c
+    WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id)`,
+};
+
+/** Per customer (schema/0003_ingest.sql), and summed over the tenant's customers
+ * (schema/0022_tenant_rollups.sql). */
+type UsageTable =
+  | "rollups_hourly"
+  | "rollups_daily"
+  | "rollups_tenant_hourly"
+  | "rollups_tenant_daily";
+
+function usageSource(table: UsageTable): Source {
+  const tenantWide = table === "rollups_tenant_hourly" || table === "rollups_tenant_daily";
+  // The tenant tables keep money and units in halves: one row there can pass the 64-bit range.
+  const sum = (col: string): Agg | HalvesAgg =>
+    tenantWide
+      ? { kind: "halves", hi: ref(`r.${col}_hi`), lo: ref(`r.${col}_lo`) }
+      : { kind: "exact", expr: ref(`r.${col}`) };
+  const total = (col: string): Raw =>
+    tenantWide
+      ? sql`(TOTAL(${ref(`r.${col}_hi`)}) * ${B} + TOTAL(${ref(`r.${col}_lo`)}))`
+      : sql`TOTAL(${ref(`r.${col}`)})`;
+  const revenue = total("revenue");
+  const cost = total("cost");
   return {
     table,
     alias: "r",
     time: "r.start",
-    dims: {
-      customer: ref("r.customer_id"),
-      product: ref("r.product_id"),
-      metric: ref("r.metric_id"),
-      // From the customer's subscriptions (an index on tenant × customer) to their phases: CROSS
-      // JOIN keeps that order, so a row costs a few index lookups, not a scan of the tenant's
-      // phases.
-      plan: sql`(SELECT sp.plan_id FROM subscriptions s
-        CROSS JOIN subscription_phases sp ON sp.tenant_id = s.tenant_id AND sp.subscription_id = s.id
-        CROSS JOIN plans p ON p.tenant_id = sp.tenant_id AND p.id = sp.plan_id
-        WHERE s.tenant_id = r.tenant_id AND s.customer_id = r.customer_id
-          AND p.product_id = r.product_id AND sp.start_at <= r.start
-          AND (sp.end_at IS NULL OR sp.end_at > r.start)
-        ORDER BY sp.start_at DESC LIMIT 1)`,
-      segment: sql`(SELECT CAST(json_extract(c.metadata, '$.segment') AS TEXT) FROM customers c
-        WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id)`,
-    },
+    dims: tenantWide ? USAGE_DIMENSIONS : { ...USAGE_DIMENSIONS, ...CUSTOMER_USAGE_DIMENSIONS },
     aggs: {
-      units: { kind: "exact", expr: ref("r.units") },
+      units: sum("units"),
       events: { kind: "exact", expr: ref("r.events") },
-      revenue: { kind: "exact", expr: rev },
-      cost: { kind: "exact", expr: cost },
+      revenue: sum("revenue"),
+      cost: sum("cost"),
     },
     measures: {
       units: {
         aggs: ["units"],
-        order: sql`TOTAL(r.units)`,
+        order: total("units"),
         value: (a) => Number(formatScaled(big(a.units), QUANTITY_SCALE)),
       },
       events: { aggs: ["events"], order: sql`TOTAL(r.events)`, value: (a) => count(a.events) },
-      revenue: moneyMeasure("revenue", rev),
-      cogs: moneyMeasure("cost", cost),
+      revenue: { aggs: ["revenue"], order: revenue, value: (a) => money(a.revenue) },
+      cogs: { aggs: ["cost"], order: cost, value: (a) => money(a.cost) },
       margin: {
         aggs: ["revenue", "cost"],
-        order: sql`TOTAL(r.revenue) - TOTAL(r.cost)`,
+        order: sql`${revenue} - ${cost}`,
         value: (a) => formatMoney(big(a.revenue) - big(a.cost)),
       },
       margin_pct: {
         aggs: ["revenue", "cost"],
-        order: sql`(TOTAL(r.revenue) - TOTAL(r.cost)) / NULLIF(TOTAL(r.revenue), 0)`,
+        order: sql`(${revenue} - ${cost}) / NULLIF(${revenue}, 0)`,
         value: (a) => {
           const r = big(a.revenue);
           if (r === 0n) return null;
@@ -167,10 +227,10 @@ const agingBucket = (now: number): Raw => sql`CASE
   WHEN ${now} - i.due_at <= ${90 * DAY_MS} THEN '61–90'
   ELSE '90+' END`;
 
-function source(dataset: ReportDatasetName, now: number, daily: boolean): Source {
+function source(dataset: ReportDatasetName, now: number, usage: UsageTable): Source {
   switch (dataset) {
     case "usage":
-      return usageSource(daily ? "rollups_daily" : "rollups_hourly");
+      return usageSource(usage);
     case "invoices": {
       const due = sql`CASE WHEN i.status = 'open' THEN i.total - i.amount_paid ELSE 0 END`;
       return {
@@ -307,6 +367,8 @@ function source(dataset: ReportDatasetName, now: number, daily: boolean): Source
         aggs: { count: COUNT_AGG },
         measures: { count: COUNT_MEASURE },
       };
+    case "pipeline":
+      return pipelineSource();
     default:
       throw new RangeError(`dataset ${dataset} has no source`);
   }
@@ -317,8 +379,11 @@ export interface CompiledReport {
   rows: CompiledQuery;
   totals: CompiledQuery;
   comparison: { from: number; to: number; query: CompiledQuery } | null;
-  /** Which rollup table usage is read from (null for other datasets). */
+  /** The table the rows are read from (usage: which rollup table). */
   table: string;
+  /** The table the totals and the comparison are read from: for usage, the tenant table
+   * whenever the filters allow, though the rows may need the customers' (by customer). */
+  totalsTable: string;
   /** Turns the statements' rows into the answer (data_as_of is the runner's). */
   decode(
     rows: Record<string, unknown>[],
@@ -370,29 +435,40 @@ export function compileReport(
   const segmented = needs.time !== undefined || needs.period || needs.hour_of_week;
   const segs: Segment[] = segmented ? segments(clock, from, to, needs) : [];
   const dayAligned = [from, to, ...segs.map((s) => s.start)].every((t) => t % DAY_MS === 0);
+  const filtered = (q.filters ?? []).map((f) => f.dimension);
   const daily =
     q.dataset === "usage" &&
     dayAligned &&
     !needs.hour_of_week &&
-    !q.dimensions.includes("plan") &&
-    !(q.filters ?? []).some((f) => f.dimension === "plan");
-  const src = source(q.dataset, now, daily);
-  const base = `${src.table} as ${src.alias}`;
-  const tenantCol = `${src.alias}.tenant_id`;
-  const timeCol = ref(src.time);
+    // The plan and what follows from it are the ones in force at each hour's start.
+    !PLAN_DIMENSIONS.some((d) => q.dimensions.includes(d) || filtered.includes(d));
+  /** The usage table for a statement that cuts or filters by `fields`. */
+  const usageTable = (fields: string[]): UsageTable =>
+    fields.every((d) => TIME_DIMENSIONS.has(d) || TENANT_USAGE_DIMENSIONS.has(d))
+      ? daily
+        ? "rollups_tenant_daily"
+        : "rollups_tenant_hourly"
+      : daily
+        ? "rollups_daily"
+        : "rollups_hourly";
+  const src = source(q.dataset, now, usageTable([...q.dimensions, ...filtered]));
+  // The totals and the comparison have no dimensions: only the filters decide their table.
+  const totalsSrc = q.dataset === "usage" ? usageSource(usageTable(filtered)) : src;
 
   /** FROM + WHERE for a range: the tenant, the range (or its segments), the filters. */
-  const scope = (rangeFrom: number, rangeTo: number, withSegments: boolean) => {
+  const scope = (s: Source, rangeFrom: number, rangeTo: number, withSegments: boolean) => {
+    const base = `${s.table} as ${s.alias}`;
+    const timeCol = ref(s.time);
     let qb = withSegments
       ? db
           .selectFrom(sql`json_each(${JSON.stringify(segs.map(segmentTuple))})`.as("b"))
           .crossJoin(base)
       : db.selectFrom(base);
-    qb = qb.where(ref(tenantCol), "=", tenantId);
-    if (src.overlap) {
-      const end = ref(src.overlap.end);
+    qb = qb.where(ref(`${s.alias}.tenant_id`), "=", tenantId);
+    if (s.overlap) {
+      const end = ref(s.overlap.end);
       qb = qb
-        .where(ref(src.overlap.start), "<", rangeTo)
+        .where(ref(s.overlap.start), "<", rangeTo)
         .where(sql<boolean>`(${end} IS NULL OR ${end} > ${rangeFrom})`);
     } else {
       // The segments tile [from, to) exactly. With them, each segment's own bounds are the only
@@ -405,7 +481,7 @@ export function compileReport(
         : qb.where(timeCol, ">=", rangeFrom).where(timeCol, "<", rangeTo);
     }
     for (const filter of q.filters ?? []) {
-      const expr = src.dims[filter.dimension];
+      const expr = s.dims[filter.dimension];
       if (!expr) throw new RangeError(`no expression for ${filter.dimension}`);
       qb = qb.where(filterCondition(expr, filter.op, filter.values));
     }
@@ -413,16 +489,23 @@ export function compileReport(
   };
 
   const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
-  const aggSelections = aggNames.flatMap((name) => {
-    const agg = src.aggs[name] as Agg;
-    if (agg.kind === "exact") {
-      return [
-        sql`CAST(SUM((${agg.expr}) / ${B}) AS TEXT)`.as(`a_${name}_hi`),
-        sql`CAST(SUM((${agg.expr}) % ${B}) AS TEXT)`.as(`a_${name}_lo`),
-      ];
-    }
-    return [agg.expr.as(`a_${name}`)];
-  });
+  const aggSelections = (s: Source) =>
+    aggNames.flatMap((name) => {
+      const agg = s.aggs[name] as Agg | HalvesAgg;
+      if (agg.kind === "halves") {
+        return [
+          sql`CAST(SUM(${agg.hi}) AS TEXT)`.as(`a_${name}_hi`),
+          sql`CAST(SUM(${agg.lo}) AS TEXT)`.as(`a_${name}_lo`),
+        ];
+      }
+      if (agg.kind === "exact") {
+        return [
+          sql`CAST(SUM((${agg.expr}) / ${B}) AS TEXT)`.as(`a_${name}_hi`),
+          sql`CAST(SUM((${agg.expr}) % ${B}) AS TEXT)`.as(`a_${name}_lo`),
+        ];
+      }
+      return [agg.expr.as(`a_${name}`)];
+    });
   const dimExpr = (d: string): Raw => {
     if (d === "time") return sql`b.value ->> 2`;
     if (d === "period") return sql`b.value ->> 3`;
@@ -432,9 +515,9 @@ export function compileReport(
     return e;
   };
 
-  let rowsQb = scope(from, to, segmented).select([
+  let rowsQb = scope(src, from, to, segmented).select([
     ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
-    ...aggSelections,
+    ...aggSelections(src),
   ]);
   if (q.dimensions.length > 0) {
     rowsQb = rowsQb.groupBy(q.dimensions.map((d) => ref(`d_${d}`)));
@@ -449,20 +532,22 @@ export function compileReport(
     if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
   }
   const rows = rowsQb.limit(q.limit + 1).compile();
-  const totals = scope(from, to, false).select(aggSelections).compile();
+  const totals = scope(totalsSrc, from, to, false).select(aggSelections(totalsSrc)).compile();
   const cmpRange = q.compare_to ? comparisonRange(from, to, q.compare_to, q.time.time_zone) : null;
   const comparison = cmpRange
     ? {
         ...cmpRange,
-        query: scope(cmpRange.from, cmpRange.to, false).select(aggSelections).compile(),
+        query: scope(totalsSrc, cmpRange.from, cmpRange.to, false)
+          .select(aggSelections(totalsSrc))
+          .compile(),
       }
     : null;
 
   const aggValues = (row: Record<string, unknown> | null): AggValues => {
     const out: AggValues = {};
     for (const name of aggNames) {
-      const agg = src.aggs[name] as Agg;
-      if (agg.kind === "exact") {
+      const agg = src.aggs[name] as Agg | HalvesAgg;
+      if (agg.kind === "exact" || agg.kind === "halves") {
         out[name] =
           BigInt((row?.[`a_${name}_hi`] as string | null) ?? 0) * 1_000_000_000n +
           BigInt((row?.[`a_${name}_lo`] as string | null) ?? 0);
@@ -497,6 +582,7 @@ export function compileReport(
     totals,
     comparison,
     table: src.table,
+    totalsTable: totalsSrc.table,
     decode(rawRows, rawTotals, rawComparison) {
       const truncated = rawRows.length > q.limit;
       const kept = truncated ? rawRows.slice(0, q.limit) : rawRows;
@@ -531,7 +617,8 @@ function column(
   return { name, label: field?.label ?? name, kind, type: field?.type ?? "string" };
 }
 
-function filterCondition(expr: Raw, op: string, values: string[]): RawBuilder<boolean> {
+/** A filter on a dimension's expression, every value bound (compile-events.ts uses it too). */
+export function filterCondition(expr: Raw, op: string, values: string[]): RawBuilder<boolean> {
   const list = sql.join(values);
   switch (op) {
     case "is":

@@ -1,7 +1,7 @@
 import type { ReportGranularity, ReportOrder, ReportQuery } from "../../contracts/reports";
 import { DAY_MS } from "../time";
 import { GRANULARITY_MS, isTimeZone } from "./buckets";
-import { datasetOf, TIME_DIMENSIONS } from "./catalog";
+import { datasetOf, propertyKeyOf, TIME_DIMENSIONS } from "./catalog";
 
 // A report query checked against the dataset catalog (the route's zod schema has already checked
 // its shape): every issue names the field it is about, in words an operator can act on, and the
@@ -49,6 +49,16 @@ export function checkQuery(q: ReportQuery, tenantZone: string): Checked {
   }
   const measureNames = new Set(dataset.measures.map((m) => m.name));
   const dimensionNames = new Set(dataset.dimensions.map((d) => d.name));
+  const families = dataset.dimension_families ?? [];
+  /** Why `name` is not a dimension of the dataset, or null when it is one. */
+  const notADimension = (name: string): string | null => {
+    if (dimensionNames.has(name) || propertyKeyOf(dataset, name) !== null) return null;
+    const family = families.find((f) => name.startsWith(f.prefix));
+    if (family) {
+      return `\`${name}\`: the key after \`${family.prefix}\` must match ${family.key_pattern}`;
+    }
+    return `dimension \`${name}\` is not available on dataset \`${dataset.name}\``;
+  };
 
   if (q.measures.length === 0) {
     issues.push({ path: "measures", message: "choose at least one measure" });
@@ -66,11 +76,9 @@ export function checkQuery(q: ReportQuery, tenantZone: string): Checked {
     seen.add(m);
   });
   q.dimensions.forEach((d, i) => {
-    if (!dimensionNames.has(d)) {
-      issues.push({
-        path: `dimensions.${i}`,
-        message: `dimension \`${d}\` is not available on dataset \`${dataset.name}\``,
-      });
+    const wrong = notADimension(d);
+    if (wrong) {
+      issues.push({ path: `dimensions.${i}`, message: wrong });
     } else if (seen.has(d)) {
       issues.push({ path: `dimensions.${i}`, message: `dimension \`${d}\` is listed twice` });
     }
@@ -79,11 +87,9 @@ export function checkQuery(q: ReportQuery, tenantZone: string): Checked {
 
   (q.filters ?? []).forEach((filter, i) => {
     const at = `filters.${i}`;
-    if (!dimensionNames.has(filter.dimension)) {
-      issues.push({
-        path: `${at}.dimension`,
-        message: `dimension \`${filter.dimension}\` is not available on dataset \`${dataset.name}\``,
-      });
+    const wrong = notADimension(filter.dimension);
+    if (wrong) {
+      issues.push({ path: `${at}.dimension`, message: wrong });
     } else if (TIME_DIMENSIONS.has(filter.dimension)) {
       issues.push({
         path: `${at}.dimension`,

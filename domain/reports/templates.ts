@@ -6,9 +6,9 @@ import { ZoneClock } from "./buckets";
 // a saved report whose time range is relative ("the last 30 days"), resolved to instants in the
 // tenant's zone whenever it is served, so a template opened today shows today's data. They are
 // read-only; saving one in the builder saves a copy. Each template runs only what the catalog
-// serves: the two of the seed's twelve that need data Aforo does not keep as report data yet
-// (agent sessions from an event property; gate and ingest latency) are listed in
-// docs/reports.md under "Not yet kept", not faked here.
+// serves, nothing faked: the two on `pipeline` read Aforo's own telemetry, kept from when
+// recording began (schema/0023_pipeline_telemetry.sql). The two on `events` read
+// raw events, so their ranges stay well inside raw retention (90 days by default).
 
 export type Persona = "engineering" | "product" | "finance" | "revops";
 
@@ -72,14 +72,14 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     id: "pricing_model_effectiveness",
     name: "Pricing Model Effectiveness",
     answers:
-      "Which plans earn the most per unit of usage and at what margin: where the pricing works and where it gives margin away",
+      "Which pricing models and plans earn the most per unit of usage and at what margin: where the pricing works and where it gives margin away",
     personas: ["product"],
     view: "bar",
     range: { days: 90 },
     query: {
       dataset: "usage",
       measures: ["revenue", "margin", "margin_pct", "units"],
-      dimensions: ["plan"],
+      dimensions: ["pricing_model", "plan"],
       time: { granularity: "day" },
       order_by: [{ field: "revenue", direction: "desc" }],
     },
@@ -121,15 +121,43 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     id: "cogs_breakdown",
     name: "COGS Breakdown",
     answers:
-      "What the usage cost to serve by product and metric, week by week, and which cost lines grow",
+      "What the usage cost to serve by provider, model and product over the last 30 days, against the revenue it earned and the tokens behind it",
     personas: ["finance", "engineering"],
-    view: "stacked_bar",
-    range: { days: 90 },
+    view: "table",
+    range: { days: 30 },
     query: {
-      dataset: "usage",
-      measures: ["cogs"],
-      dimensions: ["time", "product", "metric"],
-      time: { granularity: "week" },
+      dataset: "events",
+      measures: [
+        "cogs",
+        "revenue",
+        "margin",
+        "margin_pct",
+        "input_tokens",
+        "output_tokens",
+        "events",
+      ],
+      dimensions: ["provider", "model", "product"],
+      time: { granularity: "day" },
+      order_by: [{ field: "cogs", direction: "desc" }],
+    },
+  },
+  {
+    id: "agentic_session_analysis",
+    name: "Agentic Session Analysis",
+    answers:
+      "What each agent session (the `session_id` event property) cost, earned and consumed in tokens and calls over the last 7 days: the most expensive sessions first",
+    personas: ["engineering", "product", "finance"],
+    view: "table",
+    range: { days: 7 },
+    query: {
+      dataset: "events",
+      measures: ["cogs", "revenue", "margin", "input_tokens", "output_tokens", "events"],
+      dimensions: ["customer", "properties.session_id"],
+      // Only events with a session: any value sorts after "" (an event without one has none).
+      filters: [{ dimension: "properties.session_id", op: "gt", values: [""] }],
+      time: { granularity: "day" },
+      order_by: [{ field: "cogs", direction: "desc" }],
+      limit: 100,
     },
   },
   {
@@ -184,14 +212,30 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     id: "billing_pipeline_health",
     name: "Billing Pipeline Health",
     answers:
-      "Whether alerts, digests and dunning messages reach their channels: deliveries by day and status (dead letters show as dead)",
+      "Whether usage flows through every stage, day by day: ingest requests and rejected events, gate decisions, queue messages applied and their lag, dead letters, invoicing runs — each with its errors and p95",
     personas: ["engineering"],
     view: "stacked_bar",
     range: { days: 30 },
     query: {
-      dataset: "deliveries",
-      measures: ["count"],
-      dimensions: ["time", "status"],
+      dataset: "pipeline",
+      measures: ["count", "error_count", "items", "p95_ms"],
+      dimensions: ["time", "series"],
+      time: { granularity: "day" },
+    },
+  },
+  {
+    id: "sla_compliance",
+    name: "SLA Compliance",
+    answers:
+      "Whether the gate and ingest meet their targets, day by day: share of calls within target (gate 5 ms, ingest 1 s), availability, p95/p99 and the error-budget burn against 99.9 %",
+    personas: ["engineering"],
+    view: "line",
+    range: { days: 30 },
+    query: {
+      dataset: "pipeline",
+      measures: ["within_target", "availability", "p95_ms", "p99_ms", "burn_rate", "count"],
+      dimensions: ["time", "series"],
+      filters: [{ dimension: "series", op: "is", values: ["gate", "ingest"] }],
       time: { granularity: "day" },
     },
   },

@@ -537,8 +537,10 @@ export const CUSTOMER_COUNT = 255;
  *   model: (hour: number) => string,
  *   tokens: {input: number, output: number, cached: number} | null,
  *   toolsPerSession: number, meanAt: (t: number) => number, every: number, start: number,
- *   end: number | null,
+ *   end: number | null, detail: Map<number, DemoEvent[]>,
  * }} DemoSeries
+ * `detail`: by hour index into `q`, the events sent in detail that hour besides the aggregate
+ * (agent sessions, REST calls by endpoint; see carveDetail).
  */
 
 const slug = (/** @type {string} */ s) =>
@@ -612,13 +614,15 @@ const MONTH_MS = 30.44 * DAY_MS;
 
 /**
  * Builds the whole demo, deterministically.
- * @param {{anchor: number, seed?: string, through?: number}} o `anchor`: the end of the hourly
- *   window (an hour boundary; the last events are for the hour before it). `through` (an hour
- *   boundary at or after the anchor): usage goes on past the window to there, for topping a
- *   running demo up; every value up to the anchor is the same as without it.
+ * @param {{anchor: number, seed?: string, through?: number, detail?: boolean}} o `anchor`: the
+ *   end of the hourly window (an hour boundary; the last events are for the hour before it).
+ *   `through` (an hour boundary at or after the anchor): usage goes on past the window to there,
+ *   for topping a running demo up; every value up to the anchor is the same as without it.
+ *   `detail: false`: the hourly aggregates only, without the sessions and endpoint calls
+ *   carveDetail sends out of them (the same units either way).
  * @returns {Demo}
  */
-export function buildDemo({ anchor, seed = SEED, through = anchor }) {
+export function buildDemo({ anchor, seed = SEED, through = anchor, detail = true }) {
   if (anchor % HOUR_MS !== 0) throw new Error("anchor must be an hour boundary");
   if (through % HOUR_MS !== 0 || through < anchor) {
     throw new Error("through must be an hour boundary at or after the anchor");
@@ -1027,7 +1031,8 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
     }
     if (lump) old.push(lump);
 
-    series.push({
+    /** @type {DemoSeries} */
+    const one = {
       customer: c.id,
       subscription: sub.id,
       product: sub.product,
@@ -1043,7 +1048,10 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
       every,
       start: sub.start,
       end: sub.end,
-    });
+      detail: new Map(),
+    };
+    if (detail) carveDetail(one, { windowStart, fromHour: hours - DETAIL_HOURS, seed });
+    series.push(one);
   }
 
   // A customer the catalog does not know: a day of chat traffic from a forgotten integration.
@@ -1069,6 +1077,7 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
     every: 2,
     start: windowStart,
     end: null,
+    detail: new Map(),
   };
 
   const iso = (/** @type {number} */ t) => new Date(t).toISOString();
@@ -1126,6 +1135,146 @@ export function buildDemo({ anchor, seed = SEED, through = anchor }) {
     unknown,
     stories,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage in detail: agent sessions and REST endpoints
+
+/** Hours before the window's end (and every hour a top-up adds) whose usage is partly sent in
+ * detail: a week and a day, well inside raw retention (the Agentic Session Analysis template
+ * reads the last 7 days of raw events). */
+const DETAIL_HOURS = 8 * 24;
+/** Chance that an agent customer's hour (with at least two sessions) has one sent in detail. */
+const SESSION_SHARE = 0.2;
+/** The REST API's endpoints besides the main one, with their share of an hour's calls. */
+const REST_ENDPOINTS = /** @type {const} */ ([
+  ["/v1/lookup", 0.25],
+  ["/v1/batch", 0.1],
+]);
+const REST_MAIN_ENDPOINT = "/v1/enrich";
+const MINUTE_MS = 60_000;
+
+/**
+ * Carves detail out of a series' hourly aggregates from hour index `fromHour` on, so the
+ * aggregate plus its detail carry exactly the units they carried before (rollups, rating,
+ * detectors and invoices see the same hours):
+ * - an agent customer's hour may send one session as the run of events an agent makes — LLM
+ *   calls (the first counts the session, the others quantity 0, each with its tokens) and tool
+ *   calls, a few seconds to a minute apart, sharing a `session_id` property. Session size is
+ *   lognormal with mean 1 × the customer's usual session: most are short and cheap, a few long
+ *   and expensive, and on average the tokens match what the aggregate would have carried;
+ * - an hourly REST customer's calls are sent per endpoint (`properties.endpoint`): the aggregate
+ *   is the main endpoint's, two smaller endpoints get their share as events of their own.
+ * @param {DemoSeries} s @param {{windowStart: number, fromHour: number, seed: string}} o
+ */
+function carveDetail(s, { windowStart, fromHour, seed }) {
+  const first = s.q[0];
+  if (!first) return;
+  const agent = s.product === "agent-platform";
+  if (!agent && !(s.product === "rest-api" && s.every === 1)) return;
+  for (let j = Math.max(0, fromHour - s.offset); j < first.length; j++) {
+    const n = first[j] ?? 0;
+    if (n < 2) continue;
+    const t = windowStart + (s.offset + j) * HOUR_MS;
+    const stamp = hourIso(t);
+    const r = new Rng(`${seed}:detail:${s.customer}:${s.product}:${stamp}`);
+    /** @type {DemoEvent[]} */
+    const events = [];
+    if (agent) {
+      if (!r.chance(SESSION_SHARE)) continue;
+      const tools = /** @type {Float64Array} */ (s.q[1]);
+      const tk = s.tokens ?? { input: 0, output: 0, cached: 0 };
+      const size = Math.min(10, r.lognormal(-0.5, 1));
+      const toolCalls = Math.min(
+        tools[j] ?? 0,
+        90,
+        Math.max(1, Math.round(size * s.toolsPerSession)),
+      );
+      const llmCalls = 1 + Math.ceil(toolCalls / 2);
+      const input = Math.round(size * tk.input);
+      const cachedIn = Math.round(input * tk.cached);
+      const output = Math.round(size * tk.output);
+      const [provider, model] = s.model(t).split("/");
+      const sessionId = `ses_${hash32(`${s.customer}:${stamp}`).toString(16).padStart(8, "0")}`;
+      let at = t + r.int(0, 20) * MINUTE_MS + r.int(0, 59) * 1000;
+      const steps = llmCalls + toolCalls;
+      const gap = Math.min(r.uniform(8_000, 45_000), (t + HOUR_MS - MINUTE_MS - at) / steps);
+      let step = 0;
+      /** @param {string} metric @param {number} quantity @param {Record<string, unknown>} cost */
+      const add = (metric, quantity, cost) => {
+        events.push({
+          id: `demo-${s.customer}-ses${step++}-${stamp}`,
+          customer: s.customer,
+          product: s.product,
+          metric,
+          quantity,
+          time: new Date(Math.round(at)).toISOString(),
+          cost,
+          properties: { session_id: sessionId },
+        });
+        at += gap * r.uniform(0.5, 1);
+      };
+      // The run: an LLM call, the tools it asks for, the next LLM call, …; later calls carry
+      // more context, so input tokens grow with the step (weights 1, 2, 3, …).
+      const weight = (llmCalls * (llmCalls + 1)) / 2;
+      let leftTools = toolCalls;
+      let given = { input: 0, cached: 0, output: 0 };
+      for (let k = 0; k < llmCalls; k++) {
+        const last = k === llmCalls - 1;
+        const share = (k + 1) / weight;
+        const call = last
+          ? {
+              input: input - given.input,
+              cached: cachedIn - given.cached,
+              output: output - given.output,
+            }
+          : {
+              input: Math.round(input * share),
+              cached: Math.round(cachedIn * share),
+              output: Math.round(output / llmCalls),
+            };
+        given = {
+          input: given.input + call.input,
+          cached: given.cached + call.cached,
+          output: given.output + call.output,
+        };
+        add("agent_sessions", k === 0 ? 1 : 0, {
+          provider,
+          model,
+          input_tokens: call.input - call.cached,
+          cached_input_tokens: call.cached,
+          output_tokens: call.output,
+        });
+        const toolsNow = last ? 0 : Math.ceil(leftTools / (llmCalls - 1 - k));
+        for (let x = 0; x < toolsNow; x++) {
+          add("tool_calls", 1, { provider: "aforo-infra", model: "tool-runner", calls: 1 });
+        }
+        leftTools -= toolsNow;
+      }
+      first[j] = n - 1;
+      tools[j] = (tools[j] ?? 0) - toolCalls;
+    } else {
+      let left = n;
+      for (const [endpoint, share] of REST_ENDPOINTS) {
+        const quantity = Math.round(n * share * r.lognormal(0, 0.2));
+        if (quantity < 1 || quantity >= left) continue;
+        left -= quantity;
+        events.push({
+          id: `demo-${s.customer}-${endpoint.slice(4)}-${stamp}`,
+          customer: s.customer,
+          product: s.product,
+          metric: "api_calls",
+          quantity,
+          time: new Date(t + r.int(1, 59) * MINUTE_MS).toISOString(),
+          cost: { provider: "aforo-infra", model: "rest-edge", calls: quantity },
+          properties: { endpoint },
+        });
+      }
+      first[j] = left;
+      events.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
+    }
+    if (events.length > 0) s.detail.set(j, events);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1190,9 +1339,23 @@ export function eventsAt(demo, s, i) {
       quantity,
       time,
       cost: costOf(s, metric, quantity, m === 0 ? (s.cached?.[j] ?? 0) : 0, t),
+      // An hour sent per endpoint: the aggregate is the main endpoint's (carveDetail).
+      ...(s.product === "rest-api" && s.detail.has(j)
+        ? { properties: { endpoint: REST_MAIN_ENDPOINT } }
+        : {}),
     });
   }
   return out;
+}
+
+/**
+ * The detail events of a customer's series for hour index i (agent sessions, REST endpoints),
+ * in time order: sent after the hour's aggregates, which are stamped at the hour's start.
+ * @param {DemoSeries[]} list @param {number} i
+ */
+function detailAt(list, i) {
+  const out = list.flatMap((s) => s.detail.get(i - s.offset) ?? []);
+  return out.sort((x, y) => (x.time < y.time ? -1 : x.time > y.time ? 1 : 0));
 }
 
 /**
@@ -1230,7 +1393,7 @@ export function oldEventsOf(s) {
 
 /**
  * @typedef {{id: string, customer: string, product: string, metric: string, quantity: number,
- *   time: string, cost: Record<string, unknown>}} DemoEvent
+ *   time: string, cost: Record<string, unknown>, properties?: Record<string, string>}} DemoEvent
  */
 const identity = (/** @type {DemoEvent} */ e) => e;
 
@@ -1271,6 +1434,10 @@ export function eventsPerDay(demo) {
         const day = Math.floor((s.offset + j) / 24);
         if (q[j] && day >= 0 && day < WINDOW_DAYS) perDay[day]++;
       }
+    }
+    for (const [j, events] of s.detail) {
+      const day = Math.floor((s.offset + j) / 24);
+      if (day >= 0 && day < WINDOW_DAYS) perDay[day] += events.length;
     }
   }
   return perDay;
@@ -1343,6 +1510,7 @@ export function batchesForHours(demo, fromHour, toHour, adjust = identity) {
           if (e) b.add(e);
         }
       }
+      for (const event of detailAt(list, i)) b.add(event);
     }
   }
   b.flush();
@@ -1364,6 +1532,7 @@ export function batchesForCustomers(demo, ids) {
     const hi = Math.max(...list.map((s) => s.offset + (s.q[0]?.length ?? 0)));
     for (let i = lo; i < hi && i < demo.hours; i++) {
       for (const s of list) for (const event of eventsAt(demo, s, i)) b.add(event);
+      for (const event of detailAt(list, i)) b.add(event);
     }
     // A request of its own, after: an actor starts detection at its first batch's oldest event.
     b.flush();

@@ -48,6 +48,15 @@ describe("lib/reports (no browser)", () => {
     };
     const search = builderSearch(s);
     expect(parseBuilder(search)).toEqual(s);
+    // An event property as a dimension, a filter and an order; a comparison with "" kept.
+    const events = {
+      ...s,
+      dataset: "events" as const,
+      dimensions: ["customer", "properties.session_id"],
+      filters: [{ dimension: "properties.session_id", op: "gt" as const, values: [""] }],
+      order: [{ field: "properties.session_id", direction: "asc" as const }],
+    };
+    expect(parseBuilder(builderSearch(events))).toEqual(events);
     // Equal states, equal addresses; defaults left out.
     expect(builderSearch(parseBuilder(search))).toBe(search);
     expect(builderSearch(DEFAULT_STATE)).toBe("?dataset=usage");
@@ -446,6 +455,38 @@ describe("Reports", () => {
     await page.getByLabel("To", { exact: true }).fill("2026-11-25");
     await shownQuery();
     expect(await err.count()).toBe(0);
+  });
+
+  it("cuts raw events by an event property typed in as a dimension", async () => {
+    await page.goto(`${stack.url}/reports/new?dataset=events&m=cogs,events&range=7d`);
+    await page.locator('input[name="measure"]').first().waitFor();
+    await check("dimension", "customer", true);
+    const key = page.locator('input[name="dimension-key"]');
+    const add = page.getByRole("button", { name: "Add event property" });
+    // A key the catalog's pattern refuses cannot be added.
+    await key.fill("session id");
+    expect(await add.isDisabled()).toBe(true);
+    await key.fill("session_id");
+    await add.click();
+    await page.waitForURL((u) =>
+      (u.searchParams.get("d") ?? "").split(",").includes("properties.session_id"),
+    );
+    const q = await shownQuery();
+    expect(q).toMatchObject({
+      dataset: "events",
+      dimensions: ["customer", "properties.session_id"],
+    });
+    const answer = await api("/api/reports/run", { method: "POST", body: q });
+    expect(await rowCount()).toBe(answer.rows.length);
+    expect(await headers()).toEqual(answer.columns.map((c: Json) => c.label));
+    // The seed's agent customers send sessions in detail.
+    expect(answer.rows.some((r: Json) => r["properties.session_id"] !== null)).toBe(true);
+    await screenshot(page, "reports-events-property");
+    // The chosen property is a chip like the others: unchecked, it leaves the query.
+    await check("dimension", "properties.session_id", false);
+    await page.waitForURL(
+      (u) => !(u.searchParams.get("d") ?? "").split(",").includes("properties.session_id"),
+    );
   });
 
   it("draws usage by hour of week as a 7 × 24 heatmap with readable numbers", async () => {

@@ -28,6 +28,7 @@ interface DemoEvent {
     cached_input_tokens?: number;
     calls?: number;
   };
+  properties?: Record<string, string>;
 }
 interface Demo {
   anchor: number;
@@ -81,7 +82,7 @@ const {
   WINDOW_DAYS,
 } = demoData as {
   aggregateBatches: (demo: Demo) => Batch[];
-  buildDemo: (o: { anchor: number; seed?: string; through?: number }) => Demo;
+  buildDemo: (o: { anchor: number; seed?: string; through?: number; detail?: boolean }) => Demo;
   batchesFor: (demo: Demo, fromDay: number, toDay: number) => Batch[];
   batchesForCustomers: (demo: Demo, ids: ReadonlySet<string>) => Batch[];
   batchesForHours: (demo: Demo, fromHour: number, toHour: number) => Batch[];
@@ -313,7 +314,10 @@ describe("demo events", () => {
     for (let i = 0; i < events.length; i += 97) {
       const e = events[i] as DemoEvent;
       expect(NativeEvent.safeParse(e).success, e.id).toBe(true);
-      expect(Number.isInteger(e.quantity) && e.quantity > 0 && e.quantity <= 1e9).toBe(true);
+      // 0 only for an agent session's later LLM calls: the session is counted by its first.
+      const inSession = e.metric === "agent_sessions" && e.properties?.session_id !== undefined;
+      expect(Number.isInteger(e.quantity) && e.quantity <= 1e9, e.id).toBe(true);
+      expect(e.quantity > 0 || inSession, e.id).toBe(true);
       expect(costEvent(index, e.cost, Date.parse(e.time)).status, e.id).toBe("catalog");
     }
     let first = Number.POSITIVE_INFINITY;
@@ -324,8 +328,67 @@ describe("demo events", () => {
       last = Math.max(last, t);
     }
     expect(first).toBeGreaterThanOrEqual(anchor - WINDOW_DAYS * DAY);
-    expect(last).toBe(anchor - HOUR);
+    // The last hour's aggregates at its start, its sessions and endpoint calls inside it.
+    expect(last).toBeGreaterThanOrEqual(anchor - HOUR);
+    expect(last).toBeLessThan(anchor);
   });
+
+  it("sends agent sessions in detail over the last week, carved out of the hours' usage", () => {
+    const week = events.filter((e) => Date.parse(e.time) >= anchor - 7 * DAY);
+    const sessions = new Map<string, DemoEvent[]>();
+    for (const e of week) {
+      const id = e.properties?.session_id;
+      if (id) sessions.set(id, [...(sessions.get(id) ?? []), e]);
+    }
+    expect(sessions.size).toBeGreaterThan(300);
+    const sizes: number[] = [];
+    for (const [id, run] of sessions) {
+      const customers = new Set(run.map((e) => e.customer));
+      expect(customers.size, id).toBe(1);
+      // One session counted (its first LLM call), tool calls and LLM calls with tokens.
+      expect(
+        run.filter((e) => e.metric === "agent_sessions" && e.quantity === 1),
+        id,
+      ).toHaveLength(1);
+      expect(run[0]?.metric).toBe("agent_sessions");
+      for (const e of run.filter((x) => x.metric === "agent_sessions")) {
+        expect(e.cost.provider).toBe("anthropic");
+        expect(Number(e.cost.input_tokens) + Number(e.cost.cached_input_tokens)).toBeGreaterThan(0);
+      }
+      const times = run.map((e) => Date.parse(e.time));
+      expect(Math.max(...times) - Math.min(...times)).toBeLessThan(HOUR);
+      sizes.push(run.length);
+    }
+    sizes.sort((a, b) => a - b);
+    const at = (q: number) => sizes[Math.floor(q * (sizes.length - 1))] ?? 0;
+    // Most short, a few long.
+    expect(at(0.5)).toBeLessThan(15);
+    expect(at(0.99)).toBeGreaterThan(3 * at(0.5));
+    // Endpoints on the REST API's hourly customers.
+    const endpoints = new Set(week.map((e) => e.properties?.endpoint).filter(Boolean));
+    expect(endpoints).toEqual(new Set(["/v1/enrich", "/v1/lookup", "/v1/batch"]));
+
+    // Carved out of the hours' aggregates, not added: every customer's units per metric and
+    // hour are those of the build without detail, and the tokens within a few per cent.
+    const hours = WINDOW_DAYS * 24;
+    const lastDays = (d: Demo) =>
+      batchesForHours(d, hours - 8 * 24, hours).flatMap((b) => JSON.parse(b.body) as DemoEvent[]);
+    const totals = (list: DemoEvent[]) => {
+      const units = new Map<string, number>();
+      let input = 0;
+      for (const e of list) {
+        const k = `${e.customer}|${e.metric}|${e.time.slice(0, 13)}`;
+        units.set(k, (units.get(k) ?? 0) + e.quantity);
+        if (e.metric === "agent_sessions") input += Number(e.cost.input_tokens ?? 0);
+      }
+      return { units, input };
+    };
+    const withDetail = totals(lastDays(demo));
+    const without = totals(lastDays(buildDemo({ anchor, detail: false })));
+    expect(withDetail.units).toEqual(without.units);
+    expect(withDetail.input / without.input).toBeGreaterThan(0.95);
+    expect(withDetail.input / without.input).toBeLessThan(1.05);
+  }, 30_000);
 
   it("sends usage only while a subscription is live, and a few unknown-customer events", () => {
     const all = [

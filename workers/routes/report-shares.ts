@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { ReportQuery, ReportResult } from "../../contracts/reports";
-import { compileReport } from "../../domain/reports/compile";
+import type { ReportQuery } from "../../contracts/reports";
 import { checkQuery } from "../../domain/reports/query";
 import { templateOf, templateReport } from "../../domain/reports/templates";
 import {
@@ -13,12 +12,13 @@ import {
   revokeShare,
   type ShareRecord,
 } from "../../store/report-shares";
-import { getReport, reportDataAsOf, runCompiledReport } from "../../store/reports";
+import { getReport } from "../../store/reports";
 import { loadTenantSettings } from "../../store/tenants";
 import { type AppEnv, createRouter } from "../app";
 import { randomHex } from "../auth";
 import { permit } from "../permit";
 import { ApiError, notFound, problemResponses } from "../problem";
+import { executeReport } from "../report-runner";
 import { shareKeyMissing, signShare, verifyShare } from "../report-share-token";
 import { iso, jsonBody, jsonResponse } from "../schemas";
 import { publicOrigin } from "../sign-in-links";
@@ -266,16 +266,16 @@ sharedReports.openapi(
     const query: ReportQuery = report.query;
     const checked = checkQuery(query, zone);
     if (!checked.ok) throw new ApiError("unprocessable", "This report no longer runs");
-    const compiled = compileReport(claims.tenant, checked.query, checked.from, checked.to, now);
-    const [raw, asOf, currency] = await Promise.all([
-      runCompiledReport(db, compiled),
-      reportDataAsOf(db, claims.tenant, checked.query.dataset, now),
+    const [result, currency] = await Promise.all([
+      executeReport(c.env, claims.tenant, checked, now).catch((err: unknown) => {
+        // Past raw retention or too wide: no details of the query for a link's reader.
+        if (err instanceof ApiError && err.code !== "internal") {
+          throw new ApiError("unprocessable", "This report no longer runs");
+        }
+        throw err;
+      }),
       reportCurrency(db, claims.tenant),
     ]);
-    const result: ReportResult = {
-      ...compiled.decode(raw.rows, raw.totals, raw.comparison),
-      data_as_of: new Date(asOf).toISOString(),
-    };
     c.header("cache-control", "private, no-store");
     c.header("referrer-policy", "no-referrer");
     return c.json(

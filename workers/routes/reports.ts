@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ReportQuery, ReportResult } from "../../contracts/reports";
 import { REPORT_CATALOG } from "../../domain/reports/catalog";
-import { compileReport } from "../../domain/reports/compile";
 import { reportCsv, reportFileName, reportParquet } from "../../domain/reports/export";
 import { checkQuery, DEFAULT_LIMIT, MAX_LIMIT } from "../../domain/reports/query";
 import { TEMPLATES, templateOf, templateReport } from "../../domain/reports/templates";
@@ -11,8 +10,6 @@ import {
   getReport,
   insertReport,
   listReports,
-  reportDataAsOf,
-  runCompiledReport,
   type SavedReportRecord,
   updateReport,
 } from "../../store/reports";
@@ -28,6 +25,7 @@ import {
   problemResponses,
   validationError,
 } from "../problem";
+import { executeReport } from "../report-runner";
 import {
   decodeCursor,
   iso,
@@ -49,6 +47,8 @@ const security = [{ operatorToken: [] }];
 const tags = ["reports"];
 
 const FieldName = z.string().min(1).max(64);
+/** A dimension: a field name, or `properties.<key>` on events (a key of up to 64 characters). */
+const DimensionName = z.string().min(1).max(80);
 
 export const ReportQuerySchema = z
   .object({
@@ -67,12 +67,12 @@ export const ReportQuerySchema = z
       ])
       .openapi({ description: "GET /api/reports/datasets lists those served and their fields" }),
     measures: z.array(FieldName).min(1, "choose at least one measure").max(20),
-    dimensions: z.array(FieldName).max(6),
+    dimensions: z.array(DimensionName).max(6),
     filters: z
       .array(
         z
           .object({
-            dimension: FieldName,
+            dimension: DimensionName,
             op: z.enum(["is", "is_not", "contains", "gt", "gte", "lt", "lte"]),
             values: z.array(z.string().max(200)).min(1, "give at least one value").max(100),
           })
@@ -95,7 +95,7 @@ export const ReportQuerySchema = z
       .strict(),
     compare_to: z.enum(["previous_period", "previous_year"]).nullable().optional(),
     order_by: z
-      .array(z.object({ field: FieldName, direction: z.enum(["asc", "desc"]) }).strict())
+      .array(z.object({ field: DimensionName, direction: z.enum(["asc", "desc"]) }).strict())
       .max(8)
       .optional()
       .openapi({
@@ -132,6 +132,22 @@ export const ReportDatasetSchema = z
     description: z.string(),
     measures: z.array(Field),
     dimensions: z.array(Field),
+    dimension_families: z
+      .array(
+        z.object({
+          prefix: z.string(),
+          label: z.string(),
+          type: ValueType,
+          description: z.string(),
+          key_pattern: z.string(),
+          examples: z.array(z.string()),
+        }),
+      )
+      .optional()
+      .openapi({
+        description:
+          "Dimensions named `<prefix><key>` (events: `properties.session_id`), the key matching key_pattern",
+      }),
     granularities: z.array(Granularity),
     retention_days: z.number().int().nullable(),
   })
@@ -199,6 +215,14 @@ const ReportPatch = z
   .refine((b) => Object.keys(b).length > 0, "send at least one field to change")
   .openapi("SavedReportPatch");
 
+/** An events query over more customers than one query may read (report-runner.ts). */
+const tooManyActors = {
+  422: {
+    description: "An events query over more than 2,000 customers' raw events: filter on customer",
+    content: problemResponses[400].content,
+  },
+} as const;
+
 /** GET run.csv / run.parquet: the query as base64url(JSON.stringify(query)). */
 const EncodedQuery = z.object({
   q: z
@@ -237,17 +261,7 @@ async function checked(c: Context<AppEnv>, query: ReportQuery, prefix = "") {
 }
 
 async function runReport(c: Context<AppEnv>, query: ReportQuery): Promise<ReportResult> {
-  const q = await checked(c, query);
-  const now = Date.now();
-  const compiled = compileReport(c.var.tenantId, q.query, q.from, q.to, now);
-  const [raw, asOf] = await Promise.all([
-    runCompiledReport(c.env.DB, compiled),
-    reportDataAsOf(c.env.DB, c.var.tenantId, q.query.dataset, now),
-  ]);
-  return {
-    ...compiled.decode(raw.rows, raw.totals, raw.comparison),
-    data_as_of: new Date(asOf).toISOString(),
-  };
+  return executeReport(c.env, c.var.tenantId, await checked(c, query), Date.now());
 }
 
 reports.openapi(
@@ -259,7 +273,14 @@ reports.openapi(
     security,
     responses: { 200: jsonResponse(ReportCatalogSchema, "The catalog"), ...problemResponses },
   }),
-  (c) => c.json(REPORT_CATALOG, 200),
+  async (c) => {
+    // Raw events are kept for the tenant's own raw_retention_days.
+    const days = (await loadTenantSettings(c.env.DB, c.var.tenantId)).raw_retention_days;
+    const data = REPORT_CATALOG.data.map((d) =>
+      d.name === "events" ? { ...d, retention_days: days } : d,
+    );
+    return c.json({ data }, 200);
+  },
 );
 
 reports.openapi(
@@ -269,10 +290,14 @@ reports.openapi(
     tags,
     summary: "Run a report query: rows, totals over everything matched, freshness",
     description:
-      "Validated against the catalog: a field the dataset does not have, a range over 400 days, more than 2,000 time buckets, an unknown time zone or an order on a field outside the query is a 400 naming the field.",
+      "Validated against the catalog: a field the dataset does not have, a range over 400 days, more than 2,000 time buckets, an unknown time zone or an order on a field outside the query is a 400 naming the field. An `events` query is read from the customers' actors: one reaching past the tenant's raw_retention_days is a 400 on time.from, one over more than 2,000 customers with usage in the range a 422 (filter on customer).",
     security,
     request: { body: jsonBody(ReportQuerySchema) },
-    responses: { 200: jsonResponse(ReportResultSchema, "The answer"), ...problemResponses },
+    responses: {
+      200: jsonResponse(ReportResultSchema, "The answer"),
+      ...problemResponses,
+      ...tooManyActors,
+    },
   }),
   async (c) => c.json(await runReport(c, c.req.valid("json") as ReportQuery), 200),
 );
@@ -288,6 +313,7 @@ reports.openapi(
     responses: {
       200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } },
       ...problemResponses,
+      ...tooManyActors,
     },
   }),
   async (c) => {
@@ -319,6 +345,7 @@ reports.openapi(
         },
       },
       ...problemResponses,
+      ...tooManyActors,
     },
   }),
   async (c) => {

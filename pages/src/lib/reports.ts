@@ -10,6 +10,7 @@ import type {
   ReportCatalog,
   ReportDataset,
   ReportDatasetName,
+  ReportDimensionFamily,
   ReportFilter,
   ReportGranularity,
   ReportOrder,
@@ -116,7 +117,9 @@ export const DEFAULT_STATE: BuilderState = {
   view: "table",
 };
 
-const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** A field name, or a keyed dimension (`properties.session_id`; withDataset checks the key
+ * against the dataset's family). */
+const NAME = /^(?:[a-z][a-z0-9_]{0,63}|[a-z]+\.[A-Za-z0-9_.-]{1,64})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const validDate = (raw: string | null): string | null => {
   if (!raw || !DATE.test(raw)) return null;
@@ -136,10 +139,15 @@ function parseFilter(raw: string): ReportFilter | null {
   const o = oneOf(FILTER_OPS, op ?? null);
   if (!o) return null;
   try {
-    const vs = (values ?? "")
-      .split(",")
-      .filter((v) => v !== "")
-      .map((v) => decodeURIComponent(v).slice(0, 200));
+    // A comparison takes exactly one value, the empty text included (`gt ""`: has a value, as
+    // the Agentic Session Analysis template filters on a session id).
+    const single = o === "gt" || o === "gte" || o === "lt" || o === "lte";
+    const vs = single
+      ? [decodeURIComponent(values ?? "").slice(0, 200)]
+      : (values ?? "")
+          .split(",")
+          .filter((v) => v !== "")
+          .map((v) => decodeURIComponent(v).slice(0, 200));
     return { dimension, op: o, values: vs.slice(0, 100) };
   } catch {
     return null;
@@ -352,7 +360,8 @@ export function stateOf(q: ReportQuery, view: ReportView, tenantZone: string): B
 /** Switching dataset keeps only the measures, dimensions, filters and order it has. */
 export function withDataset(s: BuilderState, ds: ReportDataset): BuilderState {
   const m = new Set(ds.measures.map((f) => f.name));
-  const d = new Set(dimensionsOf(ds).map((f) => f.name));
+  const names = new Set(dimensionsOf(ds).map((f) => f.name));
+  const d = { has: (name: string) => names.has(name) || familyOf(ds, name) !== null };
   const measures = s.measures.filter((x) => m.has(x));
   return {
     ...s,
@@ -363,6 +372,17 @@ export function withDataset(s: BuilderState, ds: ReportDataset): BuilderState {
     order: s.order.filter((o) => m.has(o.field) || d.has(o.field)),
     granularity: s.granularity && ds.granularities.includes(s.granularity) ? s.granularity : null,
   };
+}
+
+/** The family a keyed dimension (`properties.session_id`) belongs to, when its key is well
+ * formed; null for any other name. */
+export function familyOf(ds: ReportDataset, name: string): ReportDimensionFamily | null {
+  for (const f of ds.dimension_families ?? []) {
+    if (name.startsWith(f.prefix) && new RegExp(f.key_pattern).test(name.slice(f.prefix.length))) {
+      return f;
+    }
+  }
+  return null;
 }
 
 /** A dataset's dimensions, with the time bucket ("time", which the contract always accepts)

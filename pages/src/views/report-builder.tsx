@@ -8,6 +8,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type {
   ReportCatalog,
   ReportDataset,
+  ReportDimensionFamily,
   ReportFilter,
   ReportQuery,
   ReportResult,
@@ -32,6 +33,7 @@ import {
   encodeQuery,
   errorsByControl,
   FILTER_OPS,
+  familyOf,
   fetchCatalog,
   GRANULARITIES,
   hasBuilderState,
@@ -318,7 +320,27 @@ function Controls(props: {
 }) {
   const { state: s, ds, errors, onChange } = props;
   const zones = useMemo(timeZones, []);
-  const dims = ds ? dimensionsOf(ds) : [];
+  // The dataset's own dimensions, then the keyed ones in the query (`properties.session_id`).
+  const dims = ds
+    ? [
+        ...dimensionsOf(ds),
+        ...s.dimensions
+          .filter((d) => !dimensionsOf(ds).some((f) => f.name === d))
+          .flatMap((d) => {
+            const family = familyOf(ds, d);
+            return family
+              ? [
+                  {
+                    name: d,
+                    label: `${family.label}: ${d.slice(family.prefix.length)}`,
+                    type: family.type,
+                    description: family.description,
+                  },
+                ]
+              : [];
+          }),
+      ]
+    : [];
   const toggle = (list: string[], name: string) =>
     list.includes(name) ? list.filter((x) => x !== name) : [...list, name];
   const days = rangeDays(s, s.tz ?? props.zone, Date.now());
@@ -352,7 +374,7 @@ function Controls(props: {
         {ds ? (
           <span class="help">
             {ds.description}
-            {ds.retention_days !== null ? ` Kept ${ds.retention_days} days.` : ""}
+            {ds.retention_days !== null ? ` (kept ${ds.retention_days} days)` : ""}
           </span>
         ) : null}
         <FieldErrorText id="dataset" messages={errors.dataset} />
@@ -388,6 +410,15 @@ function Controls(props: {
             />
             {d.label}
           </label>
+        ))}
+        {(ds?.dimension_families ?? []).map((family) => (
+          <KeyedDimension
+            key={family.prefix}
+            family={family}
+            onAdd={(name) =>
+              s.dimensions.includes(name) ? null : onChange({ dimensions: [...s.dimensions, name] })
+            }
+          />
         ))}
         <FieldErrorText id="dimensions" messages={errors.dimensions} />
       </fieldset>
@@ -629,6 +660,57 @@ function Controls(props: {
         </fieldset>
       </div>
     </>
+  );
+}
+
+/** A text field for the key of a keyed dimension (an event property), checked against the
+ * family's pattern before it is added; the examples are offered as suggestions. */
+function KeyedDimension(props: { family: ReportDimensionFamily; onAdd: (name: string) => void }) {
+  const { family } = props;
+  const [key, setKey] = useState("");
+  const trimmed = key.trim();
+  const valid = new RegExp(family.key_pattern).test(trimmed);
+  const id = `family-${family.prefix.replace(/\W/g, "")}`;
+  const add = () => {
+    if (!valid) return;
+    props.onAdd(family.prefix + trimmed);
+    setKey("");
+  };
+  return (
+    <div class="keyed-dimension" data-testid="keyed-dimension">
+      <label class="field">
+        <span>{family.label}</span>
+        <input
+          type="text"
+          name="dimension-key"
+          list={`${id}-examples`}
+          placeholder={family.examples[0] ?? "key"}
+          value={key}
+          aria-invalid={trimmed !== "" && !valid}
+          aria-describedby={`${id}-help`}
+          onInput={(e) => setKey((e.currentTarget as HTMLInputElement).value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") {
+              e.preventDefault();
+              add();
+            }
+          }}
+        />
+        <datalist id={`${id}-examples`}>
+          {family.examples.map((x) => (
+            <option key={x} value={x} />
+          ))}
+        </datalist>
+      </label>
+      <button type="button" class="btn btn-small" disabled={!valid} onClick={add}>
+        Add {family.label.toLowerCase()}
+      </button>
+      <span class="help" id={`${id}-help`}>
+        {trimmed !== "" && !valid
+          ? `Letters, digits, _ . - (up to 64): ${family.key_pattern}`
+          : family.description}
+      </span>
+    </div>
   );
 }
 

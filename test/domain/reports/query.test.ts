@@ -25,14 +25,47 @@ function issuesOf(q: ReportQuery): QueryIssue[] {
 }
 
 describe("checkQuery refuses, naming the field", () => {
-  it("a dataset that is not served yet", () => {
-    expect(issuesOf(base({ dataset: "events" }))).toEqual([
+  it("an event property on a dataset without them, or with a malformed key", () => {
+    expect(issuesOf(base({ dimensions: ["properties.session_id"] }))).toEqual([
       {
-        path: "dataset",
-        message: "dataset `events` is not available yet (see GET /api/reports/datasets)",
+        path: "dimensions.0",
+        message: "dimension `properties.session_id` is not available on dataset `usage`",
       },
     ]);
-    expect(issuesOf(base({ dataset: "pipeline" }))[0]?.path).toBe("dataset");
+    const events = (over: Partial<ReportQuery>) => base({ dataset: "events", ...over });
+    expect(
+      issuesOf(
+        events({
+          dimensions: ["properties.a b", "properties."],
+          filters: [{ dimension: "properties.x'y", op: "is", values: ["1"] }],
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "dimensions.0",
+        message: "`properties.a b`: the key after `properties.` must match ^[A-Za-z0-9_.-]{1,64}$",
+      },
+      {
+        path: "dimensions.1",
+        message: "`properties.`: the key after `properties.` must match ^[A-Za-z0-9_.-]{1,64}$",
+      },
+      {
+        path: "filters.0.dimension",
+        message: "`properties.x'y`: the key after `properties.` must match ^[A-Za-z0-9_.-]{1,64}$",
+      },
+    ]);
+    expect(issuesOf(events({ dimensions: [`properties.${"k".repeat(65)}`] }))[0]?.path).toBe(
+      "dimensions.0",
+    );
+    const ok = checkQuery(
+      events({
+        dimensions: ["customer", "properties.session_id", "properties.http.route-v2"],
+        filters: [{ dimension: "properties.endpoint", op: "contains", values: ["/v1"] }],
+        order_by: [{ field: "properties.session_id", direction: "asc" }],
+      }),
+      ZONE,
+    );
+    expect(ok.ok ? [] : ok.issues).toEqual([]);
   });
 
   it("a measure the dataset does not have (by its index)", () => {
