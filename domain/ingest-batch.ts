@@ -1,7 +1,7 @@
 // The customer actor's per-batch fold (SPEC §4): rate and cost each fresh event, and gather in
 // one pass everything the batch writes and detects — the stored event records, one delta per
-// (hour, product, metric), the touched billing periods, the months and quota-paced metrics that
-// detection looks at. Pure: the actor dedupes before and persists after; this never touches
+// (hour, product, metric) and its facets per provider and model, the touched billing periods,
+// the months and quota-paced metrics that detection looks at. Pure: the actor dedupes before and persists after; this never touches
 // storage, so it is unit-tested and benchmarked in Node.
 
 import { periodContaining } from "./billing-period";
@@ -53,6 +53,14 @@ export interface BucketDelta {
   uncosted_revenue: bigint;
 }
 
+/** The batch's usage for one (hour, product, metric) and the cost's provider and model ('' when
+ * the event has none): the facets of a BucketDelta, which sum to it. They travel through the
+ * outbox to the tenant's usage by provider and model (schema/0024_model_rollups.sql). */
+export interface FacetDelta extends BucketDelta {
+  provider: string;
+  model: string;
+}
+
 /** A metric of a subscription period that the batch touched (quota pacing reads its usage). */
 export interface PacedMetric {
   subscription: string;
@@ -67,6 +75,8 @@ export interface PacedMetric {
 export interface BatchFold {
   records: EventRecord[];
   deltas: BucketDelta[];
+  /** The deltas cut by provider and model as well. */
+  facets: FacetDelta[];
   /** Ledger entries the batch changed, as [subscription id, period start]. */
   periods: [string, number][];
   minTime: number;
@@ -112,7 +122,7 @@ export function foldBatch(
 ): BatchFold {
   const { detail = false, budget } = options;
   const records: EventRecord[] = [];
-  const deltas = new Map<string, BucketDelta>();
+  const facets = new Map<string, FacetDelta>();
   const periods = new Map<string, [string, number]>();
   const months = new Map<number, { at: number; ids: string[] }>();
   const paced = new Map<string, PacedMetric>();
@@ -176,6 +186,8 @@ export function foldBatch(
     }
 
     const c = event.cost;
+    const provider = rating.cost.provider ?? c?.provider ?? null;
+    const model = rating.cost.model ?? c?.model ?? null;
     if (rating.flags.some((f) => NOTED.includes(f))) {
       const flags = rating.flags.filter((f) => NOTED.includes(f));
       noted.push(
@@ -193,8 +205,8 @@ export function foldBatch(
       revenue: rating.revenue,
       cost: rating.cost.nanos,
       cost_status: rating.cost.status,
-      provider: rating.cost.provider ?? c?.provider ?? null,
-      model: rating.cost.model ?? c?.model ?? null,
+      provider,
+      model,
       input_tokens: c?.input_tokens ?? null,
       output_tokens: c?.output_tokens ?? null,
       cached_input_tokens: c?.cached_input_tokens ?? null,
@@ -204,13 +216,17 @@ export function foldBatch(
       properties: event.properties ?? null,
     });
 
-    const key = `${hour}\u0000${event.product}\u0000${event.metric}`;
-    let delta = deltas.get(key);
-    if (!delta) {
-      delta = {
+    // One map entry per event, on the finest key; the (hour, product, metric) deltas are summed
+    // from the facets after the loop, over far fewer entries than events.
+    const key = `${hour}\u0000${event.product}\u0000${event.metric}\u0000${provider ?? ""}\u0000${model ?? ""}`;
+    let facet = facets.get(key);
+    if (!facet) {
+      facet = {
         hour,
         product: event.product,
         metric: event.metric,
+        provider: provider ?? "",
+        model: model ?? "",
         units: 0n,
         revenue: 0n,
         cost: 0n,
@@ -218,15 +234,15 @@ export function foldBatch(
         uncosted_events: 0,
         uncosted_revenue: 0n,
       };
-      deltas.set(key, delta);
+      facets.set(key, facet);
     }
-    delta.units += rating.quantity;
-    delta.revenue += rating.revenue;
-    delta.cost += rating.cost.nanos;
-    delta.events += 1;
+    facet.units += rating.quantity;
+    facet.revenue += rating.revenue;
+    facet.cost += rating.cost.nanos;
+    facet.events += 1;
     if (rating.cost.status === "uncosted") {
-      delta.uncosted_events += 1;
-      delta.uncosted_revenue += rating.revenue;
+      facet.uncosted_events += 1;
+      facet.uncosted_revenue += rating.revenue;
     }
 
     rated?.push({
@@ -240,8 +256,8 @@ export function foldBatch(
       revenue: formatMoney(rating.revenue, 0),
       cost: formatMoney(rating.cost.nanos, 0),
       cost_status: rating.cost.status,
-      provider: rating.cost.provider ?? c?.provider ?? null,
-      model: rating.cost.model ?? c?.model ?? null,
+      provider,
+      model,
       subscription_id: sub,
       flags: rating.flags,
     });
@@ -249,7 +265,8 @@ export function foldBatch(
 
   return {
     records,
-    deltas: [...deltas.values()],
+    deltas: sumFacets(facets.values()),
+    facets: [...facets.values()],
     periods: [...periods.values()],
     minTime,
     maxTime,
@@ -259,6 +276,36 @@ export function foldBatch(
     noted,
     ...(rated ? { rated } : {}),
   };
+}
+
+/** The (hour, product, metric) deltas the facets make up, in the order each first appears. */
+function sumFacets(facets: Iterable<FacetDelta>): BucketDelta[] {
+  const deltas = new Map<string, BucketDelta>();
+  for (const f of facets) {
+    const key = `${f.hour}\u0000${f.product}\u0000${f.metric}`;
+    const d = deltas.get(key);
+    if (!d) {
+      deltas.set(key, {
+        hour: f.hour,
+        product: f.product,
+        metric: f.metric,
+        units: f.units,
+        revenue: f.revenue,
+        cost: f.cost,
+        events: f.events,
+        uncosted_events: f.uncosted_events,
+        uncosted_revenue: f.uncosted_revenue,
+      });
+      continue;
+    }
+    d.units += f.units;
+    d.revenue += f.revenue;
+    d.cost += f.cost;
+    d.events += f.events;
+    d.uncosted_events += f.uncosted_events;
+    d.uncosted_revenue += f.uncosted_revenue;
+  }
+  return [...deltas.values()];
 }
 
 /** Takes a refused event's quantity back out of the period-to-date usage rating added it to. */

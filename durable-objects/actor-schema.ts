@@ -96,4 +96,21 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
   // the rest of the pending deltas.
   `ALTER TABLE buckets ADD COLUMN pending_uncosted_events INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE buckets ADD COLUMN pending_uncosted_revenue INTEGER NOT NULL DEFAULT 0;`,
+  // v5: the pending deltas cut by the cost's provider and model ('' when the event has none),
+  // sealed into the same outbox rows as the buckets' and then deleted: only what is pending is
+  // kept, the totals live in D1 (schema/0024_model_rollups.sql). Amounts as in buckets.
+  `CREATE TABLE pending_facets (
+     start             INTEGER NOT NULL,
+     product           TEXT NOT NULL,
+     metric            TEXT NOT NULL,
+     provider          TEXT NOT NULL,
+     model             TEXT NOT NULL,
+     units             INTEGER NOT NULL,
+     revenue           INTEGER NOT NULL,
+     cost              INTEGER NOT NULL,
+     events            INTEGER NOT NULL,
+     uncosted_events   INTEGER NOT NULL,
+     uncosted_revenue  INTEGER NOT NULL,
+     PRIMARY KEY (start, product, metric, provider, model)
+   ) WITHOUT ROWID;`,
 ];

@@ -1,7 +1,7 @@
 import type { StoredEvent } from "../contracts/events";
 import type { DetectionReader } from "../domain/detection";
 import type { Signal } from "../domain/detectors";
-import type { BucketDelta, EventRecord } from "../domain/ingest-batch";
+import type { BucketDelta, EventRecord, FacetDelta } from "../domain/ingest-batch";
 import { monthOf } from "../domain/ingest-batch";
 import { DayBudget, type DayTotals } from "../domain/limits";
 import { formatMoney, formatQuantity } from "../domain/money";
@@ -224,6 +224,39 @@ export class ActorStore {
       t.cost += Number(d.cost) / 1e9;
       month.set(d.product, t);
     }
+  }
+
+  /** Adds the batch's provider × model facets to what is pending for the next outbox flush: one
+   * statement, like the buckets'. */
+  addToFacets(facets: readonly FacetDelta[]) {
+    if (facets.length === 0) return;
+    const rows = facets.map((f) => [
+      f.hour,
+      f.product,
+      f.metric,
+      f.provider,
+      f.model,
+      String(f.units),
+      String(f.revenue),
+      String(f.cost),
+      f.events,
+      f.uncosted_events,
+      String(f.uncosted_revenue),
+    ]);
+    this.sql.exec(
+      `INSERT INTO pending_facets (start, product, metric, provider, model, units, revenue, cost,
+         events, uncosted_events, uncosted_revenue)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, CAST(value->>5 AS INTEGER),
+         CAST(value->>6 AS INTEGER), CAST(value->>7 AS INTEGER), value->>8, value->>9,
+         CAST(value->>10 AS INTEGER)
+       FROM json_each(?) WHERE true
+       ON CONFLICT (start, product, metric, provider, model) DO UPDATE SET
+         units = units + excluded.units, revenue = revenue + excluded.revenue,
+         cost = cost + excluded.cost, events = events + excluded.events,
+         uncosted_events = uncosted_events + excluded.uncosted_events,
+         uncosted_revenue = uncosted_revenue + excluded.uncosted_revenue`,
+      JSON.stringify(rows),
+    );
   }
 
   /** Keeps each signal once per idempotency key; returns the ones not seen before. */

@@ -23,11 +23,23 @@ export interface RollupDelta {
   uncosted_revenue?: string;
 }
 
+/** A delta's share for one provider and model of the cost ('' when the events had none): a
+ * message's facets of an (hour, product, metric) sum to its delta, when the message has any. */
+export interface RollupFacet extends RollupDelta {
+  provider: string;
+  model: string;
+  uncosted_events: number;
+  uncosted_revenue: string;
+}
+
 export interface OutboxMessage {
   batch_id: string;
   tenant_id: string;
   customer_id: string;
   deltas: RollupDelta[];
+  /** The deltas by provider and model; absent in rows sealed before they were kept (their
+   * usage is in the customer and tenant rollups, not in the model rollups). */
+  facets?: RollupFacet[];
   signals?: Signal[];
   /** When its outbox row was written (epoch ms): the consumer's lag is measured from here.
    * Absent in messages sent before it was carried. */
@@ -38,7 +50,12 @@ export interface OutboxMessage {
  * without a trace of their batch in applied_batches. */
 export const RECONCILE_AFTER_MS = 15_000;
 const RESEND_AFTER_MS = 60_000;
-const DELTAS_PER_MESSAGE = 200;
+/** Deltas and facets per message, and their bytes (a queue message is capped at 128 KB): each
+ * delta travels with its facets, so a message is a whole slice of the usage, the same in every
+ * table the consumer writes, unless one slice's facets alone pass a message. */
+const ROWS_PER_MESSAGE = 200;
+const MESSAGE_BYTES = 96_000;
+const utf8 = new TextEncoder();
 /** Queue messages are capped at 128 KB: a backfill can close many hours at once. */
 const SIGNALS_PER_MESSAGE = 40;
 const SEND_BATCH_BYTES = 200_000;
@@ -54,10 +71,17 @@ const Delta = z.object({
   uncosted_events: z.number().optional(),
   uncosted_revenue: z.string().optional(),
 });
+const Facet = Delta.extend({
+  provider: z.string(),
+  model: z.string(),
+  uncosted_events: z.number(),
+  uncosted_revenue: z.string(),
+});
 /** A row's body: its own document, so it is read back through its schema. Signals were written
  * by this actor from the detectors' own output; their shape is the detectors' to keep. */
 const Body = z.object({
   deltas: z.array(Delta).optional(),
+  facets: z.array(Facet).optional(),
   signals: z.array(z.custom<Signal>((v) => typeof v === "object" && v !== null)).optional(),
 });
 
@@ -119,6 +143,7 @@ export class Outbox {
             tenant_id: to.tenantId,
             customer_id: to.customerId,
             deltas: content.deltas ?? [],
+            ...(content.facets ? { facets: content.facets } : {}),
             ...(content.signals ? { signals: content.signals } : {}),
             created_at: row.created_at,
           },
@@ -173,8 +198,8 @@ export class Outbox {
     return { waiting: sent.length > applied.length, resend: lost.length > 0 };
   }
 
-  /** Moves the deltas gathered since the last flush into outbox rows, in one transaction: from
-   * here on each row's seq, and so its batch id, is fixed. */
+  /** Moves the deltas gathered since the last flush, and their facets, into outbox rows, in one
+   * transaction: from here on each row's seq, and so its batch id, is fixed. */
   private sealPendingDeltas() {
     this.storage.transactionSync(() => {
       const deltas = this.sql
@@ -187,19 +212,64 @@ export class Outbox {
         )
         .toArray();
       if (deltas.length === 0) return;
+      const facetsOf = new Map<string, RollupFacet[]>();
+      for (const f of this.sql.exec<RollupFacet & Record<string, SqlStorageValue>>(
+        `SELECT start AS hour, product, metric, provider, model, CAST(units AS TEXT) AS units,
+           CAST(revenue AS TEXT) AS revenue, CAST(cost AS TEXT) AS cost, events, uncosted_events,
+           CAST(uncosted_revenue AS TEXT) AS uncosted_revenue
+         FROM pending_facets ORDER BY provider, model`,
+      )) {
+        const key = sliceKey(f);
+        const list = facetsOf.get(key);
+        if (list) list.push({ ...f });
+        else facetsOf.set(key, [{ ...f }]);
+      }
       const now = Date.now();
-      for (let i = 0; i < deltas.length; i += DELTAS_PER_MESSAGE) {
+      let body: { deltas: RollupDelta[]; facets: RollupFacet[] } = { deltas: [], facets: [] };
+      let rows = 0;
+      let bytes = 0;
+      const seal = () => {
         this.sql.exec(
           "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-          JSON.stringify({ deltas: deltas.slice(i, i + DELTAS_PER_MESSAGE) }),
+          JSON.stringify(body.facets.length > 0 ? body : { deltas: body.deltas }),
           now,
         );
+        body = { deltas: [], facets: [] };
+        rows = 0;
+        bytes = 0;
+      };
+      const size = (row: object) => utf8.encode(JSON.stringify(row)).length + 1;
+      for (const row of deltas) {
+        const delta = { ...row };
+        const facets = facetsOf.get(sliceKey(delta)) ?? [];
+        const sizes = facets.map(size);
+        const sliceBytes = size(delta) + sizes.reduce((a, b) => a + b, 0);
+        if (
+          rows > 0 &&
+          (rows + 1 + facets.length > ROWS_PER_MESSAGE || bytes + sliceBytes > MESSAGE_BYTES)
+        ) {
+          seal();
+        }
+        body.deltas.push(delta);
+        rows += 1;
+        bytes += size(delta);
+        facets.forEach((facet, i) => {
+          const b = sizes[i] ?? 0;
+          if (rows >= ROWS_PER_MESSAGE || bytes + b > MESSAGE_BYTES) seal();
+          body.facets.push(facet);
+          rows += 1;
+          bytes += b;
+        });
       }
+      if (rows > 0) seal();
       this.sql.exec(
         `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0,
            pending_uncosted_events = 0, pending_uncosted_revenue = 0
          WHERE pending_events > 0`,
       );
+      this.sql.exec("DELETE FROM pending_facets");
     });
   }
 }
+
+const sliceKey = (d: RollupDelta) => `${d.hour}\u0000${d.product}\u0000${d.metric}`;

@@ -137,7 +137,7 @@ try {
     ["rate, cost and fold the batch (pure)", steps.fold - steps.nothing],
     ["insert the events (1 statement)", steps.insert - steps.fold],
     ["write the period-to-date ledger (1 statement)", steps.ledger - steps.fold],
-    ["add to hourly and daily buckets (1 statement)", steps.buckets - steps.fold],
+    ["add to buckets, and facets by model (2 statements)", steps.buckets - steps.fold],
     ["detect: five detectors, their state writes", steps.detect - steps.fold],
     ["dedupe lookup (only when a batch had duplicates)", steps.dedupe - steps.nothing],
   ];

@@ -3,7 +3,7 @@
 // "each cockpit/margin API call under 100 ms p95 with 10,000 customers × 90 days"):
 //   10,000 customers, their subscriptions (plan changes, trials, cancels, an annual plan, a
 //   usage-only plan, a second product for some), 90 days of daily rollups (about 1.3 million
-//   rows, and their tenant-level sums), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
+//   rows, their tenant-level sums, and those by provider × model), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
 //   hundred open signals.
 // The tenant and its catalog go through the real API (`wrangler dev`); the bulk goes straight
 // into local D1 with `wrangler d1 execute --local --file` (generated SQL, deterministic: a
@@ -17,7 +17,7 @@
 //     hour of week, hour buckets) see data. Everyone else has daily rollups only.
 // The keys are written to <dir>/aforo-scale.json; `npm run bench:read` reads them.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -217,6 +217,39 @@ function sqlValue(v) {
   return `'${String(v).replaceAll("'", "''")}'`;
 }
 
+/** The providers and models the scale tenant's usage is costed on ('' for usage without a cost
+ * block): each customer's metric is served by one of them. */
+const MODELS = [
+  ["anthropic", "claude-sonnet-4-5"],
+  ["anthropic", "claude-haiku-4-5"],
+  ["anthropic", "claude-opus-4-1"],
+  ["openai", "gpt-4.1"],
+  ["openai", "gpt-4.1-mini"],
+  ["google", "gemini-2.5-pro"],
+  ["mistral", "mistral-large"],
+  ["", ""],
+];
+
+/** rollups_model_tenant_<grain> of one tenant from its customer rollups, as the consumer keeps
+ * them from the actors' facets (schema/0024_model_rollups.sql): each customer × metric's usage on
+ * one model of MODELS, summed in halves, so the model rows add up to the tenant rows. */
+function modelRollupsSql(grain, tenantId) {
+  const B = 1_000_000_000;
+  const halves = (c) => `SUM(${c} / ${B}) + SUM(${c} % ${B}) / ${B}, SUM(${c} % ${B}) % ${B}`;
+  // json_each rather than a UNION ALL of the models: D1 caps the terms of a compound SELECT.
+  return `INSERT INTO rollups_model_tenant_${grain} (tenant_id, start, product_id, metric_id,
+  provider, model, units_hi, units_lo, revenue_hi, revenue_lo, cost_hi, cost_lo, events,
+  uncosted_events, uncosted_revenue_hi, uncosted_revenue_lo)
+SELECT r.tenant_id, r.start, r.product_id, r.metric_id, m.value ->> 0, m.value ->> 1,
+  ${halves("r.units")}, ${halves("r.revenue")}, ${halves("r.cost")}, SUM(r.events),
+  SUM(r.uncosted_events), ${halves("r.uncosted_revenue")}
+FROM rollups_${grain} r
+JOIN json_each('${JSON.stringify(MODELS)}') m
+  ON m.key = (CAST(substr(r.customer_id, 2) AS INTEGER) + length(r.metric_id)) % ${MODELS.length}
+WHERE r.tenant_id = '${tenantId}'
+GROUP BY r.tenant_id, r.start, r.product_id, r.metric_id, m.value ->> 0, m.value ->> 1;`;
+}
+
 /** rollups_tenant_<grain> of one tenant from its customer rollups, each sum in halves. */
 function tenantRollupsSql(grain, tenantId) {
   const B = 1_000_000_000;
@@ -228,6 +261,14 @@ SELECT tenant_id, start, product_id, metric_id, ${halves("units")}, ${halves("re
   ${halves("cost")}, SUM(events), SUM(uncosted_events), ${halves("uncosted_revenue")}
 FROM rollups_${grain} WHERE tenant_id = '${tenantId}'
 GROUP BY tenant_id, start, product_id, metric_id;`;
+}
+
+/** The newest migration in schema/ (file name). */
+export function latestMigration() {
+  return readdirSync(join(ROOT, "schema"))
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .at(-1);
 }
 
 function d1Execute(persistTo, file) {
@@ -708,10 +749,14 @@ export async function generateScaleData(o) {
     }
   }
   // The tenant-level rollups the consumer writes beside the customers' (store/rollups.ts), summed
-  // as schema/0022_tenant_rollups.sql backfills them: after every customer row is written.
+  // as schema/0022_tenant_rollups.sql backfills them, and those by provider and model: after
+  // every customer row is written.
   w.flushTable("rollups_daily");
   w.flushTable("rollups_hourly");
-  for (const grain of ["hourly", "daily"]) w.raw(tenantRollupsSql(grain, T));
+  for (const grain of ["hourly", "daily"]) {
+    w.raw(tenantRollupsSql(grain, T));
+    w.raw(modelRollupsSql(grain, T));
+  }
   w.raw(`UPDATE tenants SET catalog_version = catalog_version + 1 WHERE id = '${T}';`);
   const files = w.close();
 
@@ -736,6 +781,9 @@ export async function generateScaleData(o) {
     hourly_days: hourlyCustomers > 0 ? Math.min(hourlyDays, days) : 0,
     invoices: invoiceCount,
     generated_at: new Date(now).toISOString(),
+    // The schema it was generated on: a data set from before a later migration lacks its tables'
+    // rows (scripts/bench-reports.mjs refuses to reuse it).
+    latest_migration: latestMigration(),
   };
   writeFileSync(join(o.persistTo, "aforo-scale.json"), `${JSON.stringify(keys, null, 2)}\n`, {
     mode: 0o600,

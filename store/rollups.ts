@@ -5,11 +5,12 @@ import { query } from "./batch";
 import { joinHalves, sumHalves, sumIntoHalves } from "./exact-sum";
 import { SEGMENTS_SQL } from "./subscription-reads";
 
-// Usage rollups in D1 (rollups_hourly, rollups_daily, and their sums over the tenant's customers,
-// rollups_tenant_hourly and rollups_tenant_daily) and applied_batches: the events-queue
-// consumer's exactly-once upsert, and every read of the rollups. Quantities are micro-units and
-// money nanos (exact integers), `start` the UTC hour or day (schema/0003_ingest.sql,
-// schema/0022_tenant_rollups.sql).
+// Usage rollups in D1 (rollups_hourly, rollups_daily, their sums over the tenant's customers,
+// rollups_tenant_hourly and rollups_tenant_daily, and those cut by provider and model,
+// rollups_model_tenant_hourly and rollups_model_tenant_daily) and applied_batches: the
+// events-queue consumer's exactly-once upsert, and every read of the rollups. Quantities are
+// micro-units and money nanos (exact integers), `start` the UTC hour or day
+// (schema/0003_ingest.sql, schema/0022_tenant_rollups.sql, schema/0024_model_rollups.sql).
 
 // ---- The write side: outbox batches applied exactly once -------------------------------------
 
@@ -27,12 +28,20 @@ export interface RollupDeltaRow {
   uncosted_revenue?: string;
 }
 
-/** An outbox batch: its fixed id, whose usage it is, and its deltas. */
+/** A delta's share for one provider and model ('' for none). */
+export interface RollupFacetRow extends RollupDeltaRow {
+  provider: string;
+  model: string;
+}
+
+/** An outbox batch: its fixed id, whose usage it is, its deltas and (sealed since
+ * schema/0024_model_rollups.sql) their facets by provider and model. */
 export interface RollupBatch {
   batch_id: string;
   tenant_id: string;
   customer_id: string;
   deltas: readonly RollupDeltaRow[];
+  facets?: readonly RollupFacetRow[];
 }
 
 // One statement per table for a whole queue batch: every delta carries its batch id, and a
@@ -52,26 +61,30 @@ const UPSERT = (table: string, start: string) => `
     uncosted_events = uncosted_events + excluded.uncosted_events,
     uncosted_revenue = uncosted_revenue + excluded.uncosted_revenue`;
 const HALF = "1000000000"; // 10^9, the halves' base (store/exact-sum.ts)
-/** The same deltas summed over customers into a tenant table: grouped within the statement (in
- * halves, so a chunk of large customers cannot overflow the sum) and added to the stored halves
- * with the low half's carry moved up. SET reads the row as it was, so both halves add the old
- * low half. */
-const TENANT_UPSERT = (table: string, start: string) => {
+/** The same deltas (into a model table, their facets) summed over customers into a tenant
+ * table: grouped within the statement (in halves, so a chunk of large customers cannot overflow
+ * the sum) and added to the stored halves with the low half's carry moved up. SET reads the row
+ * as it was, so both halves add the old low half. */
+const TENANT_UPSERT = (table: string, start: string, keys: "product" | "model" = "product") => {
   const v = (key: string) => `CAST(value->>'${key}' AS INTEGER)`;
   const add = (col: string) =>
     `${col}_hi = ${col}_hi + excluded.${col}_hi + (${col}_lo + excluded.${col}_lo) / ${HALF},
     ${col}_lo = (${col}_lo + excluded.${col}_lo) % ${HALF}`;
+  // The model tables key each row by the cost's provider and model too.
+  const byModel = keys === "model";
   return `
-  INSERT INTO ${table} (tenant_id, start, product_id, metric_id, units_hi, units_lo, revenue_hi,
-    revenue_lo, cost_hi, cost_lo, events, uncosted_events, uncosted_revenue_hi, uncosted_revenue_lo)
+  INSERT INTO ${table} (tenant_id, start, product_id, metric_id, ${byModel ? "provider, model, " : ""}
+    units_hi, units_lo, revenue_hi, revenue_lo, cost_hi, cost_lo, events, uncosted_events,
+    uncosted_revenue_hi, uncosted_revenue_lo)
   SELECT value->>'tenant', ${start}, value->>'product', value->>'metric',
+         ${byModel ? "value->>'provider', value->>'model'," : ""}
          ${sumIntoHalves(v("units"))}, ${sumIntoHalves(v("revenue"))}, ${sumIntoHalves(v("cost"))},
          SUM(value->>'events'), SUM(COALESCE(value->>'uncosted_events', 0)),
          ${sumIntoHalves("CAST(COALESCE(value->>'uncosted_revenue', '0') AS INTEGER)")}
   FROM json_each(?1)
   WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
-  GROUP BY 1, 2, 3, 4
-  ON CONFLICT (tenant_id, start, product_id, metric_id) DO UPDATE SET
+  GROUP BY ${byModel ? "1, 2, 3, 4, 5, 6" : "1, 2, 3, 4"}
+  ON CONFLICT (tenant_id, start, product_id, metric_id${byModel ? ", provider, model" : ""}) DO UPDATE SET
     ${add("units")}, ${add("revenue")}, ${add("cost")},
     events = events + excluded.events, uncosted_events = uncosted_events + excluded.uncosted_events,
     ${add("uncosted_revenue")}`;
@@ -82,13 +95,15 @@ const HOURLY = UPSERT("rollups_hourly", HOUR_START);
 const DAILY = UPSERT("rollups_daily", DAY_START);
 const TENANT_HOURLY = TENANT_UPSERT("rollups_tenant_hourly", HOUR_START);
 const TENANT_DAILY = TENANT_UPSERT("rollups_tenant_daily", DAY_START);
+const MODEL_HOURLY = TENANT_UPSERT("rollups_model_tenant_hourly", HOUR_START, "model");
+const MODEL_DAILY = TENANT_UPSERT("rollups_model_tenant_daily", DAY_START, "model");
 const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
   SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
 const DELTAS_PER_STATEMENT = 2_000;
 
 /**
- * The statements that apply outbox batches to the rollups, customer and tenant tables alike,
- * exactly once: the upserts skip deltas whose batch is already in applied_batches, and the last
+ * The statements that apply outbox batches to the rollups, customer, tenant and model tables
+ * alike, exactly once: the upserts skip deltas whose batch is already in applied_batches, and the last
  * statement marks the batches applied. Run them in ONE `db.batch()` (one D1 transaction; the
  * caller may add its own statements, e.g. the batches' signals) so a redelivered batch changes
  * nothing: either all of a batch's deltas and its mark commit, or none.
@@ -103,14 +118,15 @@ export function applyBatchStatements(
   const seen = new Set<string>();
   const unique = batches.filter((b) => !seen.has(b.batch_id) && seen.add(b.batch_id));
   if (unique.length === 0) return [];
-  const rows = unique.flatMap((b) =>
-    b.deltas.map((d) => ({
+  const tagged = <T>(b: RollupBatch, rows: readonly T[] | undefined) =>
+    (rows ?? []).map((d) => ({
       ...d,
       batch: b.batch_id,
       tenant: b.tenant_id,
       customer: b.customer_id,
-    })),
-  );
+    }));
+  const rows = unique.flatMap((b) => tagged(b, b.deltas));
+  const facets = unique.flatMap((b) => tagged(b, b.facets));
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
     const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
@@ -120,6 +136,10 @@ export function applyBatchStatements(
       db.prepare(TENANT_HOURLY).bind(json),
       db.prepare(TENANT_DAILY).bind(json),
     );
+  }
+  for (let i = 0; i < facets.length; i += DELTAS_PER_STATEMENT) {
+    const json = JSON.stringify(facets.slice(i, i + DELTAS_PER_STATEMENT));
+    statements.push(db.prepare(MODEL_HOURLY).bind(json), db.prepare(MODEL_DAILY).bind(json));
   }
   statements.push(
     db

@@ -87,6 +87,18 @@ export const DATASETS: readonly ReportDataset[] = [
         "string",
         "The customer's `segment` metadata attribute; empty when not set",
       ),
+      f(
+        "provider",
+        "Provider",
+        "string",
+        "The cost's provider (anthropic, openai, …); empty if none. Kept summed over the tenant's customers, so it cannot be combined with customer, plan, segment, pricing_model or billing_mode (the events dataset can), and only for usage that arrived since Aforo began keeping it (earlier usage: the events dataset, within raw retention)",
+      ),
+      f(
+        "model",
+        "Model",
+        "string",
+        "The cost's model; empty if none. Kept as provider is: not with a customer-level dimension, and for usage since Aforo began keeping it",
+      ),
     ],
     granularities: ALL_GRANULARITIES,
     retention_days: null,

@@ -34,11 +34,19 @@ import type { FilledQuery } from "./query";
 // Time buckets: the bucket boundaries in the query's zone, DST included, are computed in
 // TypeScript (domain/reports/buckets.ts) and bound as one JSON array of [start, end, time,
 // period, hour_of_week] segments; SQL joins each row to its segment by range. Usage is read from
-// the daily rollups when every boundary is a UTC midnight (UTC days, weeks, months), else from
-// the hourly ones; and from the tenant's sums over its customers (rollups_tenant_*, a few rows
+// the daily rollups for the whole UTC days of the range when no bucket boundary falls inside
+// one (no time bucket, or UTC days, weeks, months), and from the hourly ones for the partial days
+// at its edges (a local day in Madrid or New York is never a UTC day: its range is all whole days
+// but the first and last), the scans' UNION ALL summed as one table; a statement whose buckets
+// cut UTC days, or that needs the plan of each hour, reads only hours. A daily row is the sum of
+// its day's hourly rows, written in the same transaction (store/rollups.ts), so either answers
+// the same. Usage is read from the tenant's sums over its customers (rollups_tenant_*, a few rows
 // per hour or day) when the statement needs no customer-level field, else from the customers'
-// (rollups_hourly, rollups_daily). The tenant tables are the customer tables' GROUP BY, written
-// in the same transaction (store/rollups.ts), so either answers the same. Money and quantities
+// (rollups_hourly, rollups_daily); from the tenant's sums by provider and model
+// (rollups_model_tenant_*) when it cuts or filters by either (never with a customer-level field:
+// domain/reports/query.ts refuses that). The tenant tables are the customer tables' GROUP BY, and
+// the model tables add up to the tenant tables' rows, written in the same transaction, so
+// either answers the same (the model tables for the usage since schema/0024). Money and quantities
 // are summed on integers in two halves (x / 10^9 and x % 10^9, store/exact-sum.ts; the tenant
 // tables store them so), exact for any row count; ordering uses TOTAL(), a float, which only
 // decides the order.
@@ -81,6 +89,9 @@ export interface Source {
   measures: Record<string, Measure>;
   /** subscriptions: in force during the range instead of a time column inside it. */
   overlap?: { start: string; end: string };
+  /** usage: the columns its dimensions, filters and sums read, which a range read from several
+   * tables (whole days and edge hours) carries out of each scan. */
+  columns?: string[];
 }
 
 const B = sql.raw("1000000000");
@@ -119,6 +130,13 @@ const USAGE_DIMENSIONS: Record<string, Raw> = {
 };
 /** What the tenant tables can cut by; any other usage field needs the customers' rows. */
 const TENANT_USAGE_DIMENSIONS = new Set(Object.keys(USAGE_DIMENSIONS));
+/** The cost's provider and model: only the model tables have them ('' where the events named
+ * none, answered empty as the events dataset answers it). A query that cuts or filters by one
+ * reads those, and can combine it with nothing customer-level (domain/reports/query.ts). */
+const MODEL_USAGE_DIMENSIONS: Record<string, Raw> = {
+  provider: sql`NULLIF(r.provider, '')`,
+  model: sql`NULLIF(r.model, '')`,
+};
 
 /** The usage dimensions only a customer's rows have: the customer, and what is looked up from
  * it. A query that cuts or filters by one of these reads the customer tables. */
@@ -165,10 +183,25 @@ type UsageTable =
   | "rollups_hourly"
   | "rollups_daily"
   | "rollups_tenant_hourly"
-  | "rollups_tenant_daily";
+  | "rollups_tenant_daily"
+  | "rollups_model_tenant_hourly"
+  | "rollups_model_tenant_daily";
+/** The hourly and daily tables of one level (the customers' or the tenant's sums). */
+interface UsageLevel {
+  hourly: UsageTable;
+  daily: UsageTable;
+}
+const CUSTOMER_LEVEL: UsageLevel = { hourly: "rollups_hourly", daily: "rollups_daily" };
+const TENANT_LEVEL: UsageLevel = { hourly: "rollups_tenant_hourly", daily: "rollups_tenant_daily" };
+const MODEL_LEVEL: UsageLevel = {
+  hourly: "rollups_model_tenant_hourly",
+  daily: "rollups_model_tenant_daily",
+};
 
 function usageSource(table: UsageTable): Source {
-  const tenantWide = table === "rollups_tenant_hourly" || table === "rollups_tenant_daily";
+  const byModel = table === "rollups_model_tenant_hourly" || table === "rollups_model_tenant_daily";
+  const tenantWide =
+    byModel || table === "rollups_tenant_hourly" || table === "rollups_tenant_daily";
   // The tenant tables keep money and units in halves: one row there can pass the 64-bit range.
   const sum = (col: string): Agg | HalvesAgg =>
     tenantWide
@@ -184,7 +217,23 @@ function usageSource(table: UsageTable): Source {
     table,
     alias: "r",
     time: "r.start",
-    dims: tenantWide ? USAGE_DIMENSIONS : { ...USAGE_DIMENSIONS, ...CUSTOMER_USAGE_DIMENSIONS },
+    columns: tenantWide
+      ? ["tenant_id", "start", "product_id", "metric_id"].concat(
+          byModel ? ["provider", "model"] : [],
+          ["units", "revenue", "cost"].flatMap((c) => [`${c}_hi`, `${c}_lo`]),
+          ["events"],
+        )
+      : ["tenant_id", "start", "customer_id", "product_id", "metric_id"].concat([
+          "units",
+          "revenue",
+          "cost",
+          "events",
+        ]),
+    dims: byModel
+      ? { ...USAGE_DIMENSIONS, ...MODEL_USAGE_DIMENSIONS }
+      : tenantWide
+        ? USAGE_DIMENSIONS
+        : { ...USAGE_DIMENSIONS, ...CUSTOMER_USAGE_DIMENSIONS },
     aggs: {
       units: sum("units"),
       events: { kind: "exact", expr: ref("r.events") },
@@ -374,16 +423,41 @@ function source(dataset: ReportDatasetName, now: number, usage: UsageTable): Sou
   }
 }
 
+/** One table read over [from, to) (usage: the rows whose hour or day starts in it). */
+export interface TableScan {
+  table: string;
+  from: number;
+  to: number;
+}
+
+/** A usage range's scans: its whole UTC days from the daily table and the hours of the partial
+ * days at either end from the hourly one, or all hours when `hoursOnly` or when no whole day
+ * lies inside. A daily row is its day's hourly rows summed, so the scans together hold exactly
+ * the hours starting in [from, to). */
+function usageScans(level: UsageLevel, from: number, to: number, hoursOnly: boolean): TableScan[] {
+  const dayFrom = Math.ceil(from / DAY_MS) * DAY_MS;
+  const dayTo = Math.floor(to / DAY_MS) * DAY_MS;
+  if (hoursOnly || dayFrom >= dayTo) return [{ table: level.hourly, from, to }];
+  return [
+    ...(from < dayFrom ? [{ table: level.hourly, from, to: dayFrom }] : []),
+    { table: level.daily, from: dayFrom, to: dayTo },
+    ...(dayTo < to ? [{ table: level.hourly, from: dayTo, to }] : []),
+  ];
+}
+
 /** The SQL of one checked query: its rows, its totals and its comparison period's totals. */
 export interface CompiledReport {
   rows: CompiledQuery;
   totals: CompiledQuery;
   comparison: { from: number; to: number; query: CompiledQuery } | null;
-  /** The table the rows are read from (usage: which rollup table). */
+  /** The table the rows are read from (usage: which rollup table; the daily one when whole
+   * days are read from it, the edges from its hourly twin: see `reads`). */
   table: string;
   /** The table the totals and the comparison are read from: for usage, the tenant table
    * whenever the filters allow, though the rows may need the customers' (by customer). */
   totalsTable: string;
+  /** What each statement reads, table by table. */
+  reads: { rows: TableScan[]; totals: TableScan[]; comparison: TableScan[] | null };
   /** Turns the statements' rows into the answer (data_as_of is the runner's). */
   decode(
     rows: Record<string, unknown>[],
@@ -434,34 +508,49 @@ export function compileReport(
   };
   const segmented = needs.time !== undefined || needs.period || needs.hour_of_week;
   const segs: Segment[] = segmented ? segments(clock, from, to, needs) : [];
-  const dayAligned = [from, to, ...segs.map((s) => s.start)].every((t) => t % DAY_MS === 0);
   const filtered = (q.filters ?? []).map((f) => f.dimension);
-  const daily =
-    q.dataset === "usage" &&
-    dayAligned &&
-    !needs.hour_of_week &&
-    // The plan and what follows from it are the ones in force at each hour's start.
-    !PLAN_DIMENSIONS.some((d) => q.dimensions.includes(d) || filtered.includes(d));
-  /** The usage table for a statement that cuts or filters by `fields`. */
-  const usageTable = (fields: string[]): UsageTable =>
-    fields.every((d) => TIME_DIMENSIONS.has(d) || TENANT_USAGE_DIMENSIONS.has(d))
-      ? daily
-        ? "rollups_tenant_daily"
-        : "rollups_tenant_hourly"
-      : daily
-        ? "rollups_daily"
-        : "rollups_hourly";
-  const src = source(q.dataset, now, usageTable([...q.dimensions, ...filtered]));
-  // The totals and the comparison have no dimensions: only the filters decide their table.
-  const totalsSrc = q.dataset === "usage" ? usageSource(usageTable(filtered)) : src;
+  // The plan and what follows from it are the ones in force at each hour's start: a statement
+  // that cuts or filters by one reads hours. A daily row fits a bucket only when no boundary
+  // falls inside its UTC day: true of UTC days, weeks and months, never of a Madrid or New York
+  // day (local midnight is 22:00–05:00 UTC), nor of hours or hours of the week.
+  const planFiltered = PLAN_DIMENSIONS.some((d) => filtered.includes(d));
+  const rowsHoursOnly =
+    planFiltered ||
+    PLAN_DIMENSIONS.some((d) => q.dimensions.includes(d)) ||
+    segs.some((seg, i) => i > 0 && seg.start % DAY_MS !== 0);
+  /** The usage level for a statement that cuts or filters by `fields`. */
+  const usageLevel = (fields: string[]): UsageLevel =>
+    fields.some((d) => Object.hasOwn(MODEL_USAGE_DIMENSIONS, d))
+      ? MODEL_LEVEL
+      : fields.every((d) => TIME_DIMENSIONS.has(d) || TENANT_USAGE_DIMENSIONS.has(d))
+        ? TENANT_LEVEL
+        : CUSTOMER_LEVEL;
+  const rowsLevel = usageLevel([...q.dimensions, ...filtered]);
+  // The totals and the comparison have no dimensions: only the filters decide their table;
+  // except that rows by provider or model are totalled from the same model table, so they add up
+  // to the totals (that table holds the usage since schema/0024, the tenant's all of it).
+  const totalsLevel = rowsLevel === MODEL_LEVEL ? MODEL_LEVEL : usageLevel(filtered);
+  const cmpRange = q.compare_to ? comparisonRange(from, to, q.compare_to, q.time.time_zone) : null;
+  const usage = q.dataset === "usage";
+  const scansOf = (level: UsageLevel, a: number, b: number, hoursOnly: boolean) =>
+    usage ? usageScans(level, a, b, hoursOnly) : null;
+  const rowScans = scansOf(rowsLevel, from, to, rowsHoursOnly);
+  const totalScans = scansOf(totalsLevel, from, to, planFiltered);
+  const cmpScans = cmpRange && scansOf(totalsLevel, cmpRange.from, cmpRange.to, planFiltered);
+  /** The table a statement's bulk is read from: the daily one among its scans, if any. */
+  const mainTable = (scans: TableScan[]) =>
+    (scans.find((x) => x.table.endsWith("_daily")) ?? (scans[0] as TableScan)).table as UsageTable;
+  const src = source(q.dataset, now, rowScans ? mainTable(rowScans) : "rollups_hourly");
+  const totalsSrc = totalScans ? usageSource(mainTable(totalScans)) : src;
 
-  /** FROM + WHERE for a range: the tenant, the range (or its segments), the filters. */
-  const scope = (s: Source, rangeFrom: number, rangeTo: number, withSegments: boolean) => {
+  /** FROM + WHERE for a stretch: the tenant, the stretch (or the segments within it), the
+   * filters. */
+  const scope = (s: Source, rangeFrom: number, rangeTo: number, within: Segment[] | null) => {
     const base = `${s.table} as ${s.alias}`;
     const timeCol = ref(s.time);
-    let qb = withSegments
+    let qb = within
       ? db
-          .selectFrom(sql`json_each(${JSON.stringify(segs.map(segmentTuple))})`.as("b"))
+          .selectFrom(sql`json_each(${JSON.stringify(within.map(segmentTuple))})`.as("b"))
           .crossJoin(base)
       : db.selectFrom(base);
     qb = qb.where(ref(`${s.alias}.tenant_id`), "=", tenantId);
@@ -471,10 +560,10 @@ export function compileReport(
         .where(ref(s.overlap.start), "<", rangeTo)
         .where(sql<boolean>`(${end} IS NULL OR ${end} > ${rangeFrom})`);
     } else {
-      // The segments tile [from, to) exactly. With them, each segment's own bounds are the only
-      // range on the time column, so SQLite searches the (tenant, time) key once per segment
-      // instead of scanning the whole range for every segment.
-      qb = withSegments
+      // The segments tile the stretch exactly. With them, each segment's own bounds are the
+      // only range on the time column, so SQLite searches the (tenant, time) key once per
+      // segment instead of scanning the whole stretch for every segment.
+      qb = within
         ? qb
             .where(sql<boolean>`${timeCol} >= b.value ->> 0`)
             .where(sql<boolean>`${timeCol} < b.value ->> 1`)
@@ -486,6 +575,30 @@ export function compileReport(
       qb = qb.where(filterCondition(expr, filter.op, filter.values));
     }
     return qb;
+  };
+  /** FROM + WHERE of a statement: its one scan as it is, or (usage days and edge hours) the
+   * UNION ALL of its scans, each constrained on its own table's key and carrying its segment,
+   * read as the one table `r` the dimensions and sums are written against. */
+  const statementFrom = (
+    s: Source,
+    scans: TableScan[] | null,
+    rangeFrom: number,
+    rangeTo: number,
+    withSegments: boolean,
+  ) => {
+    const within = (a: number, b: number) => (withSegments ? clipSegments(segs, a, b) : null);
+    if (!scans || scans.length === 1) {
+      const only = scans?.[0] ?? { table: s.table, from: rangeFrom, to: rangeTo };
+      return scope({ ...s, table: only.table }, only.from, only.to, within(only.from, only.to));
+    }
+    const arms = scans.map((scan) =>
+      scope({ ...s, table: scan.table }, scan.from, scan.to, within(scan.from, scan.to)).select([
+        ...(s.columns ?? []).map((c) => ref(`${s.alias}.${c}`).as(c)),
+        ...(withSegments ? [sql`b.value`.as("seg")] : []),
+      ]),
+    );
+    const [first, ...rest] = arms as [(typeof arms)[number], ...typeof arms];
+    return db.selectFrom(rest.reduce((u, arm) => u.unionAll(arm), first).as(s.alias));
   };
 
   const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
@@ -506,16 +619,18 @@ export function compileReport(
       }
       return [agg.expr.as(`a_${name}`)];
     });
+  // A row's segment: the joined json_each's, or the one its scan carried out of a UNION ALL.
+  const seg = rowScans && rowScans.length > 1 ? sql`r.seg` : sql`b.value`;
   const dimExpr = (d: string): Raw => {
-    if (d === "time") return sql`b.value ->> 2`;
-    if (d === "period") return sql`b.value ->> 3`;
-    if (d === "hour_of_week") return sql`b.value ->> 4`;
+    if (d === "time") return sql`${seg} ->> 2`;
+    if (d === "period") return sql`${seg} ->> 3`;
+    if (d === "hour_of_week") return sql`${seg} ->> 4`;
     const e = src.dims[d];
     if (!e) throw new RangeError(`no expression for ${d}`);
     return e;
   };
 
-  let rowsQb = scope(src, from, to, segmented).select([
+  let rowsQb = statementFrom(src, rowScans, from, to, segmented).select([
     ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
     ...aggSelections(src),
   ]);
@@ -532,12 +647,13 @@ export function compileReport(
     if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
   }
   const rows = rowsQb.limit(q.limit + 1).compile();
-  const totals = scope(totalsSrc, from, to, false).select(aggSelections(totalsSrc)).compile();
-  const cmpRange = q.compare_to ? comparisonRange(from, to, q.compare_to, q.time.time_zone) : null;
+  const totals = statementFrom(totalsSrc, totalScans, from, to, false)
+    .select(aggSelections(totalsSrc))
+    .compile();
   const comparison = cmpRange
     ? {
         ...cmpRange,
-        query: scope(totalsSrc, cmpRange.from, cmpRange.to, false)
+        query: statementFrom(totalsSrc, cmpScans, cmpRange.from, cmpRange.to, false)
           .select(aggSelections(totalsSrc))
           .compile(),
       }
@@ -583,6 +699,13 @@ export function compileReport(
     comparison,
     table: src.table,
     totalsTable: totalsSrc.table,
+    reads: {
+      rows: rowScans ?? [{ table: src.table, from, to }],
+      totals: totalScans ?? [{ table: src.table, from, to }],
+      comparison: cmpRange
+        ? (cmpScans ?? [{ table: src.table, from: cmpRange.from, to: cmpRange.to }])
+        : null,
+    },
     decode(rawRows, rawTotals, rawComparison) {
       const truncated = rawRows.length > q.limit;
       const kept = truncated ? rawRows.slice(0, q.limit) : rawRows;
@@ -608,6 +731,12 @@ export function compileReport(
 }
 
 const segmentTuple = (s: Segment) => [s.start, s.end, s.time, s.period, s.hour_of_week];
+
+/** The segments' parts inside [from, to), each keeping its buckets. */
+const clipSegments = (segs: Segment[], from: number, to: number): Segment[] =>
+  segs
+    .filter((s) => s.start < to && s.end > from)
+    .map((s) => ({ ...s, start: Math.max(s.start, from), end: Math.min(s.end, to) }));
 
 function column(
   field: { label: string; type: ReportColumn["type"] } | undefined,

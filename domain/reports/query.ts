@@ -31,6 +31,11 @@ export type Checked =
   | { ok: false; issues: QueryIssue[] };
 
 const SINGLE_VALUE_OPS = new Set(["gt", "gte", "lt", "lte"]);
+/** usage: the cost's provider and model are kept summed over the tenant's customers only
+ * (schema/0024_model_rollups.sql), so they cannot be cut together with anything that needs a
+ * customer's rows; the events dataset has both per event. */
+const USAGE_MODEL_FIELDS = ["provider", "model"];
+const USAGE_CUSTOMER_FIELDS = ["customer", "plan", "segment", "pricing_model", "billing_mode"];
 
 /** Validates `q` against the catalog; `tenantZone` is the default time zone. */
 export function checkQuery(q: ReportQuery, tenantZone: string): Checked {
@@ -105,6 +110,21 @@ export function checkQuery(q: ReportQuery, tenantZone: string): Checked {
       });
     }
   });
+
+  if (dataset.name === "usage") {
+    const used = [
+      ...q.dimensions.map((d, i) => ({ field: d, path: `dimensions.${i}` })),
+      ...(q.filters ?? []).map((f, i) => ({ field: f.dimension, path: `filters.${i}.dimension` })),
+    ];
+    const customerLevel = used.find((u) => USAGE_CUSTOMER_FIELDS.includes(u.field));
+    const byModel = used.find((u) => USAGE_MODEL_FIELDS.includes(u.field));
+    if (customerLevel && byModel) {
+      issues.push({
+        path: byModel.path,
+        message: `dimension \`${byModel.field}\` cannot be combined with \`${customerLevel.field}\` on dataset \`usage\`: use dataset \`events\``,
+      });
+    }
+  }
 
   const from = Date.parse(q.time.from);
   const to = Date.parse(q.time.to);

@@ -7,8 +7,9 @@ import { ZoneClock } from "./buckets";
 // tenant's zone whenever it is served, so a template opened today shows today's data. They are
 // read-only; saving one in the builder saves a copy. Each template runs only what the catalog
 // serves, nothing faked: the two on `pipeline` read Aforo's own telemetry, kept from when
-// recording began (schema/0023_pipeline_telemetry.sql). The two on `events` read
-// raw events, so their ranges stay well inside raw retention (90 days by default).
+// recording began (schema/0023_pipeline_telemetry.sql). The one on `events` reads
+// raw events, so its range stays well inside raw retention (90 days by default); COGS Breakdown
+// cuts usage by provider and model, kept since schema/0024_model_rollups.sql.
 
 export type Persona = "engineering" | "product" | "finance" | "revops";
 
@@ -121,24 +122,22 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     id: "cogs_breakdown",
     name: "COGS Breakdown",
     answers:
-      "What the usage cost to serve by provider, model and product over the last 30 days, against the revenue it earned and the tokens behind it",
+      "What the usage cost to serve by provider, model and product week by week over the last 90 days, against the revenue it earned",
     personas: ["finance", "engineering"],
     view: "table",
-    range: { days: 30 },
+    range: { days: 90 },
+    // From the tenant's usage by provider and model (schema/0024_model_rollups.sql), a few rows
+    // per day whatever the number of customers; the events dataset answers the same per event,
+    // with tokens, but reads every customer's actor.
     query: {
-      dataset: "events",
-      measures: [
-        "cogs",
-        "revenue",
-        "margin",
-        "margin_pct",
-        "input_tokens",
-        "output_tokens",
-        "events",
+      dataset: "usage",
+      measures: ["cogs", "revenue", "margin", "margin_pct", "events"],
+      dimensions: ["time", "provider", "model", "product"],
+      time: { granularity: "week" },
+      order_by: [
+        { field: "time", direction: "asc" },
+        { field: "cogs", direction: "desc" },
       ],
-      dimensions: ["provider", "model", "product"],
-      time: { granularity: "day" },
-      order_by: [{ field: "cogs", direction: "desc" }],
     },
   },
   {

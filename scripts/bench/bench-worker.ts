@@ -51,7 +51,10 @@ export class BenchActor extends CustomerActor {
         const batch = foldBatch(events, terms.value, this.store.ledger);
         if (has("insert")) this.store.insertEvents(batch.records, now);
         if (has("ledger")) this.store.writeLedger(batch.periods);
-        if (has("buckets")) this.store.addToBuckets(batch.deltas);
+        if (has("buckets")) {
+          this.store.addToBuckets(batch.deltas);
+          this.store.addToFacets(batch.facets);
+        }
         if (has("detect")) {
           this.detection(req.customerId, terms).afterBatch({
             minTime: batch.minTime,

@@ -113,6 +113,51 @@ describe("foldBatch", () => {
     });
   });
 
+  it("cuts each delta by provider and model ('' without one), and the facets sum to it", () => {
+    const llm = (id: string, quantity: number, provider?: string, model?: string) =>
+      event({
+        id,
+        metric: "tokens",
+        quantity,
+        cost: {
+          ...(provider ? { provider } : {}),
+          ...(model ? { model } : {}),
+          input_tokens: quantity,
+        },
+      });
+    const events = [
+      llm("a", 1_000, "anthropic", "claude"),
+      llm("b", 2_000, "openai", "gpt"),
+      llm("c", 3_000, "anthropic", "claude"),
+      event({ id: "d", quantity: 7 }),
+      event({ id: "e", quantity: 1, time: nov1 + 11 * HOUR_MS }),
+    ];
+    const fold = foldBatch(events, terms(), ledger());
+    expect(
+      fold.facets.map((f) => [f.hour - nov1, f.metric, f.provider, f.model, f.units, f.events]),
+    ).toEqual([
+      [10 * HOUR_MS, "tokens", "anthropic", "claude", 4_000_000_000n, 2],
+      [10 * HOUR_MS, "tokens", "openai", "gpt", 2_000_000_000n, 1],
+      [10 * HOUR_MS, "calls", "", "", 7_000_000n, 1],
+      [11 * HOUR_MS, "calls", "", "", 1_000_000n, 1],
+    ]);
+    for (const d of fold.deltas) {
+      const mine = fold.facets.filter(
+        (f) => f.hour === d.hour && f.product === d.product && f.metric === d.metric,
+      );
+      const sum = (pick: (f: (typeof mine)[number]) => bigint) =>
+        mine.reduce((a, f) => a + pick(f), 0n);
+      expect([sum((f) => f.units), sum((f) => f.revenue), sum((f) => f.cost)]).toEqual([
+        d.units,
+        d.revenue,
+        d.cost,
+      ]);
+      expect(mine.reduce((n, f) => n + f.events, 0)).toBe(d.events);
+      expect(mine.reduce((n, f) => n + f.uncosted_events, 0)).toBe(d.uncosted_events);
+    }
+    expect(fold.deltas).toHaveLength(3);
+  });
+
   it("records the batch's time span, its months with source ids, and the paced metrics", () => {
     const dec = Date.UTC(2026, 11, 1);
     const events = [

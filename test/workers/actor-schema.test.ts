@@ -7,7 +7,16 @@ import type { CustomerActor } from "../../durable-objects/customer-actor";
 // current code first opens it. Each case builds an earlier schema in a real actor's SQLite, puts
 // rows in it, migrates, and reads the rows back through the current code.
 
-const TABLES = ["events", "usage_ptd", "buckets", "outbox", "timers", "meta", "signals"];
+const TABLES = [
+  "events",
+  "usage_ptd",
+  "buckets",
+  "outbox",
+  "timers",
+  "meta",
+  "signals",
+  "pending_facets",
+];
 
 function resetTo(storage: DurableObjectStorage, version: number) {
   for (const t of TABLES) storage.sql.exec(`DROP TABLE IF EXISTS ${t}`);

@@ -349,6 +349,8 @@ export const ASYNC_TABLES = new Set([
   "rollups_daily",
   "rollups_tenant_hourly",
   "rollups_tenant_daily",
+  "rollups_model_tenant_hourly",
+  "rollups_model_tenant_daily",
   "applied_batches",
   "signals",
   "cases",

@@ -25,7 +25,7 @@ import { call, createTenant, expectProblem, type Tenant } from "./helpers";
 // by session and by provider × model must equal the usage dataset's totals (the rollups) to the
 // nano over the same range; another tenant's events never appear (the same customer id, its own
 // actor); a range past raw retention and a query over too many customers are refused naming
-// the field; CSV goes the same way; the two events templates run.
+// the field; CSV goes the same way; the events template and COGS Breakdown run.
 
 let tenant: Tenant;
 let other: Tenant;
@@ -328,9 +328,17 @@ describe("reports: events", () => {
       cogs: "10.00",
     });
     expect(answer.body.rows).toHaveLength(4);
+    // COGS Breakdown reads the usage dataset by provider and model (reports-models.test.ts):
+    // the same COGS as the events dataset cut the same way, summed over its weeks.
     const cogs = await ok(api(tenant).get("/api/reports/tpl_cogs_breakdown"));
+    expect(cogs.query.dataset).toBe("usage");
     const breakdown = await run(cogs.query);
     expect(breakdown.status).toBe(200);
-    expect(breakdown.body.rows[0]).toMatchObject({ provider: "anthropic", cogs: "10.82" });
+    const anthropic = breakdown.body.rows.filter(
+      (r: { provider: string | null }) => r.provider === "anthropic",
+    );
+    expect(anthropic.reduce((n: bigint, r: { cogs: string }) => n + nanos(r.cogs), 0n)).toBe(
+      nanos("10.82"),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ReportFilter, ReportQuery } from "../../contracts/reports";
+import { ZoneClock } from "../../domain/reports/buckets";
 import { compileReport } from "../../domain/reports/compile";
 import { checkQuery } from "../../domain/reports/query";
 import { TEMPLATES, templateReport } from "../../domain/reports/templates";
@@ -242,12 +243,20 @@ describe("tenant rollups: written with the customer rollups", () => {
 
 describe("reports: the tenant tables answer as the customer tables do", () => {
   /** Each usage template (and a few cuts beside them) in UTC (daily rollups) and New York
-   * (hourly rollups), as the route resolves them today. */
+   * (hourly rollups for its local days, days and edge hours for the rest), as the route
+   * resolves them today. */
   const queries = (): { name: string; query: ReportQuery }[] => {
     const now = Date.now();
     const out: { name: string; query: ReportQuery }[] = [];
     for (const zone of ["UTC", "America/New_York"]) {
-      for (const t of TEMPLATES.filter((x) => x.query.dataset === "usage")) {
+      // Those by provider or model have no customer-level twin (the model tables'; they are
+      // checked against the events dataset in reports-models.test.ts).
+      const usage = TEMPLATES.filter(
+        (x) =>
+          x.query.dataset === "usage" &&
+          !x.query.dimensions.some((d) => d === "provider" || d === "model"),
+      );
+      for (const t of usage) {
         out.push({ name: `${t.id} in ${zone}`, query: templateReport(t, now, zone).query });
       }
       const last10 = { from: isoOf(TODAY - 10 * DAY), to: isoOf(TODAY + DAY), time_zone: zone };
@@ -337,4 +346,162 @@ describe("reports: the tenant tables answer as the customer tables do", () => {
       expect(res.body.rows.length, t.id).toBeGreaterThan(0);
     }
   });
+});
+
+describe("reports: whole UTC days from the daily rollups, the edges' hours from the hourly ones", () => {
+  /** A plan filter that excludes no one: the plan is each hour's, so every statement reads hours. */
+  const HOURS_ONLY: ReportFilter = {
+    dimension: "plan",
+    op: "is_not",
+    values: ["no-such-plan"],
+  };
+  const compiledFor = (q: ReportQuery) => {
+    const c = checkQuery(q, "UTC");
+    if (!c.ok) throw new Error(JSON.stringify(c.issues));
+    return compileReport(tenant.tenant_id, c.query, c.from, c.to, Date.now());
+  };
+  /** Local midnights in `zone` over the fixture's days. */
+  const localDays = (zone: string) =>
+    new ZoneClock(zone, TODAY - 80 * DAY, TODAY + 2 * DAY).bucketStarts(
+      TODAY - 80 * DAY,
+      TODAY + 2 * DAY,
+      "day",
+    );
+  /** Usage rows of the hourly table in [from, to), to show an edge holds data. */
+  const hourlyRows = async (from: number, to: number) =>
+    (
+      await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM rollups_hourly WHERE tenant_id = ? AND start >= ? AND start < ?",
+      )
+        .bind(tenant.tenant_id, from, to)
+        .first<{ n: number }>()
+    )?.n ?? 0;
+
+  const queries = (zone: string): { name: string; query: ReportQuery }[] => {
+    const days = localDays(zone);
+    /** The local midnight starting the local date of the UTC day `daysAgo`. */
+    const midnightOf = (daysAgo: number) =>
+      days[days.findLastIndex((t) => t <= TODAY - daysAgo * DAY + 12 * HOUR)] as number;
+    // The 30 local dates from 31 to 2 days ago, and the 30 days before them: the edges hold
+    // usage (Madrid's range ends at 23:00Z on a UTC day with usage, New York's starts at 05:00Z
+    // on one), so an edge dropped or counted twice changes the answer.
+    const range = { from: isoOf(midnightOf(31)), to: isoOf(midnightOf(1)), time_zone: zone };
+    const scorecard = TEMPLATES.find((t) => t.id === "customer_health_scorecard");
+    if (!scorecard) throw new Error("customer_health_scorecard");
+    const all = ["units", "events", "revenue", "cogs", "margin", "margin_pct"];
+    return [
+      {
+        name: `customer_health_scorecard as resolved now in ${zone}`,
+        query: templateReport(scorecard, Date.now(), zone).query,
+      },
+      {
+        name: `by customer with the previous period in ${zone}`,
+        query: {
+          dataset: "usage",
+          measures: all,
+          dimensions: ["customer"],
+          time: range,
+          compare_to: "previous_period",
+          order_by: [{ field: "revenue", direction: "desc" }],
+        },
+      },
+      {
+        name: `by product and metric (the tenant's sums) with the previous period in ${zone}`,
+        query: {
+          dataset: "usage",
+          measures: all,
+          dimensions: ["product", "metric"],
+          time: range,
+          compare_to: "previous_period",
+        },
+      },
+      {
+        name: `totals only, one customer's segment, in ${zone}`,
+        query: {
+          dataset: "usage",
+          measures: ["units", "revenue", "margin"],
+          dimensions: [],
+          filters: [{ dimension: "segment", op: "is", values: ["smb"] }],
+          time: range,
+          compare_to: "previous_period",
+        },
+      },
+      {
+        name: `by day (hours in ${zone} unless its days are UTC days), totals from days`,
+        query: {
+          dataset: "usage",
+          measures: all,
+          dimensions: ["time", "customer"],
+          time: { ...range, granularity: "day" },
+          compare_to: "previous_period",
+        },
+      },
+      ...(zone === "UTC"
+        ? [
+            {
+              name: "UTC days from 09:00 on the first day",
+              query: {
+                dataset: "usage",
+                measures: all,
+                dimensions: ["time", "metric"],
+                time: {
+                  from: isoOf(TODAY - 31 * DAY + 9 * HOUR),
+                  to: isoOf(TODAY - 2 * DAY + 13 * HOUR),
+                  granularity: "day",
+                  time_zone: "UTC",
+                },
+                compare_to: "previous_period",
+              } satisfies ReportQuery,
+            },
+          ]
+        : []),
+    ];
+  };
+
+  for (const zone of ["UTC", "Europe/Madrid", "America/New_York"]) {
+    it(`in ${zone}: every statement answers as from the hours alone, to the nano`, async () => {
+      let edgeHours = 0;
+      let daysRead = 0;
+      for (const { name, query } of queries(zone)) {
+        const hoursOnly = { ...query, filters: [...(query.filters ?? []), HOURS_ONLY] };
+        const plain = compiledFor(query);
+        const forced = compiledFor(hoursOnly);
+        const scans = (r: typeof plain) => [
+          ...r.reads.rows,
+          ...r.reads.totals,
+          ...(r.reads.comparison ?? []),
+        ];
+        for (const s of scans(forced)) expect(s.table, name).toBe("rollups_hourly");
+        for (const s of scans(plain)) {
+          if (s.table.endsWith("_daily")) daysRead++;
+          else if (s.to - s.from < DAY) edgeHours += await hourlyRows(s.from, s.to);
+        }
+        if (zone !== "UTC") {
+          // Local midnights here are never UTC ones: the totals read days and edge hours.
+          expect(plain.reads.totals.map((s) => s.table.replace(/^rollups_(tenant_)?/, ""))).toEqual(
+            ["hourly", "daily", "hourly"],
+          );
+        }
+
+        const [a, b] = await Promise.all([run(query), run(hoursOnly)]);
+        expect(a.status, `${name}: ${JSON.stringify(a.body)}`).toBe(200);
+        expect(b.status, `${name}: ${JSON.stringify(b.body)}`).toBe(200);
+        const answer = (x: Record<string, unknown>) => ({
+          columns: x.columns,
+          rows: x.rows,
+          totals: x.totals,
+          comparison: x.comparison,
+          truncated: x.truncated,
+        });
+        expect(answer(a.body), name).toEqual(answer(b.body));
+        expect(a.body.totals.units, name).toBeGreaterThan(0);
+        if (query.compare_to && !name.startsWith("customer_health")) {
+          expect(a.body.comparison.totals.units, name).toBeGreaterThan(0);
+        }
+      }
+      expect(daysRead).toBeGreaterThan(0);
+      // The edges held usage: had they been dropped or counted twice, the answers would differ.
+      expect(edgeHours).toBeGreaterThan(0);
+    });
+  }
 });

@@ -29,6 +29,8 @@ const statements = (r: ReturnType<typeof compiled>): CompiledQuery[] => [
   ...(r.comparison ? [r.comparison.query] : []),
 ];
 const MARCH = { from: "2026-03-01T00:00:00Z", to: "2026-04-01T00:00:00Z" };
+const ceilDay = (iso: string) => new Date(Math.ceil(T(iso) / DAY_MS) * DAY_MS).toISOString();
+const floorDay = (iso: string) => new Date(Math.floor(T(iso) / DAY_MS) * DAY_MS).toISOString();
 
 /** Every measure and dimension of a dataset, and a filter of each op on its first dimension. */
 function everything(name: string): ReportQuery {
@@ -39,7 +41,11 @@ function everything(name: string): ReportQuery {
   return {
     dataset: d.name,
     measures: d.measures.map((m) => m.name),
-    dimensions: d.dimensions.map((x) => x.name),
+    // usage's provider and model do not combine with its customer-level dimensions
+    // (compile-models.test.ts covers them).
+    dimensions: d.dimensions
+      .map((x) => x.name)
+      .filter((x) => name !== "usage" || (x !== "provider" && x !== "model")),
     filters: [
       { dimension: on, op: "is", values: [EVIL, "b"] },
       { dimension: on, op: "is_not", values: [`${EVIL}-is_not`] },
@@ -129,7 +135,7 @@ describe("compiled SQL binds every value and constrains the tenant", () => {
     expect(r.rows.sql).toContain("json_each(?)");
   });
 
-  it("reads usage from the daily rollups only when every boundary is a UTC midnight and no per-hour field is asked", () => {
+  it("reads whole UTC days from the daily rollups unless a bucket boundary or the plan needs hours", () => {
     const q: ReportQuery = {
       dataset: "usage",
       measures: ["revenue"],
@@ -139,18 +145,161 @@ describe("compiled SQL binds every value and constrains the tenant", () => {
     const table = (over: Partial<ReportQuery>) => compiled({ ...q, ...over }).table;
     expect(table({})).toBe("rollups_tenant_daily");
     expect(table({ time: { ...q.time, granularity: "week" } })).toBe("rollups_tenant_daily");
+    // London's winter midnights are UTC midnights; Berlin's never are.
+    const january = { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" };
+    expect(table({ time: { ...q.time, ...january, time_zone: "Europe/London" } })).toBe(
+      "rollups_tenant_daily",
+    );
     expect(table({ time: { ...q.time, granularity: "hour" } })).toBe("rollups_tenant_hourly");
     expect(table({ time: { ...q.time, time_zone: "Europe/Berlin" } })).toBe(
       "rollups_tenant_hourly",
     );
-    expect(table({ time: { ...q.time, from: "2026-03-01T06:00:00Z" } })).toBe(
-      "rollups_tenant_hourly",
-    );
+    for (const granularity of ["week", "month"] as const) {
+      expect(table({ time: { ...q.time, granularity, time_zone: "Europe/Madrid" } })).toBe(
+        "rollups_tenant_hourly",
+      );
+    }
     expect(table({ dimensions: ["hour_of_week"] })).toBe("rollups_tenant_hourly");
     expect(table({ dimensions: ["time", "plan"] })).toBe("rollups_hourly");
     expect(table({ filters: [{ dimension: "plan", op: "is", values: ["pro"] }] })).toBe(
       "rollups_hourly",
     );
+  });
+
+  describe("whole UTC days from the daily table, the partial days at the edges from the hourly one", () => {
+    // 30 local days in Madrid (CET, UTC+1): 2026-02-01 00:00 → 2026-03-03 00:00 local.
+    const MADRID = {
+      from: "2026-01-31T23:00:00Z",
+      to: "2026-03-02T23:00:00Z",
+      time_zone: "Europe/Madrid",
+    };
+    const scorecard: ReportQuery = {
+      dataset: "usage",
+      measures: ["revenue", "margin_pct", "events", "units"],
+      dimensions: ["customer"],
+      time: MADRID,
+      compare_to: "previous_period",
+      order_by: [{ field: "revenue", direction: "desc" }],
+    };
+    const scan = (table: string, from: string, to: string) => ({ table, from: T(from), to: T(to) });
+
+    it("a per-customer table in Madrid: its rows, totals and comparison each read days and edge hours", () => {
+      const r = compiled(scorecard);
+      const split = (level: "" | "tenant_", from: string, to: string) => [
+        scan(`rollups_${level}hourly`, from, ceilDay(from)),
+        scan(`rollups_${level}daily`, ceilDay(from), floorDay(to)),
+        scan(`rollups_${level}hourly`, floorDay(to), to),
+      ];
+      expect(r.reads.rows).toEqual(split("", MADRID.from, MADRID.to));
+      expect(r.reads.totals).toEqual(split("tenant_", MADRID.from, MADRID.to));
+      // The 30 days before: from 2026-01-01 23:00Z.
+      expect(r.reads.comparison).toEqual(
+        split("tenant_", "2026-01-01T23:00:00Z", "2026-01-31T23:00:00Z"),
+      );
+      expect([r.table, r.totalsTable]).toEqual(["rollups_daily", "rollups_tenant_daily"]);
+      for (const s of statements(r)) {
+        expect(s.sql.match(/union all/g), s.sql).toHaveLength(2);
+        // Each scan is constrained on its own table's key: the tenant and its stretch.
+        expect(s.sql.match(/"r"\."tenant_id" = \?/g), s.sql).toHaveLength(3);
+        expect(s.sql.match(/"r"\."start" >= \?/g), s.sql).toHaveLength(3);
+      }
+      const [head, days, tail] = r.reads.rows;
+      expect(r.rows.parameters).toEqual(
+        expect.arrayContaining([head?.from, head?.to, days?.from, days?.to, tail?.from, tail?.to]),
+      );
+    });
+
+    it("a customer filter is applied inside every scan, its values bound", () => {
+      const r = compiled({
+        ...scorecard,
+        filters: [
+          { dimension: "segment", op: "is", values: ["smb"] },
+          { dimension: "customer", op: "is_not", values: [EVIL] },
+        ],
+      });
+      expect(r.reads.totals.map((x) => x.table)).toEqual([
+        "rollups_hourly",
+        "rollups_daily",
+        "rollups_hourly",
+      ]);
+      for (const s of statements(r)) {
+        expect(s.sql.match(/json_extract\(c\.metadata, '\$\.segment'\)/g), s.sql).toHaveLength(3);
+        expect(s.parameters.filter((p) => p === "smb")).toHaveLength(3);
+        expect(s.parameters.filter((p) => p === EVIL)).toHaveLength(3);
+        expect(s.parameters.filter((p) => p === TENANT)).toHaveLength(3);
+        expect(s.sql).not.toContain("OR 1=1");
+        // The segment lookup in each scan names that scan's row's tenant.
+        expect(s.sql.match(/c\.tenant_id = r\.tenant_id/g), s.sql).toHaveLength(3);
+      }
+    });
+
+    it("local days in Madrid are never UTC days: by day the rows read hours, the totals still days", () => {
+      const r = compiled({ ...scorecard, dimensions: ["time"], time: { ...MADRID } });
+      expect(r.reads.rows).toEqual([scan("rollups_tenant_hourly", MADRID.from, MADRID.to)]);
+      expect(r.reads.totals.map((x) => x.table)).toEqual([
+        "rollups_tenant_hourly",
+        "rollups_tenant_daily",
+        "rollups_tenant_hourly",
+      ]);
+    });
+
+    it("UTC days from a mid-day instant: the first day's hours, then days, each scan with its share of the segments", () => {
+      const r = compiled({
+        ...scorecard,
+        dimensions: ["time"],
+        time: { from: "2026-03-01T06:00:00Z", to: "2026-03-04T00:00:00Z", time_zone: "UTC" },
+      });
+      expect(r.reads.rows).toEqual([
+        scan("rollups_tenant_hourly", "2026-03-01T06:00:00Z", "2026-03-02T00:00:00Z"),
+        scan("rollups_tenant_daily", "2026-03-02T00:00:00Z", "2026-03-04T00:00:00Z"),
+      ]);
+      const segs = r.rows.parameters
+        .filter((p): p is string => typeof p === "string" && p.startsWith("[["))
+        .map((p) => JSON.parse(p) as number[][]);
+      expect(segs.map((list) => list.map(([a, b, time]) => [a, b, time]))).toEqual([
+        [[T("2026-03-01T06:00:00Z"), T("2026-03-02T00:00:00Z"), T("2026-03-01T00:00:00Z")]],
+        [
+          [T("2026-03-02T00:00:00Z"), T("2026-03-03T00:00:00Z"), T("2026-03-02T00:00:00Z")],
+          [T("2026-03-03T00:00:00Z"), T("2026-03-04T00:00:00Z"), T("2026-03-03T00:00:00Z")],
+        ],
+      ]);
+      expect(r.rows.sql).toContain("r.seg ->> 2");
+    });
+
+    it("only hours when the plan is asked for or filtered on, or no whole UTC day lies inside", () => {
+      const byPlan = compiled({ ...scorecard, dimensions: ["plan"] });
+      expect(byPlan.reads.rows).toEqual([scan("rollups_hourly", MADRID.from, MADRID.to)]);
+      // The totals do not cut by the plan: they still read days.
+      expect(byPlan.reads.totals).toHaveLength(3);
+      const planFiltered = compiled({
+        ...scorecard,
+        filters: [{ dimension: "plan", op: "is_not", values: ["none"] }],
+      });
+      expect(
+        [
+          ...planFiltered.reads.rows,
+          ...planFiltered.reads.totals,
+          ...(planFiltered.reads.comparison ?? []),
+        ].map((x) => x.table),
+      ).toEqual(["rollups_hourly", "rollups_hourly", "rollups_hourly"]);
+      const oneDay = compiled({
+        ...scorecard,
+        time: {
+          from: "2026-03-01T23:00:00Z",
+          to: "2026-03-02T23:00:00Z",
+          time_zone: "Europe/Madrid",
+        },
+      });
+      expect(oneDay.reads.rows).toEqual([
+        scan("rollups_hourly", "2026-03-01T23:00:00Z", "2026-03-02T23:00:00Z"),
+      ]);
+    });
+
+    it("UTC midnights at both ends: one daily scan, the statement as before", () => {
+      const r = compiled({ ...scorecard, time: { ...MARCH, time_zone: "UTC" } });
+      expect(r.reads.rows).toEqual([scan("rollups_daily", MARCH.from, MARCH.to)]);
+      for (const s of statements(r)) expect(s.sql).not.toContain("union all");
+    });
   });
 
   it("reads the tenant's sums unless a statement cuts or filters by a customer-level field", () => {
@@ -345,6 +494,15 @@ describe("compiled SQL on SQLite (the real migrations)", () => {
     db.prepare(
       "INSERT INTO customers (tenant_id, id, name, metadata, created_at, updated_at) VALUES (?, 'cus_1', 'One', ?, 0, 0)",
     ).run(OTHER, JSON.stringify({ segment: "enterprise" }));
+    // The daily rows and the tenant's sums as the queue consumer keeps them: a UTC day's hours
+    // summed, and schema/0022's backfill (the tenant tables' GROUP BY).
+    db.exec(`INSERT INTO rollups_daily (tenant_id, start, customer_id, product_id, metric_id, units,
+        revenue, cost, events)
+      SELECT tenant_id, start - start % ${DAY_MS}, customer_id, product_id, metric_id, SUM(units),
+        SUM(revenue), SUM(cost), SUM(events)
+      FROM rollups_hourly GROUP BY 1, 2, 3, 4, 5`);
+    const backfill = readFileSync("schema/0022_tenant_rollups.sql", "utf8");
+    db.exec(backfill.slice(backfill.indexOf("INSERT INTO rollups_tenant_hourly")));
   });
 
   const byDay: ReportQuery = {
@@ -437,6 +595,91 @@ describe("compiled SQL on SQLite (the real migrations)", () => {
     expect(hours).not.toContain(146);
     expect(hours.slice(0, 3)).toEqual([0, 1, 2]);
     expect(out.rows.every((r) => r.units === 1)).toBe(true);
+  });
+
+  it("days and edge hours answer as the hours alone, to the nano: by customer, totals and comparison", () => {
+    // Madrid's 9 and 10 March (CET): 2026-03-08 23:00Z → 2026-03-10 23:00Z, the usage's last
+    // hour 03:00Z on the 10th; the previous period 2026-03-06 23:00Z → 2026-03-08 23:00Z. A plan
+    // filter that excludes no one (no customer here has one) makes every statement read hours.
+    const q: ReportQuery = {
+      dataset: "usage",
+      measures: ["units", "events", "revenue", "cogs", "margin", "margin_pct"],
+      dimensions: ["customer"],
+      time: {
+        from: "2026-03-08T23:00:00Z",
+        to: "2026-03-10T23:00:00Z",
+        time_zone: "Europe/Madrid",
+      },
+      compare_to: "previous_period",
+    };
+    const hoursOnly: ReportQuery = {
+      ...q,
+      filters: [{ dimension: "plan", op: "is_not", values: ["no-such-plan"] }],
+    };
+    const reads = compiled(q, TENANT, "Europe/Madrid").reads;
+    for (const scans of [reads.rows, reads.totals, reads.comparison ?? []]) {
+      expect(scans.map((x) => x.table.replace(/^rollups_(tenant_)?/, ""))).toEqual([
+        "hourly",
+        "daily",
+        "hourly",
+      ]);
+    }
+    expect(
+      [
+        ...compiled(hoursOnly, TENANT, "Europe/Madrid").reads.rows,
+        ...compiled(hoursOnly, TENANT, "Europe/Madrid").reads.totals,
+      ].map((x) => x.table),
+    ).toEqual(["rollups_hourly", "rollups_hourly"]);
+    const out = answer(q, TENANT, "Europe/Madrid");
+    // 23:00Z on the 8th, the 24 hours of the 9th, 00:00–03:00Z on the 10th.
+    expect(out.rows).toEqual([
+      {
+        customer: "cus_1",
+        units: 29,
+        events: 29,
+        revenue: "29.000000029",
+        cogs: "7.25",
+        margin: "21.750000029",
+        margin_pct: 0.75,
+      },
+    ]);
+    const { customer: _, ...cells } = out.rows[0] ?? {};
+    expect(out.totals).toEqual(cells);
+    // 05:00Z–23:00Z on the 7th (19 hours), 00:00–22:00Z on the 8th (23), and the 5 units at noon.
+    expect(out.comparison?.totals).toMatchObject({
+      units: 47,
+      events: 47,
+      revenue: "47.000000042",
+    });
+    const hours = answer(hoursOnly, TENANT, "Europe/Madrid");
+    expect([out.rows, out.totals, out.comparison]).toEqual([
+      hours.rows,
+      hours.totals,
+      hours.comparison,
+    ]);
+    // The other tenant's copy, read the same way, is its own.
+    expect(answer(q, OTHER, "Europe/Madrid").totals).toMatchObject({ units: 29_000 });
+  });
+
+  it("UTC days from a mid-day instant: the first day's hours in its bucket, then whole days", () => {
+    const q: ReportQuery = {
+      ...byDay,
+      filters: [],
+      time: { from: "2026-03-07T10:00:00Z", to: "2026-03-10T00:00:00Z", time_zone: "UTC" },
+    };
+    const out = answer(q, TENANT, "UTC");
+    expect(out.rows.map((r) => [r.time, r.units])).toEqual([
+      ["2026-03-07T00:00:00Z", 14],
+      ["2026-03-08T00:00:00Z", 29],
+      ["2026-03-09T00:00:00Z", 24],
+    ]);
+    const hoursOnly = answer(
+      { ...q, filters: [{ dimension: "plan", op: "is_not", values: ["no-such-plan"] }] },
+      TENANT,
+      "UTC",
+    );
+    expect(out.rows).toEqual(hoursOnly.rows);
+    expect(out.totals).toEqual(hoursOnly.totals);
   });
 
   it("previous_period totals come from the period before (empty here), comparison range named", () => {

@@ -199,6 +199,56 @@ describe("checkQuery refuses, naming the field", () => {
     ]);
   });
 
+  it("usage cut by provider or model together with a customer-level field", () => {
+    expect(issuesOf(base({ dimensions: ["customer", "model"] }))).toEqual([
+      {
+        path: "dimensions.1",
+        message:
+          "dimension `model` cannot be combined with `customer` on dataset `usage`: use dataset `events`",
+      },
+    ]);
+    // A filter counts as much as a dimension, on either side.
+    expect(
+      issuesOf(
+        base({
+          dimensions: ["provider"],
+          filters: [{ dimension: "segment", op: "is", values: ["smb"] }],
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "dimensions.0",
+        message:
+          "dimension `provider` cannot be combined with `segment` on dataset `usage`: use dataset `events`",
+      },
+    ]);
+    expect(
+      issuesOf(
+        base({
+          dimensions: ["plan"],
+          filters: [{ dimension: "provider", op: "is", values: ["openai"] }],
+        }),
+      ),
+    ).toEqual([
+      {
+        path: "filters.0.dimension",
+        message:
+          "dimension `provider` cannot be combined with `plan` on dataset `usage`: use dataset `events`",
+      },
+    ]);
+    for (const other of ["pricing_model", "billing_mode"]) {
+      expect(issuesOf(base({ dimensions: [other, "model"] }))[0]?.message).toContain(
+        `cannot be combined with \`${other}\``,
+      );
+    }
+    // With time, product and metric it runs; so does the events dataset with a customer.
+    const ok = (q: ReportQuery) => checkQuery(q, ZONE).ok;
+    expect(
+      ok(base({ dimensions: ["time", "hour_of_week", "product", "metric", "provider", "model"] })),
+    ).toBe(true);
+    expect(ok(base({ dataset: "events", dimensions: ["customer", "model"] }))).toBe(true);
+  });
+
   it("a filter on a time bucket", () => {
     expect(
       issuesOf(base({ filters: [{ dimension: "hour_of_week", op: "is", values: ["3"] }] })),
