@@ -90,9 +90,11 @@ describe("cases page", () => {
     await page.getByLabel("Customer").press("Enter");
     await page.waitForURL(new RegExp(`customer=${customer}`));
     const mine = await api(`/api/cases?status=open&detector=MarginGuard&customer=${customer}`);
-    expect(await page.locator('[data-testid="cases-table"] tbody tr').count()).toBe(
-      mine.data.length,
-    );
+    // The address changes before the filtered page is drawn: wait for its rows, not the URL.
+    await page.locator(`tr[data-case="${mine.data[0].id}"]`).waitFor();
+    await expect
+      .poll(() => page.locator('[data-testid="cases-table"] tbody tr').count())
+      .toBe(mine.data.length);
   });
 
   it("a case shows every rung of its ladder; executing its queued THROTTLE flips the gate; resolve and reopen", async () => {
