@@ -1,8 +1,8 @@
 // The customer actor's per-batch fold (SPEC §4): rate and cost each fresh event, and gather in
 // one pass everything the batch writes and detects — the stored event records, one delta per
 // (hour, product, metric) and its facets per provider and model, the touched billing periods,
-// the months and quota-paced metrics that detection looks at. Pure: the actor dedupes before and persists after; this never touches
-// storage, so it is unit-tested and benchmarked in Node.
+// the months and quota-paced metrics that detection looks at. Pure: the actor dedupes before and
+// persists after; this never touches storage, so it is unit-tested and benchmarked in Node.
 
 import { periodContaining } from "./billing-period";
 import type { PacingUpdate } from "./detection";

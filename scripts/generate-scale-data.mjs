@@ -30,6 +30,23 @@ import {
   startWrangler,
 } from "./lib/stack.mjs";
 
+const SIGNAL_COLUMNS = [
+  "tenant_id",
+  "id",
+  "idempotency_key",
+  "detector",
+  "customer_id",
+  "product_id",
+  "metric_id",
+  "window_start",
+  "window_end",
+  "magnitude",
+  "direction",
+  "details",
+  "source_event_ids",
+  "status",
+  "created_at",
+];
 const INVOICE_LINE_COLUMNS = [
   "tenant_id",
   "invoice_id",
@@ -668,84 +685,44 @@ export async function generateScaleData(o) {
     if (chatPlan === "starter" && rand() < 0.05) {
       const at = today - Math.floor(rand() * 10) * DAY;
       const saving = (20 + rand() * 400).toFixed(2);
-      w.row(
-        "signals",
-        [
-          "tenant_id",
-          "id",
-          "idempotency_key",
-          "detector",
-          "customer_id",
-          "product_id",
-          "metric_id",
-          "window_start",
-          "window_end",
-          "magnitude",
-          "direction",
-          "details",
-          "source_event_ids",
-          "status",
-          "created_at",
-        ],
-        [
-          T,
-          `sig_${++seq}`,
-          `pacing:${cid}:${at}`,
-          "QuotaPacingProjectionService",
-          cid,
-          "chat-api",
-          "input_tokens",
-          at - 10 * DAY,
-          at + 20 * DAY,
-          1 + rand(),
-          null,
-          JSON.stringify({ current_plan: "starter", cheaper_plan: "growth", saving }),
-          "[]",
-          "open",
-          at,
-        ],
-      );
+      w.row("signals", SIGNAL_COLUMNS, [
+        T,
+        `sig_${++seq}`,
+        `pacing:${cid}:${at}`,
+        "QuotaPacingProjectionService",
+        cid,
+        "chat-api",
+        "input_tokens",
+        at - 10 * DAY,
+        at + 20 * DAY,
+        1 + rand(),
+        null,
+        JSON.stringify({ current_plan: "starter", cheaper_plan: "growth", saving }),
+        "[]",
+        "open",
+        at,
+      ]);
     }
     // A few hundred open signals (the at-risk slice).
     if (rand() < 0.03) {
       const at = today - Math.floor(rand() * 20) * DAY;
-      w.row(
-        "signals",
-        [
-          "tenant_id",
-          "id",
-          "idempotency_key",
-          "detector",
-          "customer_id",
-          "product_id",
-          "metric_id",
-          "window_start",
-          "window_end",
-          "magnitude",
-          "direction",
-          "details",
-          "source_event_ids",
-          "status",
-          "created_at",
-        ],
-        [
-          T,
-          `sig_${++seq}`,
-          `churn:${cid}:${at}`,
-          "WeeklyChurnSignalDetector",
-          cid,
-          "chat-api",
-          null,
-          at - 7 * DAY,
-          at,
-          0.6,
-          "drop",
-          "{}",
-          "[]",
-          "open",
-          at,
-        ],
-      );
+      w.row("signals", SIGNAL_COLUMNS, [
+        T,
+        `sig_${++seq}`,
+        `churn:${cid}:${at}`,
+        "WeeklyChurnSignalDetector",
+        cid,
+        "chat-api",
+        null,
+        at - 7 * DAY,
+        at,
+        0.6,
+        "drop",
+        "{}",
+        "[]",
+        "open",
+        at,
+      ]);
     }
   }
   // The tenant-level rollups the consumer writes beside the customers' (store/rollups.ts), summed

@@ -38,31 +38,35 @@ export const EVENT_PROPERTY_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 /** What store/tenants.ts defaults raw_retention_days to. */
 export const DEFAULT_RAW_RETENTION_DAYS = 90;
 
+// What usage and events share: they measure and cut the same rated events.
+const UNITS = f("units", "Units", "number", "Quantity in the metric's unit (summed over events)");
+const MONEY = [
+  f("revenue", "Revenue", "money", "Usage revenue (rated events; plan fees not included)"),
+  f("cogs", "COGS", "money", "Cost of the usage (provider and model prices at event time)"),
+  f("margin", "Margin", "money", "Revenue − COGS"),
+  f("margin_pct", "Margin %", "percent", "Margin ÷ revenue; empty where revenue is 0"),
+];
+const HOUR_OF_WEEK = f(
+  "hour_of_week",
+  "Hour of week",
+  "number",
+  "0–167 in the query's time zone: Monday 00:00–01:00 is 0, Sunday 23:00–24:00 is 167",
+);
+const METRIC = f("metric", "Metric", "string", "The metric's id");
+
 export const DATASETS: readonly ReportDataset[] = [
   {
     name: "usage",
     label: "Usage",
     description:
       "Rated and costed usage from the hourly and daily rollups: every accepted event, priced and costed when it arrived",
-    measures: [
-      f("units", "Units", "number", "Quantity in the metric's unit (summed over events)"),
-      f("events", "Events", "number", "Accepted usage events"),
-      f("revenue", "Revenue", "money", "Usage revenue (rated events; plan fees not included)"),
-      f("cogs", "COGS", "money", "Cost of the usage (provider and model prices at event time)"),
-      f("margin", "Margin", "money", "Revenue − COGS"),
-      f("margin_pct", "Margin %", "percent", "Margin ÷ revenue; empty where revenue is 0"),
-    ],
+    measures: [UNITS, f("events", "Events", "number", "Accepted usage events"), ...MONEY],
     dimensions: [
       TIME("The UTC hour the usage happened in"),
-      f(
-        "hour_of_week",
-        "Hour of week",
-        "number",
-        "0–167 in the query's time zone: Monday 00:00–01:00 is 0, Sunday 23:00–24:00 is 167",
-      ),
+      HOUR_OF_WEEK,
       CUSTOMER,
       PRODUCT,
-      f("metric", "Metric", "string", "The metric's id"),
+      METRIC,
       f(
         "plan",
         "Plan",
@@ -110,11 +114,8 @@ export const DATASETS: readonly ReportDataset[] = [
       "Raw usage events as each customer's actor keeps them (within raw retention): one row each, rated and costed, with provider, model, tokens and properties",
     measures: [
       f("events", "Events (calls)", "number", "Accepted usage events: each a call, a request"),
-      f("units", "Units", "number", "Quantity in the metric's unit (summed over events)"),
-      f("revenue", "Revenue", "money", "Usage revenue (rated events; plan fees not included)"),
-      f("cogs", "COGS", "money", "Cost of the usage (provider and model prices at event time)"),
-      f("margin", "Margin", "money", "Revenue − COGS"),
-      f("margin_pct", "Margin %", "percent", "Margin ÷ revenue; empty where revenue is 0"),
+      UNITS,
+      ...MONEY,
       f(
         "input_tokens",
         "Input tokens",
@@ -137,15 +138,10 @@ export const DATASETS: readonly ReportDataset[] = [
     ],
     dimensions: [
       TIME("When the event happened"),
-      f(
-        "hour_of_week",
-        "Hour of week",
-        "number",
-        "0–167 in the query's time zone: Monday 00:00–01:00 is 0, Sunday 23:00–24:00 is 167",
-      ),
+      HOUR_OF_WEEK,
       CUSTOMER,
       PRODUCT,
-      f("metric", "Metric", "string", "The metric's id"),
+      METRIC,
       f(
         "provider",
         "Provider",
