@@ -7,6 +7,7 @@
 export type ReportDatasetName =
   | "usage"
   | "events"
+  | "sessions"
   | "invoices"
   | "payments"
   | "subscriptions"

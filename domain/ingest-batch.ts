@@ -1,6 +1,7 @@
 // The customer actor's per-batch fold (SPEC §4): rate and cost each fresh event, and gather in
 // one pass everything the batch writes and detects — the stored event records, one delta per
-// (hour, product, metric) and its facets per provider and model, the touched billing periods,
+// (hour, product, metric) and its facets per provider and model, the usage of each agent session
+// per (hour, product), the touched billing periods,
 // the months and quota-paced metrics that detection looks at. Pure: the actor dedupes before and
 // persists after; this never touches storage, so it is unit-tested and benchmarked in Node.
 
@@ -61,6 +62,33 @@ export interface FacetDelta extends BucketDelta {
   model: string;
 }
 
+/** The batch's usage of one session (an event's `session_id` property, a non-empty string) in
+ * one (hour, product): it travels through the outbox to the tenant's session rollups
+ * (schema/0025_session_rollups.sql). Tokens are the events' cost block's counts (0 where absent);
+ * times are the first and last event's. */
+export interface SessionDelta {
+  hour: number;
+  product: string;
+  session_id: string;
+  events: number;
+  units: bigint;
+  revenue: bigint;
+  cost: bigint;
+  input_tokens: bigint;
+  output_tokens: bigint;
+  cached_input_tokens: bigint;
+  first_at: number;
+  last_at: number;
+}
+
+/** The session an event belongs to: its `session_id` property when that is a non-empty string
+ * (a number or a boolean names no session; the events dataset's `properties.session_id` shows
+ * those as text, the sessions dataset leaves them out). */
+export function sessionOf(event: UsageEvent): string | null {
+  const id = event.properties?.session_id;
+  return typeof id === "string" && id !== "" ? id : null;
+}
+
 /** A metric of a subscription period that the batch touched (quota pacing reads its usage). */
 export interface PacedMetric {
   subscription: string;
@@ -77,6 +105,8 @@ export interface BatchFold {
   deltas: BucketDelta[];
   /** The deltas cut by provider and model as well. */
   facets: FacetDelta[];
+  /** The usage of the batch's events that name a session, per (hour, product, session). */
+  sessions: SessionDelta[];
   /** Ledger entries the batch changed, as [subscription id, period start]. */
   periods: [string, number][];
   minTime: number;
@@ -123,6 +153,7 @@ export function foldBatch(
   const { detail = false, budget } = options;
   const records: EventRecord[] = [];
   const facets = new Map<string, FacetDelta>();
+  const sessions = new Map<string, SessionDelta>();
   const periods = new Map<string, [string, number]>();
   const months = new Map<number, { at: number; ids: string[] }>();
   const paced = new Map<string, PacedMetric>();
@@ -245,6 +276,38 @@ export function foldBatch(
       facet.uncosted_revenue += rating.revenue;
     }
 
+    const sessionId = sessionOf(event);
+    if (sessionId !== null) {
+      const sessionKey = `${hour}\u0000${event.product}\u0000${sessionId}`;
+      let session = sessions.get(sessionKey);
+      if (!session) {
+        session = {
+          hour,
+          product: event.product,
+          session_id: sessionId,
+          events: 0,
+          units: 0n,
+          revenue: 0n,
+          cost: 0n,
+          input_tokens: 0n,
+          output_tokens: 0n,
+          cached_input_tokens: 0n,
+          first_at: t,
+          last_at: t,
+        };
+        sessions.set(sessionKey, session);
+      }
+      session.events += 1;
+      session.units += rating.quantity;
+      session.revenue += rating.revenue;
+      session.cost += rating.cost.nanos;
+      session.input_tokens += BigInt(c?.input_tokens ?? 0);
+      session.output_tokens += BigInt(c?.output_tokens ?? 0);
+      session.cached_input_tokens += BigInt(c?.cached_input_tokens ?? 0);
+      if (t < session.first_at) session.first_at = t;
+      if (t > session.last_at) session.last_at = t;
+    }
+
     rated?.push({
       id: event.id,
       customer: event.customer,
@@ -267,6 +330,7 @@ export function foldBatch(
     records,
     deltas: sumFacets(facets.values()),
     facets: [...facets.values()],
+    sessions: [...sessions.values()],
     periods: [...periods.values()],
     minTime,
     maxTime,

@@ -113,4 +113,23 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
      uncosted_revenue  INTEGER NOT NULL,
      PRIMARY KEY (start, product, metric, provider, model)
    ) WITHOUT ROWID;`,
+  // v6: each batch's usage per agent session (hour, product, session_id), appended as it is and
+  // summed only when sealed into the outbox rows (in JavaScript, as bigints: a session's units
+  // span its product's metrics and its tokens have no daily bound, so no SQLite integer holds
+  // their sum by construction), then deleted; the totals live in D1
+  // (schema/0025_session_rollups.sql). Amounts as exact decimal text.
+  `CREATE TABLE pending_sessions (
+     start                INTEGER NOT NULL,
+     product              TEXT NOT NULL,
+     session_id           TEXT NOT NULL,
+     events               INTEGER NOT NULL,
+     units                TEXT NOT NULL,
+     revenue              TEXT NOT NULL,
+     cost                 TEXT NOT NULL,
+     input_tokens         TEXT NOT NULL,
+     output_tokens        TEXT NOT NULL,
+     cached_input_tokens  TEXT NOT NULL,
+     first_at             INTEGER NOT NULL,
+     last_at              INTEGER NOT NULL
+   );`,
 ];

@@ -1,7 +1,7 @@
 import type { StoredEvent } from "../contracts/events";
 import type { DetectionReader } from "../domain/detection";
 import type { Signal } from "../domain/detectors";
-import type { BucketDelta, EventRecord, FacetDelta } from "../domain/ingest-batch";
+import type { BucketDelta, EventRecord, FacetDelta, SessionDelta } from "../domain/ingest-batch";
 import { monthOf } from "../domain/ingest-batch";
 import { DayBudget, type DayTotals } from "../domain/limits";
 import { formatMoney, formatQuantity } from "../domain/money";
@@ -255,6 +255,34 @@ export class ActorStore {
          cost = cost + excluded.cost, events = events + excluded.events,
          uncosted_events = uncosted_events + excluded.uncosted_events,
          uncosted_revenue = uncosted_revenue + excluded.uncosted_revenue`,
+      JSON.stringify(rows),
+    );
+  }
+
+  /** Appends the batch's usage per session to what is pending for the next outbox flush: one
+   * statement and no lookup (the rows are summed when sealed). */
+  addToSessions(sessions: readonly SessionDelta[]) {
+    if (sessions.length === 0) return;
+    const rows = sessions.map((s) => [
+      s.hour,
+      s.product,
+      s.session_id,
+      s.events,
+      String(s.units),
+      String(s.revenue),
+      String(s.cost),
+      String(s.input_tokens),
+      String(s.output_tokens),
+      String(s.cached_input_tokens),
+      s.first_at,
+      s.last_at,
+    ]);
+    this.sql.exec(
+      `INSERT INTO pending_sessions (start, product, session_id, events, units, revenue, cost,
+         input_tokens, output_tokens, cached_input_tokens, first_at, last_at)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
+         value->>7, value->>8, value->>9, value->>10, value->>11
+       FROM json_each(?)`,
       JSON.stringify(rows),
     );
   }

@@ -32,6 +32,23 @@ export interface RollupFacet extends RollupDelta {
   uncosted_revenue: string;
 }
 
+/** One session's usage in one (hour, product) (schema/0025_session_rollups.sql): amounts as
+ * exact decimal text (units micros, money nanos, tokens counts), times epoch ms. */
+export interface RollupSession {
+  hour: number;
+  product: string;
+  session_id: string;
+  events: number;
+  units: string;
+  revenue: string;
+  cost: string;
+  input_tokens: string;
+  output_tokens: string;
+  cached_input_tokens: string;
+  first_at: number;
+  last_at: number;
+}
+
 export interface OutboxMessage {
   batch_id: string;
   tenant_id: string;
@@ -40,6 +57,9 @@ export interface OutboxMessage {
   /** The deltas by provider and model; absent in rows sealed before they were kept (their
    * usage is in the customer and tenant rollups, not in the model rollups). */
   facets?: RollupFacet[];
+  /** The usage of the events that named a session; absent in rows sealed before they were kept
+   * and in rows without any. */
+  sessions?: RollupSession[];
   signals?: Signal[];
   /** When its outbox row was written (epoch ms): the consumer's lag is measured from here.
    * Absent in messages sent before it was carried. */
@@ -50,9 +70,10 @@ export interface OutboxMessage {
  * without a trace of their batch in applied_batches. */
 export const RECONCILE_AFTER_MS = 15_000;
 const RESEND_AFTER_MS = 60_000;
-/** Deltas and facets per message, and their bytes (a queue message is capped at 128 KB): each
- * delta travels with its facets, so a message is a whole slice of the usage, the same in every
- * table the consumer writes, unless one slice's facets alone pass a message. */
+/** Deltas, facets and sessions per message, and their bytes (a queue message is capped at
+ * 128 KB): each delta travels with its facets, so a message is a whole slice of the usage, the
+ * same in every table the consumer writes, unless one slice's facets alone pass a message. The
+ * sessions follow the deltas (a session spans a product's metrics, so it is no one slice's). */
 const ROWS_PER_MESSAGE = 200;
 const MESSAGE_BYTES = 96_000;
 const utf8 = new TextEncoder();
@@ -77,11 +98,28 @@ const Facet = Delta.extend({
   uncosted_events: z.number(),
   uncosted_revenue: z.string(),
 });
+const Money = z.string().regex(/^-?\d+$/);
+const Count = z.string().regex(/^\d+$/);
+const Session = z.object({
+  hour: z.number(),
+  product: z.string(),
+  session_id: z.string(),
+  events: z.number(),
+  units: Count,
+  revenue: Money,
+  cost: Money,
+  input_tokens: Count,
+  output_tokens: Count,
+  cached_input_tokens: Count,
+  first_at: z.number(),
+  last_at: z.number(),
+});
 /** A row's body: its own document, so it is read back through its schema. Signals were written
  * by this actor from the detectors' own output; their shape is the detectors' to keep. */
 const Body = z.object({
   deltas: z.array(Delta).optional(),
   facets: z.array(Facet).optional(),
+  sessions: z.array(Session).optional(),
   signals: z.array(z.custom<Signal>((v) => typeof v === "object" && v !== null)).optional(),
 });
 
@@ -144,6 +182,7 @@ export class Outbox {
             customer_id: to.customerId,
             deltas: content.deltas ?? [],
             ...(content.facets ? { facets: content.facets } : {}),
+            ...(content.sessions ? { sessions: content.sessions } : {}),
             ...(content.signals ? { signals: content.signals } : {}),
             created_at: row.created_at,
           },
@@ -198,8 +237,9 @@ export class Outbox {
     return { waiting: sent.length > applied.length, resend: lost.length > 0 };
   }
 
-  /** Moves the deltas gathered since the last flush, and their facets, into outbox rows, in one
-   * transaction: from here on each row's seq, and so its batch id, is fixed. */
+  /** Moves the deltas gathered since the last flush, their facets and the sessions' usage into
+   * outbox rows, in one transaction: from here on each row's seq, and so its batch id, is
+   * fixed. */
   private sealPendingDeltas() {
     this.storage.transactionSync(() => {
       const deltas = this.sql
@@ -224,17 +264,23 @@ export class Outbox {
         if (list) list.push({ ...f });
         else facetsOf.set(key, [{ ...f }]);
       }
+      const sessions = this.pendingSessions();
       const now = Date.now();
-      let body: { deltas: RollupDelta[]; facets: RollupFacet[] } = { deltas: [], facets: [] };
+      type Body = { deltas: RollupDelta[]; facets: RollupFacet[]; sessions: RollupSession[] };
+      let body: Body = { deltas: [], facets: [], sessions: [] };
       let rows = 0;
       let bytes = 0;
       const seal = () => {
         this.sql.exec(
           "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-          JSON.stringify(body.facets.length > 0 ? body : { deltas: body.deltas }),
+          JSON.stringify({
+            deltas: body.deltas,
+            ...(body.facets.length > 0 ? { facets: body.facets } : {}),
+            ...(body.sessions.length > 0 ? { sessions: body.sessions } : {}),
+          }),
           now,
         );
-        body = { deltas: [], facets: [] };
+        body = { deltas: [], facets: [], sessions: [] };
         rows = 0;
         bytes = 0;
       };
@@ -261,6 +307,13 @@ export class Outbox {
           bytes += b;
         });
       }
+      for (const session of sessions) {
+        const b = size(session);
+        if (rows >= ROWS_PER_MESSAGE || bytes + b > MESSAGE_BYTES) seal();
+        body.sessions.push(session);
+        rows += 1;
+        bytes += b;
+      }
       if (rows > 0) seal();
       this.sql.exec(
         `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0,
@@ -268,8 +321,67 @@ export class Outbox {
          WHERE pending_events > 0`,
       );
       this.sql.exec("DELETE FROM pending_facets");
+      this.sql.exec("DELETE FROM pending_sessions");
+    });
+  }
+
+  /** The pending session rows (one per batch per session and hour) summed per (hour, product,
+   * session), as bigints: exact whatever they add up to. */
+  private pendingSessions(): RollupSession[] {
+    type Sum = Pick<
+      RollupSession,
+      "hour" | "product" | "session_id" | "events" | "first_at" | "last_at"
+    >;
+    const sums = new Map<string, { sum: Sum; amounts: bigint[] }>();
+    for (const r of this.sql.exec<Record<string, SqlStorageValue>>(
+      `SELECT start, product, session_id, events, first_at, last_at, ${SESSION_AMOUNTS.join(", ")}
+       FROM pending_sessions ORDER BY start, product, session_id`,
+    )) {
+      const amounts = SESSION_AMOUNTS.map((a) => BigInt(String(r[a])));
+      const key = `${r.start}\u0000${r.product}\u0000${r.session_id}`;
+      const seen = sums.get(key);
+      if (!seen) {
+        sums.set(key, {
+          sum: {
+            hour: Number(r.start),
+            product: String(r.product),
+            session_id: String(r.session_id),
+            events: Number(r.events),
+            first_at: Number(r.first_at),
+            last_at: Number(r.last_at),
+          },
+          amounts,
+        });
+        continue;
+      }
+      seen.sum.events += Number(r.events);
+      seen.sum.first_at = Math.min(seen.sum.first_at, Number(r.first_at));
+      seen.sum.last_at = Math.max(seen.sum.last_at, Number(r.last_at));
+      seen.amounts = seen.amounts.map((v, i) => v + (amounts[i] ?? 0n));
+    }
+    return [...sums.values()].map(({ sum, amounts }) => {
+      const [units, revenue, cost, input, output, cached] = amounts.map(String) as string[];
+      return {
+        ...sum,
+        units: units ?? "0",
+        revenue: revenue ?? "0",
+        cost: cost ?? "0",
+        input_tokens: input ?? "0",
+        output_tokens: output ?? "0",
+        cached_input_tokens: cached ?? "0",
+      };
     });
   }
 }
+
+/** A session row's amounts, in pending_sessions and on the wire. */
+const SESSION_AMOUNTS = [
+  "units",
+  "revenue",
+  "cost",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+] as const;
 
 const sliceKey = (d: RollupDelta) => `${d.hour}\u0000${d.product}\u0000${d.metric}`;

@@ -102,7 +102,12 @@ try {
   // inside the actor, timed by the worker around the RPC (BenchActor.profile).
   const PROFILE_CALLS = 1_000;
   const profileEvents = makeBatch().filter((e) => e.customer === "c0");
-  const stepMs = async (step) => {
+  // The same events as an agent's: three sessions among them (the sessions' pending rows).
+  const sessionEvents = profileEvents.map((e, i) => ({
+    ...e,
+    properties: { ...e.properties, session_id: `ses_${i % 3}` },
+  }));
+  const stepMs = async (step, events = profileEvents) => {
     const times = [];
     for (let r = 0; r < 5; r++) {
       const res = await fetch(`${stack.url}/v1/bench/profile`, {
@@ -111,7 +116,7 @@ try {
           authorization: `Bearer ${tenant.ingest_key}`,
           "content-type": "application/json",
         },
-        body: JSON.stringify({ customer: "c0", step, n: PROFILE_CALLS, events: profileEvents }),
+        body: JSON.stringify({ customer: "c0", step, n: PROFILE_CALLS, events }),
       });
       if (!res.ok) throw new Error(`profile ${step}: ${res.status} ${await res.text()}`);
       times.push((await res.json()).ms);
@@ -132,12 +137,16 @@ try {
   ]) {
     steps[step] = await stepMs(step);
   }
+  steps.foldSessions = await stepMs("fold", sessionEvents);
+  steps.sessions = await stepMs("sessions", sessionEvents);
   const us = (n) => `${Math.max(0, n).toFixed(0).padStart(5)} µs`;
   const profile = [
     ["rate, cost and fold the batch (pure)", steps.fold - steps.nothing],
     ["insert the events (1 statement)", steps.insert - steps.fold],
     ["write the period-to-date ledger (1 statement)", steps.ledger - steps.fold],
     ["add to buckets, and facets by model (2 statements)", steps.buckets - steps.fold],
+    ["fold naming 3 sessions (the same 10 events)", steps.foldSessions - steps.fold],
+    ["add to the sessions' pending rows (1 statement)", steps.sessions - steps.foldSessions],
     ["detect: five detectors, their state writes", steps.detect - steps.fold],
     ["dedupe lookup (only when a batch had duplicates)", steps.dedupe - steps.nothing],
   ];

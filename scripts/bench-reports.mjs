@@ -14,16 +14,18 @@
 // for a subset: this script asks the generator for the first SCALE_HOURLY_CUSTOMERS (default 100)
 // customers' last SCALE_HOURLY_DAYS (default 30) days, so the templates that read hourly rollups
 // (a `plan` or `hour_of_week` dimension, hour buckets; the tenant's hourly sums are of that
-// slice too) scan
-// far less data than the daily ones and see only that slice. No cases, no deliveries: those
-// templates answer zero rows (they time the query path, not a heavy scan). The tenant is in UTC;
-// in any other zone a usage statement also reads the partial UTC days at its range's edges from
-// the hourly rollups, which with this slice hold only its customers' usage there, so time a
-// non-UTC zone on hourly rollups for every customer over the range (SCALE_HOURLY_CUSTOMERS).
+// slice too) scan far less data than the daily ones and see only that slice. No cases, no
+// deliveries: those templates answer zero rows (they time the query path, not a heavy scan).
+// The tenant is in UTC unless SCALE_TIME_ZONE names another zone; there a usage statement also
+// reads the partial UTC days at its range's edges (hours, or a day's row less some hours) from
+// the hourly rollups, which with the default slice hold only the first customers' usage, so time
+// a non-UTC zone with hourly rollups for every customer at the edges: SCALE_TIME_ZONE=
+// Europe/Madrid SCALE_HOURLY_CUSTOMERS=10000 SCALE_HOURLY_DAYS=2 (the ranges end today; their
+// first local hour, 23:00 UTC 30 or 90 days ago, is left empty in the hourly table).
 //
 //   AFORO_SCALE_DIR=/path   reuse (or create and keep) a generated data set
 //   BENCH_PORT (8803) · BENCH_REQUESTS (50 per template) · SCALE_CUSTOMERS (10000)
-//   SCALE_HOURLY_CUSTOMERS (100) · SCALE_HOURLY_DAYS (30)
+//   SCALE_HOURLY_CUSTOMERS (100) · SCALE_HOURLY_DAYS (30) · SCALE_TIME_ZONE (UTC)
 //   BENCH_TEMPLATES=customer_health_scorecard,…   time only these templates (all by default)
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -3,8 +3,10 @@
 // "each cockpit/margin API call under 100 ms p95 with 10,000 customers × 90 days"):
 //   10,000 customers, their subscriptions (plan changes, trials, cancels, an annual plan, a
 //   usage-only plan, a second product for some), 90 days of daily rollups (about 1.3 million
-//   rows, their tenant-level sums, and those by provider × model), ~6 months of invoices (paid, open, overdue) with their past_due history, and a few
-//   hundred open signals.
+//   rows, their tenant-level sums, and those by provider × model), ~6 months of invoices (paid, open, overdue) with their past_due history, a few
+//   hundred open signals, and the last SCALE_SESSION_DAYS (default 10) days of agent sessions
+//   (1–4 a day per customer with usage, a few minutes to an hour long: about 300,000 hourly
+//   session rows, schema/0025_session_rollups.sql).
 // The tenant and its catalog go through the real API (`wrangler dev`); the bulk goes straight
 // into local D1 with `wrangler d1 execute --local --file` (generated SQL, deterministic: a
 // seeded PRNG), as the benchmark allows.
@@ -63,6 +65,7 @@ const INVOICE_LINE_COLUMNS = [
 ];
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const NANOS = 1_000_000_000;
 const ROWS_PER_STATEMENT = 500;
 const STATEMENT_BYTES = 90_000; // the column list and INSERT keep the statement under 100,000
@@ -234,6 +237,29 @@ function sqlValue(v) {
   return `'${String(v).replaceAll("'", "''")}'`;
 }
 
+const SESSION_COLUMNS = [
+  "tenant_id",
+  "start",
+  "customer_id",
+  "product_id",
+  "session_id",
+  "events",
+  "units_hi",
+  "units_lo",
+  "revenue",
+  "cost",
+  "input_tokens_hi",
+  "input_tokens_lo",
+  "output_tokens_hi",
+  "output_tokens_lo",
+  "cached_input_tokens_hi",
+  "cached_input_tokens_lo",
+  "first_at",
+  "last_at",
+];
+/** A non-negative integer as the [hi, lo] halves the session rollups keep it in. */
+const halvesOf = (n) => [BigInt(Math.floor(n / NANOS)), BigInt(n % NANOS)];
+
 /** The providers and models the scale tenant's usage is costed on ('' for usage without a cost
  * block): each customer's metric is served by one of them. */
 const MODELS = [
@@ -316,6 +342,8 @@ export async function generateScaleData(o) {
   const port = o.port ?? Number(process.env.SCALE_PORT ?? 8800);
   const hourlyCustomers = o.hourlyCustomers ?? Number(process.env.SCALE_HOURLY_CUSTOMERS ?? 0);
   const hourlyDays = o.hourlyDays ?? Number(process.env.SCALE_HOURLY_DAYS ?? 30);
+  const timeZone = o.timeZone ?? process.env.SCALE_TIME_ZONE ?? "UTC";
+  const sessionDays = o.sessionDays ?? Number(process.env.SCALE_SESSION_DAYS ?? 10);
   const log = o.quiet ? () => {} : (m) => console.log(m);
   const { adminToken } = ensureDevVars();
   applyMigrations(o.persistTo, true);
@@ -328,7 +356,12 @@ export async function generateScaleData(o) {
     tenant = await request(`${stack.url}/admin/tenants`, {
       method: "POST",
       token: adminToken,
-      body: { id: "scale", name: "Scale Co" },
+      body: {
+        id: "scale",
+        name: "Scale Co",
+        // The zone the reports' local days, weeks and months are cut in (SCALE_TIME_ZONE).
+        settings: { retry: { time_zone: timeZone } },
+      },
     });
     const post = (path, body) =>
       request(`${stack.url}${path}`, { method: "POST", token: tenant.operator_token, body });
@@ -411,6 +444,58 @@ export async function generateScaleData(o) {
         ...part,
       ]);
       hourlyRows++;
+    }
+  };
+  // Sessions draw from their own generator, so the rest of the data set is what it was before
+  // sessions were kept.
+  const sessionRand = prng(7);
+  let sessionRows = 0;
+  /**
+   * A customer-day's agent sessions, carved from its usage (`day`: that day's usage of the
+   * product: tokens or sessions, revenue and cost in nanos): 1–4 sessions, each a few minutes to
+   * an hour from a random start (so some cross an hour and make two rows), together 40 % of the
+   * day's usage, split over their rows by time.
+   */
+  const sessionsOf = (cid, d, productId, day) => {
+    if (d < today - (sessionDays - 1) * DAY) return;
+    const hours = d === today ? Math.floor((now - today) / HOUR) : 24;
+    if (hours < 1) return;
+    const n = 1 + Math.floor(sessionRand() * 4);
+    for (let k = 0; k < n; k++) {
+      const share = (0.4 / n) * (0.5 + sessionRand());
+      const first =
+        d + Math.floor(sessionRand() * hours) * HOUR + Math.floor(sessionRand() * 59) * 60_000;
+      const last = Math.min(
+        first + Math.round(60_000 * Math.exp(sessionRand() * 4)),
+        d + hours * HOUR - 1,
+      );
+      const tokens = Math.round(day.tokens * share);
+      const session = `ses_${cid}_${d / DAY}_${k}`;
+      for (let h = Math.floor(first / HOUR) * HOUR; h <= last; h += HOUR) {
+        const part = (Math.min(last + 1, h + HOUR) - Math.max(first, h)) / (last + 1 - first);
+        const input = Math.round(tokens * part);
+        const output = Math.round(input * 0.25);
+        const cached = Math.round(input * 0.2);
+        const units =
+          productId === "agents" ? Math.max(1, Math.round(input / 1000)) : input + output;
+        w.row("session_rollups_hourly", SESSION_COLUMNS, [
+          T,
+          h,
+          cid,
+          productId,
+          session,
+          Math.max(1, Math.round(input / 1500)),
+          ...halvesOf(units * 1_000_000),
+          Math.round(day.revenue * share * part),
+          Math.round(day.cost * share * part),
+          ...halvesOf(input),
+          ...halvesOf(output),
+          ...halvesOf(cached),
+          Math.max(first, h),
+          Math.min(last, h + HOUR - 1),
+        ]);
+        sessionRows++;
+      }
     }
   };
   let invoiceCount = 0;
@@ -648,6 +733,7 @@ export async function generateScaleData(o) {
             events,
           ]);
           rollupRows++;
+          sessionsOf(cid, d, "chat-api", { tokens: input, revenue: rev, cost });
           if (chatPlan === "growth" || chatPlan === "scale-annual") {
             const output = Math.round(input * 0.25);
             dailyRow(i, [
@@ -665,6 +751,9 @@ export async function generateScaleData(o) {
           }
         } else {
           const sessions = Math.round((size / 2000) * season * part * (0.5 + rand()));
+          const revenue = inTrial ? 0 : Math.round(sessions * 0.05 * NANOS);
+          const cost = Math.round(sessions * 0.04 * costFactor * NANOS);
+          sessionsOf(cid, d, "agents", { tokens: sessions * 4_000, revenue, cost });
           dailyRow(i, [
             T,
             d,
@@ -672,8 +761,8 @@ export async function generateScaleData(o) {
             "agents",
             "agent_sessions",
             sessions * 1_000_000,
-            inTrial ? 0 : Math.round(sessions * 0.05 * NANOS),
-            Math.round(sessions * 0.04 * costFactor * NANOS),
+            revenue,
+            cost,
             sessions,
           ]);
           rollupRows++;
@@ -739,7 +828,7 @@ export async function generateScaleData(o) {
 
   // 3. Load.
   log(
-    `generate: loading ${rollupRows.toLocaleString("en-US")} rollup rows (${hourlyRows.toLocaleString("en-US")} hourly), ${invoiceCount.toLocaleString("en-US")} invoices (${files.length} files)…`,
+    `generate: loading ${rollupRows.toLocaleString("en-US")} rollup rows (${hourlyRows.toLocaleString("en-US")} hourly), ${sessionRows.toLocaleString("en-US")} session rows, ${invoiceCount.toLocaleString("en-US")} invoices (${files.length} files)…`,
   );
   const t0 = Date.now();
   for (const [n, file] of files.entries()) {
@@ -754,8 +843,11 @@ export async function generateScaleData(o) {
     days,
     rollup_rows: rollupRows,
     hourly_rollup_rows: hourlyRows,
+    time_zone: timeZone,
     hourly_customers: Math.min(hourlyCustomers, customers),
     hourly_days: hourlyCustomers > 0 ? Math.min(hourlyDays, days) : 0,
+    session_rows: sessionRows,
+    session_days: Math.min(sessionDays, days),
     invoices: invoiceCount,
     generated_at: new Date(now).toISOString(),
     // The schema it was generated on: a data set from before a later migration lacks its tables'

@@ -12,10 +12,16 @@ type Row = Record<string, unknown>;
 
 /** The raw rows of a compiled report: its grouped rows, totals and comparison totals, read in
  * one D1 batch (one snapshot). */
+export interface CompiledRows {
+  rows: Row[];
+  totals: Row | null;
+  comparison: Row | null;
+}
+
 export async function runCompiledReport(
   db: D1Database,
   compiled: CompiledReport,
-): Promise<{ rows: Row[]; totals: Row | null; comparison: Row | null }> {
+): Promise<CompiledRows> {
   const statements = [
     compiled.rows,
     compiled.totals,
@@ -30,8 +36,9 @@ export async function runCompiledReport(
 }
 
 /** What a usage answer reflects: the end of the tenant's latest hour with usage in the rollups
- * (never later than now); pipeline telemetry reaches D1 up to one flush window late; other
- * datasets are read live, so now. */
+ * (never later than now), and so a sessions answer's (session_rollups_hourly is written in the
+ * same transactions as the rollups, store/rollups.ts); pipeline telemetry reaches D1 up to one
+ * flush window late; other datasets are read live, so now. */
 export async function reportDataAsOf(
   db: D1Database,
   tenantId: string,
@@ -39,7 +46,7 @@ export async function reportDataAsOf(
   now: number,
 ): Promise<number> {
   if (dataset === "pipeline") return now - PIPELINE_FLUSH_EVERY_MS;
-  if (dataset !== "usage") return now;
+  if (dataset !== "usage" && dataset !== "sessions") return now;
   const end = await tenantFeedEnd(db, tenantId);
   return end === null ? now : Math.min(end, now);
 }

@@ -6,11 +6,13 @@ import { joinHalves, sumHalves, sumIntoHalves } from "./exact-sum";
 import { SEGMENTS_SQL } from "./subscription-reads";
 
 // Usage rollups in D1 (rollups_hourly, rollups_daily, their sums over the tenant's customers,
-// rollups_tenant_hourly and rollups_tenant_daily, and those cut by provider and model,
-// rollups_model_tenant_hourly and rollups_model_tenant_daily) and applied_batches: the
+// rollups_tenant_hourly and rollups_tenant_daily, those cut by provider and model,
+// rollups_model_tenant_hourly and rollups_model_tenant_daily, and the usage per agent session,
+// session_rollups_hourly) and applied_batches: the
 // events-queue consumer's exactly-once upsert, and every read of the rollups. Quantities are
 // micro-units and money nanos (exact integers), `start` the UTC hour or day
-// (schema/0003_ingest.sql, schema/0022_tenant_rollups.sql, schema/0024_model_rollups.sql).
+// (schema/0003_ingest.sql, schema/0022_tenant_rollups.sql, schema/0024_model_rollups.sql,
+// schema/0025_session_rollups.sql).
 
 // ---- The write side: outbox batches applied exactly once -------------------------------------
 
@@ -34,14 +36,32 @@ export interface RollupFacetRow extends RollupDeltaRow {
   model: string;
 }
 
-/** An outbox batch: its fixed id, whose usage it is, its deltas and (sealed since
- * schema/0024_model_rollups.sql) their facets by provider and model. */
+/** One session's usage in one (hour, product): amounts as integer text, times epoch ms. */
+export interface RollupSessionRow {
+  hour: number;
+  product: string;
+  session_id: string;
+  events: number;
+  units: string;
+  revenue: string;
+  cost: string;
+  input_tokens: string;
+  output_tokens: string;
+  cached_input_tokens: string;
+  first_at: number;
+  last_at: number;
+}
+
+/** An outbox batch: its fixed id, whose usage it is, its deltas, (sealed since
+ * schema/0024_model_rollups.sql) their facets by provider and model and (since
+ * schema/0025_session_rollups.sql) the usage of its events that named a session. */
 export interface RollupBatch {
   batch_id: string;
   tenant_id: string;
   customer_id: string;
   deltas: readonly RollupDeltaRow[];
   facets?: readonly RollupFacetRow[];
+  sessions?: readonly RollupSessionRow[];
 }
 
 // One statement per table for a whole queue batch: every delta carries its batch id, and a
@@ -97,13 +117,44 @@ const TENANT_HOURLY = TENANT_UPSERT("rollups_tenant_hourly", HOUR_START);
 const TENANT_DAILY = TENANT_UPSERT("rollups_tenant_daily", DAY_START);
 const MODEL_HOURLY = TENANT_UPSERT("rollups_model_tenant_hourly", HOUR_START, "model");
 const MODEL_DAILY = TENANT_UPSERT("rollups_model_tenant_daily", DAY_START, "model");
+/** A non-negative integer's decimal text split into the halves it is stored in (hi: all but
+ * the last nine digits; lo: those), without ever holding the whole value in an SQLite integer. */
+const textHalves = (key: string) => {
+  const t = `(value->>'${key}')`;
+  return `CASE WHEN length(${t}) > 9 THEN CAST(substr(${t}, 1, length(${t}) - 9) AS INTEGER) ELSE 0 END,
+    CAST(substr(${t}, -9) AS INTEGER)`;
+};
+const SESSION_HALVES = ["units", "input_tokens", "output_tokens", "cached_input_tokens"];
+/** A batch's session rows into session_rollups_hourly: one customer's row per (hour, product,
+ * session), so revenue and cost are plain integer sums (schema/0025 says why they cannot
+ * overflow); units and tokens add in halves with the low half's carry moved up. */
+const SESSIONS = `
+  INSERT INTO session_rollups_hourly (tenant_id, start, customer_id, product_id, session_id,
+    events, units_hi, units_lo, revenue, cost, input_tokens_hi, input_tokens_lo,
+    output_tokens_hi, output_tokens_lo, cached_input_tokens_hi, cached_input_tokens_lo,
+    first_at, last_at)
+  SELECT value->>'tenant', value->>'hour', value->>'customer', value->>'product',
+    value->>'session_id', value->>'events', ${textHalves("units")},
+    CAST(value->>'revenue' AS INTEGER), CAST(value->>'cost' AS INTEGER),
+    ${textHalves("input_tokens")}, ${textHalves("output_tokens")},
+    ${textHalves("cached_input_tokens")}, value->>'first_at', value->>'last_at'
+  FROM json_each(?1)
+  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
+  ON CONFLICT (tenant_id, start, customer_id, product_id, session_id) DO UPDATE SET
+    events = events + excluded.events, revenue = revenue + excluded.revenue,
+    cost = cost + excluded.cost,
+    ${SESSION_HALVES.map(
+      (c) => `${c}_hi = ${c}_hi + excluded.${c}_hi + (${c}_lo + excluded.${c}_lo) / ${HALF},
+    ${c}_lo = (${c}_lo + excluded.${c}_lo) % ${HALF}`,
+    ).join(", ")},
+    first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)`;
 const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
   SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
 const DELTAS_PER_STATEMENT = 2_000;
 
 /**
- * The statements that apply outbox batches to the rollups, customer, tenant and model tables
- * alike, exactly once: the upserts skip deltas whose batch is already in applied_batches, and the last
+ * The statements that apply outbox batches to the rollups, customer, tenant, model and session
+ * tables alike, exactly once: the upserts skip deltas whose batch is already in applied_batches, and the last
  * statement marks the batches applied. Run them in ONE `db.batch()` (one D1 transaction; the
  * caller may add its own statements, e.g. the batches' signals) so a redelivered batch changes
  * nothing: either all of a batch's deltas and its mark commit, or none.
@@ -127,6 +178,7 @@ export function applyBatchStatements(
     }));
   const rows = unique.flatMap((b) => tagged(b, b.deltas));
   const facets = unique.flatMap((b) => tagged(b, b.facets));
+  const sessions = unique.flatMap((b) => tagged(b, b.sessions));
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
     const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
@@ -140,6 +192,11 @@ export function applyBatchStatements(
   for (let i = 0; i < facets.length; i += DELTAS_PER_STATEMENT) {
     const json = JSON.stringify(facets.slice(i, i + DELTAS_PER_STATEMENT));
     statements.push(db.prepare(MODEL_HOURLY).bind(json), db.prepare(MODEL_DAILY).bind(json));
+  }
+  for (let i = 0; i < sessions.length; i += DELTAS_PER_STATEMENT) {
+    statements.push(
+      db.prepare(SESSIONS).bind(JSON.stringify(sessions.slice(i, i + DELTAS_PER_STATEMENT))),
+    );
   }
   statements.push(
     db

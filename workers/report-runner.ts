@@ -1,5 +1,5 @@
 import type { ReportResult } from "../contracts/reports";
-import { compileReport } from "../domain/reports/compile";
+import { type CompiledReport, compileReport, type SumMode } from "../domain/reports/compile";
 import {
   ACTOR_CONCURRENCY,
   customersStatement,
@@ -9,7 +9,7 @@ import {
 } from "../domain/reports/compile-events";
 import type { Checked } from "../domain/reports/query";
 import { actorName } from "../durable-objects/customer-actor";
-import { reportDataAsOf, runCompiledReport } from "../store/reports";
+import { type CompiledRows, reportDataAsOf, runCompiledReport } from "../store/reports";
 import { loadTenantSettings } from "../store/tenants";
 import { pool } from "./billing/plans";
 import { ApiError, validationError } from "./problem";
@@ -31,9 +31,22 @@ export async function executeReport(
   now: number,
 ): Promise<ReportResult> {
   if (checked.query.dataset === "events") return runEvents(env, tenantId, checked, now);
-  const compiled = compileReport(tenantId, checked.query, checked.from, checked.to, now);
-  const [raw, asOf] = await Promise.all([
-    runCompiledReport(env.DB, compiled),
+  const compile = (sums: SumMode) =>
+    compileReport(tenantId, checked.query, checked.from, checked.to, now, sums);
+  const run = async (): Promise<{ compiled: CompiledReport; raw: CompiledRows }> => {
+    const plain = compile("plain");
+    try {
+      return { compiled: plain, raw: await runCompiledReport(env.DB, plain) };
+    } catch (err) {
+      // A sum past 2^63 (domain/limits.ts lets one customer-day come close): SQLite refused it
+      // rather than round, so the same statements are run again summing in halves.
+      if (!/integer overflow/i.test(String(err))) throw err;
+      const halves = compile("halves");
+      return { compiled: halves, raw: await runCompiledReport(env.DB, halves) };
+    }
+  };
+  const [{ compiled, raw }, asOf] = await Promise.all([
+    run(),
     reportDataAsOf(env.DB, tenantId, checked.query.dataset, now),
   ]);
   return {

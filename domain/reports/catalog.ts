@@ -172,6 +172,52 @@ export const DATASETS: readonly ReportDataset[] = [
     retention_days: DEFAULT_RAW_RETENTION_DAYS,
   },
   {
+    name: "sessions",
+    label: "Sessions",
+    description:
+      "Agent sessions: the usage of events whose `session_id` property is a non-empty string, per UTC hour, customer, product and session, rated and costed as usage is. Kept from when Aforo began keeping sessions (earlier ones: the events dataset, within raw retention)",
+    measures: [
+      f("events", "Events (calls)", "number", "The session's accepted events: each a call"),
+      UNITS,
+      ...MONEY,
+      f(
+        "input_tokens",
+        "Input tokens",
+        "number",
+        "Input tokens its events reported (cached input counted apart)",
+      ),
+      f("output_tokens", "Output tokens", "number", "Output tokens its events reported"),
+      f(
+        "cached_input_tokens",
+        "Cached input tokens",
+        "number",
+        "Cached input tokens its events reported",
+      ),
+      f(
+        "sessions",
+        "Sessions",
+        "number",
+        "Distinct sessions, counted per customer (the same id sent for two customers is two)",
+      ),
+      f(
+        "duration",
+        "Duration (s)",
+        "number",
+        "Seconds from the first event to the last: a session's length when cut by session, else the span its sessions cover",
+      ),
+    ],
+    dimensions: [
+      TIME(
+        "The UTC hour the session's events happened in (an hour belongs to the local bucket its start falls in)",
+      ),
+      CUSTOMER,
+      f("session", "Session", "string", "The events' `session_id` property"),
+      PRODUCT,
+    ],
+    granularities: ALL_GRANULARITIES,
+    retention_days: null,
+  },
+  {
     name: "invoices",
     label: "Invoices",
     description:

@@ -15,11 +15,13 @@ import type {
   ReportResult,
 } from "../../contracts/reports";
 import { formatMoney, formatScaled, QUANTITY_SCALE } from "../money";
-import { DAY_MS } from "../time";
+import { DAY_MS, WEEK_MS } from "../time";
 import { type Segment, segments, ZoneClock } from "./buckets";
 import { datasetOf, TIME_DIMENSIONS } from "./catalog";
 import { pipelineSource } from "./pipeline-source";
+import { COMPOUND_TERMS, planResolvedFrom } from "./plan-source";
 import type { FilledQuery } from "./query";
+import { sessionsSource } from "./sessions-source";
 
 // A checked report query → SQL for D1 (SQLite). Kysely is used as a query builder only: it
 // composes the chosen dimensions, measures and filters without string concatenation and
@@ -29,7 +31,7 @@ import type { FilledQuery } from "./query";
 //
 // Tenant isolation is the compiler's: the base table is always constrained to the tenant, and
 // every lookup (a customer's segment, a payment's invoice) is a correlated subquery matching
-// the base row's tenant_id.
+// the base row's tenant_id; the plan intervals are built from the tenant's phases alone.
 //
 // Time buckets: the bucket boundaries in the query's zone, DST included, are computed in
 // TypeScript (domain/reports/buckets.ts) and bound as one JSON array of [start, end, time,
@@ -38,18 +40,23 @@ import type { FilledQuery } from "./query";
 // one (no time bucket, or UTC days, weeks, months), and from the hourly ones for the partial days
 // at its edges (a local day in Madrid or New York is never a UTC day: its range is all whole days
 // but the first and last), the scans' UNION ALL summed as one table; a statement whose buckets
-// cut UTC days, or that needs the plan of each hour, reads only hours. A daily row is the sum of
-// its day's hourly rows, written in the same transaction (store/rollups.ts), so either answers
-// the same. Usage is read from the tenant's sums over its customers (rollups_tenant_*, a few rows
+// cut UTC days reads only hours. A daily row is the sum of its day's hourly rows, written in the
+// same transaction (store/rollups.ts), so either answers the same. The plan (and the pricing
+// model and billing mode that follow from it) is the one in force at the start of each hour:
+// a statement that cuts or filters by it reads the same scans, each row joined to the stretch
+// between phase boundaries it lies inside, and the weeks and days that a boundary falls inside
+// from their days and hours (domain/reports/plan-source.ts), the plan resolved once per stretch
+// rather than once per row. Usage is read from the tenant's sums over its customers (rollups_tenant_*, a few rows
 // per hour or day) when the statement needs no customer-level field, else from the customers'
 // (rollups_hourly, rollups_daily); from the tenant's sums by provider and model
 // (rollups_model_tenant_*) when it cuts or filters by either (never with a customer-level field:
 // domain/reports/query.ts refuses that). The tenant tables are the customer tables' GROUP BY, and
 // the model tables add up to the tenant tables' rows, written in the same transaction, so
 // either answers the same (the model tables for the usage since schema/0024). Money and quantities
-// are summed on integers in two halves (x / 10^9 and x % 10^9, store/exact-sum.ts; the tenant
-// tables store them so), exact for any row count; ordering uses TOTAL(), a float, which only
-// decides the order.
+// are summed on 64-bit integers, which SQLite refuses ("integer overflow") rather than round;
+// the runner then runs the statements again summing in two halves (x / 10^9 and x % 10^9,
+// store/exact-sum.ts; the tenant tables store them so), exact for any row count, at twice the
+// arithmetic per row. Ordering uses TOTAL(), a float, which only decides the order.
 
 const db = new Kysely<Record<string, Record<string, unknown>>>({
   dialect: {
@@ -92,6 +99,8 @@ export interface Source {
   /** usage: the columns its dimensions, filters and sums read, which a range read from several
    * tables (whole days and edge hours) carries out of each scan. */
   columns?: string[];
+  /** Of those, the ones summed: a subtracted scan carries them negated. */
+  sums?: string[];
 }
 
 const B = sql.raw("1000000000");
@@ -142,37 +151,19 @@ const MODEL_USAGE_DIMENSIONS: Record<string, Raw> = {
  * it. A query that cuts or filters by one of these reads the customer tables. */
 const PLAN_DIMENSIONS = ["plan", "pricing_model", "billing_mode"];
 
-/** `SELECT <what> FROM` the phase of the customer's subscription to the row's product in force
- * at the start of the row's hour (the latest to start) `… LIMIT 1`: from the customer's
- * subscriptions (an index on tenant × customer) to their phases and plans; CROSS JOIN keeps that
- * order, so a row costs a few index lookups, not a scan of the tenant's phases. */
-const planInForce = (what: Raw, join: Raw = sql``): Raw =>
-  sql`(SELECT ${what} FROM subscriptions s
-    CROSS JOIN subscription_phases sp ON sp.tenant_id = s.tenant_id AND sp.subscription_id = s.id
-    CROSS JOIN plans p ON p.tenant_id = sp.tenant_id AND p.id = sp.plan_id ${join}
-    WHERE s.tenant_id = r.tenant_id AND s.customer_id = r.customer_id
-      AND p.product_id = r.product_id AND sp.start_at <= r.start
-      AND (sp.end_at IS NULL OR sp.end_at > r.start)
-    ORDER BY sp.start_at DESC LIMIT 1)`;
-
+/** A statement that cuts or filters by the plan, or what follows from it, reads its usage rows
+ * with the plan in force at their hours' start resolved once per stretch of time between phase
+ * boundaries (domain/reports/plan-source.ts): these read the columns it carries. */
 const CUSTOMER_USAGE_DIMENSIONS: Record<string, Raw> = {
   customer: ref("r.customer_id"),
-  plan: planInForce(sql`sp.plan_id`),
+  plan: ref("r.plan_id"),
   // How that plan prices the row's metric: its priced component (a tiered one with its mode;
   // a plan prices a metric once, and a quota only rides on a price), else `unpriced`.
-  pricing_model: planInForce(
-    sql`CASE WHEN pc.type IS NULL THEN 'unpriced'
-      WHEN pc.type = 'tiered' THEN 'tiered_' || COALESCE(json_extract(pc.spec, '$.mode'), 'graduated')
-      ELSE pc.type END`,
-    sql`LEFT JOIN plan_components pc ON pc.tenant_id = p.tenant_id AND pc.plan_id = p.id
-      AND pc.metric_id = r.metric_id AND pc.type IN ('per_unit', 'tiered', 'package')`,
-  ),
+  pricing_model: sql`CASE WHEN r.plan_id IS NULL THEN NULL
+    ELSE COALESCE(r.priced_model, 'unpriced') END`,
   // Aforo bills every period at its close; a plan with a minimum is a commitment the usage
   // draws down, any other bills the usage as used.
-  billing_mode: planInForce(
-    sql`CASE WHEN EXISTS (SELECT 1 FROM plan_components m WHERE m.tenant_id = r.tenant_id
-      AND m.plan_id = p.id AND m.type = 'minimum') THEN 'commitment' ELSE 'in_arrears' END`,
-  ),
+  billing_mode: ref("r.billing_mode"),
   segment: sql`(SELECT CAST(json_extract(c.metadata, '$.segment') AS TEXT) FROM customers c
     WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id)`,
 };
@@ -182,6 +173,7 @@ const CUSTOMER_USAGE_DIMENSIONS: Record<string, Raw> = {
 type UsageTable =
   | "rollups_hourly"
   | "rollups_daily"
+  | "rollups_weekly"
   | "rollups_tenant_hourly"
   | "rollups_tenant_daily"
   | "rollups_model_tenant_hourly"
@@ -190,8 +182,15 @@ type UsageTable =
 interface UsageLevel {
   hourly: UsageTable;
   daily: UsageTable;
+  /** The customers' UTC weeks (schema/0029_weekly_rollups.sql); the tenant's sums have a few
+   * rows a day, so their days are read as they are. */
+  weekly?: UsageTable;
 }
-const CUSTOMER_LEVEL: UsageLevel = { hourly: "rollups_hourly", daily: "rollups_daily" };
+const CUSTOMER_LEVEL: UsageLevel = {
+  hourly: "rollups_hourly",
+  daily: "rollups_daily",
+  weekly: "rollups_weekly",
+};
 const TENANT_LEVEL: UsageLevel = { hourly: "rollups_tenant_hourly", daily: "rollups_tenant_daily" };
 const MODEL_LEVEL: UsageLevel = {
   hourly: "rollups_model_tenant_hourly",
@@ -213,22 +212,26 @@ function usageSource(table: UsageTable): Source {
       : sql`TOTAL(${ref(`r.${col}`)})`;
   const revenue = total("revenue");
   const cost = total("cost");
+  const sums = tenantWide
+    ? [...["units", "revenue", "cost"].flatMap((c) => [`${c}_hi`, `${c}_lo`]), "events"]
+    : ["units", "revenue", "cost", "events"];
   return {
     table,
     alias: "r",
     time: "r.start",
-    columns: tenantWide
-      ? ["tenant_id", "start", "product_id", "metric_id"].concat(
-          byModel ? ["provider", "model"] : [],
-          ["units", "revenue", "cost"].flatMap((c) => [`${c}_hi`, `${c}_lo`]),
-          ["events"],
-        )
-      : ["tenant_id", "start", "customer_id", "product_id", "metric_id"].concat([
-          "units",
-          "revenue",
-          "cost",
-          "events",
-        ]),
+    columns: [
+      ...(tenantWide
+        ? [
+            "tenant_id",
+            "start",
+            "product_id",
+            "metric_id",
+            ...(byModel ? ["provider", "model"] : []),
+          ]
+        : ["tenant_id", "start", "customer_id", "product_id", "metric_id"]),
+      ...sums,
+    ],
+    sums,
     dims: byModel
       ? { ...USAGE_DIMENSIONS, ...MODEL_USAGE_DIMENSIONS }
       : tenantWide
@@ -418,6 +421,8 @@ function source(dataset: ReportDatasetName, now: number, usage: UsageTable): Sou
       };
     case "pipeline":
       return pipelineSource();
+    case "sessions":
+      return sessionsSource();
     default:
       throw new RangeError(`dataset ${dataset} has no source`);
   }
@@ -428,22 +433,77 @@ export interface TableScan {
   table: string;
   from: number;
   to: number;
+  /** Taken off the statement, not added: the hours of an edge's UTC day outside the range,
+   * read beside that day's row (see `edgeScans`). */
+  subtract?: true;
 }
 
-/** A usage range's scans: its whole UTC days from the daily table and the hours of the partial
- * days at either end from the hourly one, or all hours when `hoursOnly` or when no whole day
- * lies inside. A daily row is its day's hourly rows summed, so the scans together hold exactly
+/** Where a UTC week starts: Monday 00:00 UTC (1970-01-01 was a Thursday), as in
+ * schema/0029_weekly_rollups.sql. */
+const weekStart = (t: number) => t - ((t + 3 * DAY_MS) % WEEK_MS);
+
+/** The finest time boundary a statement's buckets need: `hour` when they fall inside UTC days,
+ * `day` when they fall on UTC midnights inside UTC weeks, `week` when none falls inside a UTC
+ * week (no buckets at all, or UTC weeks). */
+type Grain = "hour" | "day" | "week";
+
+/** A usage range's scans, coarsest inside: its whole UTC weeks from the weekly table (where the
+ * level has one and `grain` allows), the whole days around them from the daily one, and the
+ * hours of the partial days at either end from the hourly one; all hours for grain `hour` or
+ * when no whole day lies inside. A week is its days summed and a day its hours (written in the
+ * same transaction: store/rollups.ts, the weekly triggers), so the scans together hold exactly
  * the hours starting in [from, to). */
-function usageScans(level: UsageLevel, from: number, to: number, hoursOnly: boolean): TableScan[] {
+function usageScans(
+  level: UsageLevel,
+  from: number,
+  to: number,
+  grain: Grain,
+  complement: boolean,
+): TableScan[] {
   const dayFrom = Math.ceil(from / DAY_MS) * DAY_MS;
   const dayTo = Math.floor(to / DAY_MS) * DAY_MS;
-  if (hoursOnly || dayFrom >= dayTo) return [{ table: level.hourly, from, to }];
-  return [
-    ...(from < dayFrom ? [{ table: level.hourly, from, to: dayFrom }] : []),
-    { table: level.daily, from: dayFrom, to: dayTo },
-    ...(dayTo < to ? [{ table: level.hourly, from: dayTo, to }] : []),
+  if (grain === "hour") return [{ table: level.hourly, from, to }];
+  if (dayFrom > dayTo) return edgeScans(level, from, to, complement);
+  const weekFrom = weekStart(dayFrom) === dayFrom ? dayFrom : weekStart(dayFrom) + WEEK_MS;
+  const weekTo = weekStart(dayTo);
+  const weeks = grain === "week" && level.weekly !== undefined && weekFrom < weekTo;
+  const scans: TableScan[] = [
+    ...edgeScans(level, from, dayFrom, complement),
+    ...(weeks
+      ? [
+          { table: level.daily, from: dayFrom, to: weekFrom },
+          { table: level.weekly as UsageTable, from: weekFrom, to: weekTo },
+          { table: level.daily, from: weekTo, to: dayTo },
+        ]
+      : [{ table: level.daily, from: dayFrom, to: dayTo }]),
+    ...edgeScans(level, dayTo, to, complement),
   ];
+  return scans.filter((scan) => scan.from < scan.to);
 }
+
+/** The hours [from, to) of one partial UTC day: read as they are, or — when `complement` allows
+ * and they are most of the day — as the day's row less its hours outside them, two or three
+ * short scans instead of up to 23 hours per customer: a Madrid day ends at 23:00 UTC, so its
+ * last UTC day is read as one daily row less the 23:00 hour. Only for a statement without
+ * buckets: the subtracted hours lie outside the range, in no bucket of it. */
+function edgeScans(level: UsageLevel, from: number, to: number, complement: boolean) {
+  if (from >= to) return [];
+  if (!complement || to - from <= DAY_MS / 2) return [{ table: level.hourly, from, to }];
+  const day = Math.floor(from / DAY_MS) * DAY_MS;
+  const scans: TableScan[] = [
+    { table: level.daily, from: day, to: day + DAY_MS },
+    { table: level.hourly, from: day, to: from, subtract: true },
+    { table: level.hourly, from: to, to: day + DAY_MS, subtract: true },
+  ];
+  return scans.filter((scan) => scan.from < scan.to);
+}
+
+/** How single-integer columns are summed. `plain`: SUM(x), which SQLite computes on 64-bit
+ * integers and refuses with "integer overflow" rather than round (workers/report-runner.ts then
+ * runs the statements again in halves); `halves`: SUM(x / 10^9) and SUM(x % 10^9), exact for any
+ * row count at twice the arithmetic. Columns a table keeps in halves are summed so in either
+ * mode. */
+export type SumMode = "plain" | "halves";
 
 /** The SQL of one checked query: its rows, its totals and its comparison period's totals. */
 export interface CompiledReport {
@@ -496,6 +556,7 @@ export function compileReport(
   from: number,
   to: number,
   now: number,
+  sums: SumMode = "plain",
 ): CompiledReport {
   const dataset = datasetOf(q.dataset);
   if (!dataset) throw new RangeError(`unknown dataset ${q.dataset}`);
@@ -509,15 +570,21 @@ export function compileReport(
   const segmented = needs.time !== undefined || needs.period || needs.hour_of_week;
   const segs: Segment[] = segmented ? segments(clock, from, to, needs) : [];
   const filtered = (q.filters ?? []).map((f) => f.dimension);
-  // The plan and what follows from it are the ones in force at each hour's start: a statement
-  // that cuts or filters by one reads hours. A daily row fits a bucket only when no boundary
-  // falls inside its UTC day: true of UTC days, weeks and months, never of a Madrid or New York
-  // day (local midnight is 22:00–05:00 UTC), nor of hours or hours of the week.
+  // A daily row fits a bucket only when no boundary falls inside its UTC day: true of UTC days,
+  // weeks and months, never of a Madrid or New York day (local midnight is 22:00–05:00 UTC), nor
+  // of hours or hours of the week; a weekly row only when none falls inside its UTC week: UTC
+  // weeks, or no buckets at all. The plan, in force at each hour's start, does not decide the
+  // scans: a statement that cuts or filters by it reads the same ones, each row joined to the
+  // stretch of time between phase boundaries it lies inside (plan-source.ts).
   const planFiltered = PLAN_DIMENSIONS.some((d) => filtered.includes(d));
-  const rowsHoursOnly =
-    planFiltered ||
-    PLAN_DIMENSIONS.some((d) => q.dimensions.includes(d)) ||
-    segs.some((seg, i) => i > 0 && seg.start % DAY_MS !== 0);
+  const planRows = planFiltered || PLAN_DIMENSIONS.some((d) => q.dimensions.includes(d));
+  const boundaries = segs.slice(1).map((seg) => seg.start);
+  const rowsGrain: Grain = boundaries.some((t) => t % DAY_MS !== 0)
+    ? "hour"
+    : boundaries.some((t) => weekStart(t) !== t)
+      ? "day"
+      : "week";
+  const totalsGrain: Grain = "week";
   /** The usage level for a statement that cuts or filters by `fields`. */
   const usageLevel = (fields: string[]): UsageLevel =>
     fields.some((d) => Object.hasOwn(MODEL_USAGE_DIMENSIONS, d))
@@ -532,14 +599,18 @@ export function compileReport(
   const totalsLevel = rowsLevel === MODEL_LEVEL ? MODEL_LEVEL : usageLevel(filtered);
   const cmpRange = q.compare_to ? comparisonRange(from, to, q.compare_to, q.time.time_zone) : null;
   const usage = q.dataset === "usage";
-  const scansOf = (level: UsageLevel, a: number, b: number, hoursOnly: boolean) =>
-    usage ? usageScans(level, a, b, hoursOnly) : null;
-  const rowScans = scansOf(rowsLevel, from, to, rowsHoursOnly);
-  const totalScans = scansOf(totalsLevel, from, to, planFiltered);
-  const cmpScans = cmpRange && scansOf(totalsLevel, cmpRange.from, cmpRange.to, planFiltered);
-  /** The table a statement's bulk is read from: the daily one among its scans, if any. */
+  const scansOf = (level: UsageLevel, a: number, b: number, grain: Grain, complement: boolean) =>
+    usage ? usageScans(level, a, b, grain, complement) : null;
+  const rowScans = scansOf(rowsLevel, from, to, rowsGrain, !segmented);
+  const totalScans = scansOf(totalsLevel, from, to, totalsGrain, true);
+  const cmpScans = cmpRange && scansOf(totalsLevel, cmpRange.from, cmpRange.to, totalsGrain, true);
+  /** The table a statement's bulk is read from: the coarsest among its scans. */
   const mainTable = (scans: TableScan[]) =>
-    (scans.find((x) => x.table.endsWith("_daily")) ?? (scans[0] as TableScan)).table as UsageTable;
+    (
+      scans.find((x) => x.table.endsWith("_weekly")) ??
+      scans.find((x) => x.table.endsWith("_daily")) ??
+      (scans[0] as TableScan)
+    ).table as UsageTable;
   const src = source(q.dataset, now, rowScans ? mainTable(rowScans) : "rollups_hourly");
   const totalsSrc = totalScans ? usageSource(mainTable(totalScans)) : src;
 
@@ -585,20 +656,64 @@ export function compileReport(
     rangeFrom: number,
     rangeTo: number,
     withSegments: boolean,
+    withPlan = false,
   ) => {
     const within = (a: number, b: number) => (withSegments ? clipSegments(segs, a, b) : null);
+    if (withPlan && scans) {
+      // The usage rows with their plan, one derived table `r`; the filters (the plan's among
+      // them) apply to it.
+      const fields = new Set([...q.dimensions, ...filtered]);
+      let qb = db.selectFrom(
+        planResolvedFrom({
+          tenantId,
+          scans,
+          daily: CUSTOMER_LEVEL.daily,
+          hourly: CUSTOMER_LEVEL.hourly,
+          columns: s.columns ?? [],
+          sums: s.sums ?? [],
+          segmentsOf: withSegments
+            ? (a, b) => JSON.stringify(clipSegments(segs, a, b).map(segmentTuple))
+            : null,
+          billingMode: fields.has("billing_mode"),
+          pricingModel: fields.has("pricing_model"),
+        }).as(s.alias),
+      );
+      for (const filter of q.filters ?? []) {
+        const expr = s.dims[filter.dimension];
+        if (!expr) throw new RangeError(`no expression for ${filter.dimension}`);
+        qb = qb.where(filterCondition(expr, filter.op, filter.values));
+      }
+      return qb;
+    }
     if (!scans || scans.length === 1) {
       const only = scans?.[0] ?? { table: s.table, from: rangeFrom, to: rangeTo };
       return scope({ ...s, table: only.table }, only.from, only.to, within(only.from, only.to));
     }
     const arms = scans.map((scan) =>
       scope({ ...s, table: scan.table }, scan.from, scan.to, within(scan.from, scan.to)).select([
-        ...(s.columns ?? []).map((c) => ref(`${s.alias}.${c}`).as(c)),
+        ...(s.columns ?? []).map((c) =>
+          scan.subtract && s.sums?.includes(c)
+            ? sql`-${ref(`${s.alias}.${c}`)}`.as(c)
+            : ref(`${s.alias}.${c}`).as(c),
+        ),
         ...(withSegments ? [sql`b.value`.as("seg")] : []),
       ]),
     );
-    const [first, ...rest] = arms as [(typeof arms)[number], ...typeof arms];
-    return db.selectFrom(rest.reduce((u, arm) => u.unionAll(arm), first).as(s.alias));
+    type Arm = (typeof arms)[number];
+    // D1 caps one compound SELECT at five terms: more arms are nested, five to a subquery.
+    const union = (list: Arm[]): Arm => {
+      if (list.length <= COMPOUND_TERMS) {
+        const [first, ...rest] = list as [Arm, ...Arm[]];
+        return rest.reduce((u, arm) => u.unionAll(arm), first);
+      }
+      const chunks = Array.from({ length: Math.ceil(list.length / COMPOUND_TERMS) }, (_, i) =>
+        list.slice(i * COMPOUND_TERMS, (i + 1) * COMPOUND_TERMS),
+      );
+      return union(
+        chunks.map((chunk) => db.selectFrom(union(chunk).as("u")).selectAll() as unknown as Arm),
+      );
+    };
+    return db.selectFrom(union(arms).as(s.alias));
   };
 
   const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
@@ -611,16 +726,17 @@ export function compileReport(
           sql`CAST(SUM(${agg.lo}) AS TEXT)`.as(`a_${name}_lo`),
         ];
       }
-      if (agg.kind === "exact") {
+      if (agg.kind === "exact" && sums === "halves") {
         return [
           sql`CAST(SUM((${agg.expr}) / ${B}) AS TEXT)`.as(`a_${name}_hi`),
           sql`CAST(SUM((${agg.expr}) % ${B}) AS TEXT)`.as(`a_${name}_lo`),
         ];
       }
+      if (agg.kind === "exact") return [sql`CAST(SUM(${agg.expr}) AS TEXT)`.as(`a_${name}`)];
       return [agg.expr.as(`a_${name}`)];
     });
   // A row's segment: the joined json_each's, or the one its scan carried out of a UNION ALL.
-  const seg = rowScans && rowScans.length > 1 ? sql`r.seg` : sql`b.value`;
+  const seg = planRows || (rowScans && rowScans.length > 1) ? sql`r.seg` : sql`b.value`;
   const dimExpr = (d: string): Raw => {
     if (d === "time") return sql`${seg} ->> 2`;
     if (d === "period") return sql`${seg} ->> 3`;
@@ -630,7 +746,7 @@ export function compileReport(
     return e;
   };
 
-  let rowsQb = statementFrom(src, rowScans, from, to, segmented).select([
+  let rowsQb = statementFrom(src, rowScans, from, to, segmented, planRows).select([
     ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
     ...aggSelections(src),
   ]);
@@ -647,26 +763,29 @@ export function compileReport(
     if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
   }
   const rows = rowsQb.limit(q.limit + 1).compile();
-  const totals = statementFrom(totalsSrc, totalScans, from, to, false)
+  const totals = statementFrom(totalsSrc, totalScans, from, to, false, planFiltered)
     .select(aggSelections(totalsSrc))
     .compile();
   const comparison = cmpRange
     ? {
         ...cmpRange,
-        query: statementFrom(totalsSrc, cmpScans, cmpRange.from, cmpRange.to, false)
+        query: statementFrom(totalsSrc, cmpScans, cmpRange.from, cmpRange.to, false, planFiltered)
           .select(aggSelections(totalsSrc))
           .compile(),
       }
     : null;
 
-  const aggValues = (row: Record<string, unknown> | null): AggValues => {
+  /** A statement's sums, read as the source it was selected from (`s`) summed them. */
+  const aggValues = (row: Record<string, unknown> | null, s: Source): AggValues => {
     const out: AggValues = {};
     for (const name of aggNames) {
-      const agg = src.aggs[name] as Agg | HalvesAgg;
-      if (agg.kind === "exact" || agg.kind === "halves") {
+      const agg = s.aggs[name] as Agg | HalvesAgg;
+      if (agg.kind === "halves" || (agg.kind === "exact" && sums === "halves")) {
         out[name] =
           BigInt((row?.[`a_${name}_hi`] as string | null) ?? 0) * 1_000_000_000n +
           BigInt((row?.[`a_${name}_lo`] as string | null) ?? 0);
+      } else if (agg.kind === "exact") {
+        out[name] = BigInt((row?.[`a_${name}`] as string | null) ?? 0);
       } else if (agg.kind === "max_exact") {
         const v = row?.[`a_${name}`];
         out[name] = v === null || v === undefined ? null : BigInt(String(v));
@@ -677,8 +796,8 @@ export function compileReport(
     }
     return out;
   };
-  const measureCells = (row: Record<string, unknown> | null) => {
-    const a = aggValues(row);
+  const measureCells = (row: Record<string, unknown> | null, s: Source) => {
+    const a = aggValues(row, s);
     return Object.fromEntries(q.measures.map((m) => [m, (src.measures[m] as Measure).value(a)]));
   };
   const dimCell = (d: string, v: unknown): ReportCell => {
@@ -714,15 +833,15 @@ export function compileReport(
         columns,
         rows: kept.map((r) => ({
           ...Object.fromEntries(q.dimensions.map((d) => [d, dimCell(d, r[`d_${d}`])])),
-          ...measureCells(r),
+          ...measureCells(r, src),
         })),
-        totals: measureCells(rawTotals),
+        totals: measureCells(rawTotals, totalsSrc),
         truncated,
         comparison: cmpRange
           ? {
               from: new Date(cmpRange.from).toISOString(),
               to: new Date(cmpRange.to).toISOString(),
-              totals: measureCells(rawComparison),
+              totals: measureCells(rawComparison, totalsSrc),
             }
           : null,
       };

@@ -7,9 +7,10 @@ import { ZoneClock } from "./buckets";
 // tenant's zone whenever it is served, so a template opened today shows today's data. They are
 // read-only; saving one in the builder saves a copy. Each template runs only what the catalog
 // serves, nothing faked: the two on `pipeline` read Aforo's own telemetry, kept from when
-// recording began (schema/0023_pipeline_telemetry.sql). The one on `events` reads
-// raw events, so its range stays well inside raw retention (90 days by default); COGS Breakdown
-// cuts usage by provider and model, kept since schema/0024_model_rollups.sql.
+// recording began (schema/0023_pipeline_telemetry.sql). Agentic Session Analysis reads the
+// sessions' rollups, kept since schema/0025_session_rollups.sql (the events dataset answers the
+// same question from raw events, but asks every customer's actor); COGS Breakdown cuts usage by
+// provider and model, kept since schema/0024_model_rollups.sql.
 
 export type Persona = "engineering" | "product" | "finance" | "revops";
 
@@ -149,11 +150,9 @@ export const TEMPLATES: readonly ReportTemplate[] = [
     view: "table",
     range: { days: 7 },
     query: {
-      dataset: "events",
+      dataset: "sessions",
       measures: ["cogs", "revenue", "margin", "input_tokens", "output_tokens", "events"],
-      dimensions: ["customer", "properties.session_id"],
-      // Only events with a session: any value sorts after "" (an event without one has none).
-      filters: [{ dimension: "properties.session_id", op: "gt", values: [""] }],
+      dimensions: ["customer", "session"],
       time: { granularity: "day" },
       order_by: [{ field: "cogs", direction: "desc" }],
       limit: 100,

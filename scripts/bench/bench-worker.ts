@@ -55,6 +55,7 @@ export class BenchActor extends CustomerActor {
           this.store.addToBuckets(batch.deltas);
           this.store.addToFacets(batch.facets);
         }
+        if (has("sessions")) this.store.addToSessions(batch.sessions);
         if (has("detect")) {
           this.detection(req.customerId, terms).afterBatch({
             minTime: batch.minTime,
@@ -114,6 +115,7 @@ export type ProfileStep =
   | "dedupe"
   | "ledger"
   | "buckets"
+  | "sessions"
   | "detect"
   | "all"
   | "bare";

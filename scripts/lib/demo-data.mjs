@@ -23,8 +23,9 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped when the seed changes what an existing demo would lack (3: agent sessions, endpoints
- * and the provider × model rollups), so `npm start` seeds again. */
-export const DEMO_VERSION = 3;
+ * and the provider × model rollups; 4: the session rollups the Agentic Session Analysis template
+ * reads), so `npm start` seeds again. */
+export const DEMO_VERSION = 4;
 /** Days of hourly usage before the anchor (the detectors' history). */
 export const WINDOW_DAYS = 63;
 /** Days of subscription and usage history before the anchor: NRR's 12-month window, its

@@ -158,6 +158,68 @@ describe("foldBatch", () => {
     expect(fold.deltas).toHaveLength(3);
   });
 
+  it("folds the events that name a session per (hour, product, session), the records' sums", () => {
+    const at = (minutes: number) => nov1 + 10 * HOUR_MS + minutes * 60_000;
+    const call = (id: string, session: unknown, minutes: number, over: Partial<UsageEvent> = {}) =>
+      event({
+        id,
+        time: at(minutes),
+        properties: { session_id: session as string, endpoint: "/v1/agent" },
+        ...over,
+      });
+    const events = [
+      call("a", "s1", 5, {
+        metric: "tokens",
+        quantity: 1_000,
+        cost: {
+          provider: "anthropic",
+          model: "claude",
+          input_tokens: 800,
+          cached_input_tokens: 200,
+        },
+      }),
+      call("b", "s1", 1, { quantity: 3 }),
+      call("c", "s1", 65, { metric: "tokens", quantity: 10, cost: { output_tokens: 10 } }),
+      call("d", "s2", 2),
+      // No session: none at all, an empty one, a number.
+      event({ id: "e", time: at(3) }),
+      call("f", "", 4),
+      call("g", 42, 4),
+    ];
+    const fold = foldBatch(events, terms(), ledger());
+    expect(
+      fold.sessions.map((s) => [
+        s.hour - nov1,
+        s.session_id,
+        s.events,
+        s.input_tokens,
+        s.output_tokens,
+        s.cached_input_tokens,
+        s.first_at - nov1 - 10 * HOUR_MS,
+        s.last_at - nov1 - 10 * HOUR_MS,
+      ]),
+    ).toEqual([
+      [10 * HOUR_MS, "s1", 2, 800n, 0n, 200n, 60_000, 5 * 60_000],
+      [11 * HOUR_MS, "s1", 1, 0n, 10n, 0n, 65 * 60_000, 65 * 60_000],
+      [10 * HOUR_MS, "s2", 1, 0n, 0n, 0n, 2 * 60_000, 2 * 60_000],
+    ]);
+    for (const s of fold.sessions) {
+      const mine = fold.records.filter(
+        (r) =>
+          r.properties?.session_id === s.session_id &&
+          r.time - (r.time % HOUR_MS) === s.hour &&
+          r.product === s.product,
+      );
+      const sum = (pick: (r: (typeof mine)[number]) => bigint) =>
+        mine.reduce((a, r) => a + pick(r), 0n);
+      expect([sum((r) => r.quantity), sum((r) => r.revenue), sum((r) => r.cost)]).toEqual([
+        s.units,
+        s.revenue,
+        s.cost,
+      ]);
+    }
+  });
+
   it("records the batch's time span, its months with source ids, and the paced metrics", () => {
     const dec = Date.UTC(2026, 11, 1);
     const events = [

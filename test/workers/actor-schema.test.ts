@@ -16,6 +16,7 @@ const TABLES = [
   "meta",
   "signals",
   "pending_facets",
+  "pending_sessions",
 ];
 
 function resetTo(storage: DurableObjectStorage, version: number) {

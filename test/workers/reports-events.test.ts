@@ -320,13 +320,12 @@ describe("reports: events", () => {
 
   it("runs the Agentic Session Analysis and COGS Breakdown templates", async () => {
     const sessions = await ok(api(tenant).get("/api/reports/tpl_agentic_session_analysis"));
+    // It reads the sessions dataset (reports-sessions.test.ts): the same sessions as the raw
+    // events'.
+    expect(sessions.query.dataset).toBe("sessions");
     const answer = await run(sessions.query);
     expect(answer.status).toBe(200);
-    expect(answer.body.rows[0]).toMatchObject({
-      customer: "globex",
-      "properties.session_id": "g1",
-      cogs: "10.00",
-    });
+    expect(answer.body.rows[0]).toMatchObject({ customer: "globex", session: "g1", cogs: "10.00" });
     expect(answer.body.rows).toHaveLength(4);
     // COGS Breakdown reads the usage dataset by provider and model (reports-models.test.ts):
     // the same COGS as the events dataset cut the same way, summed over its weeks.

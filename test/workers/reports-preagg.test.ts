@@ -1,6 +1,8 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ReportFilter, ReportQuery } from "../../contracts/reports";
+import { DAY_UNITS_LIMIT } from "../../domain/limits";
+import { formatMoney } from "../../domain/money";
 import { ZoneClock } from "../../domain/reports/buckets";
 import { compileReport } from "../../domain/reports/compile";
 import { checkQuery } from "../../domain/reports/query";
@@ -83,6 +85,25 @@ async function expectTenantTablesEqualGroupBy(tenantId = tenant.tenant_id) {
     expect(grouped.length, grain).toBeGreaterThan(0);
     expect(kept, grain).toEqual(grouped);
   }
+  // And each customer's weeks (schema/0029, kept by triggers on the days) are its days summed.
+  const columns = "units, revenue, cost, events, uncosted_events, uncosted_revenue";
+  const sums = columns
+    .split(", ")
+    .map((c) => `CAST(SUM(${c}) AS TEXT) AS ${c}`)
+    .join(", ");
+  const week = `start - (start + ${3 * DAY}) % ${7 * DAY}`;
+  const [weeks, days] = await env.DB.batch([
+    env.DB.prepare(
+      `SELECT start, customer_id, product_id, metric_id, ${sums} FROM rollups_weekly
+       WHERE tenant_id = ? AND events <> 0 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    ).bind(tenantId),
+    env.DB.prepare(
+      `SELECT ${week} AS start, customer_id, product_id, metric_id, ${sums} FROM rollups_daily
+       WHERE tenant_id = ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    ).bind(tenantId),
+  ]);
+  expect(weeks?.results.length).toBeGreaterThan(0);
+  expect(weeks?.results).toEqual(days?.results);
 }
 
 async function deliver(messages: OutboxMessage[], attempt = 1) {
@@ -239,6 +260,47 @@ describe("tenant rollups: written with the customer rollups", () => {
     expect(fromCustomers.body.rows).toEqual(fromTenant.body.rows);
     expect(fromCustomers.body.totals).toEqual(fromTenant.body.totals);
   });
+
+  it("sums one customer past 2^63 exactly: the refused 64-bit sum is run again in halves", async () => {
+    // Ten days of one customer at domain/limits.ts's daily bound (10^18 micro-units of a metric;
+    // a week of them, 7 × 10^18, still fits a weekly row): their sum, 10^19, does not fit 64
+    // bits. The per-customer statement sums plain integers, SQLite refuses the overflow, and the
+    // runner answers from the same statements summed in halves.
+    const first = TODAY - 40 * DAY;
+    const batches = Array.from({ length: 10 }, (_, i) => ({
+      batch_id: `${tenant.tenant_id}:whale-d:day-${i}`,
+      tenant_id: tenant.tenant_id,
+      customer_id: "whale-d",
+      deltas: [
+        {
+          hour: first + i * DAY + 5 * HOUR,
+          product: "whales",
+          metric: "input_tokens",
+          units: DAY_UNITS_LIMIT.toString(),
+          revenue: "7",
+          cost: "1",
+          events: 1,
+        },
+      ],
+    }));
+    await env.DB.batch(applyBatchStatements(env.DB, batches, Date.now()));
+    const answer = await run({
+      dataset: "usage",
+      measures: ["revenue", "units", "events"],
+      dimensions: ["customer"],
+      filters: [{ dimension: "customer", op: "is", values: ["whale-d"] }],
+      time: { from: isoOf(first), to: isoOf(first + 10 * DAY) },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.rows).toEqual([
+      {
+        customer: "whale-d",
+        revenue: "0.00000007",
+        units: Number(10n * DAY_UNITS_LIMIT) / 1e6,
+        events: 10,
+      },
+    ]);
+  });
 });
 
 describe("reports: the tenant tables answer as the customer tables do", () => {
@@ -301,7 +363,7 @@ describe("reports: the tenant tables answer as the customer tables do", () => {
         return [r.table, r.totalsTable];
       });
       // The customer filter sends every statement to the customer tables.
-      for (const t of tables[1] ?? []) expect(t, name).toMatch(/^rollups_(hourly|daily)$/);
+      for (const t of tables[1] ?? []) expect(t, name).toMatch(/^rollups_(hourly|daily|weekly)$/);
       for (const t of tables[0] ?? []) seen.add(t);
 
       const [plain, viaCustomers] = await Promise.all([run(query), run(forced)]);
@@ -318,7 +380,7 @@ describe("reports: the tenant tables answer as the customer tables do", () => {
     }
     // Both tenant tables were read, for rows and for totals beside per-customer rows.
     expect([...seen]).toEqual(
-      expect.arrayContaining(["rollups_tenant_daily", "rollups_tenant_hourly", "rollups_daily"]),
+      expect.arrayContaining(["rollups_tenant_daily", "rollups_tenant_hourly", "rollups_weekly"]),
     );
   });
 
@@ -349,7 +411,10 @@ describe("reports: the tenant tables answer as the customer tables do", () => {
 });
 
 describe("reports: whole UTC days from the daily rollups, the edges' hours from the hourly ones", () => {
-  /** A plan filter that excludes no one: the plan is each hour's, so every statement reads hours. */
+  /** A plan filter that excludes no one: every statement reads the customers' rows through the
+   * plan intervals (domain/reports/plan-source.ts), whose straddled days come from their hours —
+   * another construction of the same answer (test/domain/reports/compile-plan.test.ts checks it
+   * against each hour's own plan). */
   const HOURS_ONLY: ReportFilter = {
     dimension: "plan",
     op: "is_not",
@@ -471,16 +536,22 @@ describe("reports: whole UTC days from the daily rollups, the edges' hours from 
           ...r.reads.totals,
           ...(r.reads.comparison ?? []),
         ];
-        for (const s of scans(forced)) expect(s.table, name).toBe("rollups_hourly");
+        for (const s of scans(forced)) {
+          expect(s.table, name).toMatch(/^rollups_(hourly|daily|weekly)$/);
+        }
         for (const s of scans(plain)) {
           if (s.table.endsWith("_daily")) daysRead++;
-          else if (s.to - s.from < DAY) edgeHours += await hourlyRows(s.from, s.to);
+          // An edge: hours read as they are, or taken off their day's row.
+          if (s.table.endsWith("_hourly")) edgeHours += await hourlyRows(s.from, s.to);
         }
         if (zone !== "UTC") {
-          // Local midnights here are never UTC ones: the totals read days and edge hours.
-          expect(plain.reads.totals.map((s) => s.table.replace(/^rollups_(tenant_)?/, ""))).toEqual(
-            ["hourly", "daily", "hourly"],
-          );
+          // Local midnights here are never UTC ones: the totals read days and edge hours
+          // (weeks inside, where the statement reads the customers' rows).
+          expect(
+            plain.reads.totals
+              .map((s) => s.table.replace(/^rollups_(tenant_)?/, ""))
+              .filter((t) => t !== "weekly"),
+          ).toEqual(expect.arrayContaining(["hourly", "daily", "hourly"]));
         }
 
         const [a, b] = await Promise.all([run(query), run(hoursOnly)]);
@@ -497,6 +568,24 @@ describe("reports: whole UTC days from the daily rollups, the edges' hours from 
         expect(a.body.totals.units, name).toBeGreaterThan(0);
         if (query.compare_to && !name.startsWith("customer_health")) {
           expect(a.body.comparison.totals.units, name).toBeGreaterThan(0);
+        }
+        // And the totals are the hours' of the range themselves, summed here in SQL.
+        if (!query.filters?.length && query.measures.includes("revenue")) {
+          const c = checkQuery(query, "UTC");
+          if (!c.ok) throw new Error(name);
+          const hours = await env.DB.prepare(
+            `SELECT CAST(SUM(revenue / 1000000000) AS TEXT) AS hi,
+               CAST(SUM(revenue % 1000000000) AS TEXT) AS lo, SUM(events) AS events
+             FROM rollups_hourly WHERE tenant_id = ? AND start >= ? AND start < ?`,
+          )
+            .bind(tenant.tenant_id, c.from, c.to)
+            .first<{ hi: string; lo: string; events: number }>();
+          expect(a.body.totals.revenue, name).toBe(
+            formatMoney(joinHalves(hours?.hi ?? 0, hours?.lo ?? 0)),
+          );
+          if (query.measures.includes("events")) {
+            expect(a.body.totals.events, name).toBe(hours?.events);
+          }
         }
       }
       expect(daysRead).toBeGreaterThan(0);

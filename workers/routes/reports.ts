@@ -56,6 +56,7 @@ export const ReportQuerySchema = z
       .enum([
         "usage",
         "events",
+        "sessions",
         "invoices",
         "payments",
         "subscriptions",

@@ -31,6 +31,7 @@ export interface ReportsApi {
 export const DATASETS: readonly ReportDatasetName[] = [
   "usage",
   "events",
+  "sessions",
   "invoices",
   "payments",
   "subscriptions",

@@ -1,0 +1,507 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runInDurableObject,
+} from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { CustomerActor, OutboxMessage } from "../../durable-objects/customer-actor";
+import { joinHalves } from "../../store/exact-sum";
+import worker from "../../workers/index";
+import { internals } from "./actor-internals";
+import {
+  api,
+  clockSettled,
+  customer,
+  DAY,
+  HOUR,
+  isoOf,
+  ok,
+  plan,
+  product,
+  send,
+  settle,
+  subscribe,
+  tokens,
+} from "./billing-helpers";
+import { call, createTenant, type Tenant } from "./helpers";
+
+// Usage per agent session (schema/0025_session_rollups.sql): each actor folds a batch's events
+// that name a session (a non-empty string `session_id` property) per (hour, product, session),
+// seals them into the same outbox rows as its deltas, and the queue consumer adds them to D1
+// once per batch. The sessions dataset must answer what the events dataset (each actor's raw
+// events) answers by customer × properties.session_id, to the nano and to the token; a resent
+// event, and an outbox batch delivered twice, add nothing; Agentic Session Analysis runs on it.
+
+let tenant: Tenant;
+let other: Tenant;
+
+const TODAY = Math.floor(Date.now() / DAY) * DAY;
+const DAY0 = TODAY - 3 * DAY;
+const RANGE = { from: isoOf(DAY0), to: isoOf(TODAY), time_zone: "UTC" };
+const CUSTOMERS = ["acme", "globex", "initech", "umbrella"];
+const M = 60_000;
+const run = (q: unknown, t: Tenant = tenant) =>
+  call("POST", "/api/reports/run", { token: t.operator_token, body: q });
+
+/** An LLM call of a session (null: none), costed by the event. */
+const llmCall = (
+  who: string,
+  session: unknown,
+  at: number,
+  quantity: number,
+  cost: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) =>
+  tokens(who, at, quantity, {
+    cost: { provider: "anthropic", model: "claude-sonnet-4-5", ...cost },
+    ...(session !== null ? { properties: { session_id: session, endpoint: "/v1/agent" } } : {}),
+    ...extra,
+  });
+
+/** Sent twice: the second time every id is a duplicate. */
+let acmeEvents: unknown[];
+
+beforeAll(async () => {
+  tenant = await createTenant("Sessions AI");
+  other = await createTenant("Sessions Elsewhere");
+  await clockSettled(tenant);
+  await clockSettled(other);
+  for (const t of [tenant, other]) {
+    await product(t);
+    await product(t, "agents");
+    await plan(t, "payg", [
+      { type: "per_unit", metric: "input_tokens", unit_price: "0.001" },
+      { type: "per_unit", metric: "output_tokens", unit_price: "0.002" },
+    ]);
+  }
+  for (const id of CUSTOMERS) {
+    await customer(tenant, id);
+    await subscribe(tenant, id, "payg", DAY0 - 10 * DAY);
+  }
+  await customer(other, "acme");
+  await subscribe(other, "acme", "payg", DAY0 - 10 * DAY);
+
+  acmeEvents = [
+    // a1: across an hour boundary, two metrics, cached input on one call.
+    llmCall("acme", "a1", DAY0 + 2 * HOUR + 50 * M, 1_000, {
+      usd: 0.25,
+      input_tokens: 800,
+      cached_input_tokens: 200,
+    }),
+    llmCall("acme", "a1", DAY0 + 3 * HOUR + 5 * M, 2_000, { usd: 0.5, input_tokens: 2_000 }),
+    llmCall(
+      "acme",
+      "a1",
+      DAY0 + 3 * HOUR + 9 * M,
+      300,
+      { provider: "openai", model: "gpt-4.1", usd: 0.1234, output_tokens: 300 },
+      { metric: "output_tokens" },
+    ),
+    llmCall("acme", "a2", DAY0 + DAY + 5 * HOUR, 500, { usd: 0.05, input_tokens: 500 }),
+    // No session, and an empty one: neither is a session.
+    llmCall("acme", null, DAY0 + DAY + 6 * HOUR, 700, { usd: 0.07 }),
+    llmCall("acme", "", DAY0 + DAY + 6 * HOUR + M, 70, { usd: 0.007 }),
+  ];
+  await send(tenant, acmeEvents);
+  await send(tenant, [
+    // g1: the most expensive, over two products (agents has no plan: revenue 0). Its id is
+    // acme's too: another customer's session.
+    llmCall("globex", "g1", DAY0 + DAY + 9 * HOUR + 50 * M, 10_000, { usd: 3.333333333 }),
+    llmCall(
+      "globex",
+      "g1",
+      DAY0 + DAY + 9 * HOUR + 55 * M,
+      4_000,
+      { usd: 6.666666667 },
+      { product: "agents" },
+    ),
+    llmCall("globex", "a1", DAY0 + 2 * DAY, 100, { usd: 0.01, input_tokens: 100 }),
+    // i1: no cost block (uncosted usage still counts its revenue and events).
+    tokens("initech", DAY0 + 2 * DAY + HOUR, 4_000, { properties: { session_id: "i1" } }),
+    // A number names no session here (the events dataset shows it as the text "42").
+    llmCall("umbrella", 42, DAY0 + 2 * DAY + 2 * HOUR, 900, { usd: 0.09 }),
+  ]);
+  // The other tenant: the same customer and session ids.
+  await send(other, [llmCall("acme", "a1", DAY0 + 2 * HOUR, 99_000, { usd: 9 })]);
+  await settle(tenant, CUSTOMERS, 11);
+  await settle(other, ["acme"], 1);
+});
+
+type Row = Record<string, string | number | null>;
+const MEASURES = [
+  "events",
+  "units",
+  "revenue",
+  "cogs",
+  "margin",
+  "margin_pct",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+  "sessions",
+];
+const keyOf = (r: Row) => JSON.stringify([r.time, r.customer, r.session, r.product]);
+const sorted = (rows: Row[]) => [...rows].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+
+/** The events dataset's answer by customer × properties.session_id (sessions only, the number
+ * left out), its session column named as the sessions dataset names it. */
+async function fromEvents(dimensions: string[], time: Record<string, string> = RANGE) {
+  const res = await run({
+    dataset: "events",
+    measures: MEASURES,
+    dimensions: dimensions.map((d) => (d === "session" ? "properties.session_id" : d)),
+    filters: [
+      { dimension: "properties.session_id", op: "gt", values: [""] },
+      { dimension: "customer", op: "is_not", values: ["umbrella"] },
+    ],
+    time,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const rows = res.body.rows.map(({ "properties.session_id": session, ...r }: Row) => ({
+    ...r,
+    session,
+  }));
+  return { rows: sorted(rows), totals: res.body.totals };
+}
+
+async function fromSessions(dimensions: string[], time: Record<string, string> = RANGE) {
+  const res = await run({ dataset: "sessions", measures: MEASURES, dimensions, time });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return { rows: sorted(res.body.rows), totals: res.body.totals, body: res.body };
+}
+
+/** A session row of the tenant in D1, its halves joined. */
+async function sessionRow(customerId: string, sessionId: string, start: number) {
+  const r = await env.DB.prepare(
+    `SELECT events, CAST(units_hi AS TEXT) AS units_hi, CAST(units_lo AS TEXT) AS units_lo,
+       CAST(revenue AS TEXT) AS revenue, CAST(cost AS TEXT) AS cost,
+       CAST(input_tokens_hi AS TEXT) AS input_hi, CAST(input_tokens_lo AS TEXT) AS input_lo,
+       first_at, last_at
+     FROM session_rollups_hourly
+     WHERE tenant_id = ? AND customer_id = ? AND session_id = ? AND start = ?`,
+  )
+    .bind(tenant.tenant_id, customerId, sessionId, start)
+    .first<Record<string, string | number>>();
+  return r
+    ? {
+        events: r.events,
+        units: joinHalves(r.units_hi, r.units_lo),
+        revenue: BigInt(r.revenue ?? 0),
+        cost: BigInt(r.cost ?? 0),
+        input_tokens: joinHalves(r.input_hi, r.input_lo),
+        first_at: r.first_at,
+        last_at: r.last_at,
+      }
+    : null;
+}
+
+async function deliver(messages: OutboxMessage[], attempt = 1) {
+  const batch = createMessageBatch<OutboxMessage>(
+    "aforo-events",
+    messages.map((body, i) => ({
+      id: `s-${attempt}-${i}`,
+      timestamp: new Date(),
+      attempts: attempt,
+      body,
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+}
+
+describe("reports: sessions", () => {
+  it("equals the events dataset by customer × session to the nano and the token", async () => {
+    const sessions = await fromSessions(["customer", "session"]);
+    const events = await fromEvents(["customer", "session"]);
+    expect(sessions.rows).toEqual(events.rows);
+    expect(sessions.totals).toEqual(events.totals);
+    expect(sessions.rows.map((r) => [r.customer, r.session])).toEqual([
+      ["acme", "a1"],
+      ["acme", "a2"],
+      ["globex", "a1"],
+      ["globex", "g1"],
+      ["initech", "i1"],
+    ]);
+    expect(sessions.rows[0]).toMatchObject({
+      events: 3,
+      units: 3_300,
+      revenue: "3.60",
+      cogs: "0.8734",
+      input_tokens: 2_800,
+      output_tokens: 300,
+      cached_input_tokens: 200,
+      sessions: 1,
+    });
+    // g1 over two products: revenue only where a plan prices it.
+    expect(sessions.rows[3]).toMatchObject({ events: 2, revenue: "10.00", cogs: "10.00" });
+    // The same id for two customers is two sessions.
+    expect(sessions.totals).toMatchObject({ events: 8, sessions: 5 });
+    // Fed by the same transactions as the rollups: as fresh as usage.
+    const usage = await run({
+      dataset: "usage",
+      measures: ["events"],
+      dimensions: [],
+      time: RANGE,
+    });
+    expect(sessions.body.data_as_of).toBe(usage.body.data_as_of);
+  });
+
+  it("by hour, product and over a local day: the events dataset's hours", async () => {
+    const hourly = { ...RANGE, granularity: "hour" };
+    const sessions = await fromSessions(["time", "customer", "session"], hourly);
+    expect(sessions.rows).toEqual((await fromEvents(["time", "customer", "session"], hourly)).rows);
+    // a1 crosses an hour: two rows.
+    expect(
+      sessions.rows.filter((r) => r.customer === "acme" && r.session === "a1").map((r) => r.time),
+    ).toEqual([isoOf(DAY0 + 2 * HOUR), isoOf(DAY0 + 3 * HOUR)].map((t) => t.replace(".000", "")));
+    const byProduct = await fromSessions(["product"]);
+    expect(byProduct.rows.map((r) => [r.product, r.events])).toEqual([
+      ["agents", 1],
+      ["chat-api", 7],
+    ]);
+    // In a zone 5:30 ahead, a local day is the UTC hours starting in it (no event here is in an
+    // hour that a local midnight cuts, so the events dataset's exact instants agree).
+    const kolkata = { from: isoOf(DAY0 - DAY), to: isoOf(TODAY), time_zone: "Asia/Kolkata" };
+    const local = await fromSessions(["time", "customer", "session"], kolkata);
+    expect(local.rows.every((r) => String(r.time).endsWith("T00:00:00+05:30"))).toBe(true);
+    expect(local.rows).toEqual((await fromEvents(["time", "customer", "session"], kolkata)).rows);
+    expect(local.totals.events).toBe(8);
+  });
+
+  it("keeps each session's first and last event: duration in seconds", async () => {
+    const res = await run({
+      dataset: "sessions",
+      measures: ["duration", "events"],
+      dimensions: ["customer", "session"],
+      filters: [{ dimension: "session", op: "is", values: ["a1"] }],
+      time: RANGE,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.rows).toEqual([
+      { customer: "acme", session: "a1", duration: 19 * 60, events: 3 },
+      { customer: "globex", session: "a1", duration: 0, events: 1 },
+    ]);
+    expect(await sessionRow("acme", "a1", DAY0 + 3 * HOUR)).toMatchObject({
+      events: 2,
+      first_at: DAY0 + 3 * HOUR + 5 * M,
+      last_at: DAY0 + 3 * HOUR + 9 * M,
+    });
+  });
+
+  it("a resent event adds nothing", async () => {
+    const before = await fromSessions(["customer", "session"]);
+    const res = await call("POST", "/v1/events", { token: tenant.ingest_key, body: acmeEvents });
+    expect(res.status).toBe(200);
+    expect(res.body.duplicates).toBe(acmeEvents.length);
+    await settle(tenant, ["acme"], 11);
+    expect(await fromSessions(["customer", "session"])).toEqual(before);
+  });
+
+  it("applies a batch's sessions once however often it is delivered; a batch without them still applies", async () => {
+    const hour = TODAY - 20 * DAY + 7 * HOUR;
+    const message = (c: string, suffix: string, withSessions: boolean): OutboxMessage => ({
+      batch_id: `${tenant.tenant_id}:${c}:sessions-${suffix}`,
+      tenant_id: tenant.tenant_id,
+      customer_id: c,
+      deltas: [
+        {
+          hour,
+          product: "chat-api",
+          metric: "input_tokens",
+          units: "3000000",
+          revenue: "3000000001",
+          cost: "1500000000",
+          events: 3,
+          uncosted_events: 0,
+          uncosted_revenue: "0",
+        },
+      ],
+      ...(withSessions
+        ? {
+            sessions: [
+              {
+                hour,
+                product: "chat-api",
+                session_id: "replayed",
+                events: 3,
+                // Past 2^63 micro-units: kept exactly in halves.
+                units: "9223372036854775808000",
+                revenue: "3000000001",
+                cost: "1500000000",
+                input_tokens: "1999999999",
+                output_tokens: "0",
+                cached_input_tokens: "0",
+                first_at: hour + 10 * M,
+                last_at: hour + 20 * M,
+              },
+            ],
+          }
+        : {}),
+    });
+    const acme = message("acme", "replay", true);
+    await deliver([acme, acme]);
+    await deliver([acme], 2);
+    expect(await sessionRow("acme", "replayed", hour)).toEqual({
+      events: 3,
+      units: 9_223_372_036_854_775_808_000n,
+      revenue: 3_000_000_001n,
+      cost: 1_500_000_000n,
+      input_tokens: 1_999_999_999n,
+      first_at: hour + 10 * M,
+      last_at: hour + 20 * M,
+    });
+    // A second delivery of a new batch adds to the row, the low half's carry moved up.
+    const more = message("acme", "more", true);
+    await deliver([more, acme], 3);
+    expect(await sessionRow("acme", "replayed", hour)).toMatchObject({
+      events: 6,
+      units: 18_446_744_073_709_551_616_000n,
+      revenue: 6_000_000_002n,
+      input_tokens: 3_999_999_998n,
+    });
+    // A row sealed before sessions were kept: the rollups take it, the session table has none.
+    await deliver([message("initech", "old", false)]);
+    expect(await sessionRow("initech", "replayed", hour)).toBeNull();
+    const rolled = await env.DB.prepare(
+      "SELECT SUM(events) AS n FROM rollups_hourly WHERE tenant_id = ? AND start = ?",
+    )
+      .bind(tenant.tenant_id, hour)
+      .first<{ n: number }>();
+    expect(rolled?.n).toBe(9);
+  });
+
+  it("never shows another tenant's sessions, though customer and session ids are the same", async () => {
+    const theirs = await run(
+      {
+        dataset: "sessions",
+        measures: ["events", "revenue", "input_tokens"],
+        dimensions: ["customer", "session"],
+        time: RANGE,
+      },
+      other,
+    );
+    expect(theirs.body.rows).toEqual([
+      { customer: "acme", session: "a1", events: 1, revenue: "99.00", input_tokens: 0 },
+    ]);
+  });
+
+  it("serves the dataset in the catalog", async () => {
+    const res = await api(tenant).get("/api/reports/datasets");
+    const sessions = res.body.data.find((d: { name: string }) => d.name === "sessions");
+    expect(sessions.dimensions.map((d: { name: string }) => d.name)).toEqual([
+      "time",
+      "customer",
+      "session",
+      "product",
+    ]);
+    expect(sessions.measures.map((d: { name: string }) => d.name)).toEqual(
+      expect.arrayContaining([...MEASURES, "duration"]),
+    );
+  });
+
+  it("runs Agentic Session Analysis on it: the events dataset's answer to the same question", async () => {
+    const template = await ok(api(tenant).get("/api/reports/tpl_agentic_session_analysis"));
+    expect(template.query).toMatchObject({
+      dataset: "sessions",
+      dimensions: ["customer", "session"],
+    });
+    const answer = await run(template.query);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const events = await run({
+      ...template.query,
+      dataset: "events",
+      dimensions: ["customer", "properties.session_id"],
+      filters: [
+        { dimension: "properties.session_id", op: "gt", values: [""] },
+        { dimension: "customer", op: "is_not", values: ["umbrella"] },
+      ],
+    });
+    expect(events.status, JSON.stringify(events.body)).toBe(200);
+    expect(answer.body.rows).toEqual(
+      events.body.rows.map(({ "properties.session_id": session, customer, ...r }: Row) => ({
+        customer,
+        session,
+        ...r,
+      })),
+    );
+    expect(answer.body.rows[0]).toMatchObject({ customer: "globex", session: "g1", cogs: "10.00" });
+    expect(answer.body.totals).toEqual(events.body.totals);
+  });
+});
+
+describe("sessions: sealing the pending rows", () => {
+  it("sums one session's rows of several batches into one, and splits many over messages", async () => {
+    const stub = env.CUSTOMER_ACTOR.getByName("sessions-seal-test");
+    const sealed = await runInDurableObject(stub, (i: CustomerActor, state) => {
+      const { store, outbox } = internals(i);
+      const hour = DAY0 + 4 * HOUR;
+      const session = (id: string, units: bigint, at: number) => ({
+        hour,
+        product: "chat-api",
+        session_id: id,
+        events: 1,
+        units,
+        revenue: 5n,
+        cost: 2n,
+        input_tokens: 7n,
+        output_tokens: 0n,
+        cached_input_tokens: 1n,
+        first_at: at,
+        last_at: at,
+      });
+      const delta = {
+        hour,
+        product: "chat-api",
+        metric: "input_tokens",
+        units: 1n,
+        revenue: 0n,
+        cost: 0n,
+        events: 1,
+        uncosted_events: 0,
+        uncosted_revenue: 0n,
+      };
+      store.addToBuckets([delta]);
+      // Two batches of one session: each near 2^63 micro-units, summed past it.
+      store.addToSessions([session("s-big", 9_000_000_000_000_000_000n, hour + 5 * M)]);
+      store.addToSessions([session("s-big", 9_000_000_000_000_000_000n, hour + M)]);
+      store.addToSessions(
+        Array.from({ length: 449 }, (_, k) => session(`s-${String(k).padStart(3, "0")}`, 1n, hour)),
+      );
+      (outbox as unknown as { sealPendingDeltas(): void }).sealPendingDeltas();
+      const left = state.storage.sql
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_sessions")
+        .one().n;
+      const bodies = state.storage.sql
+        .exec<{ body: string }>("SELECT body FROM outbox ORDER BY seq")
+        .toArray()
+        .map((r) => JSON.parse(r.body) as Pick<OutboxMessage, "deltas" | "sessions">);
+      return { left, bodies };
+    });
+    expect(sealed.left).toBe(0);
+    expect(sealed.bodies.map((b) => [b.deltas.length, b.sessions?.length ?? 0])).toEqual([
+      [1, 199],
+      [0, 200],
+      [0, 51],
+    ]);
+    const big = sealed.bodies
+      .flatMap((b) => b.sessions ?? [])
+      .find((s) => s.session_id === "s-big");
+    expect(big).toEqual({
+      hour: DAY0 + 4 * HOUR,
+      product: "chat-api",
+      session_id: "s-big",
+      events: 2,
+      units: "18000000000000000000",
+      revenue: "10",
+      cost: "4",
+      input_tokens: "14",
+      output_tokens: "0",
+      cached_input_tokens: "2",
+      first_at: DAY0 + 4 * HOUR + M,
+      last_at: DAY0 + 4 * HOUR + 5 * M,
+    });
+  });
+});
