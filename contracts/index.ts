@@ -7,6 +7,7 @@ export type * from "./cases";
 export type * from "./catalog";
 export type * from "./channels";
 export type * from "./common";
+export type * from "./copilot";
 export type * from "./detectors";
 export type * from "./events";
 export type * from "./invoices";

@@ -21,6 +21,7 @@ import type {
   LadderStepSchema,
 } from "./routes/cases";
 import type { ChannelSchema, ChannelWithSecret, TestResult } from "./routes/channels";
+import type { PricingParseSchema } from "./routes/copilot";
 import type { EntryOut } from "./routes/cost-catalog";
 import type { Customer } from "./routes/customers";
 import type { Budget, DeliverySchema } from "./routes/deliveries";
@@ -36,6 +37,7 @@ import type {
   StripeWebhookOutcome,
 } from "./routes/payments";
 import type { Plan, PlanComponent } from "./routes/plans";
+import type { PricingPreviewSchema } from "./routes/pricing-preview";
 import type { Metric, Product } from "./routes/products";
 import type { ReportRunSchema, ReportScheduleSchema } from "./routes/report-schedules";
 import type { ReportShareSchema, SharedReportSchema } from "./routes/report-shares";
@@ -85,6 +87,12 @@ export type CatalogChecks = [
   Assert<Same<Out<typeof Subscription>, C.Subscription>>,
   Assert<Same<Out<typeof EntryOut>, C.CostCatalogEntry>>,
   Assert<Same<PageOf<typeof Customer>, C.Page<C.Customer>>>,
+];
+
+export type CopilotChecks = [
+  // Components leave the parser as decimal strings; the contract says Amount (string | number).
+  Assert<Extends<Out<typeof PricingParseSchema>, C.PricingParseResult>>,
+  Assert<Same<Out<typeof PricingPreviewSchema>, C.PricingPreview>>,
 ];
 
 export type EventChecks = [

@@ -44,6 +44,8 @@ const READ_WRITES: Record<string, string> = {
   "POST /api/me/passkeys": "registers one's own passkey",
   "DELETE /api/me/passkeys/{id}": "deletes one's own passkey",
   "POST /api/reports/run": "runs a report query and changes nothing (POST carries the query)",
+  "POST /api/copilot/pricing/parse": "reads a sentence into a proposal and stores nothing",
+  "POST /api/pricing/preview": "prices a usage scenario and stores nothing",
 };
 
 /** Routes that belong to a person, not a machine: a token gets 403 whatever its role. */
