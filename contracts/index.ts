@@ -10,6 +10,7 @@ export type * from "./common";
 export type * from "./copilot";
 export type * from "./detectors";
 export type * from "./events";
+export type * from "./exports";
 export type * from "./invoices";
 export type * from "./margin";
 export type * from "./metrics";

@@ -18,6 +18,7 @@ import { ActorMemory, type Identity } from "./actor-memory";
 import type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
 import { migrateActorSchema } from "./actor-schema";
 import { ActorStore } from "./actor-store";
+import { ArchiveFeed } from "./archive-feed";
 import { Outbox, type OutboxTarget, RECONCILE_AFTER_MS } from "./outbox";
 import { type TimerName, Timers } from "./timers";
 
@@ -69,6 +70,7 @@ export class CustomerActor extends DurableObject<Env> {
   protected readonly store: ActorStore;
   protected readonly memory: ActorMemory;
   private readonly outbox: Outbox;
+  private readonly archive: ArchiveFeed;
   private readonly timers: Timers;
   private terms: Terms | null = null;
   private bucket: TokenBucket | null = null;
@@ -82,6 +84,7 @@ export class CustomerActor extends DurableObject<Env> {
     this.store = new ActorStore(sql);
     this.memory = new ActorMemory(ctx.storage.kv);
     this.outbox = new Outbox(sql, ctx.storage, env.EVENTS_QUEUE, env.DB);
+    this.archive = new ArchiveFeed(sql, env.ARCHIVE_QUEUE, env.EXPORTS);
     this.timers = new Timers(sql, ctx.storage);
     ctx.blockConcurrencyWhile(async () => {
       migrateActorSchema(ctx.storage);
@@ -390,6 +393,11 @@ export class CustomerActor extends DurableObject<Env> {
         this.timers.schedule("reconcile", Date.now() + RECONCILE_AFTER_MS);
       } else {
         this.timers.schedule("flush", Date.now() + RETRY_MS);
+      }
+      // The same events, raw and rated, to the R2 event archive (archive-feed.ts).
+      const archived = await this.archive.flush(who);
+      if (archived !== "done") {
+        this.timers.schedule("flush", Date.now() + (archived === "more" ? 0 : RETRY_MS));
       }
     } else if (name === "reconcile") {
       const { waiting, resend } = await this.outbox.reconcile(this.outboxTarget(who), now);

@@ -25,6 +25,17 @@ import type { PricingParseSchema } from "./routes/copilot";
 import type { EntryOut } from "./routes/cost-catalog";
 import type { Customer } from "./routes/customers";
 import type { Budget, DeliverySchema } from "./routes/deliveries";
+import type {
+  ArchivePartitionSchema,
+  ExportBatchSchema,
+  ExportDestinationSchema,
+  ExportDestinationTestSchema,
+  ExportDestinationWithSecret,
+  ExportFileSchema,
+  ExportRunDetailSchema,
+  ExportRunSchema,
+  ExportScheduleSchema,
+} from "./routes/exports";
 import type { Invoice, Trace } from "./routes/invoices";
 import type { CustomerRow, Pnl, ProductRow, Ranked, TrendPoint, Window } from "./routes/margin";
 import type { AuditEntrySchema, Me, MemberSchema, Passkey, RoleSchema } from "./routes/members";
@@ -213,4 +224,16 @@ export type ReportChecks = [
   Assert<Same<Out<typeof ReportRunSchema>, C.ReportRun>>,
   Assert<Same<Out<typeof ReportShareSchema>, C.ReportShare>>,
   Assert<Same<Out<typeof SharedReportSchema>, C.SharedReport>>,
+];
+
+export type ExportChecks = [
+  Assert<Same<Out<typeof ExportDestinationSchema>, C.ExportDestination>>,
+  Assert<Same<Out<typeof ExportDestinationWithSecret>, C.ExportDestinationWithSecret>>,
+  Assert<Same<Out<typeof ExportDestinationTestSchema>, C.ExportDestinationTest>>,
+  Assert<Same<Out<typeof ExportRunSchema>, C.ExportRun>>,
+  Assert<Same<Out<typeof ExportFileSchema>, C.ExportFile>>,
+  Assert<Same<Out<typeof ExportBatchSchema>, C.ExportBatch>>,
+  Assert<Same<Out<typeof ExportRunDetailSchema>, C.ExportRunDetail>>,
+  Assert<Same<Out<typeof ExportScheduleSchema>, C.ExportSchedule>>,
+  Assert<Same<Out<typeof ArchivePartitionSchema>, C.ArchivePartition>>,
 ];

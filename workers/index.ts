@@ -20,6 +20,7 @@ import { costCatalog } from "./routes/cost-catalog";
 import { customers } from "./routes/customers";
 import { deliveries } from "./routes/deliveries";
 import { detectors } from "./routes/detectors";
+import { warehouseExports } from "./routes/exports";
 import { gate } from "./routes/gate";
 import { ingest } from "./routes/ingest";
 import { invoices } from "./routes/invoices";
@@ -87,6 +88,7 @@ api.route("/deliveries", deliveries);
 api.route("/", reports);
 api.route("/", reportSchedules);
 api.route("/", reportShares);
+api.route("/exports", warehouseExports);
 api.route("/", copilot);
 api.route("/", pricingPreview);
 

@@ -6,6 +6,9 @@ import { runBillingJobs } from "./billing/jobs";
 import { runRetryJobs } from "./billing/retries";
 import { runCaseJobs } from "./cases";
 import { requeueStalledDeliveries } from "./deliveries";
+import { compactEventArchive } from "./event-archive";
+import { requeueStalledExportBatches } from "./exports/deliver";
+import { runExportSchedules } from "./exports/schedules";
 import { runReportSchedules } from "./report-schedules";
 import { flushPipelineTelemetry } from "./telemetry";
 import { runTenantDetectors } from "./tenant-detectors";
@@ -32,8 +35,15 @@ async function runJobs(env: Env, tenantId: string, now: number): Promise<void> {
   await runCaseJobs(env.DB, tenantId, now);
   // Deliveries whose queue message was lost after their signal committed.
   await requeueStalledDeliveries(env, now, tenantId);
+  // Webhook export batches whose queue message was lost the same way.
+  await requeueStalledExportBatches(env, tenantId, now);
   // Scheduled reports: each slot that has come run once, failed sends retried on later ticks.
   await runReportSchedules(env, tenantId, now);
+  // Scheduled exports: each slot that has come run once, over its window.
+  await runExportSchedules(env, tenantId, now);
+  // The event archive: what the actors handed off since the last tick, into the day's Parquet
+  // parts (one tick, five minutes, is most of the archive's freshness).
+  await compactEventArchive(env, tenantId, now);
 }
 
 /** The cron trigger: make sure every tenant's clock is ticking. */

@@ -1,15 +1,21 @@
+import type { ArchiveMessage } from "../durable-objects/archive-feed";
 import type { OutboxMessage } from "../durable-objects/customer-actor";
 import { settledCaseStatements } from "../store/cases";
 import { recordDeadLetters } from "../store/dead-letters";
 import { appliedBatchIds, applyBatchStatements } from "../store/rollups";
 import { crashAfterRollupWrite } from "./chaos";
 import { handleDeliveries } from "./deliveries";
+import { stageArchiveBatch } from "./event-archive";
 import { type LadderStep, newSignalStatements, runLadderSteps } from "./ladder/intake";
 import { flushPipelineTelemetry, observe } from "./telemetry";
 
 // Queue consumers, dispatched by queue name (wrangler.toml [[queues.consumers]]).
 
-const DEAD_LETTER_QUEUES = new Set(["aforo-events-dlq", "aforo-deliveries-dlq"]);
+const DEAD_LETTER_QUEUES = new Set([
+  "aforo-events-dlq",
+  "aforo-deliveries-dlq",
+  "aforo-archive-dlq",
+]);
 const ANALYTICS_POINTS_PER_INVOCATION = 250;
 
 export async function handleQueue(
@@ -24,6 +30,9 @@ export async function handleQueue(
   if (batch.queue === "aforo-deliveries") {
     await handleDeliveries(batch, env);
     return flushPipelineTelemetry(env.DB);
+  }
+  if (batch.queue === "aforo-archive") {
+    return stageArchiveBatch(batch as MessageBatch<ArchiveMessage>, env);
   }
   if (DEAD_LETTER_QUEUES.has(batch.queue)) {
     await recordDeadLetterBatch(batch, env);

@@ -8,6 +8,7 @@ interface __BaseEnv_Env {
 	USAGE_ANALYTICS: AnalyticsEngineDataset;
 	EVENTS_QUEUE: Queue;
 	DELIVERIES_QUEUE: Queue;
+	ARCHIVE_QUEUE: Queue;
 	ASSETS: Fetcher;
 	AFORO_PUBLIC_URL: "";
 	AFORO_ADMIN_TOKEN: string;

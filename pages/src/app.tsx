@@ -30,6 +30,7 @@ import {
 import { CatalogView } from "./views/catalog";
 import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
+import { ExportsView } from "./views/exports";
 import { HomeView, PersonaSwitch } from "./views/home";
 import { InvoicesView } from "./views/invoices";
 import { LiveView } from "./views/live";
@@ -47,6 +48,7 @@ export const ROUTES = [
   { path: "/invoices", label: "Invoices", view: InvoicesView },
   { path: "/signals", label: "Health Signals", view: SignalsView },
   { path: "/reports", label: "Reports", view: ReportsView },
+  { path: "/exports", label: "Exports", view: ExportsView },
   { path: "/live", label: "Live Ingestion", view: LiveView },
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },

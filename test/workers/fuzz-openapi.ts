@@ -31,6 +31,8 @@ export interface Operation {
   body: { schema: Schema; contentTypes: string[]; required: boolean } | null;
   /** Every documented status. */
   statuses: number[];
+  /** The content types documented for each status (a download's file type, beside JSON). */
+  responseTypes: Record<number, string[]>;
   /** Its success is another server's answer (the proxy): documented without a body schema. */
   passthrough: boolean;
   pattern: RegExp;
@@ -82,6 +84,11 @@ export function operations(doc: OpenApiDoc): Operation[] {
               }
             : null,
         statuses: Object.keys(op.responses ?? {}).map(Number),
+        responseTypes: Object.fromEntries(
+          Object.entries((op.responses ?? {}) as Record<string, { content?: Schema }>).map(
+            ([status, r]) => [Number(status), Object.keys(r.content ?? {})],
+          ),
+        ),
         passthrough: Boolean(op.responses?.["200"] && !op.responses["200"].content),
         pattern: templatePattern(path),
       });

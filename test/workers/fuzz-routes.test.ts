@@ -305,7 +305,12 @@ function checkAnswer(c: Case, res: RawResponse): string | null {
     if (!op.statuses.includes(res.status)) {
       return `${res.status}, which ${op.method} ${op.path} does not document`;
     }
-    if (res.status !== 204 && !/json|event-stream/.test(res.contentType)) {
+    const documented = op.responseTypes[res.status] ?? [];
+    if (
+      res.status !== 204 &&
+      !/json|event-stream/.test(res.contentType) &&
+      !documented.some((type) => res.contentType.startsWith(type))
+    ) {
       return `a ${res.status} answered as ${res.contentType}`;
     }
     return null;

@@ -162,6 +162,19 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
   });
   // A share link of that report, so the revoke route has a link to find.
   const share = await post(`/api/reports/${report.id}/share`, { expires_in: 3600 });
+  // A webhook export destination and an export run to the tenant's R2 prefix with a file
+  // (the subscriptions started a month ago), so the runs, files and destinations routes find
+  // real ids.
+  const destination = await post("/api/exports/destinations", {
+    type: "webhook",
+    name: `${P} Warehouse Loader`,
+    url: hook,
+  });
+  const exportRun = await post("/api/exports", {
+    dataset: "subscriptions",
+    from: new Date(Date.parse(start) - 86_400_000).toISOString(),
+    to: new Date(Date.now() + 86_400_000).toISOString(),
+  });
   // A member who is not the only owner, so changing or removing them is allowed.
   const member = await post("/api/members", {
     email: `analyst@${prefix}.example`,
@@ -193,6 +206,9 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       reports: [report.id as string],
       schedules: [schedule.id as string],
       shares: [share.id as string],
+      destinations: [destination.id as string],
+      runs: [exportRun.id as string],
+      files: exportRun.file_list.map((f: { name: string }) => f.name),
       // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
       passkeys: ["no-such-passkey"],
       rest: ["v1/chat", "a/b/c"],
@@ -231,6 +247,9 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       report.id as string,
       schedule.id as string,
       share.id as string,
+      destination.id as string,
+      `${P} Warehouse Loader`,
+      exportRun.id as string,
       ci.id,
       keyId(tenant.ingest_key),
       keyId(tenant.operator_token),

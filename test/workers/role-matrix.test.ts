@@ -57,9 +57,9 @@ const PEOPLE_ONLY = new Set([
 ]);
 const PEOPLE_ONLY_DETAIL = "Passkeys belong to people";
 
-/** Permissions the roles table already grants for features whose routes are not built yet
- * (warehouse exports): when they arrive, they must declare these. */
-const PERMISSIONS_WITHOUT_ROUTES_YET: Permission[] = ["exports:manage"];
+/** Permissions the roles table already grants for features whose routes are not built yet:
+ * when they arrive, they must declare these. */
+const PERMISSIONS_WITHOUT_ROUTES_YET: Permission[] = [];
 
 const key = (op: Operation) => `${op.method} ${op.path}`;
 

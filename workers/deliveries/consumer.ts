@@ -17,6 +17,7 @@ import { loadPaymentMessage } from "../../store/retries";
 import { loadTenantSettings } from "../../store/tenants";
 import { dunningEmailContent, retryWebhookBody } from "../billing/retries";
 import { deliveryTimeScale } from "../chaos";
+import { deliverExportBatch } from "../exports/deliver";
 import { observe } from "../telemetry";
 import { addressChannel } from "./channels";
 import { openSecret } from "./secrets";
@@ -33,6 +34,8 @@ import { type AlertSignal, loadSignal } from "./signal";
 //   created, → dead (and recorded in dead_letters, like the dead-letter queue's consumer does).
 // The receiver can still see a delivery twice if the consumer dies between the receiver's 2xx
 // and the D1 update: that is why every message carries the delivery id (webhook-id, Message-ID).
+// A message of kind `export_batch` wakes a webhook export's batch instead, delivered the same
+// way from its own row (workers/exports/deliver.ts).
 
 export const BACKOFF_BASE_S = 30;
 export const BACKOFF_CAP_S = 3_600;
@@ -55,7 +58,12 @@ export function backoffSeconds(attempts: number): number {
   return Math.min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** Math.min(n - 1, 20));
 }
 
-const Body = z.object({ tenant_id: z.string().min(1), delivery_id: z.string().min(1) });
+const Body = z.object({
+  tenant_id: z.string().min(1),
+  delivery_id: z.string().min(1),
+  /** A webhook export's batch (workers/exports/deliver.ts), not a row of `deliveries`. */
+  kind: z.literal("export_batch").optional(),
+});
 
 type Verdict = { ack: true } | { ack: false; delaySeconds: number };
 
@@ -67,6 +75,7 @@ async function deliverOne(env: Env, message: Message<unknown>): Promise<Verdict>
   }
   const db = env.DB;
   const { tenant_id: tenantId, delivery_id: deliveryId } = parsed.data;
+  if (parsed.data.kind === "export_batch") return deliverExportBatch(env, tenantId, deliveryId);
   const d = await loadDeliveryToSend(db, tenantId, deliveryId);
   if (d?.status !== "pending") return { ack: true };
   // An alert over the budget goes out in its digest, never on its own.

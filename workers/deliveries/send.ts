@@ -123,6 +123,32 @@ async function post(
   }
 }
 
+/** A ready-made body (a webhook export's batch, workers/exports/deliver.ts) to a webhook,
+ * signed and guarded like every other webhook message; `id` is its webhook-id. */
+export async function sendSignedBody(
+  env: Env,
+  channel: Channel,
+  id: string,
+  body: string,
+  contentType: string,
+  now: number = Date.now(),
+): Promise<SendOutcome> {
+  const started = Date.now();
+  if (!channel.config.url || !channel.secret) {
+    return misconfigured("the webhook has no URL or signing secret", started);
+  }
+  let headers: Record<string, string>;
+  try {
+    headers = {
+      ...(await webhookHeaders(channel.secret, id, body, now)),
+      "content-type": contentType,
+    };
+  } catch {
+    return misconfigured("the webhook's signing secret is not valid", started);
+  }
+  return post(env, channel, channel.config.url, body, headers, started);
+}
+
 const TEST_TEXT = "Test message from Aforo: this channel receives alerts when signals fire.";
 
 export async function sendToChannel(
