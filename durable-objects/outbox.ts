@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Signal } from "../domain/detectors";
-import { appliedBatchIds } from "../store/rollups";
+import { appliedBatchIds, type RollupSessionRow } from "../store/rollups";
 
 // The actor's durable outbox to the events queue (SPEC §2 fan-out). Usage gathers as pending in
 // the hourly buckets and is sealed into outbox rows at flush time; signals are written as rows
@@ -32,22 +32,9 @@ export interface RollupFacet extends RollupDelta {
   uncosted_revenue: string;
 }
 
-/** One session's usage in one (hour, product) (schema/0025_session_rollups.sql): amounts as
- * exact decimal text (units micros, money nanos, tokens counts), times epoch ms. */
-export interface RollupSession {
-  hour: number;
-  product: string;
-  session_id: string;
-  events: number;
-  units: string;
-  revenue: string;
-  cost: string;
-  input_tokens: string;
-  output_tokens: string;
-  cached_input_tokens: string;
-  first_at: number;
-  last_at: number;
-}
+/** One session's usage in one (hour, product) (schema/0025_session_rollups.sql), as the
+ * consumer applies it. */
+export type RollupSession = RollupSessionRow;
 
 export interface OutboxMessage {
   batch_id: string;

@@ -15,7 +15,7 @@ import type {
   ReportResult,
 } from "../../contracts/reports";
 import { formatMoney, formatScaled, QUANTITY_SCALE } from "../money";
-import { DAY_MS, WEEK_MS } from "../time";
+import { DAY_MS, MONDAY_OFFSET_MS, WEEK_MS } from "../time";
 import { type Segment, segments, ZoneClock } from "./buckets";
 import { datasetOf, TIME_DIMENSIONS } from "./catalog";
 import { pipelineSource } from "./pipeline-source";
@@ -438,9 +438,8 @@ export interface TableScan {
   subtract?: true;
 }
 
-/** Where a UTC week starts: Monday 00:00 UTC (1970-01-01 was a Thursday), as in
- * schema/0029_weekly_rollups.sql. */
-const weekStart = (t: number) => t - ((t + 3 * DAY_MS) % WEEK_MS);
+/** Where t's UTC week starts (domain/time.ts). */
+const weekStart = (t: number) => t - ((t + MONDAY_OFFSET_MS) % WEEK_MS);
 
 /** The finest time boundary a statement's buckets need: `hour` when they fall inside UTC days,
  * `day` when they fall on UTC midnights inside UTC weeks, `week` when none falls inside a UTC

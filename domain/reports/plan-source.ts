@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from "kysely";
-import { DAY_MS, HOUR_MS, WEEK_MS } from "../time";
+import { DAY_MS, HOUR_MS, MONDAY_OFFSET_MS, WEEK_MS } from "../time";
 
 // The usage rows of a statement that cuts or filters by `plan`, `pricing_model` or
 // `billing_mode`, each carrying the plan of the customer's subscription phase for its product in
@@ -68,8 +68,9 @@ export interface PlanFromOptions {
 const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 const H = sql.lit(HOUR_MS);
 const D = sql.lit(DAY_MS);
-// UTC weeks start on Monday 00:00 UTC: 1970-01-01 was a Thursday, three days after a Monday.
-const weekOf = (t: Raw): Raw => sql`(${t} - (${t} + ${sql.lit(3 * DAY_MS)}) % ${sql.lit(WEEK_MS)})`;
+// UTC weeks start on Monday 00:00 UTC (domain/time.ts).
+const weekOf = (t: Raw): Raw =>
+  sql`(${t} - (${t} + ${sql.lit(MONDAY_OFFSET_MS)}) % ${sql.lit(WEEK_MS)})`;
 const dayOf = (t: Raw): Raw => sql`(${t} - ${t} % ${D})`;
 const GRAINS = { hourly: HOUR_MS, daily: DAY_MS, weekly: WEEK_MS } as const;
 const grainOf = (table: string): number => {
