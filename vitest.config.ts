@@ -30,6 +30,7 @@ export default defineConfig(async () => {
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 600_000,
+            globalSetup: ["./test/browser/global-setup.ts"],
           },
         },
         {

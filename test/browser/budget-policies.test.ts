@@ -10,7 +10,6 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyMigrations,
-  buildDashboard,
   ensureDemoTenant,
   ensureDevVars,
   request,
@@ -33,7 +32,6 @@ beforeAll(async () => {
   persistTo = mkdtempSync(join(tmpdir(), "aforo-budget-policies-"));
   const { adminToken } = ensureDevVars();
   applyMigrations(persistTo, true);
-  buildDashboard(true);
   stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
   keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
   await api("/api/products", { method: "POST", body: { id: "bp-api", name: "BP API" } });

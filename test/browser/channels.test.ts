@@ -17,7 +17,6 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyMigrations,
-  buildDashboard,
   ensureDemoTenant,
   ensureDevVars,
   request,
@@ -132,7 +131,6 @@ beforeAll(async () => {
   persistTo = mkdtempSync(join(tmpdir(), "aforo-channels-"));
   const { adminToken } = ensureDevVars();
   applyMigrations(persistTo, true);
-  buildDashboard(true);
   stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
   keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
   await seedCatalog();

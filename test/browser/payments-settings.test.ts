@@ -11,7 +11,6 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyMigrations,
-  buildDashboard,
   ensureDemoTenant,
   ensureDevVars,
   request,
@@ -34,7 +33,6 @@ beforeAll(async () => {
   persistTo = mkdtempSync(join(tmpdir(), "aforo-payments-settings-"));
   const { adminToken } = ensureDevVars();
   applyMigrations(persistTo, true);
-  buildDashboard(true);
   stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
   keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
   browser = await launchBrowser();

@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   applyMigrations,
-  buildDashboard,
   ensureDemoTenant,
   ensureDevVars,
   request,
@@ -216,7 +215,6 @@ export async function startSeededStack(
   const port = await freePort();
   const { adminToken } = ensureDevVars();
   applyMigrations(persistTo, true);
-  buildDashboard(true);
   const t0 = Date.now();
   const stack = await startWrangler({ port, persistTo, quiet: true });
   const stop = async () => {
