@@ -3,37 +3,22 @@
 // the budget alerts' thresholds, a floor the API refuses is shown beside its field, and a saved
 // floor is stored for that segment only. Screenshot: test-results/screenshots/budget-policies.png.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  applyMigrations,
-  ensureDemoTenant,
-  ensureDevVars,
-  request,
-  startWrangler,
-} from "../../scripts/lib/stack.mjs";
+import { request } from "../../scripts/lib/stack.mjs";
 import { type Browser, launchBrowser, screenshot } from "./browser";
-import { freePort } from "./stack";
+import { startBareStack } from "./stack";
 
-let stack: { url: string; stop: () => Promise<unknown> };
-let persistTo: string;
-let keys: { operator_token: string; tenant_id: string };
+let stack: Awaited<ReturnType<typeof startBareStack>>;
 let browser: Browser;
 let page: Page;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 const api = (path: string, init: { method?: string; body?: unknown } = {}): Promise<any> =>
-  request(`${stack.url}${path}`, { token: keys.operator_token, ...init });
+  request(`${stack.url}${path}`, { token: stack.keys.operator_token, ...init });
 
 beforeAll(async () => {
-  persistTo = mkdtempSync(join(tmpdir(), "aforo-budget-policies-"));
-  const { adminToken } = ensureDevVars();
-  applyMigrations(persistTo, true);
-  stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
-  keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
+  stack = await startBareStack("budget-policies");
   await api("/api/products", { method: "POST", body: { id: "bp-api", name: "BP API" } });
   await api("/api/products/bp-api/metrics", {
     method: "POST",
@@ -59,12 +44,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
-  if (persistTo) rmSync(persistTo, { recursive: true, force: true });
 });
 
 describe("Policies → a customer segment", () => {
   it("lists the segments, edits only the budget thresholds, shows a refusal beside its field, and saves", async () => {
-    await page.goto(`${stack.url}/policies?scope=segment#token=${keys.operator_token}`);
+    await page.goto(`${stack.url}/policies?scope=segment#token=${stack.keys.operator_token}`);
     await page.getByRole("heading", { name: "Policies", level: 1 }).waitFor();
     const picker = page.locator('select[name="id"]');
     await picker.waitFor();

@@ -7,86 +7,22 @@
 // as N messages and one digest, and the delivery log shows each; disable, enable, e-mail and
 // delete work. Screenshot: test-results/screenshots/channels.png.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  applyMigrations,
-  ensureDemoTenant,
-  ensureDevVars,
-  request,
-  startWrangler,
-} from "../../scripts/lib/stack.mjs";
+import { request } from "../../scripts/lib/stack.mjs";
 import { type Browser, launchBrowser, screenshot } from "./browser";
-import { freePort } from "./stack";
+import { type Received, type Receiver, startReceiver } from "./receiver";
+import { startBareStack, until } from "./stack";
 
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-  at: number;
-}
-
-/** A webhook receiver on loopback (local mode allows it): records every request, answers
- * `status` (200 unless a test changes it). */
-function startReceiver() {
-  const received: Received[] = [];
-  let status = 200;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
-      received.push({ headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
-      res.writeHead(status, { "content-type": "text/plain" });
-      res.end(status < 300 ? "ok" : "receiver is failing on purpose");
-    });
-  });
-  return new Promise<{
-    url: string;
-    received: Received[];
-    setStatus: (s: number) => void;
-    close: () => Promise<void>;
-  }>((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        url: `http://127.0.0.1:${port}/hooks/aforo`,
-        received,
-        setStatus: (s) => {
-          status = s;
-        },
-        close: () => new Promise((r) => server.close(() => r())),
-      });
-    });
-  });
-}
-
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
-let stack: { url: string; stop: () => Promise<unknown> };
-let persistTo: string;
-let keys: { operator_token: string; ingest_key: string };
+let receiver: Receiver;
+let stack: Awaited<ReturnType<typeof startBareStack>>;
 let browser: Browser;
 let page: Page;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 const api = (path: string, init: { method?: string; body?: unknown } = {}): Promise<any> =>
-  request(`${stack.url}${path}`, { token: keys.operator_token, ...init });
-
-async function until<T>(read: () => Promise<T> | T, done: (v: T) => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!done(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    v = await read();
-  }
-  return v;
-}
+  request(`${stack.url}${path}`, { token: stack.keys.operator_token, ...init });
 
 const CUSTOMERS = ["acme", "beta", "gamma", "delta"];
 
@@ -127,12 +63,8 @@ const webhookHeaders = (r: Received) => ({
 });
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  persistTo = mkdtempSync(join(tmpdir(), "aforo-channels-"));
-  const { adminToken } = ensureDevVars();
-  applyMigrations(persistTo, true);
-  stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
-  keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
+  receiver = await startReceiver("/hooks/aforo");
+  stack = await startBareStack("channels");
   await seedCatalog();
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -142,7 +74,6 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
   await receiver?.close();
-  if (persistTo) rmSync(persistTo, { recursive: true, force: true });
 });
 
 describe("Channels", () => {
@@ -150,7 +81,7 @@ describe("Channels", () => {
   let channelId = "";
 
   it("with no channel, the signals page says alerts reach nobody and links to Channels", async () => {
-    await page.goto(`${stack.url}/signals#token=${keys.operator_token}`);
+    await page.goto(`${stack.url}/signals#token=${stack.keys.operator_token}`);
     const banner = page.getByTestId("no-channel-banner");
     await banner.waitFor();
     expect(await banner.textContent()).toContain("No alert channel");
@@ -261,7 +192,7 @@ describe("Channels", () => {
     // For each customer, one event whose cost dwarfs its revenue: MarginGuard trips at once.
     await request(`${stack.url}/v1/events`, {
       method: "POST",
-      token: keys.ingest_key,
+      token: stack.keys.ingest_key,
       body: CUSTOMERS.map((customer) => ({
         id: `burst-${customer}`,
         customer,

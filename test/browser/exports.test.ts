@@ -10,56 +10,14 @@
 // and deleting (after a confirmation) work; a viewer sees it all and is offered no control.
 // Screenshots: exports.png, exports-run.png, exports-webhook-run.png, exports-viewer.png.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  applyMigrations,
-  ensureDemoTenant,
-  ensureDevVars,
-  request,
-  startWrangler,
-} from "../../scripts/lib/stack.mjs";
+import { request } from "../../scripts/lib/stack.mjs";
 import { type Browser, launchBrowser, screenshot } from "./browser";
-import { freePort } from "./stack";
-
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** A receiver on loopback (local mode allows it) that records every request and answers 200. */
-function startReceiver() {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
-      received.push({ headers, body: Buffer.concat(chunks).toString("utf8") });
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("ok");
-    });
-  });
-  return new Promise<{ url: string; received: Received[]; close: () => Promise<void> }>(
-    (resolve) => {
-      server.listen(0, "127.0.0.1", () => {
-        const port = (server.address() as AddressInfo).port;
-        resolve({
-          url: `http://127.0.0.1:${port}/warehouse/aforo`,
-          received,
-          close: () => new Promise((r) => server.close(() => r())),
-        });
-      });
-    },
-  );
-}
+import { type Received, type Receiver, startReceiver } from "./receiver";
+import { startBareStack, until } from "./stack";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -70,27 +28,15 @@ const FROM = day(TODAY - 3 * DAY);
 const TO = day(TODAY);
 const CUSTOMERS = ["acme", "globex"];
 
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
-let stack: { url: string; stop: () => Promise<unknown> };
-let persistTo: string;
-let keys: { operator_token: string; ingest_key: string };
+let receiver: Receiver;
+let stack: Awaited<ReturnType<typeof startBareStack>>;
 let browser: Browser;
 let page: Page;
 const t0 = Date.now();
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 const api = (path: string, init: { method?: string; body?: unknown } = {}): Promise<any> =>
-  request(`${stack.url}${path}`, { token: keys.operator_token, ...init });
-
-async function until<T>(read: () => Promise<T> | T, done: (v: T) => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  let v = await read();
-  while (!done(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    v = await read();
-  }
-  return v;
-}
+  request(`${stack.url}${path}`, { token: stack.keys.operator_token, ...init });
 
 const rollupsPath = (granularity: "hour" | "day") =>
   `/api/rollups?granularity=${granularity}&group_by=customer,product,metric&from=${FROM}T00:00:00Z&to=${TO}T00:00:00Z`;
@@ -145,7 +91,10 @@ async function seed() {
   const sent = events.filter((e) => Date.parse((e as { time: string }).time) < Date.now());
   const res = await fetch(`${stack.url}/v1/events`, {
     method: "POST",
-    headers: { authorization: `Bearer ${keys.ingest_key}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${stack.keys.ingest_key}`,
+      "content-type": "application/json",
+    },
     body: JSON.stringify(sent),
   });
   const out = (await res.json()) as { accepted: number; rejected: unknown[] };
@@ -162,12 +111,8 @@ async function seed() {
 }
 
 beforeAll(async () => {
-  receiver = await startReceiver();
-  persistTo = mkdtempSync(join(tmpdir(), "aforo-exports-"));
-  const { adminToken } = ensureDevVars();
-  applyMigrations(persistTo, true);
-  stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
-  keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
+  receiver = await startReceiver("/warehouse/aforo");
+  stack = await startBareStack("exports");
   await seed();
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -178,7 +123,6 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
   await receiver?.close();
-  if (persistTo) rmSync(persistTo, { recursive: true, force: true });
   console.log(`exports: ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
 });
 
@@ -208,7 +152,7 @@ describe("Exports", () => {
   let secret = "";
 
   it("is in the navigation beside Reports and opens with nothing exported yet", async () => {
-    await page.goto(`${stack.url}/reports#token=${keys.operator_token}`);
+    await page.goto(`${stack.url}/reports#token=${stack.keys.operator_token}`);
     const nav = page.getByRole("navigation", { name: "Main" });
     // allTextContents does not wait: wait for the drawn navigation first.
     await nav.getByRole("link", { name: "Exports", exact: true }).waitFor();

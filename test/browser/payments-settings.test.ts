@@ -4,37 +4,22 @@
 // field by the API, then a policy saved and the schedule preview following it), and a viewer
 // seeing it all read-only and why. Screenshot: test-results/screenshots/payments-settings.png.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  applyMigrations,
-  ensureDemoTenant,
-  ensureDevVars,
-  request,
-  startWrangler,
-} from "../../scripts/lib/stack.mjs";
+import { request } from "../../scripts/lib/stack.mjs";
 import { type Browser, launchBrowser, screenshot } from "./browser";
-import { freePort } from "./stack";
+import { startBareStack } from "./stack";
 
-let stack: { url: string; stop: () => Promise<unknown> };
-let persistTo: string;
-let keys: { operator_token: string; tenant_id: string };
+let stack: Awaited<ReturnType<typeof startBareStack>>;
 let browser: Browser;
 let page: Page;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API under test
 const api = (path: string, init: { method?: string; body?: unknown } = {}): Promise<any> =>
-  request(`${stack.url}${path}`, { token: keys.operator_token, ...init });
+  request(`${stack.url}${path}`, { token: stack.keys.operator_token, ...init });
 
 beforeAll(async () => {
-  persistTo = mkdtempSync(join(tmpdir(), "aforo-payments-settings-"));
-  const { adminToken } = ensureDevVars();
-  applyMigrations(persistTo, true);
-  stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
-  keys = await ensureDemoTenant(stack.url, adminToken, persistTo);
+  stack = await startBareStack("payments-settings");
   browser = await launchBrowser();
   page = await browser.newPage();
 }, 300_000);
@@ -42,19 +27,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
-  if (persistTo) rmSync(persistTo, { recursive: true, force: true });
 });
 
 const previewItems = () => page.getByTestId("retry-preview-list").locator("li").allTextContents();
 
 describe("Settings → Payments", () => {
   it("shows the Stripe webhook's set-up and sets the signing secret, refusing a short one beside its field", async () => {
-    await page.goto(`${stack.url}/settings/payments#token=${keys.operator_token}`);
+    await page.goto(`${stack.url}/settings/payments#token=${stack.keys.operator_token}`);
     await page.getByRole("heading", { name: "Payments", level: 1 }).waitFor();
     const stripe = page.getByTestId("stripe-panel");
     await stripe.getByText("Not set up").waitFor();
     expect(await page.getByTestId("stripe-webhook-url").textContent()).toMatch(
-      new RegExp(`^https?://[^/]+/v1/payments/stripe/${keys.tenant_id}$`),
+      new RegExp(`^https?://[^/]+/v1/payments/stripe/${stack.keys.tenant_id}$`),
     );
     expect(await page.getByTestId("stripe-events").textContent()).toBe(
       "invoice.payment_succeeded, invoice.payment_failed, charge.refunded",

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   applyMigrations,
+  type DemoTenant,
   ensureDemoTenant,
   ensureDevVars,
   request,
@@ -294,4 +295,40 @@ export async function startSeededStack(
     await stop();
     throw err;
   }
+}
+
+/** A stack with the demo tenant's keys and no data (each test file seeds what it needs), in a
+ * state folder of its own that `stop` removes. */
+export async function startBareStack(
+  name: string,
+): Promise<{ url: string; keys: DemoTenant; stop: () => Promise<void> }> {
+  const persistTo = mkdtempSync(join(tmpdir(), `aforo-${name}-`));
+  const { adminToken } = ensureDevVars();
+  applyMigrations(persistTo, true);
+  const stack = await startWrangler({ port: await freePort(), persistTo, quiet: true });
+  const stop = async () => {
+    await stack.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+  try {
+    return { url: stack.url, keys: await ensureDemoTenant(stack.url, adminToken, persistTo), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Reads until `done` holds or `ms` pass (the last read either way). */
+export async function until<T>(
+  read: () => Promise<T> | T,
+  done: (v: T) => boolean,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    v = await read();
+  }
+  return v;
 }
