@@ -35,7 +35,8 @@ export default defineConfig(async () => {
         },
         {
           plugins: [
-            cloudflareTest({
+            // A function of `inject`, so the bindings can name the Messages API stand-in's port.
+            cloudflareTest(({ inject }) => ({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 bindings: {
@@ -45,16 +46,20 @@ export default defineConfig(async () => {
                   // Local mode: the tests' receivers listen on 127.0.0.1 (domain/outbound-url.ts).
                   AFORO_LOCAL_NETWORK: "loopback",
                   TEST_MIGRATIONS: migrations,
+                  // The local Messages API (test/messages-api/server.ts); no key is set, so only
+                  // tests that give a tenant a key reach it.
+                  ANTHROPIC_BASE_URL: `http://127.0.0.1:${inject("messagesApiPort")}`,
                 },
               },
-            }),
+            })),
           ],
           test: {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
-            // A real HTTP receiver for the delivery tests (Node; its port is provided).
-            globalSetup: ["./test/global-setup-receiver.ts"],
+            // Real HTTP servers in Node, their ports provided: the delivery tests' receiver and
+            // the AI platform's Messages API stand-in.
+            globalSetup: ["./test/global-setup-receiver.ts", "./test/messages-api/server.ts"],
           },
         },
       ],

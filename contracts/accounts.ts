@@ -20,6 +20,7 @@ export type Permission =
   | "exports:manage"
   | "reports:share"
   | "members:manage"
+  | "ai:manage"
   | "audit:read";
 
 /** The caller: a signed-in member, or an API token with a role. */

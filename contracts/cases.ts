@@ -1,6 +1,6 @@
 // What the case routes serve (SPEC §12; issue 12 item 3): GET /api/cases, GET /api/cases/:id,
-// POST /api/cases/:id/resolve|reopen. Type-only: the API's zod schemas must produce exactly these
-// (workers/contracts-check.ts).
+// POST /api/cases/:id/resolve|reopen, POST /api/cases/:id/explain (issue 18 item 4). Type-only:
+// the API's zod schemas must produce exactly these (workers/contracts-check.ts).
 
 import type { Action, Rung, Signal, Step } from "./signals";
 
@@ -97,4 +97,46 @@ export interface CaseSummary {
   customers: number;
   /** Open cases per 100 customers of the tenant. */
   open_per_100_customers: number;
+}
+
+/** A figure of an explanation: the detector's own number, formatted. */
+export interface ExplanationFigure {
+  label: string;
+  value: string;
+}
+
+/** POST /api/cases/:id/explain: the case in words, its numbers and the proposed next rung. */
+export interface CaseExplanation {
+  case_id: string;
+  headline: string;
+  what_happened: string[];
+  figures: ExplanationFigure[];
+  arithmetic: string[];
+  evidence: {
+    signals: number;
+    source_events: number;
+    first_event_at: string | null;
+    last_event_at: string | null;
+    samples: {
+      id: string;
+      time: string;
+      metric: string;
+      quantity: string;
+      revenue: string;
+      cost: string;
+    }[];
+  };
+  next_step: {
+    rung: Rung | null;
+    key: string | null;
+    label: string | null;
+    trigger: string | null;
+    proposal: "execute_queued" | "queued_when_triggered" | "automatic_when_triggered" | "none";
+    /** For execute_queued: the queued action an operator may execute. */
+    action_id: string | null;
+    why: string;
+  };
+  narrative: string;
+  source: "ai" | "template";
+  note: string | null;
 }

@@ -55,6 +55,8 @@ export interface Product {
 }
 
 export type BillingInterval = "month" | "year";
+/** `draft`: priced and previewed, not subscribable until published (POST
+ * /api/plans/:id/publish makes it `active`). */
 export type PlanStatus = "draft" | "active" | "archived";
 
 export interface Plan {
@@ -66,6 +68,8 @@ export interface Plan {
   trial_days: number;
   status: PlanStatus;
   components: PlanComponent[];
+  /** When it became subscribable; null while a draft. */
+  published_at: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,7 +1,8 @@
 // The customer actor's per-batch fold (SPEC §4): rate and cost each fresh event, and gather in
 // one pass everything the batch writes and detects — the stored event records, one delta per
 // (hour, product, metric) and its facets per provider and model, the usage of each agent session
-// per (hour, product), the touched billing periods,
+// per (hour, product), of each customer API key per (day, product, metric), the touched billing
+// periods,
 // the months and quota-paced metrics that detection looks at. Pure: the actor dedupes before and
 // persists after; this never touches storage, so it is unit-tested and benchmarked in Node.
 
@@ -89,6 +90,18 @@ export function sessionOf(event: UsageEvent): string | null {
   return typeof id === "string" && id !== "" ? id : null;
 }
 
+/** The batch's usage made with one customer API key (an event's `api_key_id`, resolved at the
+ * edge) in one UTC day of one product's metric: it travels through the outbox to the per-key
+ * usage (schema/0033_customer_api_keys.sql). */
+export interface KeyUsageDelta {
+  day: number;
+  key_id: string;
+  product: string;
+  metric: string;
+  units: bigint;
+  events: number;
+}
+
 /** A metric of a subscription period that the batch touched (quota pacing reads its usage). */
 export interface PacedMetric {
   subscription: string;
@@ -107,6 +120,9 @@ export interface BatchFold {
   facets: FacetDelta[];
   /** The usage of the batch's events that name a session, per (hour, product, session). */
   sessions: SessionDelta[];
+  /** The usage of the batch's events made with a customer API key, per (day, key, product,
+   * metric). */
+  keyUsage: KeyUsageDelta[];
   /** Ledger entries the batch changed, as [subscription id, period start]. */
   periods: [string, number][];
   minTime: number;
@@ -154,6 +170,7 @@ export function foldBatch(
   const records: EventRecord[] = [];
   const facets = new Map<string, FacetDelta>();
   const sessions = new Map<string, SessionDelta>();
+  const keyUsage = new Map<string, KeyUsageDelta>();
   const periods = new Map<string, [string, number]>();
   const months = new Map<number, { at: number; ids: string[] }>();
   const paced = new Map<string, PacedMetric>();
@@ -308,6 +325,25 @@ export function foldBatch(
       if (t > session.last_at) session.last_at = t;
     }
 
+    if (event.api_key_id !== undefined) {
+      const day = t - (((t % DAY_MS) + DAY_MS) % DAY_MS);
+      const usageKey = `${day}\u0000${event.api_key_id}\u0000${event.product}\u0000${event.metric}`;
+      const usage = keyUsage.get(usageKey);
+      if (usage) {
+        usage.units += rating.quantity;
+        usage.events += 1;
+      } else {
+        keyUsage.set(usageKey, {
+          day,
+          key_id: event.api_key_id,
+          product: event.product,
+          metric: event.metric,
+          units: rating.quantity,
+          events: 1,
+        });
+      }
+    }
+
     rated?.push({
       id: event.id,
       customer: event.customer,
@@ -331,6 +367,7 @@ export function foldBatch(
     deltas: sumFacets(facets.values()),
     facets: [...facets.values()],
     sessions: [...sessions.values()],
+    keyUsage: [...keyUsage.values()],
     periods: [...periods.values()],
     minTime,
     maxTime,

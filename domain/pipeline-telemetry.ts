@@ -241,7 +241,8 @@ const CLOUD_FIELDS: Record<string, string> = { subject: "customer", type: "metri
  * The reason code of a rejected event from the path of its first schema error: `invalid_<field>`
  * (`invalid_quantity`, `invalid_time`, …), `invalid_event` for a shape error of the event as a
  * whole (not an object, unknown keys). The catalog's and the clock's own reasons are
- * `unknown_product`, `unknown_metric`, `time_in_future`, `time_before_horizon`; the actor's is
+ * `unknown_product`, `unknown_metric`, `time_in_future`, `time_before_horizon`; a customer API
+ * key's `unknown_api_key`, `revoked_api_key`, `api_key_mismatch`; the actor's is
  * `over_day_budget`.
  */
 export function schemaRejectionReason(path: string): string {

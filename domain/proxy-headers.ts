@@ -45,8 +45,8 @@ const FORWARDED = new Set<string>(FORWARDED_REQUEST_HEADERS);
 const CREDENTIAL_NAME = /auth|token|key|secret|session|cookie|passw|signature|credential|csrf|xsrf/;
 const NOT_THE_CALLERS =
   /^x-(aforo-|forwarded-|original-|real-ip$|client-ip$|rewrite-url$|cluster-client-ip$)/;
-/** Aforo's own key formats (ingest key, operator token, admin token). */
-const AFORO_KEY = /aforo_(ik|op|admin)_/i;
+/** Aforo's own key formats (ingest key, operator token, admin token, a customer's API key). */
+const AFORO_KEY = /aforo_(ik|op|admin)_|sk_live_/i;
 
 const HOP_BY_HOP = new Set([
   "connection",

@@ -19,6 +19,7 @@ export const PERMISSIONS = {
   "exports:manage": "run and schedule warehouse exports",
   "reports:share": "save, schedule and share reports",
   "members:manage": "invite members, change their roles and remove them",
+  "ai:manage": "set the workspace's Anthropic key, model and daily AI cost cap",
   "audit:read": "read the audit log",
 } as const;
 export type Permission = keyof typeof PERMISSIONS;

@@ -14,6 +14,9 @@ export interface UsageEvent {
   source: string;
   cost?: EventCost;
   properties?: Record<string, string | number | boolean | null>;
+  /** The customer API key the event was made with (resolved at the edge from its api_key, or
+   * the proxy's): its usage is kept per key too (schema/0033_customer_api_keys.sql). */
+  api_key_id?: string;
 }
 
 /** Flags that travel with a stored event: why it earns or costs nothing. */

@@ -132,4 +132,17 @@ export const ACTOR_MIGRATIONS: readonly string[] = [
      first_at             INTEGER NOT NULL,
      last_at              INTEGER NOT NULL
    );`,
+  // v7: each batch's usage made with a customer API key, per (UTC day, key, product, metric),
+  // summed here as it comes and sealed into the same outbox rows as the buckets, then deleted;
+  // the totals live in D1 (schema/0033_customer_api_keys.sql). Plain integers: a row is a share
+  // of the customer's day of one metric, which domain/limits.ts bounds to 10^18 micro-units.
+  `CREATE TABLE pending_key_usage (
+     start    INTEGER NOT NULL,
+     key_id   TEXT NOT NULL,
+     product  TEXT NOT NULL,
+     metric   TEXT NOT NULL,
+     units    INTEGER NOT NULL,
+     events   INTEGER NOT NULL,
+     PRIMARY KEY (start, key_id, product, metric)
+   ) WITHOUT ROWID;`,
 ];

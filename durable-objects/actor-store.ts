@@ -1,7 +1,13 @@
 import type { StoredEvent } from "../contracts/events";
 import type { DetectionReader } from "../domain/detection";
 import type { Signal } from "../domain/detectors";
-import type { BucketDelta, EventRecord, FacetDelta, SessionDelta } from "../domain/ingest-batch";
+import type {
+  BucketDelta,
+  EventRecord,
+  FacetDelta,
+  KeyUsageDelta,
+  SessionDelta,
+} from "../domain/ingest-batch";
 import { monthOf } from "../domain/ingest-batch";
 import { DayBudget, type DayTotals } from "../domain/limits";
 import { formatMoney, formatQuantity } from "../domain/money";
@@ -284,6 +290,21 @@ export class ActorStore {
          value->>7, value->>8, value->>9, value->>10, value->>11
        FROM json_each(?)`,
       JSON.stringify(rows),
+    );
+  }
+
+  /** Adds the batch's usage per customer API key to what is pending for the next outbox flush. */
+  addToKeyUsage(usage: readonly KeyUsageDelta[]) {
+    if (usage.length === 0) return;
+    this.sql.exec(
+      `INSERT INTO pending_key_usage (start, key_id, product, metric, units, events)
+       SELECT value->>0, value->>1, value->>2, value->>3, CAST(value->>4 AS INTEGER), value->>5
+       FROM json_each(?) WHERE true
+       ON CONFLICT (start, key_id, product, metric) DO UPDATE SET
+         units = units + excluded.units, events = events + excluded.events`,
+      JSON.stringify(
+        usage.map((u) => [u.day, u.key_id, u.product, u.metric, String(u.units), u.events]),
+      ),
     );
   }
 

@@ -23,7 +23,13 @@ import { Outbox, type OutboxTarget, RECONCILE_AFTER_MS } from "./outbox";
 import { type TimerName, Timers } from "./timers";
 
 export type { GateRequest, GateResult, IngestRequest, IngestResult } from "./actor-rpc";
-export type { OutboxMessage, RollupDelta, RollupFacet, RollupSession } from "./outbox";
+export type {
+  OutboxMessage,
+  RollupDelta,
+  RollupFacet,
+  RollupKeyUsage,
+  RollupSession,
+} from "./outbox";
 
 // One actor per (tenant, customer), named `${tenant}:${customer}` (SPEC §2). A thin host: it owns
 // the storage and the platform entry points (RPC, alarm). Rating, costing and the batch fold are
@@ -182,6 +188,7 @@ export class CustomerActor extends DurableObject<Env> {
     this.store.addToBuckets(batch.deltas);
     this.store.addToFacets(batch.facets);
     this.store.addToSessions(batch.sessions);
+    this.store.addToKeyUsage(batch.keyUsage);
     const signals = this.detection(req.customerId, terms).afterBatch({
       minTime: batch.minTime,
       maxTime: batch.maxTime,

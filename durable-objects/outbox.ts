@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Signal } from "../domain/detectors";
-import { appliedBatchIds, type RollupSessionRow } from "../store/rollups";
+import { appliedBatchIds, type RollupKeyUsageRow, type RollupSessionRow } from "../store/rollups";
 
 // The actor's durable outbox to the events queue (SPEC §2 fan-out). Usage gathers as pending in
 // the hourly buckets and is sealed into outbox rows at flush time; signals are written as rows
@@ -36,6 +36,10 @@ export interface RollupFacet extends RollupDelta {
  * consumer applies it. */
 export type RollupSession = RollupSessionRow;
 
+/** One customer API key's usage of one product's metric in one UTC day
+ * (schema/0033_customer_api_keys.sql), as the consumer applies it. */
+export type RollupKeyUsage = RollupKeyUsageRow;
+
 export interface OutboxMessage {
   batch_id: string;
   tenant_id: string;
@@ -47,6 +51,8 @@ export interface OutboxMessage {
   /** The usage of the events that named a session; absent in rows sealed before they were kept
    * and in rows without any. */
   sessions?: RollupSession[];
+  /** The usage of the events made with a customer API key; absent in rows without any. */
+  key_usage?: RollupKeyUsage[];
   signals?: Signal[];
   /** When its outbox row was written (epoch ms): the consumer's lag is measured from here.
    * Absent in messages sent before it was carried. */
@@ -60,7 +66,8 @@ const RESEND_AFTER_MS = 60_000;
 /** Deltas, facets and sessions per message, and their bytes (a queue message is capped at
  * 128 KB): each delta travels with its facets, so a message is a whole slice of the usage, the
  * same in every table the consumer writes, unless one slice's facets alone pass a message. The
- * sessions follow the deltas (a session spans a product's metrics, so it is no one slice's). */
+ * sessions and the keys' usage follow the deltas (a session spans a product's metrics, and a
+ * key's day spans the day's hours, so neither is one slice's). */
 const ROWS_PER_MESSAGE = 200;
 const MESSAGE_BYTES = 96_000;
 const utf8 = new TextEncoder();
@@ -101,12 +108,21 @@ const Session = z.object({
   first_at: z.number(),
   last_at: z.number(),
 });
+const KeyUsage = z.object({
+  day: z.number(),
+  key_id: z.string(),
+  product: z.string(),
+  metric: z.string(),
+  units: Count,
+  events: z.number(),
+});
 /** A row's body: its own document, so it is read back through its schema. Signals were written
  * by this actor from the detectors' own output; their shape is the detectors' to keep. */
 const Body = z.object({
   deltas: z.array(Delta).optional(),
   facets: z.array(Facet).optional(),
   sessions: z.array(Session).optional(),
+  key_usage: z.array(KeyUsage).optional(),
   signals: z.array(z.custom<Signal>((v) => typeof v === "object" && v !== null)).optional(),
 });
 
@@ -170,6 +186,7 @@ export class Outbox {
             deltas: content.deltas ?? [],
             ...(content.facets ? { facets: content.facets } : {}),
             ...(content.sessions ? { sessions: content.sessions } : {}),
+            ...(content.key_usage ? { key_usage: content.key_usage } : {}),
             ...(content.signals ? { signals: content.signals } : {}),
             created_at: row.created_at,
           },
@@ -224,7 +241,8 @@ export class Outbox {
     return { waiting: sent.length > applied.length, resend: lost.length > 0 };
   }
 
-  /** Moves the deltas gathered since the last flush, their facets and the sessions' usage into
+  /** Moves the deltas gathered since the last flush, their facets, the sessions' and the
+   * customer API keys' usage into
    * outbox rows, in one transaction: from here on each row's seq, and so its batch id, is
    * fixed. */
   private sealPendingDeltas() {
@@ -252,9 +270,22 @@ export class Outbox {
         else facetsOf.set(key, [{ ...f }]);
       }
       const sessions = this.pendingSessions();
+      const keyUsage = this.sql
+        .exec<RollupKeyUsage & Record<string, SqlStorageValue>>(
+          `SELECT start AS day, key_id, product, metric, CAST(units AS TEXT) AS units, events
+           FROM pending_key_usage ORDER BY start, key_id, product, metric`,
+        )
+        .toArray()
+        .map((r) => ({ ...r }));
       const now = Date.now();
-      type Body = { deltas: RollupDelta[]; facets: RollupFacet[]; sessions: RollupSession[] };
-      let body: Body = { deltas: [], facets: [], sessions: [] };
+      type Body = {
+        deltas: RollupDelta[];
+        facets: RollupFacet[];
+        sessions: RollupSession[];
+        key_usage: RollupKeyUsage[];
+      };
+      const empty = (): Body => ({ deltas: [], facets: [], sessions: [], key_usage: [] });
+      let body = empty();
       let rows = 0;
       let bytes = 0;
       const seal = () => {
@@ -264,10 +295,11 @@ export class Outbox {
             deltas: body.deltas,
             ...(body.facets.length > 0 ? { facets: body.facets } : {}),
             ...(body.sessions.length > 0 ? { sessions: body.sessions } : {}),
+            ...(body.key_usage.length > 0 ? { key_usage: body.key_usage } : {}),
           }),
           now,
         );
-        body = { deltas: [], facets: [], sessions: [] };
+        body = empty();
         rows = 0;
         bytes = 0;
       };
@@ -301,6 +333,13 @@ export class Outbox {
         rows += 1;
         bytes += b;
       }
+      for (const usage of keyUsage) {
+        const b = size(usage);
+        if (rows >= ROWS_PER_MESSAGE || bytes + b > MESSAGE_BYTES) seal();
+        body.key_usage.push(usage);
+        rows += 1;
+        bytes += b;
+      }
       if (rows > 0) seal();
       this.sql.exec(
         `UPDATE buckets SET pending_units = 0, pending_revenue = 0, pending_cost = 0, pending_events = 0,
@@ -309,6 +348,7 @@ export class Outbox {
       );
       this.sql.exec("DELETE FROM pending_facets");
       this.sql.exec("DELETE FROM pending_sessions");
+      this.sql.exec("DELETE FROM pending_key_usage");
     });
   }
 

@@ -8,10 +8,21 @@ import { DurableObject } from "cloudflare:workers";
 // repair), so the deployed class (workers/tenant-clock.ts) supplies `runJobs`: this folder
 // depends on no module of the edge app.
 export const TICK_MS = 5 * 60_000;
+/** How soon the clock comes back when a run left a backlog (the event archive's staged rows):
+ * each alarm is its own invocation with its own CPU limit, so a backlog is worked off in
+ * bounded steps back to back, not one step per tick. */
+export const CATCH_UP_MS = 1_000;
+
+/** What a run left undone: a backlog brings the clock back in CATCH_UP_MS for `catchUp`. */
+export interface ClockRun {
+  backlog: boolean;
+}
 
 export abstract class TenantClockBase extends DurableObject<Env> {
   /** The tenant's periodic work, run at most once per tick. */
-  protected abstract runJobs(tenantId: string, now: number): Promise<void>;
+  protected abstract runJobs(tenantId: string, now: number): Promise<ClockRun>;
+  /** Between ticks, only the work a run left a backlog of. */
+  protected abstract catchUp(tenantId: string, now: number): Promise<ClockRun>;
 
   /** Runs the jobs now if they are due and makes sure the next alarm is set. */
   async tick(tenantId: string): Promise<{ ran: boolean; next: number }> {
@@ -19,11 +30,13 @@ export abstract class TenantClockBase extends DurableObject<Env> {
     const last = (await this.ctx.storage.get<number>("lastRun")) ?? 0;
     const now = Date.now();
     let ran = false;
+    let backlog = false;
     if (now - last >= TICK_MS - 1_000) {
-      await this.run(tenantId, now);
+      ({ backlog } = await this.run(tenantId, now));
       ran = true;
     }
-    const next = (await this.ctx.storage.getAlarm()) ?? now + TICK_MS;
+    const armed = (await this.ctx.storage.getAlarm()) ?? now + TICK_MS;
+    const next = backlog ? Math.min(armed, Date.now() + CATCH_UP_MS) : armed;
     await this.ctx.storage.setAlarm(next);
     return { ran, next };
   }
@@ -31,12 +44,20 @@ export abstract class TenantClockBase extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const tenantId = await this.ctx.storage.get<string>("tenantId");
     if (!tenantId) return;
-    await this.run(tenantId, Date.now());
-    await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
+    const now = Date.now();
+    const last = (await this.ctx.storage.get<number>("lastRun")) ?? 0;
+    // The tick when it is due (a catch-up alarm never delays it), else a catch-up step.
+    const due = now - last >= TICK_MS - 1_000;
+    const { backlog } = due ? await this.run(tenantId, now) : await this.catchUp(tenantId, now);
+    const nextTick = (due ? now : last) + TICK_MS;
+    await this.ctx.storage.setAlarm(
+      backlog ? Math.min(nextTick, Date.now() + CATCH_UP_MS) : nextTick,
+    );
   }
 
-  private async run(tenantId: string, now: number) {
-    await this.runJobs(tenantId, now);
+  private async run(tenantId: string, now: number): Promise<ClockRun> {
+    const outcome = await this.runJobs(tenantId, now);
     await this.ctx.storage.put("lastRun", now);
+    return outcome;
   }
 }

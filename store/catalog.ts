@@ -231,8 +231,8 @@ export async function insertMetric(db: D1Database, tenantId: string, m: MetricRe
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rate plans. Components are fixed at creation (a new price is a new plan); name and status
-// can change.
+// Rate plans. Components are fixed once a plan is published (a new price is a new plan); name
+// and status can change. A draft has no subscribers, so its terms may still be replaced.
 
 /** Amounts are stored as the API normalised them: plain decimal strings. */
 const StoredAmount = z.string();
@@ -286,6 +286,8 @@ export interface PlanRecord {
   trial_days: number;
   status: PlanStatus;
   components: StoredComponent[];
+  /** When it became subscribable: null while a draft. */
+  published_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -295,7 +297,7 @@ interface PlanRow extends Omit<PlanRecord, "components"> {
 }
 
 const PLAN_SELECT = `SELECT p.id, p.product_id, p.name, p.currency, p.interval, p.trial_days, p.status,
-  p.created_at, p.updated_at,
+  p.published_at, p.created_at, p.updated_at,
   (SELECT json_group_array(json(c.spec)) FROM
      (SELECT spec FROM plan_components c WHERE c.tenant_id = p.tenant_id AND c.plan_id = p.id
       ORDER BY position) c) AS components
@@ -357,21 +359,51 @@ export async function getPlanHead(
     .first<PlanHead>();
 }
 
+/** A plan's terms as created or, while a draft, replaced. */
+export type PlanTerms = Omit<
+  PlanRecord,
+  "components" | "published_at" | "created_at" | "updated_at"
+> & {
+  components: readonly PlanComponent[];
+};
+
+const componentInsert = (
+  db: D1Database,
+  tenantId: string,
+  planId: string,
+  component: PlanComponent,
+  position: number,
+  onlyWhileDraft: boolean,
+) =>
+  db
+    .prepare(
+      `INSERT INTO plan_components (tenant_id, plan_id, position, type, metric_id, spec)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6
+       WHERE NOT ?7 OR EXISTS (SELECT 1 FROM plans WHERE tenant_id = ?1 AND id = ?2 AND status = 'draft')`,
+    )
+    .bind(
+      tenantId,
+      planId,
+      position,
+      component.type,
+      "metric" in component ? (component.metric ?? null) : null,
+      JSON.stringify(component),
+      onlyWhileDraft ? 1 : 0,
+    );
+
 /** The statements that create a plan and its components (one batch; a duplicate id fails it
- * on the UNIQUE constraint). */
+ * on the UNIQUE constraint). A plan created other than as a draft is published at once. */
 export function planInsertStatements(
   db: D1Database,
   tenantId: string,
-  plan: Omit<PlanRecord, "components" | "created_at" | "updated_at"> & {
-    components: readonly PlanComponent[];
-  },
+  plan: PlanTerms,
   now: number,
 ): D1PreparedStatement[] {
   return [
     db
       .prepare(
-        `INSERT INTO plans (tenant_id, id, product_id, name, currency, interval, trial_days, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO plans (tenant_id, id, product_id, name, currency, interval, trial_days, status, published_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         tenantId,
@@ -382,27 +414,56 @@ export function planInsertStatements(
         plan.interval,
         plan.trial_days,
         plan.status,
+        plan.status === "draft" ? null : now,
         now,
         now,
       ),
     ...plan.components.map((component, position) =>
-      db
-        .prepare(
-          "INSERT INTO plan_components (tenant_id, plan_id, position, type, metric_id, spec) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(
-          tenantId,
-          plan.id,
-          position,
-          component.type,
-          "metric" in component ? (component.metric ?? null) : null,
-          JSON.stringify(component),
-        ),
+      componentInsert(db, tenantId, plan.id, component, position, false),
     ),
   ];
 }
 
-/** Renames a plan or changes its status; false when it does not exist. */
+/** Replaces a draft's terms and components in one transaction. Every statement re-checks that
+ * the plan is still a draft, so a publish that lands first leaves the published prices as they
+ * were; false when nothing was replaced (no such plan, or no longer a draft). */
+export async function replaceDraftPlan(
+  db: D1Database,
+  tenantId: string,
+  plan: Omit<PlanTerms, "status">,
+  now: number,
+): Promise<boolean> {
+  const results = await db.batch([
+    db
+      .prepare(
+        `DELETE FROM plan_components WHERE tenant_id = ?1 AND plan_id = ?2
+           AND EXISTS (SELECT 1 FROM plans WHERE tenant_id = ?1 AND id = ?2 AND status = 'draft')`,
+      )
+      .bind(tenantId, plan.id),
+    ...plan.components.map((component, position) =>
+      componentInsert(db, tenantId, plan.id, component, position, true),
+    ),
+    db
+      .prepare(
+        `UPDATE plans SET product_id = ?, name = ?, currency = ?, interval = ?, trial_days = ?, updated_at = ?
+         WHERE tenant_id = ? AND id = ? AND status = 'draft'`,
+      )
+      .bind(
+        plan.product_id,
+        plan.name,
+        plan.currency,
+        plan.interval,
+        plan.trial_days,
+        now,
+        tenantId,
+        plan.id,
+      ),
+  ]);
+  return (results.at(-1)?.meta.changes ?? 0) > 0;
+}
+
+/** Renames a plan or changes its status (a draft made active is published now); false when it
+ * does not exist. */
 export async function updatePlan(
   db: D1Database,
   tenantId: string,
@@ -412,9 +473,29 @@ export async function updatePlan(
 ): Promise<boolean> {
   const updated = await db
     .prepare(
-      "UPDATE plans SET name = COALESCE(?, name), status = COALESCE(?, status), updated_at = ? WHERE tenant_id = ? AND id = ?",
+      `UPDATE plans SET name = COALESCE(?1, name), status = COALESCE(?2, status),
+         published_at = CASE WHEN ?2 = 'active' THEN COALESCE(published_at, ?3) ELSE published_at END,
+         updated_at = ?3
+       WHERE tenant_id = ?4 AND id = ?5`,
     )
     .bind(patch.name ?? null, patch.status ?? null, now, tenantId, id)
+    .run();
+  return updated.meta.changes > 0;
+}
+
+/** Makes a draft subscribable; false when the plan is not a draft (or does not exist). */
+export async function publishPlan(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+  now: number,
+): Promise<boolean> {
+  const updated = await db
+    .prepare(
+      `UPDATE plans SET status = 'active', published_at = ?1, updated_at = ?1
+       WHERE tenant_id = ?2 AND id = ?3 AND status = 'draft'`,
+    )
+    .bind(now, tenantId, id)
     .run();
   return updated.meta.changes > 0;
 }

@@ -7,8 +7,9 @@ import { SEGMENTS_SQL } from "./subscription-reads";
 
 // Usage rollups in D1 (rollups_hourly, rollups_daily, their sums over the tenant's customers,
 // rollups_tenant_hourly and rollups_tenant_daily, those cut by provider and model,
-// rollups_model_tenant_hourly and rollups_model_tenant_daily, and the usage per agent session,
-// session_rollups_hourly) and applied_batches: the
+// rollups_model_tenant_hourly and rollups_model_tenant_daily, the usage per agent session,
+// session_rollups_hourly, and per customer API key, customer_api_key_usage_daily) and
+// applied_batches: the
 // events-queue consumer's exactly-once upsert, and every read of the rollups. Quantities are
 // micro-units and money nanos (exact integers), `start` the UTC hour or day
 // (schema/0003_ingest.sql, schema/0022_tenant_rollups.sql, schema/0024_model_rollups.sql,
@@ -52,6 +53,17 @@ export interface RollupSessionRow {
   last_at: number;
 }
 
+/** One customer API key's usage of one product's metric in one UTC day: units (micros) as
+ * integer text. */
+export interface RollupKeyUsageRow {
+  day: number;
+  key_id: string;
+  product: string;
+  metric: string;
+  units: string;
+  events: number;
+}
+
 /** An outbox batch: its fixed id, whose usage it is, its deltas, (sealed since
  * schema/0024_model_rollups.sql) their facets by provider and model and (since
  * schema/0025_session_rollups.sql) the usage of its events that named a session. */
@@ -62,6 +74,8 @@ export interface RollupBatch {
   deltas: readonly RollupDeltaRow[];
   facets?: readonly RollupFacetRow[];
   sessions?: readonly RollupSessionRow[];
+  /** Since schema/0033_customer_api_keys.sql: the usage of its events made with a key. */
+  key_usage?: readonly RollupKeyUsageRow[];
 }
 
 // One statement per table for a whole queue batch: every delta carries its batch id, and a
@@ -148,6 +162,17 @@ const SESSIONS = `
     ${c}_lo = (${c}_lo + excluded.${c}_lo) % ${HALF}`,
     ).join(", ")},
     first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)`;
+/** A batch's usage per customer API key into customer_api_key_usage_daily: plain integer sums,
+ * bounded as rollups_daily's are (schema/0033_customer_api_keys.sql). */
+const KEY_USAGE = `
+  INSERT INTO customer_api_key_usage_daily (tenant_id, key_id, start, product_id, metric_id,
+    customer_id, units, events)
+  SELECT value->>'tenant', value->>'key_id', value->>'day', value->>'product', value->>'metric',
+    value->>'customer', CAST(value->>'units' AS INTEGER), value->>'events'
+  FROM json_each(?1)
+  WHERE NOT EXISTS (SELECT 1 FROM applied_batches WHERE batch_id = value->>'batch')
+  ON CONFLICT (tenant_id, key_id, start, product_id, metric_id) DO UPDATE SET
+    units = units + excluded.units, events = events + excluded.events`;
 const MARK_APPLIED = `INSERT INTO applied_batches (batch_id, tenant_id, applied_at)
   SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`;
 const DELTAS_PER_STATEMENT = 2_000;
@@ -179,6 +204,7 @@ export function applyBatchStatements(
   const rows = unique.flatMap((b) => tagged(b, b.deltas));
   const facets = unique.flatMap((b) => tagged(b, b.facets));
   const sessions = unique.flatMap((b) => tagged(b, b.sessions));
+  const keyUsage = unique.flatMap((b) => tagged(b, b.key_usage));
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += DELTAS_PER_STATEMENT) {
     const json = JSON.stringify(rows.slice(i, i + DELTAS_PER_STATEMENT));
@@ -196,6 +222,11 @@ export function applyBatchStatements(
   for (let i = 0; i < sessions.length; i += DELTAS_PER_STATEMENT) {
     statements.push(
       db.prepare(SESSIONS).bind(JSON.stringify(sessions.slice(i, i + DELTAS_PER_STATEMENT))),
+    );
+  }
+  for (let i = 0; i < keyUsage.length; i += DELTAS_PER_STATEMENT) {
+    statements.push(
+      db.prepare(KEY_USAGE).bind(JSON.stringify(keyUsage.slice(i, i + DELTAS_PER_STATEMENT))),
     );
   }
   statements.push(

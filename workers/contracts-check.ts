@@ -16,6 +16,7 @@ import type { Action, Step } from "./routes/actions";
 import type { SignedIn } from "./routes/auth";
 import type {
   CaseDetailSchema,
+  CaseExplanationSchema,
   CaseSchema,
   CaseSummarySchema,
   LadderStepSchema,
@@ -25,6 +26,7 @@ import type { PricingParseSchema } from "./routes/copilot";
 import type { EntryOut } from "./routes/cost-catalog";
 import type { Customer } from "./routes/customers";
 import type { Budget, DeliverySchema } from "./routes/deliveries";
+import type { ApiExplanationSchema, GettingStartedSchema } from "./routes/docs";
 import type {
   ArchivePartitionSchema,
   ExportBatchSchema,
@@ -154,6 +156,7 @@ export type CaseChecks = [
   Assert<Same<Out<typeof LadderStepSchema>, C.CaseLadderStep>>,
   Assert<Same<Out<typeof CaseDetailSchema>, C.CaseDetail>>,
   Assert<Same<Out<typeof CaseSummarySchema>, C.CaseSummary>>,
+  Assert<Same<Out<typeof CaseExplanationSchema>, C.CaseExplanation>>,
   Assert<Same<PageOf<typeof CaseSchema>, C.Page<C.Case>>>,
 ];
 
@@ -236,4 +239,17 @@ export type ExportChecks = [
   Assert<Same<Out<typeof ExportRunDetailSchema>, C.ExportRunDetail>>,
   Assert<Same<Out<typeof ExportScheduleSchema>, C.ExportSchedule>>,
   Assert<Same<Out<typeof ArchivePartitionSchema>, C.ArchivePartition>>,
+];
+
+export type DocsChecks = [
+  Assert<Same<Out<typeof ApiExplanationSchema>, C.ApiExplanation>>,
+  Assert<Same<Out<typeof GettingStartedSchema>, C.GettingStartedGuide>>,
+  // The route serves the domain's explanation and guide as they are.
+  Assert<
+    Same<
+      Omit<C.ApiExplanation, "source" | "spec_hash" | "generated_at">,
+      import("../domain/docs/explain").SchemaExplanation
+    >
+  >,
+  Assert<Same<C.GettingStartedGuide, import("../domain/docs/getting-started").GettingStartedGuide>>,
 ];

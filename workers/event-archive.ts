@@ -2,6 +2,7 @@ import type { AsyncBuffer } from "hyparquet";
 import {
   type ArchiveFile,
   type ArchiveManifest,
+  anyTimeWithin,
   archiveFile,
   dateOfPrefix,
   dedupeStaged,
@@ -14,6 +15,7 @@ import {
   planParts,
   stagingPrefix,
   stagingTenantPrefix,
+  strayParts,
 } from "../domain/exports/archive-layout";
 import { addReplayTotals, type ReplayTotals } from "../domain/exports/archive-replay";
 import {
@@ -22,6 +24,7 @@ import {
   archiveKey,
   mergeRowGroups,
   readArchiveRows,
+  rowGroupEventTimes,
   rowGroupRanges,
 } from "../domain/exports/archive-rows";
 import { exactMetadata } from "../domain/exports/parquet-decimal";
@@ -38,8 +41,13 @@ import {
 // fixed by the message's id; the tenant's periodic tick compacts what is staged into the day's
 // Parquet parts, de-duplicated by (customer, event id), and then deletes what it compacted.
 
-/** Staged bytes one compaction reads per tenant: what is left waits for the next tick. */
+/** Staged bytes one compaction run reads per tenant (~50,000 events): what a run holds. */
 const STAGED_BYTES_PER_RUN = 24_000_000;
+/** Wall time one tick (or catch-up step) spends compacting a tenant's backlog, run after run.
+ * Another run starts only while one more of the slowest so far still fits, so a step stays
+ * within it: far inside a Durable Object alarm's 15-minute wall limit, and at most this much
+ * CPU of an invocation's default 30 s, with the rest left to the tick's other jobs. */
+const TICK_COMPACTION_MS = 20_000;
 const LEASE_MS = 10 * 60_000;
 
 /** The archive queue's consumer: stages each message, acked once its objects are written. */
@@ -67,27 +75,103 @@ export interface PartitionCompaction {
   changed: string[];
 }
 
-/** Compacts the tenant's staged rows into their partitions; one run at a time per tenant. */
+/** One compaction run: what it read and added, and its wall time. */
+export interface ArchiveRun {
+  ms: number;
+  staged_bytes: number;
+  staged_objects: number;
+  added_rows: number;
+}
+
+export interface ArchiveCompaction {
+  /** Per partition, the tick's runs added up. */
+  partitions: PartitionCompaction[];
+  runs: ArchiveRun[];
+  /** Whether the last run left staged rows behind (its byte budget ran out) and the time
+   * budget stopped the tick: the clock comes back for them (durable-objects/tenant-clock.ts). */
+  backlog: boolean;
+}
+
+/** Compacts the tenant's staged rows into their partitions (what the tick reports per date). */
 export async function compactEventArchive(
   env: Env,
   tenantId: string,
   now: number,
 ): Promise<PartitionCompaction[]> {
+  return (await compactEventArchiveRuns(env, tenantId, now)).partitions;
+}
+
+/**
+ * The tick's compaction: run after run, each of at most `runBytes` staged bytes, while staged
+ * rows are left and another run fits in `budgetMs`, so a tenant's archive keeps up with ingest
+ * far past one run's ~50,000 events per tick. One tick at a time per tenant (the lease). Each
+ * run stands on its own (its manifests written, its staged objects deleted), so a tick stopped
+ * anywhere loses nothing and doubles nothing.
+ */
+export async function compactEventArchiveRuns(
+  env: Env,
+  tenantId: string,
+  now: number,
+  o: { runBytes?: number; budgetMs?: number } = {},
+): Promise<ArchiveCompaction> {
+  const runBytes = o.runBytes ?? STAGED_BYTES_PER_RUN;
+  const budgetMs = o.budgetMs ?? TICK_COMPACTION_MS;
   const until = now + LEASE_MS;
-  if (!(await leaseArchiveCompaction(env.DB, tenantId, now, until))) return [];
+  const done: ArchiveCompaction = { partitions: [], runs: [], backlog: false };
+  if (!(await leaseArchiveCompaction(env.DB, tenantId, now, until))) return done;
   try {
-    const out: PartitionCompaction[] = [];
-    let budget = STAGED_BYTES_PER_RUN;
-    for (const date of await stagedDates(env.EXPORTS, tenantId)) {
-      if (budget <= 0) break;
-      const done = await compactPartition(env, tenantId, date, budget, now);
-      budget -= done.bytesRead;
-      out.push(done.result);
+    const started = Date.now();
+    let slowest = 0;
+    for (;;) {
+      const t0 = Date.now();
+      const run = await compactRun(env, tenantId, runBytes, now + (t0 - started));
+      const ms = Date.now() - t0;
+      slowest = Math.max(slowest, ms);
+      done.runs.push({
+        ms,
+        staged_bytes: run.bytesRead,
+        staged_objects: run.partitions.reduce((n, p) => n + p.staged, 0),
+        added_rows: run.partitions.reduce((n, p) => n + p.added_rows, 0),
+      });
+      for (const p of run.partitions) addPartition(done.partitions, p);
+      done.backlog = run.backlog;
+      if (!run.backlog || Date.now() - started + slowest > budgetMs) break;
     }
-    return out;
+    return done;
   } finally {
     await releaseArchiveCompaction(env.DB, tenantId, until);
   }
+}
+
+function addPartition(into: PartitionCompaction[], p: PartitionCompaction) {
+  const same = into.find((q) => q.date === p.date);
+  if (!same) {
+    into.push(p);
+    return;
+  }
+  same.staged += p.staged;
+  same.added_rows += p.added_rows;
+  same.changed = [...new Set([...same.changed, ...p.changed])].sort();
+}
+
+/** One run: the staged dates oldest first, up to `runBytes` of staged rows in all. */
+async function compactRun(env: Env, tenantId: string, runBytes: number, now: number) {
+  const partitions: PartitionCompaction[] = [];
+  let budget = runBytes;
+  let bytesRead = 0;
+  let backlog = false;
+  for (const date of await stagedDates(env.EXPORTS, tenantId)) {
+    if (budget <= 0) {
+      backlog = true;
+      break;
+    }
+    const done = await compactPartition(env, tenantId, date, budget, now);
+    budget -= done.bytesRead;
+    bytesRead += done.bytesRead;
+    if (!done.complete) backlog = true;
+    partitions.push(done.result);
+  }
+  return { partitions, bytesRead, backlog };
 }
 
 async function stagedDates(bucket: R2Bucket, tenantId: string): Promise<string[]> {
@@ -114,12 +198,13 @@ async function compactPartition(
   date: string,
   budget: number,
   now: number,
-): Promise<{ result: PartitionCompaction; bytesRead: number }> {
+): Promise<{ result: PartitionCompaction; bytesRead: number; complete: boolean }> {
   const bucket = env.EXPORTS;
   // The staged objects, up to the budget (at least one, so a partition always moves).
   const keys: string[] = [];
   const rows: ArchiveRow[] = [];
   let bytesRead = 0;
+  let complete = false;
   let cursor: string | undefined;
   listing: do {
     const page = await bucket.list({
@@ -135,19 +220,36 @@ async function compactPartition(
       bytesRead += object.size;
     }
     cursor = page.truncated ? page.cursor : undefined;
+    complete = !cursor;
   } while (cursor);
 
   const fresh = dedupeStaged(rows);
-  const manifest =
+  const listed =
     (await readArchiveManifest(bucket, tenantId, date)) ?? emptyManifest(tenantId, date);
   const prefix = partitionPrefix(tenantId, date);
-  // Keys already archived: each part's two key columns, one row group at a time.
+  // Parts a stopped run wrote past the manifest's last: listed from here on, as stored.
+  const adopted: ArchiveFile[] = [];
+  for (const name of strayParts(listed, await partNamesAfter(bucket, prefix, listed))) {
+    adopted.push(await storedFile(bucket, `${prefix}${name}`, name));
+  }
+  const manifest = { ...listed, files: [...listed.files, ...adopted] };
+  // Keys already archived: the two key columns of the row groups whose event-time span holds
+  // a staged row's time, one row group at a time. The open part is always read: as stored it
+  // may hold more than its manifest entry says (a run that stopped before its manifest).
+  const times = [...fresh.values()].map((r) => r.event_time).sort((a, b) => a - b);
   let openRows = 0;
   const open = openPart(manifest);
   for (const file of manifest.files) {
+    const spans =
+      file === open ||
+      anyTimeWithin(times, Date.parse(file.min_event_time), Date.parse(file.max_event_time));
+    if (!spans) continue;
     const source = await r2AsyncBuffer(bucket, `${prefix}${file.name}`);
     const metadata = await exactMetadata(source);
-    for (const range of rowGroupRanges(metadata)) {
+    const groupTimes = rowGroupEventTimes(metadata);
+    for (const [i, range] of rowGroupRanges(metadata).entries()) {
+      const span = groupTimes[i];
+      if (span && !anyTimeWithin(times, span.min, span.max)) continue;
       const keyRows = await readArchiveRows(source, {
         ...range,
         metadata,
@@ -155,15 +257,15 @@ async function compactPartition(
       });
       for (const r of keyRows) fresh.delete(archiveKey(r));
     }
-    // As stored: more than the manifest says after a run that stopped before its manifest.
     if (file === open) openRows = Number(metadata.num_rows);
   }
 
   const writes = planParts(manifest, openRows, [...fresh.values()]);
-  // New files first, the rewritten open part last: a reader listing files meanwhile never
-  // misses a row that was archived before.
-  const written: ArchiveFile[] = [];
-  for (const part of [...writes].reverse()) {
+  // New files first, in order, the rewritten open part last: a reader listing files meanwhile
+  // never misses a row that was archived before, and a run stopped between them leaves its new
+  // parts numbered on from the manifest's last, for the next run to adopt.
+  const written = new Map(adopted.map((f) => [f.name, f]));
+  for (const part of [...writes.filter((w) => !w.rewrite), ...writes.filter((w) => w.rewrite)]) {
     const key = `${prefix}${part.name}`;
     const writer = new ArchivePartWriter();
     const stored = part.rewrite ? partRowGroups(bucket, key) : emptyGroups();
@@ -172,15 +274,15 @@ async function compactPartition(
     await bucket.put(key, bytes, {
       httpMetadata: { contentType: "application/vnd.apache.parquet" },
     });
-    written.unshift(await archiveFile(part.name, writer, bytes));
+    written.set(part.name, await archiveFile(part.name, writer, bytes));
   }
   // A run that rewrote the open part and stopped before its manifest left the manifest's entry
   // behind the file: it is brought up to date with the file as stored.
   if (open && openRows !== open.rows && !writes.some((w) => w.name === open.name)) {
-    written.push(await storedFile(bucket, `${prefix}${open.name}`, open.name));
+    written.set(open.name, await storedFile(bucket, `${prefix}${open.name}`, open.name));
   }
-  if (written.length > 0) {
-    const next = nextManifest(manifest, written, fresh.size, now);
+  if (written.size > 0) {
+    const next = nextManifest(listed, [...written.values()], fresh.size, now);
     await bucket.put(manifestKey(tenantId, date), JSON.stringify(next, null, 2), {
       httpMetadata: { contentType: "application/json" },
     });
@@ -201,10 +303,32 @@ async function compactPartition(
       date,
       staged: keys.length,
       added_rows: fresh.size,
-      changed: written.map((f) => f.name),
+      changed: [...written.keys()].sort(),
     },
     bytesRead,
+    complete,
   };
+}
+
+/** The partition's object names after the manifest's last part (none but a stopped run's). */
+async function partNamesAfter(
+  bucket: R2Bucket,
+  prefix: string,
+  manifest: ArchiveManifest,
+): Promise<string[]> {
+  const last = manifest.files.at(-1)?.name;
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({
+      prefix,
+      ...(last ? { startAfter: `${prefix}${last}` } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const object of page.objects) names.push(object.key.slice(prefix.length));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return names;
 }
 
 /** The manifest entry for a part as stored. */

@@ -7,19 +7,24 @@ import {
   securityHeaders,
 } from "./app";
 import { requireIngestKey, requireOperator } from "./auth";
+import { docsAiWording } from "./copilot/docs-wording";
 import { pokeTenantClocks } from "./periodic";
 import { problemResponse } from "./problem";
 import { handleQueue } from "./queues";
 import { actions } from "./routes/actions";
 import { admin } from "./routes/admin";
+import { ai } from "./routes/ai";
 import { auth } from "./routes/auth";
 import { cases } from "./routes/cases";
 import { channels } from "./routes/channels";
 import { copilot } from "./routes/copilot";
+import { copilotArchitect } from "./routes/copilot-architect";
 import { costCatalog } from "./routes/cost-catalog";
+import { customerApiKeys } from "./routes/customer-api-keys";
 import { customers } from "./routes/customers";
 import { deliveries } from "./routes/deliveries";
 import { detectors } from "./routes/detectors";
+import { docsRoutes } from "./routes/docs";
 import { warehouseExports } from "./routes/exports";
 import { gate } from "./routes/gate";
 import { ingest } from "./routes/ingest";
@@ -70,6 +75,7 @@ for (const path of ["/products", "/plans", "/customers", "/subscriptions", "/cos
 api.route("/products", products);
 api.route("/plans", plans);
 api.route("/customers", customers);
+api.route("/customers", customerApiKeys);
 api.route("/subscriptions", subscriptions);
 api.route("/cost-catalog", costCatalog);
 api.route("/invoices", invoices);
@@ -90,7 +96,17 @@ api.route("/", reportSchedules);
 api.route("/", reportShares);
 api.route("/exports", warehouseExports);
 api.route("/", copilot);
+api.route("/", copilotArchitect);
+api.route("/", ai);
 api.route("/", pricingPreview);
+// The Documentation Hub explains the document this app serves (below), read when first asked.
+api.route(
+  "/docs",
+  docsRoutes({
+    document: () => app.getOpenAPI31Document(API_DOCUMENT),
+    aiWording: docsAiWording,
+  }),
+);
 
 const v1 = createRouter();
 v1.use("*", requireIngestKey);
@@ -109,6 +125,17 @@ app.route("/v1/payments", stripeWebhook);
 app.route("/v1", v1);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+
+/** /openapi.json's header; `servers` is added per request (the origin that asked). */
+const API_DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "Aforo API",
+    version: "0.1.0",
+    description:
+      "Revenue intelligence for usage-priced APIs and AI products. Errors are application/problem+json with a stable `code`.",
+  },
+};
 
 app.openAPIRegistry.registerComponent("securitySchemes", "operatorToken", {
   type: "http",
@@ -140,13 +167,7 @@ app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   description: "AFORO_ADMIN_TOKEN, for /admin/*",
 });
 app.doc31("/openapi.json", (c) => ({
-  openapi: "3.1.0",
-  info: {
-    title: "Aforo API",
-    version: "0.1.0",
-    description:
-      "Revenue intelligence for usage-priced APIs and AI products. Errors are application/problem+json with a stable `code`.",
-  },
+  ...API_DOCUMENT,
   servers: [{ url: new URL(c.req.url).origin }],
 }));
 

@@ -9,6 +9,9 @@ export const PROBLEM_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   wrong_key_kind: 403,
+  // A customer API key (sk_live_…) that no customer of this tenant holds, or one revoked.
+  unknown_api_key: 401,
+  revoked_api_key: 401,
   csrf_failed: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -20,6 +23,11 @@ export const PROBLEM_STATUS = {
   upstream_failed: 502,
   unsupported_media_type: 415,
   rate_limited: 429,
+  // The AI platform (docs/ai.md): screening refused the request; the call would pass the
+  // tenant's daily AI cost cap.
+  ai_refused: 422,
+  ai_cap_reached: 429,
+  key_quota_exceeded: 429,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
@@ -36,6 +44,8 @@ const TITLES: Record<ProblemCode, string> = {
   unauthorized: "Missing or invalid credentials",
   forbidden: "Not allowed",
   wrong_key_kind: "This key cannot be used on this path",
+  unknown_api_key: "Unknown customer API key",
+  revoked_api_key: "Revoked customer API key",
   csrf_failed: "Cross-site request refused",
   not_found: "Not found",
   method_not_allowed: "Method not allowed",
@@ -46,6 +56,9 @@ const TITLES: Record<ProblemCode, string> = {
   upstream_failed: "The origin did not answer",
   unsupported_media_type: "Unsupported media type",
   rate_limited: "Too many requests",
+  ai_refused: "The AI assistant refused the request",
+  ai_cap_reached: "Daily AI cost cap reached",
+  key_quota_exceeded: "The key's quota is used up",
   internal: "Internal error",
 };
 

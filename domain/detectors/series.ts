@@ -89,7 +89,7 @@ export function parseSeriesCsv(text: string): SeriesRow[] {
     if (rows.length === 0 && i === firstContent(lines) && !isNumber(cells[vCol] ?? "")) {
       const names = cells.map((c) => c.toLowerCase());
       const ti = names.findIndex((c) => c === "timestamp" || c === "time" || c === "date");
-      const vi = names.findIndex((c) => c === "value");
+      const vi = names.indexOf("value");
       if (ti >= 0) tCol = ti;
       if (vi >= 0) vCol = vi;
       return;

@@ -12,16 +12,23 @@ import {
 //   tenant=<id>/dataset=events/date=YYYY-MM-DD/_manifest.json
 //   _staging/events/tenant=<id>/date=YYYY-MM-DD/<message>.ndjson       (not yet compacted)
 //
-// A partition's parts are full (PART_ROWS rows) except its last, the open part: compaction
-// rewrites the open part with the new rows and starts the next part when it fills. A full part
-// is never written again, so a day of N events is ⌈N / PART_ROWS⌉ files whatever the number of
-// compactions (not one per flush or per five minutes), and compaction reads a full part's two
-// key columns, one row group at a time, never its rows.
+// A partition's last part is its open part while it holds fewer than OPEN_PART_ROWS rows:
+// compaction rewrites it with the earliest new rows (up to PART_ROWS) and writes the rest as new
+// parts of up to PART_ROWS. A part past OPEN_PART_ROWS is never written again, so a run
+// re-encodes at most OPEN_PART_ROWS stored rows whatever the day holds, and its work stays in
+// proportion to the rows it adds. A quiet day is still one file (not one per flush or per five
+// minutes); a busy one is a part per run of up to PART_ROWS. Compaction reads a closed part's two
+// key columns, and only in the row groups whose event times the new rows fall in, never its rows.
 
 /** Rows per part file: 100,000 archived events make ~4 MB of Parquet. A part is written a row
  * group at a time, so this bounds the file's bytes in memory, not the rows held (docs/exports.md
  * "Memory"). */
 export const PART_ROWS = 100_000;
+
+/** A part is rewritten only while it holds fewer rows than this (one row group): what bounds
+ * the stored rows a compaction re-encodes, so a busy partition's run costs its new rows, not
+ * its open part's (docs/exports.md "Parts"). */
+export const OPEN_PART_ROWS = 10_000;
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -38,6 +45,14 @@ export const manifestKey = (tenantId: string, date: string) =>
   `${partitionPrefix(tenantId, date)}_manifest.json`;
 
 export const partName = (index: number) => `part-${String(index).padStart(5, "0")}.parquet`;
+
+const PART_NAME = /^part-(\d{5})\.parquet$/;
+
+/** A part's index from its name, or null for any other object (the manifest). */
+export function partIndex(name: string): number | null {
+  const m = PART_NAME.exec(name);
+  return m?.[1] ? Number(m[1]) : null;
+}
 
 export const stagingTenantPrefix = (tenantId: string) => `_staging/events/tenant=${tenantId}/`;
 
@@ -119,10 +134,36 @@ export function emptyManifest(tenantId: string, date: string): ArchiveManifest {
   };
 }
 
-/** The open part: the last file while it has room, else none (the next write starts a part). */
+/** The open part: the last file while it is small enough to rewrite, else none (the next
+ * write starts a part). */
 export function openPart(manifest: ArchiveManifest): ArchiveFile | null {
   const last = manifest.files.at(-1);
-  return last && last.rows < PART_ROWS ? last : null;
+  return last && last.rows < OPEN_PART_ROWS ? last : null;
+}
+
+/**
+ * Part files stored past the manifest's last one, in order: a run wrote them and stopped before
+ * its manifest. Their rows are archived (a reader of the Hive layout sees them), so the next run
+ * lists them in the manifest and checks its staged rows against them, rather than writing those
+ * rows again under other names. `names` are the partition's object names after the last listed.
+ */
+export function strayParts(manifest: ArchiveManifest, names: readonly string[]): string[] {
+  const last = partIndex(manifest.files.at(-1)?.name ?? "") ?? -1;
+  return names.filter((name) => (partIndex(name) ?? -1) > last).sort((a, b) => (a < b ? -1 : 1));
+}
+
+/** Whether any of the ascending `times` is in [min, max]: a part or row group whose event-time
+ * span holds none of a run's new rows cannot hold a copy of one, since every copy the pipeline
+ * makes (a redelivery, an actor's re-send, a stopped run) carries its event's own time. */
+export function anyTimeWithin(times: readonly number[], min: number, max: number): boolean {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) < min) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < times.length && (times[lo] as number) <= max;
 }
 
 /**
@@ -157,7 +198,7 @@ export interface PartWrite {
 /**
  * The parts to write for `fresh` rows (staged, deduplicated, and in no part yet). The open part
  * (holding `openRows` rows) gains the earliest fresh rows, up to PART_ROWS, merged in order;
- * the rest, in order, start new parts of PART_ROWS. A row never leaves the file it was first
+ * the rest, in order, start new parts of PART_ROWS, numbered on from the last part. A row never leaves the file it was first
  * written to, so a reader listing files mid-compaction sees each row once (a rewrite replaces
  * its object with a superset), and a warehouse loading by file reloads only the files the
  * manifest names as changed. No fresh rows, no writes: a compaction with nothing new leaves
@@ -171,7 +212,7 @@ export function planParts(
   if (fresh.length === 0) return [];
   const sorted = [...fresh].sort(compareArchiveRows);
   const writes: PartWrite[] = [];
-  let next = manifest.files.length;
+  let next = (partIndex(manifest.files.at(-1)?.name ?? "") ?? -1) + 1;
   let taken = 0;
   const open = openPart(manifest);
   if (open) {

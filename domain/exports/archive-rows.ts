@@ -306,3 +306,24 @@ export function rowGroupRanges(metadata: FileMetaData): { rowStart: number; rowE
   }
   return ranges;
 }
+
+/** Each row group's event-time span from the file's statistics, in order; null where the
+ * statistics are missing (the group is then read). Compaction's key check skips a group whose
+ * span holds none of its new rows. */
+export function rowGroupEventTimes(
+  metadata: FileMetaData,
+): ({ min: number; max: number } | null)[] {
+  const ms = (v: unknown) =>
+    v instanceof Date
+      ? v.getTime()
+      : typeof v === "bigint" || typeof v === "number"
+        ? Number(v)
+        : null;
+  return metadata.row_groups.map((group) => {
+    const column = group.columns.find((c) => c.meta_data?.path_in_schema[0] === "event_time");
+    const stats = column?.meta_data?.statistics;
+    const min = ms(stats?.min_value);
+    const max = ms(stats?.max_value);
+    return min === null || max === null ? null : { min, max };
+  });
+}

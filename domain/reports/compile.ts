@@ -21,7 +21,12 @@ import { datasetOf, TIME_DIMENSIONS } from "./catalog";
 import { pipelineSource } from "./pipeline-source";
 import { COMPOUND_TERMS, planResolvedFrom } from "./plan-source";
 import type { FilledQuery } from "./query";
-import { sessionsSource } from "./sessions-source";
+import {
+  readsWholeSessions,
+  sessionsSource,
+  straddlingSessionHours,
+  wholeSessionsInside,
+} from "./sessions-source";
 
 // A checked report query → SQL for D1 (SQLite). Kysely is used as a query builder only: it
 // composes the chosen dimensions, measures and filters without string concatenation and
@@ -72,6 +77,8 @@ type AggKind = "exact" | "count" | "max" | "max_exact";
 interface Agg {
   kind: AggKind;
   expr: Raw;
+  /** Its value over a group of one row, read without grouping (whole sessions). */
+  one?: Raw;
 }
 /** An exact sum of a value a table keeps in halves (<column>_hi × 10^9 + <column>_lo). */
 interface HalvesAgg {
@@ -83,6 +90,8 @@ export type AggValues = Record<string, bigint | number | null>;
 export interface Measure {
   aggs: string[];
   order: Raw;
+  /** `order` over a group of one row, read without grouping (whole sessions). */
+  orderOne?: Raw;
   value: (a: AggValues) => ReportCell;
 }
 export interface Source {
@@ -610,8 +619,16 @@ export function compileReport(
       scans.find((x) => x.table.endsWith("_daily")) ??
       (scans[0] as TableScan)
     ).table as UsageTable;
-  const src = source(q.dataset, now, rowScans ? mainTable(rowScans) : "rollups_hourly");
-  const totalsSrc = totalScans ? usageSource(mainTable(totalScans)) : src;
+  const wholeSessions = readsWholeSessions(q);
+  const src = wholeSessions
+    ? sessionsSource(true)
+    : source(q.dataset, now, rowScans ? mainTable(rowScans) : "rollups_hourly");
+  // Whole sessions serve the rows by session; the totals read the range's hours as they are.
+  const totalsSrc = totalScans
+    ? usageSource(mainTable(totalScans))
+    : wholeSessions
+      ? sessionsSource()
+      : src;
 
   /** FROM + WHERE for a stretch: the tenant, the stretch (or the segments within it), the
    * filters. */
@@ -646,6 +663,13 @@ export function compileReport(
     }
     return qb;
   };
+  /** The query's filters, on a FROM that reads as `s`'s table. */
+  const filtersOn = (s: Source) =>
+    (q.filters ?? []).map((filter) => {
+      const expr = s.dims[filter.dimension];
+      if (!expr) throw new RangeError(`no expression for ${filter.dimension}`);
+      return filterCondition(expr, filter.op, filter.values);
+    });
   /** FROM + WHERE of a statement: its one scan as it is, or (usage days and edge hours) the
    * UNION ALL of its scans, each constrained on its own table's key and carrying its segment,
    * read as the one table `r` the dimensions and sums are written against. */
@@ -677,11 +701,7 @@ export function compileReport(
           pricingModel: fields.has("pricing_model"),
         }).as(s.alias),
       );
-      for (const filter of q.filters ?? []) {
-        const expr = s.dims[filter.dimension];
-        if (!expr) throw new RangeError(`no expression for ${filter.dimension}`);
-        qb = qb.where(filterCondition(expr, filter.op, filter.values));
-      }
+      for (const condition of filtersOn(s)) qb = qb.where(condition);
       return qb;
     }
     if (!scans || scans.length === 1) {
@@ -716,24 +736,34 @@ export function compileReport(
   };
 
   const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
-  const aggSelections = (s: Source) =>
-    aggNames.flatMap((name) => {
+  /** A statement's aggregate columns: each one's name, its SQL over the group (`one`: over a
+   * group known to be one row, read without grouping: a halves sum is its two columns, any other
+   * aggregate its `one`) and whether it is read as text (an exact integer, which a JS number
+   * would round). */
+  const aggColumns = (s: Source, one = false) =>
+    aggNames.flatMap((name): { name: string; expr: Raw; text: boolean }[] => {
       const agg = s.aggs[name] as Agg | HalvesAgg;
       if (agg.kind === "halves") {
         return [
-          sql`CAST(SUM(${agg.hi}) AS TEXT)`.as(`a_${name}_hi`),
-          sql`CAST(SUM(${agg.lo}) AS TEXT)`.as(`a_${name}_lo`),
+          { name: `a_${name}_hi`, expr: one ? agg.hi : sql`SUM(${agg.hi})`, text: true },
+          { name: `a_${name}_lo`, expr: one ? agg.lo : sql`SUM(${agg.lo})`, text: true },
         ];
       }
+      if (one && !agg.one) throw new RangeError(`aggregate ${name} has no value of one row`);
+      const value = (one ? agg.one : agg.expr) as Raw;
+      const sum = (x: Raw) => (one ? x : sql`SUM(${x})`);
       if (agg.kind === "exact" && sums === "halves") {
         return [
-          sql`CAST(SUM((${agg.expr}) / ${B}) AS TEXT)`.as(`a_${name}_hi`),
-          sql`CAST(SUM((${agg.expr}) % ${B}) AS TEXT)`.as(`a_${name}_lo`),
+          { name: `a_${name}_hi`, expr: sum(sql`(${value}) / ${B}`), text: true },
+          { name: `a_${name}_lo`, expr: sum(sql`(${value}) % ${B}`), text: true },
         ];
       }
-      if (agg.kind === "exact") return [sql`CAST(SUM(${agg.expr}) AS TEXT)`.as(`a_${name}`)];
-      return [agg.expr.as(`a_${name}`)];
+      if (agg.kind === "exact") return [{ name: `a_${name}`, expr: sum(value), text: true }];
+      return [{ name: `a_${name}`, expr: value, text: false }];
     });
+  const asText = (c: { name: string; expr: Raw; text: boolean }) =>
+    (c.text ? sql`CAST(${c.expr} AS TEXT)` : c.expr).as(c.name);
+  const aggSelections = (s: Source) => aggColumns(s).map(asText);
   // A row's segment: the joined json_each's, or the one its scan carried out of a UNION ALL.
   const seg = planRows || (rowScans && rowScans.length > 1) ? sql`r.seg` : sql`b.value`;
   const dimExpr = (d: string): Raw => {
@@ -745,23 +775,74 @@ export function compileReport(
     return e;
   };
 
-  let rowsQb = statementFrom(src, rowScans, from, to, segmented, planRows).select([
-    ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
-    ...aggSelections(src),
-  ]);
-  if (q.dimensions.length > 0) {
-    rowsQb = rowsQb.groupBy(q.dimensions.map((d) => ref(`d_${d}`)));
-  }
-  for (const o of q.order_by) {
-    const expr = q.dimensions.includes(o.field)
-      ? ref(`d_${o.field}`)
-      : (src.measures[o.field]?.order as Raw);
-    rowsQb = rowsQb.orderBy(expr, o.direction);
-  }
-  for (const d of q.dimensions) {
-    if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
-  }
-  const rows = rowsQb.limit(q.limit + 1).compile();
+  /** The rows grouped by the dimensions, ordered and cut. */
+  const groupedRows = () => {
+    let rowsQb = statementFrom(src, rowScans, from, to, segmented, planRows).select([
+      ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
+      ...aggSelections(src),
+    ]);
+    if (q.dimensions.length > 0) {
+      rowsQb = rowsQb.groupBy(q.dimensions.map((d) => ref(`d_${d}`)));
+    }
+    for (const o of q.order_by) {
+      const expr = q.dimensions.includes(o.field)
+        ? ref(`d_${o.field}`)
+        : (src.measures[o.field]?.order as Raw);
+      rowsQb = rowsQb.orderBy(expr, o.direction);
+    }
+    for (const d of q.dimensions) {
+      if (!q.order_by.some((o) => o.field === d)) rowsQb = rowsQb.orderBy(ref(`d_${d}`), "asc");
+    }
+    return rowsQb.limit(q.limit + 1).compile();
+  };
+  /** By customer × session every group is one session: those inside the range are one row each,
+   * read as they are, the straddling ones grouped from their hours. The union is ordered and cut
+   * once, by each ordering measure's value taken out of its arm (`o_<n>`), and only the rows
+   * kept are turned into text. */
+  const wholeSessionsRows = () => {
+    const byDimension = q.order_by.map((o) => q.dimensions.includes(o.field));
+    const arm = (one: boolean) => [
+      ...q.dimensions.map((d) => dimExpr(d).as(`d_${d}`)),
+      ...aggColumns(src, one).map((c) => c.expr.as(c.name)),
+      ...q.order_by.flatMap((o, n) => {
+        if (byDimension[n]) return [];
+        const measure = src.measures[o.field] as Measure;
+        const order = one ? measure.orderOne : measure.order;
+        if (!order) throw new RangeError(`measure ${o.field} has no order of one row`);
+        return [order.as(`o_${n}`)];
+      }),
+    ];
+    const inside = wholeSessionsInside(tenantId, from, to);
+    let insideQb = db.selectFrom(`${inside.table} as ${src.alias}`).where(inside.where);
+    let edgesQb = db.selectFrom(straddlingSessionHours(tenantId, from, to).as(src.alias));
+    for (const condition of filtersOn(src)) {
+      insideQb = insideQb.where(condition);
+      edgesQb = edgesQb.where(condition);
+    }
+    const union = insideQb
+      .select(arm(true))
+      .unionAll(edgesQb.select(arm(false)).groupBy([ref("s.customer_id"), ref("s.session_id")]));
+    /** The answer's order over the union's columns, read as `t`. */
+    const orderings = (t: string) => [
+      ...q.order_by.map(
+        (o, n) => [ref(byDimension[n] ? `${t}.d_${o.field}` : `${t}.o_${n}`), o.direction] as const,
+      ),
+      ...q.dimensions
+        .filter((d) => !q.order_by.some((o) => o.field === d))
+        .map((d) => [ref(`${t}.d_${d}`), "asc"] as const),
+    ];
+    let kept = db.selectFrom(union.as("g")).selectAll();
+    for (const [expr, direction] of orderings("g")) kept = kept.orderBy(expr, direction);
+    let answer = db
+      .selectFrom(kept.limit(q.limit + 1).as("k"))
+      .select([
+        ...q.dimensions.map((d) => ref(`k.d_${d}`).as(`d_${d}`)),
+        ...aggColumns(src).map((c) => asText({ ...c, expr: ref(`k.${c.name}`) })),
+      ]);
+    for (const [expr, direction] of orderings("k")) answer = answer.orderBy(expr, direction);
+    return answer.compile();
+  };
+  const rows = wholeSessions ? wholeSessionsRows() : groupedRows();
   const totals = statementFrom(totalsSrc, totalScans, from, to, false, planFiltered)
     .select(aggSelections(totalsSrc))
     .compile();
@@ -818,10 +899,10 @@ export function compileReport(
     table: src.table,
     totalsTable: totalsSrc.table,
     reads: {
-      rows: rowScans ?? [{ table: src.table, from, to }],
-      totals: totalScans ?? [{ table: src.table, from, to }],
+      rows: rowScans ?? tableReads(src.table, from, to),
+      totals: totalScans ?? tableReads(totalsSrc.table, from, to),
       comparison: cmpRange
-        ? (cmpScans ?? [{ table: src.table, from: cmpRange.from, to: cmpRange.to }])
+        ? (cmpScans ?? tableReads(totalsSrc.table, cmpRange.from, cmpRange.to))
         : null,
     },
     decode(rawRows, rawTotals, rawComparison) {
@@ -847,6 +928,16 @@ export function compileReport(
     },
   };
 }
+
+/** What a statement over one table reads; whole sessions read the straddling sessions' hours
+ * too. */
+const tableReads = (table: string, from: number, to: number): TableScan[] =>
+  table === "session_totals"
+    ? [
+        { table, from, to },
+        { table: "session_rollups_hourly", from, to },
+      ]
+    : [{ table, from, to }];
 
 const segmentTuple = (s: Segment) => [s.start, s.end, s.time, s.period, s.hour_of_week];
 

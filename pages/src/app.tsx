@@ -4,6 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Me } from "../../contracts/accounts";
 import type { Plan, Product } from "../../contracts/catalog";
+import { PricingArchitect } from "./components/pricing-architect";
 import { Loading } from "./components/ui";
 import {
   type ApiClient,
@@ -13,7 +14,13 @@ import {
   fetchAll,
   isAbort,
 } from "./lib/api";
-import { type Catalog, CatalogContext, EMPTY_CATALOG, reportingCurrency } from "./lib/catalog";
+import {
+  type Catalog,
+  CatalogContext,
+  EMPTY_CATALOG,
+  onCatalogChanged,
+  reportingCurrency,
+} from "./lib/catalog";
 import { TIME_ZONE } from "./lib/format";
 import { actorLabel, MeContext } from "./lib/me";
 import { Link, navigate, useLocation } from "./lib/router";
@@ -30,6 +37,7 @@ import {
 import { CatalogView } from "./views/catalog";
 import { ChannelsView } from "./views/channels";
 import { CockpitView } from "./views/cockpit";
+import { DocsView } from "./views/docs";
 import { ExportsView } from "./views/exports";
 import { HomeView, PersonaSwitch } from "./views/home";
 import { InvoicesView } from "./views/invoices";
@@ -53,6 +61,7 @@ export const ROUTES = [
   { path: "/catalog", label: "Catalog", view: CatalogView },
   { path: "/policies", label: "Policies", view: PoliciesView },
   { path: "/channels", label: "Channels", view: ChannelsView },
+  { path: "/docs", label: "API Docs", view: DocsView },
   { path: "/settings", label: "Settings", view: SettingsView },
 ] as const;
 
@@ -154,6 +163,9 @@ export function App() {
 function Shell(props: { api: ApiClient; me: Me; onSignOut: () => void }) {
   const loc = useLocation();
   const [catalog, setCatalog] = useState<Catalog>(EMPTY_CATALOG);
+  // Bumped when a view changes the catalog, so the shell loads it again.
+  const [catalogVersion, setCatalogVersion] = useState(0);
+  useEffect(() => onCatalogChanged(() => setCatalogVersion((v) => v + 1)), []);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -168,7 +180,7 @@ function Shell(props: { api: ApiClient; me: Me; onSignOut: () => void }) {
       },
     );
     return () => controller.abort();
-  }, [props.api]);
+  }, [props.api, catalogVersion]);
 
   useEffect(() => {
     if (loc.path === "/" || loc.path === "/index.html" || loc.path === "/sign-in") {
@@ -240,6 +252,7 @@ function Shell(props: { api: ApiClient; me: Me; onSignOut: () => void }) {
           </div>
         )}
       </main>
+      <PricingArchitect />
     </CatalogContext.Provider>
   );
 }

@@ -87,3 +87,12 @@ export async function signInWithToken(page: Page, token: string) {
   await page.getByLabel("Operator token").fill(token);
   await page.getByRole("button", { name: "Sign in with the token" }).click();
 }
+
+/** A new page of `browser` on the dashboard at `url`, signed in with `token`, its nav shown. */
+export async function signedInPage(browser: Browser, url: string, token: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${url}/`);
+  await signInWithToken(page, token);
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  return page;
+}

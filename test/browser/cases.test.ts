@@ -2,12 +2,13 @@
 // page at a time (the page stays short however many signals there are), filters by detector,
 // status and customer, and a case shows every rung of its ladder with its state and trigger;
 // executing a queued THROTTLE from the ladder flips the gate; resolving and reopening the case
-// follow on screen and in the API. Screenshots: cases.png, case-ladder.png.
+// follow on screen and in the API; ✨ Explain words a case and proposes its queued rung.
+// Screenshots: cases.png, case-ladder.png, case-explanation.png.
 
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, screenshot, signInWithToken } from "./browser";
+import { type Browser, launchBrowser, screenshot, signedInPage } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 let stack: Stack;
@@ -28,10 +29,7 @@ const gate = async (customer: string) =>
 beforeAll(async () => {
   stack = await startSeededStack((line) => console.log(`[cases browser tests] ${line}`));
   browser = await launchBrowser();
-  page = await browser.newPage();
-  await page.goto(`${stack.url}/`);
-  await signInWithToken(page, stack.operatorToken);
-  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  page = await signedInPage(browser, stack.url, stack.operatorToken);
 }, 600_000);
 
 afterAll(async () => {
@@ -95,6 +93,53 @@ describe("cases page", () => {
     await expect
       .poll(() => page.locator('[data-testid="cases-table"] tbody tr').count())
       .toBe(mine.data.length);
+  });
+
+  it("✨ Explain words a case with its numbers and proposes the queued rung, run only by the operator", async () => {
+    const all = await api("/api/cases?status=open&sort=level&limit=200");
+    let target: { id: string; customer: string } | undefined;
+    for (const c of all.data) {
+      const d = await api(`/api/cases/${c.id}`);
+      if (d.ladder.some((s: { state: string }) => s.state === "queued")) {
+        target = c;
+        break;
+      }
+    }
+    expect(target, "the demo slice has a case with a queued rung").toBeTruthy();
+    if (!target) return;
+    // The demo tenant has no AI key: the explanation is the templates', and says so.
+    const expected = await request(`${stack.url}/api/cases/${target.id}/explain`, {
+      method: "POST",
+      token: stack.operatorToken,
+    });
+    expect(expected.source).toBe("template");
+    expect(expected.next_step.proposal).toBe("execute_queued");
+
+    await page.goto(`${stack.url}/signals?case=${target.id}`);
+    const panel = page.getByTestId("case-panel");
+    await panel.getByRole("button", { name: "✨ Explain" }).click();
+    const explain = panel.getByTestId("case-explain");
+    await explain.getByTestId("explain-narrative").waitFor();
+    expect(await explain.getByTestId("explain-narrative").textContent()).toBe(expected.narrative);
+    expect(await explain.getByTestId("explain-source").textContent()).toContain("From templates");
+    for (const f of expected.figures) {
+      await explain
+        .getByTestId("explain-figures")
+        .getByText(f.value, { exact: true })
+        .first()
+        .waitFor();
+    }
+    const next = explain.getByTestId("explain-next");
+    expect(await next.textContent()).toContain("Proposed: queued for you");
+    await screenshot(page, "case-explanation");
+    // The proposal runs only through the ladder's own confirmation; cancelling leaves it queued.
+    await next.getByRole("button", { name: /^Execute/ }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    const after = await api(`/api/cases/${target.id}`);
+    expect(
+      after.actions.find((a: { id: string }) => a.id === expected.next_step.action_id)?.state,
+    ).toBe("queued");
   });
 
   it("a case shows every rung of its ladder; executing its queued THROTTLE flips the gate; resolve and reopen", async () => {

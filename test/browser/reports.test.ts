@@ -27,7 +27,7 @@ import {
   toQuery,
 } from "../../pages/src/lib/reports";
 import { request } from "../../scripts/lib/stack.mjs";
-import { type Browser, launchBrowser, screenshot, signInWithToken } from "./browser";
+import { type Browser, launchBrowser, screenshot, signedInPage } from "./browser";
 import { type Stack, startSeededStack } from "./stack";
 
 describe("lib/reports (no browser)", () => {
@@ -174,10 +174,7 @@ describe("Reports", () => {
   beforeAll(async () => {
     stack = await startSeededStack((line) => console.log(`[reports browser tests] ${line}`));
     browser = await launchBrowser();
-    page = await browser.newPage();
-    await page.goto(`${stack.url}/`);
-    await signInWithToken(page, stack.operatorToken);
-    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    page = await signedInPage(browser, stack.url, stack.operatorToken);
   }, 600_000);
 
   afterAll(async () => {

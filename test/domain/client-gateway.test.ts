@@ -12,19 +12,26 @@ type Gate = {
   limit: number;
   remaining: number;
   retry_after_ms: number;
+  customer?: string;
+  api_key_id?: string;
+  reason?: string;
+  quota?: Record<string, string>;
 };
 const allow: Gate = { allow: true, tier: "normal", limit: 10, remaining: 9, retry_after_ms: 0 };
 
 /** A fake Aforo: answers /v1/gate from `decide`, records /v1/events bodies. */
-function fakeAforo(decide: (body: { customer: string; units: number }) => Gate | "hang" | "down") {
-  const gated: { customer: string; product: string; units: number }[] = [];
+type GateBody = { customer?: string; api_key?: string; product: string; units: number };
+
+function fakeAforo(decide: (body: GateBody) => Gate | Response | "hang" | "down") {
+  const gated: GateBody[] = [];
   const events: Record<string, unknown>[] = [];
   const fetch = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     if (path === "/v1/gate") {
-      const body = (await req.json()) as { customer: string; product: string; units: number };
+      const body = (await req.json()) as GateBody;
       gated.push(body);
       const answer = decide(body);
+      if (answer instanceof Response) return answer;
       if (answer === "down") throw new TypeError("fetch failed");
       if (answer === "hang") {
         // As a real fetch does: give up when the gateway's timeout aborts the request.
@@ -134,6 +141,84 @@ describe("gate decisions", () => {
     const { call } = app(aforo, { customer: (req) => new URL(req.url).searchParams.get("c") });
     await call("/hello?c=globex", null);
     expect(aforo.gated[0]?.customer).toBe("globex");
+  });
+});
+
+describe("identifying by customer API key", () => {
+  const KEY = `sk_live_${"k".repeat(43)}`;
+  const byKey = (aforo: ReturnType<typeof fakeAforo>, options: Partial<GatewayOptions> = {}) => {
+    const { gateway, flush } = app(aforo, { identify: "api_key", ...options });
+    const hono = new Hono();
+    hono.use("*", aforoGateway(gateway));
+    hono.get("/hello", (c) => c.text("hello"));
+    const call = (headers: Record<string, string>) => hono.request("/hello", { headers });
+    return { call, flush };
+  };
+  const problem = (status: number, code: string) =>
+    new Response(JSON.stringify({ status, code, title: code, detail: code, type: code }), {
+      status,
+      headers: { "content-type": "application/problem+json" },
+    });
+
+  it("asks the gate with the bearer key and meters the call to the key's customer and the key", async () => {
+    const aforo = fakeAforo(() => ({ ...allow, customer: "acme", api_key_id: "ck_1" }));
+    const { call, flush } = byKey(aforo);
+    const res = await call({ authorization: `Bearer ${KEY}` });
+    expect(res.status).toBe(200);
+    await flush();
+    expect(aforo.gated).toEqual([{ api_key: KEY, product: "api", units: 1 }]);
+    expect(aforo.events).toEqual([
+      expect.objectContaining({ customer: "acme", api_key: KEY, metric: "calls", quantity: 1 }),
+    ]);
+  });
+
+  it("reads x-api-key without a bearer sk_ key, or the header it is told to", async () => {
+    const aforo = fakeAforo(() => ({ ...allow, customer: "acme" }));
+    await byKey(aforo).call({ authorization: "Bearer not-a-customer-key", "x-api-key": KEY });
+    await byKey(aforo, { apiKey: "x-customer-key" }).call({ "x-customer-key": KEY });
+    expect(aforo.gated.map((g) => g.api_key)).toEqual([KEY, KEY]);
+    expect((await byKey(aforo).call({})).status).toBe(401);
+  });
+
+  it("answers 401 to an unknown or revoked key, even when failing open", async () => {
+    for (const code of ["unknown_api_key", "revoked_api_key"]) {
+      const aforo = fakeAforo(() => problem(401, code));
+      const { call, flush } = byKey(aforo);
+      const res = await call({ authorization: `Bearer ${KEY}` });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: "unauthorized" });
+      await flush();
+      expect(aforo.events).toEqual([]);
+    }
+  });
+
+  it("answers 429 key_quota_exceeded with Retry-After to the quota's period end", async () => {
+    const aforo = fakeAforo(() => ({
+      allow: false,
+      tier: "throttled",
+      limit: 0,
+      remaining: 0,
+      retry_after_ms: 3_600_500,
+      customer: "acme",
+      reason: "key_quota",
+      quota: { metric: "calls", limit: "100", used: "100", period: "day" },
+    }));
+    const res = await byKey(aforo).call({ authorization: `Bearer ${KEY}` });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("3601");
+    const body = (await res.json()) as { code: string; detail: string };
+    expect(body.code).toBe("key_quota_exceeded");
+    expect(body.detail).toContain("100 calls this day");
+  });
+
+  it("fails open with the key alone on the metered event (Aforo resolves it at ingest)", async () => {
+    const aforo = fakeAforo(() => "down");
+    const { call, flush } = byKey(aforo);
+    expect((await call({ authorization: `Bearer ${KEY}` })).status).toBe(200);
+    await flush();
+    expect(aforo.events).toHaveLength(1);
+    expect(aforo.events[0]).toMatchObject({ api_key: KEY });
+    expect(aforo.events[0]).not.toHaveProperty("customer");
   });
 });
 

@@ -1,19 +1,23 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import {
+  anyTimeWithin,
   archiveDate,
   archiveFile,
   dedupeStaged,
   emptyManifest,
   nextManifest,
+  OPEN_PART_ROWS,
   openPart,
   PART_ROWS,
   parseStaged,
+  partIndex,
   partName,
   planParts,
   rowsByDate,
   sha256Hex,
   stagedBody,
+  strayParts,
 } from "../../domain/exports/archive-layout";
 import { addReplayTotals, replayKey } from "../../domain/exports/archive-replay";
 import {
@@ -26,6 +30,7 @@ import {
   compareArchiveRows,
   mergeRowGroups,
   readArchiveRows,
+  rowGroupEventTimes,
 } from "../../domain/exports/archive-rows";
 
 // The event archive's pure parts (domain/exports/archive-*.ts): the Parquet rows read back
@@ -199,6 +204,57 @@ describe("compaction plan", () => {
     // before its manifest): the room is counted from what is stored.
     expect(planParts(manifest, PART_ROWS, [row(1)]).map((w) => [w.name, w.rewrite])).toEqual([
       [partName(2), false],
+    ]);
+  });
+
+  it("closes a part once it holds OPEN_PART_ROWS: later rows start parts, numbered on from the last", () => {
+    const small = {
+      ...emptyManifest("t", "2026-12-01"),
+      files: [fake(partName(0), PART_ROWS), fake(partName(1), OPEN_PART_ROWS - 1)],
+    };
+    expect(openPart(small)?.name).toBe(partName(1));
+    const closed = {
+      ...small,
+      files: [fake(partName(0), PART_ROWS), fake(partName(1), OPEN_PART_ROWS)],
+    };
+    expect(openPart(closed)).toBeNull();
+    // A run's rows after a closed part: new parts only, the closed part is not read for rows.
+    const writes = planParts(closed, OPEN_PART_ROWS, [row(2), row(1)]);
+    expect(writes.map((w) => [w.name, w.rewrite, w.fresh.map((r) => r.event_id)])).toEqual([
+      [partName(2), false, ["evt_000001", "evt_000002"]],
+    ]);
+    // Numbered on from the last part's name, not the count of files (a gap is harmless).
+    const gap = { ...closed, files: [fake(partName(0), PART_ROWS), fake(partName(7), PART_ROWS)] };
+    expect(planParts(gap, PART_ROWS, [row(1)]).map((w) => w.name)).toEqual([partName(8)]);
+  });
+
+  it("finds the parts a stopped run left past the manifest's last", () => {
+    const manifest = {
+      ...emptyManifest("t", "2026-12-01"),
+      files: [fake(partName(0), PART_ROWS), fake(partName(1), PART_ROWS)],
+    };
+    expect(partIndex("part-00012.parquet")).toBe(12);
+    expect(partIndex("_manifest.json")).toBeNull();
+    expect(strayParts(manifest, [partName(3), "_manifest.json", partName(2), partName(1)])).toEqual(
+      [partName(2), partName(3)],
+    );
+    expect(strayParts(emptyManifest("t", "2026-12-01"), [partName(0)])).toEqual([partName(0)]);
+    expect(strayParts(manifest, [])).toEqual([]);
+  });
+
+  it("tells which spans can hold a copy of a run's rows, from the manifest and row-group statistics", () => {
+    const times = [10, 20, 30];
+    expect(anyTimeWithin(times, 0, 9)).toBe(false);
+    expect(anyTimeWithin(times, 0, 10)).toBe(true);
+    expect(anyTimeWithin(times, 21, 29)).toBe(false);
+    expect(anyTimeWithin(times, 30, 40)).toBe(true);
+    expect(anyTimeWithin(times, 31, 40)).toBe(false);
+    expect(anyTimeWithin([], 0, 100)).toBe(false);
+    const rows = Array.from({ length: ARCHIVE_ROW_GROUP_ROWS + 5 }, (_, i) => row(i));
+    const metadata = parquetMetadata(buffer(archiveParquet(rows)));
+    expect(rowGroupEventTimes(metadata)).toEqual([
+      { min: T0, max: T0 + (ARCHIVE_ROW_GROUP_ROWS - 1) * 1_000 },
+      { min: T0 + ARCHIVE_ROW_GROUP_ROWS * 1_000, max: T0 + (ARCHIVE_ROW_GROUP_ROWS + 4) * 1_000 },
     ]);
   });
 

@@ -77,6 +77,24 @@ const event = (over: Partial<UsageEvent> = {}): UsageEvent => ({
 });
 
 describe("foldBatch", () => {
+  it("sums the usage made with each customer API key per (day, key, product, metric), exactly", () => {
+    const events = [
+      event({ id: "k1", quantity: 1.000001, api_key_id: "ck_a" }),
+      event({ id: "k2", quantity: 2, api_key_id: "ck_a", time: nov1 + 23 * HOUR_MS }),
+      event({ id: "k3", quantity: 4, api_key_id: "ck_a", time: nov1 + 24 * HOUR_MS }),
+      event({ id: "k4", quantity: 8, api_key_id: "ck_b" }),
+      event({ id: "k5", quantity: 16 }),
+    ];
+    const fold = foldBatch(events, terms(), ledger());
+    expect(fold.keyUsage.map((u) => [u.day - nov1, u.key_id, u.metric, u.units, u.events])).toEqual(
+      [
+        [0, "ck_a", "calls", 3_000_001n, 2],
+        [24 * HOUR_MS, "ck_a", "calls", 4_000_000n, 1],
+        [0, "ck_b", "calls", 8_000_000n, 1],
+      ],
+    );
+  });
+
   it("rates marginally across the batch: the included quota is used up, then each call pays", () => {
     const events = Array.from({ length: 3 }, (_, i) => event({ id: `c${i}`, quantity: 60 }));
     const fold = foldBatch(events, terms(), ledger());

@@ -28,6 +28,8 @@ describe("proxyRequestHeaders", () => {
         "proxy-authorization": "Basic eDp5",
         "x-aforo-customer": "acme",
         "x-aforo-anything": "1",
+        "x-aforo-api-key": `sk_live_${"k".repeat(43)}`,
+        "x-request-id": `sk_live_${"k".repeat(43)}`,
         connection: "keep-alive, x-hop",
         "keep-alive": "timeout=5",
         te: "trailers",

@@ -34,6 +34,7 @@ const persistTo = mkdtempSync(join(tmpdir(), "aforo-client-"));
 let stack: Stack | undefined;
 let url: string;
 let ingestKey: string;
+let operatorToken: string;
 let aforo: AforoClient;
 const servers: Server[] = [];
 const today = new Date(Math.floor(Date.now() / DAY) * DAY).toISOString();
@@ -55,6 +56,7 @@ beforeAll(async () => {
     body: { name: "Client SDK" },
   });
   ingestKey = tenant.ingest_key;
+  operatorToken = tenant.operator_token;
   aforo = createAforoClient({ baseUrl: url, token: tenant.operator_token, ingestKey });
   await aforo.post("/api/products", { body: { id: "api", name: "API" } });
   for (const [id, unit] of [
@@ -270,6 +272,48 @@ describe("the gateway middleware", () => {
       ].sort(),
     );
   });
+
+  it("identifies a customer by its API key, meters the call to the key, and refuses a revoked key", async () => {
+    await aforo.post("/api/customers", { body: { id: "keyed", name: "Keyed" } });
+    const keysPath = `${url}/api/customers/keyed/api-keys`;
+    const issued = await request(keysPath, {
+      method: "POST",
+      token: operatorToken,
+      body: { name: "stack", quota: { metric: "calls", limit: 100, period: "day" } },
+    });
+    const gateway = new Gateway({
+      timeoutMs: 5000,
+      connection: { baseUrl: url, ingestKey },
+      product: "api",
+      metric: "calls",
+      identify: "api_key",
+    });
+    const app = makeApp(gateway);
+    const withKey = (key: string) =>
+      app.request("/api/hello", { headers: { authorization: `Bearer ${key}` } });
+    for (let i = 0; i < 3; i++) expect((await withKey(issued.key)).status).toBe(200);
+    expect((await withKey(`sk_live_${"x".repeat(43)}`)).status).toBe(401);
+    await gateway.senderFor(undefined).flush();
+    expect(gateway.senderFor(undefined).stats()).toMatchObject({ accepted: 3, rejected: 0 });
+    const stored = [];
+    for await (const e of aforo.paginate("/api/customers/{id}/events", {
+      params: { path: { id: "keyed" } },
+    }))
+      stored.push(e.properties?.api_key_id);
+    expect(stored).toEqual([issued.id, issued.id, issued.id]);
+    // The per-key usage arrives through the actor's outbox and the events queue.
+    let listed: { id: string; quota_used: { used: string; percent_used: number } }[] = [];
+    for (let i = 0; i < 60; i++) {
+      listed = (await request(keysPath, { token: operatorToken })).data;
+      if (listed[0]?.quota_used.used === "3") break;
+      await sleep(500);
+    }
+    expect(listed[0]).toMatchObject({ id: issued.id, quota_used: { used: "3", percent_used: 3 } });
+
+    await request(`${keysPath}/${issued.id}`, { method: "DELETE", token: operatorToken });
+    const refused = await withKey(issued.key);
+    expect(refused.status).toBe(401);
+  }, 60_000);
 
   it("answers 429 with the gate's Retry-After to a customer over its rate, and does not meter it", async () => {
     await aforo.put("/api/policies", {

@@ -17,6 +17,7 @@ const TABLES = [
   "signals",
   "pending_facets",
   "pending_sessions",
+  "pending_key_usage",
 ];
 
 function resetTo(storage: DurableObjectStorage, version: number) {

@@ -175,6 +175,8 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     from: new Date(Date.parse(start) - 86_400_000).toISOString(),
     to: new Date(Date.now() + 86_400_000).toISOString(),
   });
+  // A customer API key, so the revoke route finds a real key of a real customer.
+  const customerKey = await post(`/api/customers/${acme}/api-keys`, { name: `${P} Acme key` });
   // A member who is not the only owner, so changing or removing them is allowed.
   const member = await post("/api/members", {
     email: `analyst@${prefix}.example`,
@@ -203,6 +205,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       cases,
       channels,
       members: [member.id as string],
+      "api-keys": [customerKey.id as string],
       reports: [report.id as string],
       schedules: [schedule.id as string],
       shares: [share.id as string],
@@ -211,6 +214,9 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       files: exportRun.file_list.map((f: { name: string }) => f.name),
       // Passkeys need an authenticator (test/browser); an unknown id still exercises the route.
       passkeys: ["no-such-passkey"],
+      // The Documentation Hub: operations of the served spec, and the products' guides.
+      explanations: ["get_api_customers", "post_v1_events"],
+      "getting-started": [chat, search],
       rest: ["v1/chat", "a/b/c"],
     },
     secrets: [
@@ -223,6 +229,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       `${P} Acme Corp`,
       `${P} Globex Inc`,
       `${P} CI key`,
+      `${P} Acme key`,
       `${P} Ops Hook`,
       `${P} Ops Mail`,
       `${P} Revenue report`,
@@ -390,7 +397,9 @@ const TELEMETRY_TABLES = new Set(["pipeline_hourly"]);
  * (admin routes) is a change too. */
 const WHOLE_TABLES = new Set(["tenants", "api_keys"]);
 // auth_challenges: outstanding WebAuthn challenges, made by the public /auth/* and no tenant's.
-const SKIPPED = /^(sqlite_|_cf_|d1_migrations$|auth_challenges$)/;
+// docs_explanations: the Documentation Hub's cache of explanations of the public API document,
+// no tenant's either (a read may fill it).
+const SKIPPED = /^(sqlite_|_cf_|d1_migrations$|auth_challenges$|docs_explanations$)/;
 
 interface TableDigest {
   table: string;

@@ -505,3 +505,158 @@ describe("sessions: sealing the pending rows", () => {
     });
   });
 });
+
+describe("sessions: whole sessions (schema/0036_session_totals.sql)", () => {
+  it("by customer × session, a range through a session reads that session's hours inside it", async () => {
+    // a1 runs from DAY0 02:50 to 03:09 (its 02:00 and 03:00 hours); g1 spans two products.
+    for (const time of [
+      { ...RANGE, from: isoOf(DAY0 + 3 * HOUR) },
+      { ...RANGE, to: isoOf(DAY0 + 3 * HOUR) },
+      { ...RANGE, from: isoOf(DAY0 + 3 * HOUR), to: isoOf(DAY0 + DAY + 10 * HOUR) },
+    ]) {
+      const sessions = await fromSessions(["customer", "session"], time);
+      const events = await fromEvents(["customer", "session"], time);
+      expect(sessions.rows).toEqual(events.rows);
+      expect(sessions.totals).toEqual(events.totals);
+    }
+    const late = await fromSessions(["customer", "session"], {
+      ...RANGE,
+      from: isoOf(DAY0 + 3 * HOUR),
+    });
+    expect(late.rows.find((r) => r.customer === "acme" && r.session === "a1")).toMatchObject({
+      events: 2,
+      input_tokens: 2_000,
+      output_tokens: 300,
+      cached_input_tokens: 0,
+    });
+  });
+
+  it("keeps a session's totals with its hours; an hour moved or deleted sends it back to its hours", async () => {
+    const t = await createTenant("Sessions Totals");
+    const h0 = TODAY - 2 * DAY;
+    const hour = (start: number, session: string, cost: bigint, tokensLo: number) =>
+      env.DB.prepare(
+        `INSERT INTO session_rollups_hourly (tenant_id, start, customer_id, product_id,
+           session_id, events, units_hi, units_lo, revenue, cost, input_tokens_hi,
+           input_tokens_lo, output_tokens_hi, output_tokens_lo, cached_input_tokens_hi,
+           cached_input_tokens_lo, first_at, last_at)
+         VALUES (?1, ?2, 'acme', 'chat-api', ?3, 1, 0, 0, ?4, ?4, 0, ?5, 0, 0, 0, 0, ?6, ?7)`,
+      )
+        .bind(t.tenant_id, start, session, String(cost), tokensLo, start + M, start + 2 * M)
+        .run();
+    await hour(h0, "s1", 999_999_999n, 999_999_999);
+    await hour(h0 + HOUR, "s1", 2n, 2);
+    await hour(h0 + 5 * HOUR, "s2", 10_000_000_000_000_000n, 1);
+    // The consumer's upsert of an hour already kept: the session's totals grow by as much.
+    await env.DB.prepare(
+      `UPDATE session_rollups_hourly SET events = events + 1, revenue = revenue + 999999999,
+         cost = cost + 999999999, input_tokens_lo = input_tokens_lo + 999999999,
+         first_at = first_at - 1
+       WHERE tenant_id = ?1 AND session_id = 's1' AND start = ?2`,
+    )
+      .bind(t.tenant_id, h0)
+      .run();
+    const totals = () =>
+      env.DB.prepare(
+        `SELECT session_id, first_start, last_start, events,
+           CAST(cost_hi AS TEXT) AS cost_hi, CAST(cost_lo AS TEXT) AS cost_lo,
+           CAST(input_tokens_hi AS TEXT) AS in_hi, CAST(input_tokens_lo AS TEXT) AS in_lo, first_at
+         FROM session_totals WHERE tenant_id = ?1 ORDER BY session_id`,
+      )
+        .bind(t.tenant_id)
+        .all<Record<string, string | number>>()
+        .then(({ results }) =>
+          results.map((r) => ({
+            session: r.session_id,
+            first_start: r.first_start,
+            last_start: r.last_start,
+            events: r.events,
+            cost: joinHalves(r.cost_hi, r.cost_lo),
+            input_tokens: joinHalves(r.in_hi, r.in_lo),
+            first_at: r.first_at,
+          })),
+        );
+    expect(await totals()).toEqual([
+      {
+        session: "s1",
+        first_start: h0,
+        last_start: h0 + HOUR,
+        events: 3,
+        cost: 2_000_000_000n,
+        input_tokens: 2_000_000_000n,
+        first_at: h0 + M - 1,
+      },
+      {
+        session: "s2",
+        first_start: h0 + 5 * HOUR,
+        last_start: h0 + 5 * HOUR,
+        events: 1,
+        cost: 10_000_000_000_000_000n,
+        input_tokens: 1n,
+        first_at: h0 + 5 * HOUR + M,
+      },
+    ]);
+    const report = async () => {
+      const res = await run(
+        {
+          dataset: "sessions",
+          measures: ["cogs", "events", "input_tokens", "duration"],
+          dimensions: ["session", "customer"],
+          time: { from: isoOf(h0), to: isoOf(h0 + DAY), time_zone: "UTC" },
+        },
+        t,
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as { rows: Row[]; totals: Row };
+    };
+    // s2 costs the most: first (the first measure, descending).
+    expect((await report()).rows).toEqual([
+      {
+        session: "s2",
+        customer: "acme",
+        cogs: "10000000.00",
+        events: 1,
+        input_tokens: 1,
+        duration: 60,
+      },
+      {
+        session: "s1",
+        customer: "acme",
+        cogs: "2.00",
+        events: 3,
+        input_tokens: 2_000_000_000,
+        duration: (HOUR + M + 1) / 1000,
+      },
+    ]);
+    // An hour deleted: s1's bounds may be too wide now, so it is read from its hours.
+    await env.DB.prepare(
+      "DELETE FROM session_rollups_hourly WHERE tenant_id = ?1 AND session_id = 's1' AND start = ?2",
+    )
+      .bind(t.tenant_id, h0 + HOUR)
+      .run();
+    expect((await totals())[0]).toMatchObject({ first_start: -1, events: 2, cost: 1_999_999_998n });
+    const after = await report();
+    expect(after.rows[1]).toEqual({
+      session: "s1",
+      customer: "acme",
+      cogs: "1.999999998",
+      events: 2,
+      input_tokens: 1_999_999_998,
+      duration: (M + 1) / 1000,
+    });
+    expect(after.totals).toEqual({
+      cogs: "10000001.999999998",
+      events: 3,
+      input_tokens: 1_999_999_999,
+      duration: (5 * HOUR + M + 1) / 1000,
+    });
+    // Moved to another hour: the same.
+    await env.DB.prepare(
+      "UPDATE session_rollups_hourly SET start = ?2 WHERE tenant_id = ?1 AND session_id = 's2'",
+    )
+      .bind(t.tenant_id, h0 + 6 * HOUR)
+      .run();
+    expect((await totals())[1]).toMatchObject({ first_start: -1, last_start: h0 + 6 * HOUR });
+    expect((await report()).rows[0]).toMatchObject({ session: "s2", cogs: "10000000.00" });
+  });
+});

@@ -46,6 +46,10 @@ const READ_WRITES: Record<string, string> = {
   "POST /api/reports/run": "runs a report query and changes nothing (POST carries the query)",
   "POST /api/copilot/pricing/parse": "reads a sentence into a proposal and stores nothing",
   "POST /api/pricing/preview": "prices a usage scenario and stores nothing",
+  "POST /api/cases/{id}/explain":
+    "words the figures a case already holds; stores nothing of the tenant's books (the AI call is logged, as every AI call is)",
+  "POST /api/copilot/architect":
+    "Guide and Pre-fill store nothing; Auto-create checks pricing:write itself and writes through the catalog routes, which check it again",
 };
 
 /** Routes that belong to a person, not a machine: a token gets 403 whatever its role. */

@@ -45,6 +45,11 @@ function rewriteStatements(
   ];
 }
 
+/** Why no customer goes onto a draft plan, by subscribing or by a change: a draft is priced and
+ * previewed, not yet sold (workers/routes/plans.ts). */
+export const draftPlanRefusal = (planId: string) =>
+  `Plan '${planId}' is a draft (status draft): publish it with POST /api/plans/${planId}/publish before moving a customer onto it`;
+
 /** POST /api/subscriptions/:id/change: validates, then rewrites the phases (one batch). */
 export async function changePlan(
   db: D1Database,
@@ -79,6 +84,7 @@ export async function changePlan(
   else if (sub.end_at !== null && at >= sub.end_at)
     errors.push({ path: "at", message: "at must be before the subscription's end" });
   if (errors.length > 0 || !plan) return invalid(errors);
+  if (plan.status === "draft") return conflict(draftPlanRefusal(planId));
 
   const last = phases[phases.length - 1];
   if (last !== undefined && at < last.start) {

@@ -81,16 +81,33 @@ const Time = z.iso.datetime({
   message: "an RFC 3339 time such as 2026-11-27T10:03:11Z",
 });
 
+/** The property Aforo records the key id of an event sent with an api_key under (so drill-down,
+ * exports and reports can cut by it); a sender may not set it (workers/routes/ingest.ts). */
+export const KEY_ID_PROPERTY = "api_key_id";
+
 export const NativeEvent = z
   .object({
     id: EventId,
-    customer: Ref,
+    customer: Ref.optional().openapi({ description: "Required unless api_key names the customer" }),
+    api_key: z.string().max(200).optional().openapi({
+      description:
+        "One of the customer's API keys (sk_live_…): the event is attributed to that key, and its customer is the key's (a different `customer` is rejected)",
+    }),
     product: Ref,
     metric: Ref,
     quantity: Quantity,
     time: Time,
     cost: EventCostSchema.optional(),
     properties: Properties.optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.customer === undefined && e.api_key === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["customer"],
+        message: "name the customer or send api_key",
+      });
+    }
   })
   .openapi("UsageEvent", {
     example: {
@@ -122,6 +139,9 @@ export const CloudEvent = z
     datacontenttype: z.string().max(128).optional(),
     data: z.object({
       product: Ref,
+      api_key: z.string().max(200).optional().openapi({
+        description: "One of the subject's API keys (sk_live_…): the event is attributed to it",
+      }),
       quantity: Quantity,
       cost: EventCostSchema.optional(),
       properties: Properties.optional(),

@@ -7,6 +7,7 @@ import {
   type LadderStep,
   levelLabel,
 } from "../../domain/cases";
+import { type CaseToExplain, explainCase } from "../../domain/copilot/signal-explainer";
 import { DETECTORS, MAX_SOURCE_EVENT_IDS, RUNGS } from "../../domain/detectors";
 import { actorName } from "../../durable-objects/customer-actor";
 import { stepsOfSignal } from "../../store/actions";
@@ -24,6 +25,7 @@ import { loadCustomerPolicies } from "../../store/policies";
 import { signalsOfCase } from "../../store/signals";
 import { createRouter } from "../app";
 import { backfillCases } from "../cases";
+import { wordCaseExplanation } from "../copilot/signal-explainer";
 import { permit } from "../permit";
 import { ApiError, conflictResponse, notFound, problemResponses } from "../problem";
 import { decodeCursor, Id, iso, jsonBody, jsonResponse, page, pageOf } from "../schemas";
@@ -234,54 +236,62 @@ cases.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const db = c.env.DB;
-    const tenantId = c.var.tenantId;
-    const found = await getCase(db, tenantId, id);
-    if (!found) throw notFound("Case", id);
-    const [signals, policies, deliveries] = await Promise.all([
-      signalsOfCase(db, tenantId, id),
-      loadCustomerPolicies(db, tenantId, found.customer),
-      caseDeliveryCounts(db, tenantId, id),
-    ]);
-    const eventIds = [...new Set(signals.flatMap((s) => s.source_event_ids))].slice(
-      0,
-      MAX_SOURCE_EVENT_IDS,
-    );
-    const [events, trails] = await Promise.all([
-      eventIds.length > 0
-        ? c.env.CUSTOMER_ACTOR.getByName(actorName(tenantId, found.customer)).eventsByIds(eventIds)
-        : Promise.resolve([]),
-      Promise.all(signals.slice(0, 50).map((s) => stepsOfSignal(db, tenantId, s.id))),
-    ]);
-    const ladder = caseLadder(
-      found.detector,
-      found.direction,
-      policies(found.product ?? undefined),
-      signals.map((s) => ({
-        signal_id: s.id,
-        direction: s.direction,
-        details: s.details,
-        created_at: s.created_at,
-        action: s.action ? { id: s.action.id, rung: s.action.rung, state: s.action.state } : null,
-      })),
-    );
-    return c.json(
-      {
-        ...toCase(found),
-        ladder: ladder.map(toStepJson),
-        signals: signals.map(toSignal),
-        actions: signals.flatMap((s) => (s.action ? [toAction(s.action)] : [])),
-        trail: trails
-          .flat()
-          .sort((a, b) => a.at - b.at || a.id - b.id)
-          .map(toStep),
-        deliveries,
-        source_events: events as StoredEvent[] as unknown as Record<string, unknown>[],
-      },
-      200,
-    );
+    const detail = await caseDetail(c.env, c.var.tenantId, id);
+    if (!detail) throw notFound("Case", id);
+    return c.json(detail, 200);
   },
 );
+
+/** GET /api/cases/:id's answer: the case, its ladder, signals, actions, trail, deliveries and
+ * source events (null: no such case of the tenant). */
+async function caseDetail(
+  env: Env,
+  tenantId: string,
+  id: string,
+): Promise<z.infer<typeof CaseDetailSchema> | null> {
+  const db = env.DB;
+  const found = await getCase(db, tenantId, id);
+  if (!found) return null;
+  const [signals, policies, deliveries] = await Promise.all([
+    signalsOfCase(db, tenantId, id),
+    loadCustomerPolicies(db, tenantId, found.customer),
+    caseDeliveryCounts(db, tenantId, id),
+  ]);
+  const eventIds = [...new Set(signals.flatMap((s) => s.source_event_ids))].slice(
+    0,
+    MAX_SOURCE_EVENT_IDS,
+  );
+  const [events, trails] = await Promise.all([
+    eventIds.length > 0
+      ? env.CUSTOMER_ACTOR.getByName(actorName(tenantId, found.customer)).eventsByIds(eventIds)
+      : Promise.resolve([]),
+    Promise.all(signals.slice(0, 50).map((s) => stepsOfSignal(db, tenantId, s.id))),
+  ]);
+  const ladder = caseLadder(
+    found.detector,
+    found.direction,
+    policies(found.product ?? undefined),
+    signals.map((s) => ({
+      signal_id: s.id,
+      direction: s.direction,
+      details: s.details,
+      created_at: s.created_at,
+      action: s.action ? { id: s.action.id, rung: s.action.rung, state: s.action.state } : null,
+    })),
+  );
+  return {
+    ...toCase(found),
+    ladder: ladder.map(toStepJson),
+    signals: signals.map(toSignal),
+    actions: signals.flatMap((s) => (s.action ? [toAction(s.action)] : [])),
+    trail: trails
+      .flat()
+      .sort((a, b) => a.at - b.at || a.id - b.id)
+      .map(toStep),
+    deliveries,
+    source_events: events as StoredEvent[] as unknown as Record<string, unknown>[],
+  };
+}
 
 const ResolveBody = z
   .object({ note: z.string().trim().min(1).max(500).optional() })
@@ -354,3 +364,122 @@ cases.openapi(
     return c.json(toCase(after), 200);
   },
 );
+
+const FigureSchema = z.object({ label: z.string(), value: z.string() });
+
+export const CaseExplanationSchema = z
+  .object({
+    case_id: z.string(),
+    headline: z.string(),
+    what_happened: z.array(z.string()),
+    figures: z.array(FigureSchema).openapi({
+      description: "The numbers the detector stored on its finding (Aforo's own computation)",
+    }),
+    arithmetic: z.array(z.string()).openapi({
+      description: "The sums behind the finding, written out from the figures",
+    }),
+    evidence: z.object({
+      signals: z.number().int(),
+      source_events: z.number().int(),
+      first_event_at: z.string().nullable(),
+      last_event_at: z.string().nullable(),
+      samples: z.array(
+        z.object({
+          id: z.string(),
+          time: z.string(),
+          metric: z.string(),
+          quantity: z.string(),
+          revenue: z.string(),
+          cost: z.string(),
+        }),
+      ),
+    }),
+    next_step: z
+      .object({
+        rung: z.enum(RUNGS).nullable(),
+        key: z.string().nullable(),
+        label: z.string().nullable(),
+        trigger: z.string().nullable(),
+        proposal: z.enum([
+          "execute_queued",
+          "queued_when_triggered",
+          "automatic_when_triggered",
+          "none",
+        ]),
+        action_id: z.string().nullable().openapi({
+          description:
+            "For execute_queued: the queued action an operator may execute (POST /api/actions/:id/execute); the explainer never runs it",
+        }),
+        why: z.string(),
+      })
+      .openapi({ description: "The proposed next rung of the case's ladder" }),
+    narrative: z.string().openapi({
+      description:
+        "The explanation as one paragraph: worded by the model from the figures above when the tenant has an AI key, else by templates",
+    }),
+    source: z.enum(["ai", "template"]),
+    note: z.string().nullable().openapi({
+      description: "Why the narrative is the template's (no AI key, the daily AI budget spent…)",
+    }),
+  })
+  .openapi("CaseExplanation");
+
+cases.openapi(
+  createRoute(
+    permit("read", null, {
+      method: "post",
+      path: "/cases/{id}/explain",
+      tags: ["detection"],
+      summary:
+        "The case in words with the numbers behind it (baseline, deviation, source events, margin arithmetic) and the proposed next rung; proposes only, never executes",
+      security,
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(CaseExplanationSchema, "The explanation"),
+        ...problemResponses,
+      },
+    }),
+  ),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const detail = await caseDetail(c.env, c.var.tenantId, id);
+    if (!detail) throw notFound("Case", id);
+    const explanation = explainCase(toExplained(detail));
+    const worded = await wordCaseExplanation(c.env, c.var.tenantId, explanation);
+    return c.json({ case_id: id, ...explanation, ...worded }, 200);
+  },
+);
+
+const ms = (at: string) => Date.parse(at);
+
+/** The explainer's view of a case detail (domain/copilot/signal-explainer.ts). */
+function toExplained(d: z.infer<typeof CaseDetailSchema>): CaseToExplain {
+  return {
+    detector: d.detector,
+    customer: d.customer,
+    scope: d.scope,
+    level: d.level,
+    status: d.status,
+    signals: d.signals.map((s) => ({
+      id: s.id,
+      created_at: ms(s.created_at),
+      customer: s.customer,
+      product: s.product,
+      metric: s.metric,
+      direction: s.direction,
+      magnitude: s.magnitude,
+      window: { start: ms(s.window.start), end: ms(s.window.end) },
+      details: s.details,
+      source_event_ids: s.source_event_ids,
+    })),
+    ladder: d.ladder,
+    source_events: (d.source_events as unknown as StoredEvent[]).map((e) => ({
+      id: e.id,
+      time: e.time,
+      metric: e.metric,
+      quantity: e.quantity,
+      revenue: e.revenue,
+      cost: e.cost,
+    })),
+  };
+}

@@ -10,7 +10,8 @@ import { schemaRejectionReason } from "../../domain/pipeline-telemetry";
 import type { UsageEvent } from "../../domain/usage-event";
 import { type CustomerAnswer, ingestForCustomer } from "../actor-calls";
 import { type AppEnv, createRouter } from "../app";
-import { CloudEvent, NativeEvent } from "../ingest/event-schema";
+import { type ResolvedCustomerKey, resolveCustomerKey } from "../customer-keys";
+import { CloudEvent, KEY_ID_PROPERTY, NativeEvent } from "../ingest/event-schema";
 import { liveIsWatched, liveSampleDue, publishLive } from "../live";
 import { ApiError, type FieldError, fieldErrors, problemResponses } from "../problem";
 import { jsonResponse } from "../schemas";
@@ -205,7 +206,7 @@ async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAn
   const now = Date.now();
   const oldest = now - catalog.settings.backfill_horizon_days * DAY_MS;
   const rejected: Rejected[] = [];
-  const good: { index: number; event: UsageEvent }[] = [];
+  const good: { index: number; event: UsageEvent; apiKey?: string }[] = [];
   items.forEach((item, index) => {
     const id =
       item && typeof item === "object" && typeof (item as { id?: unknown }).id === "string"
@@ -237,6 +238,13 @@ async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAn
         reason ??= "unknown_metric";
       }
     }
+    if (parsed.ok && parsed.event.properties && KEY_ID_PROPERTY in parsed.event.properties) {
+      errors.push({
+        path: `${fields.paths.properties}.${KEY_ID_PROPERTY}`,
+        message: "set by Aforo from the event's api_key; send api_key instead",
+      });
+      reason ??= "invalid_event";
+    }
     if (fields.time !== undefined && Number.isFinite(fields.time) && !has("time")) {
       if (fields.time > now + FUTURE_SLACK_MS) {
         errors.push({ path: "time", message: "more than 5 minutes in the future" });
@@ -249,15 +257,21 @@ async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAn
         reason ??= "time_before_horizon";
       }
     }
-    if (parsed.ok && reason === null) good.push({ index, event: parsed.event });
-    else {
+    if (parsed.ok && reason === null) {
+      good.push({
+        index,
+        event: parsed.event,
+        ...(parsed.apiKey !== undefined ? { apiKey: parsed.apiKey } : {}),
+      });
+    } else {
       tally.reject(reason ?? "invalid_event");
       rejected.push({ index, id: parsed.ok ? parsed.event.id : id, errors });
     }
   });
 
+  const attributed = await attributeToKeys(c, good, rejected, tally);
   const byCustomer = new Map<string, { index: number; event: UsageEvent }[]>();
-  for (const g of good) {
+  for (const g of attributed) {
     const list = byCustomer.get(g.event.customer);
     if (list) list.push(g);
     else byCustomer.set(g.event.customer, [g]);
@@ -327,7 +341,7 @@ async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAn
     c.executionCtx.waitUntil(
       publishLive(c.env, tenantId, {
         accepted: results.flatMap((r) => r.rated),
-        rejected: rejected.map((r) => ({ ...r, item: items[r.index] })),
+        rejected: rejected.map((r) => ({ ...r, item: withoutApiKey(items[r.index]) })),
       }),
     );
   }
@@ -348,6 +362,77 @@ async function receive(c: Context<AppEnv>, tally: IngestTally): Promise<IngestAn
   return { accepted, duplicates, rejected, warnings };
 }
 
+/** Events sent with a customer API key: the key names their customer (a different `customer` on
+ * the event is rejected, by index) and its id rides along, on the event for the per-key usage
+ * and as the `api_key_id` property for drill-down, exports and reports. An unknown or revoked
+ * key rejects its events alone. */
+async function attributeToKeys(
+  c: Context<AppEnv>,
+  good: { index: number; event: UsageEvent; apiKey?: string }[],
+  rejected: Rejected[],
+  tally: IngestTally,
+): Promise<{ index: number; event: UsageEvent }[]> {
+  const presented = [...new Set(good.flatMap((g) => (g.apiKey === undefined ? [] : [g.apiKey])))];
+  if (presented.length === 0) return good;
+  const resolved = new Map<string, ResolvedCustomerKey | ApiError>();
+  await Promise.all(
+    presented.map(async (k) => {
+      try {
+        resolved.set(k, await resolveCustomerKey(c.env.DB, c.var.tenantId, k));
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        resolved.set(k, err);
+      }
+    }),
+  );
+  const kept: { index: number; event: UsageEvent }[] = [];
+  for (const g of good) {
+    if (g.apiKey === undefined) {
+      kept.push(g);
+      continue;
+    }
+    const key = resolved.get(g.apiKey);
+    const refuse = (reason: string, path: string, message: string) => {
+      tally.reject(reason);
+      rejected.push({ index: g.index, id: g.event.id, errors: [{ path, message }] });
+    };
+    if (!key || key instanceof ApiError) {
+      refuse(key?.code ?? "unknown_api_key", "api_key", key?.detail ?? "unknown API key");
+    } else if (g.event.customer !== "" && g.event.customer !== key.customerId) {
+      refuse(
+        "api_key_mismatch",
+        "customer",
+        `API key ${key.id} belongs to customer '${key.customerId}', not '${g.event.customer}'`,
+      );
+    } else {
+      kept.push({
+        index: g.index,
+        event: {
+          ...g.event,
+          customer: key.customerId,
+          api_key_id: key.id,
+          properties: { ...g.event.properties, [KEY_ID_PROPERTY]: key.id },
+        },
+      });
+    }
+  }
+  return kept;
+}
+
+/** A rejected item as the live stream shows it: a customer API key it carried is a secret, so
+ * only its shown prefix goes out. */
+function withoutApiKey(item: unknown): unknown {
+  if (item === null || typeof item !== "object") return item;
+  const masked = (v: unknown) => (typeof v === "string" ? `${v.slice(0, 16)}…` : v);
+  const raw = item as Record<string, unknown>;
+  if ("api_key" in raw) return { ...raw, api_key: masked(raw.api_key) };
+  const data = raw.data as Record<string, unknown> | undefined;
+  if (data && typeof data === "object" && "api_key" in data) {
+    return { ...raw, data: { ...data, api_key: masked(data.api_key) } };
+  }
+  return item;
+}
+
 /** Whether retrying can work: the platform says so of its own failures (a Durable Object reset,
  * overloaded or unreachable; the coalescer's timeout is one of those). An exception the actor's
  * code threw (`remote`, not retryable) fails the same way again: 503 must mean "retry works". */
@@ -363,13 +448,13 @@ interface CheckedFields {
   product?: string;
   metric?: string;
   time?: number;
-  paths: { product: string; metric: string };
+  paths: { product: string; metric: string; properties: string };
 }
-const NATIVE_PATHS = { product: "product", metric: "metric" };
-const CLOUD_PATHS = { product: "data.product", metric: "type" };
+const NATIVE_PATHS = { product: "product", metric: "metric", properties: "properties" };
+const CLOUD_PATHS = { product: "data.product", metric: "type", properties: "data.properties" };
 
 type Parsed =
-  | { ok: true; event: UsageEvent; paths: CheckedFields["paths"] }
+  | { ok: true; event: UsageEvent; paths: CheckedFields["paths"]; apiKey?: string }
   | { ok: false; errors: FieldError[]; fields: CheckedFields };
 
 /** A field of a raw item that is a string (the schema reports it otherwise). */
@@ -407,6 +492,7 @@ function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
     return {
       ok: true,
       paths: CLOUD_PATHS,
+      ...(e.data.api_key !== undefined ? { apiKey: e.data.api_key } : {}),
       event: {
         id: e.id,
         customer: e.subject,
@@ -428,9 +514,11 @@ function toUsageEvent(item: unknown, cloudEvents: boolean): Parsed {
   return {
     ok: true,
     paths: NATIVE_PATHS,
+    ...(e.api_key !== undefined ? { apiKey: e.api_key } : {}),
     event: {
       id: e.id,
-      customer: e.customer,
+      // Filled in from the key when only the key names the customer (attributeToKeys).
+      customer: e.customer ?? "",
       product: e.product,
       metric: e.metric,
       quantity: e.quantity,

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { PricingPreview } from "../../contracts/copilot";
 import { formatMoney, formatQuantity, toMicros } from "../../domain/money";
 import { compilePlan, PlanError, periodCharges } from "../../domain/pricing";
 import { DAY_MS } from "../../domain/time";
@@ -20,7 +21,7 @@ export const pricingPreview = createRouter();
 const PERIOD_DAYS = { month: 30, year: 365 } as const;
 const MAX_USAGE_METRICS = 100;
 
-const PreviewRequest = z
+export const PreviewRequest = z
   .object({
     currency: z
       .string()
@@ -80,68 +81,68 @@ pricingPreview.openapi(
       },
     }),
   ),
-  (c) => {
-    const body = c.req.valid("json");
-    const errors: FieldError[] = [];
-    const entries = Object.entries(body.usage);
-    if (entries.length > MAX_USAGE_METRICS) {
-      errors.push({ path: "usage", message: `at most ${MAX_USAGE_METRICS} metrics` });
-    }
-    const usage = new Map<string, bigint>();
-    for (const [metric, value] of entries) {
-      try {
-        usage.set(metric, toMicros(value));
-      } catch {
-        errors.push({
-          path: `usage.${metric}`,
-          message: "a quantity with at most 6 decimal places",
-        });
-      }
-    }
-    const periodDays = PERIOD_DAYS[body.period];
-    const days = body.days ?? periodDays;
-    if (days > periodDays) {
-      errors.push({ path: "days", message: `at most ${periodDays} in a ${body.period}` });
-    }
-    let plan: ReturnType<typeof compilePlan> | null = null;
-    try {
-      plan = compilePlan({
-        id: "preview",
-        currency: body.currency,
-        interval: body.period,
-        components: body.components,
-      });
-    } catch (err) {
-      if (!(err instanceof PlanError)) throw err;
-      errors.push(...err.issues);
-    }
-    if (errors.length > 0 || plan === null) throw validationError(errors);
-    const end = periodDays * DAY_MS;
-    const charges = periodCharges(plan, {
-      usage,
-      periodStart: 0,
-      periodEnd: end,
-      activeFrom: 0,
-      activeTo: days * DAY_MS,
-    });
-    return c.json(
-      {
-        currency: body.currency,
-        period: body.period,
-        total: formatMoney(charges.total),
-        subtotal: formatMoney(charges.subtotal),
-        minimum_topup: formatMoney(charges.minimum_topup),
-        lines: charges.lines.map((l) => ({
-          component_index: l.component_index,
-          type: l.type,
-          ...(l.metric === undefined ? {} : { metric: l.metric }),
-          quantity: formatQuantity(l.quantity),
-          amount: formatMoney(l.amount),
-          description: l.description,
-        })),
-        unpriced_metrics: [...usage.keys()].filter((m) => !plan.metrics.has(m)),
-      },
-      200,
-    );
-  },
+  (c) => c.json(previewPricing(c.req.valid("json")), 200),
 );
+
+/** The pricing engine's answer for a preview request, or the validation error POST /api/plans
+ * would give its components: the route's body, and the copilot's estimate_cost tool. */
+export function previewPricing(body: z.output<typeof PreviewRequest>): PricingPreview {
+  const errors: FieldError[] = [];
+  const entries = Object.entries(body.usage);
+  if (entries.length > MAX_USAGE_METRICS) {
+    errors.push({ path: "usage", message: `at most ${MAX_USAGE_METRICS} metrics` });
+  }
+  const usage = new Map<string, bigint>();
+  for (const [metric, value] of entries) {
+    try {
+      usage.set(metric, toMicros(value));
+    } catch {
+      errors.push({
+        path: `usage.${metric}`,
+        message: "a quantity with at most 6 decimal places",
+      });
+    }
+  }
+  const periodDays = PERIOD_DAYS[body.period];
+  const days = body.days ?? periodDays;
+  if (days > periodDays) {
+    errors.push({ path: "days", message: `at most ${periodDays} in a ${body.period}` });
+  }
+  let plan: ReturnType<typeof compilePlan> | null = null;
+  try {
+    plan = compilePlan({
+      id: "preview",
+      currency: body.currency,
+      interval: body.period,
+      components: body.components,
+    });
+  } catch (err) {
+    if (!(err instanceof PlanError)) throw err;
+    errors.push(...err.issues);
+  }
+  if (errors.length > 0 || plan === null) throw validationError(errors);
+  const end = periodDays * DAY_MS;
+  const charges = periodCharges(plan, {
+    usage,
+    periodStart: 0,
+    periodEnd: end,
+    activeFrom: 0,
+    activeTo: days * DAY_MS,
+  });
+  return {
+    currency: body.currency,
+    period: body.period,
+    total: formatMoney(charges.total),
+    subtotal: formatMoney(charges.subtotal),
+    minimum_topup: formatMoney(charges.minimum_topup),
+    lines: charges.lines.map((l) => ({
+      component_index: l.component_index,
+      type: l.type,
+      ...(l.metric === undefined ? {} : { metric: l.metric }),
+      quantity: formatQuantity(l.quantity),
+      amount: formatMoney(l.amount),
+      description: l.description,
+    })),
+    unpriced_metrics: [...usage.keys()].filter((m) => !plan.metrics.has(m)),
+  };
+}

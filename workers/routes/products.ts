@@ -105,6 +105,22 @@ function proxyOriginProblem(env: Env, origin: string): string | null {
   return url.search || url.hash ? "a base URL: no query or fragment" : null;
 }
 
+/** The bodies of POST /api/products and POST /api/products/:id/metrics (the Pricing Architect
+ * holds its proposals to them too, workers/copilot/architect.ts). */
+export const CreateProduct = z.object({
+  id: Id,
+  name: Name,
+  description: z.string().max(2000).optional(),
+});
+
+export const CreateMetric = z.object({
+  id: Id.openapi({ example: "input_tokens" }),
+  name: Name.optional(),
+  unit: z.string().trim().min(1).max(64).openapi({ example: "token" }),
+  aggregation: Aggregation.default("sum"),
+  carries_cost: z.boolean().default(true),
+});
+
 const ProductParams = z.object({ id: Id });
 const security = [{ operatorToken: [] }];
 
@@ -117,9 +133,7 @@ products.openapi(
       summary: "Create a product",
       security,
       request: {
-        body: jsonBody(
-          z.object({ id: Id, name: Name, description: z.string().max(2000).optional() }),
-        ),
+        body: jsonBody(CreateProduct),
       },
       responses: {
         201: jsonResponse(Product, "Created"),
@@ -260,15 +274,7 @@ products.openapi(
       security,
       request: {
         params: ProductParams,
-        body: jsonBody(
-          z.object({
-            id: Id.openapi({ example: "input_tokens" }),
-            name: Name.optional(),
-            unit: z.string().trim().min(1).max(64).openapi({ example: "token" }),
-            aggregation: Aggregation.default("sum"),
-            carries_cost: z.boolean().default(true),
-          }),
-        ),
+        body: jsonBody(CreateMetric),
       },
       responses: { 201: jsonResponse(Metric, "Created"), ...problemResponses, ...conflictResponse },
     }),

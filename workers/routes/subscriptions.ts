@@ -14,7 +14,7 @@ import {
 } from "../../store/subscriptions";
 import { createRouter } from "../app";
 import { randomHex } from "../auth";
-import { cancelSubscription, changePlan } from "../billing/history";
+import { cancelSubscription, changePlan, draftPlanRefusal } from "../billing/history";
 import { recordStatusChange } from "../billing/status";
 import { orThrow } from "../http-result";
 import { permit } from "../permit";
@@ -115,7 +115,7 @@ subscriptions.openapi(
       tags: ["catalog"],
       summary: "Subscribe a customer to a plan",
       description:
-        "`start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days.",
+        "`start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days. A draft plan is refused (409) until it is published.",
       security,
       request: {
         body: jsonBody(
@@ -159,6 +159,7 @@ subscriptions.openapi(
       errors.push({ path: "trial_end", message: "trial_end must be after start" });
     }
     if (errors.length > 0 || !plan) throw validationError(errors);
+    if (plan.status === "draft") throw new ApiError("conflict", draftPlanRefusal(plan.id));
 
     const live = await liveSubscriptionId(db, tenantId, body.customer, plan.product_id, body.start);
     if (live !== null) {
@@ -300,7 +301,7 @@ subscriptions.openapi(
       tags: ["catalog"],
       summary: "Change the plan, effective at a date",
       description:
-        "The new plan must be for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.",
+        "The new plan must be published (a draft is refused, 409) and for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.",
       security,
       request: {
         params: z.object({ id: Id }),

@@ -11,7 +11,9 @@ import {
 // The gateway: before a call, ask Aforo's gate whether this customer may make it (429 throttled,
 // 403 blocked, with the gate's Retry-After); after it, meter it through a batching sender, off the
 // response path. When Aforo cannot answer within the timeout, the operator's choice decides:
-// fail open (forward, still metered) or fail closed (503).
+// fail open (forward, still metered) or fail closed (503). A call names its customer by id, or
+// (identify: "api_key") by one of the customer API keys the operator issued: the gate says whose
+// key it is, and the call is metered to the key as well as to its customer.
 
 type GateAnswer = components["schemas"]["GateAnswer"];
 
@@ -39,6 +41,17 @@ export interface GatewayOptions<E = unknown> {
   product: string;
   /** The metric one call counts towards (one unit unless the handler reports usage). */
   metric: string;
+  /**
+   * How a call names its customer: by id (`customer`, the default, read as the `customer` option
+   * says) or by one of the customer's API keys (`api_key`, `sk_live_…`, read as the `apiKey`
+   * option says). A key Aforo does not know, or one revoked, is refused with 401.
+   */
+  identify?: "customer" | "api_key";
+  /** With identify "api_key": a request header's name, or a function. Default: the bearer token
+   * of `Authorization: Bearer sk_live_…`, else the `x-api-key` header. */
+  apiKey?:
+    | string
+    | ((req: Request, env: E) => string | null | undefined | Promise<string | null | undefined>);
   /** The customer: a request header's name (default `x-customer-id`) or a function. */
   customer?:
     | string
@@ -59,8 +72,15 @@ export interface GatewayOptions<E = unknown> {
   flushIntervalMs?: number;
 }
 
+/** Who a call is metered to: its customer, its customer API key, or both (a key's customer is
+ * known once the gate has answered; without an answer, Aforo resolves the key at ingest). */
+export interface Caller {
+  customer: string | null;
+  apiKey?: string | null;
+}
+
 export type GateOutcome =
-  | { kind: "forward"; customer: string | null; decision: GateAnswer | null }
+  | ({ kind: "forward"; decision: GateAnswer | null } & Caller)
   | { kind: "refuse"; response: Response };
 
 const reported = new WeakMap<Request, Usage[]>();
@@ -113,15 +133,22 @@ export class Gateway<E = unknown> {
   /** Whether the call may go on, and if not, the answer to give instead. */
   async check(req: Request, env: E): Promise<GateOutcome> {
     const { client } = this.connect(env);
-    const customer = await this.identify(req, env);
-    if (!customer) {
+    const byKey = this.options.identify === "api_key";
+    const named = byKey ? await this.presentedKey(req, env) : await this.identify(req, env);
+    if (!named) {
       if (this.options.unidentified === "forward")
         return { kind: "forward", customer: null, decision: null };
       return {
         kind: "refuse",
-        response: problem(401, "unauthorized", "This call names no customer"),
+        response: problem(
+          401,
+          "unauthorized",
+          byKey ? "This call carries no API key" : "This call names no customer",
+        ),
       };
     }
+    const apiKey = byKey ? named : null;
+    let customer = byKey ? null : named;
     let decision: GateAnswer;
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -140,13 +167,31 @@ export class Gateway<E = unknown> {
     try {
       const res = await Promise.race([
         client.raw.POST("/v1/gate", {
-          body: { customer, product: this.options.product, units: this.options.units?.(req) ?? 1 },
+          body: {
+            ...(apiKey ? { api_key: apiKey } : { customer: named }),
+            product: this.options.product,
+            units: this.options.units?.(req) ?? 1,
+          },
           signal: abort.signal,
         }),
         timeout,
       ]);
+      // The key is the caller's credential: Aforo not knowing it is the caller's 401, not an
+      // outage to fail open on.
+      const code = (res.error as { code?: unknown } | undefined)?.code;
+      if (apiKey && (code === "unknown_api_key" || code === "revoked_api_key")) {
+        return {
+          kind: "refuse",
+          response: problem(
+            401,
+            "unauthorized",
+            code === "revoked_api_key" ? "This API key has been revoked" : "Unknown API key",
+          ),
+        };
+      }
       if (!res.data) throw new Error(`the gate answered HTTP ${res.response.status}`);
       decision = res.data;
+      customer = decision.customer ?? customer;
     } catch (err) {
       this.options.onGateError?.(err);
       if (this.options.failMode === "closed") {
@@ -160,30 +205,38 @@ export class Gateway<E = unknown> {
           ),
         };
       }
-      return { kind: "forward", customer, decision: null };
+      return { kind: "forward", customer, apiKey, decision: null };
     } finally {
       clearTimeout(timer);
     }
-    if (decision.allow) return { kind: "forward", customer, decision };
+    if (decision.allow) return { kind: "forward", customer, apiKey, decision };
     const blocked = decision.tier === "blocked";
     return {
       kind: "refuse",
       response: blocked
         ? problem(403, "forbidden", `Customer '${customer}' is blocked`)
-        : problem(
-            429,
-            "rate_limited",
-            `Customer '${customer}' is over its rate (${decision.limit}/s)`,
-            decision.retry_after_ms,
-          ),
+        : decision.reason === "key_quota"
+          ? problem(
+              429,
+              "key_quota_exceeded",
+              `This API key has used its quota of ${decision.quota?.limit} ${decision.quota?.metric} this ${decision.quota?.period}`,
+              decision.retry_after_ms,
+            )
+          : problem(
+              429,
+              "rate_limited",
+              `Customer '${customer}' is over its rate (${decision.limit}/s)`,
+              decision.retry_after_ms,
+            ),
     };
   }
 
-  /** Meters a forwarded call: one unit of the metric, or what the handler reported. */
+  /** Meters a forwarded call: one unit of the metric, or what the handler reported, to its
+   * customer (an id, or the caller a gate check returned). */
   meter(
     req: Request,
     env: E,
-    customer: string,
+    caller: string | Caller,
     status: number,
     startedAt: Date,
     ctx?: WaitUntil,
@@ -191,10 +244,12 @@ export class Gateway<E = unknown> {
     const { sender } = this.connect(env);
     const usages = reported.get(req) ?? [{}];
     const path = new URL(req.url).pathname.slice(0, 512);
+    const { customer, apiKey } = typeof caller === "string" ? { customer: caller } : caller;
     for (const usage of usages) {
       sender.track(
         {
-          customer,
+          ...(customer ? { customer } : {}),
+          ...(apiKey ? { api_key: apiKey } : {}),
           product: this.options.product,
           metric: usage.metric ?? this.options.metric,
           quantity: usage.quantity ?? 1,
@@ -205,6 +260,16 @@ export class Gateway<E = unknown> {
         ctx,
       );
     }
+  }
+
+  private async presentedKey(req: Request, env: E): Promise<string | null> {
+    const how = this.options.apiKey;
+    if (how === undefined) {
+      const bearer = /^Bearer\s+(sk_\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+      return bearer?.[1] ?? (req.headers.get("x-api-key")?.trim() || null);
+    }
+    const key = typeof how === "string" ? req.headers.get(how) : await how(req, env);
+    return key?.trim() || null;
   }
 
   private async identify(req: Request, env: E): Promise<string | null> {
@@ -228,7 +293,9 @@ export function withAforo<E = unknown>(
     const outcome = await gateway.check(req, env);
     if (outcome.kind === "refuse") return outcome.response;
     const res = await handler(req, env, ctx ?? { waitUntil: () => {} });
-    if (outcome.customer) gateway.meter(req, env, outcome.customer, res.status, startedAt, ctx);
+    if (outcome.customer || outcome.apiKey) {
+      gateway.meter(req, env, outcome, res.status, startedAt, ctx);
+    }
     return res;
   };
 }
@@ -237,6 +304,7 @@ const TITLES: Record<string, string> = {
   unauthorized: "Missing or invalid credentials",
   forbidden: "Not allowed",
   rate_limited: "Too many requests",
+  key_quota_exceeded: "The key's quota is used up",
   unavailable: "Temporarily unavailable",
 };
 

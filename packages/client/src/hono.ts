@@ -16,8 +16,8 @@ export function aforoGateway<E extends Env = Env>(
     const outcome = await gateway.check(c.req.raw, c.env);
     if (outcome.kind === "refuse") return outcome.response;
     await next();
-    if (outcome.customer) {
-      gateway.meter(c.req.raw, c.env, outcome.customer, c.res.status, startedAt, executionCtx(c));
+    if (outcome.customer || outcome.apiKey) {
+      gateway.meter(c.req.raw, c.env, outcome, c.res.status, startedAt, executionCtx(c));
     }
   };
 }

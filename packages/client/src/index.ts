@@ -18,6 +18,7 @@ export {
   parseRetryAfter,
 } from "./errors.js";
 export {
+  type Caller,
   type GateOutcome,
   Gateway,
   type GatewayOptions,

@@ -636,6 +636,350 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's AI settings (never the key) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The settings */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiSettings"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set the Anthropic key, model and daily cost cap
+         * @description Fields left out keep their value. The key is sealed under AFORO_SECRETS_KEY and never returned; `api_key: null` removes it. The model must be priceable (a cost catalog entry anthropic/<model>, or one of Aforo's built-in Claude prices) so the cap can hold its calls.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Write-only. null removes the workspace's key */
+                        api_key?: string | null;
+                        /** @example 5.00 */
+                        daily_cost_cap_usd?: string;
+                        /** @example claude-sonnet-4-5 */
+                        model?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The settings after the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiSettings"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description AFORO_SECRETS_KEY is not configured */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/settings/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the key with one short call
+         * @description One call of a few tokens through the AI platform (logged, priced, under the cap) to show the key and model work. With no key it says so and calls nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The check's outcome */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiKeyCheck"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Screening refused the request, or the Messages API rejected the key */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The daily AI cost cap, or the Messages API's rate limit */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The Messages API refused the call */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The Messages API is unreachable or overloaded */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The AI usage log and today's spend against the cap
+         * @description One row per Messages API call (tokens as reported, cost priced from the cost catalog, latency, HTTP attempts, request id) and per refusal (screening, the cap, a tool outside the feature's allow-list), newest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    feature?: "key_check" | "pricing_architect" | "brand_extract" | "plan_comparator" | "docs_humanizer" | "signal_explainer" | "smart_onboarding" | "usage_advisor";
+                    /** @description Default: 00:00 UTC today */
+                    from?: string;
+                    limit?: number;
+                    /** @description Exclusive; default: now */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Rows and today's spend */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiUsage"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -872,6 +1216,80 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{id}/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The case in words with the numbers behind it (baseline, deviation, source events, margin arithmetic) and the proposed next rung; proposes only, never executes */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The explanation */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CaseExplanation"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1555,6 +1973,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/copilot/architect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The Pricing Architect: a description → a proposed, estimated, navigated setup
+         * @description Streams `text/event-stream`: `start {mode, source, reason?}`, `text {delta}`, `tool_call {id, name, input}`, `tool_result {id, name, ok, output?, problem?}`, `action` (navigate, prefill, steps), then `done {source, mode, usage?}`, or `error` (problem+json) when the run fails midway. A run refused before it starts — the daily AI cost cap (`ai_cap_reached`, with `cap_usd`), a screened prompt — is answered as plain problem+json with its status. `source` is `ai` (the tenant's model through the AI platform) or `deterministic` (no key). A tool outside the mode's allow-list is refused, never run. Auto-create needs pricing:write and leaves the plan as a DRAFT.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The earlier messages of this conversation, oldest first */
+                        conversation?: {
+                            /** @enum {string} */
+                            role: "user" | "assistant";
+                            text: string;
+                        }[];
+                        /**
+                         * @description guide: explains and navigates · prefill: fills the plan wizard for review · auto_create: creates the product, metrics and a DRAFT plan (pricing:write)
+                         * @enum {string}
+                         */
+                        mode: "guide" | "prefill" | "auto_create";
+                        /** @example $2K platform fee, per-token pricing, 15% volume discount above 1M */
+                        text: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The run, as Server-Sent Events */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The AI platform's screening refused the text */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The daily AI cost cap is reached (`ai_cap_reached`, with `cap_usd`) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The Messages API failed the call */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The Messages API is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/copilot/pricing/parse": {
         parameters: {
             query?: never;
@@ -2104,6 +2651,238 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/customers/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's API keys (never the keys themselves), with each key's usage */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Keys, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CustomerApiKey"][];
+                        };
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Issue an API key to a customer (shown once)
+         * @description The key (`sk_live_…`) identifies the customer at `POST /v1/gate {api_key}`, in the proxy (`Authorization: Bearer sk_live_…` or `x-aforo-api-key`) and on events (`api_key`); only its SHA-256 is stored. With a quota, the gate refuses the key once `limit` units of `metric` are used in the period.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description The most units of `metric` (over every product) the key may use a period */
+                        quota?: {
+                            /** @example 1000000 */
+                            limit: string;
+                            metric: string;
+                            /**
+                             * @description UTC day, UTC week (from Monday 00:00) or calendar month
+                             * @enum {string}
+                             */
+                            period: "day" | "week" | "month";
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description The new key, shown only here */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedCustomerApiKey"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/customers/{id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a customer's API key
+         * @description Refused at once by the isolate that revoked it, and by every other within 30 seconds (their key caches' lifetime).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The revoked key */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CustomerApiKey"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/customers/{id}/events": {
         parameters: {
             query?: never;
@@ -2562,6 +3341,161 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/docs/explanations/{operation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explain one API operation
+         * @description What it does, when to use it, its parameters, curl / @aforo/client / Python examples and the gotchas its schema declares. Cached per version of /openapi.json (spec_hash): a changed spec is explained afresh. `source` is `schema` when the wording is derived from the document alone.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description As the Docs page names it: method_path */
+                    operation_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The explanation */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiExplanation"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/docs/getting-started/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A product's Getting Started guide
+         * @description Built from the tenant's catalog: the product's metrics, an example POST /v1/events body with one event per metric (for a customer of the product when there is one), the gate call, proxy mode when set, and curl / @aforo/client / Python snippets.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    product_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The guide */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GettingStartedGuide"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6751,6 +7685,7 @@ export interface paths {
                         period?: "month" | "year";
                         product: string;
                         /**
+                         * @description `draft`: priced and previewed, not subscribable until published
                          * @default active
                          * @enum {string}
                          */
@@ -6894,7 +7829,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Rename a plan or change its status (prices are immutable) */
+        /**
+         * Rename a plan, change its status, or replace a draft's terms
+         * @description Name and status can always change, except that a published plan never goes back to `draft` (use a new plan, or archive it). A draft's terms (product, currency, period, trial_days, components) may be replaced — the fields sent, validated with the rest as POST /api/plans validates a plan; a published plan's are fixed (409): a new price is a new plan. Setting status `active` publishes a draft, like POST /api/plans/:id/publish.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -6907,9 +7845,15 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        components?: components["schemas"]["PlanComponent"][];
+                        currency?: string;
                         name?: string;
                         /** @enum {string} */
+                        period?: "month" | "year";
+                        product?: string;
+                        /** @enum {string} */
                         status?: "draft" | "active" | "archived";
+                        trial_days?: number;
                     };
                 };
             };
@@ -6959,8 +7903,103 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Conflicts with existing state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
+        trace?: never;
+    };
+    "/api/plans/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a draft plan: customers can then be subscribed to it
+         * @description Idempotent: publishing an active plan changes nothing and answers it as it is. An archived plan is refused (409); PATCH its status to bring it back.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The published plan */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Plan"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with existing state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/policies": {
@@ -9518,7 +10557,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a customer to a plan
-         * @description `start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days.
+         * @description `start` may be in the past (history import). `trial_end` defaults to start + the plan's trial_days. A draft plan is refused (409) until it is published.
          */
         post: {
             parameters: {
@@ -9796,7 +10835,7 @@ export interface paths {
         put?: never;
         /**
          * Change the plan, effective at a date
-         * @description The new plan must be for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.
+         * @description The new plan must be published (a draft is refused, 409) and for the same product and currency. `at` may be in the past (history import) or the future (scheduled), not before the start nor at/after the end, and not inside an already invoiced period. Same billing interval: the billing dates stay; the old plan prices the usage before `at`, the new plan the usage after (its own quota and tiers), flat fees prorated. Another interval: the billing periods restart at `at`.
          */
         post: {
             parameters: {
@@ -10649,7 +11688,7 @@ export interface paths {
         put?: never;
         /**
          * May this customer make this call now?
-         * @description A token bucket per customer (rate and burst from the policy's gate settings). THROTTLE holds the customer to the throttled rate; BLOCK refuses.
+         * @description A token bucket per customer (rate and burst from the policy's gate settings). THROTTLE holds the customer to the throttled rate; BLOCK refuses. Name the customer by id or by one of its API keys (`api_key`): an unknown key, or another tenant's, is 401 `unknown_api_key`, a revoked one 401 `revoked_api_key` (at once in the isolate that revoked it, within 30 s in the others). A key over its quota is answered as a throttle: `allow: false`, `reason: "key_quota"`, and `retry_after_ms` to the end of the quota's period (UTC); the quota counts usage the events queue has applied (seconds behind ingest) and is re-read at most every 10 s.
          */
         post: {
             parameters: {
@@ -10661,7 +11700,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        customer: string;
+                        /** @description A customer API key (sk_live_…, POST /api/customers/:id/api-keys) in place of customer */
+                        api_key?: string;
+                        /** @description The customer's id; or send api_key */
+                        customer?: string;
                         product?: string;
                         /** @default 1 */
                         units?: number;
@@ -10821,7 +11863,7 @@ export interface paths {
         };
         /**
          * Gate, forward to the product's origin, and meter the call (any method)
-         * @description Set the product's proxy_origin and proxy_metric (PATCH /api/products/:id). The caller names the customer in `x-aforo-customer`. Refused calls get 429 (throttled) or 403 (blocked) problem+json with Retry-After.
+         * @description Set the product's proxy_origin and proxy_metric (PATCH /api/products/:id). The caller names the customer in `x-aforo-customer`, or sends one of the customer's API keys in `x-aforo-api-key` (then the call is metered to that key too). Refused calls get 429 (throttled; `key_quota_exceeded` when the key's quota is used, Retry-After to the period's end) or 403 (blocked) problem+json with Retry-After; an unknown or revoked key 401.
          *
          *     Headers sent to the origin (an allow-list): accept, accept-encoding, accept-language, cache-control, content-encoding, content-language, content-type, idempotency-key, if-match, if-modified-since, if-none-match, if-range, if-unmodified-since, pragma, range, traceparent, tracestate, user-agent, x-correlation-id, x-request-id, and the caller's own `x-…` headers except `x-aforo-*`, `x-api-key`, names that say credential (auth, token, key, secret, session, cookie, password, signature, credential, csrf) and `x-forwarded-*`, `x-real-ip`, `x-client-ip`, `x-original-*`, `x-rewrite-url`. Never sent: `authorization`, `x-api-key`, `cookie`, `proxy-authorization`, `forwarded`, hop-by-hop headers, or any header whose value holds an Aforo key.
          *
@@ -10920,6 +11962,60 @@ export interface components {
             state: "queued" | "executed" | "reversed" | "failed" | "no_channel";
             updated_at: string;
         } | null;
+        AiKeyCheck: {
+            cost_usd: string;
+            detail: string;
+            model: string;
+            /** @enum {string} */
+            result: "ok" | "no_key";
+            /** @enum {string} */
+            source: "tenant" | "deployment" | "none";
+        };
+        AiSettings: {
+            daily_cost_cap_usd: string;
+            key: {
+                last4?: string;
+                set: boolean;
+            };
+            model: string;
+            /**
+             * @description Where the model's price comes from: the cost catalog's anthropic/<model> entry, or Aforo's built-in Claude list prices; null when neither prices it
+             * @enum {string|null}
+             */
+            rates: "catalog" | "default" | null;
+            /**
+             * @description Which key the AI features use: the workspace's own, the deployment's default, or none (every feature runs its deterministic engine)
+             * @enum {string}
+             */
+            source: "tenant" | "deployment" | "none";
+        };
+        AiUsage: {
+            data: {
+                at: string;
+                /** @description HTTP attempts, the SDK's retries included */
+                attempts: number;
+                cache_read_tokens: number;
+                cache_write_tokens: number;
+                cost_usd: string;
+                feature: string;
+                id: string;
+                input_tokens: number;
+                latency_ms: number;
+                model: string;
+                /** @enum {string} */
+                outcome: "ok" | "refused" | "error" | "capped";
+                output_tokens: number;
+                refusal_reason: string | null;
+                request_id: string | null;
+            }[];
+            today: {
+                cap_usd: string;
+                /** @description The UTC day the cap counts */
+                day: string;
+                remaining_usd: string;
+                spent_usd: string;
+            };
+        };
         AlertBudget: {
             /**
              * @description How long a digest collects the alerts over the budget, from its first one, before it is sent
@@ -10936,6 +12032,36 @@ export interface components {
              * @example 600
              */
             window_seconds: number;
+        };
+        ApiExplanation: {
+            examples: {
+                curl: string;
+                python: string;
+                typescript: string;
+            };
+            generated_at: string;
+            gotchas: string[];
+            method: string;
+            operation_id: string;
+            parameters: {
+                description: string | null;
+                /** @description path, query, header or body */
+                in: string;
+                name: string;
+                required: boolean;
+                type: string;
+            }[];
+            path: string;
+            /**
+             * @description schema: derived from /openapi.json alone (no AI key); ai: worded by the AI platform
+             * @enum {string}
+             */
+            source: "schema" | "ai";
+            /** @description SHA-256 of the /openapi.json it explains */
+            spec_hash: string;
+            /** @description What it does */
+            summary: string;
+            when_to_use: string;
         };
         ApiKey: {
             created_at: string;
@@ -11026,6 +12152,51 @@ export interface components {
             }[];
             trail: components["schemas"]["OrchestrationStep"][];
         };
+        CaseExplanation: {
+            /** @description The sums behind the finding, written out from the figures */
+            arithmetic: string[];
+            case_id: string;
+            evidence: {
+                first_event_at: string | null;
+                last_event_at: string | null;
+                samples: {
+                    cost: string;
+                    id: string;
+                    metric: string;
+                    quantity: string;
+                    revenue: string;
+                    time: string;
+                }[];
+                signals: number;
+                source_events: number;
+            };
+            /** @description The numbers the detector stored on its finding (Aforo's own computation) */
+            figures: {
+                label: string;
+                value: string;
+            }[];
+            headline: string;
+            /** @description The explanation as one paragraph: worded by the model from the figures above when the tenant has an AI key, else by templates */
+            narrative: string;
+            /** @description The proposed next rung of the case's ladder */
+            next_step: {
+                /** @description For execute_queued: the queued action an operator may execute (POST /api/actions/:id/execute); the explainer never runs it */
+                action_id: string | null;
+                key: string | null;
+                label: string | null;
+                /** @enum {string} */
+                proposal: "execute_queued" | "queued_when_triggered" | "automatic_when_triggered" | "none";
+                /** @enum {string|null} */
+                rung: "ALERT" | "THROTTLE" | "BLOCK" | "extend_trial" | "apply_coupon" | "escalate" | null;
+                trigger: string | null;
+                why: string;
+            };
+            /** @description Why the narrative is the template's (no AI key, the daily AI budget spent…) */
+            note: string | null;
+            /** @enum {string} */
+            source: "ai" | "template";
+            what_happened: string[];
+        };
         CaseLadderStep: {
             action_ids: string[];
             automatic: boolean;
@@ -11057,6 +12228,8 @@ export interface components {
         };
         CloudEvent: {
             data: {
+                /** @description One of the subject's API keys (sk_live_…): the event is attributed to it */
+                api_key?: string;
                 cost?: {
                     cached_input_tokens?: number;
                     calls?: number;
@@ -11171,6 +12344,49 @@ export interface components {
             name: string;
             updated_at: string;
         };
+        CustomerApiKey: {
+            created_at: string;
+            created_by: string;
+            customer: string;
+            id: string;
+            name: string | null;
+            prefix: string;
+            quota: components["schemas"]["CustomerApiKeyQuota"];
+            quota_used: {
+                limit: string;
+                /** @description Two decimals, rounded down */
+                percent_used: number;
+                used: string;
+            } | null;
+            revoked_at: string | null;
+            /** @description The events made with this key in the current period (the quota's, else the calendar month), as the events queue has applied them (seconds behind ingest) */
+            usage: {
+                events: number;
+                from: string;
+                metrics: {
+                    events: number;
+                    metric: string;
+                    product: string;
+                    /** @description Exact decimal */
+                    units: string;
+                }[];
+                /**
+                 * @description UTC day, UTC week (from Monday 00:00) or calendar month
+                 * @enum {string}
+                 */
+                period: "day" | "week" | "month";
+                to: string;
+            };
+        };
+        CustomerApiKeyQuota: {
+            limit: string;
+            metric: string;
+            /**
+             * @description UTC day, UTC week (from Monday 00:00) or calendar month
+             * @enum {string}
+             */
+            period: "day" | "week" | "month";
+        } | null;
         CustomerMargin: {
             /**
              * @description The events' provider cost
@@ -11452,13 +12668,74 @@ export interface components {
         };
         GateAnswer: {
             allow: boolean;
+            /** @description When asked with an api_key */
+            api_key_id?: string;
+            /** @description The customer decided for (the api_key's) */
+            customer: string;
             /** @description Units per second the customer is held to (0 when blocked) */
             limit: number;
+            /** @description When asked with an api_key that has a quota */
+            quota?: {
+                limit: string;
+                metric: string;
+                /** @enum {string} */
+                period: "day" | "week" | "month";
+                resets_at: string;
+                used: string;
+            };
+            /**
+             * @description `key_quota`: the api_key has used its quota for the period; retry_after_ms runs to the period's end
+             * @enum {string}
+             */
+            reason?: "key_quota";
             remaining: number;
             /** @description -1 when waiting will not help (blocked, or units above the burst) */
             retry_after_ms: number;
             /** @enum {string} */
             tier: "normal" | "throttled" | "blocked";
+        };
+        GettingStartedGuide: {
+            customer: {
+                /** @description false: a placeholder (no customer yet) */
+                from_catalog: boolean;
+                id: string;
+            };
+            /** @description A POST /v1/events body: one event per metric */
+            event_body: {
+                events: {
+                    [key: string]: unknown;
+                }[];
+            };
+            gate_body: {
+                customer: string;
+                product: string;
+                units: number;
+            };
+            metrics: {
+                /** @enum {string} */
+                aggregation: "sum" | "count" | "max" | "unique_count";
+                id: string;
+                meaning: string;
+                name: string | null;
+                unit: string;
+            }[];
+            plans: {
+                id: string;
+                name: string;
+                status: string;
+            }[];
+            product: {
+                description: string | null;
+                id: string;
+                name: string;
+            };
+            steps: {
+                curl: string;
+                python: string;
+                text: string;
+                title: string;
+                typescript: string;
+            }[];
         };
         IngestResponse: {
             accepted: number;
@@ -11666,6 +12943,17 @@ export interface components {
                 };
             }[];
         };
+        IssuedCustomerApiKey: {
+            created_at: string;
+            customer: string;
+            id: string;
+            /** @description The key, shown only in this response */
+            key: string;
+            name: string | null;
+            /** @description The 8 characters after sk_live_, for telling keys apart */
+            prefix: string;
+            quota: components["schemas"]["CustomerApiKeyQuota"];
+        };
         IssuedKey: {
             id: string;
             /** @description The secret key, shown only in this response */
@@ -11730,7 +13018,7 @@ export interface components {
             /** @enum {string} */
             kind: "member" | "token";
             name: string | null;
-            permissions: ("read" | "pricing:write" | "customers:write" | "policies:write" | "invoices:write" | "cases:work" | "keys:manage" | "channels:manage" | "pipeline:operate" | "exports:manage" | "reports:share" | "members:manage" | "audit:read")[];
+            permissions: ("read" | "pricing:write" | "customers:write" | "policies:write" | "invoices:write" | "cases:work" | "keys:manage" | "channels:manage" | "pipeline:operate" | "exports:manage" | "reports:share" | "members:manage" | "ai:manage" | "audit:read")[];
             /**
              * @description The stakeholder home this role opens by: /home/<persona>
              * @enum {string}
@@ -12032,6 +13320,8 @@ export interface components {
             /** @enum {string} */
             period: "month" | "year";
             product: string;
+            /** @description When it became subscribable; null while a draft */
+            published_at: string | null;
             /** @enum {string} */
             status: "draft" | "active" | "archived";
             trial_days: number;
@@ -12252,7 +13542,7 @@ export interface components {
         };
         Problem: {
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "unauthorized" | "forbidden" | "wrong_key_kind" | "csrf_failed" | "not_found" | "method_not_allowed" | "conflict" | "unprocessable" | "payload_too_large" | "unavailable" | "upstream_failed" | "unsupported_media_type" | "rate_limited" | "internal";
+            code: "validation_failed" | "malformed_json" | "unauthorized" | "forbidden" | "wrong_key_kind" | "unknown_api_key" | "revoked_api_key" | "csrf_failed" | "not_found" | "method_not_allowed" | "conflict" | "unprocessable" | "payload_too_large" | "unavailable" | "upstream_failed" | "unsupported_media_type" | "rate_limited" | "ai_refused" | "ai_cap_reached" | "key_quota_exceeded" | "internal";
             detail: string;
             errors?: {
                 message: string;
@@ -12777,6 +14067,8 @@ export interface components {
          *     }
          */
         UsageEvent: {
+            /** @description One of the customer's API keys (sk_live_…): the event is attributed to that key, and its customer is the key's (a different `customer` is rejected) */
+            api_key?: string;
             cost?: {
                 cached_input_tokens?: number;
                 calls?: number;
@@ -12786,7 +14078,8 @@ export interface components {
                 provider?: string;
                 usd?: number | string;
             };
-            customer: string;
+            /** @description Required unless api_key names the customer */
+            customer?: string;
             id: string;
             metric: string;
             product: string;

@@ -141,6 +141,43 @@ export class ApiClient {
     }
     return res;
   }
+
+  /** A streaming POST (the Pricing Architect's run): the raw event-stream response, or the
+   * route's refusal as an ApiError with its problem code. */
+  async postStream(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method: "POST",
+        headers: {
+          ...this.headers("POST"),
+          accept: "text/event-stream",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        signal,
+        cache: "no-store",
+      });
+    } catch (err) {
+      if (isAbort(err)) throw err;
+      throw new ApiError(0, "network", "The API did not answer. Is the local stack running?");
+    }
+    if (!res.ok) {
+      if (res.status === 401) this.onUnauthorized();
+      let p: Partial<Problem> = {};
+      try {
+        p = (await res.json()) as Partial<Problem>;
+      } catch {}
+      throw new ApiError(
+        res.status,
+        p.code ?? `http_${res.status}`,
+        p.detail ?? `POST ${path} answered ${res.status}`,
+        Array.isArray(p.errors) ? p.errors : [],
+      );
+    }
+    return res;
+  }
 }
 
 export const ApiContext = createContext<ApiClient | null>(null);

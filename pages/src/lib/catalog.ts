@@ -1,5 +1,6 @@
 // The tenant's catalog (products with their metrics, plans), loaded once per session by the
-// shell: filters, plan descriptions and the reporting currency read it from context.
+// shell — and again when a view changes it (catalogChanged) — filters, plan descriptions and
+// the reporting currency read it from context.
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
@@ -33,3 +34,14 @@ export const CatalogContext = createContext<Catalog>(EMPTY_CATALOG);
 export const useCatalog = () => useContext(CatalogContext);
 
 export const allMetrics = (c: Catalog) => c.products.flatMap((p) => p.metrics);
+
+const CATALOG_CHANGED = "aforo:catalog-changed";
+
+/** Tells the shell a view changed the catalog (the plan wizard saved a plan): it loads it again. */
+export const catalogChanged = () => window.dispatchEvent(new Event(CATALOG_CHANGED));
+
+/** For the shell: calls `fn` on every catalogChanged(); returns the unsubscribe. */
+export function onCatalogChanged(fn: () => void): () => void {
+  window.addEventListener(CATALOG_CHANGED, fn);
+  return () => window.removeEventListener(CATALOG_CHANGED, fn);
+}

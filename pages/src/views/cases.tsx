@@ -6,7 +6,13 @@
 // confirmation, resolve / reopen, its signals, source events and trail.
 
 import { useState } from "preact/hooks";
-import type { Case, CaseDetail, CaseLadderStep, CaseSummary } from "../../../contracts/cases";
+import type {
+  Case,
+  CaseDetail,
+  CaseExplanation,
+  CaseLadderStep,
+  CaseSummary,
+} from "../../../contracts/cases";
 import type { Action } from "../../../contracts/signals";
 import { DataTable } from "../components/data-table";
 import { FilterBar, TextFilter } from "../components/filter-bar";
@@ -46,7 +52,7 @@ import {
   QueryView,
   Refused,
 } from "../components/ui";
-import { withQuery } from "../lib/api";
+import { ApiError, useApi, withQuery } from "../lib/api";
 import { useCatalog } from "../lib/catalog";
 import { customerLabel, dateTime, decimal } from "../lib/format";
 import { actorLabel } from "../lib/me";
@@ -403,6 +409,15 @@ function CasePanel(props: ItemPanelProps) {
               </p>
             ) : null}
 
+            <ExplainCase
+              caseId={c.id}
+              onExecute={(rung, actionId) => {
+                const action = actionsById.get(actionId);
+                if (action) panel.ask("execute", rung, [action])?.();
+              }}
+              refused={panel.refused}
+            />
+
             <h3>Ladder</h3>
             <GateTier customer={c.customer} tier={tier} />
             <Refused reason={panel.refused} />
@@ -504,6 +519,119 @@ function CasePanel(props: ItemPanelProps) {
         );
       }}
     </QueryView>
+  );
+}
+
+const PROPOSAL_TEXT: Record<CaseExplanation["next_step"]["proposal"], string> = {
+  execute_queued: "Proposed: queued for you",
+  queued_when_triggered: "Next: queued for an operator when reached",
+  automatic_when_triggered: "Next: runs by itself when reached",
+  none: "Nothing further to propose",
+};
+
+/** "✨ Explain": the case in words with its numbers (Aforo's), and the proposed next rung, which
+ * only an operator's Execute runs (through the same confirmation as the ladder's buttons). */
+function ExplainCase(props: {
+  caseId: string;
+  onExecute: (rung: CaseLadderStep["rung"], actionId: string) => void;
+  refused: string | null;
+}) {
+  const api = useApi();
+  const [state, setState] = useState<
+    | { kind: "idle" }
+    | { kind: "loading" }
+    | { kind: "done"; e: CaseExplanation; caseId: string }
+    | { kind: "failed"; message: string }
+  >({ kind: "idle" });
+  const explain = async () => {
+    setState({ kind: "loading" });
+    try {
+      const e = await api.request<CaseExplanation>(
+        "POST",
+        `/api/cases/${encodeURIComponent(props.caseId)}/explain`,
+      );
+      setState({ kind: "done", e, caseId: props.caseId });
+    } catch (err) {
+      setState({ kind: "failed", message: err instanceof ApiError ? err.message : String(err) });
+    }
+  };
+  const shown = state.kind === "done" && state.caseId === props.caseId ? state.e : null;
+  return (
+    <section class="explain" aria-label="Explanation" data-testid="case-explain">
+      <button
+        type="button"
+        class="btn"
+        onClick={explain}
+        disabled={state.kind === "loading"}
+        aria-expanded={shown !== null}
+      >
+        {state.kind === "loading" ? "Explaining…" : "✨ Explain"}
+      </button>
+      {state.kind === "failed" ? (
+        <p class="error" role="alert">
+          {state.message}
+        </p>
+      ) : null}
+      {shown ? (
+        <div class="explain-body">
+          <p data-testid="explain-narrative">{shown.narrative}</p>
+          <p class="muted small" data-testid="explain-source">
+            {shown.source === "ai"
+              ? "Worded by the AI from Aforo's figures below."
+              : `From templates${shown.note ? ` — ${shown.note}` : ""}.`}
+          </p>
+          {shown.figures.length > 0 ? (
+            <dl class="facts" data-testid="explain-figures">
+              {shown.figures.map((f) => (
+                <div key={f.label}>
+                  <dt>{f.label}</dt>
+                  <dd>{f.value}</dd>
+                </div>
+              ))}
+            </dl>
+          ) : null}
+          {shown.arithmetic.length > 0 ? (
+            <ul class="small mono" data-testid="explain-arithmetic">
+              {shown.arithmetic.map((a) => (
+                <li key={a}>{a}</li>
+              ))}
+            </ul>
+          ) : null}
+          <p class="muted small">
+            Evidence: {shown.evidence.signals} finding{shown.evidence.signals === 1 ? "" : "s"},{" "}
+            {shown.evidence.source_events} source event
+            {shown.evidence.source_events === 1 ? "" : "s"}
+            {shown.evidence.first_event_at
+              ? ` (${dateTime(shown.evidence.first_event_at)} – ${dateTime(shown.evidence.last_event_at ?? shown.evidence.first_event_at)})`
+              : ""}
+            .
+          </p>
+          <div class="notice" data-testid="explain-next">
+            <strong>{PROPOSAL_TEXT[shown.next_step.proposal]}</strong>
+            {shown.next_step.rung ? ` · ${rungLabel(shown.next_step.rung)}` : ""}
+            <div class="small">{shown.next_step.why}</div>
+            {shown.next_step.proposal === "execute_queued" &&
+            shown.next_step.action_id &&
+            shown.next_step.rung ? (
+              <button
+                type="button"
+                class="btn"
+                disabled={props.refused !== null}
+                title={props.refused ?? undefined}
+                onClick={() =>
+                  props.onExecute(
+                    shown.next_step.rung as CaseLadderStep["rung"],
+                    shown.next_step.action_id as string,
+                  )
+                }
+              >
+                Execute {rungLabel(shown.next_step.rung)}…
+              </button>
+            ) : null}
+          </div>
+        </div>
+      ) : null}
+    </section>
   );
 }
 

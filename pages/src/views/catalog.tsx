@@ -1,6 +1,7 @@
 // Catalog: products and their metrics, plans with their components in words, customers,
 // subscriptions and the cost catalog (model and provider prices).
 
+import { useState } from "preact/hooks";
 import type {
   CostCatalogEntry,
   Customer,
@@ -9,12 +10,14 @@ import type {
   Plan,
   Subscription,
 } from "../../../contracts";
-import { Badge, Empty, FilterSelect, PageHeader, QueryView } from "../components/ui";
-import { withQuery } from "../lib/api";
-import { useCatalog } from "../lib/catalog";
+import { Badge, Empty, FilterSelect, PageHeader, QueryView, Refused } from "../components/ui";
+import { useApi, withQuery } from "../lib/api";
+import { catalogChanged, useCatalog } from "../lib/catalog";
 import { dateOnly, dateTime, unitMoney, words } from "../lib/format";
+import { usePermit } from "../lib/me";
+import { WIZARD_PATH } from "../lib/plan-wizard";
 import { describeComponent } from "../lib/plans";
-import { Link, navigate } from "../lib/router";
+import { Link, navigate, useLocation } from "../lib/router";
 import {
   CATALOG_TABS,
   type CatalogState,
@@ -24,6 +27,7 @@ import {
 } from "../lib/url-state";
 import { useQuery } from "../lib/use-query";
 import type { ViewProps } from "./cockpit";
+import { PlanWizardView, wizardRoute } from "./plan-wizard";
 
 const TAB_LABELS: Record<CatalogState["tab"], string> = {
   products: "Products & metrics",
@@ -34,6 +38,12 @@ const TAB_LABELS: Record<CatalogState["tab"], string> = {
 };
 
 export function CatalogView(props: ViewProps) {
+  const loc = useLocation();
+  const wizard = wizardRoute(loc.path.slice(props.path.length));
+  if (wizard)
+    return (
+      <PlanWizardView key={wizard.planId ?? ""} planId={wizard.planId} search={props.search} />
+    );
   const state = parseState(catalogSpec, props.search);
   const go = (changes: Partial<CatalogState>, replace = false) =>
     navigate(hrefFor(props.path, catalogSpec, { ...state, cursor: null, ...changes }), { replace });
@@ -143,6 +153,7 @@ export function planLines(plan: Plan, metrics: Record<string, Metric | undefined
 
 function PlansTab({ state, go }: TabProps) {
   const catalog = useCatalog();
+  const permit = usePermit("pricing:write");
   const metrics = Object.fromEntries(
     catalog.products.flatMap((p) => p.metrics.map((m) => [m.id, m] as const)),
   );
@@ -158,6 +169,9 @@ function PlansTab({ state, go }: TabProps) {
           options={catalog.products.map((p) => ({ value: p.id, label: p.name }))}
           onChange={(v) => go({ product: v })}
         />
+        <Link href={WIZARD_PATH} class="btn btn-primary">
+          New plan
+        </Link>
       </form>
       {!catalog.loaded ? (
         <div class="state state-loading" role="status">
@@ -165,7 +179,8 @@ function PlansTab({ state, go }: TabProps) {
         </div>
       ) : plans.length === 0 ? (
         <Empty title="No plans">
-          Create one with <code>POST /api/plans</code>.
+          Create one with the <Link href={WIZARD_PATH}>plan wizard</Link> or{" "}
+          <code>POST /api/plans</code>.
         </Empty>
       ) : (
         <div class="cards">
@@ -178,18 +193,72 @@ function PlansTab({ state, go }: TabProps) {
                 {catalog.products.find((x) => x.id === p.product)?.name ?? p.product} · billed{" "}
                 {p.period === "year" ? "yearly" : "monthly"} in {p.currency}
                 {p.trial_days ? ` · ${p.trial_days}-day trial` : ""}{" "}
-                {p.status !== "active" ? <Badge tone="warn">{p.status}</Badge> : null}
+                {p.status !== "active" ? (
+                  <Badge
+                    tone="warn"
+                    title={
+                      p.status === "draft"
+                        ? "Priced and previewed, not subscribable until published"
+                        : undefined
+                    }
+                  >
+                    {p.status}
+                  </Badge>
+                ) : null}
               </p>
               <ul class="components">
                 {planLines(p, metrics).map((line, i) => (
                   <li key={i}>{line}</li>
                 ))}
               </ul>
+              {p.status === "draft" ? <DraftActions plan={p} reason={permit.reason} /> : null}
             </article>
           ))}
         </div>
       )}
     </>
+  );
+}
+
+/** A draft's way on: back into the wizard, or published as it is. */
+function DraftActions(props: { plan: Plan; reason: string | null }) {
+  const api = useApi();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const publish = () => {
+    setBusy(true);
+    setError(null);
+    api.post(`/api/plans/${encodeURIComponent(props.plan.id)}/publish`).then(
+      () => {
+        setBusy(false);
+        catalogChanged();
+      },
+      (err) => {
+        setBusy(false);
+        setError((err as Error).message);
+      },
+    );
+  };
+  return (
+    <div class="editor-actions">
+      <Link href={`/catalog/plans/${encodeURIComponent(props.plan.id)}/edit`} class="btn">
+        Edit draft
+      </Link>
+      <button
+        type="button"
+        class="btn btn-primary"
+        disabled={busy || props.reason !== null}
+        onClick={publish}
+      >
+        {busy ? "Publishing…" : `Publish ${props.plan.name}`}
+      </button>
+      {error ? (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <Refused reason={props.reason} what="Publishing" />
+    </div>
   );
 }
 
