@@ -57,9 +57,13 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
-            // Real HTTP servers in Node, their ports provided: the delivery tests' receiver and
-            // the AI platform's Messages API stand-in.
-            globalSetup: ["./test/global-setup-receiver.ts", "./test/messages-api/server.ts"],
+            // Real HTTP servers in Node, their ports provided: the delivery tests' receiver,
+            // the AI platform's Messages API stand-in and Brand Auto-Extract's saved sites.
+            globalSetup: [
+              "./test/global-setup-receiver.ts",
+              "./test/messages-api/server.ts",
+              "./test/brand-sites/server.ts",
+            ],
           },
         },
       ],

@@ -22,7 +22,13 @@ export interface Actor {
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { tenantId: string; actor: Actor };
+  Variables: {
+    tenantId: string;
+    actor: Actor;
+    /** A page the worker renders itself (the public storefront) sets its own CSP here: its
+     * nonce-tagged style and script. Nothing else may loosen the default. */
+    pageCsp?: string;
+  };
 }
 
 /** A router with the app's one validation hook: every zod failure becomes problem+json. */
@@ -82,9 +88,10 @@ const HSTS = "max-age=31536000; includeSubDomains";
 
 /**
  * Security headers on every response the worker writes (the dashboard's static assets get
- * theirs from pages/public/_headers). The worker only ever answers JSON, SSE and the proxied
- * origin's bodies, so its CSP allows nothing and sandboxes the document: a page an origin serves
- * through the proxy cannot run as Aforo's origin. HSTS only when the request came over https
+ * theirs from pages/public/_headers). The worker answers JSON, SSE and the proxied origin's
+ * bodies, so its CSP allows nothing and sandboxes the document: a page an origin serves through
+ * the proxy cannot run as Aforo's origin. The one page it renders itself, the public storefront,
+ * names its own policy in `pageCsp`. HSTS only when the request came over https
  * (deployed), never on http://localhost; the browser keeps it for the whole host, so it covers
  * the dashboard too once any API call answered over https.
  */
@@ -103,6 +110,8 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
   });
   return async (c, next) => {
     await headers(c, next);
+    const pageCsp = c.get("pageCsp");
+    if (pageCsp) c.res.headers.set("content-security-policy", pageCsp);
     if (c.req.url.startsWith("https:")) c.res.headers.set("strict-transport-security", HSTS);
   };
 }

@@ -43,6 +43,8 @@ import { reportSchedules } from "./routes/report-schedules";
 import { reportShares, sharedReports } from "./routes/report-shares";
 import { reports } from "./routes/reports";
 import { signals } from "./routes/signals";
+import { storefront } from "./routes/storefront";
+import { storefrontCompare, storefrontPages } from "./routes/storefront-public";
 import { subscriptions } from "./routes/subscriptions";
 import { usage } from "./routes/usage";
 import { bumpCatalogOnWrite } from "./tenant-catalog";
@@ -61,6 +63,7 @@ app.use("/api/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/admin/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/auth/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 app.use("/v1/gate", limitBody(GATE_BODY_LIMIT, "64 KiB"));
+app.use("/v1/storefront/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 // A Stripe event carries its whole object (an invoice with its lines): more than a gate check.
 app.use("/v1/payments/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 
@@ -99,6 +102,7 @@ api.route("/", copilot);
 api.route("/", copilotArchitect);
 api.route("/", ai);
 api.route("/", pricingPreview);
+api.route("/", storefront);
 // The Documentation Hub explains the document this app serves (below), read when first asked.
 api.route(
   "/docs",
@@ -122,6 +126,10 @@ app.route("/api", api);
 // Before /v1's ingest-key check: the Stripe webhook is authenticated by its signature alone, and
 // its handler answers without passing the request on.
 app.route("/v1/payments", stripeWebhook);
+// The public storefront (workers/routes/storefront-public.ts): its page and its comparator take
+// no credential, so they too come before /v1's ingest-key check.
+app.route("/s", storefrontPages);
+app.route("/v1/storefront", storefrontCompare);
 app.route("/v1", v1);
 
 app.get("/healthz", (c) => c.json({ ok: true }));

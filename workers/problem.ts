@@ -28,6 +28,14 @@ export const PROBLEM_STATUS = {
   ai_refused: 422,
   ai_cap_reached: 429,
   key_quota_exceeded: 429,
+  // Brand Auto-Extract (docs/storefront.md): the site answered with an error, a redirect loop or
+  // no HTML; the URL (or a redirect) points where Aforo does not fetch; the page did not arrive
+  // within the time limit; the page is larger than the size limit. All 422: each says the
+  // address the operator gave cannot be read as a brand, while 5xx stays for Aforo's own faults.
+  brand_fetch_failed: 422,
+  brand_url_refused: 422,
+  brand_timeout: 422,
+  brand_too_large: 422,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
@@ -59,6 +67,10 @@ const TITLES: Record<ProblemCode, string> = {
   ai_refused: "The AI assistant refused the request",
   ai_cap_reached: "Daily AI cost cap reached",
   key_quota_exceeded: "The key's quota is used up",
+  brand_fetch_failed: "The site could not be read",
+  brand_url_refused: "Aforo does not fetch this address",
+  brand_timeout: "The site did not answer in time",
+  brand_too_large: "The page is larger than Aforo reads",
   internal: "Internal error",
 };
 

@@ -431,7 +431,15 @@ function stringArb(schema: Schema, ctx: GenContext, key: string | undefined): fc
       { arbitrary: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,10}$/), weight: 1 },
     );
   }
-  if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter(fit);
+  if (schema.pattern) {
+    // At its default size fast-check repeats a pattern's `+` only a few times, so a pattern with
+    // a long minimum (an API key's 20 characters) would be filtered forever: ask for long ones.
+    const size = (schema.minLength ?? 0) > 8 ? "large" : undefined;
+    const maxLength = schema.maxLength;
+    return fc
+      .stringMatching(new RegExp(schema.pattern), { ...(size ? { size } : {}), maxLength })
+      .filter(fit);
+  }
   if (typeof schema.example === "string" && DECIMAL_EXAMPLE.test(schema.example)) return decimal;
   return fc.string({ minLength: min, maxLength: max });
 }

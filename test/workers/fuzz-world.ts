@@ -175,6 +175,13 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
     from: new Date(Date.parse(start) - 86_400_000).toISOString(),
     to: new Date(Date.now() + 86_400_000).toISOString(),
   });
+  // A storefront, so the public comparator finds the tenant's published plans by its slug.
+  // (The fuzzer seeds a world per route; a slug is unique across tenants.)
+  const storefront = `${prefix}-shop-${crypto.randomUUID().slice(0, 8)}`;
+  await ok(
+    call("PUT", "/api/storefront", { ...op, body: { slug: storefront, brand: null } }),
+    "/api/storefront",
+  );
   // A customer API key, so the revoke route finds a real key of a real customer.
   const customerKey = await post(`/api/customers/${acme}/api-keys`, { name: `${P} Acme key` });
   // A member who is not the only owner, so changing or removing them is allowed.
@@ -218,6 +225,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       explanations: ["get_api_customers", "post_v1_events"],
       "getting-started": [chat, search],
       rest: ["v1/chat", "a/b/c"],
+      storefront: [storefront],
     },
     secrets: [
       tenant.tenant_id,
@@ -390,8 +398,10 @@ export const ASYNC_TABLES = new Set([
 ]);
 
 /** Aforo's own telemetry of the requests themselves (schema/0023_pipeline_telemetry.sql): a bad
- * request is counted there by design, and flushed whenever the isolate's window closes. */
-const TELEMETRY_TABLES = new Set(["pipeline_hourly"]);
+ * request is counted there by design, and flushed whenever the isolate's window closes. The
+ * storefront comparator's rate-limit windows (schema/0038) count every public request too,
+ * whoever sends it. */
+const TELEMETRY_TABLES = new Set(["pipeline_hourly", "storefront_compare_hits"]);
 
 /** Tables not scoped by tenant compared whole: a tenant or a key created by a bad request
  * (admin routes) is a change too. */

@@ -23,8 +23,9 @@ const ALL_OPS = operations(doc);
 // /auth/* takes no credential (signing in is how one gets one); accounts.test.ts covers it.
 const OPS = ALL_OPS.filter((op) => !op.path.startsWith("/auth/"));
 
-/** Served without credentials and not part of the API: the liveness probe and the document. */
-const UNDOCUMENTED_ON_PURPOSE = new Set(["GET /healthz", "GET /openapi.json"]);
+/** Not JSON API operations: the health check, the document itself and the storefront's HTML
+ * page (`/s/:tenant_slug`, workers/storefront/page.ts; its comparator is documented). */
+const UNDOCUMENTED_ON_PURPOSE = new Set(["GET /healthz", "GET /openapi.json", "GET /s/{}"]);
 
 /**
  * Routes where any id is a valid question: ingest accepts events for customers the catalog does
@@ -40,6 +41,14 @@ const EMPTY_PAGE_FOR_ANY_ID = new Set(["GET /api/customers/{id}/events"]);
  * is checked is that it carries nothing of A's and changes nothing of A's.
  */
 const PUBLIC_ID = new Set(["GET /api/docs/explanations/{operation_id}"]);
+
+/**
+ * Public routes whose path names a tenant's public face: the storefront's Plan Comparator
+ * answers anyone with that tenant's published plans (test/workers/storefront-public.test.ts holds
+ * what it may show). What is checked here is that B's credentials get exactly what no credential
+ * gets, and change nothing of A's.
+ */
+const PUBLIC_FACE = new Set(["POST /v1/storefront/{tenant_slug}/compare"]);
 
 let A: World;
 let B: World;
@@ -185,6 +194,13 @@ describe("tenant B's credentials on tenant A's ids", () => {
         const before = await digestA();
         const res = await sendAs(op, req, { authorization: `Bearer ${tokenOf(B, kindOf(op))}` }, B);
         const what = `B on ${op.method} ${req.path}`;
+        if (PUBLIC_FACE.has(`${op.method} ${op.path}`)) {
+          const anonymous = await sendAs(op, req, {}, B);
+          expect([res.status, res.json], what).toEqual([anonymous.status, anonymous.json]);
+          expect(res.status, what).toBe(200);
+          expect(changedTables(before, await digestA()), `${what} changed A's rows`).toEqual([]);
+          continue;
+        }
         if (PUBLIC_ID.has(`${op.method} ${op.path}`)) {
           expect(res.status, what).toBe(200);
         } else if (EMPTY_PAGE_FOR_ANY_ID.has(`${op.method} ${op.path}`)) {
@@ -334,6 +350,19 @@ describe("every credential kind on every route family", () => {
     it(`${op.method} ${op.path}`, async () => {
       const needs = kindOf(op);
       const req = requestFor(op, A, A);
+      if (PUBLIC_FACE.has(`${op.method} ${op.path}`)) {
+        // It takes no credential: whatever one is presented, the answer is the anonymous one.
+        const anonymous = await sendAs(op, req, {}, A);
+        expect(anonymous.status, `${op.method} ${req.path}`).toBe(200);
+        for (const cred of credentials()) {
+          const res = await sendAs(op, req, cred.headers, A);
+          expect([res.status, res.json], `${cred.name} on ${req.path}`).toEqual([
+            anonymous.status,
+            anonymous.json,
+          ]);
+        }
+        return;
+      }
       for (const cred of credentials().filter((c) => c.kind !== needs)) {
         // The admin path knows no tenant keys: every one of them is simply not its credential.
         // A tenant path told a key of the other kind says so (403 wrong_key_kind).

@@ -30,10 +30,12 @@ const aiProblems = {
 } as const;
 
 /** USD with at most 9 places (nanos), at most $1M a day. */
+const CAP_USD = /^\d{1,7}(\.\d{1,9})?$/;
 const CapUsd = z
   .string()
-  .regex(/^\d{1,7}(\.\d{1,9})?$/, 'a USD amount such as "5" or "12.50", at most 9 decimal places')
-  .refine((v) => toNanos(v) <= toNanos("1000000"), "at most 1000000 USD a day")
+  .regex(CAP_USD, 'a USD amount such as "5" or "12.50", at most 9 decimal places')
+  // zod runs a refinement even after the regex failed: only a well-formed amount is converted.
+  .refine((v) => !CAP_USD.test(v) || toNanos(v) <= toNanos("1000000"), "at most 1000000 USD a day")
   .openapi({ example: "5.00" });
 
 const Model = z

@@ -10480,6 +10480,248 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/storefront": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The storefront's address and applied brand */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The settings */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StorefrontSettings"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Apply a brand and choose the storefront's address
+         * @description Applies the reviewed brand (a Brand Auto-Extract result as returned, edited or not; its extraction-only fields are dropped) and sets the public address /s/<slug>. `brand: null` clears the brand. A slug another workspace holds is 409.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        brand: components["schemas"]["Brand"];
+                        /** @example acme-cloud */
+                        slug: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The settings after the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StorefrontSettings"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with existing state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/storefront/brand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Brand Auto-Extract: read a site's brand (stores nothing)
+         * @description Fetches the page (https to a public host; every redirect re-checked; plain http only to loopback in local mode) and its stylesheets and logo, each with a timeout and size limit, within 30 s in all. Returns the name, logo, favicon, colours by role, fonts by role, description and copy. The copy is the model's wording grounded in the page's text when the workspace has an AI key, else the page's own words. Stylesheets or images that could not be read are listed in `warnings`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uri
+                         * @description The site's home page; a bare host name is read as https://
+                         */
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The brand found, for review */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BrandExtraction"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The address cannot be read as a brand: brand_url_refused (it or a redirect points where Aforo does not fetch), brand_fetch_failed (an error answer, a redirect loop, too many redirects, not HTML), brand_timeout (the page did not arrive in time), brand_too_large (the page is over the size limit) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/subscriptions": {
         parameters: {
             query?: never;
@@ -11943,6 +12185,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/storefront/{tenant_slug}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan Comparator: each published plan's month for three answers, and the best fit
+         * @description Public, no credential. Prices one month of the usage the answers describe on every published plan with the pricing engine (the same as POST /api/pricing/preview), says which plans fit (they price every metric used and are in the storefront's currency) and recommends the cheapest that fits. The narrative is the tenant's AI wording of those figures, or a template. At most 20 compares a minute per client (429 with Retry-After).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    tenant_slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["StorefrontCompareRequest"];
+                };
+            };
+            responses: {
+                /** @description The comparison */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StorefrontComparison"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many compares from this client this minute */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -12098,6 +12430,40 @@ export interface components {
             id: number;
             target_id: string | null;
             target_type: string | null;
+        };
+        Brand: {
+            colors: {
+                /** @example #0a84ff */
+                hex: string;
+                /** @enum {string} */
+                role: "primary" | "accent" | "background" | "text";
+            }[];
+            copy: {
+                hero: string | null;
+                meta_description: string | null;
+                social_proof: string[];
+                /**
+                 * @description page: the page's own words; ai: reworded by the model from the page's text (the tenant's AI key)
+                 * @enum {string}
+                 */
+                source: "page" | "ai";
+            };
+            description: string | null;
+            favicon_url: string | null;
+            fonts: {
+                family: string;
+                /** @enum {string} */
+                role: "body" | "heading";
+                /** @enum {string} */
+                source: "google" | "self-hosted" | "local";
+            }[];
+            logo_url: string | null;
+            name: string | null;
+        } | null;
+        BrandExtraction: components["schemas"]["Brand"] & {
+            elapsed_ms: number;
+            source_url: string;
+            warnings: string[];
         };
         Case: {
             customer: string;
@@ -13542,7 +13908,7 @@ export interface components {
         };
         Problem: {
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "unauthorized" | "forbidden" | "wrong_key_kind" | "unknown_api_key" | "revoked_api_key" | "csrf_failed" | "not_found" | "method_not_allowed" | "conflict" | "unprocessable" | "payload_too_large" | "unavailable" | "upstream_failed" | "unsupported_media_type" | "rate_limited" | "ai_refused" | "ai_cap_reached" | "key_quota_exceeded" | "internal";
+            code: "validation_failed" | "malformed_json" | "unauthorized" | "forbidden" | "wrong_key_kind" | "unknown_api_key" | "revoked_api_key" | "csrf_failed" | "not_found" | "method_not_allowed" | "conflict" | "unprocessable" | "payload_too_large" | "unavailable" | "upstream_failed" | "unsupported_media_type" | "rate_limited" | "ai_refused" | "ai_cap_reached" | "key_quota_exceeded" | "brand_fetch_failed" | "brand_url_refused" | "brand_timeout" | "brand_too_large" | "internal";
             detail: string;
             errors?: {
                 message: string;
@@ -13971,6 +14337,65 @@ export interface components {
             source: string;
             subscription_id: string | null;
             time: string;
+        };
+        StorefrontCompareRequest: {
+            /**
+             * @description A level (light, moderate, heavy: a documented quantity per team member per month for the metrics Aforo knows, docs/storefront.md) or the team's quantity per metric for a month
+             * @example {
+             *       "tokens": "3000000"
+             *     }
+             */
+            expected_usage: ("light" | "moderate" | "heavy") | {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            integration_depth: "evaluate" | "production" | "mission_critical";
+            /** @example 5 */
+            team_size: number;
+        };
+        StorefrontComparison: {
+            narrative: {
+                /** @enum {string} */
+                source: "ai" | "template";
+                text: string;
+            };
+            plans: {
+                currency: string;
+                fits: boolean;
+                id: string;
+                lines: {
+                    amount: string;
+                    description: string;
+                    metric?: string;
+                    quantity: string;
+                    type: string;
+                }[];
+                monthly_in_words: string;
+                /** @description The projected month; a yearly plan's year divided by 12 */
+                monthly_total: string;
+                name: string;
+                /** @enum {string} */
+                period: "month" | "year";
+                period_total: string;
+                why: string;
+            }[];
+            recommendation: {
+                plan_id: string | null;
+                reason: string;
+            };
+            /** @description With a level: metrics the plans price that the level table has no quantity for */
+            unestimated: string[];
+            /** @description The month that was priced: quantity per metric, seats included */
+            usage: {
+                [key: string]: string;
+            };
+        };
+        StorefrontSettings: {
+            brand: components["schemas"]["Brand"];
+            /** @description The storefront is at /s/<slug> */
+            slug: string | null;
+            updated_at: string | null;
+            updated_by: string | null;
         };
         /** @description A Stripe event: invoice.payment_succeeded, invoice.payment_failed and charge.refunded are recorded; other types are answered 200 and ignored */
         StripeEvent: {

@@ -1,17 +1,19 @@
 // Settings: the workspace's members, the audit log, payments (the Stripe webhook, Adaptive
-// Retry's policy), and your own account (passkeys, sign-out everywhere). One route,
-// /settings/<section>, each section its own module.
+// Retry's policy), the storefront's brand and address, and your own account (passkeys,
+// sign-out everywhere). One route, /settings/<section>, each section its own module.
 
 import { Link, useLocation } from "../lib/router";
 import { AccountSection } from "./account";
 import { AuditSection } from "./audit";
 import { MembersSection } from "./members";
 import { PaymentsSection } from "./payments-settings";
+import { StorefrontSection } from "./storefront-settings";
 
 const SECTIONS = [
   { slug: "members", label: "Members", view: MembersSection },
   { slug: "audit", label: "Audit", view: AuditSection },
   { slug: "payments", label: "Payments", view: PaymentsSection },
+  { slug: "storefront", label: "Storefront", view: StorefrontSection },
   { slug: "account", label: "Your account", view: AccountSection },
 ] as const;
 
