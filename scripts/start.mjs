@@ -22,6 +22,7 @@ import {
   topUpDemo,
 } from "./lib/demo-data.mjs";
 import { startTrickle } from "./lib/demo-live.mjs";
+import { ensureDemoCustomerFacing } from "./lib/demo-storefront.mjs";
 import {
   DEMO_OWNER,
   demoOwnerSignInLink,
@@ -162,6 +163,19 @@ if (process.env.AFORO_SEED !== "0" && seeded) {
   };
   await topUp();
   setInterval(topUp, 5 * 60_000);
+  // The customer-facing half: the branded storefront, customer keys and a portal link.
+  const facing = await ensureDemoCustomerFacing({
+    url: stack.url,
+    operatorToken: demo.operator_token,
+  });
+  const lines = [
+    facing.storefront &&
+      `  Storefront     ${facing.storefront}   (public; the Plan Comparator is on it)`,
+    facing.portal &&
+      `  Customer portal ${facing.portal.url}\n                 (${facing.portal.customer}'s portal; the link works for an hour, each start makes a new one)`,
+    ...facing.keys.map((k) => `  Customer key   ${k.key}   (${k.customer}'s; shown once, now)`),
+  ].filter(Boolean);
+  if (lines.length) console.log(`\n${lines.join("\n")}\n`);
   // And right after each hour ends: the hour's usage must be in before the live trickle's events
   // move the actors' watermark past it (5 minutes' lateness), or the detectors would close the
   // hour short and read every customer as dropping.

@@ -36,6 +36,7 @@ import { metrics } from "./routes/metrics";
 import { payments, stripeWebhook } from "./routes/payments";
 import { plans } from "./routes/plans";
 import { policies } from "./routes/policies";
+import { portalPages, portalSessions } from "./routes/portal";
 import { pricingPreview } from "./routes/pricing-preview";
 import { products } from "./routes/products";
 import { replay } from "./routes/replay";
@@ -64,6 +65,7 @@ app.use("/admin/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 app.use("/auth/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 app.use("/v1/gate", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 app.use("/v1/storefront/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
+app.use("/portal/*", limitBody(GATE_BODY_LIMIT, "64 KiB"));
 // A Stripe event carries its whole object (an invoice with its lines): more than a gate check.
 app.use("/v1/payments/*", limitBody(API_BODY_LIMIT, "1 MiB"));
 
@@ -103,6 +105,7 @@ api.route("/", copilotArchitect);
 api.route("/", ai);
 api.route("/", pricingPreview);
 api.route("/", storefront);
+api.route("/", portalSessions);
 // The Documentation Hub explains the document this app serves (below), read when first asked.
 api.route(
   "/docs",
@@ -130,6 +133,8 @@ app.route("/v1/payments", stripeWebhook);
 // no credential, so they too come before /v1's ingest-key check.
 app.route("/s", storefrontPages);
 app.route("/v1/storefront", storefrontCompare);
+// The customer portal (workers/routes/portal.ts): its own session cookie, no operator credential.
+app.route("/portal", portalPages);
 app.route("/v1", v1);
 
 app.get("/healthz", (c) => c.json({ ok: true }));

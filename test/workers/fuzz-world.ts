@@ -184,6 +184,8 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
   );
   // A customer API key, so the revoke route finds a real key of a real customer.
   const customerKey = await post(`/api/customers/${acme}/api-keys`, { name: `${P} Acme key` });
+  // A customer portal session, so its revoke route finds a real session.
+  const portalSession = await post("/api/portal/sessions", { customer: acme });
   // A member who is not the only owner, so changing or removing them is allowed.
   const member = await post("/api/members", {
     email: `analyst@${prefix}.example`,
@@ -213,6 +215,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       channels,
       members: [member.id as string],
       "api-keys": [customerKey.id as string],
+      sessions: [portalSession.id as string],
       reports: [report.id as string],
       schedules: [schedule.id as string],
       shares: [share.id as string],
@@ -262,6 +265,7 @@ export async function seedWorld(prefix: string, opts: { signals?: boolean } = {}
       report.id as string,
       schedule.id as string,
       share.id as string,
+      portalSession.id as string,
       destination.id as string,
       `${P} Warehouse Loader`,
       exportRun.id as string,

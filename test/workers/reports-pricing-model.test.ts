@@ -22,7 +22,10 @@ import { ADMIN_TOKEN, call, createTenant, type Tenant } from "./helpers";
 // hours after it.
 
 let tenant: Tenant;
-const TODAY = Math.floor(Date.now() / DAY) * DAY;
+/** The latest UTC day whose first 15 hours are past: the scenario below sends events until
+ * 14:00 of it and reads until 15:00, which must be in the past at any time of day the suite
+ * runs (just after midnight UTC, today's 14:00 is not). */
+const TODAY = Math.floor((Date.now() - 15 * HOUR) / DAY) * DAY;
 const DAY0 = TODAY - 3 * DAY;
 
 beforeAll(async () => {

@@ -126,7 +126,7 @@ const quotaOf = (k: CustomerKeyRecord) =>
       }
     : null;
 
-function toKey(k: CustomerKeyRecord, usage: readonly KeyUsage[], now: number) {
+export function toKey(k: CustomerKeyRecord, usage: readonly KeyUsage[], now: number) {
   const period: QuotaPeriod = k.quota_period ?? "month";
   const window = quotaWindow(period, now);
   const mine = usage.filter((u) => u.key_id === k.id);

@@ -134,7 +134,7 @@ export const Invoice = z
   })
   .openapi("Invoice");
 
-function toInvoice(r: InvoiceRecord, now: number) {
+export function toInvoice(r: InvoiceRecord, now: number) {
   const open = r.status === "open" && r.due_at !== null;
   const days = open ? daysPastDue(r.due_at as number, now) : null;
   return {

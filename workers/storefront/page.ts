@@ -13,6 +13,8 @@ import { type PlanInWords, plural } from "../../domain/storefront/words";
 // font families plain names, and images https (or data:image) only. The Content-Security-Policy
 // (storefrontCsp) lets in only this page's own nonce-tagged style and script, Google Fonts when
 // the brand uses one, and fetches to this origin.
+// The brand helpers (palette, fontsOf, inkOn, SAFE_IMAGE, escapeHtml) also brand the customer
+// portal (workers/portal/page.ts), so both pages read a brand the same way.
 
 export interface StorefrontPlan {
   id: string;
@@ -47,7 +49,7 @@ export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => ESC
 
 const HEX = /^#[0-9a-fA-F]{6}$/;
 const FONT_FAMILY = /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/;
-const SAFE_IMAGE =
+export const SAFE_IMAGE =
   /^(https:\/\/[^\s"'<>]+|data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+)$/;
 
 const NEUTRAL = { primary: "#2f4b7c", accent: "#0f766e", background: "#ffffff", text: "#1f2937" };
@@ -62,9 +64,9 @@ function luminance(hex: string): number {
 }
 
 /** Black or white, whichever reads better on `hex`. */
-const inkOn = (hex: string) => (luminance(hex) > 0.4 ? "#111111" : "#ffffff");
+export const inkOn = (hex: string) => (luminance(hex) > 0.4 ? "#111111" : "#ffffff");
 
-function palette(brand: Brand | null) {
+export function palette(brand: Brand | null) {
   const colors = { ...NEUTRAL };
   for (const c of brand?.colors ?? []) {
     if (HEX.test(c.hex) && c.role in colors) colors[c.role] = c.hex.toLowerCase();
@@ -72,7 +74,7 @@ function palette(brand: Brand | null) {
   return colors;
 }
 
-function fontsOf(brand: Brand | null) {
+export function fontsOf(brand: Brand | null) {
   const pick = (role: "body" | "heading") =>
     brand?.fonts.find((f) => f.role === role && FONT_FAMILY.test(f.family)) ?? null;
   const body = pick("body");

@@ -1,7 +1,9 @@
 // A small API gated and metered by Aforo: every call under /v1 is checked at Aforo's gate for
-// the customer named in `x-customer-id` (429 over its rate or throttled, 403 blocked), answered,
-// then metered as one `api_calls` event of the demo's `rest-api` product, in batches, off the
-// response path. /unmetered/* is the same handler without the middleware, to compare.
+// the customer it names — by one of the customer API keys the operator issued (`Authorization:
+// Bearer sk_live_…` or `x-api-key`), else by id in `x-customer-id` — (429 over its rate or
+// throttled, 403 blocked, 401 for an unknown or revoked key), answered, then metered as one
+// `api_calls` event of the demo's `rest-api` product, in batches, off the response path.
+// /unmetered/* is the same handler without the middleware, to compare.
 import { Hono } from "hono";
 import { aforoGateway, reportUsage } from "../../../packages/client/src/hono";
 
@@ -29,13 +31,31 @@ const gateway = aforoGateway<{ Bindings: Bindings }>({
   }),
   onGateError: (err) => console.warn("Aforo gate unreachable, failing open:", String(err)),
 });
+const byApiKey = aforoGateway<{ Bindings: Bindings }>({
+  product: "rest-api",
+  metric: "api_calls",
+  identify: "api_key",
+  failMode: "open",
+  connection: (env) => ({
+    ...(env.AFORO ? { service: env.AFORO } : { baseUrl: env.AFORO_URL }),
+    ingestKey: env.AFORO_INGEST_KEY,
+  }),
+  onGateError: (err) => console.warn("Aforo gate unreachable, failing open:", String(err)),
+});
 const failClosed = aforoGateway<{ Bindings: Bindings }>({
   product: "rest-api",
   metric: "api_calls",
   failMode: "closed",
   connection: (env) => ({ baseUrl: env.AFORO_URL, ingestKey: env.AFORO_INGEST_KEY }),
 });
-app.use("/v1/*", (c, next) => (c.env.AFORO_FAIL_MODE === "closed" ? failClosed : gateway)(c, next));
+/** A call that presents a customer API key is identified by it; any other by its customer id. */
+const carriesApiKey = (req: Request) =>
+  /^Bearer\s+sk_live_/i.test(req.headers.get("authorization") ?? "") ||
+  (req.headers.get("x-api-key") ?? "").startsWith("sk_live_");
+app.use("/v1/*", (c, next) => {
+  if (c.env.AFORO_FAIL_MODE === "closed") return failClosed(c, next);
+  return (carriesApiKey(c.req.raw) ? byApiKey : gateway)(c, next);
+});
 
 /** The API itself: "enrich" a company domain (deterministic, so the demo needs no data). */
 function enrich(domain: string) {

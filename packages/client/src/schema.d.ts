@@ -8153,6 +8153,222 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer portal sessions, newest first: active, expired and revoked
+         * @description Never the links themselves: a session's token is shown only when it is made.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    customer?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The sessions */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PortalSession"][];
+                        };
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Open a customer portal session: a short-lived link scoped to one customer
+         * @description The URL opens the customer's portal (subscriptions, usage against quotas with a projection to period end, invoices, API keys) without an operator credential until it expires or is revoked. Only the token's SHA-256 is stored.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewPortalSession"];
+                };
+            };
+            responses: {
+                /** @description The session */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedPortalSession"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/sessions/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a customer portal session: its link and cookie stop working at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The revoked session */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalSession"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pricing/preview": {
         parameters: {
             query?: never;
@@ -11815,6 +12031,239 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/portal/api/advisor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Usage Advisor: the month-end projection, then stay, upgrade or optimize
+         * @description Authenticated by the portal cookie (aforo_portal). For the session's customer's live subscription (the first, or `subscription` if it is theirs): the projection to period end with its method, then stay (within the included quantities), upgrade (the overshoot in percent and each active plan's cost for the projected usage; one costs less) or optimize (no plan costs less: the three largest spends by endpoint or model this period). Figures from Aforo; the words from the tenant's AI (feature usage_advisor, checked against the figures) or a template.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalAdvisorRequest"];
+                };
+            };
+            responses: {
+                /** @description The advice */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalAdvice"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/api/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Smart Onboarding: the portal's chat, grounded in the customer's own setup
+         * @description Authenticated by the portal cookie (aforo_portal). Answers the customer's question from their own keys, quotas, usage, plan and invoices: the common questions (a key's quota, usage and its projection, the plan, upgrading, invoices, keys, getting started) by deterministic intents with no key; with the tenant's AI key the model words the answer (feature smart_onboarding, no tools), kept only when every number in it is the customer's.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalOnboardingRequest"];
+                };
+            };
+            responses: {
+                /** @description The answer */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalOnboardingReply"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/api/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer portal's data: the session's customer only
+         * @description Authenticated by the portal cookie (aforo_portal, set by opening a session's URL), not by an operator credential. The customer's subscriptions and plans in words, this period's usage per metric against the plan's included quantity with the run-rate projection to period end and its method, invoices (as GET /api/invoices formats them), and the customer's API keys with each key's usage. 401 once the session has expired or was revoked.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The overview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalOverview"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -12700,6 +13149,14 @@ export interface components {
             per_call: string | null;
             provider: string;
         };
+        CreatedPortalSession: {
+            created_at: string;
+            customer: string;
+            expires_at: string;
+            id: string;
+            /** @description Opens the customer's portal; its token is shown only in this response */
+            url: string;
+        };
         Customer: {
             created_at: string;
             email: string | null;
@@ -13574,6 +14031,11 @@ export interface components {
              */
             url: string;
         };
+        NewPortalSession: {
+            customer: string;
+            /** @description Seconds the portal stays open: 60 to 86,400, default 3,600 */
+            expires_in?: number;
+        };
         NewReportSchedule: {
             /**
              * @description 5 fields (or 6 with seconds), read by croner; at most once every 15 minutes
@@ -13846,6 +14308,201 @@ export interface components {
                     [key: string]: "ALERT" | "THROTTLE" | "BLOCK" | "extend_trial" | "apply_coupon" | "escalate";
                 };
             };
+        };
+        PortalAdvice: {
+            /** @description The product's other active plans (same currency and period), cheapest first */
+            alternatives: {
+                cost: string;
+                name: string;
+                plan_id: string;
+            }[];
+            currency: string;
+            /** @description The current plan's cost for the projected usage */
+            current: {
+                cost: string;
+                name: string;
+                plan_id: string;
+            };
+            /** @description How the projection to period end was made */
+            method: string;
+            narrative: {
+                /** @enum {string} */
+                source: "ai" | "template";
+                text: string;
+            };
+            /** @description The largest projected overshoot of an included quantity, in percent */
+            overshoot_percent: number | null;
+            period: {
+                end: string;
+                start: string;
+            };
+            plan: {
+                id: string;
+                name: string;
+            };
+            projections: {
+                included: string | null;
+                metric: string;
+                overshoot_percent: number | null;
+                projected: string;
+                unit: string;
+                used: string;
+            }[];
+            recommended: {
+                cost: string;
+                name: string;
+                plan_id: string;
+            } | null;
+            spend_events: {
+                complete: boolean;
+                read: number;
+            };
+            subscription: string;
+            top_spend: {
+                amount: string;
+                /** @enum {string} */
+                kind: "endpoint" | "model";
+                name: string;
+            }[];
+            /** @enum {string} */
+            verdict: "stay" | "upgrade" | "optimize";
+        };
+        PortalAdvisorRequest: {
+            subscription?: string;
+        };
+        PortalOnboardingReply: {
+            /** @description The customer's figures the answer quotes (key prefixes, quota, usage, plan, amounts) */
+            facts: string[];
+            /**
+             * @description The question as the deterministic engine read it
+             * @enum {string}
+             */
+            intent: "key_quota" | "usage" | "plan" | "upgrade" | "get_started" | "invoices" | "keys" | "unknown";
+            /** @description Where to act next: portal sections, the storefront's plan comparison */
+            links: {
+                href: string;
+                label: string;
+            }[];
+            note: string | null;
+            /** @enum {string} */
+            source: "ai" | "template";
+            text: string;
+        };
+        PortalOnboardingRequest: {
+            history?: {
+                /** @enum {string} */
+                role: "user" | "assistant";
+                text: string;
+            }[];
+            question: string;
+        };
+        PortalOverview: {
+            api_keys: {
+                created_at: string;
+                customer: string;
+                id: string;
+                name: string | null;
+                prefix: string;
+                quota: components["schemas"]["CustomerApiKeyQuota"];
+                quota_used: {
+                    limit: string;
+                    /** @description Two decimals, rounded down */
+                    percent_used: number;
+                    used: string;
+                } | null;
+                revoked_at: string | null;
+                /** @description The events made with this key in the current period (the quota's, else the calendar month), as the events queue has applied them (seconds behind ingest) */
+                usage: {
+                    events: number;
+                    from: string;
+                    metrics: {
+                        events: number;
+                        metric: string;
+                        product: string;
+                        /** @description Exact decimal */
+                        units: string;
+                    }[];
+                    /**
+                     * @description UTC day, UTC week (from Monday 00:00) or calendar month
+                     * @enum {string}
+                     */
+                    period: "day" | "week" | "month";
+                    to: string;
+                };
+            }[];
+            brand: {
+                name: string;
+            };
+            customer: {
+                id: string;
+                name: string;
+            };
+            generated_at: string;
+            invoices: {
+                amount_due: string;
+                currency: string;
+                due_at: string | null;
+                id: string;
+                period: {
+                    end: string;
+                    start: string;
+                };
+                product: string;
+                status: string;
+                subscription: string;
+                total: string;
+            }[];
+            subscriptions: {
+                end: string | null;
+                id: string;
+                period: {
+                    end: string;
+                    start: string;
+                } | null;
+                plan: {
+                    currency: string;
+                    headline: string;
+                    id: string;
+                    lines: string[];
+                    name: string;
+                    /** @enum {string} */
+                    period: "month" | "year";
+                    summary: string;
+                    trial: string | null;
+                };
+                product: string;
+                start: string;
+                status: string;
+                trial_end: string | null;
+                usage: {
+                    /** @description The plan's included quantity */
+                    included: string | null;
+                    method: {
+                        description: string;
+                        /** @enum {string} */
+                        name: "linear";
+                    };
+                    metric: string;
+                    percent_of_included: number | null;
+                    product: string;
+                    /** @description At period end, at this period's pace so far */
+                    projection: string;
+                    projection_percent_of_included: number | null;
+                    unit: string;
+                    /** @description Exact decimal: this period so far */
+                    used: string;
+                }[];
+            }[];
+        };
+        PortalSession: {
+            created_at: string;
+            created_by: string;
+            customer: string;
+            expires_at: string;
+            id: string;
+            revoked_at: string | null;
+            /** @enum {string} */
+            status: "active" | "expired" | "revoked";
         };
         PricingParseResult: {
             clarifications: {
