@@ -159,3 +159,38 @@ export function svgColors(svg: string): DominantColor[] {
   const total = uses.length || 1;
   return ranked.map((r) => ({ hex: r.hex, share: r.count / total }));
 }
+
+/** The image types a brand's logo or favicon may be as a data: URL (what the storefront shows). */
+const DATA_IMAGE =
+  /^data:image\/(svg\+xml|png|jpeg|gif|webp)((?:;[a-z-]+=[^;,]*)*)(;base64)?,(.*)$/is;
+
+/**
+ * A data: image URL in the one form the storefront stores and shows — base64 — whatever form
+ * the page wrote it in (`data:image/svg+xml,%3Csvg…` percent-encoded, or base64 already); null
+ * when it is not an image type the storefront shows, does not decode, or is larger than
+ * `maxBytes` decoded.
+ */
+export function normalizeDataImage(url: string, maxBytes: number): string | null {
+  const m = DATA_IMAGE.exec(url.trim());
+  if (!m) return null;
+  const type = (m[1] ?? "").toLowerCase();
+  const payload = m[4] ?? "";
+  let bytes: Uint8Array;
+  try {
+    if (m[3]) {
+      const clean = payload.replace(/\s+/g, "");
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return null;
+      bytes = Uint8Array.from(atob(clean), (c) => c.charCodeAt(0));
+    } else {
+      // Percent-encoded octets (RFC 2397): each %XX one byte, every other character itself.
+      const decoded = decodeURIComponent(payload);
+      bytes = new TextEncoder().encode(decoded);
+    }
+  } catch {
+    return null;
+  }
+  if (bytes.length === 0 || bytes.length > maxBytes) return null;
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `data:image/${type};base64,${btoa(binary)}`;
+}

@@ -31,6 +31,7 @@ import {
   ImageDecodeError,
   imageKind,
   MAX_LOGO_PIXELS,
+  normalizeDataImage,
   svgColors,
 } from "../../domain/brand/image";
 
@@ -458,5 +459,25 @@ describe("the model's copy, grounded in the page", () => {
     );
     expect(copy.hero?.length).toBeLessThanOrEqual(120);
     expect(copy.meta_description?.length).toBeLessThanOrEqual(160);
+  });
+});
+
+describe("normalizeDataImage", () => {
+  const svg = "<svg xmlns='http://www.w3.org/2000/svg'><rect fill='#0f766e'/></svg>";
+  it("turns a percent-encoded SVG into base64, and keeps base64 as it is", () => {
+    const encoded = `data:image/svg+xml,${encodeURIComponent(svg)}`;
+    expect(normalizeDataImage(encoded, 10_000)).toBe(`data:image/svg+xml;base64,${btoa(svg)}`);
+    const b64 = `data:image/png;base64,${btoa("\x89PNG\r\n")}`;
+    expect(normalizeDataImage(b64, 10_000)).toBe(b64);
+    expect(normalizeDataImage("data:image/svg+xml;charset=utf-8,%3Csvg%2F%3E", 100)).toBe(
+      `data:image/svg+xml;base64,${btoa("<svg/>")}`,
+    );
+  });
+  it("refuses what the storefront does not show, does not decode, or is too large", () => {
+    expect(normalizeDataImage("data:text/html,<script>x</script>", 1000)).toBeNull();
+    expect(normalizeDataImage("data:image/png;base64,***", 1000)).toBeNull();
+    expect(normalizeDataImage("data:image/svg+xml,%E0%A4%A", 1000)).toBeNull();
+    expect(normalizeDataImage(`data:image/svg+xml,${encodeURIComponent(svg)}`, 10)).toBeNull();
+    expect(normalizeDataImage("data:image/png;base64,", 1000)).toBeNull();
   });
 });

@@ -74,6 +74,10 @@ describe("layouts", () => {
     const res = await extract(site("/theme-color/"));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.logo_url).toBe(site("/theme-color/social.png"));
+    // A percent-encoded SVG favicon comes back in the one form the storefront stores: base64.
+    const svg =
+      "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><rect width='16' height='16' fill='#0f766e'/></svg>";
+    expect(res.body.favicon_url).toBe(`data:image/svg+xml;base64,${btoa(svg)}`);
     expect(colorOf(res.body, "primary")).toBe("#0f766e");
     expect(fontOf(res.body, "body")?.family).toBe("Trebuchet MS");
     expect(res.body.description).toBe(
@@ -310,6 +314,24 @@ describe("storefront settings", () => {
     expect(after.brand.copy.hero).toBe("Our own words");
     await call("PUT", "/api/storefront", { ...op(), body: { slug: "violet", brand: null } });
     expect((await call("GET", "/api/storefront", op())).body.brand).toBeNull();
+  });
+
+  it("applies every layout's extraction as returned: what Brand Auto-Extract answers, PUT takes", async () => {
+    for (const layout of [
+      "header-logo",
+      "inline-svg",
+      "theme-color",
+      "css-vars",
+      "google-fonts",
+      "self-hosted",
+    ]) {
+      const extraction = await brandOf(`/${layout}/`);
+      const put = await call("PUT", "/api/storefront", {
+        ...op(),
+        body: { slug: "every-layout", brand: extraction },
+      });
+      expect(put.status, `${layout}: ${JSON.stringify(put.body)}`).toBe(200);
+    }
   });
 
   it("validates the slug and the brand", async () => {

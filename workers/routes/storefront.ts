@@ -38,7 +38,7 @@ const ImageUrl = z
   .refine(
     (v) =>
       /^https?:\/\//i.test(v) ||
-      /^data:image\/(?:svg\+xml|png|jpeg|webp);base64,[A-Za-z0-9+/=]+$/.test(v),
+      /^data:image\/(?:svg\+xml|png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(v),
     "an http(s) URL or a base64 data:image URL",
   );
 

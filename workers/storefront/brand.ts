@@ -10,7 +10,12 @@ import {
   siteName,
 } from "../../domain/brand/copy";
 import { importsOf } from "../../domain/brand/css";
-import { dominantColors, ImageDecodeError, svgColors } from "../../domain/brand/image";
+import {
+  dominantColors,
+  ImageDecodeError,
+  normalizeDataImage,
+  svgColors,
+} from "../../domain/brand/image";
 import { checkOutboundUrl } from "../../domain/outbound-url";
 import { runAiFeature } from "../ai/run";
 
@@ -258,6 +263,8 @@ async function readPage(html: Uint8Array, base: string): Promise<PageFacts> {
   };
   const abs = (href: string | null) => {
     if (!href) return null;
+    // An inline image: kept only as a base64 data:image URL, the form the storefront stores.
+    if (/^\s*data:/i.test(href)) return normalizeDataImage(href, LIMITS.inlineSvgBytes);
     try {
       return new URL(href.trim(), base).href;
     } catch {

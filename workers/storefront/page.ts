@@ -50,7 +50,7 @@ export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => ESC
 const HEX = /^#[0-9a-fA-F]{6}$/;
 const FONT_FAMILY = /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/;
 export const SAFE_IMAGE =
-  /^(https:\/\/[^\s"'<>]+|data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+)$/;
+  /^(https:\/\/[^\s"'<>]+|data:image\/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=]+)$/;
 
 const NEUTRAL = { primary: "#2f4b7c", accent: "#0f766e", background: "#ffffff", text: "#1f2937" };
 
