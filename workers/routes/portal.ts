@@ -267,6 +267,13 @@ async function openSession(
   return s;
 }
 
+/** The session's brand and its customer's overview, as every portal page and answer reads them. */
+async function readPortal(db: D1Database, session: PortalSessionGrant, now: number) {
+  const brand = await portalBrand(db, session.tenant_id);
+  const overview = await portalOverview(db, session.tenant_id, session.customer_id, brand, now);
+  return { brand, overview };
+}
+
 const sessionOf = (c: Context<AppEnv>, now: number) =>
   openSession(c.env.DB, getCookie(c, PORTAL_COOKIE), now);
 
@@ -287,14 +294,7 @@ portalPages.get("/", async (c) => {
   const now = Date.now();
   const session = await sessionOf(c, now);
   if (!session) return closedPage(c, 401);
-  const brand = await portalBrand(c.env.DB, session.tenant_id);
-  const overview = await portalOverview(
-    c.env.DB,
-    session.tenant_id,
-    session.customer_id,
-    brand,
-    now,
-  );
+  const { brand, overview } = await readPortal(c.env.DB, session, now);
   if (!overview) return closedPage(c, 410);
   const nonce = randomHex(16);
   const { html, csp } = renderPortal({
@@ -325,14 +325,7 @@ portalPages.openapi(overviewRoute, async (c) => {
   const now = Date.now();
   const session = await sessionOf(c, now);
   if (!session) throw new ApiError("unauthorized", "This portal session has ended or is not valid");
-  const brand = await portalBrand(c.env.DB, session.tenant_id);
-  const overview = await portalOverview(
-    c.env.DB,
-    session.tenant_id,
-    session.customer_id,
-    brand,
-    now,
-  );
+  const { overview } = await readPortal(c.env.DB, session, now);
   if (!overview)
     throw new ApiError("unauthorized", "This portal session has ended or is not valid");
   privateAnswer(c);
@@ -482,14 +475,7 @@ portalPages.openapi(
       throw new ApiError("unauthorized", "This portal session has ended or is not valid");
     }
     const { question, history } = c.req.valid("json");
-    const brand = await portalBrand(c.env.DB, session.tenant_id);
-    const overview = await portalOverview(
-      c.env.DB,
-      session.tenant_id,
-      session.customer_id,
-      brand,
-      now,
-    );
+    const { brand, overview } = await readPortal(c.env.DB, session, now);
     if (!overview) {
       throw new ApiError("unauthorized", "This portal session has ended or is not valid");
     }
