@@ -71,6 +71,7 @@
 //   a version-2 state without the act-size sums starts them empty.
 
 import { dropExplained } from "./lifecycle";
+import { erfc } from "./normal";
 import {
   nonNegative,
   nonNegativeInt,
@@ -850,28 +851,7 @@ function poissonCdf(n: number, lambda: number): number {
 
 /** Φ(−k): one-sided normal tail (k ≥ 0), by the complementary error function. */
 function normalTail(k: number): number {
-  const x = Math.abs(k) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * x);
-  const y =
-    t *
-    Math.exp(
-      -x * x -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t *
-                              (-1.13520398 +
-                                t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return y / 2;
+  return erfc(Math.abs(k) / Math.SQRT2) / 2;
 }
 
 /** z of y against the edge of the practical band, with the spread the edge would have. */

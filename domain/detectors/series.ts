@@ -25,6 +25,7 @@ import {
   newAnomalyState,
   predictiveSigma,
 } from "./anomaly";
+import { erfc } from "./normal";
 import { HOUR_MS } from "./time";
 
 export interface SeriesRow {
@@ -186,31 +187,6 @@ export function scoreSeries(rows: readonly SeriesRow[], options: SeriesOptions =
 /** 1 − 2·Φ(−|z|): the two-sided confidence that the hour is not ordinary noise. */
 function confidence(z: number): number {
   return Number.isFinite(z) ? 1 - erfc(Math.abs(z) / Math.SQRT2) : 0;
-}
-
-/** Complementary error function (Numerical Recipes' erfcc, |error| < 1.2e-7). */
-function erfc(x: number): number {
-  const t = 1 / (1 + 0.5 * Math.abs(x));
-  const y =
-    t *
-    Math.exp(
-      -x * x -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t *
-                              (-1.13520398 +
-                                t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? y : 2 - y;
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
