@@ -3,7 +3,8 @@ import { listPlans, metricsOf, type PlanRecord } from "./catalog";
 import { type StorefrontRow, storefrontBySlug } from "./storefront";
 
 // What the public storefront reads (/s/:slug, POST /v1/storefront/:slug/compare): the tenant's
-// name, its published plans and their metrics' units — nothing else of the tenant — and the
+// name, its published plans, the names of the products they belong to and their metrics'
+// units — nothing else of the tenant — and the
 // Plan Comparator's per-client rate limit (schema/0038_storefront_compare_hits.sql), a fixed
 // window counted in D1 like a share link's (store/report-shares.ts hitShare), but per
 // (storefront, client) since the route is open to anyone.
@@ -15,8 +16,12 @@ export interface PublishedStorefront {
   storefront: StorefrontRow;
   tenantName: string;
   plans: PlanRecord[];
-  /** Unit of each metric the plans' products define ("token"), by metric id. */
-  units: Map<string, string>;
+  /** The products the published plans sell, by name: a storefront shows and compares each
+   * product's plans on their own, since one plan prices one product's metrics only. */
+  products: Array<{ id: string; name: string }>;
+  /** Unit of each metric ("token"), by product id, then metric id: two products may each
+   * define a metric of the same id with its own unit. */
+  units: Map<string, Map<string, string>>;
 }
 
 /** A plan's fixed fee per month in nanos (a yearly fee over 12): pricing pages list the
@@ -48,17 +53,28 @@ export async function publishedStorefront(
       limit: MAX_STOREFRONT_PLANS,
     }),
   ]);
-  const metrics = await metricsOf(db, storefront.tenantId, [
-    ...new Set(plans.map((p) => p.product_id)),
+  const productIds = [...new Set(plans.map((p) => p.product_id))];
+  const [metrics, products] = await Promise.all([
+    metricsOf(db, storefront.tenantId, productIds),
+    db
+      .prepare(
+        `SELECT id, name FROM products
+         WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY name, id`,
+      )
+      .bind(storefront.tenantId, JSON.stringify(productIds))
+      .all<{ id: string; name: string }>(),
   ]);
-  const units = new Map<string, string>();
-  for (const m of [...metrics.values()].flat()) units.set(m.id, m.unit);
+  const units = new Map<string, Map<string, string>>();
+  for (const [product, list] of metrics) {
+    units.set(product, new Map(list.map((m) => [m.id, m.unit])));
+  }
   return {
     storefront,
     tenantName: tenant?.name ?? storefront.slug,
     plans: plans.sort(
       (a, b) => compareBig(monthlyFee(a), monthlyFee(b)) || a.name.localeCompare(b.name),
     ),
+    products: products.results,
     units,
   };
 }

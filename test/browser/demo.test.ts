@@ -25,6 +25,8 @@ let link: string;
 /** The demo owner's single-use sign-in link the banner prints (issue 13). */
 let ownerLink: string;
 let operatorToken: string;
+/** What scripts/start.mjs has printed so far (the customer-facing lines come after "ready"). */
+let startOutput = "";
 let browser: Browser;
 let page: Page;
 const timings: Record<string, number> = {};
@@ -48,6 +50,7 @@ function startDemo(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
+      startOutput = out;
       const banner = /Dashboard\s+(http:\/\/\S+#token=(\S+))/.exec(out);
       const person = /Sign in\s+(http:\/\/\S+\/sign-in\?link=\S+)/.exec(out);
       if (banner && person && !link) {
@@ -71,6 +74,7 @@ function startDemo(port: number): Promise<void> {
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (c: Buffer) => {
       out += c.toString();
+      startOutput = out;
     });
     child.on("exit", (code) =>
       reject(new Error(`npm start exited (${code}):\n${out.slice(-3000)}`)),
@@ -376,6 +380,64 @@ describe("the seeded demo, as a new user meets it", () => {
     await page.waitForURL(/\/home\/revops$/);
     await page.goto(`${url}/home`);
     await page.waitForURL(/\/home\/revops$/);
+    expect(browser.errors).toEqual([]);
+  });
+});
+
+describe("the demo's customer-facing half, as the banner prints it", () => {
+  /** The banner's storefront, portal and customer-key lines (printed once the book is in). */
+  async function facingLines() {
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const storefront = /Storefront\s+(http:\/\/\S+\/s\/\S+)/.exec(startOutput);
+      const portal = /Customer portal (http:\/\/\S+)\s+\((\S+)'s portal/.exec(startOutput);
+      const keys = [...startOutput.matchAll(/Customer key\s+(\S+)\s+\((\S+)'s;/g)];
+      if (storefront && portal) {
+        return {
+          storefront: storefront[1] as string,
+          portal: portal[1] as string,
+          portalCustomer: portal[2] as string,
+          keys: keys.map((k) => ({ key: k[1] as string, customer: k[2] as string })),
+        };
+      }
+      if (Date.now() > until)
+        throw new Error(`no storefront/portal lines:\n${startOutput.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  it("the storefront shows the demo's brand and plans, and the portal link opens its customer's account", async () => {
+    const facing = await facingLines();
+    const storefront = await browser.newPage();
+    const res = await storefront.goto(facing.storefront);
+    expect(res?.status()).toBe(200);
+    // The brand was extracted from scripts/demo-site/ and applied: its headline is the page's.
+    await storefront.getByRole("heading", { level: 1 }).waitFor();
+    const cards = storefront.locator("article.plan");
+    await cards.first().waitFor();
+    expect(await cards.count()).toBeGreaterThanOrEqual(3);
+    await storefront.locator("form#compare").waitFor();
+    await screenshot(storefront, "demo-storefront");
+    await storefront.close();
+
+    // Each key line names a customer that now holds exactly that key's prefix.
+    expect(facing.keys.length).toBeGreaterThanOrEqual(1);
+    for (const k of facing.keys) {
+      expect(k.key).toMatch(/^sk_live_/);
+      const listed = await api(`/api/customers/${encodeURIComponent(k.customer)}/api-keys`);
+      // biome-ignore lint/suspicious/noExplicitAny: JSON answers
+      expect(listed.data.some((x: any) => k.key.startsWith(`sk_live_${x.prefix}`))).toBe(true);
+    }
+
+    const customer = await api(`/api/customers/${encodeURIComponent(facing.portalCustomer)}`);
+    const portal = await browser.newPage();
+    await portal.goto(facing.portal);
+    await portal.getByRole("heading", { name: "Your account", level: 1 }).waitFor();
+    await portal.getByText(`Signed in as ${customer.name}`).waitFor();
+    await portal.locator("article.card").first().waitFor();
+    await portal.waitForLoadState("networkidle");
+    await screenshot(portal, "demo-portal");
+    await portal.close();
     expect(browser.errors).toEqual([]);
   });
 });

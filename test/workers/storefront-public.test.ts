@@ -446,3 +446,259 @@ describe("POST /v1/storefront/:tenant_slug/compare", () => {
     expect(res.body.recommendation.plan_id).toBe("starter");
   });
 });
+
+describe("a storefront that sells two products", () => {
+  // The tenant's Chat plans (above) plus a Vision API product metered in images, and a Labs
+  // product with nothing published. A plan prices one product's metrics, so each product is
+  // shown and compared on its own: a level over both products' metrics would fit no plan.
+  beforeEach(async () => {
+    const o = { token: tenant.operator_token };
+    for (const [id, name] of [
+      ["vision", "Vision API"],
+      ["labs", "Labs"],
+    ]) {
+      await ok(call("POST", "/api/products", { ...o, body: { id, name } }));
+    }
+    await ok(
+      call("POST", "/api/products/vision/metrics", {
+        ...o,
+        body: { id: "images", unit: "image", aggregation: "sum" },
+      }),
+    );
+    const plan = (product: string, body: Record<string, unknown>) =>
+      ok(call("POST", "/api/plans", { ...o, body: { product, currency: "USD", ...body } }));
+    await plan("vision", {
+      id: "vision-basic",
+      name: "Vision Basic",
+      period: "month",
+      components: [
+        { type: "flat", amount: "10" },
+        { type: "included", metric: "images", quantity: "100" },
+        { type: "per_unit", metric: "images", unit_price: "0.05" },
+      ],
+    });
+    await plan("vision", {
+      id: "vision-plus",
+      name: "Vision Plus",
+      period: "month",
+      components: [
+        { type: "flat", amount: "49" },
+        { type: "included", metric: "images", quantity: "1000" },
+        { type: "per_unit", metric: "images", unit_price: "0.02" },
+      ],
+    });
+    await plan("labs", {
+      id: "labs-draft",
+      name: "Labs Draft",
+      period: "month",
+      status: "draft",
+      components: [{ type: "flat", amount: "5" }],
+    });
+  });
+
+  type Row = { id: string; monthly_total: string; fits: boolean };
+  const byPlan = (plans: Row[], key: "monthly_total" | "fits") =>
+    Object.fromEntries(plans.map((p) => [p.id, p[key]]));
+
+  it("compares each product's plans on that product's metrics only, as worked out by hand", async () => {
+    // Chat, moderate, 5 people evaluating: tokens 1,000,000 × 5 / 10 = 500,000 and requests
+    // 10,000 × 5 / 10 = 5,000 — no images, which are Vision's. Starter 19 (inside its quota,
+    // no requests), Pro 99 + 5 seats × 5 = 124, Scale (1200 + 6,000,000 × 0.0000015 + 60,000 ×
+    // 0.001 = 1269) / 12 = 105.75: only Scale prices requests.
+    const chat = await compare({
+      team_size: 5,
+      expected_usage: "moderate",
+      integration_depth: "evaluate",
+      product: "chat",
+    });
+    expect(chat.status).toBe(200);
+    expect(chat.body.product).toEqual({ id: "chat", name: "Chat" });
+    expect(chat.body.usage).toEqual({ tokens: "500000", requests: "5000", seats: "5" });
+    expect(byPlan(chat.body.plans, "monthly_total")).toEqual({
+      starter: "19.00",
+      pro: "124.00",
+      scale: "105.75",
+    });
+    expect(byPlan(chat.body.plans, "fits")).toEqual({ starter: false, pro: false, scale: true });
+    expect(chat.body.recommendation.plan_id).toBe("scale");
+
+    // Vision, moderate, 5 people in production: images 200 × 5 = 1,000 — no tokens or requests.
+    // Basic 10 + (1,000 − 100) × 0.05 = 55; Plus 49 + (1,000 − 1,000) × 0.02 = 49.
+    const vision = await compare({
+      team_size: 5,
+      expected_usage: "moderate",
+      integration_depth: "production",
+      product: "vision",
+    });
+    expect(vision.status).toBe(200);
+    expect(vision.body.product).toEqual({ id: "vision", name: "Vision API" });
+    expect(vision.body.usage).toEqual({ images: "1000", seats: "5" });
+    expect(byPlan(vision.body.plans, "monthly_total")).toEqual({
+      "vision-basic": "55.00",
+      "vision-plus": "49.00",
+    });
+    expect(byPlan(vision.body.plans, "fits")).toEqual({
+      "vision-basic": true,
+      "vision-plus": true,
+    });
+    expect(vision.body.recommendation).toEqual({
+      plan_id: "vision-plus",
+      reason:
+        "Vision Plus is the cheapest plan that fits: $49 a month, $6 less than Vision Basic ($55).",
+    });
+
+    // Own numbers, 3,000 images, a team of 1: Basic 10 + 2,900 × 0.05 = 155; Plus 49 + 2,000 ×
+    // 0.02 = 89.
+    const own = await compare({
+      team_size: 1,
+      expected_usage: { images: "3000" },
+      integration_depth: "production",
+      product: "vision",
+    });
+    expect(byPlan(own.body.plans, "monthly_total")).toEqual({
+      "vision-basic": "155.00",
+      "vision-plus": "89.00",
+    });
+    expect(own.body.recommendation.plan_id).toBe("vision-plus");
+    expect(own.body.narrative.text).toBe(
+      "For 3,000 images and 1 seat a month: Vision Basic $155, Vision Plus $89. " +
+        "Vision Plus is the cheapest plan that fits: $89 a month, $66 less than Vision Basic ($155).",
+    );
+
+    // Chat's metric asked of Vision's plans: none of them prices tokens.
+    const wrong = await compare({
+      team_size: 1,
+      expected_usage: { tokens: "1000" },
+      integration_depth: "production",
+      product: "vision",
+    });
+    expect(byPlan(wrong.body.plans, "fits")).toEqual({
+      "vision-basic": false,
+      "vision-plus": false,
+    });
+    expect(wrong.body.recommendation).toEqual({
+      plan_id: null,
+      reason: "No published plan offers tokens, so none fits this usage.",
+    });
+  });
+
+  it("without a product: 422 naming the products sold", async () => {
+    const res = await compare({
+      team_size: 1,
+      expected_usage: "light",
+      integration_depth: "production",
+    });
+    expectProblem(res, 422, "unprocessable");
+    expect(res.body.detail).toBe(
+      "This storefront sells 2 products; say which one to compare: chat (Chat), vision (Vision API)",
+    );
+    expect(res.body.errors).toEqual([{ path: "product", message: "one of chat, vision" }]);
+  });
+
+  it("a product the storefront does not sell is 404: unknown, or with nothing published", async () => {
+    for (const product of ["nope", "labs"]) {
+      const res = await compare({
+        team_size: 1,
+        expected_usage: "light",
+        integration_depth: "production",
+        product,
+      });
+      expectProblem(res, 404, "not_found");
+      expect(res.body.detail).toBe(`The storefront at /s/${slug} sells no product '${product}'`);
+    }
+  });
+
+  it("the page: a section per product under its name, and the comparator asks which", async () => {
+    const { html, status } = await page(`/s/${slug}`);
+    expect(status).toBe(200);
+    const sections = [
+      ...html.matchAll(
+        /<section class="product" data-product="([^"]+)"[^>]*><h2[^>]*>([^<]+)<\/h2>([\s\S]*?)<\/section>/g,
+      ),
+    ].map((m) => ({
+      product: m[1],
+      heading: m[2],
+      plans: [...(m[3] ?? "").matchAll(/<h3>([^<]+)<\/h3>/g)].map((h) => h[1]),
+    }));
+    expect(sections).toEqual([
+      { product: "chat", heading: "Chat", plans: ["Starter", "Pro", "Scale"] },
+      { product: "vision", heading: "Vision API", plans: ["Vision Basic", "Vision Plus"] },
+    ]);
+    expect(html).not.toContain("Labs");
+    expect(html).toContain(
+      '<select name="product"><option value="chat" selected>Chat</option><option value="vision">Vision API</option></select>',
+    );
+    // Each product's own numbers; only the first product's are live.
+    const fieldsets = [
+      ...html.matchAll(/<fieldset data-product="([^"]+)"([^>]*)>([\s\S]*?)<\/fieldset>/g),
+    ].map((m) => ({
+      product: m[1],
+      attrs: (m[2] ?? "").trim(),
+      inputs: [...(m[3] ?? "").matchAll(/name="m:([^"]+)"/g)].map((i) => i[1]),
+    }));
+    expect(fieldsets).toEqual([
+      { product: "chat", attrs: "", inputs: ["tokens", "requests"] },
+      { product: "vision", attrs: "hidden disabled", inputs: ["images"] },
+    ]);
+  });
+});
+
+describe("one product", () => {
+  it("reads as one list with no product choice, and product is optional but checked", async () => {
+    const { html } = await page(`/s/${slug}`);
+    expect(html).toContain('<h2 id="plans-h">Plans</h2><div class="plans">');
+    expect(html).not.toContain('class="product"');
+    expect(html).not.toContain('name="product"');
+    expect(html).toContain('<fieldset data-product="chat"><legend>Or your own numbers</legend>');
+    const answers = {
+      team_size: 1,
+      expected_usage: { tokens: "3000000" },
+      integration_depth: "production",
+    };
+    const named = await compare({ ...answers, product: "chat" });
+    expect(named.body.recommendation.plan_id).toBe("starter");
+    expect(named.body.product).toEqual({ id: "chat", name: "Chat" });
+    expectProblem(await compare({ ...answers, product: "vision" }), 404, "not_found");
+  });
+});
+
+describe("the header says the name once", () => {
+  const svg = (body: string) =>
+    `data:image/svg+xml;base64,${btoa(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 32">${body}</svg>`)}`;
+
+  it("a wordmark SVG carries the name as its alt text, with no second copy beside it", async () => {
+    await storefront(
+      tenant,
+      slug,
+      brand({
+        logo_url: svg(
+          '<rect width="28" height="28"/><text x="36" y="22">Acme <tspan>AI</tspan></text>',
+        ),
+      }),
+    );
+    const { html } = await page(`/s/${slug}`);
+    const header = /<header>([\s\S]*?)<\/header>/.exec(html)?.[1] ?? "";
+    expect(header).toMatch(/^<img src="data:image\/svg\+xml;base64,[^"]+" alt="Acme AI">$/);
+  });
+
+  it("reads the wordmark's text as XML: an escaped ampersand is still the name", async () => {
+    await storefront(
+      tenant,
+      slug,
+      brand({ name: "Acme & Co", logo_url: svg("<text>Acme &amp; Co</text>") }),
+    );
+    const { html } = await page(`/s/${slug}`);
+    const header = /<header>([\s\S]*?)<\/header>/.exec(html)?.[1] ?? "";
+    expect(header).toMatch(/ alt="Acme &amp; Co">$/);
+    expect(header).not.toContain("<strong>");
+  });
+
+  it("a logo without the name sits beside the printed name, as decoration", async () => {
+    for (const logo of [svg('<rect width="28" height="28"/>'), "https://acme.example/logo.png"]) {
+      await storefront(tenant, slug, brand({ logo_url: logo }));
+      const { html } = await page(`/s/${slug}`);
+      const header = /<header>([\s\S]*?)<\/header>/.exec(html)?.[1] ?? "";
+      expect(header).toBe(`<img src="${logo}" alt=""><strong>Acme AI</strong>`);
+    }
+  });
+});

@@ -1,7 +1,15 @@
 import type { Brand } from "../../contracts/storefront";
 import { toMicros } from "../../domain/money";
 import { plural, quantityInWords } from "../../domain/storefront/words";
-import { escapeHtml, fontsOf, inkOn, palette, SAFE_IMAGE, storefrontCsp } from "../storefront/page";
+import {
+  brandHeader,
+  escapeHtml,
+  fontsOf,
+  inkOn,
+  palette,
+  SAFE_IMAGE,
+  storefrontCsp,
+} from "../storefront/page";
 import type { PortalOverview, PortalSubscription, PortalUsage } from "./overview";
 
 // The customer portal page (GET /portal, issue 19 §5): one server-rendered document branded like
@@ -201,7 +209,7 @@ th,td,td.num{border:0;padding:3px 0;text-align:left;white-space:normal}td[data-l
 ${favicon ? `<link rel="icon" href="${e(favicon)}">` : ""}
 <style nonce="${nonce}">${css}</style>
 </head><body>
-<header>${logo ? `<img src="${e(logo)}" alt="${e(o.brand.name)} logo">` : ""}<strong>${e(o.brand.name)}</strong>
+<header>${brandHeader(o.brand.name, logo)}
 <span class="who">Signed in as ${e(o.customer.name)}<br>until ${e(new Date(page.expiresAt).toISOString().slice(0, 16).replace("T", " "))} UTC</span></header>
 <main>
 <h1>Your account</h1>

@@ -37,7 +37,10 @@ import { renderNotFound, renderStorefront, storefrontCsp } from "../storefront/p
 //                                         the answers, priced by the pricing engine, and the
 //                                         cheapest that fits; rate-limited per client
 // Nothing of the tenant leaves these routes beyond its name, the brand it applied and its
-// published plans with their metrics' units: no customer, usage or operator data, no drafts.
+// published plans with their products' names and their metrics' units: no customer, usage or
+// operator data, no drafts. A plan prices one product's metrics, so a storefront that sells
+// several products shows each one's plans on their own and compares one product at a time: a
+// usage level spread over every product's metrics would leave no plan that fits.
 
 export const storefrontPages = createRouter();
 export const storefrontCompare = createRouter();
@@ -72,6 +75,11 @@ const CompareRequest = z
         example: { tokens: "3000000" },
       }),
     integration_depth: z.enum(INTEGRATION_DEPTHS),
+    product: Id.optional().openapi({
+      description:
+        "The product whose plans to compare (a product id): required when the storefront sells more than one product (422 naming them), optional with one; a product the storefront does not sell is 404",
+      example: "chat",
+    }),
   })
   .strict()
   .openapi("StorefrontCompareRequest");
@@ -86,6 +94,10 @@ const CompareLine = z.object({
 
 const CompareResponse = z
   .object({
+    product: z
+      .object({ id: z.string(), name: z.string() })
+      .nullable()
+      .openapi({ description: "The product compared; null when nothing is published" }),
     plans: z.array(
       z.object({
         id: z.string(),
@@ -113,8 +125,8 @@ const CompareResponse = z
   })
   .openapi("StorefrontComparison");
 
-const unitOfIn = (sf: PublishedStorefront) => (metric: string) =>
-  metric === SEAT_METRIC ? "seat" : (sf.units.get(metric) ?? metric);
+const unitOfIn = (sf: PublishedStorefront, product: string) => (metric: string) =>
+  metric === SEAT_METRIC ? "seat" : (sf.units.get(product)?.get(metric) ?? metric);
 
 // ---- GET /s/:tenant_slug ------------------------------------------------------------------------
 
@@ -128,30 +140,36 @@ storefrontPages.get("/:tenant_slug", async (c) => {
     c.set("pageCsp", storefrontCsp(nonce, false));
     return c.html(renderNotFound(nonce), 404);
   }
-  const unitOf = unitOfIn(sf);
-  const metrics = new Map<string, string>();
-  for (const p of sf.plans) {
-    for (const comp of p.components) {
-      if ("metric" in comp && comp.metric !== undefined)
-        metrics.set(comp.metric, unitOf(comp.metric));
-    }
-  }
   const { html, csp } = renderStorefront({
     slug,
     tenantName: sf.tenantName,
     brand: sf.storefront.brand,
-    plans: sf.plans.map((p) => {
-      const flat = p.components.find((comp) => comp.type === "flat");
+    products: sf.products.map((product) => {
+      const unitOf = unitOfIn(sf, product.id);
+      const plans = sf.plans.filter((p) => p.product_id === product.id);
+      const metrics = new Map<string, string>();
+      for (const p of plans) {
+        for (const comp of p.components) {
+          if ("metric" in comp && comp.metric !== undefined)
+            metrics.set(comp.metric, unitOf(comp.metric));
+        }
+      }
       return {
-        id: p.id,
-        name: p.name,
-        currency: p.currency,
-        period: p.interval,
-        words: planInWords({ ...p, period: p.interval }, unitOf),
-        flat_price: flat ? String(flat.amount) : null,
+        ...product,
+        plans: plans.map((p) => {
+          const flat = p.components.find((comp) => comp.type === "flat");
+          return {
+            id: p.id,
+            name: p.name,
+            currency: p.currency,
+            period: p.interval,
+            words: planInWords({ ...p, period: p.interval }, unitOf),
+            flat_price: flat ? String(flat.amount) : null,
+          };
+        }),
+        metrics: [...metrics].map(([id, unit]) => ({ id, unit })),
       };
     }),
-    metrics: [...metrics].map(([id, unit]) => ({ id, unit })),
     url: `${publicOrigin(c.env, c.req.url)}/s/${slug}`,
     nonce,
   });
@@ -171,9 +189,14 @@ const SYSTEM = [
 ].join(" ");
 
 /** The comparison as the response and as the data the model words. */
-function comparisonBody(c: Comparison, sf: PublishedStorefront) {
-  const unitOf = unitOfIn(sf);
+function comparisonBody(
+  c: Comparison,
+  sf: PublishedStorefront,
+  product: PublishedStorefront["products"][number] | null,
+) {
+  const unitOf = unitOfIn(sf, product?.id ?? "");
   return {
+    product,
     plans: c.plans.map((p) => ({
       id: p.id,
       name: p.name,
@@ -230,7 +253,7 @@ storefrontCompare.openapi(
     path: "/{tenant_slug}/compare",
     tags: ["storefront"],
     summary: "Plan Comparator: each published plan's month for three answers, and the best fit",
-    description: `Public, no credential. Prices one month of the usage the answers describe on every published plan with the pricing engine (the same as POST /api/pricing/preview), says which plans fit (they price every metric used and are in the storefront's currency) and recommends the cheapest that fits. The narrative is the tenant's AI wording of those figures, or a template. At most ${COMPARES_PER_MINUTE} compares a minute per client (429 with Retry-After).`,
+    description: `Public, no credential. Prices one month of the usage the answers describe on every published plan of one product (\`product\`: required when the storefront sells several, 422 naming them; 404 for one it does not sell) with the pricing engine (the same as POST /api/pricing/preview), says which plans fit (they price every metric used and are in the storefront's currency) and recommends the cheapest that fits. The narrative is the tenant's AI wording of those figures, or a template. At most ${COMPARES_PER_MINUTE} compares a minute per client (429 with Retry-After).`,
     security: [],
     request: { params: SlugParam, body: jsonBody(CompareRequest) },
     responses: {
@@ -265,6 +288,7 @@ storefrontCompare.openapi(
         },
       );
     }
+    const product = productCompared(sf, body.product, tenant_slug);
     const answers: ComparatorAnswers = {
       team_size: body.team_size,
       expected_usage:
@@ -274,15 +298,35 @@ storefrontCompare.openapi(
       integration_depth: body.integration_depth,
     };
     const comparison = comparePlans(
-      sf.plans.map((p) => ({ ...p, period: p.interval })),
+      sf.plans
+        .filter((p) => p.product_id === product?.id)
+        .map((p) => ({ ...p, period: p.interval })),
       answers,
     );
-    const { template, ...data } = comparisonBody(comparison, sf);
+    const { template, ...data } = comparisonBody(comparison, sf, product);
     const narrative = await narrativeOf(c.env, sf.storefront.tenantId, data, template);
     c.header("cache-control", "no-store");
     return c.json({ ...data, narrative }, 200);
   },
 );
+
+/** The product the compare asks about: the one named, else the only one sold (null when
+ * nothing is published: the comparison then says so). */
+function productCompared(sf: PublishedStorefront, asked: string | undefined, slug: string) {
+  if (asked === undefined) {
+    if (sf.products.length <= 1) return sf.products[0] ?? null;
+    const choices = sf.products.map((p) => `${p.id} (${p.name})`).join(", ");
+    throw new ApiError(
+      "unprocessable",
+      `This storefront sells ${sf.products.length} products; say which one to compare: ${choices}`,
+      [{ path: "product", message: `one of ${sf.products.map((p) => p.id).join(", ")}` }],
+    );
+  }
+  const product = sf.products.find((p) => p.id === asked);
+  if (!product)
+    throw new ApiError("not_found", `The storefront at /s/${slug} sells no product '${asked}'`);
+  return product;
+}
 
 function quantities(usage: Record<string, string | number>): Map<string, bigint> {
   const errors: FieldError[] = [];

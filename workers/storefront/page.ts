@@ -26,13 +26,22 @@ export interface StorefrontPlan {
   flat_price: string | null;
 }
 
+/** One product the storefront sells: its published plans and the metrics they price. */
+export interface StorefrontProduct {
+  id: string;
+  name: string;
+  plans: StorefrontPlan[];
+  /** Metrics the plans price (seats aside), for the comparator's quantities. */
+  metrics: Array<{ id: string; unit: string }>;
+}
+
 export interface StorefrontPage {
   slug: string;
   tenantName: string;
   brand: Brand | null;
-  plans: StorefrontPlan[];
-  /** Metrics the plans price (seats aside), for the comparator's quantities. */
-  metrics: Array<{ id: string; unit: string }>;
+  /** The products with published plans. With several, each is a section of its own and the
+   * comparator asks which one; with one, the page reads as a single list of plans. */
+  products: StorefrontProduct[];
   /** The page's own URL, for the canonical link and og:url. */
   url: string;
   nonce: string;
@@ -124,6 +133,25 @@ ${p.words.trial ? `<p class="trial">${escapeHtml(p.words.trial)}</p>` : ""}
 </article>`;
 }
 
+/** The own-numbers inputs of one product. Only the chosen product's set is enabled, so the
+ * form posts that product's metrics only; the others wait hidden and disabled. */
+function quantitiesOf(product: StorefrontProduct, chosen: boolean, several: boolean): string {
+  const inputs = product.metrics
+    .filter((m) => m.id !== SEAT_METRIC)
+    .map(
+      (
+        m,
+      ) => `<label>${escapeHtml(plural(m.unit))} a month${plural(m.unit) === m.id ? "" : ` <small>(${escapeHtml(m.id)})</small>`}
+<input name="m:${escapeHtml(m.id)}" inputmode="decimal" pattern="\\d+(\\.\\d{1,6})?" placeholder="from the level"></label>`,
+    )
+    .join("");
+  if (!inputs) return "";
+  const legend = several
+    ? `Or your own numbers for ${escapeHtml(product.name)}`
+    : "Or your own numbers";
+  return `<fieldset data-product="${escapeHtml(product.id)}"${chosen ? "" : " hidden disabled"}><legend>${legend}</legend>${inputs}</fieldset>`;
+}
+
 function comparatorForm(page: StorefrontPage): string {
   const levels = USAGE_LEVELS_NAMES.map(
     (l, i) =>
@@ -137,20 +165,20 @@ function comparatorForm(page: StorefrontPage): string {
   const depths = INTEGRATION_DEPTHS.map(
     (d) => `<option value="${d}"${d === "production" ? " selected" : ""}>${depthWords[d]}</option>`,
   ).join("");
-  const quantities = page.metrics
-    .filter((m) => m.id !== SEAT_METRIC)
+  const several = page.products.length > 1;
+  const products = page.products
     .map(
-      (
-        m,
-      ) => `<label>${escapeHtml(plural(m.unit))} a month${plural(m.unit) === m.id ? "" : ` <small>(${escapeHtml(m.id)})</small>`}
-<input name="m:${escapeHtml(m.id)}" inputmode="decimal" pattern="\\d+(\\.\\d{1,6})?" placeholder="from the level"></label>`,
+      (p, i) =>
+        `<option value="${escapeHtml(p.id)}"${i === 0 ? " selected" : ""}>${escapeHtml(p.name)}</option>`,
     )
     .join("");
+  const quantities = page.products.map((p, i) => quantitiesOf(p, i === 0, several)).join("");
   return `<form id="compare" data-endpoint="/v1/storefront/${escapeHtml(page.slug)}/compare">
+${several ? `<label>Product <select name="product">${products}</select></label>` : ""}
 <label>Team size <input name="team_size" type="number" min="1" max="100000" value="5" required></label>
 <label>Expected usage <select name="level">${levels}</select></label>
 <label>Integration depth <select name="depth">${depths}</select></label>
-${quantities ? `<fieldset><legend>Or your own numbers</legend>${quantities}</fieldset>` : ""}
+${quantities}
 <button type="submit">Compare plans</button>
 <p id="compare-status" role="status"></p>
 </form>
@@ -161,12 +189,14 @@ ${quantities ? `<fieldset><legend>Or your own numbers</legend>${quantities}</fie
 </div>`;
 }
 
-// The comparator: posts the three answers, then draws the table with textContent only (the
-// answer carries plan names, which are operator input).
-const SCRIPT = `(()=>{const f=document.getElementById("compare"),s=document.getElementById("compare-status"),r=document.getElementById("results");
+// The comparator: posts the three answers (and the product, when there is a choice), then draws
+// the table with textContent only (the answer carries plan names, which are operator input).
+// Choosing another product swaps in its own-numbers inputs and clears the last product's table.
+const SCRIPT = `(()=>{const f=document.getElementById("compare"),s=document.getElementById("compare-status"),r=document.getElementById("results"),ps=f.elements.namedItem("product");
+if(ps)ps.addEventListener("change",()=>{for(const fs of f.querySelectorAll("fieldset[data-product]")){const off=fs.dataset.product!==ps.value;fs.hidden=off;fs.disabled=off}r.hidden=true;s.textContent=""});
 f.addEventListener("submit",async(e)=>{e.preventDefault();const d=new FormData(f),u={};let own=false;
 for(const[k,v]of d){if(k.startsWith("m:")&&String(v).trim()!==""){u[k.slice(2)]=String(v).trim();own=true}}
-const body={team_size:Number(d.get("team_size")),expected_usage:own?u:d.get("level"),integration_depth:d.get("depth")};
+const body={team_size:Number(d.get("team_size")),expected_usage:own?u:d.get("level"),integration_depth:d.get("depth")};if(ps)body.product=ps.value;
 s.textContent="Comparing…";let res,j;
 try{res=await fetch(f.dataset.endpoint,{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(body)});j=await res.json()}catch{s.textContent="The comparison did not load; try again.";return}
 if(!res.ok){s.textContent=j.detail||j.title||"The comparison failed.";return}
@@ -176,6 +206,67 @@ for(const t of[p.name,p.monthly_in_words,p.fits?"Yes":"No",p.why]){const td=docu
 document.getElementById("recommendation").textContent=j.recommendation.reason;
 const n=document.getElementById("narrative");n.textContent=j.narrative.text;n.dataset.source=j.narrative.source;
 r.hidden=false})})();`;
+
+/** The words an SVG logo draws as text (its <text> and <tspan> content), lowercased with
+ * whitespace collapsed; empty for any other image. Only a data: URL can be read here: an https
+ * SVG is not fetched to render the page. */
+function logoText(logo: string): string {
+  const prefix = "data:image/svg+xml;base64,";
+  if (!logo.startsWith(prefix)) return "";
+  let svg: string;
+  try {
+    svg = new TextDecoder().decode(
+      Uint8Array.from(atob(logo.slice(prefix.length)), (ch) => ch.charCodeAt(0)),
+    );
+  } catch {
+    return "";
+  }
+  const texts = [...svg.matchAll(/<text\b[^>]*>([\s\S]*?)<\/text>/gi)].map((m) =>
+    (m[1] ?? "").replace(/<[^>]*>/g, " "),
+  );
+  return unescapeXml(texts.join(" ")).replace(/\s+/g, " ").trim().toLowerCase();
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/** Text as XML escaped it (Brand Auto-Extract escapes `&` and `<` in an inline SVG's text). */
+const unescapeXml = (text: string) =>
+  text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, ref: string) => {
+    if (ref[0] !== "#") return XML_ENTITIES[ref.toLowerCase()] ?? whole;
+    const code =
+      ref[1] === "x" || ref[1] === "X" ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
+    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+  });
+
+/** The header: the logo and the name, each said once. A wordmark (an SVG that draws the name)
+ * is the name: its alt text carries it and no second copy is printed beside it. Any other logo
+ * sits beside the printed name as decoration (empty alt), so a screen reader hears the name
+ * once, not "Acme logo, Acme". */
+export function brandHeader(name: string, logo: string | null): string {
+  if (!logo) return `<strong>${escapeHtml(name)}</strong>`;
+  const spoken = name.replace(/\s+/g, " ").trim().toLowerCase();
+  const wordmark = spoken !== "" && logoText(logo).includes(spoken);
+  return wordmark
+    ? `<img src="${escapeHtml(logo)}" alt="${escapeHtml(name)}">`
+    : `<img src="${escapeHtml(logo)}" alt=""><strong>${escapeHtml(name)}</strong>`;
+}
+
+/** The plans: one list for one product; with several, a section per product under its name. */
+function plansOf(products: readonly StorefrontProduct[]): string {
+  if (products.length === 0) {
+    return `<section aria-labelledby="plans-h"><h2 id="plans-h">Plans</h2><p>No plans are published yet.</p></section>`;
+  }
+  if (products.length === 1) {
+    const plans = products[0]?.plans ?? [];
+    return `<section aria-labelledby="plans-h"><h2 id="plans-h">Plans</h2><div class="plans">${plans.map(planCard).join("")}</div></section>`;
+  }
+  return products
+    .map(
+      (p, i) =>
+        `<section class="product" data-product="${escapeHtml(p.id)}" aria-labelledby="product-${i}-h"><h2 id="product-${i}-h">${escapeHtml(p.name)}</h2><div class="plans">${p.plans.map(planCard).join("")}</div></section>`,
+    )
+    .join("\n");
+}
 
 /** The page and the Content-Security-Policy it must be served with. */
 export function renderStorefront(page: StorefrontPage): { html: string; csp: string } {
@@ -193,13 +284,14 @@ export function renderStorefront(page: StorefrontPage): { html: string; csp: str
     brand?.favicon_url && SAFE_IMAGE.test(brand.favicon_url) ? brand.favicon_url : null;
   const proof = (brand?.copy.social_proof ?? []).slice(0, 3);
   const title = `${name} — plans and pricing`;
+  const allPlans = page.products.flatMap((p) => p.plans);
   const jsonLd = {
     "@context": "https://schema.org",
     "@type": "Product",
     name,
     description,
     ...(logo?.startsWith("https:") ? { image: logo } : {}),
-    offers: page.plans
+    offers: allPlans
       .filter((p) => p.flat_price !== null)
       .map((p) => ({
         "@type": "Offer",
@@ -221,17 +313,13 @@ header strong{font-size:20px}.hero h1{font-size:clamp(28px,5vw,44px);margin:24px
 .plan ul{padding-left:18px;margin:12px 0 0}.plan li{margin:4px 0}
 section{margin-top:40px}#compare{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;align-items:end}
 label{display:grid;gap:4px;font-weight:600}input,select,button{font:inherit;padding:8px 10px;border-radius:8px;border:1px solid color-mix(in srgb,var(--text) 30%,transparent);background:var(--bg);color:var(--text)}
-fieldset{grid-column:1/-1;display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;border:1px dashed color-mix(in srgb,var(--text) 25%,transparent);border-radius:8px}
+fieldset:not([hidden]){grid-column:1/-1;display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;border:1px dashed color-mix(in srgb,var(--text) 25%,transparent);border-radius:8px}
 button{background:var(--primary);color:var(--on-primary);border:0;font-weight:700;cursor:pointer}
 #compare-status{grid-column:1/-1;margin:0}.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin-top:12px}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid color-mix(in srgb,var(--text) 15%,transparent);vertical-align:top}
 tr.rec{background:color-mix(in srgb,var(--primary) 12%,transparent);font-weight:600}#recommendation{font-size:18px;font-weight:700}
 .proof{opacity:.8;font-style:italic}footer{max-width:1100px;margin:0 auto;padding:20px;font-size:13px;opacity:.7}
 @media (max-width:600px){header{padding:16px}.plans{grid-template-columns:1fr}}`;
-  const plans =
-    page.plans.length === 0
-      ? `<p>No plans are published yet.</p>`
-      : `<div class="plans">${page.plans.map(planCard).join("")}</div>`;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -246,12 +334,12 @@ ${fonts.googleHref ? `<link rel="preconnect" href="https://fonts.gstatic.com" cr
 <style nonce="${nonce}">${css}</style>
 <script type="application/ld+json">${scriptJson(jsonLd)}</script>
 </head><body>
-<header>${logo ? `<img src="${escapeHtml(logo)}" alt="${escapeHtml(name)} logo">` : ""}<strong>${escapeHtml(name)}</strong></header>
+<header>${brandHeader(name, logo)}</header>
 <main>
 <div class="hero"><h1>${escapeHtml(hero)}</h1><p>${escapeHtml(description)}</p>
 ${proof.map((q) => `<p class="proof">${escapeHtml(q)}</p>`).join("")}</div>
-<section aria-labelledby="plans-h"><h2 id="plans-h">Plans</h2>${plans}</section>
-${page.plans.length === 0 ? "" : `<section aria-labelledby="compare-h"><h2 id="compare-h">Which plan fits?</h2>${comparatorForm(page)}</section>`}
+${plansOf(page.products)}
+${allPlans.length === 0 ? "" : `<section aria-labelledby="compare-h"><h2 id="compare-h">Which plan fits?</h2>${comparatorForm(page)}</section>`}
 </main>
 <footer>Prices computed by Aforo from ${escapeHtml(name)}'s published plans.</footer>
 ${
@@ -261,7 +349,7 @@ ${
     ? `<script nonce="${nonce}">document.head.append(Object.assign(document.createElement("link"),{rel:"stylesheet",href:${scriptJson(fonts.googleHref)}}))</script>`
     : ""
 }
-${page.plans.length === 0 ? "" : `<script nonce="${nonce}">${SCRIPT}</script>`}
+${allPlans.length === 0 ? "" : `<script nonce="${nonce}">${SCRIPT}</script>`}
 </body></html>`;
   return { html, csp: storefrontCsp(nonce, fonts.googleHref !== null) };
 }
