@@ -22,6 +22,7 @@ import { pipelineSource } from "./pipeline-source";
 import { COMPOUND_TERMS, planResolvedFrom } from "./plan-source";
 import type { FilledQuery } from "./query";
 import {
+  readsTenantSessionHours,
   readsWholeSessions,
   sessionsSource,
   straddlingSessionHours,
@@ -621,14 +622,18 @@ export function compileReport(
     ).table as UsageTable;
   const wholeSessions = readsWholeSessions(q);
   const src = wholeSessions
-    ? sessionsSource(true)
+    ? sessionsSource("session_totals")
     : source(q.dataset, now, rowScans ? mainTable(rowScans) : "rollups_hourly");
-  // Whole sessions serve the rows by session; the totals read the range's hours as they are.
+  const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
+  // Whole sessions serve the rows by session; the totals read the range's hours as they are,
+  // the tenant's sums of them when those hold what the totals sum and filter on.
   const totalsSrc = totalScans
     ? usageSource(mainTable(totalScans))
-    : wholeSessions
-      ? sessionsSource()
-      : src;
+    : readsTenantSessionHours(q, aggNames)
+      ? sessionsSource("session_rollups_tenant_hourly")
+      : wholeSessions
+        ? sessionsSource()
+        : src;
 
   /** FROM + WHERE for a stretch: the tenant, the stretch (or the segments within it), the
    * filters. */
@@ -735,7 +740,6 @@ export function compileReport(
     return db.selectFrom(union(arms).as(s.alias));
   };
 
-  const aggNames = [...new Set(q.measures.flatMap((m) => src.measures[m]?.aggs ?? []))];
   /** A statement's aggregate columns: each one's name, its SQL over the group (`one`: over a
    * group known to be one row, read without grouping: a halves sum is its two columns, any other
    * aggregate its `one`) and whether it is read as text (an exact integer, which a JS number

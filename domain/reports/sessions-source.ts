@@ -22,6 +22,14 @@ import type { FilledQuery } from "./query";
 // bounded as a customer-day is), so that source sums revenue and cost in halves too, and the
 // straddling sessions' hours are read split so. Their totals read the range's hours, as any
 // other sessions statement (summing needs no groups).
+//
+// A statement that only sums (no `sessions`, no `duration`) and filters on nothing but the
+// product (every statement's totals and comparison of Agentic Session Analysis) reads the
+// tenant's hours instead (`readsTenantSessionHours`): session_rollups_tenant_hourly
+// (schema/0042_reports_perf.sql) is the sum over customers and sessions of each (hour, product)'s
+// session-hours, kept by triggers in the same statements as the hours, so it answers the same to
+// the nano from a few rows an hour. Every amount is in halves there (a tenant hour is not bounded
+// as a customer-day is).
 
 const ref = (name: string) => sql.ref(name) as Raw;
 const B = sql.raw("1000000000");
@@ -50,43 +58,58 @@ const tokens = (col: string): Measure => ({
  * unambiguous. */
 const SESSION_KEY = sql`s.customer_id || ' ' || s.session_id`;
 
-/** Money in the hourly rows: one integer per row; in the whole sessions' rows: halves. */
-const moneyAgg = (col: string, wholeSessions: boolean) =>
-  wholeSessions ? halves(col) : { kind: "exact" as const, expr: ref(`s.${col}`) };
-const moneyTotal = (col: string, wholeSessions: boolean): Raw =>
-  wholeSessions ? totalOfHalves(col) : sql`TOTAL(${ref(`s.${col}`)})`;
-const moneyOne = (col: string, wholeSessions: boolean): Raw =>
-  wholeSessions ? oneOfHalves(col) : sql`CAST(${ref(`s.${col}`)} AS REAL)`;
+const SESSION_HOURS = "session_rollups_hourly";
+const SESSION_TOTALS = "session_totals";
+const TENANT_SESSION_HOURS = "session_rollups_tenant_hourly";
+type SessionsTable = typeof SESSION_HOURS | typeof SESSION_TOTALS | typeof TENANT_SESSION_HOURS;
 
-/** The sessions' source: over session-hours, or over whole sessions (`wholeSessionsInside`,
+/** Money in the session-hours: one integer per row; in the whole sessions' rows and the tenant's
+ * hours: halves. */
+const moneyAgg = (col: string, inHalves: boolean) =>
+  inHalves ? halves(col) : { kind: "exact" as const, expr: ref(`s.${col}`) };
+const moneyTotal = (col: string, inHalves: boolean): Raw =>
+  inHalves ? totalOfHalves(col) : sql`TOTAL(${ref(`s.${col}`)})`;
+const moneyOne = (col: string, inHalves: boolean): Raw =>
+  inHalves ? oneOfHalves(col) : sql`CAST(${ref(`s.${col}`)} AS REAL)`;
+
+/** The sessions' source: over session-hours; over whole sessions (`wholeSessionsInside`,
  * `straddlingSessionHours`), whose rows are read one row a group (each session inside the range
  * is its own group): the aggregates' and orders' values of one row (`one`, `orderOne`) spare
- * SQLite a group each. */
-export function sessionsSource(wholeSessions = false): Source {
-  const REVENUE = moneyTotal("revenue", wholeSessions);
-  const COST = moneyTotal("cost", wholeSessions);
-  const REVENUE_ONE = moneyOne("revenue", wholeSessions);
-  const COST_ONE = moneyOne("cost", wholeSessions);
+ * SQLite a group each; or over the tenant's hours (`readsTenantSessionHours`), cut by product
+ * only and summing only what they keep. */
+export function sessionsSource(table: SessionsTable = SESSION_HOURS): Source {
+  const inHalves = table !== SESSION_HOURS;
+  const REVENUE = moneyTotal("revenue", inHalves);
+  const COST = moneyTotal("cost", inHalves);
+  const REVENUE_ONE = moneyOne("revenue", inHalves);
+  const COST_ONE = moneyOne("cost", inHalves);
+  const tenantWide = table === TENANT_SESSION_HOURS;
   return {
-    table: wholeSessions ? SESSION_TOTALS : "session_rollups_hourly",
+    table,
     alias: "s",
     time: "s.start",
-    dims: {
-      customer: ref("s.customer_id"),
-      session: ref("s.session_id"),
-      product: ref("s.product_id"),
-    },
+    dims: tenantWide
+      ? { product: ref("s.product_id") }
+      : {
+          customer: ref("s.customer_id"),
+          session: ref("s.session_id"),
+          product: ref("s.product_id"),
+        },
     aggs: {
       events: { kind: "count", expr: sql`SUM(s.events)`, one: ref("s.events") },
       units: halves("units"),
-      revenue: moneyAgg("revenue", wholeSessions),
-      cost: moneyAgg("cost", wholeSessions),
+      revenue: moneyAgg("revenue", inHalves),
+      cost: moneyAgg("cost", inHalves),
       input_tokens: halves("input_tokens"),
       output_tokens: halves("output_tokens"),
       cached_input_tokens: halves("cached_input_tokens"),
-      sessions: { kind: "count", expr: sql`COUNT(DISTINCT ${SESSION_KEY})`, one: sql`1` },
-      first_at: { kind: "max", expr: sql`MIN(s.first_at)`, one: ref("s.first_at") },
-      last_at: { kind: "max", expr: sql`MAX(s.last_at)`, one: ref("s.last_at") },
+      ...(tenantWide
+        ? {}
+        : {
+            sessions: { kind: "count", expr: sql`COUNT(DISTINCT ${SESSION_KEY})`, one: sql`1` },
+            first_at: { kind: "max", expr: sql`MIN(s.first_at)`, one: ref("s.first_at") },
+            last_at: { kind: "max", expr: sql`MAX(s.last_at)`, one: ref("s.last_at") },
+          }),
     },
     measures: {
       events: {
@@ -154,7 +177,29 @@ export function sessionsSource(wholeSessions = false): Source {
   };
 }
 
-const SESSION_TOTALS = "session_totals";
+/** The sums a tenant hour keeps (schema/0042_reports_perf.sql): no first or last event time and
+ * no session count, which an update or deletion of an hour could not take back. */
+const TENANT_HOUR_AGGS = new Set([
+  "events",
+  "units",
+  "revenue",
+  "cost",
+  "input_tokens",
+  "output_tokens",
+  "cached_input_tokens",
+]);
+
+/** Whether a sessions statement that reads the aggregates `aggs` (no dimensions: totals and
+ * comparison) can read the tenant's session hours: it filters on the product alone, and sums
+ * only what a tenant hour keeps. */
+export function readsTenantSessionHours(q: FilledQuery, aggs: string[]): boolean {
+  return (
+    q.dataset === "sessions" &&
+    (q.filters ?? []).every((f) => f.dimension === "product") &&
+    aggs.every((name) => TENANT_HOUR_AGGS.has(name))
+  );
+}
+
 /** The fields a whole session's row answers for: one row is one (customer, session). */
 const WHOLE_SESSION_FIELDS = new Set(["customer", "session"]);
 

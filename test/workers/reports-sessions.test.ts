@@ -6,6 +6,10 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ReportQuery } from "../../contracts/reports";
+import { formatMoney } from "../../domain/money";
+import { compileReport } from "../../domain/reports/compile";
+import { checkQuery } from "../../domain/reports/query";
 import type { CustomerActor, OutboxMessage } from "../../durable-objects/customer-actor";
 import { joinHalves } from "../../store/exact-sum";
 import worker from "../../workers/index";
@@ -658,5 +662,136 @@ describe("sessions: whole sessions (schema/0036_session_totals.sql)", () => {
       .run();
     expect((await totals())[1]).toMatchObject({ first_start: -1, last_start: h0 + 6 * HOUR });
     expect((await report()).rows[0]).toMatchObject({ session: "s2", cogs: "10000000.00" });
+  });
+});
+
+describe("sessions: the tenant's hours (schema/0042_reports_perf.sql)", () => {
+  it("each tenant hour is its session-hours' sum through late hours, upserts, moves and deletions; totals read it", async () => {
+    const t = await createTenant("Sessions Tenant Hours");
+    const h0 = TODAY - 2 * DAY;
+    const hour = (start: number, who: string, prod: string, session: string, cost: bigint) =>
+      env.DB.prepare(
+        `INSERT INTO session_rollups_hourly (tenant_id, start, customer_id, product_id,
+           session_id, events, units_hi, units_lo, revenue, cost, input_tokens_hi,
+           input_tokens_lo, output_tokens_hi, output_tokens_lo, cached_input_tokens_hi,
+           cached_input_tokens_lo, first_at, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, 999999999, ?6, ?6, 0, 999999999, 0, 7, 0, 1, ?7, ?8)`,
+      )
+        .bind(t.tenant_id, start, who, prod, session, String(cost), start + M, start + 2 * M)
+        .run();
+    /** Each (hour, product) as the tenant table keeps it and as its session-hours sum, exact. */
+    const both = async () => {
+      const amounts = ["units", "revenue", "cost", "input_tokens", "output_tokens"] as const;
+      const kept = await env.DB.prepare(
+        `SELECT start, product_id, events, ${amounts
+          .map((c) => `CAST(${c}_hi AS TEXT) AS ${c}_hi, CAST(${c}_lo AS TEXT) AS ${c}_lo`)
+          .join(", ")}
+         FROM session_rollups_tenant_hourly WHERE tenant_id = ?1
+           AND NOT (events = 0 AND ${amounts.map((c) => `${c}_hi = 0 AND ${c}_lo = 0`).join(" AND ")})
+         ORDER BY start, product_id`,
+      )
+        .bind(t.tenant_id)
+        .all<Record<string, string | number>>();
+      const summed = await env.DB.prepare(
+        `SELECT start, product_id, SUM(events) AS events,
+           CAST(SUM(units_hi) AS TEXT) AS units_hi, CAST(SUM(units_lo) AS TEXT) AS units_lo,
+           CAST(SUM(revenue / 1000000000) AS TEXT) AS revenue_hi,
+           CAST(SUM(revenue % 1000000000) AS TEXT) AS revenue_lo,
+           CAST(SUM(cost / 1000000000) AS TEXT) AS cost_hi,
+           CAST(SUM(cost % 1000000000) AS TEXT) AS cost_lo,
+           CAST(SUM(input_tokens_hi) AS TEXT) AS input_tokens_hi,
+           CAST(SUM(input_tokens_lo) AS TEXT) AS input_tokens_lo,
+           CAST(SUM(output_tokens_hi) AS TEXT) AS output_tokens_hi,
+           CAST(SUM(output_tokens_lo) AS TEXT) AS output_tokens_lo
+         FROM session_rollups_hourly WHERE tenant_id = ?1
+         GROUP BY start, product_id ORDER BY start, product_id`,
+      )
+        .bind(t.tenant_id)
+        .all<Record<string, string | number>>();
+      const exact = (rows: Record<string, string | number>[]) =>
+        rows.map((r) => ({
+          start: r.start,
+          product: r.product_id,
+          events: r.events,
+          ...(Object.fromEntries(
+            amounts.map((c) => [c, joinHalves(String(r[`${c}_hi`]), String(r[`${c}_lo`]))]),
+          ) as Record<(typeof amounts)[number], bigint>),
+        }));
+      return { kept: exact(kept.results), summed: exact(summed.results) };
+    };
+    const expectKept = async () => {
+      const { kept, summed } = await both();
+      expect(kept).toEqual(summed);
+      return kept;
+    };
+
+    // Three customers in one hour: the tenant hour passes what one customer's day may hold.
+    for (const who of ["acme", "globex", "initech"]) {
+      await hour(h0, who, "chat-api", `${who}-1`, 9_000_000_000_000_000_000n);
+    }
+    await hour(h0 + HOUR, "acme", "search-api", "acme-2", 5n);
+    const first = await expectKept();
+    expect(first[0]).toMatchObject({ events: 3, cost: 27_000_000_000_000_000_000n });
+    // A late event in an hour already kept (the consumer's upsert), a late hour before the others,
+    // a correction down, a row moved to another hour and product, a deletion.
+    await env.DB.prepare(
+      `UPDATE session_rollups_hourly SET events = events + 1, revenue = revenue + 999999999,
+         cost = cost + 999999999, units_lo = units_lo + 999999999
+       WHERE tenant_id = ?1 AND session_id = 'acme-1'`,
+    )
+      .bind(t.tenant_id)
+      .run();
+    await hour(h0 - 5 * HOUR, "umbrella", "chat-api", "u-1", 1n);
+    await env.DB.prepare(
+      `UPDATE session_rollups_hourly SET cost = cost - 8000000000000000001
+       WHERE tenant_id = ?1 AND session_id = 'globex-1'`,
+    )
+      .bind(t.tenant_id)
+      .run();
+    await env.DB.prepare(
+      `UPDATE session_rollups_hourly SET start = ?2, product_id = 'search-api'
+       WHERE tenant_id = ?1 AND session_id = 'initech-1'`,
+    )
+      .bind(t.tenant_id, h0 + 3 * HOUR)
+      .run();
+    await env.DB.prepare(
+      "DELETE FROM session_rollups_hourly WHERE tenant_id = ?1 AND session_id = 'acme-2'",
+    )
+      .bind(t.tenant_id)
+      .run();
+    const kept = await expectKept();
+    expect(kept.map((r) => [r.start, r.product])).toEqual([
+      [h0 - 5 * HOUR, "chat-api"],
+      [h0, "chat-api"],
+      [h0 + 3 * HOUR, "search-api"],
+    ]);
+
+    // A summing statement's totals read the tenant's hours, one measuring duration the
+    // session-hours; both answer the hours' sums.
+    const time = { from: isoOf(h0 - DAY), to: isoOf(h0 + DAY), time_zone: "UTC" };
+    const query = (measures: string[]) => ({
+      dataset: "sessions",
+      measures,
+      dimensions: ["customer", "session"],
+      time,
+    });
+    for (const [measures, totalsTable] of [
+      [["cogs", "revenue", "events", "output_tokens"], "session_rollups_tenant_hourly"],
+      [["cogs", "revenue", "events", "output_tokens", "duration"], "session_rollups_hourly"],
+    ] as const) {
+      const c = checkQuery(query([...measures]) as ReportQuery, "UTC");
+      if (!c.ok) throw new Error(JSON.stringify(c.issues));
+      expect(compileReport(t.tenant_id, c.query, c.from, c.to, Date.now()).totalsTable).toBe(
+        totalsTable,
+      );
+      const res = await run(query([...measures]), t);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.totals).toMatchObject({
+        cogs: formatMoney(kept.reduce((sum, r) => sum + r.cost, 0n)),
+        revenue: formatMoney(kept.reduce((sum, r) => sum + r.revenue, 0n)),
+        events: kept.reduce((sum, r) => sum + Number(r.events), 0),
+        output_tokens: Number(kept.reduce((sum, r) => sum + r.output_tokens, 0n)),
+      });
+    }
   });
 });
