@@ -58,11 +58,13 @@ export default defineConfig(async () => {
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
             // Real HTTP servers in Node, their ports provided: the delivery tests' receiver,
-            // the AI platform's Messages API stand-in and Brand Auto-Extract's saved sites.
+            // the AI platform's Messages API stand-in, Brand Auto-Extract's saved sites and
+            // the s3 export destination's SigV4-checking bucket.
             globalSetup: [
               "./test/global-setup-receiver.ts",
               "./test/messages-api/server.ts",
               "./test/brand-sites/server.ts",
+              "./test/s3-server/server.ts",
             ],
           },
         },

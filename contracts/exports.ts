@@ -4,7 +4,7 @@
 // GET/POST/PATCH/DELETE /api/exports/schedules, GET /api/exports/archive.
 // Type-only: the API's zod schemas must produce exactly these (workers/contracts-check.ts).
 
-export type ExportDestinationType = "r2" | "webhook";
+export type ExportDestinationType = "r2" | "webhook" | "s3";
 
 export type ExportDatasetName =
   | "rollups_hourly"
@@ -21,7 +21,20 @@ export type ExportDatasetName =
 
 export type ExportFormat = "parquet" | "ndjson" | "json";
 
-/** A destination as every answer shows it: never its signing secret. */
+/** An s3 destination's bucket as every answer shows it: never its secret access key. */
+export interface ExportS3Settings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** '' or ending with /: where the Hive layout starts in the bucket. */
+  prefix: string;
+  /** true: endpoint/bucket/key; false: virtual-hosted bucket.endpoint/key. */
+  path_style: boolean;
+  access_key_id_last4: string;
+  secret_access_key_set: boolean;
+}
+
+/** A destination as every answer shows it: never its signing secret or secret access key. */
 export interface ExportDestination {
   id: string;
   type: ExportDestinationType;
@@ -32,6 +45,8 @@ export interface ExportDestination {
   /** r2: where its files land in Aforo's bucket (`tenant=<id>/`). */
   prefix: string | null;
   secret_set: boolean;
+  /** s3: the bucket. */
+  s3: ExportS3Settings | null;
   last_test: { at: string; ok: boolean; error: string | null } | null;
   created_at: string;
   updated_at: string;

@@ -2,16 +2,32 @@ import type { TableDatasetDef } from "../domain/exports/datasets";
 
 // Warehouse exports in D1 (schema/0028_exports.sql): destinations, runs, the files a run wrote
 // and a webhook run's batches; and the one keyset read every table dataset is exported through.
-// Every statement is bound to the tenant. A destination's secret is read only by the batch
-// sender and the test action: other reads select `secret IS NOT NULL`.
+// Every statement is bound to the tenant. A destination's secret is read only by what signs
+// with it (the batch sender, the s3 writer and download, the test action): other reads select
+// `secret IS NOT NULL`.
 
-export type DestinationType = "r2" | "webhook";
+export type DestinationType = "r2" | "webhook" | "s3";
+
+/** An s3 destination's bucket as stored in its `config` (its secret access key is the sealed
+ * `secret`). `prefix` is "" or ends with "/". */
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  prefix: string;
+  path_style: boolean;
+  access_key_id: string;
+}
+
+/** What `config` holds: a webhook's URL, an s3 destination's bucket, nothing for r2. */
+export type DestinationConfig = { url: string } | S3Settings | Record<string, never>;
 
 export interface Destination {
   id: string;
   type: DestinationType;
   name: string;
   url: string | null;
+  s3: S3Settings | null;
   secret_set: boolean;
   enabled: boolean;
   last_test_at: number | null;
@@ -38,29 +54,45 @@ interface DestinationRow {
 const DESTINATION_COLUMNS =
   "id, type, name, config, secret IS NOT NULL AS secret_set, enabled, last_test_at, last_test_ok, last_test_error, created_at, updated_at";
 
-function urlOf(config: string): string | null {
+function parseConfig(config: string): Record<string, unknown> {
   try {
-    const parsed = JSON.parse(config) as { url?: unknown };
-    return typeof parsed.url === "string" ? parsed.url : null;
+    const parsed = JSON.parse(config) as unknown;
+    return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
   } catch {
-    return null;
+    return {};
   }
 }
 
-const toDestination = (r: DestinationRow): Destination => ({
-  id: r.id,
-  type: r.type,
-  name: r.name,
-  url: urlOf(r.config),
-  secret_set: r.secret_set === 1,
-  enabled: r.enabled === 1,
-  last_test_at: r.last_test_at,
-  last_test_ok: r.last_test_ok === null ? null : r.last_test_ok === 1,
-  last_test_error: r.last_test_error,
-  created_at: r.created_at,
-  updated_at: r.updated_at,
-});
+function s3Of(type: DestinationType, config: Record<string, unknown>): S3Settings | null {
+  if (type !== "s3") return null;
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  return {
+    endpoint: text(config.endpoint),
+    bucket: text(config.bucket),
+    region: text(config.region) || "auto",
+    prefix: text(config.prefix),
+    path_style: config.path_style !== false,
+    access_key_id: text(config.access_key_id),
+  };
+}
 
+const toDestination = (r: DestinationRow): Destination => {
+  const config = parseConfig(r.config);
+  return {
+    id: r.id,
+    type: r.type,
+    name: r.name,
+    url: typeof config.url === "string" ? config.url : null,
+    s3: s3Of(r.type, config),
+    secret_set: r.secret_set === 1,
+    enabled: r.enabled === 1,
+    last_test_at: r.last_test_at,
+    last_test_ok: r.last_test_ok === null ? null : r.last_test_ok === 1,
+    last_test_error: r.last_test_error,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+};
 export async function listDestinations(db: D1Database, tenantId: string) {
   const { results } = await db
     .prepare(
@@ -115,7 +147,7 @@ export async function insertDestination(
     id: string;
     type: DestinationType;
     name: string;
-    url: string | null;
+    config: DestinationConfig;
     secret: string | null;
     enabled: boolean;
   },
@@ -131,7 +163,7 @@ export async function insertDestination(
       d.id,
       d.type,
       d.name,
-      JSON.stringify(d.url === null ? {} : { url: d.url }),
+      JSON.stringify(d.config),
       d.secret,
       d.enabled ? 1 : 0,
       now,
@@ -140,19 +172,20 @@ export async function insertDestination(
     .run();
 }
 
-/** Changes the fields given; `secret` undefined keeps the stored one. False when not found. */
+/** Changes the fields given; `config` replaces the stored one whole, `secret` undefined keeps
+ * the stored one. False when not found. */
 export async function updateDestination(
   db: D1Database,
   tenantId: string,
   id: string,
-  change: { name?: string; url?: string; enabled?: boolean; secret?: string },
+  change: { name?: string; config?: DestinationConfig; enabled?: boolean; secret?: string },
   now: number,
 ): Promise<boolean> {
   const result = await db
     .prepare(
       `UPDATE export_destinations SET
          name = COALESCE(?3, name),
-         config = CASE WHEN ?4 IS NULL THEN config ELSE json_object('url', ?4) END,
+         config = COALESCE(?4, config),
          enabled = COALESCE(?5, enabled),
          secret = COALESCE(?6, secret),
          updated_at = ?7
@@ -162,7 +195,7 @@ export async function updateDestination(
       tenantId,
       id,
       change.name ?? null,
-      change.url ?? null,
+      change.config === undefined ? null : JSON.stringify(change.config),
       change.enabled === undefined ? null : change.enabled ? 1 : 0,
       change.secret ?? null,
       now,

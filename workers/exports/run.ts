@@ -39,6 +39,7 @@ import { ApiError, validationError } from "../problem";
 import { executeReport } from "../report-runner";
 import { enqueueExportBatches } from "./deliver";
 import { eventsSource } from "./events";
+import { openS3Bucket, type S3Bucket } from "./s3";
 
 // One export run (POST /api/exports; issue 16 items 2–4). It runs in the request that asks for
 // it and reads its rows page by page in the dataset's one order (store/exports.ts
@@ -48,6 +49,9 @@ import { eventsSource } from "./events";
 //   (domain/exports/files.ts). A run of a window that was exported before writes the same names
 //   (the same bytes when the rows are the same) and deletes the objects of earlier runs of
 //   that window it did not write again: the window then holds exactly this run's rows.
+// - To an s3 destination (the tenant's own bucket, workers/exports/s3.ts): the same names and
+//   bytes under the destination's prefix, one signed PUT each; its windows are its own, so a
+//   re-run deletes stale objects from that bucket only.
 // - To a webhook: NDJSON or JSON batches, each written once to R2 (under `_webhook/`) and
 //   delivered through the deliveries queue (workers/exports/deliver.ts).
 
@@ -222,8 +226,18 @@ export interface ExportRequest {
 
 const sha256 = async (bytes: Uint8Array) => toHex(await crypto.subtle.digest("SHA-256", bytes));
 
-async function putObject(env: Env, key: string, bytes: Uint8Array, contentType: string) {
-  await env.EXPORTS.put(key, bytes, { httpMetadata: { contentType } });
+/** Deletes a finished run's stale objects: in the tenant's bucket one DELETE per key (a window
+ * rarely loses more than a few files). A failed delete is logged, not raised: the run's files
+ * are written and recorded by then, and the object stays in the tenant's bucket outside every
+ * run's file list (docs/exports.md: the key policy needs s3:DeleteObject). */
+async function deleteObjects(env: Env, bucket: S3Bucket | null, keys: string[]) {
+  if (!bucket) {
+    await env.EXPORTS.delete(keys);
+    return;
+  }
+  for (const key of keys) {
+    await bucket.delete(key).catch((err) => console.error("export: stale object kept", key, err));
+  }
 }
 
 /** Runs an export to its end (a webhook run: until its batches are queued). */
@@ -235,12 +249,13 @@ export async function runExport(
 ): Promise<RunRecord> {
   const { source, destination } = req;
   const webhook = destination?.type === "webhook";
+  const s3 = destination?.type === "s3" ? destination : null;
   const run: RunRecord = {
     id: req.runId,
     dataset: source.dataset,
     report_id: source.reportId,
     destination_id: destination?.id ?? null,
-    destination_type: webhook ? "webhook" : "r2",
+    destination_type: destination?.type ?? "r2",
     format: req.format,
     from_at: req.from,
     to_at: req.to,
@@ -260,15 +275,30 @@ export async function runExport(
 
   const window = windowLabel(req.from, req.to);
   const prefix = datasetPrefix(tenantId, source.dataset, source.reportId);
-  const windowKey = `${prefix}|${window}`;
+  // An s3 destination's window is its own: a run to Aforo's bucket must never replace (and
+  // delete) the files of the same window in the tenant's bucket, nor the other way round.
+  const windowKey = `${s3 ? `s3:${s3.id}|` : ""}${prefix}|${window}`;
   const files: RunFile[] = [];
   const batches: { id: string; seq: number; key: string; rows: number }[] = [];
+  // Opened inside the run's try below: a secret that no longer opens fails the run.
+  let bucket: S3Bucket | null = null;
+
+  const putObject = async (key: string, bytes: Uint8Array, contentType: string) => {
+    if (!bucket) {
+      await env.EXPORTS.put(key, bytes, { httpMetadata: { contentType } });
+      return key;
+    }
+    // The same name under the destination's prefix, and the same bytes, as in Aforo's bucket.
+    const full = bucket.keyOf(key);
+    await bucket.put(full, bytes, contentType);
+    return full;
+  };
 
   const record = async (file: PartFile, bytes: Uint8Array, rows: number, type: string) => {
-    await putObject(env, file.key, bytes, type);
+    const key = await putObject(file.key, bytes, type);
     files.push({
       name: file.name,
-      object_key: file.key,
+      object_key: key,
       partition_date: file.date,
       row_count: rows,
       byte_count: bytes.byteLength,
@@ -323,6 +353,11 @@ export async function runExport(
   };
 
   try {
+    if (s3) {
+      const opened = await openS3Bucket(env, tenantId, s3.id);
+      if (!opened.ok) throw new Error(opened.error);
+      bucket = opened.bucket;
+    }
     for await (const page of source.pages()) {
       for (const row of page) {
         if (webhook) {
@@ -394,6 +429,6 @@ export async function runExport(
     now,
   );
   // The objects of earlier runs of this window that this one did not write again.
-  if (stale.length > 0) await env.EXPORTS.delete(stale);
+  if (stale.length > 0) await deleteObjects(env, bucket, stale);
   return finished;
 }

@@ -62,7 +62,7 @@ async function runSlot(
       dataset: s.dataset,
       report_id: s.report_id,
       destination_id: s.destination_id,
-      destination_type: destination?.type === "webhook" ? "webhook" : "r2",
+      destination_type: destination?.type ?? "r2",
       format: s.format,
       from_at: from,
       to_at: to,

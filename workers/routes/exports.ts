@@ -17,6 +17,7 @@ import {
   type BatchRecord,
   countDestinations,
   type Destination,
+  type DestinationConfig,
   deleteDestination,
   deleteExportSchedule,
   type ExportScheduleRecord,
@@ -36,6 +37,7 @@ import {
   runBatches,
   runFile,
   runFiles,
+  type S3Settings,
   updateDestination,
   updateExportSchedule,
 } from "../../store/exports";
@@ -47,6 +49,7 @@ import { type SecretResult, sealSecret } from "../deliveries/secrets";
 import { sendSignedBody } from "../deliveries/send";
 import { webhookChannel } from "../exports/deliver";
 import { exportSource, runExport } from "../exports/run";
+import { objectUrl, openS3Bucket, S3Error } from "../exports/s3";
 import { permit } from "../permit";
 import { ApiError, notFound, problemResponses, validationError } from "../problem";
 import { decodeCursor, iso, jsonBody, jsonResponse, Name, PageQuery, pageOf } from "../schemas";
@@ -69,6 +72,38 @@ const WebhookUrl = z.string().trim().min(1).max(2000).openapi({
   description:
     "https to a public host: private, loopback, link-local and cloud metadata addresses are refused; plain http only to a loopback receiver in local mode (AFORO_LOCAL_NETWORK=loopback)",
 });
+// The s3 destination's bucket (workers/exports/s3.ts). Names follow S3's bucket rules (R2 and
+// MinIO take the same); the endpoint is an origin only, the bucket and keys go in the path.
+const S3Endpoint = z.string().trim().min(1).max(500).openapi({
+  format: "uri",
+  description:
+    "The S3-compatible endpoint's origin (`https://<account>.r2.cloudflarestorage.com`, `https://s3.eu-west-1.amazonaws.com`), https to a public host; no path, query or credentials. Loopback over http only in local mode (AFORO_LOCAL_NETWORK=loopback)",
+});
+const S3BucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+  );
+const S3Region = z
+  .string()
+  .regex(/^[a-z0-9-]{1,32}$/, "a region name such as auto or us-east-1")
+  .openapi({ description: 'SigV4 region; "auto" (the default) for R2' });
+const S3Prefix = z
+  .string()
+  .max(200)
+  .regex(/^[A-Za-z0-9!_.*'()=/-]*$/, "letters, digits and !_.*'()=/- only")
+  .openapi({
+    description:
+      "Where the Hive layout starts in the bucket (a trailing / is added); '' for the root. No leading /, empty segments, . or ..",
+  });
+const S3AccessKeyId = z
+  .string()
+  .regex(/^[A-Za-z0-9+/=_-]{8,128}$/, "an access key id (8 to 128 letters and digits)");
+const S3SecretKey = z.string().min(8).max(256).openapi({
+  description: "Sealed at rest and never shown again; write-only",
+});
+
 const WebhookSecret = z
   .string()
   .max(200)
@@ -77,10 +112,26 @@ const WebhookSecret = z
     "a Standard Webhooks secret: whsec_ followed by the base64 of 24 to 64 random bytes",
   );
 
+export const ExportS3SettingsSchema = z
+  .object({
+    endpoint: z.string(),
+    bucket: z.string(),
+    region: z.string(),
+    prefix: z.string().openapi({ description: "'' or ending with /" }),
+    path_style: z.boolean().openapi({
+      description: "true: endpoint/bucket/key; false: virtual-hosted bucket.endpoint/key",
+    }),
+    access_key_id_last4: z.string().openapi({ description: "The access key id's last 4" }),
+    secret_access_key_set: z.boolean().openapi({
+      description: "A secret access key is stored (sealed); it is never shown",
+    }),
+  })
+  .openapi("ExportS3Settings");
+
 export const ExportDestinationSchema = z
   .object({
     id: z.string(),
-    type: z.enum(["r2", "webhook"]),
+    type: z.enum(["r2", "webhook", "s3"]),
     name: z.string(),
     enabled: z.boolean(),
     url: z.string().nullable().openapi({ description: "webhook: the endpoint" }),
@@ -89,8 +140,10 @@ export const ExportDestinationSchema = z
       .nullable()
       .openapi({ description: "r2: where its files land in Aforo's bucket" }),
     secret_set: z.boolean().openapi({
-      description: "webhook: a signing secret is stored; it is never shown again",
+      description:
+        "webhook: a signing secret is stored; s3: a secret access key is. Never shown again",
     }),
+    s3: ExportS3SettingsSchema.nullable().openapi({ description: "s3: the bucket" }),
     last_test: z
       .object({ at: z.string(), ok: z.boolean(), error: z.string().nullable() })
       .nullable(),
@@ -119,6 +172,22 @@ const NewDestination = z
         enabled: z.boolean().optional(),
       })
       .strict(),
+    z
+      .object({
+        type: z.literal("s3"),
+        name: Name,
+        endpoint: S3Endpoint,
+        bucket: S3BucketName,
+        region: S3Region.optional(),
+        prefix: S3Prefix.optional(),
+        path_style: z.boolean().optional().openapi({
+          description: "Path-style addressing (the default; R2 and MinIO take it)",
+        }),
+        access_key_id: S3AccessKeyId,
+        secret_access_key: S3SecretKey,
+        enabled: z.boolean().optional(),
+      })
+      .strict(),
   ])
   .openapi("NewExportDestination");
 
@@ -131,6 +200,15 @@ const DestinationPatch = z
       .literal(true)
       .optional()
       .openapi({ description: "webhook: issue a new signing secret (shown once)" }),
+    endpoint: S3Endpoint.optional(),
+    bucket: S3BucketName.optional(),
+    region: S3Region.optional(),
+    prefix: S3Prefix.optional(),
+    path_style: z.boolean().optional(),
+    access_key_id: S3AccessKeyId.optional(),
+    secret_access_key: S3SecretKey.optional().openapi({
+      description: "s3: rotate the secret access key (write-only)",
+    }),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, "send at least one field to change")
@@ -154,7 +232,7 @@ export const ExportRunSchema = z
     dataset: z.enum(EXPORT_DATASETS),
     report: z.string().nullable(),
     destination: z.string().nullable().openapi({ description: "null: the tenant's R2 prefix" }),
-    destination_type: z.enum(["r2", "webhook"]),
+    destination_type: z.enum(["r2", "webhook", "s3"]),
     format: z.enum(["parquet", "ndjson", "json"]),
     from: z.string(),
     to: z.string(),
@@ -224,7 +302,7 @@ const NewExport = z
       .datetime({ offset: true })
       .openapi({ format: "date-time", example: "2026-11-08T00:00:00Z" }),
     format: z.enum(["parquet", "ndjson", "json"]).optional().openapi({
-      description: "R2: parquet (the default); webhook: ndjson (the default) or json",
+      description: "R2 and s3: parquet (the default); webhook: ndjson (the default) or json",
     }),
   })
   .strict()
@@ -252,6 +330,17 @@ const toDestination = (
   url: d.url,
   prefix: d.type === "r2" ? tenantPrefix(tenantId) : null,
   secret_set: d.secret_set,
+  s3: d.s3
+    ? {
+        endpoint: d.s3.endpoint,
+        bucket: d.s3.bucket,
+        region: d.s3.region,
+        prefix: d.s3.prefix,
+        path_style: d.s3.path_style,
+        access_key_id_last4: d.s3.access_key_id.slice(-4),
+        secret_access_key_set: d.secret_set,
+      }
+    : null,
   last_test: lastTest(d),
   created_at: iso(d.created_at) ?? "",
   updated_at: iso(d.updated_at) ?? "",
@@ -325,6 +414,56 @@ function webhookUrl(env: Env, url: string): string {
   return url;
 }
 
+const S3_FIELDS = [
+  "endpoint",
+  "bucket",
+  "region",
+  "prefix",
+  "path_style",
+  "access_key_id",
+  "secret_access_key",
+] as const;
+
+/** '' or ending with exactly one "/": keys are `<prefix><Hive layout>`. */
+const normalPrefix = (prefix: string) =>
+  prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+
+/** An s3 destination's bucket as it will be fetched, or a 400 naming the field: the endpoint
+ * an origin only, through the outbound guard, and for virtual-hosted addressing the bucket's
+ * own host through it too. */
+function s3Settings(env: Env, s: S3Settings): S3Settings {
+  let endpoint: URL;
+  try {
+    endpoint = new URL(s.endpoint);
+  } catch {
+    throw validationError([{ path: "endpoint", message: "not a valid URL" }]);
+  }
+  if (endpoint.pathname !== "/" || endpoint.search || endpoint.hash) {
+    throw validationError([
+      { path: "endpoint", message: "only the origin: the bucket and keys go in the path" },
+    ]);
+  }
+  const problem = checkAlertUrl(s.endpoint, env);
+  if (problem) throw validationError([{ path: "endpoint", message: problem }]);
+  // Checked here rather than in the schema's pattern (no lookaheads there: the route fuzzer
+  // generates from it). The URL parser resolves `.` and `..` segments, so such a key would be
+  // written under another name than the run records; an empty segment (`a//b`) is a key most
+  // tools cannot address.
+  const segments = s.prefix.replace(/\/$/, "").split("/");
+  if (
+    s.prefix.startsWith("/") ||
+    (s.prefix !== "" && segments.some((p) => p === "" || p === "." || p === ".."))
+  ) {
+    throw validationError([
+      { path: "prefix", message: "no leading slash, empty segments, . or .." },
+    ]);
+  }
+  const settings = { ...s, endpoint: endpoint.origin, prefix: normalPrefix(s.prefix) };
+  const target = checkAlertUrl(objectUrl(settings, "probe"), env);
+  if (target) throw validationError([{ path: "bucket", message: target }]);
+  return settings;
+}
+
 warehouseExports.openapi(
   createRoute({
     method: "get",
@@ -349,9 +488,10 @@ warehouseExports.openapi(
       method: "post",
       path: "/destinations",
       tags,
-      summary: "Add a destination: Aforo's R2 (the tenant's prefix) or a signed webhook",
+      summary:
+        "Add a destination: Aforo's R2 (the tenant's prefix), a signed webhook or the tenant's own S3-compatible bucket",
       description:
-        "A webhook URL is checked like an alert channel's (https to a public host); its Standard Webhooks signing secret is sealed at rest and returned once, here.",
+        "A webhook URL and an s3 endpoint are checked like an alert channel's URL (https to a public host). A webhook's Standard Webhooks signing secret is sealed at rest and returned once, here; an s3 secret access key is sealed and never returned.",
       security,
       request: { body: jsonBody(NewDestination) },
       responses: {
@@ -365,11 +505,26 @@ warehouseExports.openapi(
     const db = c.env.DB;
     const tenantId = c.var.tenantId;
     if (body.type === "webhook") webhookUrl(c.env, body.url);
+    const config: DestinationConfig =
+      body.type === "webhook"
+        ? { url: body.url }
+        : body.type === "s3"
+          ? s3Settings(c.env, {
+              endpoint: body.endpoint,
+              bucket: body.bucket,
+              region: body.region ?? "auto",
+              prefix: body.prefix ?? "",
+              path_style: body.path_style ?? true,
+              access_key_id: body.access_key_id,
+            })
+          : {};
     if ((await countDestinations(db, tenantId)) >= MAX_DESTINATIONS) {
       throw new ApiError("conflict", `A tenant has at most ${MAX_DESTINATIONS} destinations`);
     }
     const id = `exd_${randomHex(8)}`;
-    const secret = body.type === "webhook" ? (body.secret ?? newWebhookSecret()) : null;
+    // A webhook's signing secret is shown once, here; an s3 secret access key never is.
+    const shownSecret = body.type === "webhook" ? (body.secret ?? newWebhookSecret()) : null;
+    const secret = body.type === "s3" ? body.secret_access_key : shownSecret;
     const sealed =
       secret === null ? null : secretValue(await sealSecret(c.env, tenantId, id, secret));
     await insertDestination(
@@ -379,7 +534,7 @@ warehouseExports.openapi(
         id,
         type: body.type,
         name: body.name,
-        url: body.type === "webhook" ? body.url : null,
+        config,
         secret: sealed,
         enabled: body.enabled !== false,
       },
@@ -388,7 +543,7 @@ warehouseExports.openapi(
     const created = await getDestination(db, tenantId, id);
     if (!created) throw notFound("Destination", id);
     const shown = toDestination(tenantId, created);
-    return c.json(secret ? { ...shown, secret } : shown, 201);
+    return c.json(shownSecret ? { ...shown, secret: shownSecret } : shown, 201);
   },
 );
 
@@ -398,7 +553,8 @@ warehouseExports.openapi(
       method: "patch",
       path: "/destinations/{id}",
       tags,
-      summary: "Rename, enable or disable a destination, change its URL or rotate its secret",
+      summary:
+        "Rename, enable or disable a destination, change its URL or bucket, or rotate its secret",
       description:
         "A disabled destination takes no new runs, and a batch not yet delivered to it is given up at its next attempt (its run fails).",
       security,
@@ -416,19 +572,37 @@ warehouseExports.openapi(
     const tenantId = c.var.tenantId;
     const current = await getDestination(db, tenantId, id);
     if (!current) throw notFound("Destination", id);
-    if (current.type === "r2" && (body.url !== undefined || body.rotate_secret)) {
+    if (current.type !== "webhook" && (body.url !== undefined || body.rotate_secret)) {
       const path = body.url !== undefined ? "url" : "rotate_secret";
-      throw validationError([{ path, message: "an r2 destination has no URL or secret" }]);
+      throw validationError([
+        { path, message: `an ${current.type} destination has no URL or signing secret` },
+      ]);
     }
-    if (body.url !== undefined) webhookUrl(c.env, body.url);
-    const secret = body.rotate_secret ? newWebhookSecret() : undefined;
+    const s3Field = S3_FIELDS.find((f) => body[f] !== undefined);
+    if (current.type !== "s3" && s3Field) {
+      throw validationError([{ path: s3Field, message: "only an s3 destination has a bucket" }]);
+    }
+    let config: DestinationConfig | undefined;
+    if (body.url !== undefined) config = { url: webhookUrl(c.env, body.url) };
+    if (current.s3 && s3Field) {
+      config = s3Settings(c.env, {
+        endpoint: body.endpoint ?? current.s3.endpoint,
+        bucket: body.bucket ?? current.s3.bucket,
+        region: body.region ?? current.s3.region,
+        prefix: body.prefix ?? current.s3.prefix,
+        path_style: body.path_style ?? current.s3.path_style,
+        access_key_id: body.access_key_id ?? current.s3.access_key_id,
+      });
+    }
+    const shownSecret = body.rotate_secret ? newWebhookSecret() : undefined;
+    const secret = shownSecret ?? body.secret_access_key;
     await updateDestination(
       db,
       tenantId,
       id,
       {
         ...(body.name !== undefined ? { name: body.name } : {}),
-        ...(body.url !== undefined ? { url: body.url } : {}),
+        ...(config !== undefined ? { config } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(secret ? { secret: secretValue(await sealSecret(c.env, tenantId, id, secret)) } : {}),
       },
@@ -437,7 +611,7 @@ warehouseExports.openapi(
     const updated = await getDestination(db, tenantId, id);
     if (!updated) throw notFound("Destination", id);
     const shown = toDestination(tenantId, updated);
-    return c.json(secret ? { ...shown, secret } : shown, 200);
+    return c.json(shownSecret ? { ...shown, secret: shownSecret } : shown, 200);
   },
 );
 
@@ -473,7 +647,7 @@ warehouseExports.openapi(
       tags,
       summary: "Write or send a small probe now and report the outcome",
       description:
-        "r2: writes `tenant=<id>/_probe/<destination>.json`, reads it back, compares and deletes it. webhook: sends a signed `{type:'aforo.test'}` (even when disabled) and reports the receiver's answer.",
+        "r2: writes `tenant=<id>/_probe/<destination>.json`, reads it back, compares and deletes it. s3: PUTs `<prefix>tenant=<id>/_probe/<destination>.json` to the tenant's bucket and DELETEs it, reporting the bucket's status and S3 error code if it refuses. webhook: sends a signed `{type:'aforo.test'}` (even when disabled) and reports the receiver's answer.",
       security,
       request: { params: IdParams },
       responses: {
@@ -507,6 +681,26 @@ warehouseExports.openapi(
         ok: error === null,
         status: null,
         error,
+        duration_ms: Date.now() - started,
+        probe: key,
+      };
+    } else if (d.type === "s3") {
+      const opened = await openS3Bucket(c.env, tenantId, d.id);
+      if (!opened.ok) throw new ApiError("unavailable", opened.error);
+      const key = opened.bucket.keyOf(`${tenantPrefix(tenantId)}_probe/${d.id}.json`);
+      const probe = JSON.stringify({ destination: d.id, at: new Date(started).toISOString() });
+      let failure: S3Error | null = null;
+      try {
+        await opened.bucket.put(key, new TextEncoder().encode(probe), "application/json");
+        await opened.bucket.delete(key);
+      } catch (err) {
+        if (!(err instanceof S3Error)) throw err;
+        failure = err;
+      }
+      outcome = {
+        ok: failure === null,
+        status: failure?.status ?? null,
+        error: failure?.message ?? null,
         duration_ms: Date.now() - started,
         probe: key,
       };
@@ -571,7 +765,7 @@ async function checkTarget(
         path: "format",
         message: webhook
           ? "a webhook takes ndjson or json"
-          : "R2 takes parquet (ndjson and json are for webhooks)",
+          : `${destination?.type === "s3" ? "s3" : "R2"} takes parquet (ndjson and json are for webhooks)`,
       },
     ]);
   }
@@ -689,7 +883,7 @@ warehouseExports.openapi(
     tags,
     summary: "Download one of a run's files from the bucket",
     description:
-      "Only the caller's tenant's runs and only objects under its own prefix. A file a later run of the same window no longer holds is 404.",
+      "Only the caller's tenant's runs and only objects under its own prefix. A file a later run of the same window no longer holds is 404. A run to an s3 destination streams the file back from the tenant's bucket with a signed GET (the key needs s3:GetObject); a refusal is a 502 naming the bucket's status and S3 error code, a deleted destination a 404.",
     security,
     request: { params: FileParams },
     responses: {
@@ -707,11 +901,16 @@ warehouseExports.openapi(
     const { id, name } = c.req.valid("param");
     const tenantId = c.var.tenantId;
     if (!FILE_NAME.test(name)) throw notFound("Export file", name);
-    const file = await runFile(c.env.DB, tenantId, id, name);
-    // The key is checked too: nothing outside the tenant's prefix is ever served.
-    if (!file?.object_key.startsWith(tenantPrefix(tenantId))) {
-      throw notFound("Export file", name);
+    const [run, file] = await Promise.all([
+      getRun(c.env.DB, tenantId, id),
+      runFile(c.env.DB, tenantId, id, name),
+    ]);
+    if (!file || !run) throw notFound("Export file", name);
+    if (run.destination_type === "s3" && run.destination_id !== null) {
+      return s3Download(c, run.destination_id, file, name);
     }
+    // The key is checked too: nothing outside the tenant's prefix of Aforo's bucket is served.
+    if (!file.object_key.startsWith(tenantPrefix(tenantId))) throw notFound("Export file", name);
     const object = await c.env.EXPORTS.get(file.object_key);
     if (!object) throw notFound("Export file", name);
     return new Response(object.body, {
@@ -724,6 +923,35 @@ warehouseExports.openapi(
     });
   },
 );
+
+/** A file of a run to an s3 destination, read back from the tenant's bucket with the
+ * destination's own key (so it can only ever read that bucket). */
+async function s3Download(c: Context<AppEnv>, destinationId: string, file: RunFile, name: string) {
+  const opened = await openS3Bucket(c.env, c.var.tenantId, destinationId);
+  if (!opened.ok) {
+    throw new ApiError(
+      "not_found",
+      `Export file '${name}' is in the tenant's bucket at '${file.object_key}', which Aforo can no longer read: ${opened.error}`,
+    );
+  }
+  let object: Response | null;
+  try {
+    object = await opened.bucket.get(file.object_key);
+  } catch (err) {
+    if (!(err instanceof S3Error)) throw err;
+    throw new ApiError("upstream_failed", `The tenant's bucket refused the file: ${err.message}`);
+  }
+  if (!object?.body) throw notFound("Export file", name);
+  const headers = new Headers({
+    "content-type": object.headers.get("content-type") ?? "application/octet-stream",
+    "content-disposition": `attachment; filename="${name}"`,
+  });
+  for (const h of ["content-length", "etag"]) {
+    const v = object.headers.get(h);
+    if (v) headers.set(h, v);
+  }
+  return new Response(object.body, { headers });
+}
 
 // ---- Schedules ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import type {
   ExportDestinationType,
   ExportFormat,
   ExportRunStatus,
+  ExportS3Settings,
   ExportScheduleRange,
 } from "../../../contracts/exports";
 
@@ -50,10 +51,25 @@ export const BATCH_TONES: Record<string, string> = {
   canceled: "neutral",
 };
 
-/** The formats a destination takes, its default first: R2 holds Parquet, a webhook is sent
- * NDJSON or JSON batches (the API refuses any other pairing on `format`). */
+export const DESTINATION_LABELS: Record<ExportDestinationType, string> = {
+  r2: "R2",
+  webhook: "Webhook",
+  s3: "S3 bucket",
+};
+
+/** The formats a destination takes, its default first: R2 and an S3 bucket hold Parquet, a
+ * webhook is sent NDJSON or JSON batches (the API refuses any other pairing on `format`). */
 export function formatsFor(type: ExportDestinationType): ExportFormat[] {
-  return type === "r2" ? ["parquet"] : ["ndjson", "json"];
+  return type === "webhook" ? ["ndjson", "json"] : ["parquet"];
+}
+
+/** Where an s3 destination's files land, as an address: `endpoint/bucket/prefix` (path-style)
+ * or `bucket.host/prefix` (virtual-hosted). */
+export function s3Location(s: ExportS3Settings): string {
+  const url = new URL(s.endpoint);
+  return s.path_style
+    ? `${url.origin}/${s.bucket}/${s.prefix}`
+    : `${url.protocol}//${s.bucket}.${url.host}/${s.prefix}`;
 }
 
 /** The destination an export or schedule names ("" is the tenant's prefix in Aforo's R2). */

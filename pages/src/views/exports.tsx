@@ -1,6 +1,7 @@
 // Exports (issue 16 item 6; docs/exports.md): where the tenant's data goes to its warehouse.
-// Destinations (Aforo's R2 under the tenant's prefix, or a signed webhook: add one, its signing
-// secret shown once; test it and see what really happened; disable, enable, delete), an export
+// Destinations (Aforo's R2 under the tenant's prefix, a signed webhook, or the tenant's own S3
+// bucket: add one, a webhook's signing secret shown once, an S3 secret access key write-only;
+// test it and see what really happened; edit a bucket; disable, enable, delete), an export
 // run now, the schedules, the run history with its freshness (`data_as_of`) and a run's files
 // (downloads) and webhook batches, and the event archive's partitions for a range of dates.
 // Changing anything needs exports:manage: a role without it sees everything and is offered no
@@ -20,6 +21,7 @@ import type {
   ExportFormat,
   ExportRun,
   ExportRunDetail,
+  ExportS3Settings,
   ExportSchedule,
   ExportScheduleRange,
 } from "../../../contracts/exports";
@@ -32,11 +34,13 @@ import {
   BATCH_TONES,
   byteSize,
   DATASET_LABELS,
+  DESTINATION_LABELS,
   destinationType,
   EXPORTS_PERMISSION,
   formatsFor,
   RANGE_LABELS,
   RUN_TONES,
+  s3Location,
   todayUtc,
   utcMidnight,
 } from "../lib/exports";
@@ -137,7 +141,7 @@ export function ExportsView(props: ViewProps) {
     <section aria-labelledby="page-title" class="exports">
       <PageHeader
         title="Exports"
-        subtitle="Your data in your warehouse: Parquet files in R2 or signed webhook batches, on demand or on a schedule, and the raw-event archive by day."
+        subtitle="Your data in your warehouse: Parquet files in R2 or your own S3 bucket, or signed webhook batches, on demand or on a schedule, and the raw-event archive by day."
       />
       <Refused reason={permit.reason} what="Exports are read-only for you" />
       {secret ? (
@@ -247,6 +251,7 @@ function DestinationCard(props: {
   const [test, setTest] = useState<ExportDestinationTest | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<"delete" | "rotate" | null>(null);
+  const [editing, setEditing] = useState(false);
   const path = `/api/exports/destinations/${encodeURIComponent(d.id)}`;
 
   const run = async (what: string, fn: () => Promise<void>) => {
@@ -291,16 +296,20 @@ function DestinationCard(props: {
       <div class="panel-head">
         <div>
           <h3 id={`exd-${d.id}`}>
-            {d.name} <Badge tone="info">{d.type === "r2" ? "R2" : "Webhook"}</Badge>{" "}
+            {d.name} <Badge tone="info">{DESTINATION_LABELS[d.type]}</Badge>{" "}
             <Badge tone={d.enabled ? "good" : "neutral"}>
               <span data-testid="destination-state">{d.enabled ? "enabled" : "disabled"}</span>
             </Badge>
           </h3>
-          <div class="mono small channel-target">{d.type === "r2" ? d.prefix : d.url}</div>
+          <div class="mono small channel-target">
+            {d.s3 ? s3Location(d.s3) : d.type === "r2" ? d.prefix : d.url}
+          </div>
           <div class="muted small">
             {d.type === "webhook"
               ? "NDJSON or JSON batches, signed (Standard Webhooks) · "
-              : "Parquet files · "}
+              : d.s3
+                ? `Parquet files in your bucket, SigV4-signed (region ${d.s3.region}) · access key …${d.s3.access_key_id_last4} · `
+                : "Parquet files · "}
             {d.secret_set ? "secret stored, never shown again · " : ""}
             {last
               ? `last test ${dateTime(last.at)}: ${last.ok ? "ok" : `failed (${last.error ?? "no answer"})`}`
@@ -325,6 +334,17 @@ function DestinationCard(props: {
                 Rotate secret
               </button>
             ) : null}
+            {d.s3 ? (
+              <button
+                type="button"
+                class="btn btn-small"
+                aria-expanded={editing}
+                onClick={() => setEditing(!editing)}
+                disabled={!!busy}
+              >
+                {editing ? "Close" : "Edit bucket"}
+              </button>
+            ) : null}
             <button
               type="button"
               class="btn btn-small btn-danger"
@@ -336,6 +356,17 @@ function DestinationCard(props: {
           </div>
         ) : null}
       </div>
+      {d.s3 && editing ? (
+        <EditS3
+          path={path}
+          formId={`s3-${d.id}`}
+          current={d.s3}
+          onSaved={() => {
+            setEditing(false);
+            props.onChanged();
+          }}
+        />
+      ) : null}
       {test ? (
         <p
           class={test.ok ? "notice" : "warning"}
@@ -383,7 +414,199 @@ function DestinationCard(props: {
   );
 }
 
-const DESTINATION_FIELDS = ["type", "name", "url", "secret"] as const;
+/** An s3 destination's fields as the forms hold them; the secret access key is write-only. */
+interface S3Form {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  prefix: string;
+  path_style: boolean;
+  access_key_id: string;
+  secret_access_key: string;
+}
+
+const S3_FIELDS = [
+  "endpoint",
+  "bucket",
+  "region",
+  "prefix",
+  "path_style",
+  "access_key_id",
+  "secret_access_key",
+] as const;
+
+const EMPTY_S3: S3Form = {
+  endpoint: "",
+  bucket: "",
+  region: "auto",
+  prefix: "",
+  path_style: true,
+  access_key_id: "",
+  secret_access_key: "",
+};
+
+/** The bucket's fields. Editing (`current` given), empty key fields keep the stored key. */
+function S3Fields(props: {
+  form: string;
+  value: S3Form;
+  onChange: (v: S3Form) => void;
+  error: (path: string) => string | null;
+  current?: ExportS3Settings;
+}) {
+  const v = props.value;
+  const set = (change: Partial<S3Form>) => props.onChange({ ...v, ...change });
+  const text = (
+    name: "endpoint" | "bucket" | "region" | "prefix",
+    label: string,
+    hint: string,
+    help?: string,
+  ) => (
+    <Field
+      form={props.form}
+      name={name}
+      label={label}
+      error={props.error(name)}
+      block
+      {...(help ? { help } : {})}
+    >
+      {(a) => (
+        <input
+          {...a}
+          value={v[name]}
+          placeholder={hint}
+          onInput={(e) => set({ [name]: value(e) })}
+        />
+      )}
+    </Field>
+  );
+  return (
+    <>
+      {text(
+        "endpoint",
+        "Endpoint",
+        "https://<account>.r2.cloudflarestorage.com",
+        "The S3-compatible endpoint's origin, https to a public host (loopback allowed in local mode).",
+      )}
+      {text("bucket", "Bucket", "my-warehouse")}
+      {text("region", "Region", "auto", "auto for R2; the bucket's region for Amazon S3.")}
+      {text(
+        "prefix",
+        "Key prefix (optional)",
+        "aforo/exports",
+        "Where the date-partitioned files start in the bucket.",
+      )}
+      <label class="field field-inline">
+        <input
+          type="checkbox"
+          name="path_style"
+          checked={v.path_style}
+          onChange={(e) => set({ path_style: (e.currentTarget as HTMLInputElement).checked })}
+        />
+        <span>Path-style addressing (endpoint/bucket/key; R2 and MinIO need it)</span>
+      </label>
+      <Field
+        form={props.form}
+        name="access_key_id"
+        label="Access key id"
+        error={props.error("access_key_id")}
+        block
+      >
+        {(a) => (
+          <input
+            {...a}
+            value={v.access_key_id}
+            autocomplete="off"
+            placeholder={
+              props.current
+                ? `…${props.current.access_key_id_last4} (unchanged when empty)`
+                : "AKIA…"
+            }
+            onInput={(e) => set({ access_key_id: value(e) })}
+          />
+        )}
+      </Field>
+      <Field
+        form={props.form}
+        name="secret_access_key"
+        label="Secret access key"
+        error={props.error("secret_access_key")}
+        block
+        help="Stored encrypted and never shown again."
+      >
+        {(a) => (
+          <input
+            {...a}
+            type="password"
+            autocomplete="new-password"
+            value={v.secret_access_key}
+            placeholder={props.current ? "unchanged when empty" : ""}
+            onInput={(e) => set({ secret_access_key: value(e) })}
+          />
+        )}
+      </Field>
+    </>
+  );
+}
+
+/** Changes an s3 destination's bucket: only the fields that differ are sent. */
+function EditS3(props: {
+  path: string;
+  formId: string;
+  current: ExportS3Settings;
+  onSaved: () => void;
+}) {
+  const api = useApi();
+  const c = props.current;
+  const [form, setForm] = useState<S3Form>({
+    endpoint: c.endpoint,
+    bucket: c.bucket,
+    region: c.region,
+    prefix: c.prefix,
+    path_style: c.path_style,
+    access_key_id: "",
+    secret_access_key: "",
+  });
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [busy, setBusy] = useState(false);
+  const err = errorsOf(errors, S3_FIELDS);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const change: Record<string, string | boolean> = {};
+    for (const f of ["endpoint", "bucket", "region", "prefix"] as const) {
+      if (form[f].trim() !== c[f]) change[f] = form[f].trim();
+    }
+    if (form.path_style !== c.path_style) change.path_style = form.path_style;
+    if (form.access_key_id.trim()) change.access_key_id = form.access_key_id.trim();
+    if (form.secret_access_key) change.secret_access_key = form.secret_access_key;
+    if (Object.keys(change).length === 0) {
+      props.onSaved();
+      return;
+    }
+    setBusy(true);
+    setErrors([]);
+    try {
+      await api.patch(props.path, change);
+      props.onSaved();
+    } catch (error) {
+      setErrors(fieldErrors(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="add-channel" aria-label="Edit the bucket" onSubmit={submit} data-testid="edit-s3">
+      <S3Fields form={props.formId} value={form} onChange={setForm} error={err.of} current={c} />
+      <FormError errors={err.rest} />
+      <button type="submit" class="btn btn-primary btn-small" disabled={busy}>
+        {busy ? "Saving…" : "Save bucket"}
+      </button>
+    </form>
+  );
+}
+
+const DESTINATION_FIELDS = ["type", "name", "url", "secret", ...S3_FIELDS] as const;
 
 function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => void }) {
   const api = useApi();
@@ -391,6 +614,7 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [secret, setSecret] = useState("");
+  const [s3, setS3] = useState<S3Form>(EMPTY_S3);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<string | null>(null);
@@ -404,12 +628,24 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
     const body =
       type === "r2"
         ? { type, name: name.trim() }
-        : {
-            type,
-            name: name.trim(),
-            url: url.trim(),
-            ...(secret.trim() ? { secret: secret.trim() } : {}),
-          };
+        : type === "s3"
+          ? {
+              type,
+              name: name.trim(),
+              endpoint: s3.endpoint.trim(),
+              bucket: s3.bucket.trim(),
+              ...(s3.region.trim() ? { region: s3.region.trim() } : {}),
+              ...(s3.prefix.trim() ? { prefix: s3.prefix.trim() } : {}),
+              path_style: s3.path_style,
+              access_key_id: s3.access_key_id.trim(),
+              secret_access_key: s3.secret_access_key,
+            }
+          : {
+              type,
+              name: name.trim(),
+              url: url.trim(),
+              ...(secret.trim() ? { secret: secret.trim() } : {}),
+            };
     try {
       const created = await api.post<ExportDestinationWithSecret>(
         "/api/exports/destinations",
@@ -418,6 +654,7 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
       setName("");
       setUrl("");
       setSecret("");
+      setS3(EMPTY_S3);
       setDone(`Added ${created.name}.`);
       props.onCreated(created);
     } catch (error) {
@@ -431,7 +668,7 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
     <form class="panel add-channel" aria-labelledby="add-destination-title" onSubmit={submit}>
       <h2 id="add-destination-title">Add a destination</h2>
       <fieldset class="segmented" aria-label="Destination type">
-        {(["webhook", "r2"] as const).map((t) => (
+        {(["webhook", "r2", "s3"] as const).map((t) => (
           <button
             key={t}
             type="button"
@@ -442,21 +679,23 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
               setErrors([]);
             }}
           >
-            {t === "r2" ? "R2" : "Webhook"}
+            {DESTINATION_LABELS[t]}
           </button>
         ))}
       </fieldset>
       <p class="muted small">
         {type === "r2"
           ? "Parquet files under your prefix in Aforo's bucket, partitioned by date; read them with DuckDB or copy them into your warehouse (docs/exports.md)."
-          : "Each run's rows sent as NDJSON or JSON batches (the format is chosen per export), signed, each batch delivered once and retried for 48 hours."}
+          : type === "s3"
+            ? "The same Parquet files written to your own S3-compatible bucket (Amazon S3, R2, MinIO) with a key that may write there: s3:PutObject and s3:DeleteObject, s3:GetObject for downloads."
+            : "Each run's rows sent as NDJSON or JSON batches (the format is chosen per export), signed, each batch delivered once and retried for 48 hours."}
       </p>
       <Field form="destination" name="name" label="Name" error={err.of("name")} block>
         {(a) => (
           <input
             {...a}
             value={name}
-            placeholder={type === "r2" ? "Warehouse bucket" : "Warehouse loader"}
+            placeholder={type === "webhook" ? "Warehouse loader" : "Warehouse bucket"}
             onInput={(e) => setName(value(e))}
           />
         )}
@@ -497,6 +736,9 @@ function AddDestination(props: { onCreated: (d: ExportDestinationWithSecret) => 
             )}
           </Field>
         </>
+      ) : null}
+      {type === "s3" ? (
+        <S3Fields form="destination" value={s3} onChange={setS3} error={err.of} />
       ) : null}
       <FormError errors={err.rest} />
       {done ? (
@@ -600,7 +842,7 @@ function TargetFields(props: {
             <option value="">Aforo R2 (your prefix)</option>
             {usable.map((d) => (
               <option key={d.id} value={d.id}>
-                {d.name} ({d.type === "r2" ? "R2" : "webhook"})
+                {d.name} ({d.type === "webhook" ? "webhook" : DESTINATION_LABELS[d.type]})
               </option>
             ))}
           </select>
