@@ -308,6 +308,12 @@ export class CustomerActor extends DurableObject<Env> {
     return this.outbox.pending();
   }
 
+  /** Whether usage of an hour in [from, to) has yet to reach D1's rollups. */
+  async usageAwaitsD1(from: number, to: number): Promise<boolean> {
+    const who = this.memory.identity();
+    return who ? this.outbox.awaitsD1(this.outboxTarget(who), from, to) : false;
+  }
+
   // ---------------------------------------------------------------------------------------
   // The gate (SPEC §7): answered from memory; the tier is pushed here by the action ladder.
 

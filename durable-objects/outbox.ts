@@ -161,6 +161,33 @@ export class Outbox {
       .one().n;
   }
 
+  /** Whether usage of an hour in [from, to) has yet to reach D1's rollups: gathered and not
+   * sealed, or in an outbox row D1 does not show applied (sent or not). A rollup rebuild from
+   * the archive refuses such hours: their events may be archived already, and the batch would
+   * add them a second time when it applies (workers/routes/archive-replay.ts). */
+  async awaitsD1(to: OutboxTarget, fromHour: number, toHour: number): Promise<boolean> {
+    const gathered = this.sql
+      .exec<{ n: number }>(
+        "SELECT EXISTS (SELECT 1 FROM buckets WHERE pending_events > 0 AND start >= ? AND start < ?) AS n",
+        fromHour,
+        toHour,
+      )
+      .one().n;
+    if (gathered === 1) return true;
+    const seqs = this.sql
+      .exec<{ seq: number }>(
+        `SELECT DISTINCT outbox.seq AS seq FROM outbox, json_each(outbox.body, '$.deltas') d
+         WHERE d.value->>'hour' >= ? AND d.value->>'hour' < ?`,
+        fromHour,
+        toHour,
+      )
+      .toArray()
+      .map((r) => `${to.prefix}${r.seq}`);
+    if (seqs.length === 0) return false;
+    // Rows applied but not yet reconciled away are no longer waiting.
+    return (await appliedBatchIds(this.db, seqs)).length < seqs.length;
+  }
+
   /** Sends unsent rows with stable batch ids and marks them sent. Returns false when the queue
    * refused (the caller retries shortly). */
   async flush(to: OutboxTarget): Promise<boolean> {

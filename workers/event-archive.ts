@@ -17,7 +17,11 @@ import {
   stagingTenantPrefix,
   strayParts,
 } from "../domain/exports/archive-layout";
-import { addReplayTotals, type ReplayTotals } from "../domain/exports/archive-replay";
+import {
+  addReplayTotals,
+  REPLAY_COLUMNS,
+  type ReplayTotals,
+} from "../domain/exports/archive-replay";
 import {
   ArchivePartWriter,
   type ArchiveRow,
@@ -389,7 +393,7 @@ export async function archiveDayFiles(
 /**
  * The replay path: the tenant's rollups per (customer, hour, product, metric) rebuilt from the
  * archive's compacted parts for the UTC dates [from, to], reading each part one row group and
- * the seven columns it needs at a time. Equal to rollups_hourly for the same hours (the archive
+ * the eight columns it needs at a time. Equal to rollups_hourly for the same hours (the archive
  * test shows it to the nano); what is staged but not yet compacted is not in it.
  */
 export async function replayArchiveRollups(
@@ -408,21 +412,23 @@ export async function replayArchiveRollups(
           await readArchiveRows(source, {
             ...range,
             metadata,
-            columns: [
-              "customer_id",
-              "event_time",
-              "product",
-              "metric",
-              "quantity",
-              "revenue",
-              "cost",
-            ],
+            columns: [...REPLAY_COLUMNS],
           }),
         );
       }
     }
   }
   return totals;
+}
+
+/** Whether a date has staged rows the next compaction has yet to add to its partition. */
+export async function hasStagedRows(
+  bucket: R2Bucket,
+  tenantId: string,
+  date: string,
+): Promise<boolean> {
+  const page = await bucket.list({ prefix: stagingPrefix(tenantId, date), limit: 1 });
+  return page.objects.length > 0;
 }
 
 /** Reads an R2 object in byte ranges on demand (hyparquet's AsyncBuffer). */

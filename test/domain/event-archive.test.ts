@@ -297,6 +297,9 @@ describe("replay", () => {
       revenue: 18_000_000_000_000_000_000n,
       cost: 6_666_666n,
       events: 2,
+      // row(0) is uncosted (its cost_status), row(2) priced.
+      uncosted_events: 1,
+      uncosted_revenue: 9_000_000_000_000_000_000n,
     });
     expect(totals.size).toBe(3);
   });

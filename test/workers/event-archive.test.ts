@@ -327,7 +327,8 @@ describe("the event archive", () => {
     const replayed = await replayArchiveRollups(env.EXPORTS, tenant.tenant_id, [DATE_A, DATE_B]);
     const { results } = await env.DB.prepare(
       `SELECT customer_id, start, product_id, metric_id, CAST(units AS TEXT) AS units,
-         CAST(revenue AS TEXT) AS revenue, CAST(cost AS TEXT) AS cost, events
+         CAST(revenue AS TEXT) AS revenue, CAST(cost AS TEXT) AS cost, events, uncosted_events,
+         CAST(uncosted_revenue AS TEXT) AS uncosted_revenue
        FROM rollups_hourly WHERE tenant_id = ? AND events > 0`,
     )
       .bind(tenant.tenant_id)
@@ -345,6 +346,8 @@ describe("the event archive", () => {
           revenue: BigInt(r.revenue ?? 0),
           cost: BigInt(r.cost ?? 0),
           events: Number(r.events),
+          uncosted_events: Number(r.uncosted_events),
+          uncosted_revenue: BigInt(r.uncosted_revenue ?? 0),
         },
       ]),
     );

@@ -3663,6 +3663,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exports/archive/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare the tenant's D1 rollups with the event archive, and rebuild them from it
+         * @description For the UTC dates from `from` to `to` (both inclusive, at most 31): the archive's totals per (customer, hour, product, metric) against rollups_hourly, per date: both sides' sums (exact decimals) and the rows that match, differ, are missing in D1 or are in D1 only, with up to 20 samples. A dry run by default. With `apply: true`, each date that differs is rebuilt in one D1 transaction: rollups_hourly takes the archive's rows (all six columns, the uncosted ones from `cost_status`) and loses those the archive lacks, and rollups_daily, rollups_weekly, rollups_tenant_hourly and rollups_tenant_daily are derived again for the date; the answer carries the comparison read back afterwards. Apply is refused (409) for today or a later date, for a date with events staged but not compacted, for a date some customer's usage of has yet to reach D1 from its actor, and when live events reach a date's rollups during its rebuild (that date is left unchanged); (422) for a date D1 has usage for but the archive has no partition for. `from` after `to` or a longer range is a 400 naming the field.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Write the archive's totals into D1 (default: compare only)
+                         * @default false
+                         */
+                        apply?: boolean;
+                        /**
+                         * Format: date
+                         * @description The first UTC date, inclusive
+                         */
+                        from: string;
+                        /**
+                         * Format: date
+                         * @description The last UTC date, inclusive
+                         */
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The comparison (and, with apply, the rebuild) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ArchiveReplay"];
+                    };
+                };
+                /** @description Invalid input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Key of the wrong kind, a permission the caller's role lacks, or a failed CSRF check */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/exports/destinations": {
         parameters: {
             query?: never;
@@ -3731,8 +3826,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Add a destination: Aforo's R2 (the tenant's prefix) or a signed webhook
-         * @description A webhook URL is checked like an alert channel's (https to a public host); its Standard Webhooks signing secret is sealed at rest and returned once, here.
+         * Add a destination: Aforo's R2 (the tenant's prefix), a signed webhook or the tenant's own S3-compatible bucket
+         * @description A webhook URL and an s3 endpoint are checked like an alert channel's URL (https to a public host). A webhook's Standard Webhooks signing secret is sealed at rest and returned once, here; an s3 secret access key is sealed and never returned.
          */
         post: {
             parameters: {
@@ -3873,7 +3968,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename, enable or disable a destination, change its URL or rotate its secret
+         * Rename, enable or disable a destination, change its URL or bucket, or rotate its secret
          * @description A disabled destination takes no new runs, and a batch not yet delivered to it is given up at its next attempt (its run fails).
          */
         patch: {
@@ -3951,7 +4046,7 @@ export interface paths {
         put?: never;
         /**
          * Write or send a small probe now and report the outcome
-         * @description r2: writes `tenant=<id>/_probe/<destination>.json`, reads it back, compares and deletes it. webhook: sends a signed `{type:'aforo.test'}` (even when disabled) and reports the receiver's answer.
+         * @description r2: writes `tenant=<id>/_probe/<destination>.json`, reads it back, compares and deletes it. s3: PUTs `<prefix>tenant=<id>/_probe/<destination>.json` to the tenant's bucket and DELETEs it, reporting the bucket's status and S3 error code if it refuses. webhook: sends a signed `{type:'aforo.test'}` (even when disabled) and reports the receiver's answer.
          */
         post: {
             parameters: {
@@ -4179,7 +4274,7 @@ export interface paths {
         };
         /**
          * Download one of a run's files from the bucket
-         * @description Only the caller's tenant's runs and only objects under its own prefix. A file a later run of the same window no longer holds is 404.
+         * @description Only the caller's tenant's runs and only objects under its own prefix. A file a later run of the same window no longer holds is 404. A run to an s3 destination streams the file back from the tenant's bucket with a signed GET (the key needs s3:GetObject); a refusal is a 502 naming the bucket's status and S3 error code, a deleted destination a 404.
          */
         get: {
             parameters: {
@@ -12645,7 +12740,7 @@ export interface paths {
         put?: never;
         /**
          * Plan Comparator: each published plan's month for three answers, and the best fit
-         * @description Public, no credential. Prices one month of the usage the answers describe on every published plan with the pricing engine (the same as POST /api/pricing/preview), says which plans fit (they price every metric used and are in the storefront's currency) and recommends the cheapest that fits. The narrative is the tenant's AI wording of those figures, or a template. At most 20 compares a minute per client (429 with Retry-After).
+         * @description Public, no credential. Prices one month of the usage the answers describe on every published plan of one product (`product`: required when the storefront sells several, 422 naming them; 404 for one it does not sell) with the pricing engine (the same as POST /api/pricing/preview), says which plans fit (they price every metric used and are in the storefront's currency) and recommends the cheapest that fits. The narrative is the tenant's AI wording of those figures, or a template. At most 20 compares a minute per client (429 with Retry-After).
          */
         post: {
             parameters: {
@@ -12866,6 +12961,38 @@ export interface components {
             /** @description Where its part files and manifest are in the bucket */
             prefix: string;
             rows: number;
+        };
+        ArchiveReplay: {
+            applied: boolean;
+            dates: components["schemas"]["ArchiveReplayDate"][];
+            from: string;
+            not_rebuilt: {
+                reason: string;
+                table: string;
+            }[];
+            to: string;
+            warnings: string[];
+        };
+        ArchiveReplayDate: {
+            archive: components["schemas"]["ReplayTotals"];
+            /** @description Whether the archive has a compacted partition for the date */
+            archive_partition: boolean;
+            d1: components["schemas"]["ReplayTotals"];
+            date: string;
+            matches: boolean;
+            /** @description With apply: what was written and the comparison read back after the write (null when the date already matched, or on a dry run) */
+            rebuilt: {
+                d1: components["schemas"]["ReplayTotals"];
+                matches: boolean;
+                rows: components["schemas"]["ReplayRowCounts"];
+                rows_deleted: number;
+                rows_set: number;
+            } | null;
+            rows: components["schemas"]["ReplayRowCounts"];
+            /** @description Up to 20 of the date's differences, in key order */
+            samples: components["schemas"]["ReplaySample"][];
+            /** @description Whether events of the date are staged but not yet compacted (the archive lags D1 by them) */
+            staged: boolean;
         };
         AuditEntry: {
             action: string;
@@ -13362,23 +13489,38 @@ export interface components {
             name: string;
             /** @description r2: where its files land in Aforo's bucket */
             prefix: string | null;
-            /** @description webhook: a signing secret is stored; it is never shown again */
+            s3: components["schemas"]["ExportS3Settings"];
+            /** @description webhook: a signing secret is stored; s3: a secret access key is. Never shown again */
             secret_set: boolean;
             /** @enum {string} */
-            type: "r2" | "webhook";
+            type: "r2" | "webhook" | "s3";
             updated_at: string;
             /** @description webhook: the endpoint */
             url: string | null;
         };
         ExportDestinationPatch: {
+            access_key_id?: string;
+            bucket?: string;
             /** @description false disables it */
             enabled?: boolean;
+            /**
+             * Format: uri
+             * @description The S3-compatible endpoint's origin (`https://<account>.r2.cloudflarestorage.com`, `https://s3.eu-west-1.amazonaws.com`), https to a public host; no path, query or credentials. Loopback over http only in local mode (AFORO_LOCAL_NETWORK=loopback)
+             */
+            endpoint?: string;
             name?: string;
+            path_style?: boolean;
+            /** @description Where the Hive layout starts in the bucket (a trailing / is added); '' for the root. No leading /, empty segments, . or .. */
+            prefix?: string;
+            /** @description SigV4 region; "auto" (the default) for R2 */
+            region?: string;
             /**
              * @description webhook: issue a new signing secret (shown once)
              * @enum {boolean}
              */
             rotate_secret?: true;
+            /** @description s3: rotate the secret access key (write-only) */
+            secret_access_key?: string;
             /**
              * Format: uri
              * @description https to a public host: private, loopback, link-local and cloud metadata addresses are refused; plain http only to a loopback receiver in local mode (AFORO_LOCAL_NETWORK=loopback)
@@ -13417,7 +13559,7 @@ export interface components {
             /** @description null: the tenant's R2 prefix */
             destination: string | null;
             /** @enum {string} */
-            destination_type: "r2" | "webhook";
+            destination_type: "r2" | "webhook" | "s3";
             error: string | null;
             files: number;
             finished_at: string | null;
@@ -13439,6 +13581,20 @@ export interface components {
             batches: components["schemas"]["ExportBatch"][];
             file_list: components["schemas"]["ExportFile"][];
         };
+        /** @description s3: the bucket */
+        ExportS3Settings: {
+            /** @description The access key id's last 4 */
+            access_key_id_last4: string;
+            bucket: string;
+            endpoint: string;
+            /** @description true: endpoint/bucket/key; false: virtual-hosted bucket.endpoint/key */
+            path_style: boolean;
+            /** @description '' or ending with / */
+            prefix: string;
+            region: string;
+            /** @description A secret access key is stored (sealed); it is never shown */
+            secret_access_key_set: boolean;
+        } | null;
         ExportSchedule: {
             created_at: string;
             created_by: string;
@@ -13941,7 +14097,7 @@ export interface components {
             /** @description A destination id; omitted: the tenant's prefix in Aforo's R2 bucket */
             destination?: string;
             /**
-             * @description R2: parquet (the default); webhook: ndjson (the default) or json
+             * @description R2 and s3: parquet (the default); webhook: ndjson (the default) or json
              * @enum {string}
              */
             format?: "parquet" | "ndjson" | "json";
@@ -13975,6 +14131,26 @@ export interface components {
              * @description https to a public host: private, loopback, link-local and cloud metadata addresses are refused; plain http only to a loopback receiver in local mode (AFORO_LOCAL_NETWORK=loopback)
              */
             url: string;
+        } | {
+            access_key_id: string;
+            bucket: string;
+            enabled?: boolean;
+            /**
+             * Format: uri
+             * @description The S3-compatible endpoint's origin (`https://<account>.r2.cloudflarestorage.com`, `https://s3.eu-west-1.amazonaws.com`), https to a public host; no path, query or credentials. Loopback over http only in local mode (AFORO_LOCAL_NETWORK=loopback)
+             */
+            endpoint: string;
+            name: string;
+            /** @description Path-style addressing (the default; R2 and MinIO take it) */
+            path_style?: boolean;
+            /** @description Where the Hive layout starts in the bucket (a trailing / is added); '' for the root. No leading /, empty segments, . or .. */
+            prefix?: string;
+            /** @description SigV4 region; "auto" (the default) for R2 */
+            region?: string;
+            /** @description Sealed at rest and never shown again; write-only */
+            secret_access_key: string;
+            /** @enum {string} */
+            type: "s3";
         };
         NewExportSchedule: {
             /**
@@ -14637,6 +14813,35 @@ export interface components {
              */
             usage_revenue: string;
         };
+        /** @description (customer, hour, product, metric) rows by how D1 compares with the archive */
+        ReplayRowCounts: {
+            differing: number;
+            matching: number;
+            missing_in_d1: number;
+            only_in_d1: number;
+        };
+        ReplaySample: {
+            archive: components["schemas"]["ReplayTotals"] & (Record<string, never> | null);
+            customer: string;
+            d1: components["schemas"]["ReplayTotals"] & (Record<string, never> | null);
+            /** @description The hour's start, ISO-8601 UTC */
+            hour: string;
+            /** @enum {string} */
+            kind: "differs" | "missing_in_d1" | "only_in_d1";
+            metric: string;
+            product: string;
+        };
+        ReplayTotals: {
+            /** @description Exact decimal (nanos) */
+            cost: string;
+            events: number;
+            /** @description Exact decimal (nanos) */
+            revenue: string;
+            uncosted_events: number;
+            uncosted_revenue: string;
+            /** @description Exact decimal (micro-units) */
+            units: string;
+        };
         ReportCatalog: {
             data: components["schemas"]["ReportDataset"][];
         };
@@ -15007,6 +15212,11 @@ export interface components {
             };
             /** @enum {string} */
             integration_depth: "evaluate" | "production" | "mission_critical";
+            /**
+             * @description The product whose plans to compare (a product id): required when the storefront sells more than one product (422 naming them), optional with one; a product the storefront does not sell is 404
+             * @example chat
+             */
+            product?: string;
             /** @example 5 */
             team_size: number;
         };
@@ -15036,6 +15246,11 @@ export interface components {
                 period_total: string;
                 why: string;
             }[];
+            /** @description The product compared; null when nothing is published */
+            product: {
+                id: string;
+                name: string;
+            } | null;
             recommendation: {
                 plan_id: string | null;
                 reason: string;
