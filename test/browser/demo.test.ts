@@ -409,6 +409,9 @@ describe("the demo's customer-facing half, as the banner prints it", () => {
   it("the storefront shows the demo's brand and plans, and the portal link opens its customer's account", async () => {
     const facing = await facingLines();
     const storefront = await browser.newPage();
+    // The demo's brand uses Google Fonts; this machine has no internet, a visitor's browser
+    // does: their stylesheet answers empty here instead of failing as a console error.
+    await noFontCdn(storefront);
     const res = await storefront.goto(facing.storefront);
     expect(res?.status()).toBe(200);
     // The brand was extracted from scripts/demo-site/ and applied: its headline is the page's.
@@ -431,6 +434,7 @@ describe("the demo's customer-facing half, as the banner prints it", () => {
 
     const customer = await api(`/api/customers/${encodeURIComponent(facing.portalCustomer)}`);
     const portal = await browser.newPage();
+    await noFontCdn(portal);
     await portal.goto(facing.portal);
     await portal.getByRole("heading", { name: "Your account", level: 1 }).waitFor();
     await portal.getByText(`Signed in as ${customer.name}`).waitFor();
@@ -441,6 +445,13 @@ describe("the demo's customer-facing half, as the banner prints it", () => {
     expect(browser.errors).toEqual([]);
   });
 });
+
+/** Answers Google Fonts' stylesheet and font requests empty, as if the CDN had no fonts. */
+async function noFontCdn(page: Page) {
+  await page.route(/^https:\/\/fonts\.(googleapis|gstatic)\.com\//, (route) =>
+    route.fulfill({ status: 200, contentType: "text/css", body: "" }),
+  );
+}
 
 function count(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -105,11 +105,17 @@ describe("the public storefront", () => {
   it("paints in under a second with the brand and the published plans in words", async () => {
     await page.goto(`${stack.url}/s/${SLUG}`);
     await page.getByRole("heading", { name: "Ship AI features this week", level: 1 }).waitFor();
-    // Evaluated in the page (this project's types carry no DOM).
-    const paint = (await page.evaluate(
-      `performance.getEntriesByType("paint").map((e) => ({ name: e.name, at: e.startTime }))`,
-    )) as Array<{ name: string; at: number }>;
-    const first = paint.find((p) => p.name === "first-contentful-paint") ?? paint[0];
+    // Evaluated in the page (this project's types carry no DOM). The paint entries are queued
+    // after the frame is drawn, which on a loaded machine can be after the heading is found:
+    // wait for them (buffered, so an entry already recorded is delivered too).
+    const paint = (await page.evaluate(`new Promise((resolve) => {
+      const entries = () => performance.getEntriesByType("paint").map((e) => ({ name: e.name, at: e.startTime }));
+      new PerformanceObserver(() => {
+        if (entries().some((e) => e.name === "first-contentful-paint")) resolve(entries());
+      }).observe({ type: "paint", buffered: true });
+      setTimeout(() => resolve(entries()), 5000);
+    })`)) as Array<{ name: string; at: number }>;
+    const first = paint.find((p) => p.name === "first-contentful-paint");
     console.log(`[storefront] paint entries: ${JSON.stringify(paint)}`);
     expect(first).toBeDefined();
     expect(first?.at).toBeLessThan(1000);
