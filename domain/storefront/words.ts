@@ -15,7 +15,8 @@ export interface PlanToWord {
 }
 
 export interface PlanInWords {
-  /** The fixed price of a period ("$49 a month"), or "Pay as you go" with no flat fee. */
+  /** The fixed price of a period ("$49 a month"); with no flat fee its minimum ("$60,000 a year
+   * minimum"), or "Pay as you go" without one either. */
   headline: string;
   /** One phrase per component besides the flat fee (the headline), in the plan's order. */
   lines: string[];
@@ -103,7 +104,12 @@ export function planInWords(plan: PlanToWord, unitOf: (metric: string) => string
     plan.components.flatMap((c) => (c.type === "included" ? [c.metric] : [])),
   );
   const flat = plan.components.find((c) => c.type === "flat");
-  const lines = plan.components.flatMap((c): string[] => (c.type === "flat" ? [] : [phrase(c)]));
+  // With no flat fee a minimum is what the plan costs at the least, so it heads the card
+  // ("$60,000 a year minimum") instead of a "Pay as you go" its buyer would misread.
+  const minimum = flat ? undefined : plan.components.find((c) => c.type === "minimum");
+  const lines = plan.components.flatMap((c): string[] =>
+    c.type === "flat" || c === minimum ? [] : [phrase(c)],
+  );
   function phrase(c: Exclude<PlanComponent, { type: "flat" }>): string {
     switch (c.type) {
       case "included":
@@ -134,7 +140,11 @@ export function planInWords(plan: PlanToWord, unitOf: (metric: string) => string
         return `a minimum of ${moneyInWords(toNanos(c.amount), cur)} ${per}`;
     }
   }
-  const headline = flat ? `${moneyInWords(toNanos(flat.amount), cur)} ${per}` : "Pay as you go";
+  const headline = flat
+    ? `${moneyInWords(toNanos(flat.amount), cur)} ${per}`
+    : minimum
+      ? `${moneyInWords(toNanos(minimum.amount), cur)} ${per} minimum`
+      : "Pay as you go";
   return {
     headline,
     lines,

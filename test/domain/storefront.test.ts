@@ -275,14 +275,28 @@ describe("planInWords", () => {
       },
       unit,
     );
-    expect(w.headline).toBe("Pay as you go");
+    // No flat fee: the minimum is the least the plan costs, so it is the headline, said once.
+    expect(w.headline).toBe("€100 a month minimum");
     expect(w.lines).toEqual([
       "tokens, each tier at its own price: up to 1,000,000, €3 per 1M tokens; above 1,000,000, €1 per 1M tokens plus €5",
       "€2.50 per pack of 1,000 requests",
       "12.5% off tokens above 5,000,000 used",
       "10% off usage charges above €500 a month",
-      "a minimum of €100 a month",
     ]);
+  });
+
+  it("a minimum beside a flat fee stays a line; a plan with neither is pay as you go", () => {
+    const plan = (components: ComparedPlanInput["components"]) =>
+      planInWords({ name: "P", currency: "USD", period: "year", trial_days: 0, components }, unit);
+    const both = plan([
+      { type: "flat", amount: "1200" },
+      { type: "minimum", amount: "5000" },
+    ]);
+    expect(both.headline).toBe("$1,200 a year");
+    expect(both.lines).toEqual(["a minimum of $5,000 a year"]);
+    const usage = plan([{ type: "per_unit", metric: "tokens", unit_price: "0.000002" }]);
+    expect(usage.headline).toBe("Pay as you go");
+    expect(usage.lines).toEqual(["$2 per 1M tokens"]);
   });
 
   it("money and unit prices stay exact", () => {
