@@ -516,7 +516,9 @@ export async function send(req: RawRequest): Promise<RawResponse> {
       await res.body?.cancel();
       return { status: res.status, contentType, text: "", json: null };
     }
-    const text = await res.text();
+    // Bytes decoded by hand: a file download (Parquet) is not text, and res.text() on it makes
+    // workerd warn once per request.
+    const text = new TextDecoder().decode(await res.arrayBuffer());
     let json: unknown = null;
     if (contentType.includes("json") && text) {
       try {
