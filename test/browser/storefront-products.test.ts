@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request } from "../../scripts/lib/stack.mjs";
-import { STOREFRONT_PLANS } from "../fixtures/storefront-plans";
+import { STOREFRONT_PLANS, VISION_PLANS } from "../fixtures/storefront-plans";
 import { type Browser, launchBrowser, screenshot } from "./browser";
 import { startBareStack } from "./stack";
 
@@ -46,26 +46,7 @@ beforeAll(async () => {
   for (const p of STOREFRONT_PLANS) await plan("llm", p);
   await api("/api/products", { method: "POST", body: { id: "vision", name: "Vision API" } });
   await metric("vision", "images", "image");
-  await plan("vision", {
-    id: "vision-basic",
-    name: "Vision Basic",
-    period: "month",
-    components: [
-      { type: "flat", amount: "10" },
-      { type: "included", metric: "images", quantity: "100" },
-      { type: "per_unit", metric: "images", unit_price: "0.05" },
-    ],
-  });
-  await plan("vision", {
-    id: "vision-plus",
-    name: "Vision Plus",
-    period: "month",
-    components: [
-      { type: "flat", amount: "49" },
-      { type: "included", metric: "images", quantity: "1000" },
-      { type: "per_unit", metric: "images", unit_price: "0.02" },
-    ],
-  });
+  for (const p of VISION_PLANS) await plan("vision", p);
   await api("/api/storefront", {
     method: "PUT",
     body: {

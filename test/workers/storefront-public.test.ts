@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { Brand } from "../../contracts/storefront";
 import { putStorefront } from "../../store/storefront";
 import { COMPARES_PER_MINUTE } from "../../workers/routes/storefront-public";
-import { STOREFRONT_PLANS } from "../fixtures/storefront-plans";
+import { STOREFRONT_PLANS, VISION_PLANS } from "../fixtures/storefront-plans";
 import { keyLog, scriptKey } from "../messages-api/client";
 import type { Step } from "../messages-api/server";
 import { call, createTenant, expectProblem, type Tenant } from "./helpers";
@@ -467,26 +467,7 @@ describe("a storefront that sells two products", () => {
     );
     const plan = (product: string, body: Record<string, unknown>) =>
       ok(call("POST", "/api/plans", { ...o, body: { product, currency: "USD", ...body } }));
-    await plan("vision", {
-      id: "vision-basic",
-      name: "Vision Basic",
-      period: "month",
-      components: [
-        { type: "flat", amount: "10" },
-        { type: "included", metric: "images", quantity: "100" },
-        { type: "per_unit", metric: "images", unit_price: "0.05" },
-      ],
-    });
-    await plan("vision", {
-      id: "vision-plus",
-      name: "Vision Plus",
-      period: "month",
-      components: [
-        { type: "flat", amount: "49" },
-        { type: "included", metric: "images", quantity: "1000" },
-        { type: "per_unit", metric: "images", unit_price: "0.02" },
-      ],
-    });
+    for (const p of VISION_PLANS) await plan("vision", p);
     await plan("labs", {
       id: "labs-draft",
       name: "Labs Draft",
